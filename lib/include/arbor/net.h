@@ -1,0 +1,109 @@
+/*
+ * Messaging over nng, delivered on a libuv loop.  The only user of nng.
+ *
+ * nng completes asynchronous operations on its own threads.  Here every
+ * completion is queued and handed to the owning loop with uv_async_send,
+ * so all callbacks below run on the loop thread and node state is touched
+ * by one thread only.
+ *
+ * Every socket has NNG_OPT_RECVMAXSZ set (ARB_WIRE_MAX plus header room)
+ * and explicit reconnect back-off.
+ */
+#ifndef ARBOR_NET_H
+#define ARBOR_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct arb_net;		/* the bridge between nng threads and one loop */
+struct arb_srv;		/* REP server */
+struct arb_req;		/* one request in flight at a server */
+struct arb_pub;		/* PUB socket */
+struct arb_sub;		/* SUB socket */
+struct arb_cli;		/* REQ client */
+
+/* Create the bridge on loop.  Free with arb_net_free before the loop ends. */
+int	arb_net_new(uv_loop_t *loop, struct arb_net **np);
+/*
+ * Close every socket still open, deliver their final callbacks, and close
+ * the async handle (the caller then runs the loop once more to let it
+ * close).
+ */
+void	arb_net_free(struct arb_net *n);
+
+/* ---- REP server */
+
+/*
+ * A request arrived.  data is valid only during the call.  The callback
+ * must eventually answer with arb_req_reply (now or later, from the loop
+ * thread); until then the request holds one of the server's contexts.
+ */
+typedef void (*arb_srv_cb)(struct arb_req *req, const uint8_t *data,
+    size_t len, void *arg);
+
+/*
+ * Listen on url (tcp://, ipc://) with nctx requests in flight at most.
+ * For ipc:// the socket file is made mode 0600.
+ */
+int	arb_srv_listen(struct arb_net *n, const char *url, int nctx,
+	    arb_srv_cb cb, void *arg, struct arb_srv **sp);
+/* Send the reply (copied) and free req.  Returns 0 or an error. */
+int	arb_req_reply(struct arb_req *req, const uint8_t *data, size_t len);
+/* Drop a request without answering (the requester will time out). */
+void	arb_req_drop(struct arb_req *req);
+/* Close; requests not yet answered are dropped. */
+void	arb_srv_close(struct arb_srv *s);
+
+/* ---- PUB */
+
+int	arb_pub_listen(struct arb_net *n, const char *url,
+	    struct arb_pub **pp);
+/* Publish a copy of data to every subscriber (best effort). */
+int	arb_pub_send(struct arb_pub *p, const uint8_t *data, size_t len);
+void	arb_pub_close(struct arb_pub *p);
+
+/* ---- SUB (subscribed to everything) */
+
+typedef void (*arb_sub_cb)(const uint8_t *data, size_t len, void *arg);
+/* Dial url without blocking; reconnects by itself. */
+int	arb_sub_dial(struct arb_net *n, const char *url, arb_sub_cb cb,
+	    void *arg, struct arb_sub **sp);
+void	arb_sub_close(struct arb_sub *s);
+
+/* ---- REQ client */
+
+/*
+ * Reply callback, called exactly once per request on the loop thread:
+ * rv 0 with the reply (valid only during the call), or rv ARB_ETIMEDOUT,
+ * ARB_ECLOSED, ARB_ENET with data NULL.
+ */
+typedef void (*arb_cli_cb)(int rv, const uint8_t *data, size_t len,
+    void *arg);
+
+/*
+ * Dial url.  With block set, fail at once if nothing listens there
+ * (ARB_EUNREACH); otherwise dial in the background and reconnect by itself.
+ */
+int	arb_cli_dial(struct arb_net *n, const char *url, int block,
+	    struct arb_cli **cp);
+/* Send a request (data copied); cb gets the reply or an error. */
+int	arb_cli_request(struct arb_cli *c, const uint8_t *data, size_t len,
+	    int timeout_ms, arb_cli_cb cb, void *arg);
+/* Close; requests in flight complete with ARB_ECLOSED. */
+void	arb_cli_close(struct arb_cli *c);
+
+/*
+ * Blocking request for command-line tools without a loop: dial url, send,
+ * wait up to timeout_ms for the reply (*replyp malloc'd, caller frees).
+ */
+int	arb_net_call(const char *url, const uint8_t *data, size_t len,
+	    int timeout_ms, uint8_t **replyp, size_t *replylenp);
+
+/*
+ * Check RLIMIT_NOFILE (raising the soft limit to the hard one) and refuse
+ * with ARB_EINVAL, logged, if need descriptors would not fit.
+ */
+int	arb_net_check_fds(uint64_t need);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * The wire: one protobuf Envelope per message (proto/arbor.proto).  The
+ * only user of protobuf-c's pack/unpack; callers build messages with the
+ * generated Arbor__* structs and hand them here.
+ */
+#ifndef ARBOR_WIRE_H
+#define ARBOR_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arbor.pb-c.h"
+
+/* Largest message any node accepts: a 1 MiB chunk plus room. */
+#define ARB_WIRE_MAX	(1024 * 1024 + 64 * 1024)
+/* Largest signed object (head or policy) body. */
+#define ARB_SIGNED_MAX	(512 * 1024)
+/* Bounds on counts and strings inside decoded objects. */
+#define ARB_MAX_POLICIES	4096
+#define ARB_MAX_BLOBS		256
+#define ARB_MAX_ID		128
+#define ARB_MAX_TEXT		(64 * 1024)
+
+/*
+ * Encode env (version is set to 1) into a malloc'd buffer *bufp of *lenp
+ * bytes.  Caller frees.
+ */
+int	arb_wire_encode(const Arbor__Envelope *env, uint8_t **bufp,
+	    size_t *lenp);
+/*
+ * Decode and check len bytes: ARB_ETOOBIG above ARB_WIRE_MAX, ARB_EPROTO if
+ * it does not unpack, has no body, or breaks a bound (ids, counts, hash
+ * lengths).  On success *envp is freed with arb_wire_free.
+ */
+int	arb_wire_decode(const uint8_t *buf, size_t len, Arbor__Envelope **envp);
+void	arb_wire_free(Arbor__Envelope *env);
+
+/* Decode a verified head / policy body, with the same bounds. */
+int	arb_wire_decode_head(const uint8_t *buf, size_t len,
+	    Arbor__Head **headp);
+void	arb_wire_free_head(Arbor__Head *h);
+int	arb_wire_decode_policy(const uint8_t *buf, size_t len,
+	    Arbor__Policy **polp);
+void	arb_wire_free_policy(Arbor__Policy *p);
+/* Decode a stored Signed record. */
+int	arb_wire_decode_signed(const uint8_t *buf, size_t len,
+	    Arbor__Signed **sp);
+void	arb_wire_free_signed(Arbor__Signed *s);
+
+/* Encode a bare Head / Policy / Signed (malloc'd). */
+int	arb_wire_encode_head(const Arbor__Head *h, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_encode_policy(const Arbor__Policy *p, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_encode_signed(const Arbor__Signed *s, uint8_t **bufp,
+	    size_t *lenp);
+
+/*
+ * Convenience: encode an Error envelope with code and printf-style text.
+ */
+int	arb_wire_error(int code, uint8_t **bufp, size_t *lenp,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif
