@@ -1,0 +1,95 @@
+/*
+ * Keeping a node's copy of the catalog in step with its parent: the part a
+ * relay and an agent share.  A sync holds a connection to one parent at a
+ * time (REQ to its svc, SUB to its pub), falls over to the next parent in
+ * its list when requests fail, polls on an interval with random jitter,
+ * polls at once on a notification, verifies every head and policy before
+ * it commits them to the store, and fetches blobs in chunks, resumably,
+ * with one upstream fetch per blob however many callers ask (single
+ * flight).  Everything runs on the loop thread.
+ */
+#ifndef ARBOR_SYNC_H
+#define ARBOR_SYNC_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "arbor/blob.h"
+#include "arbor/net.h"
+#include "arbor/sig.h"
+#include "arbor/store.h"
+#include "arbor/wire.h"
+
+struct arb_sync;
+
+/* A parent: its svc (REQ/REP) and pub (PUB/SUB) addresses. */
+struct arb_parent {
+	char	*svc;
+	char	*pub;
+};
+
+struct arb_sync_conf {
+	uv_loop_t		*loop;
+	struct arb_net		*net;
+	struct arb_store	*store;
+	struct arb_blobdir	*blobs;
+	const struct arb_key	*pin;		/* the publisher's key */
+	const struct arb_parent	*parents;	/* in order of preference */
+	size_t			 nparents;
+	int64_t			 poll_ms;	/* poll interval */
+	int64_t			 jitter_ms;	/* plus uniform [0, jitter) */
+	int64_t			 timeout_ms;	/* per request */
+	int			 fetch_depth;	/* chunks in flight per blob */
+	const char		*node_id;	/* sent in Hello */
+	const char		*kind;		/* "relay" or "agent" */
+	/*
+	 * Called when a new head and every policy it names are verified and
+	 * committed.  head stays valid until the next call or arb_sync_free.
+	 */
+	void	(*on_head)(void *arg, const Arbor__Head *head);
+	/* Called after every poll that ended (changed or not, rv its end). */
+	void	(*on_poll)(void *arg, int rv);
+	void	 *arg;
+};
+
+/* Open: loads the head held in the store.  Nothing is sent until start. */
+int	arb_sync_new(const struct arb_sync_conf *c, struct arb_sync **sp);
+/* Dial the first reachable parent, subscribe, and poll. */
+int	arb_sync_start(struct arb_sync *s);
+/* Poll now (coalesced with a poll in progress). */
+void	arb_sync_poll_now(struct arb_sync *s);
+/* The verified head held, or NULL. */
+const Arbor__Head *arb_sync_head(const struct arb_sync *s);
+/* The encoded Signed head held (for serving), or NULL. */
+const uint8_t *arb_sync_head_signed(const struct arb_sync *s, size_t *lenp);
+/* The svc address of the parent in use. */
+const char *arb_sync_parent(const struct arb_sync *s);
+
+/*
+ * Fetch blob sha of the given size into the blob directory, verified.  cb
+ * is called once on the loop thread with 0 (the blob is complete under its
+ * real name) or an error (ARB_ETOOLONG, ARB_EBADHASH, ARB_ETIMEDOUT...).
+ * A blob already present completes at once (still through the loop).
+ */
+typedef void (*arb_fetch_cb)(int rv, const uint8_t *sha, void *arg);
+int	arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
+	    uint64_t size, arb_fetch_cb cb, void *arg);
+
+/* Stop: outstanding fetch callbacks get ARB_ECLOSED.  Frees s. */
+void	arb_sync_free(struct arb_sync *s);
+
+/* Decode a stored policy by the sha256 of its signed body. */
+int	arb_store_policy(struct arb_store *st,
+	    const uint8_t sha[ARB_SHA256_LEN], Arbor__Policy **pp);
+
+
+/*
+ * Parse a parent (or relay) address pair "SVC_URL PUB_URL" (space or comma
+ * between).  0, or ARB_ECONFIG with a reason in err.  Free with
+ * arb_parent_clear.
+ */
+int	arb_parent_parse(const char *value, struct arb_parent *p, char *err,
+	    size_t errlen);
+void	arb_parent_clear(struct arb_parent *p);
+
+#endif

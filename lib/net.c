@@ -1,0 +1,1208 @@
+/*
+ * Messaging over nng, delivered on a libuv loop.  This is the only file in
+ * Arbor that includes nng: REP servers served with contexts, PUB, SUB, REQ
+ * clients with one context per request, and a blocking request for tools.
+ *
+ * Threading model.  nng runs asynchronous operations on its own threads
+ * and calls an aio's callback there, but node state belongs to the loop
+ * thread alone.  So an aio callback does nothing but record that its
+ * operation finished: every aio owns one completion record (an aio has at
+ * most one operation in flight, so its record is never queued twice); the
+ * callback stores nng_aio_result() in it, appends it to the bridge's FIFO
+ * under the bridge's mutex and calls uv_async_send().  The async callback,
+ * on the loop thread, takes the records queued so far and dispatches each
+ * in order: it takes the message out of the aio, calls the user's
+ * callback and starts the next operation on that aio.  The FIFO and its
+ * mutex are the only state two threads touch; every other field below is
+ * the loop thread's, and no nng call is made while the mutex is held.
+ *
+ * Closing.  An object is closed on the loop thread: it is marked closing,
+ * its socket is closed (operations in flight finish with NNG_ECLOSED) and
+ * each of its aios is stopped with nng_aio_stop(), which also waits for a
+ * callback still running on an nng thread.  From then on no nng thread
+ * queues anything for the object, and the loop never starts an operation
+ * on it again (nng 1.5 would complete an operation started on a stopped
+ * aio at once, with NNG_ECANCELED).  Last, the object queues a record of
+ * its own: the FIFO keeps order, so when the loop reaches that record
+ * every earlier record of the object has been dispatched (as closed) and
+ * its memory can go.  Requests in flight at a closed client therefore get
+ * their ARB_ECLOSED callback from the loop, never from inside
+ * arb_cli_close().
+ *
+ * A server's request (struct arb_req) is one of its context slots: the
+ * slot is not re-armed while the request is in the user's hands, so nctx
+ * bounds the requests in flight.  A closed server whose requests are still
+ * held stays allocated until the last one is answered or dropped
+ * (arb_req_reply then returns ARB_ECLOSED), or until arb_net_free.
+ *
+ * The async handle is referenced, and so keeps uv_run() going, only while
+ * there is something to wait for: an open server or subscriber, a request
+ * in flight, or a closed object whose last record is still queued.
+ */
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "arbor/net.h"
+#include "arbor/wire.h"
+
+/* Room for the REQ/REP header (request id and backtrace) on top. */
+#define NET_RECVMAX		(ARB_WIRE_MAX + 4096)
+#define NET_RECONN_MIN		100		/* ms */
+#define NET_RECONN_MAX		2000		/* ms */
+/* REQ resends on its own only this late: our callers retry themselves. */
+#define NET_RESEND		60000		/* ms */
+/* A reply that a stalled peer does not take frees its context after. */
+#define NET_REPLY_TIMEOUT	30000		/* ms */
+#define NET_MAXCTX		4096
+
+enum comp_kind {
+	COMP_SLOT,		/* server context: recv or send done */
+	COMP_SUB,		/* subscriber: recv done */
+	COMP_CREQ,		/* client request: send or recv done */
+	COMP_FREE_SRV,		/* last record of a closed object */
+	COMP_FREE_SUB,
+	COMP_FREE_CLI,
+};
+
+/* One finished operation, queued from an nng thread to the loop. */
+struct comp {
+	struct comp	*next;
+	struct arb_net	*n;
+	enum comp_kind	 kind;
+	void		*obj;
+	nng_aio		*aio;
+	int		 rv;
+};
+
+enum slot_state {
+	SLOT_IDLE,		/* nothing in flight (closed) */
+	SLOT_RECV,		/* waiting for a request */
+	SLOT_USER,		/* request in the user's hands */
+	SLOT_SEND,		/* sending the reply */
+};
+
+struct arb_req {
+	struct arb_srv	*srv;
+	nng_ctx		 ctx;
+	nng_aio		*aio;
+	enum slot_state	 state;
+	struct comp	 comp;
+};
+
+struct arb_srv {
+	TAILQ_ENTRY(arb_srv) entry;
+	struct arb_net	*n;
+	char		*url;
+	nng_socket	 sock;
+	struct arb_req	*slots;
+	int		 nslots;
+	int		 nuser;		/* slots in SLOT_USER */
+	int		 closing;
+	int		 gone;		/* its last record was dispatched */
+	arb_srv_cb	 cb;
+	void		*arg;
+	struct comp	 last;
+};
+
+struct arb_pub {
+	TAILQ_ENTRY(arb_pub) entry;
+	struct arb_net	*n;
+	char		*url;
+	nng_socket	 sock;
+};
+
+struct arb_sub {
+	TAILQ_ENTRY(arb_sub) entry;
+	struct arb_net	*n;
+	char		*url;
+	nng_socket	 sock;
+	nng_aio		*aio;
+	int		 closing;
+	arb_sub_cb	 cb;
+	void		*arg;
+	struct comp	 comp;
+	struct comp	 last;
+};
+
+struct cli_req {
+	TAILQ_ENTRY(cli_req) entry;
+	struct arb_cli	*c;
+	nng_ctx		 ctx;
+	nng_aio		*aio;
+	int		 sending;	/* else receiving */
+	uint64_t	 deadline;	/* ms, uv_hrtime() clock */
+	arb_cli_cb	 cb;
+	void		*arg;
+	struct comp	 comp;
+};
+
+struct arb_cli {
+	TAILQ_ENTRY(arb_cli) entry;
+	struct arb_net	*n;
+	char		*url;
+	nng_socket	 sock;
+	int		 closing;
+	TAILQ_HEAD(, cli_req) reqs;
+	struct comp	 last;
+};
+
+struct arb_net {
+	uv_loop_t	*loop;
+	uv_async_t	 async;
+	pthread_mutex_t	 mtx;
+	struct comp	*head;		/* the FIFO, under mtx */
+	struct comp	**tailp;
+	int		 nactive;	/* reasons to keep the loop alive */
+	int		 freeing;
+	TAILQ_HEAD(, arb_srv) srvs;
+	TAILQ_HEAD(, arb_pub) pubs;
+	TAILQ_HEAD(, arb_sub) subs;
+	TAILQ_HEAD(, arb_cli) clis;
+};
+
+static void	net_async_cb(uv_async_t *);
+static void	net_drain_once(struct arb_net *);
+
+/* ---- errors */
+
+/* Translate an nng error code into an Arbor one. */
+static int
+net_errno(int rv)
+{
+	switch (rv) {
+	case 0:
+		return 0;
+	case NNG_ETIMEDOUT:
+		return ARB_ETIMEDOUT;
+	case NNG_ECLOSED:
+	case NNG_ECANCELED:
+		return ARB_ECLOSED;
+	case NNG_ENOMEM:
+		return -ENOMEM;
+	case NNG_EINVAL:
+	case NNG_EADDRINVAL:
+	case NNG_ENOTSUP:
+		return ARB_EINVAL;
+	case NNG_EADDRINUSE:
+		return -EADDRINUSE;
+	case NNG_EPERM:
+		return ARB_EPERM;
+	case NNG_EMSGSIZE:
+		return ARB_ETOOBIG;
+	case NNG_ECONNREFUSED:
+	case NNG_EUNREACHABLE:
+		return ARB_EUNREACH;
+	default:
+		return ARB_ENET;
+	}
+}
+
+/* Log nng's own text for rv, naming url, and translate it. */
+static int
+net_err(const char *url, const char *what, int rv)
+{
+	log_warnx("%s: %s: %s", url, what, nng_strerror(rv));
+	return net_errno(rv);
+}
+
+/* A failed dial: unreachable unless the address itself is bad. */
+static int
+net_dial_err(const char *url, int rv)
+{
+	log_warnx("%s: cannot connect: %s", url, nng_strerror(rv));
+	switch (rv) {
+	case NNG_EINVAL:
+	case NNG_EADDRINVAL:
+	case NNG_ENOTSUP:
+	case NNG_ENOMEM:
+		return net_errno(rv);
+	default:
+		return ARB_EUNREACH;
+	}
+}
+
+/* ---- the bridge */
+
+/* Any thread: queue a record and wake the loop. */
+static void
+net_push(struct arb_net *n, struct comp *cp)
+{
+	pthread_mutex_lock(&n->mtx);
+	cp->next = NULL;
+	*n->tailp = cp;
+	n->tailp = &cp->next;
+	pthread_mutex_unlock(&n->mtx);
+	uv_async_send(&n->async);
+}
+
+/* nng thread: the only code of this file that runs there. */
+static void
+net_aio_cb(void *arg)
+{
+	struct comp	*cp = arg;
+
+	cp->rv = nng_aio_result(cp->aio);
+	net_push(cp->n, cp);
+}
+
+static void
+net_hold(struct arb_net *n)
+{
+	if (n->nactive++ == 0)
+		uv_ref((uv_handle_t *)&n->async);
+}
+
+static void
+net_release(struct arb_net *n)
+{
+	if (--n->nactive == 0)
+		uv_unref((uv_handle_t *)&n->async);
+}
+
+static int
+net_aio_new(struct arb_net *n, struct comp *cp, enum comp_kind kind,
+    void *obj)
+{
+	int	rv;
+
+	memset(cp, 0, sizeof(*cp));
+	cp->n = n;
+	cp->kind = kind;
+	cp->obj = obj;
+	if ((rv = nng_aio_alloc(&cp->aio, net_aio_cb, cp)) != 0)
+		return rv;
+	return 0;
+}
+
+/* Stop (waiting for a callback still running) and free. */
+static void
+net_aio_free(nng_aio *aio)
+{
+	if (aio == NULL)
+		return;
+	nng_aio_stop(aio);
+	nng_aio_free(aio);
+}
+
+int
+arb_net_new(uv_loop_t *loop, struct arb_net **np)
+{
+	struct arb_net	*n;
+	int		 rv;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return -ENOMEM;
+	n->loop = loop;
+	n->tailp = &n->head;
+	TAILQ_INIT(&n->srvs);
+	TAILQ_INIT(&n->pubs);
+	TAILQ_INIT(&n->subs);
+	TAILQ_INIT(&n->clis);
+	if ((rv = pthread_mutex_init(&n->mtx, NULL)) != 0) {
+		free(n);
+		return -rv;
+	}
+	if ((rv = uv_async_init(loop, &n->async, net_async_cb)) != 0) {
+		log_warnx("net: uv_async_init: %s", uv_strerror(rv));
+		pthread_mutex_destroy(&n->mtx);
+		free(n);
+		return rv;
+	}
+	n->async.data = n;
+	uv_unref((uv_handle_t *)&n->async);
+	*np = n;
+	return 0;
+}
+
+static void
+net_close_cb(uv_handle_t *h)
+{
+	struct arb_net	*n = h->data;
+
+	pthread_mutex_destroy(&n->mtx);
+	free(n);
+}
+
+static void	srv_free(struct arb_srv *);
+
+void
+arb_net_free(struct arb_net *n)
+{
+	struct arb_srv	*s;
+	struct arb_pub	*p;
+	struct arb_sub	*sub;
+	struct arb_cli	*c;
+	int		 more;
+
+	if (n == NULL)
+		return;
+	n->freeing = 1;
+	TAILQ_FOREACH(s, &n->srvs, entry)
+		arb_srv_close(s);
+	while ((p = TAILQ_FIRST(&n->pubs)) != NULL)
+		arb_pub_close(p);
+	TAILQ_FOREACH(sub, &n->subs, entry)
+		arb_sub_close(sub);
+	TAILQ_FOREACH(c, &n->clis, entry)
+		arb_cli_close(c);
+
+	/* Every aio is stopped: what is queued is all there will be. */
+	do {
+		net_drain_once(n);
+		pthread_mutex_lock(&n->mtx);
+		more = n->head != NULL;
+		pthread_mutex_unlock(&n->mtx);
+	} while (more);
+
+	/* Servers whose requests the user still holds. */
+	while ((s = TAILQ_FIRST(&n->srvs)) != NULL)
+		srv_free(s);
+	uv_close((uv_handle_t *)&n->async, net_close_cb);
+}
+
+/* ---- sockets */
+
+/* Bounds and back-off that every socket gets. */
+static int
+sock_setup(nng_socket sock, const char *url)
+{
+	int	rv;
+
+	if ((rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ,
+	    NET_RECVMAX)) != 0 ||
+	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMINT,
+	    NET_RECONN_MIN)) != 0 ||
+	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT,
+	    NET_RECONN_MAX)) != 0)
+		return net_err(url, "socket options", rv);
+	return 0;
+}
+
+/*
+ * Remove a socket file left by a process that is gone: nothing accepts on
+ * it.  One that something still answers on is left alone.
+ */
+static int
+ipc_clear_stale(const char *url, const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, rv = 0;
+
+	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return 0;	/* nothing there, or nng will say why */
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		log_warnx("%s: in use by another process", url);
+		rv = -EADDRINUSE;
+	} else if (errno == ECONNREFUSED) {
+		if (unlink(path) == 0)
+			log_debug("%s: removed stale socket", url);
+	}
+	close(fd);
+	return rv;
+}
+
+/*
+ * Listen on url.  An ipc:// socket is made mode 0600 by nng between bind
+ * and listen, so no one else can connect even for an instant, and checked
+ * with chmod afterwards.
+ */
+static int
+net_listen(nng_socket sock, const char *url)
+{
+	nng_listener	 l;
+	const char	*path = NULL;
+	int		 rv, e;
+
+	if (strncmp(url, "ipc://", 6) == 0) {
+		path = url + 6;
+		if ((rv = ipc_clear_stale(url, path)) != 0)
+			return rv;
+	}
+	if ((rv = nng_listener_create(&l, sock, url)) != 0)
+		return net_err(url, "listen", rv);
+	if (path != NULL && (rv = nng_listener_set_int(l,
+	    NNG_OPT_IPC_PERMISSIONS, 0600)) != 0) {
+		nng_listener_close(l);
+		return net_err(url, "ipc permissions", rv);
+	}
+	if ((rv = nng_listener_start(l, 0)) != 0) {
+		nng_listener_close(l);
+		return net_err(url, "listen", rv);
+	}
+	if (path != NULL && chmod(path, 0600) == -1) {
+		e = errno;
+		log_warn("%s: chmod", url);
+		nng_listener_close(l);
+		return -e;
+	}
+	return 0;
+}
+
+/* ---- REP server */
+
+static void
+srv_arm(struct arb_req *q)
+{
+	q->state = SLOT_RECV;
+	nng_aio_set_timeout(q->aio, NNG_DURATION_DEFAULT);
+	nng_ctx_recv(q->ctx, q->aio);
+}
+
+int
+arb_srv_listen(struct arb_net *n, const char *url, int nctx, arb_srv_cb cb,
+    void *arg, struct arb_srv **sp)
+{
+	struct arb_srv	*s;
+	struct arb_req	*q;
+	int		 i, rv, open = 0;
+
+	if (n->freeing)
+		return ARB_ECLOSED;
+	if (nctx < 1 || nctx > NET_MAXCTX || cb == NULL)
+		return ARB_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -ENOMEM;
+	s->n = n;
+	s->cb = cb;
+	s->arg = arg;
+	s->last.n = n;
+	s->last.kind = COMP_FREE_SRV;
+	s->last.obj = s;
+	if ((s->url = strdup(url)) == NULL ||
+	    (s->slots = calloc(nctx, sizeof(*s->slots))) == NULL) {
+		rv = -ENOMEM;
+		goto fail;
+	}
+	s->nslots = nctx;
+	if ((rv = nng_rep0_open(&s->sock)) != 0) {
+		rv = net_err(url, "open", rv);
+		goto fail;
+	}
+	open = 1;
+	if ((rv = sock_setup(s->sock, url)) != 0)
+		goto fail;
+	for (i = 0; i < nctx; i++) {
+		q = &s->slots[i];
+		q->srv = s;
+		if ((rv = nng_ctx_open(&q->ctx, s->sock)) != 0 ||
+		    (rv = net_aio_new(n, &q->comp, COMP_SLOT, q)) != 0) {
+			rv = net_err(url, "context", rv);
+			goto fail;
+		}
+		q->aio = q->comp.aio;
+	}
+	if ((rv = net_listen(s->sock, url)) != 0)
+		goto fail;
+	for (i = 0; i < nctx; i++)
+		srv_arm(&s->slots[i]);
+	TAILQ_INSERT_TAIL(&n->srvs, s, entry);
+	net_hold(n);
+	*sp = s;
+	return 0;
+
+fail:
+	if (open)
+		nng_close(s->sock);
+	for (i = 0; i < s->nslots; i++)
+		net_aio_free(s->slots[i].aio);
+	free(s->slots);
+	free(s->url);
+	free(s);
+	return rv;
+}
+
+static void
+srv_free(struct arb_srv *s)
+{
+	int	i;
+
+	for (i = 0; i < s->nslots; i++)
+		net_aio_free(s->slots[i].aio);
+	TAILQ_REMOVE(&s->n->srvs, s, entry);
+	free(s->slots);
+	free(s->url);
+	free(s);
+}
+
+static void
+srv_maybe_free(struct arb_srv *s)
+{
+	if (s->gone && s->nuser == 0)
+		srv_free(s);
+}
+
+/* Loop thread: a context's receive or send finished. */
+static void
+srv_slot_done(struct arb_req *q)
+{
+	struct arb_srv	*s = q->srv;
+	nng_msg		*msg = NULL;
+	int		 rv = q->comp.rv;
+
+	/* A received request, or a reply that was not sent, is ours. */
+	if ((q->state == SLOT_RECV && rv == 0) ||
+	    (q->state == SLOT_SEND && rv != 0)) {
+		msg = nng_aio_get_msg(q->aio);
+		nng_aio_set_msg(q->aio, NULL);
+	}
+	if (s->closing) {
+		nng_msg_free(msg);
+		q->state = SLOT_IDLE;
+		return;
+	}
+	if (q->state == SLOT_SEND) {
+		if (rv != 0) {
+			log_debug("%s: reply: %s", s->url, nng_strerror(rv));
+			nng_msg_free(msg);
+		}
+		srv_arm(q);
+		return;
+	}
+	if (rv != 0) {
+		if (rv == NNG_ECLOSED) {
+			q->state = SLOT_IDLE;
+			return;
+		}
+		log_debug("%s: receive: %s", s->url, nng_strerror(rv));
+		srv_arm(q);
+		return;
+	}
+	q->state = SLOT_USER;
+	s->nuser++;
+	s->cb(q, nng_msg_body(msg), nng_msg_len(msg), s->arg);
+	nng_msg_free(msg);
+}
+
+/* Take a request back from the user; 0 if its server is still open. */
+static int
+req_return(struct arb_req *q)
+{
+	struct arb_srv	*s = q->srv;
+
+	s->nuser--;
+	if (s->closing) {
+		q->state = SLOT_IDLE;
+		srv_maybe_free(s);
+		return ARB_ECLOSED;
+	}
+	return 0;
+}
+
+int
+arb_req_reply(struct arb_req *q, const uint8_t *data, size_t len)
+{
+	struct arb_srv	*s = q->srv;
+	nng_msg		*msg;
+	int		 rv;
+
+	if (q->state != SLOT_USER)
+		return ARB_EINVAL;
+	if ((rv = req_return(q)) != 0)
+		return rv;
+	if (len > ARB_WIRE_MAX) {
+		log_warnx("%s: reply of %zu bytes not sent", s->url, len);
+		srv_arm(q);
+		return ARB_ETOOBIG;
+	}
+	if ((rv = nng_msg_alloc(&msg, len)) != 0) {
+		srv_arm(q);
+		return net_err(s->url, "reply", rv);
+	}
+	if (len > 0)
+		memcpy(nng_msg_body(msg), data, len);
+	q->state = SLOT_SEND;
+	nng_aio_set_msg(q->aio, msg);
+	nng_aio_set_timeout(q->aio, NET_REPLY_TIMEOUT);
+	nng_ctx_send(q->ctx, q->aio);
+	return 0;
+}
+
+void
+arb_req_drop(struct arb_req *q)
+{
+	if (q->state != SLOT_USER)
+		return;
+	if (req_return(q) == 0)
+		srv_arm(q);
+}
+
+void
+arb_srv_close(struct arb_srv *s)
+{
+	int	i;
+
+	if (s == NULL || s->closing)
+		return;
+	s->closing = 1;
+	nng_close(s->sock);
+	for (i = 0; i < s->nslots; i++)
+		nng_aio_stop(s->slots[i].aio);
+	net_push(s->n, &s->last);
+}
+
+/* ---- PUB */
+
+int
+arb_pub_listen(struct arb_net *n, const char *url, struct arb_pub **pp)
+{
+	struct arb_pub	*p;
+	int		 rv;
+
+	if (n->freeing)
+		return ARB_ECLOSED;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -ENOMEM;
+	p->n = n;
+	if ((p->url = strdup(url)) == NULL) {
+		free(p);
+		return -ENOMEM;
+	}
+	if ((rv = nng_pub0_open(&p->sock)) != 0) {
+		rv = net_err(url, "open", rv);
+		free(p->url);
+		free(p);
+		return rv;
+	}
+	if ((rv = sock_setup(p->sock, url)) != 0 ||
+	    (rv = net_listen(p->sock, url)) != 0) {
+		nng_close(p->sock);
+		free(p->url);
+		free(p);
+		return rv;
+	}
+	TAILQ_INSERT_TAIL(&n->pubs, p, entry);
+	*pp = p;
+	return 0;
+}
+
+int
+arb_pub_send(struct arb_pub *p, const uint8_t *data, size_t len)
+{
+	nng_msg	*msg;
+	int	 rv;
+
+	if (len > ARB_WIRE_MAX)
+		return ARB_ETOOBIG;
+	if ((rv = nng_msg_alloc(&msg, len)) != 0)
+		return net_err(p->url, "publish", rv);
+	if (len > 0)
+		memcpy(nng_msg_body(msg), data, len);
+	if ((rv = nng_sendmsg(p->sock, msg, NNG_FLAG_NONBLOCK)) != 0) {
+		nng_msg_free(msg);
+		return net_err(p->url, "publish", rv);
+	}
+	return 0;
+}
+
+void
+arb_pub_close(struct arb_pub *p)
+{
+	if (p == NULL)
+		return;
+	nng_close(p->sock);
+	TAILQ_REMOVE(&p->n->pubs, p, entry);
+	free(p->url);
+	free(p);
+}
+
+/* ---- SUB */
+
+int
+arb_sub_dial(struct arb_net *n, const char *url, arb_sub_cb cb, void *arg,
+    struct arb_sub **sp)
+{
+	struct arb_sub	*s;
+	int		 rv, open = 0;
+
+	if (n->freeing)
+		return ARB_ECLOSED;
+	if (cb == NULL)
+		return ARB_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -ENOMEM;
+	s->n = n;
+	s->cb = cb;
+	s->arg = arg;
+	s->last.n = n;
+	s->last.kind = COMP_FREE_SUB;
+	s->last.obj = s;
+	if ((s->url = strdup(url)) == NULL) {
+		rv = -ENOMEM;
+		goto fail;
+	}
+	if ((rv = nng_sub0_open(&s->sock)) != 0) {
+		rv = net_err(url, "open", rv);
+		goto fail;
+	}
+	open = 1;
+	if ((rv = sock_setup(s->sock, url)) != 0)
+		goto fail;
+	if ((rv = nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
+	    (rv = net_aio_new(n, &s->comp, COMP_SUB, s)) != 0) {
+		rv = net_err(url, "subscribe", rv);
+		goto fail;
+	}
+	s->aio = s->comp.aio;
+	if ((rv = nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		rv = net_err(url, "dial", rv);
+		goto fail;
+	}
+	nng_recv_aio(s->sock, s->aio);
+	TAILQ_INSERT_TAIL(&n->subs, s, entry);
+	net_hold(n);
+	*sp = s;
+	return 0;
+
+fail:
+	if (open)
+		nng_close(s->sock);
+	net_aio_free(s->aio);
+	free(s->url);
+	free(s);
+	return rv;
+}
+
+static void
+sub_done(struct arb_sub *s)
+{
+	nng_msg	*msg = NULL;
+	int	 rv = s->comp.rv;
+
+	if (rv == 0) {
+		msg = nng_aio_get_msg(s->aio);
+		nng_aio_set_msg(s->aio, NULL);
+	}
+	if (s->closing) {
+		nng_msg_free(msg);
+		return;
+	}
+	if (rv == 0) {
+		s->cb(nng_msg_body(msg), nng_msg_len(msg), s->arg);
+		nng_msg_free(msg);
+	} else if (rv == NNG_ECLOSED)
+		return;
+	else
+		log_debug("%s: receive: %s", s->url, nng_strerror(rv));
+	if (!s->closing)	/* the callback may have closed it */
+		nng_recv_aio(s->sock, s->aio);
+}
+
+void
+arb_sub_close(struct arb_sub *s)
+{
+	if (s == NULL || s->closing)
+		return;
+	s->closing = 1;
+	nng_close(s->sock);
+	nng_aio_stop(s->aio);
+	net_push(s->n, &s->last);
+}
+
+static void
+sub_free(struct arb_sub *s)
+{
+	struct arb_net	*n = s->n;
+
+	net_aio_free(s->aio);
+	TAILQ_REMOVE(&n->subs, s, entry);
+	free(s->url);
+	free(s);
+	net_release(n);
+}
+
+/* ---- REQ client */
+
+static uint64_t
+net_now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+int
+arb_cli_dial(struct arb_net *n, const char *url, int block,
+    struct arb_cli **cp)
+{
+	struct arb_cli	*c;
+	int		 rv, open = 0;
+
+	if (n->freeing)
+		return ARB_ECLOSED;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->n = n;
+	TAILQ_INIT(&c->reqs);
+	c->last.n = n;
+	c->last.kind = COMP_FREE_CLI;
+	c->last.obj = c;
+	if ((c->url = strdup(url)) == NULL) {
+		rv = -ENOMEM;
+		goto fail;
+	}
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		rv = net_err(url, "open", rv);
+		goto fail;
+	}
+	open = 1;
+	if ((rv = sock_setup(c->sock, url)) != 0)
+		goto fail;
+	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
+	    NET_RESEND)) != 0) {
+		rv = net_err(url, "socket options", rv);
+		goto fail;
+	}
+	if (block) {
+		if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+			rv = net_dial_err(url, rv);
+			goto fail;
+		}
+	} else if ((rv = nng_dial(c->sock, url, NULL,
+	    NNG_FLAG_NONBLOCK)) != 0) {
+		rv = net_err(url, "dial", rv);
+		goto fail;
+	}
+	TAILQ_INSERT_TAIL(&n->clis, c, entry);
+	*cp = c;
+	return 0;
+
+fail:
+	if (open)
+		nng_close(c->sock);
+	free(c->url);
+	free(c);
+	return rv;
+}
+
+int
+arb_cli_request(struct arb_cli *c, const uint8_t *data, size_t len,
+    int timeout_ms, arb_cli_cb cb, void *arg)
+{
+	struct cli_req	*r;
+	nng_msg		*msg = NULL;
+	int		 rv, ctx = 0;
+
+	if (c->closing)
+		return ARB_ECLOSED;
+	if (timeout_ms <= 0 || cb == NULL)
+		return ARB_EINVAL;
+	if (len > ARB_WIRE_MAX)
+		return ARB_ETOOBIG;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	r->c = c;
+	r->cb = cb;
+	r->arg = arg;
+	if ((rv = nng_ctx_open(&r->ctx, c->sock)) != 0) {
+		rv = net_err(c->url, "context", rv);
+		goto fail;
+	}
+	ctx = 1;
+	if ((rv = net_aio_new(c->n, &r->comp, COMP_CREQ, r)) != 0 ||
+	    (rv = nng_msg_alloc(&msg, len)) != 0) {
+		rv = net_err(c->url, "request", rv);
+		goto fail;
+	}
+	r->aio = r->comp.aio;
+	if (len > 0)
+		memcpy(nng_msg_body(msg), data, len);
+	r->sending = 1;
+	r->deadline = net_now_ms() + (uint64_t)timeout_ms;
+	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+	net_hold(c->n);
+	nng_aio_set_msg(r->aio, msg);
+	nng_aio_set_timeout(r->aio, timeout_ms);
+	nng_ctx_send(r->ctx, r->aio);
+	return 0;
+
+fail:
+	nng_msg_free(msg);
+	net_aio_free(r->comp.aio);
+	if (ctx)
+		nng_ctx_close(r->ctx);
+	free(r);
+	return rv;
+}
+
+/* Loop thread: deliver the one callback of a request and free it. */
+static void
+cli_req_finish(struct cli_req *r, int rv, nng_msg *msg)
+{
+	struct arb_cli	*c = r->c;
+	struct arb_net	*n = c->n;
+
+	TAILQ_REMOVE(&c->reqs, r, entry);
+	/* Closing the socket closed its contexts (ids are not reused). */
+	if (!c->closing)
+		nng_ctx_close(r->ctx);
+	if (msg != NULL)
+		r->cb(0, nng_msg_body(msg), nng_msg_len(msg), r->arg);
+	else
+		r->cb(rv, NULL, 0, r->arg);
+	nng_msg_free(msg);
+	net_aio_free(r->aio);
+	free(r);
+	net_release(n);
+}
+
+/* Only these three reach a request's callback. */
+static int
+cli_errno(int rv)
+{
+	switch (rv) {
+	case NNG_ETIMEDOUT:
+		return ARB_ETIMEDOUT;
+	case NNG_ECLOSED:
+	case NNG_ECANCELED:
+		return ARB_ECLOSED;
+	default:
+		return ARB_ENET;
+	}
+}
+
+/* Loop thread: a request's send or receive finished. */
+static void
+cli_req_done(struct cli_req *r)
+{
+	struct arb_cli	*c = r->c;
+	nng_msg		*msg = NULL;
+	uint64_t	 now;
+	int		 rv = r->comp.rv;
+
+	/* A reply, or a request that was not sent, is ours to free. */
+	if ((!r->sending && rv == 0) || (r->sending && rv != 0)) {
+		msg = nng_aio_get_msg(r->aio);
+		nng_aio_set_msg(r->aio, NULL);
+	}
+	if (c->closing) {
+		nng_msg_free(msg);
+		cli_req_finish(r, ARB_ECLOSED, NULL);
+		return;
+	}
+	if (rv != 0) {
+		nng_msg_free(msg);
+		log_debug("%s: request: %s", c->url, nng_strerror(rv));
+		cli_req_finish(r, cli_errno(rv), NULL);
+		return;
+	}
+	if (!r->sending) {
+		cli_req_finish(r, 0, msg);
+		return;
+	}
+	/* Sent: wait for the reply in what is left of the time. */
+	r->sending = 0;
+	now = net_now_ms();
+	if (now >= r->deadline) {
+		log_debug("%s: request: timed out", c->url);
+		cli_req_finish(r, ARB_ETIMEDOUT, NULL);
+		return;
+	}
+	nng_aio_set_timeout(r->aio, (nng_duration)(r->deadline - now));
+	nng_ctx_recv(r->ctx, r->aio);
+}
+
+void
+arb_cli_close(struct arb_cli *c)
+{
+	struct cli_req	*r;
+
+	if (c == NULL || c->closing)
+		return;
+	c->closing = 1;
+	net_hold(c->n);
+	nng_close(c->sock);
+	TAILQ_FOREACH(r, &c->reqs, entry)
+		nng_aio_stop(r->aio);
+	net_push(c->n, &c->last);
+}
+
+static void
+cli_free(struct arb_cli *c)
+{
+	struct arb_net	*n = c->n;
+
+	TAILQ_REMOVE(&n->clis, c, entry);
+	free(c->url);
+	free(c);
+	net_release(n);
+}
+
+/* ---- dispatch */
+
+static void
+net_dispatch(struct comp *cp)
+{
+	struct arb_srv	*s;
+
+	switch (cp->kind) {
+	case COMP_SLOT:
+		srv_slot_done(cp->obj);
+		break;
+	case COMP_SUB:
+		sub_done(cp->obj);
+		break;
+	case COMP_CREQ:
+		cli_req_done(cp->obj);
+		break;
+	case COMP_FREE_SRV:
+		s = cp->obj;
+		s->gone = 1;
+		net_release(s->n);
+		srv_maybe_free(s);
+		break;
+	case COMP_FREE_SUB:
+		sub_free(cp->obj);
+		break;
+	case COMP_FREE_CLI:
+		cli_free(cp->obj);
+		break;
+	}
+}
+
+/*
+ * Dispatch the records queued so far, in order.  Records queued meanwhile
+ * have sent the async again, so the loop comes back for them after its
+ * other work.
+ */
+static void
+net_drain_once(struct arb_net *n)
+{
+	struct comp	*list, *cp;
+
+	pthread_mutex_lock(&n->mtx);
+	list = n->head;
+	n->head = NULL;
+	n->tailp = &n->head;
+	pthread_mutex_unlock(&n->mtx);
+
+	while ((cp = list) != NULL) {
+		list = cp->next;
+		cp->next = NULL;
+		net_dispatch(cp);
+	}
+}
+
+static void
+net_async_cb(uv_async_t *a)
+{
+	net_drain_once(a->data);
+}
+
+/* ---- without a loop */
+
+int
+arb_net_call(const char *url, const uint8_t *data, size_t len,
+    int timeout_ms, uint8_t **replyp, size_t *replylenp)
+{
+	nng_socket	 sock;
+	nng_msg		*msg = NULL;
+	uint8_t		*buf;
+	size_t		 n;
+	int		 rv;
+
+	if (timeout_ms <= 0)
+		return ARB_EINVAL;
+	if (len > ARB_WIRE_MAX)
+		return ARB_ETOOBIG;
+	if ((rv = nng_req0_open(&sock)) != 0)
+		return net_err(url, "open", rv);
+	if ((rv = sock_setup(sock, url)) != 0)
+		goto fail;
+	if ((rv = nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO,
+	    timeout_ms)) != 0 ||
+	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO,
+	    timeout_ms)) != 0 ||
+	    (rv = nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME,
+	    NET_RESEND)) != 0) {
+		rv = net_err(url, "socket options", rv);
+		goto fail;
+	}
+	if ((rv = nng_dial(sock, url, NULL, 0)) != 0) {
+		rv = net_dial_err(url, rv);
+		goto fail;
+	}
+	if ((rv = nng_msg_alloc(&msg, len)) != 0) {
+		rv = net_err(url, "request", rv);
+		goto fail;
+	}
+	if (len > 0)
+		memcpy(nng_msg_body(msg), data, len);
+	if ((rv = nng_sendmsg(sock, msg, 0)) != 0) {
+		nng_msg_free(msg);
+		rv = net_err(url, "send", rv);
+		goto fail;
+	}
+	if ((rv = nng_recvmsg(sock, &msg, 0)) != 0) {
+		rv = net_err(url, "receive", rv);
+		goto fail;
+	}
+	n = nng_msg_len(msg);
+	if ((buf = malloc(n > 0 ? n : 1)) == NULL) {
+		nng_msg_free(msg);
+		rv = -ENOMEM;
+		goto fail;
+	}
+	if (n > 0)
+		memcpy(buf, nng_msg_body(msg), n);
+	nng_msg_free(msg);
+	nng_close(sock);
+	*replyp = buf;
+	*replylenp = n;
+	return 0;
+
+fail:
+	nng_close(sock);
+	return rv;
+}
+
+int
+arb_net_check_fds(uint64_t need)
+{
+	struct rlimit	rl;
+	rlim_t		soft;
+	int		e;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		e = errno;
+		log_warn("getrlimit");
+		return -e;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		soft = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_debug("setrlimit: %s", strerror(errno));
+			rl.rlim_cur = soft;
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && need > (uint64_t)rl.rlim_cur) {
+		log_warnx("need %llu file descriptors, RLIMIT_NOFILE allows %llu",
+		    (unsigned long long)need,
+		    (unsigned long long)rl.rlim_cur);
+		return ARB_EINVAL;
+	}
+	return 0;
+}

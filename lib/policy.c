@@ -1,0 +1,617 @@
+/*
+ * Policy files: the JSON an operator writes to describe a policy, turned
+ * into the Arbor__Policy that arborctl publishes plus the local paths of
+ * its blobs.  The only user of jansson's parser in libarbor.
+ *
+ * Everything is checked here, before a byte goes to the root, and every
+ * refusal names the file and the field, so that an operator can fix the
+ * file without reading code: unknown fields are errors (a typo must not
+ * silently drop a rollback script), and the bounds are those the wire
+ * enforces, so that a file accepted here is never refused by the root for
+ * its shape.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "arbor/error.h"
+#include "arbor/policy.h"
+#include "arbor/sig.h"
+#include "arbor/wire.h"
+
+/* A policy file larger than this is not a policy file. */
+#define POLICY_FILE_MAX		(4 * 1024 * 1024)
+#define POLICY_BLOB_NAME_MAX	255
+
+const char *const arb_policy_severities[] = {
+	"critical", "high", "medium", "low", NULL
+};
+
+static const char *const policy_keys[] = {
+	"id", "version", "title", "severity", "applicability", "action",
+	"action_file", "rollback", "rollback_file", "blobs", NULL
+};
+
+static const char *const policy_blob_keys[] = { "path", "name", NULL };
+
+/* What every step needs to report an error and resolve a path. */
+struct policy_ctx {
+	const char	*name;	/* the file, for messages */
+	const char	*dir;	/* relative paths resolve here; NULL: cwd */
+	char		*err;
+	size_t		 errlen;
+};
+
+static int	policy_fail(struct policy_ctx *, const char *, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Write "name: field \"field\": reason" (or "name: reason" without a field)
+ * into the caller's buffer.  Always returns ARB_EINVAL, so that callers can
+ * return policy_fail(...).
+ */
+static int
+policy_fail(struct policy_ctx *c, const char *field, const char *fmt, ...)
+{
+	char	reason[1024];
+	va_list	ap;
+
+	if (c->err == NULL || c->errlen == 0)
+		return ARB_EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (field != NULL)
+		snprintf(c->err, c->errlen, "%s: field \"%s\": %s", c->name,
+		    field, reason);
+	else
+		snprintf(c->err, c->errlen, "%s: %s", c->name, reason);
+	return ARB_EINVAL;
+}
+
+static int
+policy_nomem(struct policy_ctx *c)
+{
+	policy_fail(c, NULL, "%s", strerror(ENOMEM));
+	return -ENOMEM;
+}
+
+int
+arb_policy_id_valid(const char *id)
+{
+	size_t	i;
+
+	for (i = 0; id[i] != '\0'; i++) {
+		if (i >= ARB_MAX_ID)
+			return 0;
+		if (!((id[i] >= 'A' && id[i] <= 'Z') ||
+		    (id[i] >= 'a' && id[i] <= 'z') ||
+		    (id[i] >= '0' && id[i] <= '9') ||
+		    id[i] == '.' || id[i] == '_' || id[i] == '-'))
+			return 0;
+	}
+	return i > 0;
+}
+
+int
+arb_policy_blob_name_valid(const char *name)
+{
+	size_t	len;
+
+	len = strlen(name);
+	if (len == 0 || len > POLICY_BLOB_NAME_MAX)
+		return 0;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	return strchr(name, '/') == NULL;
+}
+
+/* Refuse any key of obj that is not in keys; prefix names nested fields. */
+static int
+policy_check_keys(struct policy_ctx *c, json_t *obj,
+    const char *const *keys, const char *prefix)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 i;
+
+	json_object_foreach(obj, key, v) {
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(keys[i], key) == 0)
+				break;
+		if (keys[i] != NULL)
+			continue;
+		if (prefix != NULL)
+			return policy_fail(c, NULL,
+			    "unknown field \"%s.%s\"", prefix, key);
+		return policy_fail(c, NULL, "unknown field \"%s\"", key);
+	}
+	return 0;
+}
+
+/*
+ * Copy the string member key of obj into *outp.  A missing member is an
+ * error when required, else *outp is NULL.  Empty strings are refused.
+ */
+static int
+policy_get_string(struct policy_ctx *c, json_t *obj, const char *key,
+    const char *field, int required, size_t maxlen, char **outp)
+{
+	json_t	*v;
+	char	*s;
+
+	*outp = NULL;
+	if ((v = json_object_get(obj, key)) == NULL) {
+		if (required)
+			return policy_fail(c, NULL, "missing field \"%s\"",
+			    field);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return policy_fail(c, field, "must be a string");
+	if (json_string_length(v) == 0)
+		return policy_fail(c, field, "must not be empty");
+	if (json_string_length(v) > maxlen)
+		return policy_fail(c, field, "longer than %zu bytes", maxlen);
+	if ((s = strdup(json_string_value(v))) == NULL)
+		return policy_nomem(c);
+	*outp = s;
+	return 0;
+}
+
+/* Resolve path against the policy file's directory (malloc'd). */
+static int
+policy_resolve(struct policy_ctx *c, const char *path, char **outp)
+{
+	size_t	 dlen;
+	char	*s;
+	int	 n;
+
+	if (path[0] == '/' || c->dir == NULL || c->dir[0] == '\0') {
+		s = strdup(path);
+	} else {
+		dlen = strlen(c->dir);
+		n = asprintf(&s, "%s%s%s", c->dir,
+		    c->dir[dlen - 1] == '/' ? "" : "/", path);
+		if (n < 0)
+			s = NULL;
+	}
+	if (s == NULL)
+		return policy_nomem(c);
+	*outp = s;
+	return 0;
+}
+
+/* A file error: "field \"f\": path: reason", or "reason" for the policy file. */
+static int
+policy_fail_file(struct policy_ctx *c, const char *field, const char *path,
+    const char *reason)
+{
+	if (field == NULL)
+		return policy_fail(c, NULL, "%s", reason);
+	return policy_fail(c, field, "%s: %s", path, reason);
+}
+
+/*
+ * Read a whole regular file of at most maxlen bytes as NUL-free text into
+ * a malloc'd, NUL-terminated *outp.  field NULL means path is the policy
+ * file itself (already named by every message).
+ */
+static int
+policy_read_text(struct policy_ctx *c, const char *field, const char *path,
+    size_t maxlen, char **outp)
+{
+	struct stat	 st;
+	char		 reason[64];
+	char		*buf;
+	size_t		 off, size;
+	ssize_t		 n;
+	int		 fd, rv;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return policy_fail_file(c, field, path, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		rv = policy_fail_file(c, field, path, strerror(errno));
+		close(fd);
+		return rv;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return policy_fail_file(c, field, path,
+		    "not a regular file");
+	}
+	if ((uint64_t)st.st_size > maxlen) {
+		close(fd);
+		snprintf(reason, sizeof(reason), "larger than %zu bytes",
+		    maxlen);
+		return policy_fail_file(c, field, path, reason);
+	}
+	size = (size_t)st.st_size;
+	if ((buf = malloc(size + 1)) == NULL) {
+		close(fd);
+		return policy_nomem(c);
+	}
+	/* Read to the size seen; a file that grows meanwhile is cut there. */
+	off = 0;
+	while (off < size) {
+		n = read(fd, buf + off, size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rv = policy_fail_file(c, field, path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	if (memchr(buf, '\0', off) != NULL) {
+		free(buf);
+		return policy_fail_file(c, field, path,
+		    "contains a NUL byte");
+	}
+	*outp = buf;
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return rv;
+}
+
+/*
+ * A script given either inline (key) or as a file (filekey), never both.
+ * An optional script that is absent becomes "".
+ */
+static int
+policy_get_script(struct policy_ctx *c, json_t *obj, const char *key,
+    const char *filekey, int required, char **outp)
+{
+	char	*file, *path, *text;
+	int	 has_text, has_file, rv;
+
+	has_text = json_object_get(obj, key) != NULL;
+	has_file = json_object_get(obj, filekey) != NULL;
+	if (has_text && has_file)
+		return policy_fail(c, filekey, "cannot be given with \"%s\"",
+		    key);
+	if (has_text)
+		return policy_get_string(c, obj, key, key, 1, ARB_MAX_TEXT,
+		    outp);
+	if (!has_file) {
+		if (required)
+			return policy_fail(c, NULL,
+			    "missing field \"%s\" (or \"%s\")", key, filekey);
+		if ((*outp = strdup("")) == NULL)
+			return policy_nomem(c);
+		return 0;
+	}
+	if ((rv = policy_get_string(c, obj, filekey, filekey, 1, PATH_MAX,
+	    &file)) != 0)
+		return rv;
+	rv = policy_resolve(c, file, &path);
+	free(file);
+	if (rv != 0)
+		return rv;
+	rv = policy_read_text(c, filekey, path, ARB_MAX_TEXT, &text);
+	if (rv == 0 && text[0] == '\0') {
+		rv = policy_fail(c, filekey, "%s: file is empty", path);
+		free(text);
+	}
+	free(path);
+	if (rv != 0)
+		return rv;
+	*outp = text;
+	return 0;
+}
+
+static int
+policy_get_version(struct policy_ctx *c, json_t *obj, uint32_t *vp)
+{
+	json_t		*v;
+	json_int_t	 n;
+
+	if ((v = json_object_get(obj, "version")) == NULL)
+		return policy_fail(c, NULL, "missing field \"version\"");
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < 1 ||
+	    n > (json_int_t)UINT32_MAX)
+		return policy_fail(c, "version",
+		    "must be an integer 1..4294967295");
+	*vp = (uint32_t)n;
+	return 0;
+}
+
+static int
+policy_get_severity(struct policy_ctx *c, json_t *obj, char **outp)
+{
+	size_t	 i;
+	char	*s;
+	int	 rv;
+
+	if ((rv = policy_get_string(c, obj, "severity", "severity", 1,
+	    ARB_MAX_ID, &s)) != 0) {
+		if (rv == ARB_EINVAL && json_is_string(json_object_get(obj,
+		    "severity")))
+			goto bad;
+		return rv;
+	}
+	for (i = 0; arb_policy_severities[i] != NULL; i++)
+		if (strcmp(s, arb_policy_severities[i]) == 0) {
+			*outp = s;
+			return 0;
+		}
+	free(s);
+bad:
+	return policy_fail(c, "severity",
+	    "must be one of critical, high, medium, low");
+}
+
+static void
+policy_blobref_free(Arbor__BlobRef *br)
+{
+	if (br == NULL)
+		return;
+	free(br->name);
+	free(br->sha256.data);
+	free(br);
+}
+
+/*
+ * Parse blobs[i], stat and hash its file, and append it to pf.  On failure
+ * nothing is appended.
+ */
+static int
+policy_parse_blob(struct policy_ctx *c, json_t *e, size_t i,
+    struct arb_policy_file *pf)
+{
+	Arbor__BlobRef	 init = ARBOR__BLOB_REF__INIT;
+	Arbor__BlobRef	*br = NULL;
+	struct stat	 st;
+	char		 f[32], fpath[48], fname[48];
+	char		*path = NULL, *rpath = NULL, *name = NULL;
+	const char	*base;
+	uint8_t		*sha = NULL;
+	uint64_t	 size;
+	size_t		 j;
+	int		 rv;
+
+	snprintf(f, sizeof(f), "blobs[%zu]", i);
+	snprintf(fpath, sizeof(fpath), "%s.path", f);
+	snprintf(fname, sizeof(fname), "%s.name", f);
+	if (!json_is_object(e))
+		return policy_fail(c, f, "must be an object");
+	if ((rv = policy_check_keys(c, e, policy_blob_keys, f)) != 0)
+		return rv;
+	if ((rv = policy_get_string(c, e, "path", fpath, 1, PATH_MAX,
+	    &path)) != 0)
+		return rv;
+	if ((rv = policy_resolve(c, path, &rpath)) != 0)
+		goto fail;
+	if (stat(rpath, &st) == -1) {
+		rv = policy_fail(c, fpath, "%s: %s", rpath, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rv = policy_fail(c, fpath, "%s: not a regular file", rpath);
+		goto fail;
+	}
+
+	if (json_object_get(e, "name") != NULL) {
+		if ((rv = policy_get_string(c, e, "name", fname, 1,
+		    POLICY_BLOB_NAME_MAX, &name)) != 0)
+			goto fail;
+	} else {
+		base = strrchr(path, '/');
+		if ((name = strdup(base != NULL ? base + 1 : path)) == NULL) {
+			rv = policy_nomem(c);
+			goto fail;
+		}
+	}
+	if (!arb_policy_blob_name_valid(name)) {
+		rv = policy_fail(c, fname, "\"%s\": must be 1..%d bytes, "
+		    "without '/', and not \".\" or \"..\"", name,
+		    POLICY_BLOB_NAME_MAX);
+		goto fail;
+	}
+	for (j = 0; j < pf->pol.n_blobs; j++)
+		if (strcmp(pf->pol.blobs[j]->name, name) == 0) {
+			rv = policy_fail(c, fname,
+			    "\"%s\" is also the name of blobs[%zu]", name, j);
+			goto fail;
+		}
+
+	if ((sha = malloc(ARB_SHA256_LEN)) == NULL) {
+		rv = policy_nomem(c);
+		goto fail;
+	}
+	if ((rv = arb_sha256_file(rpath, sha, &size)) != 0) {
+		rv = policy_fail(c, fpath, "%s: %s", rpath, arb_strerror(rv));
+		goto fail;
+	}
+	if ((br = malloc(sizeof(*br))) == NULL) {
+		rv = policy_nomem(c);
+		goto fail;
+	}
+	*br = init;
+	br->name = name;
+	br->sha256.data = sha;
+	br->sha256.len = ARB_SHA256_LEN;
+	br->size = size;
+	pf->pol.blobs[pf->pol.n_blobs++] = br;
+	pf->blob_paths[pf->nblobs++] = rpath;
+	free(path);
+	return 0;
+fail:
+	free(sha);
+	free(name);
+	free(rpath);
+	free(path);
+	return rv;
+}
+
+static int
+policy_parse_blobs(struct policy_ctx *c, json_t *obj,
+    struct arb_policy_file *pf)
+{
+	json_t	*v;
+	size_t	 i, n;
+	int	 rv;
+
+	if ((v = json_object_get(obj, "blobs")) == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return policy_fail(c, "blobs", "must be an array");
+	if ((n = json_array_size(v)) == 0)
+		return 0;
+	if (n > ARB_MAX_BLOBS)
+		return policy_fail(c, "blobs", "at most %d blobs",
+		    ARB_MAX_BLOBS);
+	if ((pf->pol.blobs = calloc(n, sizeof(*pf->pol.blobs))) == NULL ||
+	    (pf->blob_paths = calloc(n, sizeof(*pf->blob_paths))) == NULL)
+		return policy_nomem(c);
+	for (i = 0; i < n; i++)
+		if ((rv = policy_parse_blob(c, json_array_get(v, i), i,
+		    pf)) != 0)
+			return rv;
+	return 0;
+}
+
+/* Check the whole document and fill pf; pf is freed by the caller. */
+static int
+policy_parse_doc(struct policy_ctx *c, json_t *root,
+    struct arb_policy_file *pf)
+{
+	char	*id;
+	int	 rv;
+
+	if (!json_is_object(root))
+		return policy_fail(c, NULL, "must be a JSON object");
+	if ((rv = policy_check_keys(c, root, policy_keys, NULL)) != 0)
+		return rv;
+
+	if ((rv = policy_get_string(c, root, "id", "id", 1, ARB_MAX_ID,
+	    &id)) != 0) {
+		if (rv == ARB_EINVAL && json_is_string(json_object_get(root,
+		    "id")))
+			goto badid;
+		return rv;
+	}
+	pf->pol.id = id;
+	if (!arb_policy_id_valid(id))
+		goto badid;
+	if ((rv = policy_get_version(c, root, &pf->pol.version)) != 0 ||
+	    (rv = policy_get_string(c, root, "title", "title", 1,
+	    ARB_MAX_TEXT, &pf->pol.title)) != 0 ||
+	    (rv = policy_get_severity(c, root, &pf->pol.severity)) != 0 ||
+	    (rv = policy_get_string(c, root, "applicability",
+	    "applicability", 1, ARB_MAX_TEXT, &pf->pol.applicability)) != 0 ||
+	    (rv = policy_get_script(c, root, "action", "action_file", 1,
+	    &pf->pol.action)) != 0 ||
+	    (rv = policy_get_script(c, root, "rollback", "rollback_file", 0,
+	    &pf->pol.rollback)) != 0 ||
+	    (rv = policy_parse_blobs(c, root, pf)) != 0)
+		return rv;
+	return 0;
+badid:
+	return policy_fail(c, "id", "must be 1..%d of A-Z a-z 0-9 . _ -",
+	    ARB_MAX_ID);
+}
+
+int
+arb_policy_parse(const char *name, const char *buf, size_t len,
+    const char *dir, struct arb_policy_file **pfp, char *err, size_t errlen)
+{
+	Arbor__Policy		 init = ARBOR__POLICY__INIT;
+	struct policy_ctx	 c = { name, dir, err, errlen };
+	struct arb_policy_file	*pf;
+	json_error_t		 jerr;
+	json_t			*root;
+	int			 rv;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s:%d:%d: %s", name, jerr.line,
+			    jerr.column, jerr.text);
+		return ARB_EINVAL;
+	}
+	if ((pf = calloc(1, sizeof(*pf))) == NULL) {
+		json_decref(root);
+		return policy_nomem(&c);
+	}
+	/* Strings start NULL, not protobuf-c's shared "", so all are ours. */
+	pf->pol = init;
+	pf->pol.id = pf->pol.title = pf->pol.severity = NULL;
+	pf->pol.applicability = pf->pol.action = pf->pol.rollback = NULL;
+	rv = policy_parse_doc(&c, root, pf);
+	json_decref(root);
+	if (rv != 0) {
+		arb_policy_file_free(pf);
+		return rv;
+	}
+	*pfp = pf;
+	return 0;
+}
+
+int
+arb_policy_load(const char *path, struct arb_policy_file **pfp, char *err,
+    size_t errlen)
+{
+	struct policy_ctx	 c = { path, NULL, err, errlen };
+	const char		*slash;
+	char			*buf, *dir = NULL;
+	int			 rv;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if ((rv = policy_read_text(&c, NULL, path, POLICY_FILE_MAX,
+	    &buf)) != 0)
+		return rv;
+	if ((slash = strrchr(path, '/')) != NULL) {
+		dir = slash == path ? strdup("/") :
+		    strndup(path, (size_t)(slash - path));
+		if (dir == NULL) {
+			free(buf);
+			return policy_nomem(&c);
+		}
+	}
+	rv = arb_policy_parse(path, buf, strlen(buf), dir, pfp, err, errlen);
+	free(dir);
+	free(buf);
+	return rv;
+}
+
+void
+arb_policy_file_free(struct arb_policy_file *pf)
+{
+	size_t	i;
+
+	if (pf == NULL)
+		return;
+	for (i = 0; i < pf->pol.n_blobs; i++)
+		policy_blobref_free(pf->pol.blobs[i]);
+	free(pf->pol.blobs);
+	for (i = 0; i < pf->nblobs; i++)
+		free(pf->blob_paths[i]);
+	free(pf->blob_paths);
+	free(pf->pol.id);
+	free(pf->pol.title);
+	free(pf->pol.severity);
+	free(pf->pol.applicability);
+	free(pf->pol.action);
+	free(pf->pol.rollback);
+	free(pf);
+}

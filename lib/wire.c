@@ -1,0 +1,606 @@
+/*
+ * The wire: encoding and decoding of Arbor's protobuf messages.  This is the
+ * only module that calls protobuf-c's pack and unpack.  Everything that
+ * comes off the network, or out of a signed body, passes through a decoder
+ * here, so each decoder bounds the input length before unpacking and then
+ * checks every length, count and string that the schema leaves unbounded.
+ * A message that decodes here can be used by callers without further size
+ * checks; semantic checks (seq order, expiry, signatures) are theirs.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arbor/error.h"
+#include "arbor/sig.h"
+#include "arbor/wire.h"
+
+/* Largest chunk of blob data carried or asked for in one message. */
+#define WIRE_CHUNK_MAX		(1024 * 1024)
+/* Largest blob a policy may name or an upload may declare. */
+#define WIRE_BLOB_MAX		(16ULL * 1024 * 1024 * 1024)
+/* Longest blob name (a file name on the endpoint). */
+#define WIRE_NAME_MAX		255
+/* Longest text of an Error built by arb_wire_error. */
+#define WIRE_ERRTEXT_MAX	512
+/* A stored Signed record: its body plus signature, key id and tags. */
+#define WIRE_SIGNED_REC_MAX	(ARB_SIGNED_MAX + 256)
+
+static const char *const wire_severities[] = {
+	"critical", "high", "medium", "low"
+};
+
+/*
+ * Length of s if it is at most max bytes, or (size_t)-1.  Never reads more
+ * than max + 1 bytes.  protobuf-c gives "" for an absent string, but a NULL
+ * is treated the same way.
+ */
+static size_t
+wire_strlen(const char *s, size_t max)
+{
+	size_t	n;
+
+	if (s == NULL)
+		return 0;
+	n = strnlen(s, max + 1);
+	return n > max ? (size_t)-1 : n;
+}
+
+/* A free-form string of at most max bytes (empty allowed). */
+static int
+wire_check_text(const char *s, size_t max)
+{
+	return wire_strlen(s, max) == (size_t)-1 ? ARB_EPROTO : 0;
+}
+
+/*
+ * A policy id, used as a key and in file names: 1..ARB_MAX_ID characters
+ * of [A-Za-z0-9._-].
+ */
+static int
+wire_check_id(const char *s)
+{
+	size_t	i, n;
+
+	n = wire_strlen(s, ARB_MAX_ID);
+	if (n == 0 || n == (size_t)-1)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++) {
+		char	c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    c == '-'))
+			return ARB_EPROTO;
+	}
+	return 0;
+}
+
+/* An optional policy id: empty, or a valid id. */
+static int
+wire_check_optid(const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	return wire_check_id(s);
+}
+
+static int
+wire_check_sha(const ProtobufCBinaryData *b)
+{
+	return b->len == ARB_SHA256_LEN ? 0 : ARB_EPROTO;
+}
+
+/*
+ * A blob name becomes a file name in the endpoint's work directory: it must
+ * be one path component that is not "." or "..", with no control
+ * characters.  (wire_scan has already refused a NUL inside any string.)
+ */
+static int
+wire_check_blobname(const char *s)
+{
+	size_t	i, n;
+
+	n = wire_strlen(s, WIRE_NAME_MAX);
+	if (n == 0 || n == (size_t)-1)
+		return ARB_EPROTO;
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++) {
+		unsigned char	c = (unsigned char)s[i];
+
+		if (c == '/' || c < 0x20 || c == 0x7f)
+			return ARB_EPROTO;
+	}
+	return 0;
+}
+
+static int
+wire_check_signed(const Arbor__Signed *s)
+{
+	if (s == NULL)
+		return ARB_EPROTO;
+	if (s->body.len > ARB_SIGNED_MAX || s->sig.len != ARB_SIG_LEN ||
+	    s->key_id.len != ARB_KEYID_LEN)
+		return ARB_EPROTO;
+	return 0;
+}
+
+static int
+wire_check_head(const Arbor__Head *h)
+{
+	size_t	i;
+
+	if (h->n_policies > ARB_MAX_POLICIES)
+		return ARB_EPROTO;
+	for (i = 0; i < h->n_policies; i++) {
+		const Arbor__PolicyRef	*r = h->policies[i];
+
+		if (r == NULL || wire_check_id(r->id) != 0 ||
+		    wire_check_sha(&r->sha256) != 0)
+			return ARB_EPROTO;
+	}
+	return 0;
+}
+
+static int
+wire_check_policy(const Arbor__Policy *p)
+{
+	size_t	i, j;
+	int	sev = 0;
+
+	if (p == NULL || wire_check_id(p->id) != 0)
+		return ARB_EPROTO;
+	if (wire_check_text(p->title, ARB_MAX_TEXT) != 0 ||
+	    wire_check_text(p->applicability, ARB_MAX_TEXT) != 0 ||
+	    wire_check_text(p->action, ARB_MAX_TEXT) != 0 ||
+	    wire_check_text(p->rollback, ARB_MAX_TEXT) != 0)
+		return ARB_EPROTO;
+	for (i = 0; p->severity != NULL &&
+	    i < sizeof(wire_severities) / sizeof(wire_severities[0]); i++)
+		if (strcmp(p->severity, wire_severities[i]) == 0)
+			sev = 1;
+	if (!sev)
+		return ARB_EPROTO;
+	if (p->n_blobs > ARB_MAX_BLOBS)
+		return ARB_EPROTO;
+	for (i = 0; i < p->n_blobs; i++) {
+		const Arbor__BlobRef	*b = p->blobs[i];
+
+		if (b == NULL || wire_check_blobname(b->name) != 0 ||
+		    wire_check_sha(&b->sha256) != 0 || b->size == 0 ||
+		    b->size > WIRE_BLOB_MAX)
+			return ARB_EPROTO;
+		/* Two blobs of one name would land on one file. */
+		for (j = 0; j < i; j++)
+			if (strcmp(p->blobs[j]->name, b->name) == 0)
+				return ARB_EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at p (of n bytes), or 0 if none is
+ * there: no overlong forms, no surrogates, nothing above U+10FFFF, no NUL.
+ */
+static size_t
+wire_utf8_seq(const uint8_t *p, size_t n)
+{
+	size_t		i, k;
+	uint32_t	cp, min;
+
+	if (n == 0 || p[0] == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0) {
+		k = 2;
+		cp = p[0] & 0x1f;
+		min = 0x80;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		k = 3;
+		cp = p[0] & 0x0f;
+		min = 0x800;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		k = 4;
+		cp = p[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (n < k)
+		return 0;
+	for (i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k;
+}
+
+static int
+wire_check_utf8(const uint8_t *p, size_t n)
+{
+	size_t	k;
+
+	while (n > 0) {
+		if ((k = wire_utf8_seq(p, n)) == 0)
+			return ARB_EPROTO;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int
+wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *vp)
+{
+	uint64_t	v = 0;
+	unsigned	shift;
+	uint8_t		c;
+
+	for (shift = 0; shift < 64; shift += 7) {
+		if (*pp >= end)
+			return ARB_EPROTO;
+		c = *(*pp)++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if ((c & 0x80) == 0) {
+			*vp = v;
+			return 0;
+		}
+	}
+	return ARB_EPROTO;
+}
+
+/*
+ * protobuf-c 1.4 checks neither that strings are UTF-8 (as proto3 asks)
+ * nor that they hold no NUL, and it hands back C strings, so a name "a\0b"
+ * would silently read as "a".  Walk the encoding with the message's
+ * descriptor and check every string field, at every level, in place.
+ * Unknown fields are skipped.  The schema is not recursive; depth is capped
+ * all the same.
+ */
+static int
+wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+    int depth)
+{
+	const ProtobufCFieldDescriptor	*f;
+	const uint8_t			*end = p + len;
+	uint64_t			 tag, n;
+
+	if (depth > 8)
+		return ARB_EPROTO;
+	while (p < end) {
+		if (wire_varint(&p, end, &tag) != 0)
+			return ARB_EPROTO;
+		switch (tag & 7) {
+		case 0:
+			if (wire_varint(&p, end, &n) != 0)
+				return ARB_EPROTO;
+			break;
+		case 1:
+			if (end - p < 8)
+				return ARB_EPROTO;
+			p += 8;
+			break;
+		case 5:
+			if (end - p < 4)
+				return ARB_EPROTO;
+			p += 4;
+			break;
+		case 2:
+			if (wire_varint(&p, end, &n) != 0 ||
+			    n > (uint64_t)(end - p))
+				return ARB_EPROTO;
+			f = (tag >> 3) > UINT32_MAX ? NULL :
+			    protobuf_c_message_descriptor_get_field(d,
+			    (unsigned)(tag >> 3));
+			if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
+			    wire_check_utf8(p, (size_t)n) != 0)
+				return ARB_EPROTO;
+			if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+			    wire_scan(f->descriptor, p, (size_t)n,
+			    depth + 1) != 0)
+				return ARB_EPROTO;
+			p += n;
+			break;
+		default:
+			/* Groups: not in proto3. */
+			return ARB_EPROTO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The per-body bounds.  A reply that names a signed object must carry it:
+ * a node that has nothing to give answers with an Error instead.
+ */
+static int
+wire_check_envelope(const Arbor__Envelope *e)
+{
+	size_t	i;
+
+	if (e->version != 1)
+		return ARB_EPROTO;
+	switch (e->body_case) {
+	case ARBOR__ENVELOPE__BODY_HELLO:
+		if (wire_check_text(e->hello->node_id, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->hello->kind, ARB_MAX_ID) != 0)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_HELLO_REPLY:
+		return wire_check_text(e->hello_reply->node_id, ARB_MAX_ID);
+	case ARBOR__ENVELOPE__BODY_GET_HEAD:
+	case ARBOR__ENVELOPE__BODY_PUT_CHUNK_REPLY:
+	case ARBOR__ENVELOPE__BODY_GET_CATALOG:
+		return 0;
+	case ARBOR__ENVELOPE__BODY_HEAD_REPLY:
+		return wire_check_signed(e->head_reply->head);
+	case ARBOR__ENVELOPE__BODY_GET_POLICY:
+		return wire_check_sha(&e->get_policy->sha256);
+	case ARBOR__ENVELOPE__BODY_POLICY_REPLY:
+		return wire_check_signed(e->policy_reply->policy);
+	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
+		if (wire_check_sha(&e->get_chunk->sha256) != 0 ||
+		    e->get_chunk->len > WIRE_CHUNK_MAX)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_CHUNK:
+		if (wire_check_sha(&e->chunk->sha256) != 0 ||
+		    e->chunk->data.len > WIRE_CHUNK_MAX)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_NOTIFY:
+		return wire_check_optid(e->notify->policy_id);
+	case ARBOR__ENVELOPE__BODY_ERROR:
+		return wire_check_text(e->error->message, ARB_MAX_TEXT);
+	case ARBOR__ENVELOPE__BODY_PUT_CHUNK:
+		if (wire_check_sha(&e->put_chunk->sha256) != 0 ||
+		    e->put_chunk->data.len > WIRE_CHUNK_MAX ||
+		    e->put_chunk->size > WIRE_BLOB_MAX)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_PUBLISH:
+		return wire_check_policy(e->publish->policy);
+	case ARBOR__ENVELOPE__BODY_RETIRE:
+		return wire_check_id(e->retire->id);
+	case ARBOR__ENVELOPE__BODY_PUSH:
+		return wire_check_id(e->push->id);
+	case ARBOR__ENVELOPE__BODY_DONE:
+		return wire_check_text(e->done->detail, ARB_MAX_TEXT);
+	case ARBOR__ENVELOPE__BODY_CATALOG_REPLY:
+		if (wire_check_signed(e->catalog_reply->head) != 0 ||
+		    e->catalog_reply->n_policies > ARB_MAX_POLICIES)
+			return ARB_EPROTO;
+		for (i = 0; i < e->catalog_reply->n_policies; i++)
+			if (wire_check_signed(
+			    e->catalog_reply->policies[i]) != 0)
+				return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY__NOT_SET:
+	default:
+		return ARB_EPROTO;
+	}
+}
+
+/*
+ * Pack any message into a malloc'd buffer of at most max bytes.  An object
+ * that its receiver would refuse (too large, a string that is not UTF-8)
+ * is refused here, so that nothing is signed or sent that every peer would
+ * reject.
+ */
+static int
+wire_pack(const ProtobufCMessage *m, size_t max, uint8_t **bufp,
+    size_t *lenp)
+{
+	uint8_t	*buf;
+	size_t	 n;
+
+	n = protobuf_c_message_get_packed_size(m);
+	if (n > max)
+		return ARB_ETOOBIG;
+	/* An all-default message packs to nothing; malloc(0) may be NULL. */
+	if ((buf = malloc(n > 0 ? n : 1)) == NULL)
+		return -ENOMEM;
+	if (protobuf_c_message_pack(m, buf) != n ||
+	    wire_scan(m->descriptor, buf, n, 0) != 0) {
+		free(buf);
+		return ARB_EPROTO;
+	}
+	*bufp = buf;
+	*lenp = n;
+	return 0;
+}
+
+/*
+ * Bound, unpack and scan len bytes as a message of type d.  The caller
+ * checks the fields and frees with protobuf_c_message_free_unpacked.  An
+ * empty input is refused: it would decode as an all-default message, which
+ * no sender ever means.
+ */
+static int
+wire_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+    size_t len, size_t max, ProtobufCMessage **mp)
+{
+	ProtobufCMessage	*m;
+
+	if (len > max)
+		return ARB_ETOOBIG;
+	if (buf == NULL || len == 0)
+		return ARB_EPROTO;
+	if ((m = protobuf_c_message_unpack(d, NULL, len, buf)) == NULL)
+		return ARB_EPROTO;
+	if (wire_scan(d, buf, len, 0) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*mp = m;
+	return 0;
+}
+
+int
+arb_wire_encode(const Arbor__Envelope *env, uint8_t **bufp, size_t *lenp)
+{
+	Arbor__Envelope	e;
+
+	if (env == NULL || bufp == NULL || lenp == NULL)
+		return ARB_EINVAL;
+	e = *env;
+	e.version = 1;
+	return wire_pack(&e.base, ARB_WIRE_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode(const uint8_t *buf, size_t len, Arbor__Envelope **envp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__envelope__descriptor, buf, len,
+	    ARB_WIRE_MAX, &m)) != 0)
+		return rv;
+	if ((rv = wire_check_envelope((Arbor__Envelope *)m)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
+	*envp = (Arbor__Envelope *)m;
+	return 0;
+}
+
+void
+arb_wire_free(Arbor__Envelope *env)
+{
+	if (env != NULL)
+		arbor__envelope__free_unpacked(env, NULL);
+}
+
+int
+arb_wire_decode_head(const uint8_t *buf, size_t len, Arbor__Head **headp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__head__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	if ((rv = wire_check_head((Arbor__Head *)m)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
+	*headp = (Arbor__Head *)m;
+	return 0;
+}
+
+void
+arb_wire_free_head(Arbor__Head *h)
+{
+	if (h != NULL)
+		arbor__head__free_unpacked(h, NULL);
+}
+
+int
+arb_wire_decode_policy(const uint8_t *buf, size_t len, Arbor__Policy **polp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__policy__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	if ((rv = wire_check_policy((Arbor__Policy *)m)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
+	*polp = (Arbor__Policy *)m;
+	return 0;
+}
+
+void
+arb_wire_free_policy(Arbor__Policy *p)
+{
+	if (p != NULL)
+		arbor__policy__free_unpacked(p, NULL);
+}
+
+int
+arb_wire_decode_signed(const uint8_t *buf, size_t len, Arbor__Signed **sp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__signed__descriptor, buf, len,
+	    WIRE_SIGNED_REC_MAX, &m)) != 0)
+		return rv;
+	if ((rv = wire_check_signed((Arbor__Signed *)m)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
+	*sp = (Arbor__Signed *)m;
+	return 0;
+}
+
+void
+arb_wire_free_signed(Arbor__Signed *s)
+{
+	if (s != NULL)
+		arbor__signed__free_unpacked(s, NULL);
+}
+
+int
+arb_wire_encode_head(const Arbor__Head *h, uint8_t **bufp, size_t *lenp)
+{
+	if (h == NULL || bufp == NULL || lenp == NULL)
+		return ARB_EINVAL;
+	return wire_pack(&h->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_encode_policy(const Arbor__Policy *p, uint8_t **bufp, size_t *lenp)
+{
+	if (p == NULL || bufp == NULL || lenp == NULL)
+		return ARB_EINVAL;
+	return wire_pack(&p->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_encode_signed(const Arbor__Signed *s, uint8_t **bufp, size_t *lenp)
+{
+	if (s == NULL || bufp == NULL || lenp == NULL)
+		return ARB_EINVAL;
+	return wire_pack(&s->base, WIRE_SIGNED_REC_MAX, bufp, lenp);
+}
+
+int
+arb_wire_error(int code, uint8_t **bufp, size_t *lenp, const char *fmt, ...)
+{
+	Arbor__Envelope	 env = ARBOR__ENVELOPE__INIT;
+	Arbor__Error	 err = ARBOR__ERROR__INIT;
+	char		 text[WIRE_ERRTEXT_MAX];
+	size_t		 i, k, n;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	/* Truncation is fine: the text is for a human reading a log. */
+	if (vsnprintf(text, sizeof(text), fmt, ap) < 0)
+		text[0] = '\0';
+	va_end(ap);
+	/*
+	 * The text may quote bytes a peer sent, or be cut inside a character:
+	 * make it UTF-8 so that the receiver does not refuse the error.
+	 */
+	n = strlen(text);
+	for (i = 0; i < n; i += k)
+		if ((k = wire_utf8_seq((uint8_t *)text + i, n - i)) == 0) {
+			text[i] = '?';
+			k = 1;
+		}
+	err.code = code;
+	err.message = text;
+	env.body_case = ARBOR__ENVELOPE__BODY_ERROR;
+	env.error = &err;
+	return arb_wire_encode(&env, bufp, lenp);
+}

@@ -1,0 +1,192 @@
+/*
+ * arbor-relay configuration keys.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "relay.h"
+
+#define C(v)	((struct relay_conf *)(v))
+
+static int
+k_data_dir(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->data_dir);
+	return arb_conf_str(v, &C(c)->data_dir, e, n);
+}
+
+static int
+k_pubkey(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->pubkey);
+	return arb_conf_str(v, &C(c)->pubkey, e, n);
+}
+
+static int
+k_svc(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->svc);
+	return arb_conf_str(v, &C(c)->svc, e, n);
+}
+
+static int
+k_pub(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->pub);
+	return arb_conf_str(v, &C(c)->pub, e, n);
+}
+
+static int
+k_parent(void *c, const char *v, char *e, size_t n)
+{
+	struct relay_conf	*rc = C(c);
+	struct arb_parent	 p, *np;
+	int			 rv;
+
+	if ((rv = arb_parent_parse(v, &p, e, n)) != 0)
+		return rv;
+	if ((np = realloc(rc->parents, (rc->nparents + 1) *
+	    sizeof(*np))) == NULL) {
+		arb_parent_clear(&p);
+		snprintf(e, n, "out of memory");
+		return ARB_ECONFIG;
+	}
+	rc->parents = np;
+	rc->parents[rc->nparents++] = p;
+	return 0;
+}
+
+static int
+k_cache_size(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, UINT64_MAX / 2, &C(c)->cache_size, e, n);
+}
+
+static int
+k_map_size(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 1 << 20, 1ULL << 40, &C(c)->map_size, e, n);
+}
+
+static int
+k_poll(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 100, 86400000, &C(c)->poll_ms, e, n);
+}
+
+static int
+k_jitter(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &C(c)->jitter_ms, e, n);
+}
+
+static int
+k_timeout(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 100, 600000, &C(c)->timeout_ms, e, n);
+}
+
+static int
+k_nctx(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_int(v, 1, 100000, &C(c)->nctx, e, n);
+}
+
+static int
+k_depth(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_int(v, 1, 64, &C(c)->fetch_depth, e, n);
+}
+
+static int
+k_node_id(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->node_id);
+	return arb_conf_str(v, &C(c)->node_id, e, n);
+}
+
+const struct arb_conf_key relay_conf_keys[] = {
+	{ "data_dir", k_data_dir, "directory for the store and blob cache" },
+	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
+	{ "parent", k_parent, "SVC_URL PUB_URL of a parent; repeat, in "
+	    "order of preference" },
+	{ "svc", k_svc, "REP address children send requests to" },
+	{ "pub", k_pub, "PUB address children subscribe to" },
+	{ "cache_size", k_cache_size, "byte limit of the blob cache "
+	    "(default 10G; 0: none)" },
+	{ "map_size", k_map_size, "LMDB map size (default 1G)" },
+	{ "poll_interval", k_poll, "how often to ask the parent for its "
+	    "head (default 60s)" },
+	{ "poll_jitter", k_jitter, "random extra delay per poll "
+	    "(default 10s)" },
+	{ "timeout", k_timeout, "per request to the parent (default 10s)" },
+	{ "contexts", k_nctx, "requests served in flight (default 256)" },
+	{ "fetch_depth", k_depth, "chunk requests in flight per blob "
+	    "(default 4)" },
+	{ "node_id", k_node_id, "name in logs and hellos (default: host name)" },
+	{ NULL, NULL, NULL }
+};
+
+void
+relay_conf_init(struct relay_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cache_size = 10ULL << 30;
+	c->map_size = 1ULL << 30;
+	c->poll_ms = 60000;
+	c->jitter_ms = 10000;
+	c->timeout_ms = 10000;
+	c->nctx = 256;
+	c->fetch_depth = 4;
+}
+
+int
+relay_conf_check(struct relay_conf *c)
+{
+	char	host[256];
+	int	rv = 0;
+
+	if (c->data_dir == NULL) {
+		log_warnx("configuration: data_dir: required");
+		rv = ARB_ECONFIG;
+	}
+	if (c->pubkey == NULL) {
+		log_warnx("configuration: pubkey: required");
+		rv = ARB_ECONFIG;
+	}
+	if (c->nparents == 0) {
+		log_warnx("configuration: parent: at least one required");
+		rv = ARB_ECONFIG;
+	}
+	if (c->svc == NULL || c->pub == NULL) {
+		log_warnx("configuration: svc and pub: both required");
+		rv = ARB_ECONFIG;
+	}
+	if (c->node_id == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			strcpy(host, "relay");
+		host[sizeof(host) - 1] = '\0';
+		c->node_id = strdup(host);
+	}
+	return rv;
+}
+
+void
+relay_conf_clear(struct relay_conf *c)
+{
+	size_t i;
+
+	free(c->data_dir);
+	free(c->pubkey);
+	free(c->svc);
+	free(c->pub);
+	for (i = 0; i < c->nparents; i++)
+		arb_parent_clear(&c->parents[i]);
+	free(c->parents);
+	free(c->node_id);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,72 @@
+/*
+ * The relay core: what every node with children does, written once and
+ * linked by arbor-relay and arbor-root.  It serves heads, policies and
+ * blob chunks on svc from the node's store and blob directory, publishes
+ * notifications on pub, prefetches the blobs of urgent policies before it
+ * rebroadcasts, fetches a missing blob from upstream once however many
+ * children ask (through arb_sync's single flight), checks each chunk it
+ * serves against the chunk hashes it recorded when the blob was verified
+ * (so a blob damaged on disk is never served, and is fetched again), and
+ * keeps its blob cache under a byte limit.
+ */
+#ifndef ARBOR_RELAY_CORE_H
+#define ARBOR_RELAY_CORE_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "arbor/blob.h"
+#include "arbor/net.h"
+#include "arbor/store.h"
+#include "arbor/sync.h"
+#include "arbor/wire.h"
+
+struct relay_core;
+
+struct relay_core_conf {
+	uv_loop_t		*loop;
+	struct arb_net		*net;
+	struct arb_store	*store;
+	struct arb_blobdir	*blobs;
+	const char		*svc;		/* REP address for children */
+	const char		*pub;		/* PUB address for children */
+	int			 nctx;		/* requests in flight */
+	uint64_t		 cache_limit;	/* bytes of blobs; 0: none */
+	const char		*name;		/* "relay" or "root" */
+	struct arb_sync		*sync;		/* upstream; NULL at the root */
+};
+
+/* Listen on svc and pub.  Serves nothing until relay_core_head. */
+int	relay_core_new(const struct relay_core_conf *c, struct relay_core **cp);
+
+/*
+ * The node committed a new verified head (its encoded Signed form is
+ * signed/len).  The core learns the blobs current policies name, prefetches
+ * those of urgent policies, then notifies its children.
+ */
+void	relay_core_head(struct relay_core *c, const Arbor__Head *head,
+	    const uint8_t *signed_bytes, size_t len);
+
+/*
+ * Record chunk hashes for a complete, verified blob so that it can be
+ * served (called by the core itself after a fetch, and by the root after
+ * an upload).
+ */
+int	relay_core_index_blob(struct relay_core *c,
+	    const uint8_t sha[ARB_SHA256_LEN]);
+
+/* Counters, for logs and tests. */
+struct relay_core_stats {
+	uint64_t	requests;
+	uint64_t	errors;		/* error replies sent */
+	uint64_t	chunks;		/* chunks served */
+	uint64_t	chunk_bytes;
+	uint64_t	upstream_fetches;
+	uint64_t	corrupt;	/* damaged blobs found on disk */
+};
+void	relay_core_stats(const struct relay_core *c,
+	    struct relay_core_stats *st);
+
+void	relay_core_free(struct relay_core *c);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * arbor-relay: a sync from its parent feeding a relay core for its
+ * children, on one libuv loop.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arbor/blob.h"
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "arbor/net.h"
+#include "arbor/sig.h"
+#include "arbor/store.h"
+#include "arbor/sync.h"
+#include "core.h"
+#include "relay.h"
+
+struct relay {
+	const struct relay_conf	*conf;
+	uv_loop_t		 loop;
+	uv_signal_t		 sigterm;
+	uv_signal_t		 sigint;
+	struct arb_net		*net;
+	struct arb_store	*store;
+	struct arb_blobdir	*blobs;
+	struct arb_key		*pin;
+	struct arb_sync		*sync;
+	struct relay_core	*core;
+};
+
+static void
+relay_on_head(void *arg, const Arbor__Head *head)
+{
+	struct relay	*r = arg;
+	const uint8_t	*sb;
+	size_t		 len;
+
+	sb = arb_sync_head_signed(r->sync, &len);
+	relay_core_head(r->core, head, sb, len);
+}
+
+static void
+relay_stop(uv_signal_t *s, int signum)
+{
+	struct relay *r = s->data;
+
+	log_info("relay: signal %d: stopping", signum);
+	uv_signal_stop(&r->sigterm);
+	uv_signal_stop(&r->sigint);
+	uv_close((uv_handle_t *)&r->sigterm, NULL);
+	uv_close((uv_handle_t *)&r->sigint, NULL);
+	relay_core_free(r->core);
+	r->core = NULL;
+	arb_sync_free(r->sync);
+	r->sync = NULL;
+	arb_net_free(r->net);
+	r->net = NULL;
+}
+
+struct relay *
+relay_new(const struct relay_conf *conf)
+{
+	struct relay		*r;
+	struct arb_sync_conf	 sc;
+	struct relay_core_conf	 cc;
+	char			 path[PATH_MAX];
+	int			 rv;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->conf = conf;
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	uv_loop_init(&r->loop);
+	if (mkdir(conf->data_dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("relay: %s", conf->data_dir);
+		goto fail;
+	}
+	if ((rv = arb_key_load_public(conf->pubkey, &r->pin)) != 0) {
+		log_warnx("relay: pubkey %s: %s", conf->pubkey,
+		    arb_strerror(rv));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/db", conf->data_dir);
+	if ((rv = arb_store_open(path, conf->map_size, &r->store)) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/blobs", conf->data_dir);
+	if ((rv = arb_blobdir_open(path, &r->blobs)) != 0)
+		goto fail;
+	if ((rv = arb_net_check_fds((uint64_t)conf->nctx / 4 + 64)) != 0)
+		goto fail;
+	if ((rv = arb_net_new(&r->loop, &r->net)) != 0)
+		goto fail;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.loop = &r->loop;
+	sc.net = r->net;
+	sc.store = r->store;
+	sc.blobs = r->blobs;
+	sc.pin = r->pin;
+	sc.parents = conf->parents;
+	sc.nparents = conf->nparents;
+	sc.poll_ms = conf->poll_ms;
+	sc.jitter_ms = conf->jitter_ms;
+	sc.timeout_ms = conf->timeout_ms;
+	sc.fetch_depth = (int)conf->fetch_depth;
+	sc.node_id = conf->node_id;
+	sc.kind = "relay";
+	sc.on_head = relay_on_head;
+	sc.arg = r;
+	if ((rv = arb_sync_new(&sc, &r->sync)) != 0)
+		goto fail;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.loop = &r->loop;
+	cc.net = r->net;
+	cc.store = r->store;
+	cc.blobs = r->blobs;
+	cc.svc = conf->svc;
+	cc.pub = conf->pub;
+	cc.nctx = (int)conf->nctx;
+	cc.cache_limit = conf->cache_size;
+	cc.name = "relay";
+	cc.sync = r->sync;
+	if ((rv = relay_core_new(&cc, &r->core)) != 0) {
+		log_warnx("relay: cannot serve on %s / %s: %s", conf->svc,
+		    conf->pub, arb_strerror(rv));
+		goto fail;
+	}
+	/* Serve the head we already hold while we catch up. */
+	if (arb_sync_head(r->sync) != NULL)
+		relay_on_head(r, arb_sync_head(r->sync));
+	if ((rv = arb_sync_start(r->sync)) != 0)
+		goto fail;
+
+	uv_signal_init(&r->loop, &r->sigterm);
+	uv_signal_init(&r->loop, &r->sigint);
+	r->sigterm.data = r->sigint.data = r;
+	uv_signal_start(&r->sigterm, relay_stop, SIGTERM);
+	uv_signal_start(&r->sigint, relay_stop, SIGINT);
+	log_info("relay: %s serving %s and %s", conf->node_id, conf->svc,
+	    conf->pub);
+	return r;
+fail:
+	relay_free(r);
+	return NULL;
+}
+
+void
+relay_run(struct relay *r)
+{
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+}
+
+void
+relay_free(struct relay *r)
+{
+	if (r->core)
+		relay_core_free(r->core);
+	if (r->sync)
+		arb_sync_free(r->sync);
+	if (r->net)
+		arb_net_free(r->net);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(&r->loop);
+	if (r->blobs)
+		arb_blobdir_close(r->blobs);
+	if (r->store)
+		arb_store_close(r->store);
+	if (r->pin)
+		arb_key_free(r->pin);
+	free(r);
+}

@@ -1,0 +1,41 @@
+/*
+ * arbor-relay: private declarations.
+ */
+#ifndef ARBOR_RELAY_H
+#define ARBOR_RELAY_H
+
+#include <stdint.h>
+
+#include "arbor/conf.h"
+#include "arbor/sync.h"
+
+struct relay_conf {
+	char			*data_dir;
+	char			*pubkey;	/* the pinned publisher key */
+	char			*svc;
+	char			*pub;
+	struct arb_parent	*parents;
+	size_t			 nparents;
+	uint64_t		 cache_size;
+	uint64_t		 map_size;
+	int64_t			 poll_ms;
+	int64_t			 jitter_ms;
+	int64_t			 timeout_ms;
+	int64_t			 nctx;
+	int64_t			 fetch_depth;
+	char			*node_id;
+};
+
+/* conf.c */
+extern const struct arb_conf_key relay_conf_keys[];
+void	relay_conf_init(struct relay_conf *);
+int	relay_conf_check(struct relay_conf *);
+void	relay_conf_clear(struct relay_conf *);
+
+/* relay.c */
+struct relay;
+struct relay	*relay_new(const struct relay_conf *);
+void		 relay_run(struct relay *);
+void		 relay_free(struct relay *);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * The authority: the root's signed catalog.  Every change (publish,
+ * retire, push) and every re-sign before expiry produces a head with the
+ * next seq; heads and policies are signed with the publisher key and
+ * committed before children hear of them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arbor/catalog.h"
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "root.h"
+
+/* Load the current head from the store (it was signed here). */
+int
+root_catalog_load(struct root *r)
+{
+	Arbor__Signed	*sg;
+	void		*v;
+	size_t		 n;
+	int		 rv;
+
+	if ((rv = arb_store_get(r->store, ARB_DB_META, "head", 4, &v,
+	    &n)) != 0)
+		return rv == ARB_ENOTFOUND ? 0 : rv;
+	if ((rv = arb_wire_decode_signed(v, n, &sg)) == 0) {
+		rv = arb_wire_decode_head(sg->body.data, sg->body.len,
+		    &r->head);
+		arb_wire_free_signed(sg);
+	}
+	if (rv == 0)
+		relay_core_head(r->core, r->head, v, n);
+	free(v);
+	return rv;
+}
+
+/*
+ * Sign and commit head seq+1 naming refs, make it current, and tell the
+ * children.  refs are copied.
+ */
+int
+root_sign_head(struct root *r, Arbor__PolicyRef **refs, size_t n,
+    const char *why)
+{
+	Arbor__Head	 h = ARBOR__HEAD__INIT, *nh = NULL;
+	Arbor__Signed	 sg = ARBOR__SIGNED__INIT;
+	uint8_t		*body = NULL, *sbytes = NULL;
+	size_t		 blen, slen;
+	int64_t		 now = (int64_t)time(NULL);
+	int		 rv;
+
+	h.seq = r->head ? r->head->seq + 1 : 1;
+	h.issued_at = now;
+	h.expires_at = now + (r->conf->head_ttl_ms + 999) / 1000;
+	h.n_policies = n;
+	h.policies = refs;
+	if ((rv = arb_wire_encode_head(&h, &body, &blen)) != 0)
+		return rv;
+	if ((rv = arb_signed_make(r->key, body, blen, &sg)) != 0)
+		goto fail;
+	if ((rv = arb_wire_encode_signed(&sg, &sbytes, &slen)) != 0)
+		goto fail;
+	if ((rv = arb_wire_decode_head(body, blen, &nh)) != 0)
+		goto fail;
+	if ((rv = arb_store_put(r->store, ARB_DB_META, "head", 4, sbytes,
+	    slen)) != 0)
+		goto fail;
+	if (r->head)
+		arb_wire_free_head(r->head);
+	r->head = nh;
+	nh = NULL;
+	log_info("root: head seq %llu: %zu policies (%s)",
+	    (unsigned long long)r->head->seq, n, why);
+	relay_core_head(r->core, r->head, sbytes, slen);
+fail:
+	if (nh)
+		arb_wire_free_head(nh);
+	arb_signed_clear(&sg);
+	free(body);
+	free(sbytes);
+	return rv;
+}
+
+/* Re-sign before the head expires, even when nothing changed. */
+void
+root_resign_cb(uv_timer_t *t)
+{
+	struct root	*r = t->data;
+	int64_t		 now = (int64_t)time(NULL), half;
+	int		 rv;
+
+	if (r->head == NULL)
+		return;
+	half = (r->head->expires_at - r->head->issued_at) / 2;
+	if (now < r->head->issued_at + half)
+		return;
+	if ((rv = root_sign_head(r, r->head->policies, r->head->n_policies,
+	    "re-signed before expiry")) != 0)
+		log_warnx("root: re-sign: %s", arb_strerror(rv));
+}

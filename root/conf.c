@@ -1,0 +1,107 @@
+/*
+ * arbor-root configuration keys.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "root.h"
+
+#define C(v)	((struct root_conf *)(v))
+
+#define STRKEY(fn, field)						\
+static int								\
+fn(void *c, const char *v, char *e, size_t n)				\
+{									\
+	free(C(c)->field);						\
+	C(c)->field = NULL;						\
+	return arb_conf_str(v, &C(c)->field, e, n);			\
+}
+
+STRKEY(k_data_dir, data_dir)
+STRKEY(k_key, key)
+STRKEY(k_svc, svc)
+STRKEY(k_pub, pub)
+STRKEY(k_control, control)
+
+static int
+k_map_size(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 1 << 20, 1ULL << 40, &C(c)->map_size, e, n);
+}
+
+static int
+k_head_ttl(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 2000, 90LL * 86400000,
+	    &C(c)->head_ttl_ms, e, n);
+}
+
+static int
+k_nctx(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_int(v, 1, 100000, &C(c)->nctx, e, n);
+}
+
+const struct arb_conf_key root_conf_keys[] = {
+	{ "data_dir", k_data_dir, "directory for the store and blobs" },
+	{ "key", k_key, "publisher private key (PEM, mode 0600)" },
+	{ "svc", k_svc, "REP address children send requests to" },
+	{ "pub", k_pub, "PUB address children subscribe to" },
+	{ "control", k_control, "arborctl's address (default "
+	    "ipc://DATA_DIR/control.sock)" },
+	{ "map_size", k_map_size, "LMDB map size (default 1G)" },
+	{ "head_ttl", k_head_ttl, "how long a signed head is valid; it is "
+	    "re-signed at half of it (default 24h)" },
+	{ "contexts", k_nctx, "requests served in flight (default 256)" },
+	{ NULL, NULL, NULL }
+};
+
+void
+root_conf_init(struct root_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->map_size = 1ULL << 30;
+	c->head_ttl_ms = 24LL * 3600 * 1000;
+	c->nctx = 256;
+}
+
+int
+root_conf_check(struct root_conf *c)
+{
+	size_t	len;
+	int	rv = 0;
+
+	if (c->data_dir == NULL) {
+		log_warnx("configuration: data_dir: required");
+		rv = ARB_ECONFIG;
+	}
+	if (c->key == NULL) {
+		log_warnx("configuration: key: required");
+		rv = ARB_ECONFIG;
+	}
+	if (c->svc == NULL || c->pub == NULL) {
+		log_warnx("configuration: svc and pub: both required");
+		rv = ARB_ECONFIG;
+	}
+	if (rv == 0 && c->control == NULL) {
+		len = strlen(c->data_dir) + 32;
+		if ((c->control = malloc(len)) == NULL)
+			return ARB_ECONFIG;
+		snprintf(c->control, len, "ipc://%s/control.sock", c->data_dir);
+	}
+	return rv;
+}
+
+void
+root_conf_clear(struct root_conf *c)
+{
+	free(c->data_dir);
+	free(c->key);
+	free(c->svc);
+	free(c->pub);
+	free(c->control);
+	memset(c, 0, sizeof(*c));
+}

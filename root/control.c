@@ -1,0 +1,435 @@
+/*
+ * The root's control socket: arborctl uploads blobs, publishes, retires
+ * and pushes policies here.  The socket is ipc:// in the data directory,
+ * mode 0600: whoever can open it is the operator.
+ *
+ * Every refusal names what is wrong and changes nothing: a policy is
+ * checked completely before anything is signed or stored.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arbor/catalog.h"
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "root.h"
+
+#define ROOT_MAX_BLOB	(16ULL << 30)
+#define ROOT_MAX_UPLOADS	64
+
+struct root_upload {		/* a blob arriving from arborctl */
+	uint8_t			 sha[ARB_SHA256_LEN];
+	uint64_t		 size;
+	struct arb_blob_writer	*w;
+	struct root_upload	*next;
+};
+
+static void
+ctl_send(struct arb_req *req, Arbor__Envelope *env)
+{
+	uint8_t	*buf;
+	size_t	 len;
+
+	if (arb_wire_encode(env, &buf, &len) != 0) {
+		arb_req_drop(req);
+		return;
+	}
+	(void)arb_req_reply(req, buf, len);
+	free(buf);
+}
+
+static void
+ctl_error(struct arb_req *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+ctl_error(struct arb_req *req, int code, const char *fmt, ...)
+{
+	char	 msg[512];
+	uint8_t	*buf;
+	size_t	 len;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("root: control: %s", msg);
+	if (arb_wire_error(code, &buf, &len, "%s", msg) != 0) {
+		arb_req_drop(req);
+		return;
+	}
+	(void)arb_req_reply(req, buf, len);
+	free(buf);
+}
+
+static void
+ctl_done(struct arb_req *req, uint64_t seq, const char *detail)
+{
+	Arbor__Envelope	env = ARBOR__ENVELOPE__INIT;
+	Arbor__Done	d = ARBOR__DONE__INIT;
+
+	d.seq = seq;
+	d.detail = (char *)detail;
+	env.body_case = ARBOR__ENVELOPE__BODY_DONE;
+	env.done = &d;
+	ctl_send(req, &env);
+}
+
+/* ---------------------------------------------------------------- blobs */
+
+static void
+upload_drop(struct root *r, struct root_upload *u, int keep)
+{
+	struct root_upload **up;
+
+	for (up = &r->uploads; *up; up = &(*up)->next)
+		if (*up == u) {
+			*up = u->next;
+			break;
+		}
+	if (u->w) {
+		if (keep)
+			arb_blob_writer_close(u->w);
+		else
+			arb_blob_writer_abort(u->w);
+	}
+	free(u);
+}
+
+void
+root_uploads_free(struct root *r)
+{
+	while (r->uploads)
+		upload_drop(r, r->uploads, 1);
+}
+
+static void
+ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__PutChunkReply	 pr = ARBOR__PUT_CHUNK_REPLY__INIT;
+	struct root_upload	*u;
+	uint64_t		 have;
+	char			 hex[ARB_SHA256_HEX];
+	int			 rv, n = 0;
+
+	arb_hex(pc->sha256.data, ARB_SHA256_LEN, hex);
+	env.body_case = ARBOR__ENVELOPE__BODY_PUT_CHUNK_REPLY;
+	env.put_chunk_reply = &pr;
+	if (pc->size == 0 || pc->size > ROOT_MAX_BLOB) {
+		ctl_error(req, ARB_ETOOBIG, "blob %.12s: size %llu out of "
+		    "range", hex, (unsigned long long)pc->size);
+		return;
+	}
+	if (arb_blob_stat(r->blobs, pc->sha256.data, &have) == 0) {
+		pr.have = have;
+		pr.complete = have == pc->size;
+		ctl_send(req, &env);
+		return;
+	}
+	for (u = r->uploads; u; u = u->next, n++)
+		if (memcmp(u->sha, pc->sha256.data, ARB_SHA256_LEN) == 0)
+			break;
+	if (u != NULL && u->size != pc->size) {
+		upload_drop(r, u, 0);
+		u = NULL;
+	}
+	if (u == NULL) {
+		if (n >= ROOT_MAX_UPLOADS) {
+			ctl_error(req, ARB_EAGAIN, "too many uploads at once");
+			return;
+		}
+		if ((u = calloc(1, sizeof(*u))) == NULL) {
+			ctl_error(req, -ENOMEM, "out of memory");
+			return;
+		}
+		memcpy(u->sha, pc->sha256.data, ARB_SHA256_LEN);
+		u->size = pc->size;
+		if ((rv = arb_blob_writer_open(r->blobs, u->sha, u->size,
+		    &u->w)) != 0) {
+			free(u);
+			ctl_error(req, rv, "blob %.12s: %s", hex,
+			    arb_strerror(rv));
+			return;
+		}
+		u->next = r->uploads;
+		r->uploads = u;
+	}
+	if (pc->offset == arb_blob_writer_offset(u->w) && pc->data.len > 0) {
+		if ((rv = arb_blob_writer_write(u->w, pc->data.data,
+		    pc->data.len)) != 0) {
+			u->w = NULL;	/* the writer removed its .part */
+			upload_drop(r, u, 0);
+			ctl_error(req, rv, "blob %.12s: %s", hex,
+			    arb_strerror(rv));
+			return;
+		}
+	}
+	pr.have = arb_blob_writer_offset(u->w);
+	if (pr.have == u->size) {
+		rv = arb_blob_writer_finish(u->w);
+		u->w = NULL;
+		upload_drop(r, u, 0);
+		if (rv != 0) {
+			ctl_error(req, rv, "blob %.12s: %s", hex,
+			    arb_strerror(rv));
+			return;
+		}
+		if ((rv = relay_core_index_blob(r->core,
+		    pc->sha256.data)) != 0) {
+			ctl_error(req, rv, "blob %.12s: index: %s", hex,
+			    arb_strerror(rv));
+			return;
+		}
+		log_info("root: blob %.12s: %llu bytes stored", hex,
+		    (unsigned long long)pc->size);
+		pr.complete = 1;
+	}
+	ctl_send(req, &env);
+}
+
+/* -------------------------------------------------------------- catalog */
+
+static uint32_t
+ctl_last_version(struct root *r, const char *id)
+{
+	char		 key[ARB_MAX_ID + 8];
+	void		*v;
+	size_t		 n;
+	uint32_t	 ver = 0;
+
+	snprintf(key, sizeof(key), "ver:%s", id);
+	if (arb_store_get(r->store, ARB_DB_META, key, strlen(key), &v,
+	    &n) == 0) {
+		if (n == sizeof(ver))
+			memcpy(&ver, v, sizeof(ver));
+		free(v);
+	}
+	return ver;
+}
+
+/* Build the refs of the current head with id removed; caller frees array. */
+static Arbor__PolicyRef **
+ctl_refs_without(struct root *r, const char *id, size_t *np, size_t extra)
+{
+	Arbor__PolicyRef	**refs;
+	size_t			  i, n = 0, cur = r->head ? r->head->n_policies : 0;
+
+	if ((refs = calloc(cur + extra + 1, sizeof(*refs))) == NULL)
+		return NULL;
+	for (i = 0; i < cur; i++)
+		if (id == NULL || strcmp(r->head->policies[i]->id, id) != 0)
+			refs[n++] = r->head->policies[i];
+	*np = n;
+	return refs;
+}
+
+static void
+ctl_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
+{
+	Arbor__Policy		 *p = pb->policy;
+	Arbor__PolicyRef	  ref = ARBOR__POLICY_REF__INIT, **refs = NULL;
+	Arbor__Signed		  sg = ARBOR__SIGNED__INIT;
+	uint8_t			 *body = NULL, *sbytes = NULL;
+	uint8_t			  sha[ARB_SHA256_LEN];
+	size_t			  blen, slen, n, i;
+	uint64_t		  have;
+	uint32_t		  last;
+	char			  key[ARB_MAX_ID + 8], hex[ARB_SHA256_HEX];
+	int			  rv;
+
+	if (p == NULL) {
+		ctl_error(req, ARB_EPROTO, "publish: no policy");
+		return;
+	}
+	/* The wire decoder already checked id, names, sizes and severity. */
+	if (p->version == 0) {
+		ctl_error(req, ARB_EINVAL, "policy %s: field \"version\": "
+		    "must be 1 or more", p->id);
+		return;
+	}
+	if ((last = ctl_last_version(r, p->id)) >= p->version) {
+		ctl_error(req, ARB_ESTALE, "policy %s: field \"version\": %u "
+		    "is not newer than v%u, already published", p->id,
+		    p->version, last);
+		return;
+	}
+	for (i = 0; i < p->n_blobs; i++) {
+		arb_hex(p->blobs[i]->sha256.data, ARB_SHA256_LEN, hex);
+		if (arb_blob_stat(r->blobs, p->blobs[i]->sha256.data,
+		    &have) != 0 || have != p->blobs[i]->size) {
+			ctl_error(req, ARB_ENOTFOUND, "policy %s: field "
+			    "\"blobs[%zu]\": %s (%.12s) has not been uploaded",
+			    p->id, i, p->blobs[i]->name, hex);
+			return;
+		}
+	}
+	p->published_at = (int64_t)time(NULL);
+	if ((rv = arb_wire_encode_policy(p, &body, &blen)) != 0 ||
+	    (rv = arb_signed_make(r->key, body, blen, &sg)) != 0 ||
+	    (rv = arb_wire_encode_signed(&sg, &sbytes, &slen)) != 0 ||
+	    (rv = arb_sha256(body, blen, sha)) != 0)
+		goto fail;
+	if ((refs = ctl_refs_without(r, p->id, &n, 1)) == NULL) {
+		rv = -ENOMEM;
+		goto fail;
+	}
+	ref.id = p->id;
+	ref.version = p->version;
+	ref.sha256.data = sha;
+	ref.sha256.len = ARB_SHA256_LEN;
+	refs[n++] = &ref;
+	snprintf(key, sizeof(key), "ver:%s", p->id);
+	if ((rv = arb_store_put(r->store, ARB_DB_POLICIES, sha, sizeof(sha),
+	    sbytes, slen)) != 0 ||
+	    (rv = arb_store_put(r->store, ARB_DB_META, key, strlen(key),
+	    &p->version, sizeof(p->version))) != 0)
+		goto fail;
+	if ((rv = root_sign_head(r, refs, n, "publish")) != 0)
+		goto fail;
+	log_info("root: published %s v%u (%zu blobs)", p->id, p->version,
+	    p->n_blobs);
+	ctl_done(req, r->head->seq, "published");
+	goto out;
+fail:
+	ctl_error(req, rv, "policy %s: %s", p->id, arb_strerror(rv));
+out:
+	free(refs);
+	arb_signed_clear(&sg);
+	free(body);
+	free(sbytes);
+}
+
+static void
+ctl_retire(struct root *r, struct arb_req *req, const char *id)
+{
+	Arbor__PolicyRef	**refs;
+	size_t			  n;
+	int			  rv;
+
+	if (r->head == NULL || arb_head_find(r->head, id) == NULL) {
+		ctl_error(req, ARB_ENOTFOUND, "retire: no current policy %s",
+		    id);
+		return;
+	}
+	if ((refs = ctl_refs_without(r, id, &n, 0)) == NULL) {
+		ctl_error(req, -ENOMEM, "out of memory");
+		return;
+	}
+	rv = root_sign_head(r, refs, n, "retire");
+	free(refs);
+	if (rv != 0) {
+		ctl_error(req, rv, "retire %s: %s", id, arb_strerror(rv));
+		return;
+	}
+	log_info("root: retired %s", id);
+	ctl_done(req, r->head->seq, "retired");
+}
+
+static void
+ctl_push(struct root *r, struct arb_req *req, const char *id)
+{
+	Arbor__PolicyRef	**refs, urgent;
+	const Arbor__PolicyRef	 *cur;
+	size_t			  n;
+	int			  rv;
+
+	if (r->head == NULL || (cur = arb_head_find(r->head, id)) == NULL) {
+		ctl_error(req, ARB_ENOTFOUND, "push: no current policy %s", id);
+		return;
+	}
+	if ((refs = ctl_refs_without(r, id, &n, 1)) == NULL) {
+		ctl_error(req, -ENOMEM, "out of memory");
+		return;
+	}
+	urgent = *cur;
+	urgent.urgent = 1;
+	urgent.pushed_seq = r->head->seq + 1;	/* the head this makes */
+	refs[n++] = &urgent;
+	rv = root_sign_head(r, refs, n, "push");
+	free(refs);
+	if (rv != 0) {
+		ctl_error(req, rv, "push %s: %s", id, arb_strerror(rv));
+		return;
+	}
+	log_info("root: pushed %s", id);
+	ctl_done(req, r->head->seq, "pushed");
+}
+
+static void
+ctl_catalog(struct root *r, struct arb_req *req)
+{
+	Arbor__Envelope		  env = ARBOR__ENVELOPE__INIT;
+	Arbor__CatalogReply	  cr = ARBOR__CATALOG_REPLY__INIT;
+	Arbor__Signed		 *head = NULL, **pols = NULL;
+	void			 *v;
+	size_t			  n, i, np = 0;
+
+	if (r->head) {
+		if (arb_store_get(r->store, ARB_DB_META, "head", 4, &v,
+		    &n) == 0) {
+			(void)arb_wire_decode_signed(v, n, &head);
+			free(v);
+		}
+		pols = calloc(r->head->n_policies + 1, sizeof(*pols));
+		for (i = 0; pols && i < r->head->n_policies; i++) {
+			if (arb_store_get(r->store, ARB_DB_POLICIES,
+			    r->head->policies[i]->sha256.data, ARB_SHA256_LEN,
+			    &v, &n) != 0)
+				continue;
+			if (arb_wire_decode_signed(v, n, &pols[np]) == 0)
+				np++;
+			free(v);
+		}
+	}
+	cr.head = head;
+	cr.policies = pols;
+	cr.n_policies = np;
+	env.body_case = ARBOR__ENVELOPE__BODY_CATALOG_REPLY;
+	env.catalog_reply = &cr;
+	ctl_send(req, &env);
+	for (i = 0; i < np; i++)
+		arb_wire_free_signed(pols[i]);
+	free(pols);
+	if (head)
+		arb_wire_free_signed(head);
+}
+
+void
+root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	struct root	*r = arg;
+	Arbor__Envelope	*env;
+	int		 rv;
+
+	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
+		ctl_error(req, rv, "malformed request: %s", arb_strerror(rv));
+		return;
+	}
+	switch (env->body_case) {
+	case ARBOR__ENVELOPE__BODY_PUT_CHUNK:
+		ctl_put_chunk(r, req, env->put_chunk);
+		break;
+	case ARBOR__ENVELOPE__BODY_PUBLISH:
+		ctl_publish(r, req, env->publish);
+		break;
+	case ARBOR__ENVELOPE__BODY_RETIRE:
+		ctl_retire(r, req, env->retire->id);
+		break;
+	case ARBOR__ENVELOPE__BODY_PUSH:
+		ctl_push(r, req, env->push->id);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_CATALOG:
+		ctl_catalog(r, req);
+		break;
+	default:
+		ctl_error(req, ARB_EINVAL, "unexpected request (body %d)",
+		    (int)env->body_case);
+		break;
+	}
+	arb_wire_free(env);
+}

@@ -1,0 +1,136 @@
+/*
+ * arbor-root: the authority and a relay core for its children, plus the
+ * control socket for arborctl, on one libuv loop.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "root.h"
+
+#define ROOT_RESIGN_CHECK_MS	1000
+
+static void
+root_stop(uv_signal_t *s, int signum)
+{
+	struct root *r = s->data;
+
+	log_info("root: signal %d: stopping", signum);
+	uv_close((uv_handle_t *)&r->sigterm, NULL);
+	uv_close((uv_handle_t *)&r->sigint, NULL);
+	uv_timer_stop(&r->resign);
+	uv_close((uv_handle_t *)&r->resign, NULL);
+	if (r->ctl) {
+		arb_srv_close(r->ctl);
+		r->ctl = NULL;
+	}
+	relay_core_free(r->core);
+	r->core = NULL;
+	arb_net_free(r->net);
+	r->net = NULL;
+}
+
+struct root *
+root_new(const struct root_conf *conf)
+{
+	struct root		*r;
+	struct relay_core_conf	 cc;
+	char			 path[PATH_MAX];
+	int			 rv;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->conf = conf;
+	uv_loop_init(&r->loop);
+	if (mkdir(conf->data_dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("root: %s", conf->data_dir);
+		goto fail;
+	}
+	if ((rv = arb_key_load_private(conf->key, &r->key)) != 0) {
+		log_warnx("root: key %s: %s", conf->key, arb_strerror(rv));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/db", conf->data_dir);
+	if ((rv = arb_store_open(path, conf->map_size, &r->store)) != 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/blobs", conf->data_dir);
+	if ((rv = arb_blobdir_open(path, &r->blobs)) != 0)
+		goto fail;
+	if ((rv = arb_net_new(&r->loop, &r->net)) != 0)
+		goto fail;
+	memset(&cc, 0, sizeof(cc));
+	cc.loop = &r->loop;
+	cc.net = r->net;
+	cc.store = r->store;
+	cc.blobs = r->blobs;
+	cc.svc = conf->svc;
+	cc.pub = conf->pub;
+	cc.nctx = (int)conf->nctx;
+	cc.name = "root";
+	if ((rv = relay_core_new(&cc, &r->core)) != 0) {
+		log_warnx("root: cannot serve on %s / %s: %s", conf->svc,
+		    conf->pub, arb_strerror(rv));
+		goto fail;
+	}
+	if ((rv = root_catalog_load(r)) != 0) {
+		log_warnx("root: stored catalog: %s", arb_strerror(rv));
+		goto fail;
+	}
+	if ((rv = arb_srv_listen(r->net, conf->control, 4, root_control, r,
+	    &r->ctl)) != 0) {
+		log_warnx("root: control %s: %s", conf->control,
+		    arb_strerror(rv));
+		goto fail;
+	}
+	uv_timer_init(&r->loop, &r->resign);
+	r->resign.data = r;
+	uv_timer_start(&r->resign, root_resign_cb, ROOT_RESIGN_CHECK_MS,
+	    ROOT_RESIGN_CHECK_MS);
+	uv_signal_init(&r->loop, &r->sigterm);
+	uv_signal_init(&r->loop, &r->sigint);
+	r->sigterm.data = r->sigint.data = r;
+	uv_signal_start(&r->sigterm, root_stop, SIGTERM);
+	uv_signal_start(&r->sigint, root_stop, SIGINT);
+	log_info("root: serving %s and %s; control %s; head seq %llu",
+	    conf->svc, conf->pub, conf->control,
+	    (unsigned long long)(r->head ? r->head->seq : 0));
+	return r;
+fail:
+	root_free(r);
+	return NULL;
+}
+
+void
+root_run(struct root *r)
+{
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+}
+
+void
+root_free(struct root *r)
+{
+	if (r->ctl)
+		arb_srv_close(r->ctl);
+	root_uploads_free(r);
+	if (r->core)
+		relay_core_free(r->core);
+	if (r->net)
+		arb_net_free(r->net);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(&r->loop);
+	if (r->head)
+		arb_wire_free_head(r->head);
+	if (r->blobs)
+		arb_blobdir_close(r->blobs);
+	if (r->store)
+		arb_store_close(r->store);
+	if (r->key)
+		arb_key_free(r->key);
+	free(r);
+}

@@ -1,0 +1,265 @@
+/*
+ * Writes the seed corpora for the fuzz targets: valid encodings of every
+ * body type, heads, policies and stored Signed records, plus truncated and
+ * damaged copies of some.  Not part of the build and not a test; run by
+ * hand when the schema changes:
+ *
+ *	cc -std=c11 -D_GNU_SOURCE -I lib/include -I BUILD/proto \
+ *	    tests/fuzz/mkcorpus.c lib/wire.c lib/error.c BUILD/proto/arbor.pb-c.c \
+ *	    -lprotobuf-c -o /tmp/mkcorpus
+ *	/tmp/mkcorpus tests/fuzz/corpus
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arbor/error.h"
+#include "arbor/wire.h"
+
+static const char	*outdir;
+static uint8_t		 sha[32], sig[64], kid[8], data[512];
+
+static ProtobufCBinaryData
+bin(const uint8_t *p, size_t n)
+{
+	ProtobufCBinaryData	b;
+
+	b.data = (uint8_t *)p;
+	b.len = n;
+	return b;
+}
+
+static void
+put(const char *sub, const char *name, const uint8_t *buf, size_t len)
+{
+	char	 path[1024];
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, sub, name);
+	if ((fp = fopen(path, "wb")) == NULL ||
+	    fwrite(buf, 1, len, fp) != len || fclose(fp) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* A valid encoding, a truncated copy and a copy with one byte flipped. */
+static void
+put3(const char *sub, const char *name, uint8_t *buf, size_t len)
+{
+	char	n[256];
+
+	put(sub, name, buf, len);
+	if (len < 4)
+		return;
+	snprintf(n, sizeof(n), "%s.trunc", name);
+	put(sub, n, buf, len / 2);
+	buf[len / 3] ^= 0x5a;
+	snprintf(n, sizeof(n), "%s.flip", name);
+	put(sub, n, buf, len);
+}
+
+static void
+env(const char *name, Arbor__Envelope *e)
+{
+	uint8_t	*buf;
+	size_t	 len;
+
+	if (arb_wire_encode(e, &buf, &len) != 0) {
+		fprintf(stderr, "%s: encode failed\n", name);
+		exit(1);
+	}
+	put3("envelope", name, buf, len);
+	free(buf);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const uint8_t	garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	Arbor__Envelope		e = ARBOR__ENVELOPE__INIT;
+	Arbor__Hello		hello = ARBOR__HELLO__INIT;
+	Arbor__GetHead		gh = ARBOR__GET_HEAD__INIT;
+	Arbor__HeadReply	hr = ARBOR__HEAD_REPLY__INIT;
+	Arbor__GetPolicy	gp = ARBOR__GET_POLICY__INIT;
+	Arbor__PolicyReply	pr = ARBOR__POLICY_REPLY__INIT;
+	Arbor__GetChunk		gc = ARBOR__GET_CHUNK__INIT;
+	Arbor__Chunk		ch = ARBOR__CHUNK__INIT;
+	Arbor__Notify		no = ARBOR__NOTIFY__INIT;
+	Arbor__PutChunk		pc = ARBOR__PUT_CHUNK__INIT;
+	Arbor__Publish		pub = ARBOR__PUBLISH__INIT;
+	Arbor__Retire		re = ARBOR__RETIRE__INIT;
+	Arbor__Done		dn = ARBOR__DONE__INIT;
+	Arbor__GetCatalog	gcat = ARBOR__GET_CATALOG__INIT;
+	Arbor__CatalogReply	cr = ARBOR__CATALOG_REPLY__INIT;
+	Arbor__Head		h = ARBOR__HEAD__INIT;
+	Arbor__PolicyRef	ref[3], *refp[3];
+	Arbor__Policy		pol = ARBOR__POLICY__INIT;
+	Arbor__BlobRef		blob[2], *blobp[2];
+	Arbor__Signed		sh = ARBOR__SIGNED__INIT;
+	Arbor__Signed		sp = ARBOR__SIGNED__INIT, *spp[1];
+	uint8_t			*hbuf, *pbuf, *buf;
+	size_t			 hlen, plen, len, i;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: mkcorpus corpusdir\n");
+		return 2;
+	}
+	outdir = argv[1];
+	for (i = 0; i < sizeof(sha); i++)
+		sha[i] = (uint8_t)(i * 7);
+	memset(sig, 0x53, sizeof(sig));
+	memset(kid, 0x4b, sizeof(kid));
+	memset(data, 0x44, sizeof(data));
+
+	/* Signed bodies first: a head naming three policies, a policy. */
+	for (i = 0; i < 3; i++) {
+		arbor__policy_ref__init(&ref[i]);
+		ref[i].id = i == 0 ? "openssl" : i == 1 ? "kernel-6.1" :
+		    "tzdata_2024a";
+		ref[i].version = (uint32_t)i + 1;
+		ref[i].sha256 = bin(sha, 32);
+		ref[i].urgent = i == 2;
+		refp[i] = &ref[i];
+	}
+	h.seq = 17;
+	h.issued_at = 1700000000;
+	h.expires_at = 1700086400;
+	h.policies = refp;
+	h.n_policies = 3;
+	for (i = 0; i < 2; i++) {
+		arbor__blob_ref__init(&blob[i]);
+		blob[i].name = i == 0 ? "openssl_3.0.13.deb" : "install.sh";
+		blob[i].sha256 = bin(sha, 32);
+		blob[i].size = i == 0 ? 1500000 : 300;
+		blobp[i] = &blob[i];
+	}
+	pol.id = "openssl";
+	pol.version = 1;
+	pol.title = "OpenSSL 3.0.13";
+	pol.severity = "critical";
+	pol.applicability = "package openssl < 3.0.13";
+	pol.action = "sh install.sh";
+	pol.rollback = "apt-get install openssl=3.0.11";
+	pol.blobs = blobp;
+	pol.n_blobs = 2;
+	pol.published_at = 1700000000;
+	if (arb_wire_encode_head(&h, &hbuf, &hlen) != 0 ||
+	    arb_wire_encode_policy(&pol, &pbuf, &plen) != 0)
+		return 1;
+	sh.body = bin(hbuf, hlen);
+	sh.sig = bin(sig, 64);
+	sh.key_id = bin(kid, 8);
+	sp.body = bin(pbuf, plen);
+	sp.sig = bin(sig, 64);
+	sp.key_id = bin(kid, 8);
+
+	put("signed", "head", hbuf, hlen);
+	put("signed", "policy", pbuf, plen);
+	if (arb_wire_encode_signed(&sh, &buf, &len) != 0)
+		return 1;
+	put3("signed", "signed-head", buf, len);
+	free(buf);
+	if (arb_wire_encode_signed(&sp, &buf, &len) != 0)
+		return 1;
+	put3("signed", "signed-policy", buf, len);
+	free(buf);
+	put("signed", "garbage", garbage, sizeof(garbage));
+
+	e.body_case = ARBOR__ENVELOPE__BODY_HELLO;
+	hello.node_id = "relay-eu-1";
+	hello.kind = "relay";
+	hello.head_seq = 16;
+	e.hello = &hello;
+	env("hello", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_GET_HEAD;
+	gh.have_seq = 16;
+	e.get_head = &gh;
+	env("get_head", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_HEAD_REPLY;
+	hr.head = &sh;
+	e.head_reply = &hr;
+	env("head_reply", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_GET_POLICY;
+	gp.sha256 = bin(sha, 32);
+	e.get_policy = &gp;
+	env("get_policy", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_POLICY_REPLY;
+	pr.policy = &sp;
+	e.policy_reply = &pr;
+	env("policy_reply", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_GET_CHUNK;
+	gc.sha256 = bin(sha, 32);
+	gc.offset = 1048576;
+	gc.len = 1048576;
+	e.get_chunk = &gc;
+	env("get_chunk", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_CHUNK;
+	ch.sha256 = bin(sha, 32);
+	ch.offset = 1048576;
+	ch.data = bin(data, sizeof(data));
+	ch.total = 1500000;
+	e.chunk = &ch;
+	env("chunk", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_NOTIFY;
+	no.seq = 17;
+	no.urgent = 1;
+	no.policy_id = "openssl";
+	e.notify = &no;
+	env("notify", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_PUT_CHUNK;
+	pc.sha256 = bin(sha, 32);
+	pc.size = 300;
+	pc.offset = 0;
+	pc.data = bin(data, 300);
+	e.put_chunk = &pc;
+	env("put_chunk", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_PUBLISH;
+	pub.policy = &pol;
+	e.publish = &pub;
+	env("publish", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_RETIRE;
+	re.id = "kernel-6.1";
+	e.retire = &re;
+	env("retire", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_DONE;
+	dn.seq = 18;
+	dn.detail = "retired kernel-6.1";
+	e.done = &dn;
+	env("done", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_GET_CATALOG;
+	e.get_catalog = &gcat;
+	env("get_catalog", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_CATALOG_REPLY;
+	cr.head = &sh;
+	spp[0] = &sp;
+	cr.policies = spp;
+	cr.n_policies = 1;
+	e.catalog_reply = &cr;
+	env("catalog_reply", &e);
+
+	if (arb_wire_error(ARB_ENOTFOUND, &buf, &len, "policy %s: %s",
+	    "openssl", arb_strerror(ARB_ENOTFOUND)) != 0)
+		return 1;
+	put3("envelope", "error", buf, len);
+	free(buf);
+	put("envelope", "garbage", garbage, sizeof(garbage));
+
+	free(hbuf);
+	free(pbuf);
+	return 0;
+}

@@ -1,0 +1,778 @@
+/*
+ * Tests for lib/net.c: real nng sockets on 127.0.0.1 (ports from a base
+ * derived from the pid) and ipc:// under a temporary directory, driven by
+ * a libuv loop in the test thread.  Every wait is bounded by a timer.
+ */
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <uv.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "arbor/net.h"
+#include "arbor/wire.h"
+
+static int	port_base;
+
+static void
+url_tcp(char *buf, size_t len, int k)
+{
+	snprintf(buf, len, "tcp://127.0.0.1:%d", port_base + k);
+}
+
+/* ---- a loop with a bounded wait */
+
+struct tloop {
+	uv_loop_t	 loop;
+	uv_timer_t	 timer;
+	int		 expired;
+	struct arb_net	*n;
+};
+
+static void
+tloop_init(struct tloop *t)
+{
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(uv_loop_init(&t->loop), 0);
+	assert_int_equal(uv_timer_init(&t->loop, &t->timer), 0);
+	t->timer.data = t;
+	assert_int_equal(arb_net_new(&t->loop, &t->n), 0);
+}
+
+static void
+tloop_expire(uv_timer_t *tm)
+{
+	struct tloop	*t = tm->data;
+
+	t->expired = 1;
+	uv_stop(&t->loop);
+}
+
+/* Run the loop until *flag is set; fail after ms. */
+static void
+tloop_wait(struct tloop *t, const int *flag, uint64_t ms)
+{
+	t->expired = 0;
+	uv_timer_start(&t->timer, tloop_expire, ms, 0);
+	while (!*flag && !t->expired)
+		uv_run(&t->loop, UV_RUN_ONCE);
+	uv_timer_stop(&t->timer);
+	assert_false(t->expired);
+}
+
+/* Run the loop for ms whatever happens. */
+static void
+tloop_sleep(struct tloop *t, uint64_t ms)
+{
+	t->expired = 0;
+	uv_timer_start(&t->timer, tloop_expire, ms, 0);
+	while (!t->expired)
+		uv_run(&t->loop, UV_RUN_ONCE);
+}
+
+static void
+tloop_fini(struct tloop *t)
+{
+	arb_net_free(t->n);
+	uv_close((uv_handle_t *)&t->timer, NULL);
+	/* Nothing may keep the loop alive once the bridge is gone. */
+	assert_int_equal(uv_run(&t->loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&t->loop), 0);
+}
+
+static uint64_t
+now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+/* ---- a server that answers "re:" + request */
+
+struct echo {
+	int	 nreq;
+	size_t	 maxlen;
+};
+
+static void
+echo_cb(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	struct echo	*e = arg;
+	uint8_t		*buf;
+
+	e->nreq++;
+	if (len > e->maxlen)
+		e->maxlen = len;
+	buf = malloc(len + 3);
+	assert_non_null(buf);
+	memcpy(buf, "re:", 3);
+	if (len > 0)
+		memcpy(buf + 3, data, len);
+	assert_int_equal(arb_req_reply(req, buf, len + 3), 0);
+	free(buf);
+}
+
+/* ---- one reply collected */
+
+struct reply {
+	int	 done;
+	int	 rv;
+	char	 data[256];
+	size_t	 len;
+	uint64_t at;
+};
+
+static void
+reply_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct reply	*r = arg;
+
+	assert_int_equal(r->done, 0);
+	r->done = 1;
+	r->rv = rv;
+	r->at = now_ms();
+	r->len = len;
+	if (rv == 0) {
+		assert_non_null(data);
+		if (len > sizeof(r->data))
+			len = sizeof(r->data);
+		memcpy(r->data, data, len);
+	} else
+		assert_null(data);
+}
+
+static void
+test_roundtrip(void **state)
+{
+	struct tloop	 t;
+	struct echo	 e = { 0 };
+	struct reply	 r = { 0 };
+	struct arb_srv	*s;
+	struct arb_cli	*c;
+	char		 url[64];
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 0);
+	assert_int_equal(arb_srv_listen(t.n, url, 4, echo_cb, &e, &s), 0);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"hello", 5,
+	    5000, reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 10000);
+	assert_int_equal(r.rv, 0);
+	assert_int_equal(r.len, 8);
+	assert_memory_equal(r.data, "re:hello", 8);
+
+	/* An empty request is delivered too. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(arb_cli_request(c, NULL, 0, 5000, reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 10000);
+	assert_int_equal(r.rv, 0);
+	assert_int_equal(r.len, 3);
+	assert_int_equal(e.nreq, 2);
+
+	arb_cli_close(c);
+	arb_srv_close(s);
+	tloop_fini(&t);
+}
+
+/* ---- many requests in flight, answered in batches */
+
+#define NCONC	200
+#define NCTX	16
+
+struct conc {
+	struct arb_req	*held[NCTX];
+	char		 text[NCTX][32];
+	int		 nheld;
+	int		 maxheld;
+	int		 nreq;
+	int		 ndone;
+	int		 nok;
+	int		 all;
+	uv_timer_t	 timer;
+};
+
+struct conc_one {
+	struct conc	*cc;
+	int		 i;
+};
+
+/* Hold each request; never more than NCTX at once. */
+static void
+conc_srv_cb(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	struct conc	*cc = arg;
+
+	cc->nreq++;
+	assert_true(cc->nheld < NCTX);
+	assert_true(len < sizeof(cc->text[0]));
+	memcpy(cc->text[cc->nheld], data, len);
+	cc->text[cc->nheld][len] = '\0';
+	cc->held[cc->nheld++] = req;
+	if (cc->nheld > cc->maxheld)
+		cc->maxheld = cc->nheld;
+}
+
+/* Every 5 ms, answer what is held with "ok:" + the request. */
+static void
+conc_flush(uv_timer_t *tm)
+{
+	struct conc	*cc = tm->data;
+	char		 buf[40];
+	int		 i, n;
+
+	for (i = 0; i < cc->nheld; i++) {
+		n = snprintf(buf, sizeof(buf), "ok:%s", cc->text[i]);
+		assert_int_equal(arb_req_reply(cc->held[i],
+		    (const uint8_t *)buf, n), 0);
+	}
+	cc->nheld = 0;
+}
+
+static void
+conc_cli_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct conc_one	*o = arg;
+	struct conc	*cc = o->cc;
+	char		 want[40];
+	int		 n;
+
+	n = snprintf(want, sizeof(want), "ok:req-%d", o->i);
+	if (rv == 0 && len == (size_t)n && memcmp(data, want, n) == 0)
+		cc->nok++;
+	if (++cc->ndone == NCONC)
+		cc->all = 1;
+}
+
+static void
+test_concurrent(void **state)
+{
+	struct tloop	 t;
+	struct conc	 cc;
+	struct conc_one	 one[NCONC];
+	struct arb_srv	*s;
+	struct arb_cli	*c;
+	char		 url[64], buf[32];
+	int		 i, n;
+
+	(void)state;
+	tloop_init(&t);
+	memset(&cc, 0, sizeof(cc));
+	url_tcp(url, sizeof(url), 1);
+	assert_int_equal(arb_srv_listen(t.n, url, NCTX, conc_srv_cb, &cc,
+	    &s), 0);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
+	assert_int_equal(uv_timer_init(&t.loop, &cc.timer), 0);
+	cc.timer.data = &cc;
+	uv_timer_start(&cc.timer, conc_flush, 5, 5);
+	for (i = 0; i < NCONC; i++) {
+		one[i].cc = &cc;
+		one[i].i = i;
+		n = snprintf(buf, sizeof(buf), "req-%d", i);
+		assert_int_equal(arb_cli_request(c, (const uint8_t *)buf, n,
+		    20000, conc_cli_cb, &one[i]), 0);
+	}
+	tloop_wait(&t, &cc.all, 30000);
+	assert_int_equal(cc.nok, NCONC);
+	assert_int_equal(cc.nreq, NCONC);
+	assert_int_equal(cc.maxheld, NCTX);
+	uv_close((uv_handle_t *)&cc.timer, NULL);
+	arb_cli_close(c);
+	arb_srv_close(s);
+	tloop_fini(&t);
+}
+
+/* ---- a reply given later, from a timer */
+
+struct later {
+	struct arb_req	*req;
+	uv_timer_t	 timer;
+	uint64_t	 got;
+};
+
+static void
+later_fire(uv_timer_t *tm)
+{
+	struct later	*l = tm->data;
+
+	assert_int_equal(arb_req_reply(l->req, (const uint8_t *)"late", 4),
+	    0);
+	l->req = NULL;
+}
+
+static void
+later_cb(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	struct later	*l = arg;
+
+	(void)data;
+	(void)len;
+	l->req = req;
+	l->got = now_ms();
+	uv_timer_start(&l->timer, later_fire, 100, 0);
+}
+
+static void
+test_deferred(void **state)
+{
+	struct tloop	 t;
+	struct later	 l = { 0 };
+	struct reply	 r = { 0 };
+	struct arb_srv	*s;
+	struct arb_cli	*c;
+	char		 url[64];
+	uint64_t	 start;
+
+	(void)state;
+	tloop_init(&t);
+	assert_int_equal(uv_timer_init(&t.loop, &l.timer), 0);
+	l.timer.data = &l;
+	url_tcp(url, sizeof(url), 2);
+	assert_int_equal(arb_srv_listen(t.n, url, 1, later_cb, &l, &s), 0);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
+	start = now_ms();
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"x", 1, 5000,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 10000);
+	assert_int_equal(r.rv, 0);
+	assert_int_equal(r.len, 4);
+	assert_memory_equal(r.data, "late", 4);
+	assert_true(r.at - l.got >= 90);
+	assert_true(r.at - start < 5000);
+	uv_close((uv_handle_t *)&l.timer, NULL);
+	arb_cli_close(c);
+	arb_srv_close(s);
+	tloop_fini(&t);
+}
+
+/* ---- nothing listening */
+
+static void
+test_timeout(void **state)
+{
+	struct tloop	 t;
+	struct reply	 r = { 0 };
+	struct arb_cli	*c;
+	char		 url[64];
+	uint64_t	 start, took;
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 3);
+	assert_int_equal(arb_cli_dial(t.n, url, 0, &c), 0);
+	start = now_ms();
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"x", 1, 300,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 5000);
+	took = r.at - start;
+	assert_int_equal(r.rv, ARB_ETIMEDOUT);
+	assert_true(took >= 250);
+	assert_true(took < 3000);
+	arb_cli_close(c);
+	tloop_fini(&t);
+}
+
+static void
+test_unreachable(void **state)
+{
+	struct tloop	 t;
+	struct arb_cli	*c = NULL;
+	char		 url[64];
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 4);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), ARB_EUNREACH);
+	assert_null(c);
+	assert_int_equal(arb_cli_dial(t.n, "bogus://x", 1, &c), ARB_EINVAL);
+	tloop_fini(&t);
+}
+
+/* ---- sizes at and past the limit */
+
+static void
+test_oversized(void **state)
+{
+	struct tloop	 t;
+	struct echo	 e = { 0 };
+	struct reply	 r = { 0 };
+	struct arb_srv	*s;
+	struct arb_cli	*c;
+	nng_socket	 raw;
+	nng_msg		*msg;
+	uint8_t		*big;
+	char		 url[64];
+	size_t		 biglen = ARB_WIRE_MAX + 8192;
+	int		 rv;
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 5);
+	assert_int_equal(arb_srv_listen(t.n, url, 4, echo_cb, &e, &s), 0);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
+	big = calloc(1, biglen);
+	assert_non_null(big);
+
+	/* Our own senders refuse what no peer would take. */
+	assert_int_equal(arb_cli_request(c, big, ARB_WIRE_MAX + 1, 1000,
+	    reply_cb, &r), ARB_ETOOBIG);
+
+	/* A raw sender: the server drops the connection, not the message. */
+	assert_int_equal(nng_req0_open(&raw), 0);
+	assert_int_equal(nng_socket_set_ms(raw, NNG_OPT_RECVTIMEO, 500), 0);
+	assert_int_equal(nng_socket_set_ms(raw, NNG_OPT_SENDTIMEO, 500), 0);
+	assert_int_equal(nng_dial(raw, url, NULL, 0), 0);
+	assert_int_equal(nng_send(raw, big, biglen, 0), 0);
+	/* Serve the loop while the raw socket waits in vain. */
+	tloop_sleep(&t, 200);
+	rv = nng_recvmsg(raw, &msg, 0);
+	assert_int_equal(rv, NNG_ETIMEDOUT);
+	nng_close(raw);
+	tloop_sleep(&t, 100);
+	assert_int_equal(e.nreq, 0);
+
+	/* The largest message passes both ways (header room). */
+	assert_int_equal(arb_cli_request(c, big, ARB_WIRE_MAX - 3, 10000,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 15000);
+	assert_int_equal(r.rv, 0);
+	assert_int_equal(r.len, ARB_WIRE_MAX);
+	assert_int_equal(e.maxlen, ARB_WIRE_MAX - 3);
+
+	/* And the server keeps serving small ones. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"hi", 2, 5000,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 10000);
+	assert_int_equal(r.rv, 0);
+	assert_memory_equal(r.data, "re:hi", 5);
+	assert_int_equal(e.nreq, 2);
+
+	free(big);
+	arb_cli_close(c);
+	arb_srv_close(s);
+	tloop_fini(&t);
+}
+
+/* ---- pub/sub */
+
+struct subst {
+	int	n;
+	char	last[64];
+};
+
+static void
+sub_cb(const uint8_t *data, size_t len, void *arg)
+{
+	struct subst	*ss = arg;
+
+	ss->n++;
+	if (len >= sizeof(ss->last))
+		len = sizeof(ss->last) - 1;
+	memcpy(ss->last, data, len);
+	ss->last[len] = '\0';
+}
+
+static void
+test_pubsub(void **state)
+{
+	struct tloop	 t;
+	struct subst	 ss = { 0 };
+	struct arb_pub	*p;
+	struct arb_sub	*sub, *sub2;
+	char		 url[64];
+	int		 i;
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 6);
+	assert_int_equal(arb_pub_listen(t.n, url, &p), 0);
+	assert_int_equal(arb_sub_dial(t.n, url, sub_cb, &ss, &sub), 0);
+	/* A subscriber that never connects closes cleanly. */
+	url_tcp(url, sizeof(url), 7);
+	assert_int_equal(arb_sub_dial(t.n, url, sub_cb, &ss, &sub2), 0);
+	/* Publish until the subscription has settled; bounded. */
+	for (i = 0; i < 100 && ss.n == 0; i++) {
+		assert_int_equal(arb_pub_send(p, (const uint8_t *)"seq 1",
+		    5), 0);
+		tloop_sleep(&t, 50);
+	}
+	assert_true(ss.n > 0);
+	assert_string_equal(ss.last, "seq 1");
+	ss.n = 0;
+	assert_int_equal(arb_pub_send(p, (const uint8_t *)"seq 2", 5), 0);
+	tloop_wait(&t, &ss.n, 5000);
+	assert_string_equal(ss.last, "seq 2");
+	arb_sub_close(sub);
+	arb_sub_close(sub2);
+	arb_pub_close(p);
+	tloop_fini(&t);
+}
+
+/* ---- close with requests in flight */
+
+struct holder {
+	struct arb_req	*req;
+	int		 got;
+};
+
+static void
+hold_cb(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	struct holder	*h = arg;
+
+	(void)data;
+	(void)len;
+	h->req = req;
+	h->got = 1;
+}
+
+static void
+test_cli_close(void **state)
+{
+	struct tloop	 t;
+	struct holder	 h = { 0 };
+	struct reply	 r = { 0 }, r2 = { 0 };
+	struct arb_srv	*s;
+	struct arb_cli	*c, *c2;
+	char		 url[64];
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 8);
+	assert_int_equal(arb_srv_listen(t.n, url, 2, hold_cb, &h, &s), 0);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"x", 1, 10000,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &h.got, 10000);
+
+	/* Waiting for its reply. */
+	arb_cli_close(c);
+	assert_int_equal(r.done, 0);	/* delivered by the loop, not here */
+	tloop_wait(&t, &r.done, 5000);
+	assert_int_equal(r.rv, ARB_ECLOSED);
+
+	/* Still waiting to be sent (nothing listens there). */
+	url_tcp(url, sizeof(url), 9);
+	assert_int_equal(arb_cli_dial(t.n, url, 0, &c2), 0);
+	assert_int_equal(arb_cli_request(c2, (const uint8_t *)"y", 1, 10000,
+	    reply_cb, &r2), 0);
+	tloop_sleep(&t, 50);
+	arb_cli_close(c2);
+	tloop_wait(&t, &r2.done, 5000);
+	assert_int_equal(r2.rv, ARB_ECLOSED);
+
+	/* A request held across the server's close. */
+	arb_srv_close(s);
+	tloop_sleep(&t, 20);
+	assert_int_equal(arb_req_reply(h.req, (const uint8_t *)"z", 1),
+	    ARB_ECLOSED);
+	tloop_fini(&t);
+}
+
+/* arb_net_free closes everything and frees what the user still holds. */
+static void
+test_net_free_open(void **state)
+{
+	struct tloop	 t;
+	struct holder	 h = { 0 };
+	struct reply	 r = { 0 };
+	struct arb_srv	*s;
+	struct arb_cli	*c;
+	struct arb_pub	*p;
+	char		 url[64];
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 10);
+	assert_int_equal(arb_srv_listen(t.n, url, 2, hold_cb, &h, &s), 0);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"x", 1, 10000,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &h.got, 10000);
+	url_tcp(url, sizeof(url), 11);
+	assert_int_equal(arb_pub_listen(t.n, url, &p), 0);
+	arb_net_free(t.n);
+	assert_int_equal(r.done, 1);
+	assert_int_equal(r.rv, ARB_ECLOSED);
+	t.n = NULL;
+	tloop_fini(&t);
+}
+
+/* ---- ipc:// */
+
+static void
+test_ipc(void **state)
+{
+	struct tloop		 t;
+	struct echo		 e = { 0 };
+	struct reply		 r = { 0 };
+	struct arb_srv		*s;
+	struct arb_cli		*c;
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	char			 dir[] = "/tmp/arbor-test-net-XXXXXX";
+	char			 path[128], url[160];
+	int			 fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/svc", dir);
+	snprintf(url, sizeof(url), "ipc://%s", path);
+
+	/* A stale socket file, as a killed process leaves it. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+
+	tloop_init(&t);
+	assert_int_equal(arb_srv_listen(t.n, url, 2, echo_cb, &e, &s), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"ipc", 3, 5000,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 10000);
+	assert_int_equal(r.rv, 0);
+	assert_memory_equal(r.data, "re:ipc", 6);
+	arb_cli_close(c);
+	arb_srv_close(s);
+	tloop_fini(&t);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- the blocking call, against a server on another thread's loop */
+
+struct srvthr {
+	char		 url[64];
+	struct tloop	 t;
+	struct echo	 e;
+	uv_async_t	 stop;
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	int		 ready;
+	int		 rv;
+};
+
+static void
+srvthr_stop(uv_async_t *a)
+{
+	struct srvthr	*st = a->data;
+
+	arb_net_free(st->t.n);
+	uv_close((uv_handle_t *)&st->stop, NULL);
+	uv_close((uv_handle_t *)&st->t.timer, NULL);
+}
+
+static void *
+srvthr_main(void *arg)
+{
+	struct srvthr	*st = arg;
+	struct arb_srv	*s;
+
+	tloop_init(&st->t);
+	uv_async_init(&st->t.loop, &st->stop, srvthr_stop);
+	st->stop.data = st;
+	pthread_mutex_lock(&st->mtx);
+	st->rv = arb_srv_listen(st->t.n, st->url, 4, echo_cb, &st->e, &s);
+	st->ready = 1;
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mtx);
+	uv_run(&st->t.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&st->t.loop);
+	return NULL;
+}
+
+static void
+test_net_call(void **state)
+{
+	struct srvthr	 st;
+	pthread_t	 thr;
+	uint8_t		*reply = NULL;
+	size_t		 len = 0;
+	char		 url[64];
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	url_tcp(st.url, sizeof(st.url), 12);
+	pthread_mutex_init(&st.mtx, NULL);
+	pthread_cond_init(&st.cv, NULL);
+	assert_int_equal(pthread_create(&thr, NULL, srvthr_main, &st), 0);
+	pthread_mutex_lock(&st.mtx);
+	while (!st.ready)
+		pthread_cond_wait(&st.cv, &st.mtx);
+	pthread_mutex_unlock(&st.mtx);
+	assert_int_equal(st.rv, 0);
+
+	assert_int_equal(arb_net_call(st.url, (const uint8_t *)"ping", 4,
+	    5000, &reply, &len), 0);
+	assert_int_equal(len, 7);
+	assert_memory_equal(reply, "re:ping", 7);
+	free(reply);
+
+	url_tcp(url, sizeof(url), 13);
+	reply = NULL;
+	assert_int_equal(arb_net_call(url, (const uint8_t *)"ping", 4, 1000,
+	    &reply, &len), ARB_EUNREACH);
+	assert_null(reply);
+
+	uv_async_send(&st.stop);
+	assert_int_equal(pthread_join(thr, NULL), 0);
+	assert_int_equal(st.e.nreq, 1);
+	pthread_mutex_destroy(&st.mtx);
+	pthread_cond_destroy(&st.cv);
+}
+
+static void
+test_check_fds(void **state)
+{
+	(void)state;
+	assert_int_equal(arb_net_check_fds(16), 0);
+	assert_int_equal(arb_net_check_fds(UINT64_C(1) << 40), ARB_EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_deferred),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_oversized),
+		cmocka_unit_test(test_pubsub),
+		cmocka_unit_test(test_cli_close),
+		cmocka_unit_test(test_net_free_open),
+		cmocka_unit_test(test_ipc),
+		cmocka_unit_test(test_net_call),
+		cmocka_unit_test(test_check_fds),
+	};
+
+	/* ARBOR_TEST_VERBOSE=1 shows net.c's debug lines. */
+	if (getenv("ARBOR_TEST_VERBOSE") != NULL)
+		log_init(2, 0);
+	port_base = 20000 + (getpid() % 20000);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
