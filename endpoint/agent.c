@@ -222,6 +222,7 @@ agent_new(const struct agent_conf *conf)
 	sc.jitter_ms = conf->jitter_ms;
 	sc.timeout_ms = conf->timeout_ms;
 	sc.fetch_depth = (int)conf->fetch_depth;
+	sc.fetch_rate = conf->fetch_rate;
 	sc.node_id = conf->node_id;
 	sc.kind = "agent";
 	sc.on_head = agent_on_head;

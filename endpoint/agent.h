@@ -19,6 +19,7 @@ struct agent_conf {
 	int64_t			 jitter_ms;
 	int64_t			 timeout_ms;
 	int64_t			 fetch_depth;
+	uint64_t		 fetch_rate;
 	char			*node_id;
 };
 

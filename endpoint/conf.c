@@ -81,6 +81,12 @@ k_timeout(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_rate(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->fetch_rate, e, n);
+}
+
+static int
 k_depth(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_int(v, 1, 64, &C(c)->fetch_depth, e, n);
@@ -99,6 +105,8 @@ const struct arb_conf_key agent_conf_keys[] = {
 	{ "timeout", k_timeout, "per request to the relay (default 10s)" },
 	{ "fetch_depth", k_depth, "chunk requests in flight per blob "
 	    "(default 2)" },
+	{ "fetch_rate", k_rate, "cap on bytes a second fetched from "
+	    "upstream, e.g. 20M (default 0: no cap)" },
 	{ "node_id", k_node_id, "name in logs (default: host name)" },
 	{ NULL, NULL, NULL }
 };

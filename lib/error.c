@@ -38,10 +38,10 @@ arb_strerror(int err)
 
 	if (err == 0)
 		return "success";
-	if (err > -1000)
-		return strerror(-err);
+	if (err < ARB_EPROTO || err > ARB_EUNREACH)
+		return err < 0 ? strerror(-err) : "unknown error";
 	i = (size_t)(err - ARB_EPROTO);
-	if (i < sizeof(arb_errtab) / sizeof(arb_errtab[0]) && arb_errtab[i])
+	if (arb_errtab[i])
 		return arb_errtab[i];
 	return "unknown error";
 }

@@ -57,7 +57,7 @@ sig_crypto_err(const char *what)
 
 	if ((e = ERR_peek_last_error_data(&data, &flags)) != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		/* The detail OpenSSL attached, e.g. what it could not decode. */
+		/* Add the detail OpenSSL attached (what it could not read). */
 		if (data != NULL && *data != '\0' && (flags & ERR_TXT_STRING))
 			log_warnx("%s: %s (%s)", what, buf, data);
 		else

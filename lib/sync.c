@@ -85,6 +85,7 @@ struct arb_sync {
 	uint8_t			*head_bytes;
 	size_t			 head_len;
 	struct sync_fetch	*fetches;
+	uint64_t		 rate_next_ms;	/* fetch_rate: next send */
 	int			 closing;
 	int			 infree;	/* inside arb_sync_free */
 };
@@ -679,6 +680,39 @@ sync_slot_retry_cb(uv_timer_t *t)
 	sync_slot_send(sl);
 }
 
+/* Send the slot's request after ms (inflight already counts it). */
+static int
+sync_slot_later(struct sync_slot *sl, uint64_t ms)
+{
+	struct arb_sync *s = sl->f->s;
+
+	if (sl->retry == NULL) {
+		if ((sl->retry = calloc(1, sizeof(*sl->retry))) == NULL)
+			return -ENOMEM;
+		uv_timer_init(s->c.loop, sl->retry);
+		sl->retry->data = sl;
+	}
+	uv_timer_start(sl->retry, sync_slot_retry_cb, ms, 0);
+	return 0;
+}
+
+/*
+ * With fetch_rate set, the delay before the next chunk may be sent so that
+ * requests average no more than fetch_rate bytes a second.
+ */
+static uint64_t
+sync_rate_delay(struct arb_sync *s, uint32_t len)
+{
+	uint64_t now, at;
+
+	if (s->c.fetch_rate == 0)
+		return 0;
+	now = uv_now(s->c.loop);
+	at = s->rate_next_ms > now ? s->rate_next_ms : now;
+	s->rate_next_ms = at + (uint64_t)len * 1000 / s->c.fetch_rate;
+	return at - now;
+}
+
 static void
 sync_chunk_cb(int rv, const uint8_t *data, size_t len, void *arg)
 {
@@ -693,17 +727,10 @@ sync_chunk_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	if (rv == ARB_EAGAIN && !s->closing && !f->failed &&
 	    ++sl->retries < SYNC_MAX_RETRY) {
 		/* The parent is fetching it itself: ask again shortly. */
-		if (sl->retry == NULL &&
-		    (sl->retry = calloc(1, sizeof(*sl->retry))) != NULL) {
-			uv_timer_init(s->c.loop, sl->retry);
-			sl->retry->data = sl;
-		}
-		if (sl->retry) {
-			f->inflight++;
-			uv_timer_start(sl->retry, sync_slot_retry_cb,
-			    SYNC_RETRY_MS, 0);
+		f->inflight++;
+		if (sync_slot_later(sl, SYNC_RETRY_MS) == 0)
 			return;
-		}
+		f->inflight--;
 	}
 	if (rv != 0) {
 		sync_upstream_failed(s, s->gen, rv);
@@ -783,6 +810,7 @@ static void
 sync_fetch_pump(struct sync_fetch *f)
 {
 	struct sync_slot	*sl;
+	uint64_t		 delay;
 	int			 i;
 
 	if (f->failed) {
@@ -801,6 +829,9 @@ sync_fetch_pump(struct sync_fetch *f)
 		sl->retries = 0;
 		f->next_off += sl->len;
 		f->inflight++;
+		delay = sync_rate_delay(f->s, sl->len);
+		if (delay > 0 && sync_slot_later(sl, delay) == 0)
+			continue;
 		sync_slot_send(sl);
 		if (f->failed)
 			return;

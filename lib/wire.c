@@ -259,7 +259,8 @@ wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *vp)
  * protobuf-c 1.4 checks neither that strings are UTF-8 (as proto3 asks)
  * nor that they hold no NUL, and it hands back C strings, so a name "a\0b"
  * would silently read as "a".  Walk the encoding with the message's
- * descriptor and check every string field, at every level, in place.
+ * descriptor and check every string field, at every level, in place, and
+ * every tag.
  * Unknown fields are skipped.  The schema is not recursive; depth is capped
  * all the same.
  */
@@ -274,7 +275,13 @@ wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
 	if (depth > 8)
 		return ARB_EPROTO;
 	while (p < end) {
-		if (wire_varint(&p, end, &tag) != 0)
+		/*
+		 * Field 0 and numbers above 2^29 - 1 do not exist; protobuf-c
+		 * lets an overlong tag 0 through, then packs it so that it
+		 * no longer unpacks.
+		 */
+		if (wire_varint(&p, end, &tag) != 0 || (tag >> 3) == 0 ||
+		    (tag >> 3) > 0x1fffffff)
 			return ARB_EPROTO;
 		switch (tag & 7) {
 		case 0:
@@ -295,8 +302,7 @@ wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
 			if (wire_varint(&p, end, &n) != 0 ||
 			    n > (uint64_t)(end - p))
 				return ARB_EPROTO;
-			f = (tag >> 3) > UINT32_MAX ? NULL :
-			    protobuf_c_message_descriptor_get_field(d,
+			f = protobuf_c_message_descriptor_get_field(d,
 			    (unsigned)(tag >> 3));
 			if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
 			    wire_check_utf8(p, (size_t)n) != 0)

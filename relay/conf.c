@@ -97,6 +97,12 @@ k_nctx(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_rate(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->fetch_rate, e, n);
+}
+
+static int
 k_depth(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_int(v, 1, 64, &C(c)->fetch_depth, e, n);
@@ -127,6 +133,8 @@ const struct arb_conf_key relay_conf_keys[] = {
 	{ "contexts", k_nctx, "requests served in flight (default 256)" },
 	{ "fetch_depth", k_depth, "chunk requests in flight per blob "
 	    "(default 4)" },
+	{ "fetch_rate", k_rate, "cap on bytes a second fetched from "
+	    "upstream, e.g. 20M (default 0: no cap)" },
 	{ "node_id", k_node_id, "name in logs and hellos (default: host name)" },
 	{ NULL, NULL, NULL }
 };

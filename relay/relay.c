@@ -110,6 +110,7 @@ relay_new(const struct relay_conf *conf)
 	sc.jitter_ms = conf->jitter_ms;
 	sc.timeout_ms = conf->timeout_ms;
 	sc.fetch_depth = (int)conf->fetch_depth;
+	sc.fetch_rate = conf->fetch_rate;
 	sc.node_id = conf->node_id;
 	sc.kind = "relay";
 	sc.on_head = relay_on_head;

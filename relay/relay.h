@@ -23,6 +23,7 @@ struct relay_conf {
 	int64_t			 timeout_ms;
 	int64_t			 nctx;
 	int64_t			 fetch_depth;
+	uint64_t		 fetch_rate;
 	char			*node_id;
 };
 

@@ -469,7 +469,8 @@ test_parse_good(void **state)
 	assert_string_equal(t.name, "  relay #1 \"east\" \\ ");
 	assert_int_equal(t.parents.n, 3);
 	assert_string_equal(t.parents.v[0], "tcp://10.0.0.1:7400");
-	assert_string_equal(t.parents.v[1], "tcp://10.0.0.2:7400#not-a-comment");
+	assert_string_equal(t.parents.v[1],
+	    "tcp://10.0.0.2:7400#not-a-comment");
 	assert_string_equal(t.parents.v[2], "");
 	tconf_free(&t);
 

@@ -68,7 +68,8 @@ assert_matches(const char *s, const char *re)
 	regfree(&r);
 }
 
-#define TS	"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+#define TS \
+	"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
 
 static void
 test_format(void **state)

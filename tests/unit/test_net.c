@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -161,7 +162,7 @@ test_roundtrip(void **state)
 	struct tloop	 t;
 	struct echo	 e = { 0 };
 	struct reply	 r = { 0 };
-	struct arb_srv	*s;
+	struct arb_srv	*s, *s2;
 	struct arb_cli	*c;
 	char		 url[64];
 
@@ -169,6 +170,10 @@ test_roundtrip(void **state)
 	tloop_init(&t);
 	url_tcp(url, sizeof(url), 0);
 	assert_int_equal(arb_srv_listen(t.n, url, 4, echo_cb, &e, &s), 0);
+	assert_int_equal(arb_srv_listen(t.n, url, 4, echo_cb, &e, &s2),
+	    -EADDRINUSE);
+	assert_int_equal(arb_srv_listen(t.n, url, 0, echo_cb, &e, &s2),
+	    ARB_EINVAL);
 	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
 	assert_int_equal(arb_cli_request(c, (const uint8_t *)"hello", 5,
 	    5000, reply_cb, &r), 0);
@@ -614,6 +619,105 @@ test_net_free_open(void **state)
 	tloop_fini(&t);
 }
 
+/* ---- a dropped request frees its context */
+
+static void
+drop_cb(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	if (len == 4 && memcmp(data, "drop", 4) == 0) {
+		(*(int *)arg)++;
+		arb_req_drop(req);
+		return;
+	}
+	assert_int_equal(arb_req_reply(req, data, len), 0);
+}
+
+static void
+test_drop(void **state)
+{
+	struct tloop	 t;
+	struct reply	 r = { 0 };
+	struct arb_srv	*s;
+	struct arb_cli	*c;
+	char		 url[64];
+	int		 ndrop = 0;
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 14);
+	/* One context: the second request needs the first one back. */
+	assert_int_equal(arb_srv_listen(t.n, url, 1, drop_cb, &ndrop, &s), 0);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"drop", 4, 300,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 5000);
+	assert_int_equal(r.rv, ARB_ETIMEDOUT);
+	assert_int_equal(ndrop, 1);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(arb_cli_request(c, (const uint8_t *)"keep", 4, 5000,
+	    reply_cb, &r), 0);
+	tloop_wait(&t, &r.done, 10000);
+	assert_int_equal(r.rv, 0);
+	assert_memory_equal(r.data, "keep", 4);
+	arb_cli_close(c);
+	arb_srv_close(s);
+	tloop_fini(&t);
+}
+
+/* ---- objects closed from their own callbacks */
+
+struct selfclose {
+	struct arb_srv	*s;
+	struct arb_cli	*c;
+	int		 done;
+	int		 rv;
+};
+
+static void
+selfclose_srv_cb(struct arb_req *req, const uint8_t *data, size_t len,
+    void *arg)
+{
+	struct selfclose	*sc = arg;
+
+	assert_int_equal(arb_req_reply(req, data, len), 0);
+	arb_srv_close(sc->s);
+}
+
+static void
+selfclose_cli_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct selfclose	*sc = arg;
+
+	(void)data;
+	(void)len;
+	sc->rv = rv;
+	sc->done = 1;
+	arb_cli_close(sc->c);
+	assert_int_equal(arb_cli_request(sc->c, (const uint8_t *)"x", 1,
+	    1000, selfclose_cli_cb, sc), ARB_ECLOSED);
+}
+
+static void
+test_close_in_cb(void **state)
+{
+	struct tloop		 t;
+	struct selfclose	 sc = { 0 };
+	char			 url[64];
+
+	(void)state;
+	tloop_init(&t);
+	url_tcp(url, sizeof(url), 15);
+	assert_int_equal(arb_srv_listen(t.n, url, 2, selfclose_srv_cb, &sc,
+	    &sc.s), 0);
+	assert_int_equal(arb_cli_dial(t.n, url, 1, &sc.c), 0);
+	assert_int_equal(arb_cli_request(sc.c, (const uint8_t *)"x", 1, 5000,
+	    selfclose_cli_cb, &sc), 0);
+	tloop_wait(&t, &sc.done, 10000);
+	/* Closed and drained: nothing keeps the loop alive now. */
+	assert_int_equal(uv_run(&t.loop, UV_RUN_DEFAULT), 0);
+	tloop_fini(&t);
+}
+
 /* ---- ipc:// */
 
 static void
@@ -622,7 +726,7 @@ test_ipc(void **state)
 	struct tloop		 t;
 	struct echo		 e = { 0 };
 	struct reply		 r = { 0 };
-	struct arb_srv		*s;
+	struct arb_srv		*s, *s2;
 	struct arb_cli		*c;
 	struct sockaddr_un	 sun;
 	struct stat		 st;
@@ -649,6 +753,9 @@ test_ipc(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
+	/* A live socket is not taken over. */
+	assert_int_equal(arb_srv_listen(t.n, url, 2, echo_cb, &e, &s2),
+	    -EADDRINUSE);
 	assert_int_equal(arb_cli_dial(t.n, url, 1, &c), 0);
 	assert_int_equal(arb_cli_request(c, (const uint8_t *)"ipc", 3, 5000,
 	    reply_cb, &r), 0);
@@ -765,6 +872,8 @@ main(void)
 		cmocka_unit_test(test_pubsub),
 		cmocka_unit_test(test_cli_close),
 		cmocka_unit_test(test_net_free_open),
+		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_close_in_cb),
 		cmocka_unit_test(test_ipc),
 		cmocka_unit_test(test_net_call),
 		cmocka_unit_test(test_check_fds),

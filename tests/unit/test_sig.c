@@ -31,25 +31,37 @@ static const struct {
 	const char	*sig;
 } rfc8032[] = {
 	{
-		"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
-		"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+		"9d61b19deffd5a60ba844af492ec2cc4"
+		"4449c5697b326919703bac031cae7f60",
+		"d75a980182b10ab7d54bfed3c964073a"
+		"0ee172f3daa62325af021a68f707511a",
 		"",
-		"e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
-		"5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+		"e5564300c360ac729086e2cc806e828a"
+		"84877f1eb8e5d974d873e06522490155"
+		"5fb8821590a33bacc61e39701cf9b46b"
+		"d25bf5f0595bbe24655141438e7a100b",
 	},
 	{
-		"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
-		"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+		"4ccd089b28ff96da9db6c346ec114e0f"
+		"5b8a319f35aba624da8cf6ed4fb8a6fb",
+		"3d4017c3e843895a92b70aa74d1b7ebc"
+		"9c982ccf2ec4968cc0cd55f12af4660c",
 		"72",
-		"92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
-		"085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+		"92a009a9f0d4cab8720e820b5f642540"
+		"a2b27b5416503f8fb3762223ebdb69da"
+		"085ac1e43e15996e458f3613d0f11d8c"
+		"387b2eaeb4302aeeb00d291612bb0c00",
 	},
 	{
-		"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
-		"fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+		"c5aa8df43f9f837bedb7442f31dcb7b1"
+		"66d38535076f094b85ce3a2e0b4458f7",
+		"fc51cd8e6218a1a38da47ed00230f058"
+		"0816ed13ba3303ac5deb911548908025",
 		"af82",
-		"6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
-		"18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+		"6291d657deec24024827e69c3abe01a3"
+		"0ce548a284743a445e3680d7db5ac3ac"
+		"18ff9b538d16f290ae67f760984dc659"
+		"4a7c15e9716ed28dc027beceea1ec40a",
 	},
 };
 
@@ -285,7 +297,8 @@ test_key_files(void **state)
 {
 	struct arb_key	*k, *priv, *pub;
 	struct stat	 st;
-	uint8_t		 raw[32], raw2[32], id[ARB_KEYID_LEN], id2[ARB_KEYID_LEN];
+	uint8_t		 raw[32], raw2[32];
+	uint8_t		 id[ARB_KEYID_LEN], id2[ARB_KEYID_LEN];
 	uint8_t		 md[ARB_SHA256_LEN], sig[ARB_SIG_LEN];
 	char		*dir, path[PATH_MAX];
 	const char	 msg[] = "head seq 7";

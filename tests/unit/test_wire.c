@@ -344,6 +344,10 @@ test_reject_framing(void **state)
 	static const uint8_t	unk[] = { 0x08, 0x01, 0xa0, 0x06, 0x05 };
 	/* get_catalog with a length running past the end */
 	static const uint8_t	trunc[] = { 0x08, 0x01, 0xa2, 0x02, 0x05 };
+	/* get_head, then field 0 (an overlong tag) as fixed64: found by fuzzing */
+	static const uint8_t	tag0[] = {
+		0x08, 0x01, 0x62, 0x00, 0x81, 0x00, 1, 2, 3, 4, 5, 6, 7, 8
+	};
 	Arbor__Envelope		*e = (Arbor__Envelope *)1;
 	uint8_t			 garbage[64];
 
@@ -362,6 +366,7 @@ test_reject_framing(void **state)
 	assert_int_equal(arb_wire_decode(unk, sizeof(unk), &e), ARB_EPROTO);
 	assert_int_equal(arb_wire_decode(trunc, sizeof(trunc), &e),
 	    ARB_EPROTO);
+	assert_int_equal(arb_wire_decode(tag0, sizeof(tag0), &e), ARB_EPROTO);
 	/* Nothing written on failure. */
 	assert_ptr_equal(e, (Arbor__Envelope *)1);
 	assert_int_equal(arb_wire_decode(v1, sizeof(v1), &e), 0);

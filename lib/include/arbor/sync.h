@@ -40,6 +40,7 @@ struct arb_sync_conf {
 	int64_t			 jitter_ms;	/* plus uniform [0, jitter) */
 	int64_t			 timeout_ms;	/* per request */
 	int			 fetch_depth;	/* chunks in flight per blob */
+	uint64_t		 fetch_rate;	/* bytes/s from upstream; 0: no cap */
 	const char		*node_id;	/* sent in Hello */
 	const char		*kind;		/* "relay" or "agent" */
 	/*

@@ -1,0 +1,304 @@
+"""Arbor integration test harness.
+
+Starts real arbor-root, arbor-relay and arbor-agent processes on 127.0.0.1,
+each with its own data directory and log file under one temporary directory,
+and stops every one of them when the test ends (SIGTERM, then SIGKILL).
+Every wait is bounded.  ARBOR_BUILD names the build directory;
+ARBOR_TIMEOUT_SCALE stretches waits (sanitizer builds are slower).
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("ARBOR_BUILD") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+SCALE = float(os.environ.get("ARBOR_TIMEOUT_SCALE", "1"))
+
+BIN = {
+    "root": os.path.join(BUILD, "root", "arbor-root"),
+    "relay": os.path.join(BUILD, "relay", "arbor-relay"),
+    "agent": os.path.join(BUILD, "endpoint", "arbor-agent"),
+    "ctl": os.path.join(BUILD, "root", "arborctl"),
+    "forge": os.path.join(BUILD, "tests", "integration", "arbor-forge"),
+}
+
+
+class Failure(Exception):
+    pass
+
+
+def wait_until(pred, timeout, what):
+    """Poll pred every 20 ms until it is true or timeout (scaled) passes."""
+    deadline = time.monotonic() + timeout * SCALE
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Failure("timed out after %.1f s waiting for %s" %
+                          (timeout * SCALE, what))
+        time.sleep(0.02)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+class Node:
+    """One running (or stopped) Arbor process."""
+
+    def __init__(self, net, kind, name, args):
+        self.net = net
+        self.kind = kind
+        self.name = name
+        self.args = args
+        self.dir = os.path.join(net.dir, name)
+        self.log = os.path.join(net.dir, name + ".log")
+        self.proc = None
+        self.svc = self.pub = None
+
+    def start(self):
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([BIN[self.kind]] + self.args,
+                                     stdout=logf, stderr=subprocess.STDOUT,
+                                     cwd=self.net.dir)
+        logf.close()
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10):
+        """SIGTERM, wait, SIGKILL if it does not go; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout * SCALE)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise Failure("%s did not stop on SIGTERM" % self.name)
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def text(self):
+        try:
+            with open(self.log, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def has_log(self, pattern):
+        return re.search(pattern, self.text()) is not None
+
+    def wait_log(self, pattern, timeout=10):
+        return wait_until(lambda: re.search(pattern, self.text()), timeout,
+                          "%s log to match %r" % (self.name, pattern))
+
+    def blob_path(self, sha):
+        return os.path.join(self.dir, "blobs", "sha256", sha[:2], sha)
+
+    def has_blob(self, sha):
+        """The blob is in place under its real name and hashes right."""
+        p = self.blob_path(sha)
+        try:
+            with open(p, "rb") as f:
+                return sha256_hex(f.read()) == sha
+        except FileNotFoundError:
+            return False
+
+    def address(self):
+        return "%s %s" % (self.svc, self.pub)
+
+
+class Net:
+    """A test's tree: keys, processes, policy files, all under one temp dir."""
+
+    def __init__(self, name):
+        self.name = name
+        base = os.environ.get("ARBOR_TEST_TMP")
+        self.dir = tempfile.mkdtemp(prefix="arbor-%s-" % name, dir=base)
+        self.nodes = []
+        self.keys = os.path.join(self.dir, "keys")
+        self.ctl("keygen", self.keys)
+        self.key = os.path.join(self.keys, "publisher.key")
+        self.pubkey = os.path.join(self.keys, "publisher.pub")
+        self.root_node = None
+        self.n = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        errors = []
+        for n in self.nodes:
+            try:
+                n.stop()
+            except Failure as e:
+                errors.append(str(e))
+        if et is not None:
+            for n in self.nodes:
+                sys.stderr.write("---- %s log (tail) ----\n" % n.name)
+                sys.stderr.write(n.text()[-4000:])
+            sys.stderr.write("test dir kept: %s\n" % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if errors and et is None:
+            raise Failure("; ".join(errors))
+        return False
+
+    def _node(self, kind, name, args):
+        node = Node(self, kind, name, args)
+        self.nodes.append(node)
+        return node
+
+    @staticmethod
+    def _conf(conf):
+        args = []
+        for k, v in conf.items():
+            if isinstance(v, (list, tuple)):
+                for x in v:
+                    args += ["--" + k, str(x)]
+            else:
+                args += ["--" + k, str(v)]
+        return args
+
+    def root(self, name="root", start=True, **conf):
+        svc = "tcp://127.0.0.1:%d" % free_port()
+        pub = "tcp://127.0.0.1:%d" % free_port()
+        c = {"data_dir": os.path.join(self.dir, name), "key": self.key,
+             "svc": svc, "pub": pub}
+        c.update(conf)
+        node = self._node("root", name, self._conf(c))
+        node.svc, node.pub = svc, pub
+        self.root_node = node
+        if start:
+            node.start()
+            node.wait_log(r"serving .* control")
+        return node
+
+    def relay(self, parents, name=None, start=True, **conf):
+        self.n += 1
+        name = name or "relay%d" % self.n
+        svc = "tcp://127.0.0.1:%d" % free_port()
+        pub = "tcp://127.0.0.1:%d" % free_port()
+        c = {"data_dir": os.path.join(self.dir, name),
+             "pubkey": self.pubkey, "svc": svc, "pub": pub,
+             "parent": [p if isinstance(p, str) else p.address()
+                        for p in parents],
+             "poll_interval": "30s", "poll_jitter": "1s", "timeout": "3s"}
+        c.update(conf)
+        node = self._node("relay", name, self._conf(c))
+        node.svc, node.pub = svc, pub
+        if start:
+            node.start()
+            node.wait_log(r"serving")
+        return node
+
+    def agent(self, relays, name=None, start=True, **conf):
+        self.n += 1
+        name = name or "agent%d" % self.n
+        c = {"data_dir": os.path.join(self.dir, name),
+             "pubkey": self.pubkey,
+             "relay": [r if isinstance(r, str) else r.address()
+                       for r in relays],
+             "poll_interval": "30s", "poll_jitter": "1s", "timeout": "3s",
+             "node_id": name}
+        c.update(conf)
+        node = self._node("agent", name, self._conf(c))
+        if start:
+            node.start()
+            node.wait_log(r"started")
+        return node
+
+    def ctl(self, *args, check=True, timeout=60):
+        cmd = [BIN["ctl"]]
+        if args and args[0] != "keygen" and self.__dict__.get("root_node"):
+            cmd += ["-d", self.root_node.dir]
+        cmd += list(args)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout * SCALE,
+                           text=True)
+        if check and p.returncode != 0:
+            raise Failure("arborctl %s failed (%d): %s%s" %
+                          (" ".join(args), p.returncode, p.stdout,
+                           p.stderr))
+        return p
+
+    def policy_file(self, pid, version, blobs, **fields):
+        """Write a policy JSON and its blob files; returns (path, shas)."""
+        d = os.path.join(self.dir, "policies", "%s-%d" % (pid, version))
+        os.makedirs(d, exist_ok=True)
+        refs, shas = [], {}
+        for bname, data in blobs.items():
+            with open(os.path.join(d, bname), "wb") as f:
+                f.write(data)
+            refs.append({"path": bname})
+            shas[bname] = sha256_hex(data)
+        pol = {"id": pid, "version": version, "title": "test " + pid,
+               "severity": "high", "applicability": "true",
+               "action": "true", "blobs": refs}
+        pol.update(fields)
+        path = os.path.join(d, "policy.json")
+        with open(path, "w") as f:
+            json.dump(pol, f)
+        return path, shas
+
+    def publish(self, pid, version, blobs, **fields):
+        path, shas = self.policy_file(pid, version, blobs, **fields)
+        self.ctl("publish", path)
+        return shas
+
+    def catalog(self):
+        return json.loads(self.ctl("catalog", "--json").stdout)
+
+    def head_seq(self):
+        cat = self.catalog()
+        return cat["head"]["seq"] if cat.get("head") else 0
+
+
+def run(tests):
+    """Run test functions in order; print a line per test; exit non-zero
+    on the first failure."""
+    only = sys.argv[1:]
+    for t in tests:
+        if only and t.__name__ not in only:
+            continue
+        t0 = time.monotonic()
+        try:
+            t()
+        except Exception as e:  # noqa: BLE001 - report and fail
+            print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e))
+            sys.stdout.flush()
+            sys.exit(1)
+        print("ok   %s (%.1f s)" % (t.__name__, time.monotonic() - t0))
+        sys.stdout.flush()
