@@ -41,12 +41,11 @@
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -396,34 +395,56 @@ sock_setup(nng_socket sock, const char *url)
 }
 
 /*
- * Remove a socket file left by a process that is gone: nothing accepts on
- * it.  One that something still answers on is left alone.
+ * Whether something listens on the unix socket path, from the kernel's
+ * table.  We must not find out by connecting: nng 1.5.2's ipc listener
+ * stops accepting after a peer that disconnects during the handshake
+ * (nng issue #1518), so a probe would break the live daemon it found.
+ */
+static int
+ipc_listening(const char *path)
+{
+	FILE		*fp;
+	char		 line[4096 + 128];
+	unsigned long	 flags;
+	size_t		 len, plen = strlen(path);
+	int		 off, found = 0;
+
+	if ((fp = fopen("/proc/net/unix", "re")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		/* Num RefCount Protocol Flags Type St Inode Path */
+		off = 0;
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %n", &flags,
+		    &off) != 1 || off == 0)
+			continue;
+		len = strcspn(line + off, "\n");
+		/* __SO_ACCEPTCON: the socket is listening. */
+		if ((flags & 0x10000) != 0 && len == plen &&
+		    memcmp(line + off, path, plen) == 0)
+			found = 1;
+	}
+	fclose(fp);
+	return found;
+}
+
+/*
+ * Remove a socket file left by a process that is gone; one that something
+ * still listens on is left alone.
  */
 static int
 ipc_clear_stale(const char *url, const char *path)
 {
-	struct sockaddr_un	 sun;
-	struct stat		 st;
-	int			 fd, rv = 0;
+	struct stat	st;
 
 	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
 		return 0;	/* nothing there, or nng will say why */
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return 0;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return 0;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+	if (ipc_listening(path)) {
 		log_warnx("%s: in use by another process", url);
-		rv = -EADDRINUSE;
-	} else if (errno == ECONNREFUSED) {
-		if (unlink(path) == 0)
-			log_debug("%s: removed stale socket", url);
+		return -EADDRINUSE;
 	}
-	close(fd);
-	return rv;
+	if (unlink(path) == 0)
+		log_debug("%s: removed stale socket", url);
+	return 0;
 }
 
 /*

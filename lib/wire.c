@@ -259,10 +259,9 @@ wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *vp)
  * protobuf-c 1.4 checks neither that strings are UTF-8 (as proto3 asks)
  * nor that they hold no NUL, and it hands back C strings, so a name "a\0b"
  * would silently read as "a".  Walk the encoding with the message's
- * descriptor and check every string field, at every level, in place, and
- * every tag.
- * Unknown fields are skipped.  The schema is not recursive; depth is capped
- * all the same.
+ * descriptor and check every tag, and every string field at every level,
+ * in place.  Unknown fields are skipped.  The schema is not recursive;
+ * depth is capped all the same.
  */
 static int
 wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,

@@ -4,9 +4,9 @@
  * damaged copies of some.  Not part of the build and not a test; run by
  * hand when the schema changes:
  *
- *	cc -std=c11 -D_GNU_SOURCE -I lib/include -I BUILD/proto \
- *	    tests/fuzz/mkcorpus.c lib/wire.c lib/error.c BUILD/proto/arbor.pb-c.c \
- *	    -lprotobuf-c -o /tmp/mkcorpus
+ *	cc -std=c11 -D_GNU_SOURCE -I lib/include -I B/proto \
+ *	    tests/fuzz/mkcorpus.c lib/wire.c lib/error.c \
+ *	    B/proto/arbor.pb-c.c -lprotobuf-c -o /tmp/mkcorpus
  *	/tmp/mkcorpus tests/fuzz/corpus
  */
 #include <stdint.h>
@@ -77,7 +77,7 @@ env(const char *name, Arbor__Envelope *e)
 int
 main(int argc, char *argv[])
 {
-	static const uint8_t	garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	static const uint8_t	garbage[] = { 0xff, 0xff, 0xff, 0x0f };
 	Arbor__Envelope		e = ARBOR__ENVELOPE__INIT;
 	Arbor__Hello		hello = ARBOR__HELLO__INIT;
 	Arbor__GetHead		gh = ARBOR__GET_HEAD__INIT;

@@ -271,8 +271,8 @@ test_two_readers_one_thread(void **state)
 struct walk {
 	uint64_t	seen[16];
 	int		n;
-	int		stop_at;	/* stop (1) after this many, if > 0 */
-	int		fail_at;	/* fail (-1) after this many, if > 0 */
+	int		stop_at;	/* if > 0, stop after this many */
+	int		fail_at;	/* if > 0, fail after this many */
 };
 
 static int

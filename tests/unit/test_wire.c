@@ -344,7 +344,7 @@ test_reject_framing(void **state)
 	static const uint8_t	unk[] = { 0x08, 0x01, 0xa0, 0x06, 0x05 };
 	/* get_catalog with a length running past the end */
 	static const uint8_t	trunc[] = { 0x08, 0x01, 0xa2, 0x02, 0x05 };
-	/* get_head, then field 0 (an overlong tag) as fixed64: found by fuzzing */
+	/* get_head, then field 0 (overlong tag) as fixed64: found by fuzzing */
 	static const uint8_t	tag0[] = {
 		0x08, 0x01, 0x62, 0x00, 0x81, 0x00, 1, 2, 3, 4, 5, 6, 7, 8
 	};

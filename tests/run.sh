@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Build Arbor and run every test: unit, integration and fuzz-corpus replay,
+# first in a plain build, then under AddressSanitizer and
+# UndefinedBehaviorSanitizer; then each libFuzzer target briefly when clang
+# is present.  Installs the Debian packages it needs when run as root.
+#
+#   tests/run.sh            everything
+#   FUZZ_SECONDS=0 ...      skip the libFuzzer runs
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+fuzz_seconds=${FUZZ_SECONDS:-20}
+
+pkgs="build-essential cmake pkg-config libuv1-dev libnng-dev
+	protobuf-c-compiler libprotobuf-c-dev libssl-dev liblmdb-dev
+	libcmocka-dev libjansson-dev python3 clang"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "tests/run.sh: missing packages:$missing (run as root" \
+		    "to install them)" >&2
+		exit 1
+	fi
+	echo "tests/run.sh: installing$missing"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+
+start=$(date +%s)
+run_suite() {	# build dir, cmake options...
+	local dir=$1
+	shift
+	echo "==== $dir: $*"
+	cmake -S . -B "$dir" "$@" >/dev/null
+	cmake --build "$dir" -j"$jobs" >/dev/null
+	(cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900)
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DARBOR_SANITIZE=ON
+
+if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null; then
+	echo "==== build-fuzz: libFuzzer, ${fuzz_seconds}s per target"
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_BUILD_TYPE=Debug -DARBOR_FUZZ=ON -DARBOR_SANITIZE=ON \
+	    >/dev/null
+	for src in tests/fuzz/fuzz_*.c; do
+		name=$(basename "$src" .c)
+		target=${name#fuzz_}
+		cmake --build build-fuzz -j"$jobs" --target "$name" >/dev/null
+		work=$(mktemp -d)
+		cp tests/fuzz/corpus/"$target"/* "$work"/ 2>/dev/null || true
+		build-fuzz/tests/fuzz/"$name" -max_total_time="$fuzz_seconds" \
+		    -rss_limit_mb=2048 -print_final_stats=0 "$work" \
+		    >"$work.log" 2>&1 || {
+			tail -40 "$work.log"
+			echo "tests/run.sh: $name found a failure" >&2
+			exit 1
+		}
+		echo "$name: $(grep -c . "$work.log") log lines, no failure"
+		rm -rf "$work" "$work.log"
+	done
+fi
+echo "tests/run.sh: all passed in $(( $(date +%s) - start )) s"
