@@ -221,8 +221,10 @@ sync_reply(struct arb_sync *s, int rv, const uint8_t *data, size_t len,
 	if (rv != 0)
 		return rv;
 	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
-		log_warnx("%s: malformed reply from %s: %s", s->c.kind,
-		    s->c.parents[s->cur].svc, arb_strerror(rv));
+		if (rv != ARB_ETOOLONG)
+			log_warnx("%s: malformed reply from %s: %s",
+			    s->c.kind, s->c.parents[s->cur].svc,
+			    arb_strerror(rv));
 		return rv;
 	}
 	if (env->body_case == ARBOR__ENVELOPE__BODY_ERROR) {

@@ -355,9 +355,11 @@ wire_check_envelope(const Arbor__Envelope *e)
 			return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_CHUNK:
-		if (wire_check_sha(&e->chunk->sha256) != 0 ||
-		    e->chunk->data.len > WIRE_CHUNK_MAX)
+		if (wire_check_sha(&e->chunk->sha256) != 0)
 			return ARB_EPROTO;
+		/* More data than any chunk may hold: endless data. */
+		if (e->chunk->data.len > WIRE_CHUNK_MAX)
+			return ARB_ETOOLONG;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_NOTIFY:
 		return wire_check_optid(e->notify->policy_id);

@@ -326,8 +326,14 @@ core_fetch(struct relay_core *c, const struct named_blob *nb, int prefetch)
 	int		 rv;
 
 	for (m = c->misses; m; m = m->next)
-		if (memcmp(m->sha, nb->sha, ARB_SHA256_LEN) == 0)
+		if (memcmp(m->sha, nb->sha, ARB_SHA256_LEN) == 0) {
+			/* A push joins a fetch children started: wait for it. */
+			if (prefetch && !m->prefetch) {
+				m->prefetch = 1;
+				c->prefetching++;
+			}
 			return m;
+		}
 	if (c->c.sync == NULL || (m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->c = c;
