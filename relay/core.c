@@ -263,7 +263,8 @@ core_trim(struct relay_core *c)
 		return;
 	}
 	arb_txn_abort(t);
-	qsort(ta.v, ta.n, sizeof(*ta.v), trim_cmp);
+	if (ta.n > 1)
+		qsort(ta.v, ta.n, sizeof(*ta.v), trim_cmp);
 	for (i = 0; i < ta.n && ta.total > c->c.cache_limit; i++) {
 		arb_hex(ta.v[i].sha, ARB_SHA256_LEN, hex);
 		log_info("%s: cache: evicting blob %.12s (%llu bytes)",

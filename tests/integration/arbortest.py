@@ -36,6 +36,9 @@ class Failure(Exception):
     pass
 
 
+SANITIZER = re.compile(r"(ERROR: (Address|Leak)Sanitizer.*|.*runtime error:.*)")
+
+
 def wait_until(pred, timeout, what):
     """Poll pred every 20 ms until it is true or timeout (scaled) passes."""
     deadline = time.monotonic() + timeout * SCALE
@@ -162,10 +165,16 @@ class Net:
         errors = []
         for n in self.nodes:
             try:
-                n.stop()
+                rc = n.stop()
+                if rc not in (None, 0):
+                    errors.append("%s exited with status %d" % (n.name, rc))
             except Failure as e:
                 errors.append(str(e))
-        if et is not None:
+            # A sanitizer report anywhere in a log fails the test.
+            m = SANITIZER.search(n.text())
+            if m:
+                errors.append("%s: %s" % (n.name, m.group(0)))
+        if et is not None or errors:
             for n in self.nodes:
                 sys.stderr.write("---- %s log (tail) ----\n" % n.name)
                 sys.stderr.write(n.text()[-4000:])
@@ -284,6 +293,40 @@ class Net:
     def head_seq(self):
         cat = self.catalog()
         return cat["head"]["seq"] if cat.get("head") else 0
+
+    def other_key(self):
+        """A second publisher key pair, one that no node pins; returns the
+        private key's path."""
+        d = os.path.join(self.dir, "other-keys")
+        if not os.path.exists(os.path.join(d, "publisher.key")):
+            self.ctl("keygen", d)
+        return os.path.join(d, "publisher.key")
+
+    def forge(self, mode, blob, name=None, start=True, seq=5, **opts):
+        """An adversarial parent (arbor-forge serve) that serves one crafted
+        catalog naming the file blob, broken as mode says."""
+        self.n += 1
+        name = name or "forge%d" % self.n
+        svc = "tcp://127.0.0.1:%d" % free_port()
+        pub = "tcp://127.0.0.1:%d" % free_port()
+        c = {"svc": svc, "pub": pub, "key": self.key, "blob": blob,
+             "mode": mode, "seq": seq}
+        if mode == "unpinned" and "other-key" not in opts:
+            c["other-key"] = self.other_key()
+        c.update(opts)
+        node = self._node("forge", name, ["serve"] + self._conf(c))
+        node.svc, node.pub = svc, pub
+        if start:
+            node.start()
+            node.wait_log(r"forge: serving")
+        return node
+
+    def forge_cmd(self, *args, timeout=30):
+        """Run an arbor-forge client subcommand; returns (rc, stdout)."""
+        p = subprocess.run([BIN["forge"]] + [str(a) for a in args],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout * SCALE, text=True)
+        return p.returncode, p.stdout.strip()
 
 
 def run(tests):

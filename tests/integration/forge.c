@@ -1,0 +1,874 @@
+/*
+ * arbor-forge: an adversarial parent and a raw client, for the integration
+ * tests of the trust rules.
+ *
+ *	arbor-forge serve --svc URL --pub URL --key PRIV.pem --blob FILE
+ *	    --mode MODE [--seq N] [--other-key PRIV2.pem] [--id ID]
+ *	arbor-forge send URL (--garbage N | --oversize N | --file F)
+ *	arbor-forge head URL
+ *	arbor-forge chunk URL SHA_HEX OFFSET LEN
+ *
+ * serve answers GetHead, GetPolicy and GetChunk like a parent that holds a
+ * one-policy catalog naming FILE, but breaks exactly the rule that MODE
+ * names, so that a test can hand a real node the bad object and watch it
+ * refuse.  It is single-threaded: arb_net delivers every request on one uv
+ * loop, as in the daemons.
+ *
+ * The client subcommands print one line a test can match.  send pushes
+ * arbitrary bytes at a REP socket; a message larger than ARB_WIRE_MAX is
+ * refused by arb_net before it leaves, so that one is sent by speaking the
+ * SP-over-TCP framing by hand (tcp:// only), which is what a hostile peer
+ * would do anyway.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "arbor/blob.h"
+#include "arbor/catalog.h"
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "arbor/net.h"
+#include "arbor/sig.h"
+#include "arbor/wire.h"
+
+#define FORGE_TIMEOUT_MS	3000
+#define FORGE_EXTRA		4096	/* endless data: bytes past the ask */
+#define FORGE_NOTIFY_MS		1000
+
+enum forge_mode {
+	M_GOOD, M_BADSIG, M_UNPINNED, M_EXPIRED, M_MIXMATCH, M_FOREIGN,
+	M_LONGBLOB, M_BADHASH
+};
+
+static const char *const forge_modes[] = {
+	"good", "badsig", "unpinned", "expired", "mixmatch", "foreign",
+	"longblob", "badhash", NULL
+};
+
+struct forge {
+	enum forge_mode	 mode;
+	uint64_t	 seq;
+	uv_loop_t	 loop;
+	uv_signal_t	 sigterm;
+	uv_signal_t	 sigint;
+	uv_timer_t	 notify;
+	struct arb_net	*net;
+	struct arb_srv	*srv;
+	struct arb_pub	*pub;
+	uint8_t		*blob;		/* FILE's bytes */
+	uint64_t	 size;
+	uint8_t		 blob_sha[ARB_SHA256_LEN];
+	uint8_t		 pol_sha[ARB_SHA256_LEN];	/* what the head names */
+	uint8_t		*head_reply;	/* encoded envelopes, made once */
+	size_t		 head_len;
+	uint8_t		*pol_reply;
+	size_t		 pol_len;
+	uint8_t		*notify_msg;
+	size_t		 notify_len;
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: arbor-forge serve --svc URL --pub URL --key PRIV.pem "
+	    "--blob FILE --mode MODE\n"
+	    "           [--seq N] [--other-key PRIV2.pem] [--id ID]\n"
+	    "       arbor-forge send URL (--garbage N | --oversize N | "
+	    "--file F)\n"
+	    "       arbor-forge head URL\n"
+	    "       arbor-forge chunk URL SHA_HEX OFFSET LEN\n"
+	    "modes: good badsig unpinned expired mixmatch foreign longblob "
+	    "badhash\n");
+	exit(1);
+}
+
+static uint64_t
+parse_u64(const char *s, uint64_t max)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
+		fatalx("%s: not a number in 0..%" PRIu64, s, max);
+	return (uint64_t)v;
+}
+
+static int
+read_file(const char *path, uint8_t **bufp, uint64_t *lenp)
+{
+	struct stat	 st;
+	uint8_t		*buf;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd, rv;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -errno;
+	if (fstat(fd, &st) == -1) {
+		rv = -errno;
+		close(fd);
+		return rv;
+	}
+	if ((buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1)) == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rv = n == 0 ? ARB_EPROTO : -errno;
+			free(buf);
+			close(fd);
+			return rv;
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	*bufp = buf;
+	*lenp = off;
+	return 0;
+}
+
+/* ------------------------------------------------------------- catalog */
+
+/* Sign a policy titled title with id pid; *sp is cleared by the caller. */
+static int
+make_policy(const struct forge *f, const struct arb_key *k, const char *pid,
+    const char *title, Arbor__Signed *sp)
+{
+	Arbor__Policy	 p = ARBOR__POLICY__INIT;
+	Arbor__BlobRef	 b = ARBOR__BLOB_REF__INIT, *bp = &b;
+	uint8_t		*body;
+	size_t		 len;
+	int		 rv;
+
+	b.name = (char *)"payload.bin";
+	b.sha256.data = (uint8_t *)f->blob_sha;
+	b.sha256.len = ARB_SHA256_LEN;
+	b.size = f->size;
+	p.id = (char *)pid;
+	p.version = 1;
+	p.title = (char *)title;
+	p.severity = (char *)"high";
+	p.applicability = (char *)"true";
+	p.action = (char *)"true";
+	p.blobs = &bp;
+	p.n_blobs = 1;
+	p.published_at = (int64_t)time(NULL);
+	if ((rv = arb_wire_encode_policy(&p, &body, &len)) != 0)
+		return rv;
+	rv = arb_signed_make(k, body, len, sp);
+	free(body);
+	return rv;
+}
+
+/*
+ * Build the replies once: the catalog never changes while we serve it, and
+ * what is wrong with it is fixed by the mode.
+ */
+static int
+forge_build(struct forge *f, const char *pid, const struct arb_key *key,
+    const struct arb_key *other)
+{
+	const struct arb_key	*k = f->mode == M_UNPINNED ? other : key;
+	Arbor__Signed		 pa, pserved, hs;
+	Arbor__Head		 h = ARBOR__HEAD__INIT;
+	Arbor__PolicyRef	 ref = ARBOR__POLICY_REF__INIT, *refp = &ref;
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__HeadReply	 hr = ARBOR__HEAD_REPLY__INIT;
+	Arbor__PolicyReply	 pr = ARBOR__POLICY_REPLY__INIT;
+	Arbor__Notify		 nt = ARBOR__NOTIFY__INIT;
+	uint8_t			*body;
+	size_t			 len;
+	int64_t			 now = (int64_t)time(NULL);
+	int			 rv;
+
+	arbor__signed__init(&pa);
+	arbor__signed__init(&pserved);
+	arbor__signed__init(&hs);
+	if ((rv = make_policy(f, k, pid, "forged payload", &pa)) != 0)
+		return rv;
+	if ((rv = arb_sha256(pa.body.data, pa.body.len, f->pol_sha)) != 0)
+		goto done;
+
+	/*
+	 * mix-and-match: B is as genuine as A (same id and version, signed by
+	 * the pinned key) but it is not the object the head names.
+	 */
+	if (f->mode == M_MIXMATCH)
+		rv = make_policy(f, k, pid, "forged payload B", &pserved);
+	else if (f->mode == M_FOREIGN)
+		rv = make_policy(f, k, "other", "another policy", &pserved);
+	if (rv != 0)
+		goto done;
+
+	ref.id = (char *)pid;
+	ref.version = 1;
+	ref.sha256.data = f->pol_sha;
+	ref.sha256.len = ARB_SHA256_LEN;
+	h.seq = f->seq;
+	if (f->mode == M_EXPIRED) {
+		h.issued_at = now - 7200;
+		h.expires_at = now - 3600;
+	} else {
+		h.issued_at = now;
+		h.expires_at = now + 3600;
+	}
+	h.policies = &refp;
+	h.n_policies = 1;
+	if ((rv = arb_wire_encode_head(&h, &body, &len)) != 0)
+		goto done;
+	rv = arb_signed_make(k, body, len, &hs);
+	free(body);
+	if (rv != 0)
+		goto done;
+	if (f->mode == M_BADSIG)
+		hs.sig.data[0] ^= 0x01;
+
+	env.body_case = ARBOR__ENVELOPE__BODY_HEAD_REPLY;
+	env.head_reply = &hr;
+	hr.head = &hs;
+	if ((rv = arb_wire_encode(&env, &f->head_reply, &f->head_len)) != 0)
+		goto done;
+	env.body_case = ARBOR__ENVELOPE__BODY_POLICY_REPLY;
+	env.policy_reply = &pr;
+	pr.policy = pserved.body.data != NULL ? &pserved : &pa;
+	if ((rv = arb_wire_encode(&env, &f->pol_reply, &f->pol_len)) != 0)
+		goto done;
+	env.body_case = ARBOR__ENVELOPE__BODY_NOTIFY;
+	env.notify = &nt;
+	nt.seq = f->seq;
+	nt.policy_id = (char *)"";
+	rv = arb_wire_encode(&env, &f->notify_msg, &f->notify_len);
+done:
+	arb_signed_clear(&pa);
+	arb_signed_clear(&pserved);
+	arb_signed_clear(&hs);
+	return rv;
+}
+
+/* ------------------------------------------------------------- serving */
+
+static void
+forge_reply(struct arb_req *req, const uint8_t *buf, size_t len)
+{
+	int rv;
+
+	if ((rv = arb_req_reply(req, buf, len)) != 0)
+		log_warnx("forge: reply: %s", arb_strerror(rv));
+}
+
+static void
+forge_error(struct arb_req *req, int code, const char *what)
+{
+	uint8_t	*buf;
+	size_t	 len;
+
+	if (arb_wire_error(code, &buf, &len, "%s: %s", what,
+	    arb_strerror(code)) != 0) {
+		arb_req_drop(req);
+		return;
+	}
+	forge_reply(req, buf, len);
+	free(buf);
+}
+
+/*
+ * A chunk as the mode wants it: longblob sends FORGE_EXTRA bytes more than
+ * asked for (and, on the last chunk, a total past the declared size);
+ * badhash flips the blob's middle byte wherever it falls.
+ */
+static void
+forge_chunk(struct forge *f, struct arb_req *req, const Arbor__GetChunk *gc)
+{
+	Arbor__Envelope	 env = ARBOR__ENVELOPE__INIT;
+	Arbor__Chunk	 ch = ARBOR__CHUNK__INIT;
+	uint8_t		*data, *buf;
+	uint64_t	 n, mid = f->size / 2;
+	size_t		 len, extra = 0;
+	int		 rv;
+
+	if (memcmp(gc->sha256.data, f->blob_sha, ARB_SHA256_LEN) != 0) {
+		forge_error(req, ARB_ENOTFOUND, "blob");
+		return;
+	}
+	if (gc->offset >= f->size || gc->len == 0) {
+		forge_error(req, ARB_EINVAL, "chunk");
+		return;
+	}
+	n = f->size - gc->offset < gc->len ? f->size - gc->offset : gc->len;
+	if (f->mode == M_LONGBLOB)
+		extra = FORGE_EXTRA;
+	if ((data = malloc((size_t)n + extra)) == NULL) {
+		forge_error(req, -ENOMEM, "chunk");
+		return;
+	}
+	memcpy(data, f->blob + gc->offset, (size_t)n);
+	memset(data + n, 'X', extra);
+	if (f->mode == M_BADHASH && mid >= gc->offset && mid < gc->offset + n)
+		data[mid - gc->offset] ^= 0x01;
+	ch.sha256 = gc->sha256;
+	ch.offset = gc->offset;
+	ch.data.data = data;
+	ch.data.len = (size_t)n + extra;
+	ch.total = f->size;
+	if (f->mode == M_LONGBLOB && gc->offset + n == f->size)
+		ch.total = f->size + FORGE_EXTRA;
+	env.body_case = ARBOR__ENVELOPE__BODY_CHUNK;
+	env.chunk = &ch;
+	rv = arb_wire_encode(&env, &buf, &len);
+	free(data);
+	if (rv != 0) {
+		log_warnx("forge: encode chunk: %s", arb_strerror(rv));
+		forge_error(req, rv, "chunk");
+		return;
+	}
+	log_info("forge: chunk at %" PRIu64 ": %zu bytes (%s)", gc->offset,
+	    (size_t)n + extra, forge_modes[f->mode]);
+	forge_reply(req, buf, len);
+	free(buf);
+}
+
+static void
+forge_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	struct forge	*f = arg;
+	Arbor__Envelope	*env;
+	int		 rv;
+
+	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
+		log_warnx("forge: malformed request (%zu bytes): %s", len,
+		    arb_strerror(rv));
+		forge_error(req, rv, "request");
+		return;
+	}
+	switch (env->body_case) {
+	case ARBOR__ENVELOPE__BODY_GET_HEAD:
+		log_info("forge: head seq %" PRIu64 " (%s)", f->seq,
+		    forge_modes[f->mode]);
+		forge_reply(req, f->head_reply, f->head_len);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_POLICY:
+		if (memcmp(env->get_policy->sha256.data, f->pol_sha,
+		    ARB_SHA256_LEN) != 0) {
+			forge_error(req, ARB_ENOTFOUND, "policy");
+			break;
+		}
+		log_info("forge: policy (%s)", forge_modes[f->mode]);
+		forge_reply(req, f->pol_reply, f->pol_len);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
+		forge_chunk(f, req, env->get_chunk);
+		break;
+	default:
+		log_info("forge: unexpected request (body %d)",
+		    (int)env->body_case);
+		forge_error(req, ARB_EINVAL, "unexpected request");
+		break;
+	}
+	arb_wire_free(env);
+}
+
+/* Subscribers poll on a notification; keep reminding them. */
+static void
+forge_notify_cb(uv_timer_t *t)
+{
+	struct forge *f = t->data;
+
+	(void)arb_pub_send(f->pub, f->notify_msg, f->notify_len);
+}
+
+static void
+forge_stop(uv_signal_t *s, int signum)
+{
+	struct forge *f = s->data;
+
+	log_info("forge: signal %d: stopping", signum);
+	uv_close((uv_handle_t *)&f->sigterm, NULL);
+	uv_close((uv_handle_t *)&f->sigint, NULL);
+	uv_timer_stop(&f->notify);
+	uv_close((uv_handle_t *)&f->notify, NULL);
+	arb_srv_close(f->srv);
+	arb_pub_close(f->pub);
+	arb_net_free(f->net);
+	f->net = NULL;
+}
+
+static int
+cmd_serve(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "svc", required_argument, NULL, 's' },
+		{ "pub", required_argument, NULL, 'p' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "other-key", required_argument, NULL, 'o' },
+		{ "blob", required_argument, NULL, 'b' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "seq", required_argument, NULL, 'n' },
+		{ "id", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct forge	 f;
+	struct arb_key	*key = NULL, *other = NULL;
+	const char	*svc = NULL, *pub = NULL, *keyp = NULL, *otherp = NULL;
+	const char	*blobp = NULL, *modep = "good", *pid = "forged";
+	int		 ch, i, rv;
+
+	memset(&f, 0, sizeof(f));
+	f.seq = 5;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': svc = optarg; break;
+		case 'p': pub = optarg; break;
+		case 'k': keyp = optarg; break;
+		case 'o': otherp = optarg; break;
+		case 'b': blobp = optarg; break;
+		case 'm': modep = optarg; break;
+		case 'n': f.seq = parse_u64(optarg, UINT64_MAX); break;
+		case 'i': pid = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc || !svc || !pub || !keyp || !blobp)
+		usage();
+	for (i = 0; forge_modes[i] != NULL; i++)
+		if (strcmp(forge_modes[i], modep) == 0)
+			break;
+	if (forge_modes[i] == NULL)
+		usage();
+	f.mode = (enum forge_mode)i;
+	if (f.mode == M_UNPINNED && otherp == NULL)
+		fatalx("forge: mode unpinned needs --other-key");
+
+	if ((rv = arb_key_load_private(keyp, &key)) != 0)
+		fatalx("forge: %s: %s", keyp, arb_strerror(rv));
+	if (otherp && (rv = arb_key_load_private(otherp, &other)) != 0)
+		fatalx("forge: %s: %s", otherp, arb_strerror(rv));
+	if ((rv = read_file(blobp, &f.blob, &f.size)) != 0 || f.size == 0)
+		fatalx("forge: %s: %s", blobp, rv ? arb_strerror(rv) :
+		    "empty");
+	if ((rv = arb_sha256(f.blob, (size_t)f.size, f.blob_sha)) != 0 ||
+	    (rv = forge_build(&f, pid, key, other)) != 0)
+		fatalx("forge: cannot build the catalog: %s",
+		    arb_strerror(rv));
+	arb_key_free(key);
+	if (other)
+		arb_key_free(other);
+
+	uv_loop_init(&f.loop);
+	if ((rv = arb_net_new(&f.loop, &f.net)) != 0 ||
+	    (rv = arb_pub_listen(f.net, pub, &f.pub)) != 0 ||
+	    (rv = arb_srv_listen(f.net, svc, 16, forge_request, &f,
+	    &f.srv)) != 0)
+		fatalx("forge: cannot listen: %s", arb_strerror(rv));
+	uv_timer_init(&f.loop, &f.notify);
+	f.notify.data = &f;
+	uv_timer_start(&f.notify, forge_notify_cb, FORGE_NOTIFY_MS,
+	    FORGE_NOTIFY_MS);
+	uv_signal_init(&f.loop, &f.sigterm);
+	uv_signal_init(&f.loop, &f.sigint);
+	f.sigterm.data = f.sigint.data = &f;
+	uv_signal_start(&f.sigterm, forge_stop, SIGTERM);
+	uv_signal_start(&f.sigint, forge_stop, SIGINT);
+	log_info("forge: serving %s and %s: mode %s, head seq %" PRIu64
+	    ", blob %" PRIu64 " bytes", svc, pub, modep, f.seq, f.size);
+
+	uv_run(&f.loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(&f.loop);
+	free(f.blob);
+	free(f.head_reply);
+	free(f.pol_reply);
+	free(f.notify_msg);
+	return 0;
+}
+
+/* -------------------------------------------------------------- client */
+
+/* Print a reply as one line; 0 (something was received). */
+static int
+print_reply(const uint8_t *buf, size_t len)
+{
+	Arbor__Envelope	*env;
+	int		 rv;
+
+	if ((rv = arb_wire_decode(buf, len, &env)) != 0) {
+		printf("reply undecodable %d %s\n", rv, arb_strerror(rv));
+		return 0;
+	}
+	if (env->body_case == ARBOR__ENVELOPE__BODY_ERROR)
+		printf("error %d %s\n", env->error->code,
+		    env->error->message);
+	else
+		printf("reply %d\n", (int)env->body_case);
+	arb_wire_free(env);
+	return 0;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? -EPIPE : -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, uint8_t *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = recv(fd, p, len, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return ARB_ECLOSED;
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK ?
+			    ARB_ETIMEDOUT : -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/*
+ * A request as an nng REQ socket puts it on a tcp:// connection: the
+ * 8-byte SP handshake (protocol 0x30, REQ v0; the peer answers 0x31, REP
+ * v0), then one frame of a 64-bit big-endian length, the 32-bit request
+ * id with its top bit set, and the body.  Used only for bodies that
+ * arb_net refuses to send.
+ */
+static int
+raw_call(const char *url, const uint8_t *data, size_t len,
+    uint8_t **replyp, size_t *replylenp)
+{
+	static const uint8_t	 hello[8] = { 0, 'S', 'P', 0, 0x00, 0x30,
+				    0, 0 };
+	struct addrinfo		 hints, *res = NULL;
+	struct timeval		 tv;
+	uint8_t			 hdr[12], peer[8], *buf;
+	uint64_t		 n;
+	char			 host[256], *port;
+	int			 fd = -1, rv;
+
+	if (strncmp(url, "tcp://", 6) != 0 ||
+	    strlen(url + 6) >= sizeof(host))
+		return ARB_EINVAL;
+	strcpy(host, url + 6);
+	if ((port = strrchr(host, ':')) == NULL)
+		return ARB_EINVAL;
+	*port++ = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return ARB_EUNREACH;
+	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) == -1 ||
+	    connect(fd, res->ai_addr, res->ai_addrlen) == -1) {
+		rv = ARB_EUNREACH;
+		goto done;
+	}
+	tv.tv_sec = FORGE_TIMEOUT_MS / 1000;
+	tv.tv_usec = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((rv = write_all(fd, hello, sizeof(hello))) != 0 ||
+	    (rv = read_all(fd, peer, sizeof(peer))) != 0)
+		goto done;
+	if (memcmp(peer, hello, 4) != 0 || peer[5] != 0x31) {
+		rv = ARB_EPROTO;
+		goto done;
+	}
+	put_be64(hdr, (uint64_t)len + 4);
+	hdr[8] = 0x80;
+	hdr[9] = hdr[10] = 0;
+	hdr[11] = 1;
+	if ((rv = write_all(fd, hdr, sizeof(hdr))) != 0 ||
+	    (rv = write_all(fd, data, len)) != 0 ||
+	    (rv = read_all(fd, hdr, 8)) != 0)
+		goto done;
+	for (n = 0, rv = 0; rv < 8; rv++)
+		n = n << 8 | hdr[rv];
+	if (n < 4 || n > 4 + (uint64_t)ARB_WIRE_MAX) {
+		rv = ARB_EPROTO;
+		goto done;
+	}
+	if ((buf = malloc((size_t)n)) == NULL) {
+		rv = -ENOMEM;
+		goto done;
+	}
+	if ((rv = read_all(fd, buf, (size_t)n)) != 0) {
+		free(buf);
+		goto done;
+	}
+	/* Strip the request id the REP echoed. */
+	memmove(buf, buf + 4, (size_t)n - 4);
+	*replyp = buf;
+	*replylenp = (size_t)n - 4;
+	rv = 0;
+done:
+	if (fd != -1)
+		close(fd);
+	if (res)
+		freeaddrinfo(res);
+	return rv;
+}
+
+static size_t
+varint_put(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		p[n] = (uint8_t)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			p[n] |= 0x80;
+		n++;
+	} while (v);
+	return n;
+}
+
+/*
+ * An oversized message that is otherwise well-formed: Envelope{version 1,
+ * chunk {sha256, data}} of exactly n bytes, so only its size is wrong.
+ * Encoded by hand because arb_wire_encode refuses to build it.
+ */
+static uint8_t *
+make_oversize(size_t n)
+{
+	uint8_t	*buf, tmp[10];
+	size_t	 d, inner, total, off;
+
+	if (n < 64)
+		return NULL;
+	for (d = n - 40; d > 0; d--) {
+		inner = 2 + ARB_SHA256_LEN + 1 + varint_put(tmp, d) + d;
+		total = 2 + 2 + varint_put(tmp, inner) + inner;
+		if (total == n)
+			break;
+	}
+	if (d == 0 || (buf = malloc(n)) == NULL)
+		return NULL;
+	off = 0;
+	buf[off++] = 0x08;		/* version = 1 */
+	buf[off++] = 0x01;
+	buf[off++] = 0x8a;		/* field 17 (chunk), bytes */
+	buf[off++] = 0x01;
+	off += varint_put(buf + off, inner);
+	buf[off++] = 0x0a;		/* sha256 */
+	buf[off++] = ARB_SHA256_LEN;
+	memset(buf + off, 0xab, ARB_SHA256_LEN);
+	off += ARB_SHA256_LEN;
+	buf[off++] = 0x1a;		/* data */
+	off += varint_put(buf + off, d);
+	memset(buf + off, 'O', d);
+	return buf;
+}
+
+/* Deterministic junk, so that a run can be repeated byte for byte. */
+static uint8_t *
+make_garbage(size_t n)
+{
+	uint8_t		*buf;
+	uint32_t	 x = 0x2545f491;
+	size_t		 i;
+
+	if ((buf = malloc(n > 0 ? n : 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (uint8_t)x;
+	}
+	if (n > 0)
+		buf[0] = 0xff;		/* a tag that never ends well */
+	return buf;
+}
+
+static int
+cmd_send(int argc, char *argv[])
+{
+	uint8_t		*buf = NULL, *reply;
+	uint64_t	 len = 0;
+	size_t		 rlen;
+	int		 rv;
+
+	if (argc != 4)
+		usage();
+	if (strcmp(argv[2], "--garbage") == 0) {
+		len = parse_u64(argv[3], 64 << 20);
+		buf = make_garbage((size_t)len);
+	} else if (strcmp(argv[2], "--oversize") == 0) {
+		len = parse_u64(argv[3], 64 << 20);
+		buf = make_oversize((size_t)len);
+	} else if (strcmp(argv[2], "--file") == 0) {
+		if ((rv = read_file(argv[3], &buf, &len)) != 0)
+			fatalx("%s: %s", argv[3], arb_strerror(rv));
+	} else
+		usage();
+	if (buf == NULL)
+		fatalx("cannot make %" PRIu64 " bytes", len);
+	if (len <= ARB_WIRE_MAX)
+		rv = arb_net_call(argv[1], buf, (size_t)len, FORGE_TIMEOUT_MS,
+		    &reply, &rlen);
+	else
+		rv = raw_call(argv[1], buf, (size_t)len, &reply, &rlen);
+	free(buf);
+	if (rv != 0) {
+		printf("noreply %d %s\n", rv, arb_strerror(rv));
+		return 2;
+	}
+	rv = print_reply(reply, rlen);
+	free(reply);
+	return rv;
+}
+
+/* Send env to url and decode the reply; 2 if none came. */
+static int
+call(const char *url, Arbor__Envelope *env, Arbor__Envelope **replyp)
+{
+	uint8_t	*buf, *reply;
+	size_t	 len, rlen;
+	int	 rv;
+
+	if ((rv = arb_wire_encode(env, &buf, &len)) != 0)
+		fatalx("encode: %s", arb_strerror(rv));
+	rv = arb_net_call(url, buf, len, FORGE_TIMEOUT_MS, &reply, &rlen);
+	free(buf);
+	if (rv != 0) {
+		printf("noreply %d %s\n", rv, arb_strerror(rv));
+		return 2;
+	}
+	rv = arb_wire_decode(reply, rlen, replyp);
+	free(reply);
+	if (rv != 0) {
+		printf("reply undecodable %d %s\n", rv, arb_strerror(rv));
+		return 2;
+	}
+	return 0;
+}
+
+static int
+cmd_head(int argc, char *argv[])
+{
+	Arbor__Envelope	 env = ARBOR__ENVELOPE__INIT, *r;
+	Arbor__GetHead	 gh = ARBOR__GET_HEAD__INIT;
+	Arbor__Head	*h;
+	int		 rv;
+
+	if (argc != 2)
+		usage();
+	env.body_case = ARBOR__ENVELOPE__BODY_GET_HEAD;
+	env.get_head = &gh;
+	if ((rv = call(argv[1], &env, &r)) != 0)
+		return rv;
+	if (r->body_case == ARBOR__ENVELOPE__BODY_ERROR)
+		printf("none %d\n", r->error->code);
+	else if (r->body_case != ARBOR__ENVELOPE__BODY_HEAD_REPLY)
+		printf("reply %d\n", (int)r->body_case);
+	/* What the node serves, not whether it is true: no verification. */
+	else if ((rv = arb_wire_decode_head(r->head_reply->head->body.data,
+	    r->head_reply->head->body.len, &h)) != 0)
+		printf("head undecodable %d\n", rv);
+	else {
+		printf("seq %" PRIu64 "\n", h->seq);
+		arb_wire_free_head(h);
+	}
+	arb_wire_free(r);
+	return 0;
+}
+
+static int
+cmd_chunk(int argc, char *argv[])
+{
+	Arbor__Envelope	 env = ARBOR__ENVELOPE__INIT, *r;
+	Arbor__GetChunk	 gc = ARBOR__GET_CHUNK__INIT;
+	uint8_t		 sha[ARB_SHA256_LEN], got[ARB_SHA256_LEN];
+	char		 hex[ARB_SHA256_HEX];
+	int		 rv;
+
+	if (argc != 5 || strlen(argv[2]) != 2 * ARB_SHA256_LEN ||
+	    arb_unhex(argv[2], sha, sizeof(sha)) != 0)
+		usage();
+	gc.sha256.data = sha;
+	gc.sha256.len = sizeof(sha);
+	gc.offset = parse_u64(argv[3], UINT64_MAX);
+	gc.len = (uint32_t)parse_u64(argv[4], UINT32_MAX);
+	env.body_case = ARBOR__ENVELOPE__BODY_GET_CHUNK;
+	env.get_chunk = &gc;
+	if ((rv = call(argv[1], &env, &r)) != 0)
+		return rv;
+	if (r->body_case == ARBOR__ENVELOPE__BODY_ERROR)
+		printf("error %d %s\n", r->error->code, r->error->message);
+	else if (r->body_case != ARBOR__ENVELOPE__BODY_CHUNK)
+		printf("reply %d\n", (int)r->body_case);
+	else {
+		(void)arb_sha256(r->chunk->data.data, r->chunk->data.len, got);
+		arb_hex(got, sizeof(got), hex);
+		printf("chunk %zu sha256=%s\n", r->chunk->data.len, hex);
+	}
+	arb_wire_free(r);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	log_init(1, LOG_USER);
+	log_procinit("forge");
+	if (argc < 2)
+		usage();
+	/* A peer that hangs up mid-send must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "send") == 0)
+		return cmd_send(argc - 1, argv + 1);
+	if (strcmp(argv[1], "head") == 0)
+		return cmd_head(argc - 1, argv + 1);
+	if (strcmp(argv[1], "chunk") == 0)
+		return cmd_chunk(argc - 1, argv + 1);
+	usage();
+}
