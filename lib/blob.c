@@ -455,6 +455,36 @@ arb_blob_writer_offset(const struct arb_blob_writer *w)
 }
 
 int
+arb_blob_writer_truncate(struct arb_blob_writer *w, uint64_t off)
+{
+	struct arb_sha256	*h;
+	uint64_t		 n;
+	int			 rv;
+
+	if (w == NULL || w->dead || off > w->off)
+		return ARB_EINVAL;
+	if (off == w->off)
+		return 0;
+	if ((rv = arb_sha256_new(&h)) != 0)
+		return rv;
+	if (ftruncate(w->fd, (off_t)off) == -1 ||
+	    lseek(w->fd, 0, SEEK_SET) == -1) {
+		rv = -errno;
+		log_warn("%s", w->part);
+		arb_sha256_free(h);
+		return rv;
+	}
+	if ((rv = blob_hash_fd(w->fd, w->part, h, &n)) != 0 || n != off) {
+		arb_sha256_free(h);
+		return rv != 0 ? rv : ARB_ECORRUPT;
+	}
+	arb_sha256_free(w->h);
+	w->h = h;
+	w->off = off;
+	return 0;
+}
+
+int
 arb_blob_writer_write(struct arb_blob_writer *w, const void *data,
     size_t len)
 {

@@ -42,6 +42,8 @@ static const char *const store_dbnames[ARB_DB_COUNT] = {
 	[ARB_DB_SPOOL] = "spool",
 	[ARB_DB_OUTBOX] = "outbox",
 	[ARB_DB_STATE] = "state",
+	[ARB_DB_ENDPOINTS] = "endpoints",
+	[ARB_DB_RELAYS] = "relays",
 };
 
 /*

@@ -92,7 +92,7 @@ struct arb_sync {
 
 static void	sync_poll_start(struct arb_sync *);
 static void	sync_maybe_free(struct arb_sync *);
-static void	sync_fetch_pump(struct sync_fetch *);
+static void	sync_fetch_pump(struct sync_fetch *, int);
 
 static void
 timer_free_cb(uv_handle_t *h)
@@ -765,7 +765,7 @@ sync_chunk_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	}
 	if ((rv = sync_fetch_flush(f)) != 0)
 		goto fail;
-	sync_fetch_pump(f);
+	sync_fetch_pump(f, 0);
 	return;
 fail:
 	if (env)
@@ -807,9 +807,13 @@ sync_slot_send(struct sync_slot *sl)
 	}
 }
 
-/* Keep fetch_depth chunk requests in flight; finish when all is written. */
+/*
+ * Keep fetch_depth chunk requests in flight; finish when all is written.
+ * With defer, every request is sent from the loop (a timer), so that
+ * nothing completes inside arb_sync_fetch's caller.
+ */
 static void
-sync_fetch_pump(struct sync_fetch *f)
+sync_fetch_pump(struct sync_fetch *f, int defer)
 {
 	struct sync_slot	*sl;
 	uint64_t		 delay;
@@ -832,7 +836,7 @@ sync_fetch_pump(struct sync_fetch *f)
 		f->next_off += sl->len;
 		f->inflight++;
 		delay = sync_rate_delay(f->s, sl->len);
-		if (delay > 0 && sync_slot_later(sl, delay) == 0)
+		if ((delay > 0 || defer) && sync_slot_later(sl, delay) == 0)
 			continue;
 		sync_slot_send(sl);
 		if (f->failed)
@@ -931,6 +935,35 @@ arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
 		return rv;
 	}
 	f->next_off = arb_blob_writer_offset(f->w);
+	if (f->next_off % ARB_CHUNK_SIZE != 0) {
+		/*
+		 * Chunks are served on chunk boundaries only; a kill during a
+		 * write can leave part of one: resume at the last whole one.
+		 */
+		if ((rv = arb_blob_writer_truncate(f->w, f->next_off -
+		    f->next_off % ARB_CHUNK_SIZE)) != 0) {
+			arb_blob_writer_abort(f->w);
+			free(f->slots);
+			free(f);
+			free(w);
+			return rv;
+		}
+		f->next_off = arb_blob_writer_offset(f->w);
+	}
+	if (f->next_off == size) {
+		/* Complete (a crash came before the rename, or size 0). */
+		rv = arb_blob_writer_finish(f->w);
+		if (rv == 0)
+			log_info("%s: blob %.12s: %llu bytes verified",
+			    s->c.kind, f->hex, (unsigned long long)size);
+		else
+			log_warnx("%s: blob %.12s: %s", s->c.kind, f->hex,
+			    arb_strerror(rv));
+		free(f->slots);
+		free(f);
+		free(w);
+		return sync_fetch_later(s, sha, rv, cb, arg);
+	}
 	if (f->next_off > 0)
 		log_info("%s: blob %.12s: resuming at %llu of %llu",
 		    s->c.kind, f->hex, (unsigned long long)f->next_off,
@@ -938,7 +971,7 @@ arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
 	f->waiters = w;
 	f->next = s->fetches;
 	s->fetches = f;
-	sync_fetch_pump(f);
+	sync_fetch_pump(f, 1);	/* cb never runs inside the caller */
 	return 0;
 }
 

@@ -17,6 +17,12 @@
 #include "arbor/sig.h"
 #include "arbor/wire.h"
 
+/* Reports: entries per batch, relays per path, relays in a tree. */
+#define WIRE_BATCH_MAX		16384
+#define WIRE_VIA_MAX		16
+#define WIRE_RELAYS_MAX		4096
+#define WIRE_STATES_MAX		32
+
 /* Largest chunk of blob data carried or asked for in one message. */
 #define WIRE_CHUNK_MAX		(1024 * 1024)
 /* Largest blob a policy may name or an upload may declare. */
@@ -125,6 +131,34 @@ wire_check_signed(const Arbor__Signed *s)
 	if (s->body.len > ARB_SIGNED_MAX || s->sig.len != ARB_SIG_LEN ||
 	    s->key_id.len != ARB_KEYID_LEN)
 		return ARB_EPROTO;
+	return 0;
+}
+
+/* The relays a report passed: a short list of node ids. */
+static int
+wire_check_via(char **via, size_t n)
+{
+	size_t	i;
+
+	if (n > WIRE_VIA_MAX)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++)
+		if (wire_check_text(via[i], ARB_MAX_ID) != 0)
+			return ARB_EPROTO;
+	return 0;
+}
+
+static int
+wire_check_relays(Arbor__RelayInfo **r, size_t n)
+{
+	size_t	i;
+
+	if (n > WIRE_RELAYS_MAX)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++)
+		if (wire_check_text(r[i]->node_id, ARB_MAX_ID) != 0 ||
+		    wire_check_text(r[i]->parent, ARB_MAX_TEXT) != 0)
+			return ARB_EPROTO;
 	return 0;
 }
 
@@ -340,9 +374,66 @@ wire_check_envelope(const Arbor__Envelope *e)
 	case ARBOR__ENVELOPE__BODY_HELLO_REPLY:
 		return wire_check_text(e->hello_reply->node_id, ARB_MAX_ID);
 	case ARBOR__ENVELOPE__BODY_GET_HEAD:
+		if (wire_check_text(e->get_head->node_id, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->get_head->kind, ARB_MAX_ID) != 0)
+			return ARB_EPROTO;
+		return 0;
 	case ARBOR__ENVELOPE__BODY_PUT_CHUNK_REPLY:
 	case ARBOR__ENVELOPE__BODY_GET_CATALOG:
+	case ARBOR__ENVELOPE__BODY_GET_TREE:
+	case ARBOR__ENVELOPE__BODY_REPORT_ACK:
 		return 0;
+	case ARBOR__ENVELOPE__BODY_ROLLBACK:
+		return wire_check_id(e->rollback->id);
+	case ARBOR__ENVELOPE__BODY_GET_STATUS:
+		return wire_check_optid(e->get_status->policy_id);
+	case ARBOR__ENVELOPE__BODY_GET_ENDPOINTS:
+		return wire_check_optid(e->get_endpoints->policy_id);
+	case ARBOR__ENVELOPE__BODY_STATUS_REPLY:
+		for (i = 0; i < e->status_reply->n_policies; i++)
+			if (wire_check_id(
+			    e->status_reply->policies[i]->policy_id) != 0 ||
+			    e->status_reply->policies[i]->n_counts >
+			    WIRE_STATES_MAX)
+				return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY:
+		for (i = 0; i < e->endpoints_reply->n_endpoints; i++) {
+			const Arbor__EndpointInfo *x =
+			    e->endpoints_reply->endpoints[i];
+
+			if (wire_check_text(x->endpoint_id, ARB_MAX_ID) ||
+			    wire_check_text(x->hostname, ARB_MAX_ID) ||
+			    wire_check_optid(x->policy_id) ||
+			    wire_check_text(x->detail, ARB_MAX_TEXT) ||
+			    wire_check_via(x->via, x->n_via))
+				return ARB_EPROTO;
+		}
+		return 0;
+	case ARBOR__ENVELOPE__BODY_TREE_REPLY:
+		return wire_check_relays(e->tree_reply->relays,
+		    e->tree_reply->n_relays);
+	case ARBOR__ENVELOPE__BODY_ENROLL:
+		if (wire_check_signed(e->enroll->enroll) != 0 ||
+		    wire_check_via(e->enroll->via, e->enroll->n_via) != 0)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_ENROLL_REPLY:
+		return wire_check_text(e->enroll_reply->endpoint_id,
+		    ARB_MAX_ID);
+	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
+		if (e->report_batch->n_entries > WIRE_BATCH_MAX)
+			return ARB_EPROTO;
+		for (i = 0; i < e->report_batch->n_entries; i++) {
+			const Arbor__ReportEntry *x =
+			    e->report_batch->entries[i];
+
+			if (wire_check_signed(x->report) != 0 ||
+			    wire_check_via(x->via, x->n_via) != 0)
+				return ARB_EPROTO;
+		}
+		return wire_check_relays(e->report_batch->relays,
+		    e->report_batch->n_relays);
 	case ARBOR__ENVELOPE__BODY_HEAD_REPLY:
 		return wire_check_signed(e->head_reply->head);
 	case ARBOR__ENVELOPE__BODY_GET_POLICY:
@@ -610,4 +701,75 @@ arb_wire_error(int code, uint8_t **bufp, size_t *lenp, const char *fmt, ...)
 	env.body_case = ARBOR__ENVELOPE__BODY_ERROR;
 	env.error = &err;
 	return arb_wire_encode(&env, bufp, lenp);
+}
+
+int
+arb_wire_decode_report(const uint8_t *buf, size_t len, Arbor__Report **rp)
+{
+	ProtobufCMessage	*m;
+	Arbor__Report		*r;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__report__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	r = (Arbor__Report *)m;
+	if (wire_check_text(r->endpoint_id, ARB_MAX_ID) != 0 ||
+	    r->endpoint_id[0] == '\0' || wire_check_optid(r->policy_id) != 0 ||
+	    wire_check_text(r->detail, ARB_MAX_TEXT) != 0 ||
+	    r->state >= WIRE_STATES_MAX || r->seq == 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*rp = r;
+	return 0;
+}
+
+void
+arb_wire_free_report(Arbor__Report *r)
+{
+	if (r != NULL)
+		arbor__report__free_unpacked(r, NULL);
+}
+
+int
+arb_wire_encode_report(const Arbor__Report *r, uint8_t **bufp, size_t *lenp)
+{
+	return wire_pack(&r->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_enroll(const uint8_t *buf, size_t len, Arbor__EnrollBody **ep)
+{
+	ProtobufCMessage	*m;
+	Arbor__EnrollBody	*e;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__enroll_body__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	e = (Arbor__EnrollBody *)m;
+	if (e->pubkey.len != ARB_PUBKEY_LEN ||
+	    wire_check_text(e->endpoint_id, ARB_MAX_ID) != 0 ||
+	    wire_check_text(e->token, ARB_MAX_TEXT) != 0 ||
+	    wire_check_text(e->hostname, ARB_MAX_ID) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*ep = e;
+	return 0;
+}
+
+void
+arb_wire_free_enroll(Arbor__EnrollBody *e)
+{
+	if (e != NULL)
+		arbor__enroll_body__free_unpacked(e, NULL);
+}
+
+int
+arb_wire_encode_enroll(const Arbor__EnrollBody *e, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&e->base, ARB_SIGNED_MAX, bufp, lenp);
 }

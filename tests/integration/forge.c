@@ -857,7 +857,6 @@ int
 main(int argc, char *argv[])
 {
 	log_init(1, LOG_USER);
-	log_procinit("forge");
 	if (argc < 2)
 		usage();
 	/* A peer that hangs up mid-send must not kill us. */

@@ -55,6 +55,8 @@ int	arb_blob_writer_open(struct arb_blobdir *d,
 	    const uint8_t sha[ARB_SHA256_LEN], uint64_t size,
 	    struct arb_blob_writer **wp);
 uint64_t arb_blob_writer_offset(const struct arb_blob_writer *w);
+/* Cut the .part back to off bytes (at most the offset) and re-hash it. */
+int	arb_blob_writer_truncate(struct arb_blob_writer *w, uint64_t off);
 /*
  * Append len bytes.  More bytes than the declared size fail with
  * ARB_ETOOLONG and the .part is removed.

@@ -17,6 +17,8 @@ enum arb_db {
 	ARB_DB_SPOOL,		/* reports waiting to go upward (relay) */
 	ARB_DB_OUTBOX,		/* reports waiting to go upward (agent) */
 	ARB_DB_STATE,		/* per-policy state (agent) */
+	ARB_DB_ENDPOINTS,	/* enrolled endpoints (root) */
+	ARB_DB_RELAYS,		/* relays below (root) */
 	ARB_DB_COUNT
 };
 

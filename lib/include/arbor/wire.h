@@ -55,6 +55,18 @@ int	arb_wire_encode_policy(const Arbor__Policy *p, uint8_t **bufp,
 int	arb_wire_encode_signed(const Arbor__Signed *s, uint8_t **bufp,
 	    size_t *lenp);
 
+/* Reports and enrolments: signed by an endpoint, bounded the same way. */
+int	arb_wire_decode_report(const uint8_t *buf, size_t len,
+	    Arbor__Report **rp);
+void	arb_wire_free_report(Arbor__Report *r);
+int	arb_wire_encode_report(const Arbor__Report *r, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_enroll(const uint8_t *buf, size_t len,
+	    Arbor__EnrollBody **ep);
+void	arb_wire_free_enroll(Arbor__EnrollBody *e);
+int	arb_wire_encode_enroll(const Arbor__EnrollBody *e, uint8_t **bufp,
+	    size_t *lenp);
+
 /*
  * Convenience: encode an Error envelope with code and printf-style text.
  */

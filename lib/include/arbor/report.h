@@ -1,0 +1,41 @@
+/*
+ * Endpoint states and signed reports.  Every state change of every policy
+ * on an endpoint is one Report, signed by the endpoint's own key with a
+ * per-endpoint sequence number; relays carry them up unaltered.
+ */
+#ifndef ARBOR_REPORT_H
+#define ARBOR_REPORT_H
+
+#include <stdint.h>
+
+#include "arbor/sig.h"
+#include "arbor/wire.h"
+
+enum arb_state {
+	ARB_ST_UNKNOWN = 0,
+	ARB_ST_NOT_APPLICABLE,	/* the expression is false: nothing to do */
+	ARB_ST_APPLICABLE,	/* needs it */
+	ARB_ST_DOWNLOADING,
+	ARB_ST_WAITING,		/* for its window, or for a retry */
+	ARB_ST_RUNNING,
+	ARB_ST_FIXED,		/* after the action, the expression is false */
+	ARB_ST_FAILED,		/* action failed, timed out, or still applies */
+	ARB_ST_REBOOT_PENDING,	/* fixed once the endpoint reboots */
+	ARB_ST_ROLLED_BACK,
+	ARB_ST_ERROR,		/* cannot evaluate, or cannot download */
+	ARB_ST_COUNT
+};
+
+/* "not applicable", "fixed"...; NULL for out of range. */
+const char *arb_state_name(unsigned st);
+/* Parse a name as printed ("not-applicable" and "not_applicable" too). */
+int	arb_state_parse(const char *name, unsigned *stp);
+
+/* An endpoint id: hex of the first 16 bytes of SHA-256(raw public key). */
+#define ARB_EPID_LEN	16
+#define ARB_EPID_HEX	(2 * ARB_EPID_LEN + 1)
+int	arb_endpoint_id(const struct arb_key *k, char out[ARB_EPID_HEX]);
+int	arb_endpoint_id_raw(const uint8_t pub[ARB_PUBKEY_LEN],
+	    char out[ARB_EPID_HEX]);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * Endpoint states and identities.
+ */
+#include <string.h>
+
+#include "arbor/error.h"
+#include "arbor/report.h"
+
+static const char *const state_names[ARB_ST_COUNT] = {
+	[ARB_ST_UNKNOWN] = "unknown",
+	[ARB_ST_NOT_APPLICABLE] = "not-applicable",
+	[ARB_ST_APPLICABLE] = "applicable",
+	[ARB_ST_DOWNLOADING] = "downloading",
+	[ARB_ST_WAITING] = "waiting",
+	[ARB_ST_RUNNING] = "running",
+	[ARB_ST_FIXED] = "fixed",
+	[ARB_ST_FAILED] = "failed",
+	[ARB_ST_REBOOT_PENDING] = "reboot-pending",
+	[ARB_ST_ROLLED_BACK] = "rolled-back",
+	[ARB_ST_ERROR] = "error",
+};
+
+const char *
+arb_state_name(unsigned st)
+{
+	return st < ARB_ST_COUNT ? state_names[st] : NULL;
+}
+
+int
+arb_state_parse(const char *name, unsigned *stp)
+{
+	unsigned	i;
+	size_t		j, n = strlen(name);
+
+	for (i = 0; i < ARB_ST_COUNT; i++) {
+		if (strlen(state_names[i]) != n)
+			continue;
+		for (j = 0; j < n; j++) {
+			char a = name[j] == '_' || name[j] == ' ' ? '-' :
+			    name[j];
+
+			if (a != state_names[i][j])
+				break;
+		}
+		if (j == n) {
+			*stp = i;
+			return 0;
+		}
+	}
+	return ARB_EINVAL;
+}
+
+int
+arb_endpoint_id_raw(const uint8_t pub[ARB_PUBKEY_LEN], char out[ARB_EPID_HEX])
+{
+	uint8_t	sha[ARB_SHA256_LEN];
+	int	rv;
+
+	if ((rv = arb_sha256(pub, ARB_PUBKEY_LEN, sha)) != 0)
+		return rv;
+	arb_hex(sha, ARB_EPID_LEN, out);
+	return 0;
+}
+
+int
+arb_endpoint_id(const struct arb_key *k, char out[ARB_EPID_HEX])
+{
+	uint8_t	pub[ARB_PUBKEY_LEN];
+	int	rv;
+
+	if ((rv = arb_key_raw_public(k, pub)) != 0)
+		return rv;
+	return arb_endpoint_id_raw(pub, out);
+}
