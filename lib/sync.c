@@ -88,6 +88,7 @@ struct arb_sync {
 	uint64_t		 rate_next_ms;	/* fetch_rate: next send */
 	int			 closing;
 	int			 infree;	/* inside arb_sync_free */
+	int			 ncalls;	/* arb_sync_request in flight */
 };
 
 static void	sync_poll_start(struct arb_sync *);
@@ -579,6 +580,8 @@ sync_poll_start(struct arb_sync *s)
 	p->gen = s->gen;
 	s->poll = p;
 	gh.have_seq = s->head ? s->head->seq : 0;
+	gh.node_id = (char *)(s->c.node_id ? s->c.node_id : "");
+	gh.kind = (char *)(s->c.kind ? s->c.kind : "");
 	env.body_case = ARBOR__ENVELOPE__BODY_GET_HEAD;
 	env.get_head = &gh;
 	if ((rv = sync_request(s, &env, sync_head_cb, p)) != 0)
@@ -975,6 +978,52 @@ arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
 	return 0;
 }
 
+/* ------------------------------------------------------------- requests */
+
+struct sync_call {
+	struct arb_sync	*s;
+	uint64_t	 gen;
+	arb_cli_cb	 cb;
+	void		*arg;
+};
+
+static void
+sync_call_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct sync_call	*c = arg;
+	struct arb_sync		*s = c->s;
+
+	if (rv != 0 && !s->closing)
+		sync_upstream_failed(s, c->gen, rv);
+	c->cb(rv, data, len, c->arg);
+	free(c);
+	s->ncalls--;
+	if (s->closing)
+		sync_maybe_free(s);
+}
+
+int
+arb_sync_request(struct arb_sync *s, const Arbor__Envelope *env,
+    arb_cli_cb cb, void *arg)
+{
+	struct sync_call	*c;
+	int			 rv;
+
+	if (s->closing)
+		return ARB_ECLOSED;
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->s = s;
+	c->gen = s->gen;
+	c->cb = cb;
+	c->arg = arg;
+	if ((rv = sync_request(s, env, sync_call_cb, c)) != 0)
+		free(c);
+	else
+		s->ncalls++;
+	return rv;
+}
+
 /* ---------------------------------------------------------------- life */
 
 int
@@ -1073,7 +1122,8 @@ arb_sync_parent(const struct arb_sync *s)
 static void
 sync_maybe_free(struct arb_sync *s)
 {
-	if (s->infree || s->poll != NULL || s->fetches != NULL)
+	if (s->infree || s->poll != NULL || s->fetches != NULL ||
+	    s->ncalls > 0)
 		return;
 	if (s->head)
 		arb_wire_free_head(s->head);

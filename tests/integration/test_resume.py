@@ -43,7 +43,7 @@ def kill_mid_transfer(node, sha):
 
 
 def check_resumed(node, sha, part):
-    """The restarted node resumed at the .part's end, not at 0."""
+    """The restarted node resumed at part bytes (the .part's end)."""
     m = node.wait_log(r"blob %s: resuming at (\d+) of %d" % (sha[:12], SIZE))
     at = int(m.group(1))
     if at != part:
@@ -70,9 +70,17 @@ def test_relay_killed_mid_prefetch():
         if agent.has_blob(sha):
             raise Failure("the agent holds a blob its relay had not")
         reconf(relay, "fetch_rate", None)
+        mark = len(relay.text())
         relay.start()
         check_resumed(relay, sha, part)
+        # The restarted relay finishes the prefetch, then rebroadcasts.
         relay.wait_log(r"notified children: seq \d+ urgent big")
+        after = relay.text()[mark:]
+        ver = after.find("blob %s: %d bytes verified" % (sha[:12], SIZE))
+        note = after.find("notified children: ")
+        if not 0 <= ver < note:
+            raise Failure("restarted relay notified before it held the "
+                          "blob:\n%s" % after)
 
         # The agent that waited through the crash gets it ...
         wait_until(lambda: agent.has_blob(sha), 15,
@@ -97,10 +105,18 @@ def test_agent_killed_mid_download():
                    "the relay to cache the blob")
 
         part = kill_mid_transfer(agent, sha)
+        # A kill during a write can leave part of a chunk: make it so.
+        # Chunks are served on chunk boundaries, so the agent resumes at
+        # the last whole one.
+        cut = part - 12345
+        os.truncate(os.path.join(agent.dir, "blobs", "tmp", sha + ".part"),
+                    cut)
         reconf(agent, "fetch_rate", None)
         agent.start()
-        check_resumed(agent, sha, part)
+        check_resumed(agent, sha, cut - cut % MIB)
         agent.wait_log(r"policy big v1: downloaded, 1 blobs verified")
+        if agent.has_log(r"fetch failed|rejected"):
+            raise Failure("agent logged a failed fetch")
         # The relay fetched it from the root once.
         n = len(re.findall(r"blob %s: \d+ bytes verified" % sha[:12],
                            relay.text()))

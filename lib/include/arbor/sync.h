@@ -76,6 +76,14 @@ typedef void (*arb_fetch_cb)(int rv, const uint8_t *sha, void *arg);
 int	arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
 	    uint64_t size, arb_fetch_cb cb, void *arg);
 
+/*
+ * Send any request to the parent in use (reports, enrolments).  cb is
+ * called once on the loop thread as for arb_cli_request; a request that
+ * times out counts against the parent as a poll does.
+ */
+int	arb_sync_request(struct arb_sync *s, const Arbor__Envelope *env,
+	    arb_cli_cb cb, void *arg);
+
 /* Stop: outstanding fetch callbacks get ARB_ECLOSED.  Frees s. */
 void	arb_sync_free(struct arb_sync *s);
 

@@ -1,0 +1,143 @@
+/*
+ * An endpoint's facts, read from a file-system root: "/" on a real
+ * endpoint, a fixture tree in tests and simulated endpoints.
+ *
+ *	os.id, os.version_id	ROOT/etc/os-release (ROOT/usr/lib/os-release
+ *				when the first does not exist): ID=, VERSION_ID=
+ *	os.arch			first line of ROOT/var/lib/dpkg/arch, else
+ *				uname(2)'s machine in Debian's names
+ *	host.name		first line of ROOT/etc/hostname, else
+ *				gethostname(3)
+ *	pkg("name")		ROOT/var/lib/dpkg/status
+ *	agent.groups, agent.prop("k")	the agent's configuration
+ *	file.*			any regular file under ROOT
+ *
+ * A fact whose source does not exist is absent (NULL), never an error; a
+ * source that exists but cannot be read is an error.  Every path is opened
+ * with openat2(2) RESOLVE_IN_ROOT below a descriptor on ROOT, so neither
+ * ".." nor a symbolic link can lead outside it; paths with ".." components
+ * are refused anyway.  Sources are read lazily and cached until
+ * arb_facts_reload.  Nothing here ever runs a program.
+ *
+ * A facts object is not thread-safe: one user at a time.
+ */
+#ifndef ARBOR_FACTS_H
+#define ARBOR_FACTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Per-evaluation bounds on file functions (see arb_facts_begin). */
+#define ARB_FACTS_MAX_READS	64
+#define ARB_FACTS_MAX_BYTES	(64ULL << 20)	/* per evaluation */
+#define ARB_FACTS_CONTAINS_MAX	(16ULL << 20)	/* per file.contains */
+
+struct arb_facts_conf {
+	const char	 *root;		/* "/" normally, or a fixture dir */
+	char *const	 *groups;	/* agent.groups */
+	size_t		  ngroups;
+	char *const	 *prop_keys;	/* agent.prop(k) */
+	char *const	 *prop_vals;
+	size_t		  nprops;
+};
+
+struct arb_facts;
+
+/* Totals since arb_facts_new, for tests and statistics. */
+struct arb_facts_stats {
+	uint64_t	reads;		/* file functions performed */
+	uint64_t	bytes;		/* bytes they read */
+	uint64_t	status_loads;	/* times the dpkg status was parsed */
+};
+
+/*
+ * Make a facts object for conf.  Everything in conf is copied; root must
+ * name a directory (it is opened now).  Returns 0 and *fp (free with
+ * arb_facts_free), -errno when root cannot be opened, or -ENOMEM.
+ */
+int	arb_facts_new(const struct arb_facts_conf *conf, struct arb_facts **fp);
+
+/* Free f and its caches.  NULL is a no-op. */
+void	arb_facts_free(struct arb_facts *f);
+
+/*
+ * Drop every cache (os-release, hostname, arch, dpkg status), so that the
+ * next look-up reads the sources again: call it after an action changed
+ * the endpoint.
+ */
+void	arb_facts_reload(struct arb_facts *f);
+
+/*
+ * Start an evaluation: reset the per-evaluation budget of
+ * ARB_FACTS_MAX_READS file functions and ARB_FACTS_MAX_BYTES bytes read.
+ * arb_expr_eval calls it.
+ */
+void	arb_facts_begin(struct arb_facts *f);
+
+/* Copy the totals into *st. */
+void	arb_facts_stats(const struct arb_facts *f, struct arb_facts_stats *st);
+
+/*
+ * The fact getters below set *vp to a string that f owns (valid until
+ * arb_facts_reload or arb_facts_free), or to NULL when the fact is absent,
+ * and return 0; or return -errno when the source exists but cannot be read
+ * (logged), or -ENOMEM.
+ */
+
+/* A key of os-release: "ID", "VERSION_ID", ... (quotes removed). */
+int	arb_facts_os(struct arb_facts *f, const char *key, const char **vp);
+/* Debian architecture name: "amd64", "arm64", ... */
+int	arb_facts_arch(struct arb_facts *f, const char **vp);
+/* Host name. */
+int	arb_facts_hostname(struct arb_facts *f, const char **vp);
+/* The agent property named key (from the configuration). */
+int	arb_facts_prop(struct arb_facts *f, const char *key, const char **vp);
+/*
+ * The installed version of package name, or "name:arch" for one
+ * architecture.  A package counts as installed when the third word of its
+ * Status field is "installed" (so "hold ok installed" is installed and
+ * "deinstall ok config-files" is not).  When several architectures of
+ * name are installed, the lowest version is returned.  The status file is
+ * parsed once and cached; a file larger than 256 MiB is ARB_ETOOBIG.
+ */
+int	arb_facts_pkg(struct arb_facts *f, const char *name, const char **vp);
+
+/* The agent's groups; f owns the array. */
+void	arb_facts_groups(const struct arb_facts *f, char *const **gp,
+	    size_t *np);
+
+/*
+ * Check that path is absolute with no "." or ".." components and no empty
+ * ones except a trailing "/".  0 or ARB_EINVAL with the reason in *whyp
+ * (a static string).
+ */
+int	arb_facts_path_ok(const char *path, const char **whyp);
+
+/*
+ * File functions, resolved under the root.  Each counts as one read
+ * against the evaluation's budget and returns ARB_ETOOBIG when the budget
+ * is spent (before reading).  A path that arb_facts_path_ok refuses is
+ * ARB_EINVAL.  A file that is not there is not an error.
+ */
+
+/* *existsp = 1 if path names anything (following links inside the root). */
+int	arb_facts_file_exists(struct arb_facts *f, const char *path,
+	    int *existsp);
+/*
+ * SHA-256 of a regular file as lower-case hex into hex (ARB_SHA256_HEX
+ * bytes), *foundp = 1; or *foundp = 0 when there is no such file.  Not a
+ * regular file is ARB_EINVAL; a file whose bytes exceed what is left of
+ * the budget is ARB_ETOOBIG.
+ */
+int	arb_facts_file_sha256(struct arb_facts *f, const char *path,
+	    char *hex, int *foundp);
+/*
+ * *foundp = 1 if the regular file path contains the len bytes of needle,
+ * 0 if it does not or does not exist.  Reads at most
+ * ARB_FACTS_CONTAINS_MAX bytes: a longer file that does not contain needle
+ * in them is ARB_ETOOBIG (it cannot say no).  len 0 matches any file.
+ */
+int	arb_facts_file_contains(struct arb_facts *f, const char *path,
+	    const char *needle, size_t len, int *foundp);
+
+#endif
