@@ -773,3 +773,104 @@ arb_wire_encode_enroll(const Arbor__EnrollBody *e, uint8_t **bufp,
 {
 	return wire_pack(&e->base, ARB_SIGNED_MAX, bufp, lenp);
 }
+
+int
+arb_wire_encode_entry(const Arbor__ReportEntry *e, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&e->base, ARB_SIGNED_MAX + 4096, bufp, lenp);
+}
+
+int
+arb_wire_decode_entry(const uint8_t *buf, size_t len, Arbor__ReportEntry **ep)
+{
+	ProtobufCMessage	*m;
+	Arbor__ReportEntry	*e;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__report_entry__descriptor, buf, len,
+	    ARB_SIGNED_MAX + 4096, &m)) != 0)
+		return rv;
+	e = (Arbor__ReportEntry *)m;
+	if (wire_check_signed(e->report) != 0 ||
+	    wire_check_via(e->via, e->n_via) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*ep = e;
+	return 0;
+}
+
+void
+arb_wire_free_entry(Arbor__ReportEntry *e)
+{
+	if (e != NULL)
+		arbor__report_entry__free_unpacked(e, NULL);
+}
+
+int
+arb_wire_encode_eprec(const Arbor__EndpointRecord *e, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&e->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_eprec(const uint8_t *buf, size_t len,
+    Arbor__EndpointRecord **ep)
+{
+	ProtobufCMessage	*m;
+	Arbor__EndpointRecord	*e;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__endpoint_record__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	e = (Arbor__EndpointRecord *)m;
+	if (e->pubkey.len != ARB_PUBKEY_LEN ||
+	    wire_check_via(e->via, e->n_via) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*ep = e;
+	return 0;
+}
+
+void
+arb_wire_free_eprec(Arbor__EndpointRecord *e)
+{
+	if (e != NULL)
+		arbor__endpoint_record__free_unpacked(e, NULL);
+}
+
+int
+arb_wire_encode_relayinfo(const Arbor__RelayInfo *r, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&r->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_relayinfo(const uint8_t *buf, size_t len,
+    Arbor__RelayInfo **rp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__relay_info__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	if (wire_check_relays((Arbor__RelayInfo **)&m, 1) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*rp = (Arbor__RelayInfo *)m;
+	return 0;
+}
+
+void
+arb_wire_free_relayinfo(Arbor__RelayInfo *r)
+{
+	if (r != NULL)
+		arbor__relay_info__free_unpacked(r, NULL);
+}

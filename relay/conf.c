@@ -109,6 +109,18 @@ k_depth(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_report_ms(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 10, 3600000, &C(c)->report_ms, e, n);
+}
+
+static int
+k_report_max(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_int(v, 1, 1000000, &C(c)->report_max, e, n);
+}
+
+static int
 k_node_id(void *c, const char *v, char *e, size_t n)
 {
 	free(C(c)->node_id);
@@ -135,7 +147,12 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "(default 4)" },
 	{ "fetch_rate", k_rate, "cap on bytes a second fetched from "
 	    "upstream, e.g. 20M (default 0: no cap)" },
-	{ "node_id", k_node_id, "name in logs and hellos (default: host name)" },
+	{ "report_interval", k_report_ms, "send the coalesced reports up "
+	    "this often (default 1s)" },
+	{ "report_max", k_report_max, "... or as soon as this many wait "
+	    "(default 1000)" },
+	{ "node_id", k_node_id, "this relay's name in the tree and in "
+	    "report paths (default: host name)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -150,6 +167,8 @@ relay_conf_init(struct relay_conf *c)
 	c->timeout_ms = 10000;
 	c->nctx = 256;
 	c->fetch_depth = 4;
+	c->report_ms = 1000;
+	c->report_max = 1000;
 }
 
 int

@@ -17,62 +17,14 @@
 #include "arbor/error.h"
 #include "arbor/log.h"
 #include "arbor/sig.h"
-#include "core.h"
-
-/* Blob index record: size, last use, then one SHA-256 per chunk. */
-struct blobrec_hdr {
-	uint64_t	size;
-	int64_t		last_used;
-	uint32_t	nchunks;
-	uint32_t	pad;
-};
-
-struct named_blob {		/* a blob that a current policy names */
-	uint8_t		 sha[ARB_SHA256_LEN];
-	uint64_t	 size;
-	int		 urgent;
-};
-
-struct parked {			/* a request waiting for a blob */
-	struct arb_req		*req;
-	uint64_t		 off;
-	uint32_t		 len;
-	struct parked		*next;
-};
-
-struct miss {			/* one blob being fetched for children */
-	struct relay_core	*c;
-	uint8_t			 sha[ARB_SHA256_LEN];
-	struct parked		*parked;
-	int			 prefetch;	/* counts toward a push */
-	struct miss		*next;
-};
-
-struct relay_core {
-	struct relay_core_conf	 c;
-	struct arb_srv		*srv;
-	struct arb_pub		*pubs;
-	Arbor__Signed		*head_signed;	/* decoded, for replies */
-	uint64_t		 head_seq;
-	struct named_blob	*named;
-	size_t			 nnamed;
-	char			**urgent_ids;	/* "id@pushed_seq" of the last head */
-	size_t			 nurgent;
-	struct miss		*misses;
-	int			 prefetching;	/* blobs before a notify */
-	uint64_t		 notify_seq;	/* notify when prefetch ends */
-	char			*notify_id;
-	struct relay_core_stats	 st;
-	uint8_t			*chunkbuf;
-	int			 closing;	/* freed when misses end */
-};
+#include "core_int.h"
 
 static void	core_reply_chunk(struct relay_core *, struct arb_req *,
 		    const uint8_t *, uint64_t, uint32_t);
 
 /* -------------------------------------------------------------- replies */
 
-static void
+void
 core_send(struct relay_core *c, struct arb_req *req, Arbor__Envelope *env)
 {
 	uint8_t	*buf;
@@ -89,7 +41,7 @@ core_send(struct relay_core *c, struct arb_req *req, Arbor__Envelope *env)
 	free(buf);
 }
 
-static void
+void
 core_error(struct relay_core *c, struct arb_req *req, int code,
     const char *what)
 {
@@ -436,12 +388,59 @@ core_reply_chunk(struct relay_core *c, struct arb_req *req,
 	core_send(c, req, &env);
 }
 
+/* Remember who polls us, for the tree view. */
 static void
-core_get_head(struct relay_core *c, struct arb_req *req)
+core_seen(struct relay_core *c, const char *node_id, const char *kind)
+{
+	struct child	*ch;
+
+	if (node_id == NULL || node_id[0] == '\0')
+		return;
+	if ((ch = arb_strmap_get(c->children, node_id)) == NULL) {
+		if ((ch = calloc(1, sizeof(*ch))) == NULL)
+			return;
+		if (arb_strmap_put(c->children, node_id, ch, NULL) != 0) {
+			free(ch);
+			return;
+		}
+	}
+	ch->last_seen = (int64_t)time(NULL);
+	ch->relay = kind && strcmp(kind, "relay") == 0;
+}
+
+struct count_arg {
+	int64_t		since;
+	uint32_t	n;
+};
+
+static void
+count_cb(const char *key, void *val, void *arg)
+{
+	struct child		*ch = val;
+	struct count_arg	*ca = arg;
+
+	(void)key;
+	if (ch->last_seen >= ca->since)
+		ca->n++;
+}
+
+uint32_t
+core_children(struct relay_core *c, int64_t since)
+{
+	struct count_arg ca = { since, 0 };
+
+	arb_strmap_each(c->children, count_cb, &ca);
+	return ca.n;
+}
+
+static void
+core_get_head(struct relay_core *c, struct arb_req *req,
+    const Arbor__GetHead *gh)
 {
 	Arbor__Envelope		env = ARBOR__ENVELOPE__INIT;
 	Arbor__HeadReply	hr = ARBOR__HEAD_REPLY__INIT;
 
+	core_seen(c, gh->node_id, gh->kind);
 	if (c->head_signed == NULL) {
 		core_error(c, req, ARB_ENOTFOUND, "head");
 		return;
@@ -514,7 +513,23 @@ core_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		core_hello(c, req, env->hello);
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_HEAD:
-		core_get_head(c, req);
+		core_get_head(c, req, env->get_head);
+		break;
+	case ARBOR__ENVELOPE__BODY_ENROLL:
+		if (c->c.on_enroll)
+			c->c.on_enroll(c->c.hook_arg, req, env->enroll);
+		else if (c->agg)
+			relay_agg_enroll(c, req, env->enroll);
+		else
+			core_error(c, req, ARB_EINVAL, "enrol");
+		break;
+	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
+		if (c->c.on_batch)
+			c->c.on_batch(c->c.hook_arg, req, env->report_batch);
+		else if (c->agg)
+			relay_agg_batch(c, req, env->report_batch);
+		else
+			core_error(c, req, ARB_EINVAL, "reports");
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_POLICY:
 		core_get_policy(c, req, env->get_policy);
@@ -668,7 +683,11 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 		free(c);
 		return -ENOMEM;
 	}
+	if ((rv = arb_strmap_new(&c->children)) != 0)
+		goto fail;
 	if ((rv = arb_pub_listen(cf->net, cf->pub, &c->pubs)) != 0)
+		goto fail;
+	if (cf->sync != NULL && (rv = relay_agg_new(c)) != 0)
 		goto fail;
 	if ((rv = arb_srv_listen(cf->net, cf->svc, cf->nctx, core_request, c,
 	    &c->srv)) != 0)
@@ -676,8 +695,13 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	*cp = c;
 	return 0;
 fail:
+	if (c->srv)
+		arb_srv_close(c->srv);
 	if (c->pubs)
 		arb_pub_close(c->pubs);
+	if (c->agg)
+		relay_agg_free(c);
+	arb_strmap_free(c->children, free);
 	free(c->chunkbuf);
 	free(c);
 	return rv;
@@ -696,8 +720,12 @@ relay_core_free(struct relay_core *c)
 	struct parked	*p, *pn;
 	size_t		 i;
 
+	if (c->agg)
+		relay_agg_free(c);
 	arb_srv_close(c->srv);
 	arb_pub_close(c->pubs);
+	arb_strmap_free(c->children, free);
+	c->children = NULL;
 	/* The fetches themselves end with the sync; detach from them. */
 	for (m = c->misses; m; m = mn) {
 		mn = m->next;

@@ -34,6 +34,18 @@ struct relay_core_conf {
 	uint64_t		 cache_limit;	/* bytes of blobs; 0: none */
 	const char		*name;		/* "relay" or "root" */
 	struct arb_sync		*sync;		/* upstream; NULL at the root */
+	const char		*node_id;	/* this node, in report paths */
+	int64_t			 report_ms;	/* send reports up this often */
+	uint64_t		 report_max;	/* ... or when the spool has this many */
+	/*
+	 * At the root, reports and enrolments end here: the hooks take them
+	 * (and answer req).  At a relay they are NULL: the core spools
+	 * reports and forwards both upward.
+	 */
+	void	(*on_enroll)(void *arg, struct arb_req *req, Arbor__Enroll *e);
+	void	(*on_batch)(void *arg, struct arb_req *req,
+		    Arbor__ReportBatch *b);
+	void	 *hook_arg;
 };
 
 /* Listen on svc and pub.  Serves nothing until relay_core_head. */
@@ -63,6 +75,10 @@ struct relay_core_stats {
 	uint64_t	chunk_bytes;
 	uint64_t	upstream_fetches;
 	uint64_t	corrupt;	/* damaged blobs found on disk */
+	uint64_t	batches_in;	/* report batches from children */
+	uint64_t	reports_in;
+	uint64_t	batches_up;	/* batches sent and acknowledged */
+	uint64_t	reports_up;
 };
 void	relay_core_stats(const struct relay_core *c,
 	    struct relay_core_stats *st);

@@ -25,6 +25,8 @@ struct relay_conf {
 	int64_t			 fetch_depth;
 	uint64_t		 fetch_rate;
 	char			*node_id;
+	int64_t			 report_ms;
+	int64_t			 report_max;
 };
 
 /* conf.c */

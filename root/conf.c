@@ -45,6 +45,28 @@ k_nctx(void *c, const char *v, char *e, size_t n)
 	return arb_conf_int(v, 1, 100000, &C(c)->nctx, e, n);
 }
 
+static int
+k_token(void *c, const char *v, char *e, size_t n)
+{
+	struct root_conf	*rc = C(c);
+	char			**nt;
+
+	if (strlen(v) < 8) {
+		snprintf(e, n, "a token needs at least 8 characters");
+		return ARB_ECONFIG;
+	}
+	if ((nt = realloc(rc->tokens, (rc->ntokens + 1) *
+	    sizeof(*nt))) == NULL || (nt[rc->ntokens] = strdup(v)) == NULL) {
+		if (nt)
+			rc->tokens = nt;
+		snprintf(e, n, "out of memory");
+		return ARB_ECONFIG;
+	}
+	rc->tokens = nt;
+	rc->ntokens++;
+	return 0;
+}
+
 const struct arb_conf_key root_conf_keys[] = {
 	{ "data_dir", k_data_dir, "directory for the store and blobs" },
 	{ "key", k_key, "publisher private key (PEM, mode 0600)" },
@@ -56,6 +78,8 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "head_ttl", k_head_ttl, "how long a signed head is valid; it is "
 	    "re-signed at half of it (default 24h)" },
 	{ "contexts", k_nctx, "requests served in flight (default 256)" },
+	{ "enroll_token", k_token, "a token endpoints present at enrolment; "
+	    "repeat for several" },
 	{ NULL, NULL, NULL }
 };
 
@@ -103,5 +127,8 @@ root_conf_clear(struct root_conf *c)
 	free(c->svc);
 	free(c->pub);
 	free(c->control);
+	while (c->ntokens > 0)
+		free(c->tokens[--c->ntokens]);
+	free(c->tokens);
 	memset(c, 0, sizeof(*c));
 }

@@ -16,6 +16,7 @@
 #include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/sync.h"
 #include "root.h"
 
 #define ROOT_MAX_BLOB	(16ULL << 30)
@@ -360,6 +361,52 @@ ctl_push(struct root *r, struct arb_req *req, const char *id)
 	ctl_done(req, r->head->seq, "pushed");
 }
 
+/*
+ * Ask every endpoint that installed the policy to run its rollback action:
+ * the head marks the policy with the seq of the asking head.
+ */
+static void
+ctl_rollback(struct root *r, struct arb_req *req, const char *id)
+{
+	Arbor__PolicyRef	**refs, rb;
+	const Arbor__PolicyRef	 *cur;
+	Arbor__Policy		 *p;
+	size_t			  n;
+	int			  rv, has;
+
+	if (r->head == NULL || (cur = arb_head_find(r->head, id)) == NULL) {
+		ctl_error(req, ARB_ENOTFOUND, "rollback: no current policy %s",
+		    id);
+		return;
+	}
+	if ((rv = arb_store_policy(r->store, cur->sha256.data, &p)) != 0) {
+		ctl_error(req, rv, "rollback %s: %s", id, arb_strerror(rv));
+		return;
+	}
+	has = p->rollback != NULL && p->rollback[0] != '\0';
+	arb_wire_free_policy(p);
+	if (!has) {
+		ctl_error(req, ARB_EINVAL, "rollback: policy %s has no "
+		    "rollback action", id);
+		return;
+	}
+	if ((refs = ctl_refs_without(r, id, &n, 1)) == NULL) {
+		ctl_error(req, -ENOMEM, "out of memory");
+		return;
+	}
+	rb = *cur;
+	rb.rollback_seq = r->head->seq + 1;
+	refs[n++] = &rb;
+	rv = root_sign_head(r, refs, n, "rollback");
+	free(refs);
+	if (rv != 0) {
+		ctl_error(req, rv, "rollback %s: %s", id, arb_strerror(rv));
+		return;
+	}
+	log_info("root: rollback of %s asked", id);
+	ctl_done(req, r->head->seq, "rollback asked");
+}
+
 static void
 ctl_catalog(struct root *r, struct arb_req *req)
 {
@@ -425,6 +472,19 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_CATALOG:
 		ctl_catalog(r, req);
+		break;
+	case ARBOR__ENVELOPE__BODY_ROLLBACK:
+		ctl_rollback(r, req, env->rollback->id);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_STATUS:
+		root_get_status(r, req, env->get_status->policy_id);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_ENDPOINTS:
+		root_get_endpoints(r, req, env->get_endpoints->policy_id,
+		    env->get_endpoints->state);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_TREE:
+		root_get_tree(r, req);
 		break;
 	default:
 		ctl_error(req, ARB_EINVAL, "unexpected request (body %d)",

@@ -73,9 +73,17 @@ root_new(const struct root_conf *conf)
 	cc.pub = conf->pub;
 	cc.nctx = (int)conf->nctx;
 	cc.name = "root";
+	cc.node_id = "root";
+	cc.on_enroll = root_enroll;
+	cc.on_batch = root_batch;
+	cc.hook_arg = r;
 	if ((rv = relay_core_new(&cc, &r->core)) != 0) {
 		log_warnx("root: cannot serve on %s / %s: %s", conf->svc,
 		    conf->pub, arb_strerror(rv));
+		goto fail;
+	}
+	if ((rv = root_status_load(r)) != 0) {
+		log_warnx("root: stored status: %s", arb_strerror(rv));
 		goto fail;
 	}
 	if ((rv = root_catalog_load(r)) != 0) {
@@ -126,6 +134,7 @@ root_free(struct root *r)
 	(void)uv_loop_close(&r->loop);
 	if (r->head)
 		arb_wire_free_head(r->head);
+	root_status_free(r);
 	if (r->blobs)
 		arb_blobdir_close(r->blobs);
 	if (r->store)

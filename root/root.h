@@ -24,6 +24,17 @@ struct root_conf {
 	uint64_t	 map_size;
 	int64_t		 head_ttl_ms;
 	int64_t		 nctx;
+	char		**tokens;	/* enrolment tokens accepted */
+	size_t		 ntokens;
+};
+
+/* Counters of what the root received, kept in its store. */
+struct root_counters {
+	uint64_t	batches;	/* report messages */
+	uint64_t	reports;
+	uint64_t	accepted;
+	uint64_t	rejected;
+	int64_t		last_report_ms;
 };
 
 struct root_upload;
@@ -42,6 +53,8 @@ struct root {
 	struct arb_srv		*ctl;
 	Arbor__Head		*head;		/* current, or NULL */
 	struct root_upload	*uploads;
+	struct arb_strmap	*counts;	/* policy id -> counts by state */
+	struct root_counters	 ctr;
 };
 
 /* conf.c */
@@ -60,6 +73,16 @@ int	root_catalog_load(struct root *);
 int	root_sign_head(struct root *, Arbor__PolicyRef **refs, size_t n,
 	    const char *why);
 void	root_resign_cb(uv_timer_t *);
+
+/* status.c */
+int	root_status_load(struct root *);
+void	root_status_free(struct root *);
+void	root_enroll(void *, struct arb_req *, Arbor__Enroll *);
+void	root_batch(void *, struct arb_req *, Arbor__ReportBatch *);
+void	root_get_status(struct root *, struct arb_req *, const char *);
+void	root_get_endpoints(struct root *, struct arb_req *, const char *,
+	    int);
+void	root_get_tree(struct root *, struct arb_req *);
 
 /* control.c */
 void	root_control(struct arb_req *, const uint8_t *, size_t, void *);

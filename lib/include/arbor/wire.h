@@ -67,6 +67,25 @@ void	arb_wire_free_enroll(Arbor__EnrollBody *e);
 int	arb_wire_encode_enroll(const Arbor__EnrollBody *e, uint8_t **bufp,
 	    size_t *lenp);
 
+/* A report with the relays it passed, as a relay spools it. */
+int	arb_wire_encode_entry(const Arbor__ReportEntry *e, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_entry(const uint8_t *buf, size_t len,
+	    Arbor__ReportEntry **ep);
+void	arb_wire_free_entry(Arbor__ReportEntry *e);
+
+/* The root's stored records. */
+int	arb_wire_encode_eprec(const Arbor__EndpointRecord *e, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_eprec(const uint8_t *buf, size_t len,
+	    Arbor__EndpointRecord **ep);
+void	arb_wire_free_eprec(Arbor__EndpointRecord *e);
+int	arb_wire_encode_relayinfo(const Arbor__RelayInfo *r, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_relayinfo(const uint8_t *buf, size_t len,
+	    Arbor__RelayInfo **rp);
+void	arb_wire_free_relayinfo(Arbor__RelayInfo *r);
+
 /*
  * Convenience: encode an Error envelope with code and printf-style text.
  */

@@ -1,0 +1,540 @@
+/*
+ * Fan-in at a relay: reports from children are committed to the LMDB spool
+ * before they are acknowledged, coalesced to the latest report per
+ * (endpoint, policy), and sent upward in one batch per interval (or sooner
+ * when the spool grows past report_max).  A spooled report is deleted only
+ * after the parent acknowledged the batch that carried it, and only if no
+ * newer report for the same key arrived meanwhile.  Enrolments pass
+ * straight through to the parent.
+ *
+ * A relay cannot check an endpoint's signature (only the root knows the
+ * endpoint keys); it keeps the signed bytes exactly as they came, so it
+ * cannot alter a report without the root noticing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "arbor/report.h"
+#include "arbor/sync.h"
+#include "core_int.h"
+
+#define AGG_BATCH_MAX		4096		/* entries per batch */
+#define AGG_BATCH_BYTES		(768 * 1024)	/* well under the wire max */
+#define AGG_IDLE_MS		5000		/* relay info even when idle */
+#define AGG_CHILD_WINDOW	600		/* s: a child counts this long */
+
+struct relay_info {		/* a relay below, as last heard */
+	char		*parent;
+	uint32_t	 children;
+	uint64_t	 head_seq;
+	int64_t		 at;
+};
+
+struct sent {			/* a spool record in the batch in flight */
+	uint8_t		*key;
+	size_t		 klen;
+	uint64_t	 seq;
+};
+
+struct pending {		/* a request upward, outliving the agg */
+	struct relay_agg	*agg;
+	struct arb_req		*req;		/* enrolment: the child's */
+	struct pending		*next;
+};
+
+struct relay_agg {
+	struct relay_core	*c;
+	uv_timer_t		*timer;
+	struct arb_strmap	*relays;	/* node id -> relay_info */
+	struct sent		*sent;
+	size_t			 nsent;
+	int			 inflight;
+	uint64_t		 spooled;	/* records added since a flush */
+	uint64_t		 last_up_ms;
+	struct pending		*pending;
+};
+
+static void	agg_flush(struct relay_agg *);
+
+static void
+timer_free_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+info_free(void *v)
+{
+	struct relay_info *ri = v;
+
+	free(ri->parent);
+	free(ri);
+}
+
+static struct pending *
+pending_new(struct relay_agg *g, struct arb_req *req)
+{
+	struct pending *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->agg = g;
+	p->req = req;
+	p->next = g->pending;
+	g->pending = p;
+	return p;
+}
+
+/* Unlink p; returns its agg, or NULL if the agg is gone. */
+static struct relay_agg *
+pending_end(struct pending *p)
+{
+	struct relay_agg	*g = p->agg;
+	struct pending		**pp;
+
+	if (g != NULL)
+		for (pp = &g->pending; *pp; pp = &(*pp)->next)
+			if (*pp == p) {
+				*pp = p->next;
+				break;
+			}
+	free(p);
+	return g;
+}
+
+/* ------------------------------------------------------------ enrolment */
+
+static void
+agg_enroll_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct pending		*p = arg;
+	struct arb_req		*req = p->req;
+	struct relay_agg	*g = pending_end(p);
+
+	if (g == NULL)
+		return;			/* the child's request is gone too */
+	if (rv != 0) {
+		core_error(g->c, req, rv == ARB_ECLOSED ? ARB_EAGAIN : rv,
+		    "enrol: parent");
+		return;
+	}
+	(void)arb_req_reply(req, data, len);	/* the root's answer */
+}
+
+void
+relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
+{
+	struct relay_agg	*g = c->agg;
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__Enroll		 fwd = ARBOR__ENROLL__INIT;
+	char			*via[16];
+	struct pending		*p;
+	size_t			 i, n = 0;
+	int			 rv;
+
+	for (i = 0; i < e->n_via && n < 15; i++)
+		via[n++] = e->via[i];
+	via[n++] = (char *)c->c.node_id;
+	fwd.enroll = e->enroll;
+	fwd.via = via;
+	fwd.n_via = n;
+	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
+	env.enroll = &fwd;
+	if ((p = pending_new(g, req)) == NULL) {
+		core_error(c, req, -ENOMEM, "enrol");
+		return;
+	}
+	if ((rv = arb_sync_request(c->c.sync, &env, agg_enroll_cb, p)) != 0) {
+		pending_end(p);
+		core_error(c, req, rv, "enrol: parent");
+	}
+}
+
+/* ---------------------------------------------------------------- spool */
+
+/* Spool key: endpoint id, NUL, policy id ("" for inventory). */
+static size_t
+spool_key(const Arbor__Report *r, uint8_t *key, size_t max)
+{
+	size_t a = strlen(r->endpoint_id), b = strlen(r->policy_id);
+
+	if (a + 1 + b > max)
+		return 0;
+	memcpy(key, r->endpoint_id, a);
+	key[a] = '\0';
+	memcpy(key + a + 1, r->policy_id, b);
+	return a + 1 + b;
+}
+
+/* Spool value: the report's seq (8 bytes, big-endian), then the entry. */
+static int
+spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
+    int *addedp)
+{
+	Arbor__ReportEntry	 out = ARBOR__REPORT_ENTRY__INIT;
+	Arbor__Report		*r;
+	uint8_t			 key[2 * ARB_MAX_ID + 2], *buf = NULL, *val;
+	char			*via[16];
+	void			*old;
+	size_t			 klen, olen, blen, i, n = 0;
+	int			 rv;
+
+	*addedp = 0;
+	if ((rv = arb_wire_decode_report(in->report->body.data,
+	    in->report->body.len, &r)) != 0)
+		return rv;
+	if ((klen = spool_key(r, key, sizeof(key))) == 0) {
+		rv = ARB_EPROTO;
+		goto out;
+	}
+	if (arb_txn_get(t, ARB_DB_SPOOL, key, klen, &old, &olen) == 0) {
+		uint64_t held = olen >= 8 ? arb_be64_get(old) : 0;
+
+		free(old);
+		if (held >= r->seq)
+			goto out;	/* we hold this one or a newer one */
+	}
+	for (i = 0; i < in->n_via && n < 15; i++)
+		via[n++] = in->via[i];
+	via[n++] = (char *)c->c.node_id;
+	out.report = in->report;
+	out.via = via;
+	out.n_via = n;
+	if ((rv = arb_wire_encode_entry(&out, &buf, &blen)) != 0)
+		goto out;
+	if ((val = malloc(blen + 8)) == NULL) {
+		rv = -ENOMEM;
+		goto out;
+	}
+	arb_be64_put(val, r->seq);
+	memcpy(val + 8, buf, blen);
+	rv = arb_txn_put(t, ARB_DB_SPOOL, key, klen, val, blen + 8);
+	free(val);
+	if (rv == 0)
+		*addedp = 1;
+out:
+	free(buf);
+	arb_wire_free_report(r);
+	return rv;
+}
+
+void
+relay_agg_batch(struct relay_core *c, struct arb_req *req,
+    Arbor__ReportBatch *b)
+{
+	struct relay_agg	*g = c->agg;
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__ReportAck	 ack = ARBOR__REPORT_ACK__INIT;
+	struct arb_txn		*t;
+	struct relay_info	*ri, *old;
+	size_t			 i;
+	int			 rv, added;
+
+	c->st.batches_in++;
+	c->st.reports_in += b->n_entries;
+	if ((rv = arb_txn_begin(c->c.store, 1, &t)) != 0) {
+		core_error(c, req, rv, "reports");
+		return;
+	}
+	for (i = 0; i < b->n_entries; i++) {
+		rv = spool_put(c, t, b->entries[i], &added);
+		if (rv == ARB_EPROTO) {
+			/* Malformed: the root would refuse it too. */
+			ack.rejected++;
+			continue;
+		}
+		if (rv != 0)
+			break;
+		ack.accepted++;
+		g->spooled += (uint64_t)added;
+	}
+	if (rv != 0 && rv != ARB_EPROTO) {
+		arb_txn_abort(t);
+		core_error(c, req, rv, "reports: spool");
+		return;
+	}
+	/* Acknowledge only what is committed. */
+	if ((rv = arb_txn_commit(t)) != 0) {
+		core_error(c, req, rv, "reports: spool");
+		return;
+	}
+	for (i = 0; i < b->n_relays; i++) {
+		const Arbor__RelayInfo *in = b->relays[i];
+
+		if (in->node_id[0] == '\0' ||
+		    strcmp(in->node_id, c->c.node_id) == 0)
+			continue;
+		old = arb_strmap_get(g->relays, in->node_id);
+		if (old != NULL && old->at > in->at)
+			continue;
+		if ((ri = calloc(1, sizeof(*ri))) == NULL ||
+		    (ri->parent = strdup(in->parent)) == NULL) {
+			free(ri);
+			continue;
+		}
+		ri->children = in->children;
+		ri->head_seq = in->head_seq;
+		ri->at = in->at;
+		old = NULL;
+		if (arb_strmap_put(g->relays, in->node_id, ri,
+		    (void **)&old) != 0)
+			info_free(ri);
+		else if (old)
+			info_free(old);
+	}
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
+	env.report_ack = &ack;
+	core_send(c, req, &env);
+	if (g->spooled >= c->c.report_max)
+		agg_flush(g);
+}
+
+/* ---------------------------------------------------------------- flush */
+
+struct collect {
+	Arbor__ReportEntry	**entries;
+	size_t			  n;
+	size_t			  bytes;
+	struct sent		 *sent;
+	int			  rv;
+};
+
+static int
+collect_cb(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct collect		*co = arg;
+	Arbor__ReportEntry	*e;
+
+	if (co->n >= AGG_BATCH_MAX || co->bytes + vlen > AGG_BATCH_BYTES)
+		return 1;
+	if (vlen < 8 || arb_wire_decode_entry((const uint8_t *)val + 8,
+	    vlen - 8, &e) != 0)
+		return 0;		/* unreadable: leave it, log below */
+	if ((co->sent[co->n].key = malloc(klen)) == NULL) {
+		arb_wire_free_entry(e);
+		co->rv = -ENOMEM;
+		return 1;
+	}
+	memcpy(co->sent[co->n].key, key, klen);
+	co->sent[co->n].klen = klen;
+	co->sent[co->n].seq = arb_be64_get(val);
+	co->entries[co->n++] = e;
+	co->bytes += vlen;
+	return 0;
+}
+
+struct info_arg {
+	Arbor__RelayInfo	**v;
+	Arbor__RelayInfo	 *store;
+	size_t			  n;
+};
+
+static void
+info_cb(const char *key, void *val, void *arg)
+{
+	struct relay_info	*ri = val;
+	struct info_arg		*ia = arg;
+	Arbor__RelayInfo	*o = &ia->store[ia->n];
+
+	arbor__relay_info__init(o);
+	o->node_id = (char *)key;
+	o->parent = ri->parent;
+	o->children = ri->children;
+	o->head_seq = ri->head_seq;
+	o->at = ri->at;
+	ia->v[ia->n++] = o;
+}
+
+static void
+agg_sent_clear(struct relay_agg *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nsent; i++)
+		free(g->sent[i].key);
+	free(g->sent);
+	g->sent = NULL;
+	g->nsent = 0;
+}
+
+static void
+agg_ack_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct pending		*p = arg;
+	struct relay_agg	*g = pending_end(p);
+	struct relay_core	*c;
+	Arbor__Envelope		*env = NULL;
+	struct arb_txn		*t;
+	void			*v;
+	size_t			 i, vlen, deleted = 0;
+
+	if (g == NULL)
+		return;
+	c = g->c;
+	g->inflight = 0;
+	if (rv == 0 && (rv = arb_wire_decode(data, len, &env)) == 0 &&
+	    env->body_case != ARBOR__ENVELOPE__BODY_REPORT_ACK)
+		rv = env->body_case == ARBOR__ENVELOPE__BODY_ERROR ?
+		    env->error->code : ARB_EPROTO;
+	if (rv != 0) {
+		log_warnx("relay: reports: parent did not take the batch: %s",
+		    arb_strerror(rv));
+		goto out;
+	}
+	if (env->report_ack->rejected > 0)
+		log_warnx("relay: reports: parent refused %u of %zu",
+		    env->report_ack->rejected, g->nsent);
+	/* Delete what was sent, unless a newer report replaced it. */
+	if ((rv = arb_txn_begin(c->c.store, 1, &t)) != 0)
+		goto out;
+	for (i = 0; i < g->nsent; i++) {
+		if (arb_txn_get(t, ARB_DB_SPOOL, g->sent[i].key,
+		    g->sent[i].klen, &v, &vlen) != 0)
+			continue;
+		if (vlen >= 8 && arb_be64_get(v) == g->sent[i].seq &&
+		    arb_txn_del(t, ARB_DB_SPOOL, g->sent[i].key,
+		    g->sent[i].klen) == 0)
+			deleted++;
+		free(v);
+	}
+	if ((rv = arb_txn_commit(t)) != 0)
+		goto out;
+	c->st.batches_up++;
+	c->st.reports_up += g->nsent;
+	log_debug("relay: reports: %zu sent up, %zu cleared", g->nsent,
+	    deleted);
+out:
+	if (env)
+		arb_wire_free(env);
+	agg_sent_clear(g);
+	if (rv == 0 && g->spooled > 0)
+		agg_flush(g);		/* more waited meanwhile */
+}
+
+static void
+agg_flush(struct relay_agg *g)
+{
+	struct relay_core	*c = g->c;
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__ReportBatch	 b = ARBOR__REPORT_BATCH__INIT;
+	Arbor__RelayInfo	 self = ARBOR__RELAY_INFO__INIT;
+	struct collect		 co;
+	struct info_arg		 ia;
+	struct arb_txn		*t;
+	struct pending		*p;
+	uint64_t		 now = uv_now(c->c.loop);
+	size_t			 i, nrel;
+	int			 rv;
+
+	if (g->inflight)
+		return;
+	memset(&co, 0, sizeof(co));
+	memset(&ia, 0, sizeof(ia));
+	nrel = arb_strmap_count(g->relays) + 1;
+	co.entries = calloc(AGG_BATCH_MAX, sizeof(*co.entries));
+	co.sent = calloc(AGG_BATCH_MAX, sizeof(*co.sent));
+	ia.v = calloc(nrel, sizeof(*ia.v));
+	ia.store = calloc(nrel, sizeof(*ia.store));
+	if (!co.entries || !co.sent || !ia.v || !ia.store)
+		goto out;
+	if (arb_txn_begin(c->c.store, 0, &t) != 0)
+		goto out;
+	(void)arb_txn_foreach(t, ARB_DB_SPOOL, collect_cb, &co);
+	arb_txn_abort(t);
+	if (co.n == 0 && now - g->last_up_ms < AGG_IDLE_MS)
+		goto out;
+
+	self.node_id = (char *)c->c.node_id;
+	self.parent = (char *)arb_sync_parent(c->c.sync);
+	self.children = core_children(c, (int64_t)time(NULL) -
+	    AGG_CHILD_WINDOW);
+	self.head_seq = c->head_seq;
+	self.at = (int64_t)time(NULL);
+	ia.v[ia.n++] = &self;
+	arb_strmap_each(g->relays, info_cb, &ia);
+
+	b.entries = co.entries;
+	b.n_entries = co.n;
+	b.relays = ia.v;
+	b.n_relays = ia.n;
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
+	env.report_batch = &b;
+	if ((p = pending_new(g, NULL)) == NULL)
+		goto out;
+	if ((rv = arb_sync_request(c->c.sync, &env, agg_ack_cb, p)) != 0) {
+		pending_end(p);
+		log_debug("relay: reports: %s", arb_strerror(rv));
+		goto out;
+	}
+	g->inflight = 1;
+	g->last_up_ms = now;
+	g->spooled = 0;
+	g->sent = co.sent;
+	g->nsent = co.n;
+	co.sent = NULL;
+out:
+	for (i = 0; i < co.n; i++) {
+		arb_wire_free_entry(co.entries[i]);
+		if (co.sent)
+			free(co.sent[i].key);
+	}
+	free(co.entries);
+	free(co.sent);
+	free(ia.v);
+	free(ia.store);
+}
+
+static void
+agg_timer_cb(uv_timer_t *t)
+{
+	agg_flush(t->data);
+}
+
+/* ---------------------------------------------------------------- life */
+
+int
+relay_agg_new(struct relay_core *c)
+{
+	struct relay_agg	*g;
+	int			 rv;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return -ENOMEM;
+	g->c = c;
+	if ((rv = arb_strmap_new(&g->relays)) != 0 ||
+	    (g->timer = calloc(1, sizeof(*g->timer))) == NULL) {
+		arb_strmap_free(g->relays, NULL);
+		free(g);
+		return rv ? rv : -ENOMEM;
+	}
+	uv_timer_init(c->c.loop, g->timer);
+	g->timer->data = g;
+	uv_timer_start(g->timer, agg_timer_cb, (uint64_t)c->c.report_ms,
+	    (uint64_t)c->c.report_ms);
+	c->agg = g;
+	return 0;
+}
+
+void
+relay_agg_free(struct relay_core *c)
+{
+	struct relay_agg	*g = c->agg;
+	struct pending		*p, *pn;
+
+	/* Requests in flight upward end later: cut them loose. */
+	for (p = g->pending; p; p = pn) {
+		pn = p->next;
+		p->agg = NULL;
+	}
+	uv_timer_stop(g->timer);
+	uv_close((uv_handle_t *)g->timer, timer_free_cb);
+	arb_strmap_free(g->relays, info_free);
+	agg_sent_clear(g);
+	free(g);
+	c->agg = NULL;
+}
