@@ -1,8 +1,8 @@
 /*
- * arbor-agent: the endpoint.  Keeps its catalog in step with its relay
- * (arb_sync verifies every head and policy) and downloads, verified, the
- * blobs of every policy in the head.  Applicability, targeting and actions
- * build on this.
+ * arbor-agent: the endpoint daemon.  Keeps its catalog in step with its
+ * relay (arb_sync verifies every head and policy), applies what applies
+ * (apply.c), and sends its signed reports up (report.c), all on one libuv
+ * loop.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,150 +14,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arbor/blob.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
-#include "arbor/net.h"
-#include "arbor/sig.h"
-#include "arbor/store.h"
-#include "arbor/sync.h"
 #include "agent.h"
-
-#define AGENT_RETRY_MS	2000
-#define AGENT_MAX_FLIGHT 64
-
-struct agent {
-	const struct agent_conf	*conf;
-	uv_loop_t		 loop;
-	uv_signal_t		 sigterm;
-	uv_signal_t		 sigint;
-	uv_timer_t		 retry;
-	struct arb_net		*net;
-	struct arb_store	*store;
-	struct arb_blobdir	*blobs;
-	struct arb_key		*pin;
-	struct arb_sync		*sync;
-	uint8_t			 flight[AGENT_MAX_FLIGHT][ARB_SHA256_LEN];
-	int			 nflight;
-	int			 stopping;
-};
-
-static void	agent_ensure(struct agent *);
-
-static int
-agent_in_flight(struct agent *a, const uint8_t *sha)
-{
-	int i;
-
-	for (i = 0; i < a->nflight; i++)
-		if (memcmp(a->flight[i], sha, ARB_SHA256_LEN) == 0)
-			return i;
-	return -1;
-}
-
-static void
-agent_retry_cb(uv_timer_t *t)
-{
-	agent_ensure(t->data);
-}
-
-static void
-agent_fetch_cb(int rv, const uint8_t *sha, void *arg)
-{
-	struct agent	*a = arg;
-	int		 i;
-
-	if ((i = agent_in_flight(a, sha)) >= 0) {
-		memmove(a->flight[i], a->flight[i + 1],
-		    (size_t)(a->nflight - i - 1) * ARB_SHA256_LEN);
-		a->nflight--;
-	}
-	if (a->stopping)
-		return;
-	if (rv == 0)
-		agent_ensure(a);
-	else if (!uv_is_active((uv_handle_t *)&a->retry))
-		uv_timer_start(&a->retry, agent_retry_cb, AGENT_RETRY_MS, 0);
-}
-
-/* Record that every blob of a policy is here, verified. */
-static void
-agent_mark(struct agent *a, const Arbor__PolicyRef *ref, size_t nblobs)
-{
-	void	*v;
-	size_t	 n;
-	int	 same;
-
-	if (arb_store_get(a->store, ARB_DB_STATE, ref->id, strlen(ref->id),
-	    &v, &n) == 0) {
-		same = n == ARB_SHA256_LEN &&
-		    memcmp(v, ref->sha256.data, ARB_SHA256_LEN) == 0;
-		free(v);
-		if (same)
-			return;
-	}
-	if (arb_store_put(a->store, ARB_DB_STATE, ref->id, strlen(ref->id),
-	    ref->sha256.data, ARB_SHA256_LEN) != 0)
-		return;
-	log_info("agent: policy %s v%u: downloaded, %zu blobs verified",
-	    ref->id, ref->version, nblobs);
-}
-
-/* Fetch whatever the current policies name that is not here yet. */
-static void
-agent_ensure(struct agent *a)
-{
-	const Arbor__Head	*head;
-	Arbor__Policy		*p;
-	uint64_t		 size;
-	size_t			 i, j, missing;
-	int			 rv;
-
-	if (a->stopping || (head = arb_sync_head(a->sync)) == NULL)
-		return;
-	for (i = 0; i < head->n_policies; i++) {
-		const Arbor__PolicyRef *ref = head->policies[i];
-
-		if (arb_store_policy(a->store, ref->sha256.data, &p) != 0)
-			continue;
-		missing = 0;
-		for (j = 0; j < p->n_blobs; j++) {
-			const Arbor__BlobRef *b = p->blobs[j];
-
-			if (arb_blob_stat(a->blobs, b->sha256.data,
-			    &size) == 0 && size == b->size)
-				continue;
-			missing++;
-			if (agent_in_flight(a, b->sha256.data) >= 0 ||
-			    a->nflight == AGENT_MAX_FLIGHT)
-				continue;
-			if ((rv = arb_sync_fetch(a->sync, b->sha256.data,
-			    b->size, agent_fetch_cb, a)) != 0) {
-				log_warnx("agent: policy %s: blob %s: %s",
-				    p->id, b->name, arb_strerror(rv));
-				continue;
-			}
-			memcpy(a->flight[a->nflight++], b->sha256.data,
-			    ARB_SHA256_LEN);
-		}
-		if (missing == 0)
-			agent_mark(a, ref, p->n_blobs);
-		arb_wire_free_policy(p);
-	}
-}
 
 static void
 agent_on_head(void *arg, const Arbor__Head *head)
 {
 	(void)head;
-	agent_ensure(arg);
+	agent_apply(arg);
 }
 
 static void
 agent_on_poll(void *arg, int rv)
 {
+	struct agent *a = arg;
+
 	(void)rv;
-	agent_ensure(arg);
+	agent_apply(a);
+	agent_flush(a);		/* also retries an enrolment */
 }
 
 static void
@@ -171,10 +46,47 @@ agent_stop(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_timer_stop(&a->retry);
 	uv_close((uv_handle_t *)&a->retry, NULL);
+	uv_timer_stop(&a->flush);
+	uv_close((uv_handle_t *)&a->flush, NULL);
+	if (a->action)
+		arb_action_cancel(a->action);
 	arb_sync_free(a->sync);
 	a->sync = NULL;
 	arb_net_free(a->net);
 	a->net = NULL;
+}
+
+/* Print the value of conf->eval against this endpoint's facts. */
+int
+agent_eval(const struct agent_conf *conf)
+{
+	struct arb_facts	*facts;
+	struct arb_expr		*e;
+	struct arb_value	 v;
+	char			 err[512], out[4096];
+	int			 rv;
+
+	if ((rv = arb_expr_parse(conf->eval, &e, err, sizeof(err))) != 0) {
+		fprintf(stderr, "parse error: %s\n", err);
+		return 2;
+	}
+	if ((rv = agent_facts_new(conf, &facts)) != 0) {
+		fprintf(stderr, "facts: %s\n", arb_strerror(rv));
+		arb_expr_free(e);
+		return 1;
+	}
+	memset(&v, 0, sizeof(v));
+	rv = arb_expr_eval(e, facts, &v, err, sizeof(err));
+	if (rv != 0)
+		fprintf(stderr, "evaluation error: %s\n", err);
+	else {
+		arb_value_format(&v, out, sizeof(out));
+		printf("%s\n", out);
+	}
+	arb_value_clear(&v);
+	arb_expr_free(e);
+	arb_facts_free(facts);
+	return rv == 0 ? 0 : 1;
 }
 
 struct agent *
@@ -183,6 +95,8 @@ agent_new(const struct agent_conf *conf)
 	struct agent		*a;
 	struct arb_sync_conf	 sc;
 	char			 path[PATH_MAX];
+	void			*v;
+	size_t			 n;
 	int			 rv;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -194,9 +108,22 @@ agent_new(const struct agent_conf *conf)
 		log_warn("agent: %s", conf->data_dir);
 		goto fail;
 	}
+	snprintf(a->staging, sizeof(a->staging), "%s/staging", conf->data_dir);
+	if (mkdir(a->staging, 0700) != 0 && errno != EEXIST) {
+		log_warn("agent: %s", a->staging);
+		goto fail;
+	}
 	if ((rv = arb_key_load_public(conf->pubkey, &a->pin)) != 0) {
 		log_warnx("agent: pubkey %s: %s", conf->pubkey,
 		    arb_strerror(rv));
+		goto fail;
+	}
+	if ((rv = agent_identity(a)) != 0) {
+		log_warnx("agent: identity: %s", arb_strerror(rv));
+		goto fail;
+	}
+	if ((rv = agent_facts_new(conf, &a->facts)) != 0) {
+		log_warnx("agent: facts: %s", arb_strerror(rv));
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/db", conf->data_dir);
@@ -205,10 +132,16 @@ agent_new(const struct agent_conf *conf)
 	snprintf(path, sizeof(path), "%s/blobs", conf->data_dir);
 	if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
 		goto fail;
+	if (arb_store_get(a->store, ARB_DB_META, "enrolled", 8, &v, &n) == 0) {
+		a->enrolled = n == strlen(a->id) && memcmp(v, a->id, n) == 0;
+		free(v);
+	}
 	if ((rv = arb_net_new(&a->loop, &a->net)) != 0)
 		goto fail;
 	uv_timer_init(&a->loop, &a->retry);
 	a->retry.data = a;
+	uv_timer_init(&a->loop, &a->flush);
+	a->flush.data = a;
 
 	memset(&sc, 0, sizeof(sc));
 	sc.loop = &a->loop;
@@ -232,12 +165,14 @@ agent_new(const struct agent_conf *conf)
 		goto fail;
 	if ((rv = arb_sync_start(a->sync)) != 0)
 		goto fail;
+	(void)agent_report_inventory(a);
+	agent_apply(a);		/* an action cut by a restart, first */
 	uv_signal_init(&a->loop, &a->sigterm);
 	uv_signal_init(&a->loop, &a->sigint);
 	a->sigterm.data = a->sigint.data = a;
 	uv_signal_start(&a->sigterm, agent_stop, SIGTERM);
 	uv_signal_start(&a->sigint, agent_stop, SIGINT);
-	log_info("agent: %s started", conf->node_id);
+	log_info("agent: %s (%s) started", conf->node_id, a->id);
 	return a;
 fail:
 	agent_free(a);
@@ -254,18 +189,26 @@ void
 agent_free(struct agent *a)
 {
 	a->stopping = 1;
+	if (a->action)
+		arb_action_cancel(a->action);
 	if (a->sync)
 		arb_sync_free(a->sync);
 	if (a->net)
 		arb_net_free(a->net);
 	if (a->retry.loop != NULL && !uv_is_closing((uv_handle_t *)&a->retry))
 		uv_close((uv_handle_t *)&a->retry, NULL);
+	if (a->flush.loop != NULL && !uv_is_closing((uv_handle_t *)&a->flush))
+		uv_close((uv_handle_t *)&a->flush, NULL);
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	(void)uv_loop_close(&a->loop);
+	if (a->facts)
+		arb_facts_free(a->facts);
 	if (a->blobs)
 		arb_blobdir_close(a->blobs);
 	if (a->store)
 		arb_store_close(a->store);
+	if (a->key)
+		arb_key_free(a->key);
 	if (a->pin)
 		arb_key_free(a->pin);
 	free(a);

@@ -5,9 +5,21 @@
 #define ARBOR_AGENT_H
 
 #include <stdint.h>
+#include <uv.h>
 
+#include "arbor/action.h"
+#include "arbor/blob.h"
 #include "arbor/conf.h"
+#include "arbor/expr.h"
+#include "arbor/facts.h"
+#include "arbor/net.h"
+#include "arbor/report.h"
+#include "arbor/sig.h"
+#include "arbor/store.h"
 #include "arbor/sync.h"
+
+#define AGENT_MAX_FLIGHT	64
+#define AGENT_MAX_ATTEMPTS	3	/* runs of one action, restarts included */
 
 struct agent_conf {
 	char			*data_dir;
@@ -21,6 +33,51 @@ struct agent_conf {
 	int64_t			 fetch_depth;
 	uint64_t		 fetch_rate;
 	char			*node_id;
+	char			*facts_root;
+	char			*token;		/* enrolment token */
+	char			**groups;
+	size_t			 ngroups;
+	char			**prop_keys;
+	char			**prop_vals;
+	size_t			 nprops;
+	int64_t			 report_ms;	/* batch reports this long */
+	char			*eval;		/* --eval: print and exit */
+};
+
+/* What the agent keeps per policy id (ARB_DB_STATE), host byte order. */
+struct agent_pstate {
+	uint8_t		sha[ARB_SHA256_LEN];	/* of the signed policy */
+	uint32_t	version;
+	uint32_t	state;			/* enum arb_state */
+	uint32_t	attempts;
+	int32_t		exit_code;
+	uint64_t	rollback_done;		/* rollback_seq handled */
+};
+
+struct agent {
+	const struct agent_conf	*conf;
+	uv_loop_t		 loop;
+	uv_signal_t		 sigterm;
+	uv_signal_t		 sigint;
+	uv_timer_t		 retry;
+	uv_timer_t		 flush;
+	struct arb_net		*net;
+	struct arb_store	*store;
+	struct arb_blobdir	*blobs;
+	struct arb_key		*pin;
+	struct arb_key		*key;		/* this endpoint's own */
+	char			 id[ARB_EPID_HEX];
+	struct arb_facts	*facts;
+	struct arb_sync		*sync;
+	uint8_t			 flight[AGENT_MAX_FLIGHT][ARB_SHA256_LEN];
+	int			 nflight;
+	struct arb_action	*action;	/* running, or NULL */
+	char			 action_id[ARB_MAX_ID + 1];
+	int			 enrolled;
+	int			 enrolling;
+	int			 sending;	/* a batch in flight */
+	int			 stopping;
+	char			 staging[4096];
 };
 
 /* conf.c */
@@ -30,9 +87,21 @@ int	agent_conf_check(struct agent_conf *);
 void	agent_conf_clear(struct agent_conf *);
 
 /* agent.c */
-struct agent;
 struct agent	*agent_new(const struct agent_conf *);
 void		 agent_run(struct agent *);
 void		 agent_free(struct agent *);
+int		 agent_eval(const struct agent_conf *);
+
+/* report.c */
+int	agent_identity(struct agent *);
+void	agent_enroll(struct agent *);
+int	agent_report(struct agent *, const char *policy, uint32_t version,
+	    unsigned state, int exit_code, const char *detail);
+int	agent_report_inventory(struct agent *);
+void	agent_flush(struct agent *);
+
+/* apply.c */
+void	agent_apply(struct agent *);
+int	agent_facts_new(const struct agent_conf *, struct arb_facts **);
 
 #endif

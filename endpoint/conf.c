@@ -92,6 +92,85 @@ k_depth(void *c, const char *v, char *e, size_t n)
 	return arb_conf_int(v, 1, 64, &C(c)->fetch_depth, e, n);
 }
 
+static int
+k_facts_root(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->facts_root);
+	C(c)->facts_root = NULL;
+	return arb_conf_str(v, &C(c)->facts_root, e, n);
+}
+
+static int
+k_token(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->token);
+	C(c)->token = NULL;
+	return arb_conf_str(v, &C(c)->token, e, n);
+}
+
+static int
+k_eval(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->eval);
+	C(c)->eval = NULL;
+	return arb_conf_str(v, &C(c)->eval, e, n);
+}
+
+static int
+k_group(void *c, const char *v, char *e, size_t n)
+{
+	struct agent_conf	*ac = C(c);
+	char			**ng;
+
+	if (v[0] == '\0' || strlen(v) > 128) {
+		snprintf(e, n, "a group is 1..128 characters");
+		return ARB_ECONFIG;
+	}
+	if ((ng = realloc(ac->groups, (ac->ngroups + 2) * sizeof(*ng))) ==
+	    NULL || (ng[ac->ngroups] = strdup(v)) == NULL) {
+		if (ng)
+			ac->groups = ng;
+		snprintf(e, n, "out of memory");
+		return ARB_ECONFIG;
+	}
+	ac->groups = ng;
+	ac->groups[++ac->ngroups] = NULL;
+	return 0;
+}
+
+static int
+k_prop(void *c, const char *v, char *e, size_t n)
+{
+	struct agent_conf	*ac = C(c);
+	const char		*eq = strchr(v, '=');
+	char			**nk, **nv;
+
+	if (eq == NULL || eq == v) {
+		snprintf(e, n, "expected KEY=VALUE");
+		return ARB_ECONFIG;
+	}
+	nk = realloc(ac->prop_keys, (ac->nprops + 1) * sizeof(*nk));
+	if (nk != NULL)
+		ac->prop_keys = nk;
+	nv = realloc(ac->prop_vals, (ac->nprops + 1) * sizeof(*nv));
+	if (nv != NULL)
+		ac->prop_vals = nv;
+	if (nk == NULL || nv == NULL ||
+	    (nk[ac->nprops] = strndup(v, (size_t)(eq - v))) == NULL ||
+	    (nv[ac->nprops] = strdup(eq + 1)) == NULL) {
+		snprintf(e, n, "out of memory");
+		return ARB_ECONFIG;
+	}
+	ac->nprops++;
+	return 0;
+}
+
+static int
+k_report_ms(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 600000, &C(c)->report_ms, e, n);
+}
+
 const struct arb_conf_key agent_conf_keys[] = {
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
@@ -107,7 +186,17 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "(default 2)" },
 	{ "fetch_rate", k_rate, "cap on bytes a second fetched from "
 	    "upstream, e.g. 20M (default 0: no cap)" },
-	{ "node_id", k_node_id, "name in logs (default: host name)" },
+	{ "node_id", k_node_id, "name in logs and targets (default: host "
+	    "name)" },
+	{ "facts_root", k_facts_root, "file-system root facts are read from "
+	    "(default /)" },
+	{ "group", k_group, "a group this endpoint is in; repeat" },
+	{ "property", k_prop, "KEY=VALUE property of this endpoint; repeat" },
+	{ "enroll_token", k_token, "token presented at enrolment" },
+	{ "report_delay", k_report_ms, "gather reports this long before "
+	    "sending (default 50ms)" },
+	{ "eval", k_eval, "evaluate an applicability expression against "
+	    "this endpoint's facts, print its value and exit" },
 	{ NULL, NULL, NULL }
 };
 
@@ -120,6 +209,7 @@ agent_conf_init(struct agent_conf *c)
 	c->jitter_ms = 60000;
 	c->timeout_ms = 10000;
 	c->fetch_depth = 2;
+	c->report_ms = 50;
 }
 
 int
@@ -160,5 +250,17 @@ agent_conf_clear(struct agent_conf *c)
 		arb_parent_clear(&c->relays[i]);
 	free(c->relays);
 	free(c->node_id);
+	free(c->facts_root);
+	free(c->token);
+	free(c->eval);
+	for (i = 0; i < c->ngroups; i++)
+		free(c->groups[i]);
+	free(c->groups);
+	for (i = 0; i < c->nprops; i++) {
+		free(c->prop_keys[i]);
+		free(c->prop_vals[i]);
+	}
+	free(c->prop_keys);
+	free(c->prop_vals);
 	memset(c, 0, sizeof(*c));
 }

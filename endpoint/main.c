@@ -24,8 +24,11 @@ main(int argc, char *argv[])
 	    agent_conf_keys)) != 0)
 		exit(rv == 1 ? 0 : 1);
 	log_setverbose(cl.verbose);
-	if (arb_cmdline_load(&cl, agent_conf_keys, &conf) != 0 ||
-	    agent_conf_check(&conf) != 0)
+	if (arb_cmdline_load(&cl, agent_conf_keys, &conf) != 0)
+		exit(1);
+	if (conf.eval != NULL)		/* the operator's query tool */
+		exit(agent_eval(&conf));
+	if (agent_conf_check(&conf) != 0)
 		exit(1);
 	if (cl.check_only) {
 		fprintf(stderr, "configuration OK\n");

@@ -9,13 +9,22 @@
 #include "arbor/cmdline.h"
 #include "arbor/error.h"
 
+/* Options may spell a key's '_' as '-' (--facts-root for facts_root). */
 static const struct arb_conf_key *
 find_key(const struct arb_conf_key *keys, const char *name, size_t len)
 {
-	for (; keys->name; keys++)
-		if (strlen(keys->name) == len &&
-		    strncmp(keys->name, name, len) == 0)
+	size_t i;
+
+	for (; keys->name; keys++) {
+		if (strlen(keys->name) != len)
+			continue;
+		for (i = 0; i < len; i++)
+			if (keys->name[i] != name[i] &&
+			    !(keys->name[i] == '_' && name[i] == '-'))
+				break;
+		if (i == len)
 			return keys;
+	}
 	return NULL;
 }
 

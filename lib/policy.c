@@ -27,6 +27,7 @@
 #include "arbor/error.h"
 #include "arbor/policy.h"
 #include "arbor/sig.h"
+#include "arbor/expr.h"
 #include "arbor/wire.h"
 
 /* A policy file larger than this is not a policy file. */
@@ -39,8 +40,15 @@ const char *const arb_policy_severities[] = {
 
 static const char *const policy_keys[] = {
 	"id", "version", "title", "severity", "applicability", "action",
-	"action_file", "rollback", "rollback_file", "blobs", NULL
+	"action_file", "rollback", "rollback_file", "blobs", "target",
+	"timeout", NULL
 };
+
+static const char *const policy_target_keys[] = {
+	"endpoints", "groups", "properties", NULL
+};
+
+#define POLICY_TARGET_MAX	4096
 
 static const char *const policy_blob_keys[] = { "path", "name", NULL };
 
@@ -487,13 +495,110 @@ policy_parse_blobs(struct policy_ctx *c, json_t *obj,
 	return 0;
 }
 
+/* A list of short strings at target.<field>. */
+static int
+policy_get_list(struct policy_ctx *c, json_t *obj, const char *field,
+    char ***vp, size_t *np)
+{
+	json_t	*v, *x;
+	size_t	 i;
+	char	 name[64];
+
+	if ((v = json_object_get(obj, field)) == NULL)
+		return 0;
+	snprintf(name, sizeof(name), "target.%s", field);
+	if (!json_is_array(v))
+		return policy_fail(c, name, "must be an array of strings");
+	if (json_array_size(v) > POLICY_TARGET_MAX)
+		return policy_fail(c, name, "at most %d entries",
+		    POLICY_TARGET_MAX);
+	if ((*vp = calloc(json_array_size(v) + 1, sizeof(char *))) == NULL)
+		return policy_nomem(c);
+	json_array_foreach(v, i, x) {
+		if (!json_is_string(x) || json_string_length(x) == 0 ||
+		    json_string_length(x) > ARB_MAX_ID ||
+		    strlen(json_string_value(x)) != json_string_length(x))
+			return policy_fail(c, name, "entry %zu: must be a "
+			    "string of 1..%d characters", i, ARB_MAX_ID);
+		if (((*vp)[i] = strdup(json_string_value(x))) == NULL)
+			return policy_nomem(c);
+		(*np)++;
+	}
+	return 0;
+}
+
+static int
+policy_parse_target(struct policy_ctx *c, json_t *root,
+    struct arb_policy_file *pf)
+{
+	Arbor__Policy	*p = &pf->pol;
+	json_t		*t, *v, *props;
+	const char	*k;
+	size_t		 n;
+	int		 rv;
+
+	if ((t = json_object_get(root, "target")) == NULL)
+		return 0;
+	if (json_is_string(t) && strcmp(json_string_value(t), "all") == 0)
+		return 0;
+	if (!json_is_object(t))
+		return policy_fail(c, "target", "must be \"all\" or an object "
+		    "with endpoints, groups, properties");
+	if ((rv = policy_check_keys(c, t, policy_target_keys,
+	    "target")) != 0 ||
+	    (rv = policy_get_list(c, t, "endpoints", &p->target_endpoints,
+	    &p->n_target_endpoints)) != 0 ||
+	    (rv = policy_get_list(c, t, "groups", &p->target_groups,
+	    &p->n_target_groups)) != 0)
+		return rv;
+	if ((props = json_object_get(t, "properties")) == NULL)
+		return 0;
+	if (!json_is_object(props))
+		return policy_fail(c, "target.properties", "must be an object "
+		    "of strings");
+	n = json_object_size(props);
+	if ((p->target_props = calloc(n + 1, sizeof(char *))) == NULL)
+		return policy_nomem(c);
+	json_object_foreach(props, k, v) {
+		size_t len;
+
+		if (!json_is_string(v) || strchr(k, '=') != NULL ||
+		    k[0] == '\0' || strlen(k) + json_string_length(v) + 1 >
+		    ARB_MAX_ID)
+			return policy_fail(c, "target.properties", "\"%s\": "
+			    "must be a short string, the key without '='", k);
+		len = strlen(k) + json_string_length(v) + 2;
+		if ((p->target_props[p->n_target_props] = malloc(len)) ==
+		    NULL)
+			return policy_nomem(c);
+		snprintf(p->target_props[p->n_target_props++], len, "%s=%s",
+		    k, json_string_value(v));
+	}
+	return 0;
+}
+
+static int
+policy_get_timeout(struct policy_ctx *c, json_t *root, uint32_t *out)
+{
+	json_t *v;
+
+	if ((v = json_object_get(root, "timeout")) == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 86400)
+		return policy_fail(c, "timeout", "must be seconds, 1..86400");
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
 /* Check the whole document and fill pf; pf is freed by the caller. */
 static int
 policy_parse_doc(struct policy_ctx *c, json_t *root,
     struct arb_policy_file *pf)
 {
-	char	*id;
-	int	 rv;
+	struct arb_expr	*ex;
+	char		*id, perr[256];
+	int		 rv;
 
 	if (!json_is_object(root))
 		return policy_fail(c, NULL, "must be a JSON object");
@@ -520,8 +625,15 @@ policy_parse_doc(struct policy_ctx *c, json_t *root,
 	    &pf->pol.action)) != 0 ||
 	    (rv = policy_get_script(c, root, "rollback", "rollback_file", 0,
 	    &pf->pol.rollback)) != 0 ||
-	    (rv = policy_parse_blobs(c, root, pf)) != 0)
+	    (rv = policy_parse_blobs(c, root, pf)) != 0 ||
+	    (rv = policy_parse_target(c, root, pf)) != 0 ||
+	    (rv = policy_get_timeout(c, root, &pf->pol.timeout_s)) != 0)
 		return rv;
+	/* Refuse an expression the endpoints could not parse. */
+	if ((rv = arb_expr_parse(pf->pol.applicability, &ex, perr,
+	    sizeof(perr))) != 0)
+		return policy_fail(c, "applicability", "%s", perr);
+	arb_expr_free(ex);
 	return 0;
 badid:
 	return policy_fail(c, "id", "must be 1..%d of A-Z a-z 0-9 . _ -",
@@ -613,5 +725,14 @@ arb_policy_file_free(struct arb_policy_file *pf)
 	free(pf->pol.applicability);
 	free(pf->pol.action);
 	free(pf->pol.rollback);
+	for (i = 0; i < pf->pol.n_target_endpoints; i++)
+		free(pf->pol.target_endpoints[i]);
+	free(pf->pol.target_endpoints);
+	for (i = 0; i < pf->pol.n_target_groups; i++)
+		free(pf->pol.target_groups[i]);
+	free(pf->pol.target_groups);
+	for (i = 0; i < pf->pol.n_target_props; i++)
+		free(pf->pol.target_props[i]);
+	free(pf->pol.target_props);
 	free(pf);
 }

@@ -274,17 +274,18 @@ sync_poll_free(struct sync_poll *p)
 {
 	size_t i;
 
-	if (p->head)
-		arb_wire_free_head(p->head);
-	if (p->head_signed)
-		arb_wire_free_signed(p->head_signed);
-	free(p->head_bytes);
+	/* p->pols is indexed by p->head's refs: free them before the head. */
 	if (p->pols) {
 		for (i = 0; p->head && i < p->head->n_policies; i++)
 			if (p->pols[i])
 				arb_wire_free_signed(p->pols[i]);
 		free(p->pols);
 	}
+	if (p->head)
+		arb_wire_free_head(p->head);
+	if (p->head_signed)
+		arb_wire_free_signed(p->head_signed);
+	free(p->head_bytes);
 	free(p);
 }
 

@@ -439,15 +439,32 @@ cmd_serve(int argc, char *argv[])
 	f.seq = 5;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 's': svc = optarg; break;
-		case 'p': pub = optarg; break;
-		case 'k': keyp = optarg; break;
-		case 'o': otherp = optarg; break;
-		case 'b': blobp = optarg; break;
-		case 'm': modep = optarg; break;
-		case 'n': f.seq = parse_u64(optarg, UINT64_MAX); break;
-		case 'i': pid = optarg; break;
-		default: usage();
+		case 's':
+			svc = optarg;
+			break;
+		case 'p':
+			pub = optarg;
+			break;
+		case 'k':
+			keyp = optarg;
+			break;
+		case 'o':
+			otherp = optarg;
+			break;
+		case 'b':
+			blobp = optarg;
+			break;
+		case 'm':
+			modep = optarg;
+			break;
+		case 'n':
+			f.seq = parse_u64(optarg, UINT64_MAX);
+			break;
+		case 'i':
+			pid = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || !svc || !pub || !keyp || !blobp)
@@ -589,7 +606,7 @@ raw_call(const char *url, const uint8_t *data, size_t len,
 	uint8_t			 hdr[12], peer[8], *buf;
 	uint64_t		 n;
 	char			 host[256], *port;
-	int			 fd = -1, rv;
+	int			 fd = -1, i, rv;
 
 	if (strncmp(url, "tcp://", 6) != 0 ||
 	    strlen(url + 6) >= sizeof(host))
@@ -627,8 +644,8 @@ raw_call(const char *url, const uint8_t *data, size_t len,
 	    (rv = write_all(fd, data, len)) != 0 ||
 	    (rv = read_all(fd, hdr, 8)) != 0)
 		goto done;
-	for (n = 0, rv = 0; rv < 8; rv++)
-		n = n << 8 | hdr[rv];
+	for (n = 0, i = 0; i < 8; i++)
+		n = n << 8 | hdr[i];
 	if (n < 4 || n > 4 + (uint64_t)ARB_WIRE_MAX) {
 		rv = ARB_EPROTO;
 		goto done;

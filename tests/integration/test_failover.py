@@ -44,7 +44,7 @@ def test_parent_dies():
         sha1 = net.publish("p", 1, {"a.bin": os.urandom(100000)})["a.bin"]
         wait_until(lambda: agent.has_blob(sha1), 10, "v1 through ra")
 
-        ra.stop()
+        ra.kill9()
         t0 = time.monotonic()
         sha2 = net.publish("p", 2, {"a.bin": os.urandom(100000)})["a.bin"]
         rc.wait_log(r"relay: parent %s\n" % re.escape(rb.svc), 10)

@@ -41,6 +41,9 @@
  * "succeeded, reboot needed".  The reboot flag is reported whatever the
  * exit status; the caller reboots only after a success.
  *
+ * spec->kind ("action" or "rollback"; NULL means "action") names the
+ * run in logs and in ARBOR_ACTION_KIND.
+ *
  * Everything runs on the thread of the loop given to arb_action_start.
  */
 #ifndef ARBOR_ACTION_H
@@ -74,7 +77,7 @@ struct arb_action_spec {
 	const char			*facts_root;	/* NULL: "/" */
 	const char *const		*extra_env;	/* "K=V", NULL-ended */
 	int64_t				 timeout_ms;	/* > 0 */
-	const char			*kind;		/* "action", "rollback" */
+	const char			*kind;		/* NULL: "action" */
 };
 
 struct arb_action_result {
@@ -120,10 +123,11 @@ int	arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 /*
  * Kill the action's whole process group with SIGKILL.  The callback is
  * still called once, later, with canceled set (and normally signaled,
- * term_signal SIGKILL).  A no-op when the process has already exited:
- * the action then finishes as soon as its output is read, without
- * waiting for the usual grace period.  Must not be called after the
- * callback has run.
+ * term_signal SIGKILL).  When the process has already exited, nothing is
+ * killed and its status stands: the action only stops waiting for
+ * output still held open by something the script left running.  Calling
+ * it again is harmless; calling it after the callback has run is not
+ * (the action is freed by then).
  */
 void	arb_action_cancel(struct arb_action *a);
 

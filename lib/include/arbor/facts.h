@@ -74,6 +74,10 @@ void	arb_facts_reload(struct arb_facts *f);
  */
 void	arb_facts_begin(struct arb_facts *f);
 
+/* What is left of this evaluation's budget: file functions and bytes. */
+void	arb_facts_budget(const struct arb_facts *f, unsigned *readsp,
+	    uint64_t *bytesp);
+
 /* Copy the totals into *st. */
 void	arb_facts_stats(const struct arb_facts *f, struct arb_facts_stats *st);
 

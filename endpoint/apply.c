@@ -1,0 +1,486 @@
+/*
+ * What an endpoint does with each policy in the verified head.
+ *
+ * For each policy that targets this endpoint: evaluate its applicability
+ * against the facts; where it applies, download and verify its blobs, run
+ * its action (one at a time), then evaluate again: false means fixed,
+ * still true means failed.  Each state change is recorded in the agent's
+ * LMDB before anything depends on it and is reported.  The state RUNNING is
+ * committed before the action starts, so an agent restarted in the middle
+ * of an action knows it: it evaluates again instead of running the action
+ * blindly, and runs it again at most AGENT_MAX_ATTEMPTS times in all.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "agent.h"
+
+#define DEFAULT_TIMEOUT_S	600
+
+struct run {			/* an action in progress */
+	struct agent	*a;
+	char		 id[ARB_MAX_ID + 1];
+	uint8_t		 sha[ARB_SHA256_LEN];
+	uint32_t	 version;
+	int		 rollback;
+};
+
+int
+agent_facts_new(const struct agent_conf *c, struct arb_facts **fp)
+{
+	struct arb_facts_conf fc;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.root = c->facts_root ? c->facts_root : "/";
+	fc.groups = c->groups;
+	fc.ngroups = c->ngroups;
+	fc.prop_keys = c->prop_keys;
+	fc.prop_vals = c->prop_vals;
+	fc.nprops = c->nprops;
+	return arb_facts_new(&fc, fp);
+}
+
+static int
+pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
+{
+	void	*v;
+	size_t	 n;
+	int	 rv;
+
+	if ((rv = arb_store_get(a->store, ARB_DB_STATE, id, strlen(id), &v,
+	    &n)) != 0)
+		return rv;
+	if (n != sizeof(*st)) {
+		free(v);
+		return ARB_ECORRUPT;
+	}
+	memcpy(st, v, sizeof(*st));
+	free(v);
+	return 0;
+}
+
+static int
+pstate_save(struct agent *a, const char *id, const struct agent_pstate *st)
+{
+	return arb_store_put(a->store, ARB_DB_STATE, id, strlen(id), st,
+	    sizeof(*st));
+}
+
+/* Move to a new state: commit it, then report it. */
+static void
+pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
+    unsigned state, int exit_code, const char *detail)
+{
+	st->state = state;
+	st->exit_code = exit_code;
+	if (pstate_save(a, id, st) != 0)
+		return;
+	(void)agent_report(a, id, st->version, state, exit_code, detail);
+}
+
+static int
+in_list(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Every endpoint when the policy names no target; otherwise one that
+ * matches any kind named: its id or node name, one of its groups, or
+ * all the properties listed.
+ */
+static int
+targeted(const struct agent *a, const Arbor__Policy *p)
+{
+	const struct agent_conf	*c = a->conf;
+	size_t			 i, j, klen;
+	int			 all;
+
+	if (p->n_target_endpoints == 0 && p->n_target_groups == 0 &&
+	    p->n_target_props == 0)
+		return 1;
+	if (in_list(p->target_endpoints, p->n_target_endpoints, a->id) ||
+	    in_list(p->target_endpoints, p->n_target_endpoints, c->node_id))
+		return 1;
+	for (i = 0; i < c->ngroups; i++)
+		if (in_list(p->target_groups, p->n_target_groups,
+		    c->groups[i]))
+			return 1;
+	if (p->n_target_props == 0)
+		return 0;
+	all = 1;
+	for (i = 0; i < p->n_target_props && all; i++) {
+		const char *eq = strchr(p->target_props[i], '=');
+
+		if (eq == NULL)
+			return 0;
+		klen = (size_t)(eq - p->target_props[i]);
+		all = 0;
+		for (j = 0; j < c->nprops; j++)
+			if (strlen(c->prop_keys[j]) == klen &&
+			    strncmp(c->prop_keys[j], p->target_props[i],
+			    klen) == 0 && strcmp(c->prop_vals[j], eq + 1) == 0)
+				all = 1;
+	}
+	return all;
+}
+
+/*
+ * Does the policy apply here?  0 with *applies, or an error with the
+ * reason in err.  An empty expression applies everywhere.
+ */
+static int
+evaluate(struct agent *a, const Arbor__Policy *p, int *applies, char *err,
+    size_t errlen)
+{
+	struct arb_expr	*e;
+	int		 rv;
+
+	if (p->applicability == NULL || p->applicability[0] == '\0') {
+		*applies = 1;
+		return 0;
+	}
+	if ((rv = arb_expr_parse(p->applicability, &e, err, errlen)) != 0)
+		return rv;
+	arb_facts_begin(a->facts);
+	rv = arb_expr_eval_bool(e, a->facts, applies, err, errlen);
+	arb_expr_free(e);
+	return rv;
+}
+
+static int
+agent_in_flight(struct agent *a, const uint8_t *sha)
+{
+	int i;
+
+	for (i = 0; i < a->nflight; i++)
+		if (memcmp(a->flight[i], sha, ARB_SHA256_LEN) == 0)
+			return i;
+	return -1;
+}
+
+static void
+retry_cb(uv_timer_t *t)
+{
+	agent_apply(t->data);
+}
+
+static void
+fetch_cb(int rv, const uint8_t *sha, void *arg)
+{
+	struct agent	*a = arg;
+	int		 i;
+
+	if ((i = agent_in_flight(a, sha)) >= 0) {
+		memmove(a->flight[i], a->flight[i + 1],
+		    (size_t)(a->nflight - i - 1) * ARB_SHA256_LEN);
+		a->nflight--;
+	}
+	if (a->stopping)
+		return;
+	if (rv == 0)
+		agent_apply(a);
+	else if (!uv_is_active((uv_handle_t *)&a->retry))
+		uv_timer_start(&a->retry, retry_cb, 2000, 0);
+}
+
+/* Count the blobs not here yet, starting their downloads. */
+static size_t
+blobs_missing(struct agent *a, const Arbor__Policy *p)
+{
+	uint64_t	size;
+	size_t		i, missing = 0;
+	int		rv;
+
+	for (i = 0; i < p->n_blobs; i++) {
+		const Arbor__BlobRef *b = p->blobs[i];
+
+		if (arb_blob_stat(a->blobs, b->sha256.data, &size) == 0 &&
+		    size == b->size)
+			continue;
+		missing++;
+		if (agent_in_flight(a, b->sha256.data) >= 0 ||
+		    a->nflight == AGENT_MAX_FLIGHT)
+			continue;
+		if ((rv = arb_sync_fetch(a->sync, b->sha256.data, b->size,
+		    fetch_cb, a)) != 0) {
+			log_warnx("agent: policy %s: blob %s: %s", p->id,
+			    b->name, arb_strerror(rv));
+			continue;
+		}
+		memcpy(a->flight[a->nflight++], b->sha256.data,
+		    ARB_SHA256_LEN);
+	}
+	return missing;
+}
+
+/* ------------------------------------------------------------- actions */
+
+static void
+action_done(const struct arb_action_result *res, void *arg)
+{
+	struct run		*run = arg;
+	struct agent		*a = run->a;
+	struct agent_pstate	 st;
+	Arbor__Policy		*p = NULL;
+	char			 err[256], detail[ARB_ACTION_OUTPUT_MAX + 128];
+	int			 applies = 1, rv;
+
+	a->action = NULL;
+	a->action_id[0] = '\0';
+	if (a->stopping || pstate_load(a, run->id, &st) != 0 ||
+	    memcmp(st.sha, run->sha, ARB_SHA256_LEN) != 0) {
+		free(run);
+		return;		/* a newer version took its place */
+	}
+	if (run->rollback) {
+		st.rollback_done = st.rollback_done;	/* set at start */
+		if (res->success)
+			pstate_set(a, run->id, &st, ARB_ST_ROLLED_BACK, 0,
+			    res->output);
+		else {
+			snprintf(detail, sizeof(detail), "rollback failed "
+			    "(%s %d): %s", res->timed_out ? "timed out" :
+			    "exit", res->exit_status, res->output);
+			pstate_set(a, run->id, &st, ARB_ST_FAILED,
+			    res->exited ? res->exit_status : -1, detail);
+		}
+		goto next;
+	}
+	if (!res->success) {
+		if (res->timed_out)
+			snprintf(detail, sizeof(detail), "timed out after "
+			    "%lld ms: %s", (long long)res->elapsed_ms,
+			    res->output);
+		else if (res->signaled)
+			snprintf(detail, sizeof(detail), "killed by signal "
+			    "%d: %s", res->term_signal, res->output);
+		else
+			snprintf(detail, sizeof(detail), "exit %d: %s",
+			    res->exit_status, res->output);
+		pstate_set(a, run->id, &st, ARB_ST_FAILED,
+		    res->exited ? res->exit_status : -1, detail);
+		goto next;
+	}
+	if (res->reboot) {
+		pstate_set(a, run->id, &st, ARB_ST_REBOOT_PENDING, 0,
+		    res->output);
+		goto next;
+	}
+	/* Success is what the facts say afterwards, not the exit status. */
+	arb_facts_reload(a->facts);
+	rv = arb_store_policy(a->store, st.sha, &p);
+	if (rv == 0)
+		rv = evaluate(a, p, &applies, err, sizeof(err));
+	if (rv != 0)
+		pstate_set(a, run->id, &st, ARB_ST_FAILED, 0, err);
+	else if (applies)
+		pstate_set(a, run->id, &st, ARB_ST_FAILED, 0,
+		    "still applicable after the action");
+	else
+		pstate_set(a, run->id, &st, ARB_ST_FIXED, 0, "");
+	(void)agent_report_inventory(a);
+next:
+	if (p)
+		arb_wire_free_policy(p);
+	free(run);
+	agent_apply(a);
+}
+
+static int
+run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
+    int rollback)
+{
+	struct arb_action_spec	 spec;
+	struct arb_action_blob	*blobs;
+	struct run		*run;
+	char			(*paths)[PATH_MAX], env_id[64], env_node[200];
+	const char		*extra[3];
+	size_t			 i;
+	int			 rv;
+
+	blobs = calloc(p->n_blobs + 1, sizeof(*blobs));
+	paths = calloc(p->n_blobs + 1, sizeof(*paths));
+	run = calloc(1, sizeof(*run));
+	if (blobs == NULL || paths == NULL || run == NULL) {
+		rv = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < p->n_blobs; i++) {
+		arb_blob_path(a->blobs, p->blobs[i]->sha256.data, paths[i],
+		    sizeof(paths[i]));
+		blobs[i].name = p->blobs[i]->name;
+		blobs[i].path = paths[i];
+	}
+	snprintf(env_id, sizeof(env_id), "ARBOR_ENDPOINT_ID=%s", a->id);
+	snprintf(env_node, sizeof(env_node), "ARBOR_NODE_ID=%s",
+	    a->conf->node_id);
+	extra[0] = env_id;
+	extra[1] = env_node;
+	extra[2] = NULL;
+	memset(&spec, 0, sizeof(spec));
+	spec.policy_id = p->id;
+	spec.version = p->version;
+	spec.script = rollback ? p->rollback : p->action;
+	spec.blobs = blobs;
+	spec.nblobs = p->n_blobs;
+	spec.staging_root = a->staging;
+	spec.facts_root = a->conf->facts_root;
+	spec.extra_env = extra;
+	spec.timeout_ms = (int64_t)(p->timeout_s ? p->timeout_s :
+	    DEFAULT_TIMEOUT_S) * 1000;
+	spec.kind = rollback ? "rollback" : "action";
+	run->a = a;
+	snprintf(run->id, sizeof(run->id), "%s", p->id);
+	memcpy(run->sha, st->sha, ARB_SHA256_LEN);
+	run->version = p->version;
+	run->rollback = rollback;
+
+	/* Committed before the process exists: a restart will know. */
+	if (!rollback) {
+		st->attempts++;
+		pstate_set(a, p->id, st, ARB_ST_RUNNING, 0, "");
+	} else if ((rv = pstate_save(a, p->id, st)) != 0)
+		goto out;
+	if ((rv = arb_action_start(&a->loop, &spec, action_done, run,
+	    &a->action)) != 0) {
+		pstate_set(a, p->id, st, ARB_ST_FAILED, -1,
+		    "cannot start the action");
+		goto out;
+	}
+	snprintf(a->action_id, sizeof(a->action_id), "%s", p->id);
+	run = NULL;
+out:
+	free(run);
+	free(blobs);
+	free(paths);
+	return rv;
+}
+
+/* --------------------------------------------------------------- policy */
+
+static void
+apply_one(struct agent *a, const Arbor__PolicyRef *ref)
+{
+	struct agent_pstate	 st;
+	Arbor__Policy		*p;
+	char			 err[256], detail[300];
+	int			 applies, rv;
+
+	if (arb_store_policy(a->store, ref->sha256.data, &p) != 0)
+		return;
+	if (pstate_load(a, p->id, &st) != 0 ||
+	    memcmp(st.sha, ref->sha256.data, ARB_SHA256_LEN) != 0) {
+		/* A policy (or version) new to this endpoint. */
+		memset(&st, 0, sizeof(st));
+		memcpy(st.sha, ref->sha256.data, ARB_SHA256_LEN);
+		st.version = p->version;
+		st.rollback_done = ref->rollback_seq;
+		if (pstate_save(a, p->id, &st) != 0)
+			goto out;
+	}
+	if (!targeted(a, p))
+		goto out;		/* not ours: nothing at all */
+
+	if (ref->rollback_seq > st.rollback_done) {
+		if ((st.state == ARB_ST_FIXED ||
+		    st.state == ARB_ST_REBOOT_PENDING) &&
+		    p->rollback != NULL && p->rollback[0] != '\0') {
+			if (a->action == NULL) {
+				st.rollback_done = ref->rollback_seq;
+				(void)run_action(a, p, &st, 1);
+			}
+			goto out;
+		}
+		st.rollback_done = ref->rollback_seq;	/* nothing to undo */
+		(void)pstate_save(a, p->id, &st);
+	}
+
+	switch (st.state) {
+	case ARB_ST_FIXED:
+	case ARB_ST_FAILED:
+	case ARB_ST_REBOOT_PENDING:
+	case ARB_ST_ROLLED_BACK:
+		goto out;		/* done with this version */
+	case ARB_ST_RUNNING:
+		if (a->action != NULL && strcmp(a->action_id, p->id) == 0)
+			goto out;	/* it runs now */
+		/* Interrupted (the agent restarted): look before acting. */
+		if ((rv = evaluate(a, p, &applies, err, sizeof(err))) != 0) {
+			pstate_set(a, p->id, &st, ARB_ST_FAILED, 0, err);
+			goto out;
+		}
+		if (!applies) {
+			pstate_set(a, p->id, &st, ARB_ST_FIXED, 0,
+			    "fixed by the interrupted action");
+			goto out;
+		}
+		if (st.attempts >= AGENT_MAX_ATTEMPTS) {
+			snprintf(detail, sizeof(detail), "interrupted %u "
+			    "times; giving up", st.attempts);
+			pstate_set(a, p->id, &st, ARB_ST_FAILED, -1, detail);
+			goto out;
+		}
+		log_info("agent: policy %s v%u: action was interrupted; "
+		    "still applicable: running it again (attempt %u)", p->id,
+		    p->version, st.attempts + 1);
+		break;
+	default:
+		break;
+	}
+
+	if ((rv = evaluate(a, p, &applies, err, sizeof(err))) != 0) {
+		if (st.state != ARB_ST_ERROR)
+			pstate_set(a, p->id, &st, ARB_ST_ERROR, 0, err);
+		goto out;
+	}
+	if (!applies) {
+		if (st.state != ARB_ST_NOT_APPLICABLE)
+			pstate_set(a, p->id, &st, ARB_ST_NOT_APPLICABLE, 0,
+			    "");
+		goto out;
+	}
+	if (st.state == ARB_ST_UNKNOWN || st.state == ARB_ST_NOT_APPLICABLE ||
+	    st.state == ARB_ST_ERROR)
+		pstate_set(a, p->id, &st, ARB_ST_APPLICABLE, 0, "");
+	if (blobs_missing(a, p) > 0) {
+		if (st.state != ARB_ST_DOWNLOADING)
+			pstate_set(a, p->id, &st, ARB_ST_DOWNLOADING, 0, "");
+		goto out;
+	}
+	if (st.state == ARB_ST_DOWNLOADING || st.state == ARB_ST_APPLICABLE)
+		log_info("agent: policy %s v%u: downloaded, %zu blobs "
+		    "verified", p->id, p->version, p->n_blobs);
+	if (a->action != NULL) {
+		if (st.state != ARB_ST_WAITING)
+			pstate_set(a, p->id, &st, ARB_ST_WAITING, 0,
+			    "another action is running");
+		goto out;
+	}
+	(void)run_action(a, p, &st, 0);
+out:
+	arb_wire_free_policy(p);
+}
+
+void
+agent_apply(struct agent *a)
+{
+	const Arbor__Head	*head;
+	size_t			 i;
+
+	if (a->stopping || (head = arb_sync_head(a->sync)) == NULL)
+		return;
+	arb_facts_reload(a->facts);
+	for (i = 0; i < head->n_policies; i++)
+		apply_one(a, head->policies[i]);
+}

@@ -1,0 +1,356 @@
+/*
+ * The agent's identity and its outbox.
+ *
+ * At its first start the agent makes its own Ed25519 key; its id is derived
+ * from the public key.  It enrols through its relay with the token from its
+ * configuration; the root records the key.  Every state change becomes a
+ * Report signed with that key and a per-endpoint sequence number, committed
+ * to the LMDB outbox in the same transaction as the new sequence number,
+ * and sent to the relay in batches.  A report leaves the outbox only when
+ * the relay has acknowledged it, which it does only after committing it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arbor/catalog.h"
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "agent.h"
+
+#define OUTBOX_BATCH	512	/* reports per message */
+#define OUTBOX_BYTES	(512 * 1024)
+
+/* Load this endpoint's key, making it at the first start. */
+int
+agent_identity(struct agent *a)
+{
+	char	path[PATH_MAX];
+	int	rv;
+
+	snprintf(path, sizeof(path), "%s/endpoint.key", a->conf->data_dir);
+	if (access(path, F_OK) != 0) {
+		if ((rv = arb_key_generate(&a->key)) != 0 ||
+		    (rv = arb_key_save(a->key, a->conf->data_dir,
+		    "endpoint")) != 0)
+			return rv;
+		log_info("agent: made this endpoint's key: %s", path);
+	} else if ((rv = arb_key_load_private(path, &a->key)) != 0)
+		return rv;
+	return arb_endpoint_id(a->key, a->id);
+}
+
+/* ------------------------------------------------------------ enrolment */
+
+static void
+enroll_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct agent	*a = arg;
+	Arbor__Envelope	*env = NULL;
+
+	a->enrolling = 0;
+	if (a->stopping)
+		return;
+	if (rv == 0 && (rv = arb_wire_decode(data, len, &env)) == 0) {
+		if (env->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
+			log_warnx("agent: enrolment refused: %s",
+			    env->error->message);
+			rv = ARB_EPERM;
+		} else if (env->body_case !=
+		    ARBOR__ENVELOPE__BODY_ENROLL_REPLY ||
+		    strcmp(env->enroll_reply->endpoint_id, a->id) != 0)
+			rv = ARB_EPROTO;
+		arb_wire_free(env);
+	}
+	if (rv != 0) {
+		if (rv != ARB_EPERM)
+			log_warnx("agent: enrolment: %s", arb_strerror(rv));
+		return;			/* again at the next poll */
+	}
+	if ((rv = arb_store_put(a->store, ARB_DB_META, "enrolled", 8, a->id,
+	    strlen(a->id))) != 0)
+		return;
+	a->enrolled = 1;
+	log_info("agent: enrolled as %s", a->id);
+	agent_flush(a);
+}
+
+void
+agent_enroll(struct agent *a)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__Enroll		 en = ARBOR__ENROLL__INIT;
+	Arbor__EnrollBody	 b = ARBOR__ENROLL_BODY__INIT;
+	Arbor__Signed		 sg = ARBOR__SIGNED__INIT;
+	uint8_t			 pub[ARB_PUBKEY_LEN], *body = NULL;
+	size_t			 len;
+	int			 rv;
+
+	if (a->enrolled || a->enrolling || a->stopping)
+		return;
+	if (a->conf->token == NULL) {
+		log_warnx("agent: no enroll_token configured: cannot enrol");
+		return;
+	}
+	if ((rv = arb_key_raw_public(a->key, pub)) != 0)
+		return;
+	b.pubkey.data = pub;
+	b.pubkey.len = sizeof(pub);
+	b.endpoint_id = a->id;
+	b.token = a->conf->token;
+	b.hostname = a->conf->node_id;
+	b.at = (int64_t)time(NULL);
+	if ((rv = arb_wire_encode_enroll(&b, &body, &len)) != 0 ||
+	    (rv = arb_signed_make(a->key, body, len, &sg)) != 0)
+		goto out;
+	en.enroll = &sg;
+	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
+	env.enroll = &en;
+	if ((rv = arb_sync_request(a->sync, &env, enroll_cb, a)) == 0)
+		a->enrolling = 1;
+out:
+	if (rv != 0)
+		log_warnx("agent: enrolment: %s", arb_strerror(rv));
+	arb_signed_clear(&sg);
+	free(body);
+}
+
+/* --------------------------------------------------------------- outbox */
+
+static void
+flush_timer_cb(uv_timer_t *t)
+{
+	agent_flush(t->data);
+}
+
+static int
+outbox_add(struct agent *a, Arbor__Report *r)
+{
+	Arbor__Signed	 sg = ARBOR__SIGNED__INIT;
+	struct arb_txn	*t;
+	uint8_t		*body = NULL, *sbytes = NULL, key[8];
+	uint64_t	 seq = 0;
+	void		*v;
+	size_t		 n, blen, slen;
+	int		 rv;
+
+	if ((rv = arb_txn_begin(a->store, 1, &t)) != 0)
+		return rv;
+	if (arb_txn_get(t, ARB_DB_META, "seq", 3, &v, &n) == 0) {
+		if (n == 8)
+			seq = arb_be64_get(v);
+		free(v);
+	}
+	r->seq = ++seq;
+	arb_be64_put(key, seq);
+	if ((rv = arb_wire_encode_report(r, &body, &blen)) != 0 ||
+	    (rv = arb_signed_make(a->key, body, blen, &sg)) != 0 ||
+	    (rv = arb_wire_encode_signed(&sg, &sbytes, &slen)) != 0 ||
+	    (rv = arb_txn_put(t, ARB_DB_OUTBOX, key, 8, sbytes, slen)) != 0 ||
+	    (rv = arb_txn_put(t, ARB_DB_META, "seq", 3, key, 8)) != 0) {
+		arb_txn_abort(t);
+		goto out;
+	}
+	rv = arb_txn_commit(t);
+out:
+	arb_signed_clear(&sg);
+	free(body);
+	free(sbytes);
+	/* Gather the changes of the next moments into one message. */
+	if (rv == 0 && !uv_is_active((uv_handle_t *)&a->flush))
+		uv_timer_start(&a->flush, flush_timer_cb,
+		    (uint64_t)a->conf->report_ms, 0);
+	return rv;
+}
+
+int
+agent_report(struct agent *a, const char *policy, uint32_t version,
+    unsigned state, int exit_code, const char *detail)
+{
+	Arbor__Report	r = ARBOR__REPORT__INIT;
+	char		clean[ARB_ACTION_OUTPUT_MAX];
+	int		rv;
+
+	r.endpoint_id = a->id;
+	r.policy_id = (char *)policy;
+	r.version = version;
+	r.state = state;
+	r.exit_code = exit_code;
+	snprintf(clean, sizeof(clean), "%s", detail ? detail : "");
+	r.detail = clean;
+	r.at = (int64_t)time(NULL);
+	if ((rv = outbox_add(a, &r)) != 0)
+		log_warnx("agent: policy %s v%u: cannot queue report: %s",
+		    policy, version, arb_strerror(rv));
+	else
+		log_info("agent: policy %s v%u: %s%s%s", policy, version,
+		    arb_state_name(state), detail && detail[0] ? ": " : "",
+		    detail && detail[0] && strlen(detail) < 200 ? detail :
+		    "");
+	return rv;
+}
+
+int
+agent_report_inventory(struct agent *a)
+{
+	Arbor__Report		 r = ARBOR__REPORT__INIT;
+	Arbor__Inventory	 inv = ARBOR__INVENTORY__INIT;
+	const char		*v;
+	char *const		*groups;
+	size_t			 ngroups;
+
+	inv.hostname = (char *)(arb_facts_hostname(a->facts, &v) == 0 && v ?
+	    v : a->conf->node_id);
+	inv.os_id = (char *)(arb_facts_os(a->facts, "id", &v) == 0 && v ?
+	    v : "");
+	inv.os_version_id = (char *)(arb_facts_os(a->facts, "version_id",
+	    &v) == 0 && v ? v : "");
+	inv.arch = (char *)(arb_facts_arch(a->facts, &v) == 0 && v ? v : "");
+	arb_facts_groups(a->facts, &groups, &ngroups);
+	inv.groups = (char **)groups;
+	inv.n_groups = ngroups;
+	r.endpoint_id = a->id;
+	r.policy_id = (char *)"";
+	r.detail = (char *)"";
+	r.inventory = &inv;
+	r.at = (int64_t)time(NULL);
+	return outbox_add(a, &r);
+}
+
+/* ---------------------------------------------------------------- flush */
+
+struct flush_arg {
+	struct agent	 *a;
+	uint64_t	  last;		/* highest seq in the batch */
+	size_t		  n;
+};
+
+static void
+flush_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct flush_arg	*fa = arg;
+	struct agent		*a = fa->a;
+	Arbor__Envelope		*env = NULL;
+	struct arb_txn		*t;
+	uint8_t			 key[8];
+	uint64_t		 seq, first;
+	int			 more = 0;
+
+	a->sending = 0;
+	if (rv == 0 && (rv = arb_wire_decode(data, len, &env)) == 0 &&
+	    env->body_case != ARBOR__ENVELOPE__BODY_REPORT_ACK)
+		rv = env->body_case == ARBOR__ENVELOPE__BODY_ERROR ?
+		    env->error->code : ARB_EPROTO;
+	if (env)
+		arb_wire_free(env);
+	if (rv != 0) {
+		if (!a->stopping)
+			log_warnx("agent: reports not taken by the relay: %s",
+			    arb_strerror(rv));
+		free(fa);
+		return;			/* they stay; sent again later */
+	}
+	/* The relay committed them: only now do they leave the outbox. */
+	if (arb_txn_begin(a->store, 1, &t) == 0) {
+		first = fa->last + 1 - fa->n;
+		for (seq = first; seq <= fa->last; seq++) {
+			arb_be64_put(key, seq);
+			(void)arb_txn_del(t, ARB_DB_OUTBOX, key, 8);
+		}
+		uint64_t left = 0;
+		(void)arb_txn_count(t, ARB_DB_OUTBOX, &left);
+		more = left > 0;
+		(void)arb_txn_commit(t);
+	}
+	free(fa);
+	if (more && !a->stopping)
+		agent_flush(a);
+}
+
+struct collect {
+	Arbor__ReportEntry	**entries;
+	Arbor__ReportEntry	 *store;
+	size_t			  n;
+	size_t			  bytes;
+	uint64_t		  first, last;
+	int			  gap;
+};
+
+static int
+collect_cb(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct collect	*co = arg;
+	Arbor__Signed	*sg;
+	uint64_t	 seq;
+
+	if (klen != 8)
+		return 0;
+	if (co->n >= OUTBOX_BATCH || co->bytes + vlen > OUTBOX_BYTES)
+		return 1;
+	seq = arb_be64_get(key);
+	/* Keep the batch a run of consecutive seqs: the ack names a range. */
+	if (co->n > 0 && seq != co->last + 1)
+		return 1;
+	if (arb_wire_decode_signed(val, vlen, &sg) != 0)
+		return 0;
+	arbor__report_entry__init(&co->store[co->n]);
+	co->store[co->n].report = sg;
+	co->entries[co->n] = &co->store[co->n];
+	if (co->n == 0)
+		co->first = seq;
+	co->last = seq;
+	co->n++;
+	co->bytes += vlen;
+	return 0;
+}
+
+void
+agent_flush(struct agent *a)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__ReportBatch	 b = ARBOR__REPORT_BATCH__INIT;
+	struct collect		 co;
+	struct flush_arg	*fa;
+	struct arb_txn		*t;
+	size_t			 i;
+
+	if (a->stopping || a->sending)
+		return;
+	if (!a->enrolled) {
+		agent_enroll(a);
+		return;
+	}
+	memset(&co, 0, sizeof(co));
+	co.entries = calloc(OUTBOX_BATCH, sizeof(*co.entries));
+	co.store = calloc(OUTBOX_BATCH, sizeof(*co.store));
+	if (co.entries == NULL || co.store == NULL)
+		goto out;
+	if (arb_txn_begin(a->store, 0, &t) != 0)
+		goto out;
+	(void)arb_txn_foreach(t, ARB_DB_OUTBOX, collect_cb, &co);
+	arb_txn_abort(t);
+	if (co.n == 0 || (fa = calloc(1, sizeof(*fa))) == NULL)
+		goto out;
+	fa->a = a;
+	fa->last = co.last;
+	fa->n = co.n;
+	b.entries = co.entries;
+	b.n_entries = co.n;
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
+	env.report_batch = &b;
+	if (arb_sync_request(a->sync, &env, flush_cb, fa) != 0)
+		free(fa);
+	else
+		a->sending = 1;
+out:
+	for (i = 0; i < co.n; i++)
+		arb_wire_free_signed(co.store[i].report);
+	free(co.entries);
+	free(co.store);
+}
