@@ -224,7 +224,8 @@ class Net:
              "pubkey": self.pubkey, "svc": svc, "pub": pub,
              "parent": [p if isinstance(p, str) else p.address()
                         for p in parents],
-             "poll_interval": "30s", "poll_jitter": "1s", "timeout": "3s"}
+             "poll_interval": "30s", "poll_jitter": "1s", "timeout": "3s",
+             "node_id": name}
         c.update(conf)
         node = self._node("relay", name, self._conf(c))
         node.svc, node.pub = svc, pub

@@ -94,6 +94,8 @@ usage(void)
 	    "--file F)\n"
 	    "       arbor-forge head URL\n"
 	    "       arbor-forge chunk URL SHA_HEX OFFSET LEN\n"
+	    "       arbor-forge relay --svc URL --pub URL --parent SVC "
+	    "--mode honest|alter|replay|forge\n"
 	    "modes: good badsig unpinned expired mixmatch foreign longblob "
 	    "badhash\n");
 	exit(1);
@@ -520,6 +522,230 @@ cmd_serve(int argc, char *argv[])
 	return 0;
 }
 
+/* ------------------------------------------------------- hostile relay */
+
+/*
+ * `arbor-forge relay`: sits where a relay sits, between agents and the
+ * root.  It passes enrolments through untouched (so that agents enrol),
+ * acknowledges every report batch, and sends it on as MODE says: honest
+ * (unchanged), alter (each report's state changed after it was signed),
+ * replay (sent twice), forge (replaced by a report in the endpoint's name
+ * signed with the forge's own key).  The root must refuse all but honest.
+ */
+enum relay_mode { R_HONEST, R_ALTER, R_REPLAY, R_FORGE };
+
+static const char *const relay_modes[] = {
+	"honest", "alter", "replay", "forge", NULL
+};
+
+struct hostile {
+	enum relay_mode	 mode;
+	const char	*parent;
+	struct arb_key	*own;
+	uv_loop_t	 loop;
+	uv_signal_t	 sigterm;
+	struct arb_net	*net;
+	struct arb_srv	*srv;
+	struct arb_pub	*pub;
+};
+
+static int
+hostile_call(struct hostile *h, const Arbor__Envelope *env, uint8_t **rp,
+    size_t *rlenp)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 rv;
+
+	if ((rv = arb_wire_encode(env, &buf, &len)) != 0)
+		return rv;
+	rv = arb_net_call(h->parent, buf, len, FORGE_TIMEOUT_MS, rp, rlenp);
+	free(buf);
+	return rv;
+}
+
+/* Send the batch up; print what the root said. */
+static void
+hostile_send(struct hostile *h, Arbor__Envelope *env)
+{
+	Arbor__Envelope	*rep;
+	uint8_t		*r;
+	size_t		 rlen;
+	int		 rv;
+
+	if ((rv = hostile_call(h, env, &r, &rlen)) != 0) {
+		log_warnx("forge-relay: parent: %s", arb_strerror(rv));
+		return;
+	}
+	if (arb_wire_decode(r, rlen, &rep) == 0) {
+		if (rep->body_case == ARBOR__ENVELOPE__BODY_REPORT_ACK)
+			log_info("forge-relay: %s: root accepted %u, "
+			    "rejected %u", relay_modes[h->mode],
+			    rep->report_ack->accepted,
+			    rep->report_ack->rejected);
+		arb_wire_free(rep);
+	}
+	free(r);
+}
+
+/* Re-sign nothing: change the state inside the signed bytes. */
+static void
+hostile_alter(Arbor__ReportEntry *e)
+{
+	Arbor__Report	*r;
+	uint8_t		*buf;
+	size_t		 len;
+
+	if (arb_wire_decode_report(e->report->body.data, e->report->body.len,
+	    &r) != 0)
+		return;
+	r->state = r->state == 6 ? 7 : 6;	/* fixed <-> failed */
+	if (arb_wire_encode_report(r, &buf, &len) == 0) {
+		free(e->report->body.data);
+		e->report->body.data = buf;
+		e->report->body.len = len;
+	}
+	arb_wire_free_report(r);
+}
+
+/* A report in the endpoint's name, signed with the forge's key. */
+static void
+hostile_forge(struct hostile *h, Arbor__ReportEntry *e)
+{
+	Arbor__Report	*r;
+	Arbor__Signed	 sg;
+	uint8_t		*buf;
+	size_t		 len;
+
+	if (arb_wire_decode_report(e->report->body.data, e->report->body.len,
+	    &r) != 0)
+		return;
+	r->seq += 1000;
+	r->state = 6;
+	if (arb_wire_encode_report(r, &buf, &len) == 0 &&
+	    arb_signed_make(h->own, buf, len, &sg) == 0) {
+		free(e->report->body.data);
+		free(e->report->sig.data);
+		free(e->report->key_id.data);
+		*e->report = sg;
+	}
+	free(buf);
+	arb_wire_free_report(r);
+}
+
+static void
+hostile_request(struct arb_req *req, const uint8_t *data, size_t len,
+    void *arg)
+{
+	struct hostile		*h = arg;
+	Arbor__Envelope		*env, ack = ARBOR__ENVELOPE__INIT;
+	Arbor__ReportAck	 ra = ARBOR__REPORT_ACK__INIT;
+	uint8_t			*r, *buf;
+	size_t			 rlen, blen, i;
+	int			 rv;
+
+	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
+		forge_error(req, rv, "request");
+		return;
+	}
+	switch (env->body_case) {
+	case ARBOR__ENVELOPE__BODY_ENROLL:
+		/* Enrolments pass: the agent must be known to the root. */
+		if ((rv = arb_net_call(h->parent, data, len,
+		    FORGE_TIMEOUT_MS, &r, &rlen)) != 0) {
+			forge_error(req, rv, "enrol");
+			break;
+		}
+		forge_reply(req, r, rlen);
+		free(r);
+		break;
+	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
+		ra.accepted = (uint32_t)env->report_batch->n_entries;
+		ack.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
+		ack.report_ack = &ra;
+		if (arb_wire_encode(&ack, &buf, &blen) == 0) {
+			forge_reply(req, buf, blen);
+			free(buf);
+		} else
+			arb_req_drop(req);
+		for (i = 0; i < env->report_batch->n_entries; i++) {
+			if (h->mode == R_ALTER)
+				hostile_alter(env->report_batch->entries[i]);
+			else if (h->mode == R_FORGE)
+				hostile_forge(h,
+				    env->report_batch->entries[i]);
+		}
+		hostile_send(h, env);
+		if (h->mode == R_REPLAY)
+			hostile_send(h, env);
+		break;
+	default:
+		forge_error(req, ARB_ENOTFOUND, "nothing here");
+		break;
+	}
+	arb_wire_free(env);
+}
+
+static void
+hostile_stop(uv_signal_t *s, int signum)
+{
+	struct hostile *h = s->data;
+
+	(void)signum;
+	uv_close((uv_handle_t *)&h->sigterm, NULL);
+	arb_srv_close(h->srv);
+	arb_pub_close(h->pub);
+	arb_net_free(h->net);
+	h->net = NULL;
+}
+
+static int
+cmd_relay(int argc, char *argv[])
+{
+	struct hostile	 h;
+	const char	*svc = NULL, *pub = NULL, *modep = "honest";
+	int		 i, rv;
+
+	memset(&h, 0, sizeof(h));
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--svc") == 0)
+			svc = argv[i + 1];
+		else if (strcmp(argv[i], "--pub") == 0)
+			pub = argv[i + 1];
+		else if (strcmp(argv[i], "--parent") == 0)
+			h.parent = argv[i + 1];
+		else if (strcmp(argv[i], "--mode") == 0)
+			modep = argv[i + 1];
+		else
+			usage();
+	}
+	if (i != argc || !svc || !pub || !h.parent)
+		usage();
+	for (i = 0; relay_modes[i] != NULL; i++)
+		if (strcmp(relay_modes[i], modep) == 0)
+			break;
+	if (relay_modes[i] == NULL)
+		usage();
+	h.mode = (enum relay_mode)i;
+	if ((rv = arb_key_generate(&h.own)) != 0)
+		fatalx("forge-relay: key: %s", arb_strerror(rv));
+	uv_loop_init(&h.loop);
+	if ((rv = arb_net_new(&h.loop, &h.net)) != 0 ||
+	    (rv = arb_pub_listen(h.net, pub, &h.pub)) != 0 ||
+	    (rv = arb_srv_listen(h.net, svc, 4, hostile_request, &h,
+	    &h.srv)) != 0)
+		fatalx("forge-relay: cannot listen: %s", arb_strerror(rv));
+	uv_signal_init(&h.loop, &h.sigterm);
+	h.sigterm.data = &h;
+	uv_signal_start(&h.sigterm, hostile_stop, SIGTERM);
+	log_info("forge-relay: serving %s: mode %s, parent %s", svc, modep,
+	    h.parent);
+	uv_run(&h.loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(&h.loop);
+	arb_key_free(h.own);
+	return 0;
+}
+
 /* -------------------------------------------------------------- client */
 
 /* Print a reply as one line; 0 (something was received). */
@@ -886,5 +1112,7 @@ main(int argc, char *argv[])
 		return cmd_head(argc - 1, argv + 1);
 	if (strcmp(argv[1], "chunk") == 0)
 		return cmd_chunk(argc - 1, argv + 1);
+	if (strcmp(argv[1], "relay") == 0)
+		return cmd_relay(argc - 1, argv + 1);
 	usage();
 }
