@@ -114,7 +114,7 @@ struct arb_srv {
 	int		 nslots;
 	int		 nuser;		/* slots in SLOT_USER */
 	int		 closing;
-	int		 gone;		/* its last record was dispatched */
+	int		 gone;		/* last record handled */
 	arb_srv_cb	 cb;
 	void		*arg;
 	struct comp	 last;
@@ -1220,8 +1220,8 @@ arb_net_check_fds(uint64_t need)
 		}
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && need > (uint64_t)rl.rlim_cur) {
-		log_warnx("need %llu file descriptors, RLIMIT_NOFILE allows %llu",
-		    (unsigned long long)need,
+		log_warnx("need %llu file descriptors, "
+		    "RLIMIT_NOFILE allows %llu", (unsigned long long)need,
 		    (unsigned long long)rl.rlim_cur);
 		return ARB_EINVAL;
 	}

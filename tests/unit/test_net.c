@@ -1,11 +1,14 @@
 /*
- * Tests for lib/net.c: real nng sockets on 127.0.0.1 (ports from a base
+ * Tests for lib/net.c: real sockets on 127.0.0.1 (ports from a base
  * derived from the pid) and ipc:// under a temporary directory, driven by
  * a libuv loop in the test thread.  Every wait is bounded by a timer.
  */
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -19,8 +22,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <uv.h>
 
 #include "arbor/error.h"
@@ -410,6 +411,52 @@ test_unreachable(void **state)
 
 /* ---- sizes at and past the limit */
 
+/*
+ * Speak SP over TCP by hand as a REQ peer: handshake, then announce a
+ * message of len bytes and send its start.  Returns 0 if the server hangs
+ * up within 5 s.
+ */
+static int
+raw_oversized(int port, size_t len)
+{
+	struct sockaddr_in	 sin;
+	struct timeval		 tv = { 5, 0 };
+	/* SP header: protocol 0x30 (REQ v0); REP v0 answers 0x31. */
+	uint8_t			 hello[8] = { 0, 'S', 'P', 0, 0, 0x30, 0,
+				    0 };
+	uint8_t			 buf[8192];
+	uint64_t		 n = len + 4;
+	ssize_t			 r;
+	int			 fd, i;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    write(fd, hello, sizeof(hello)) != sizeof(hello) ||
+	    read(fd, buf, 8) != 8 || buf[1] != 'S' || buf[5] != 0x31) {
+		close(fd);
+		return -1;
+	}
+	for (i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(n >> (56 - 8 * i));
+	memset(buf + 8, 0, sizeof(buf) - 8);
+	buf[8] = 0x80;		/* request id, high bit set */
+	if (write(fd, buf, sizeof(buf)) != sizeof(buf)) {
+		close(fd);
+		return 0;	/* already hung up on */
+	}
+	r = read(fd, buf, sizeof(buf));
+	close(fd);
+	return r <= 0 && !(r == -1 && (errno == EAGAIN ||
+	    errno == EWOULDBLOCK)) ? 0 : -1;
+}
+
 static void
 test_oversized(void **state)
 {
@@ -418,12 +465,9 @@ test_oversized(void **state)
 	struct reply	 r = { 0 };
 	struct arb_srv	*s;
 	struct arb_cli	*c;
-	nng_socket	 raw;
-	nng_msg		*msg;
 	uint8_t		*big;
 	char		 url[64];
 	size_t		 biglen = ARB_WIRE_MAX + 8192;
-	int		 rv;
 
 	(void)state;
 	tloop_init(&t);
@@ -437,17 +481,13 @@ test_oversized(void **state)
 	assert_int_equal(arb_cli_request(c, big, ARB_WIRE_MAX + 1, 1000,
 	    reply_cb, &r), ARB_ETOOBIG);
 
-	/* A raw sender: the server drops the connection, not the message. */
-	assert_int_equal(nng_req0_open(&raw), 0);
-	assert_int_equal(nng_socket_set_ms(raw, NNG_OPT_RECVTIMEO, 500), 0);
-	assert_int_equal(nng_socket_set_ms(raw, NNG_OPT_SENDTIMEO, 500), 0);
-	assert_int_equal(nng_dial(raw, url, NULL, 0), 0);
-	assert_int_equal(nng_send(raw, big, biglen, 0), 0);
-	/* Serve the loop while the raw socket waits in vain. */
-	tloop_sleep(&t, 200);
-	rv = nng_recvmsg(raw, &msg, 0);
-	assert_int_equal(rv, NNG_ETIMEDOUT);
-	nng_close(raw);
+	/*
+	 * A raw SP peer announcing a larger message: the server drops the
+	 * connection without reading it, and the callback never sees it.
+	 * (Not an nng REQ socket: nng 1.5.2's nng_close can hang on a REQ
+	 * socket whose peer keeps dropping its resent request.)
+	 */
+	assert_int_equal(raw_oversized(port_base + 5, biglen), 0);
 	tloop_sleep(&t, 100);
 	assert_int_equal(e.nreq, 0);
 
@@ -568,7 +608,8 @@ test_cli_close(void **state)
 
 	/* Waiting for its reply. */
 	arb_cli_close(c);
-	assert_int_equal(r.done, 0);	/* delivered by the loop, not here */
+	/* Delivered by the loop, not from inside arb_cli_close. */
+	assert_int_equal(r.done, 0);
 	tloop_wait(&t, &r.done, 5000);
 	assert_int_equal(r.rv, ARB_ECLOSED);
 
