@@ -62,13 +62,23 @@ fi
 
 # ---- build --------------------------------------------------------------
 
+# quietly CMD...: run it; show its output only if it fails.
+quietly() {
+	local out rc=0
+	out=$(mktemp)
+	"$@" >"$out" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || tail -n 40 "$out" >&2
+	rm -f "$out"
+	return $rc
+}
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 	say "configuring $BUILD"
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	    >/dev/null
+	quietly cmake -S "$REPO" -B "$BUILD" \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo || die "cmake failed"
 fi
 say "building in $BUILD"
-cmake --build "$BUILD" -j"$(nproc)" >/dev/null ||
+quietly cmake --build "$BUILD" -j"$(nproc)" --target arbor-root arbor-relay \
+    arbor-agent arborctl ||
     die "build failed: cmake --build $BUILD"
 
 ROOT_BIN=$BUILD/root/arbor-root

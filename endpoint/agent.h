@@ -29,6 +29,7 @@ struct agent_conf {
 	uint64_t		 map_size;
 	int64_t			 poll_ms;
 	int64_t			 jitter_ms;
+	int64_t			 notify_jitter_ms;
 	int64_t			 timeout_ms;
 	int64_t			 fetch_depth;
 	uint64_t		 fetch_rate;

@@ -75,6 +75,13 @@ k_jitter(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_notify_jitter(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &C(c)->notify_jitter_ms,
+	    e, n);
+}
+
+static int
 k_timeout(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_duration_ms(v, 100, 600000, &C(c)->timeout_ms, e, n);
@@ -181,6 +188,8 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "(default 5m)" },
 	{ "poll_jitter", k_jitter, "random extra delay per poll "
 	    "(default 1m)" },
+	{ "notify_jitter", k_notify_jitter, "after a notification that is "
+	    "not urgent, poll within a random delay up to this (default 10s)" },
 	{ "timeout", k_timeout, "per request to the relay (default 10s)" },
 	{ "fetch_depth", k_depth, "chunk requests in flight per blob "
 	    "(default 2)" },
@@ -210,6 +219,7 @@ agent_conf_init(struct agent_conf *c)
 	c->timeout_ms = 10000;
 	c->fetch_depth = 2;
 	c->report_ms = 50;
+	c->notify_jitter_ms = 10000;
 }
 
 int

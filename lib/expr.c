@@ -870,7 +870,7 @@ static int
 parse_call(struct parser *p, size_t noff, size_t nlen, int *ip)
 {
 	size_t	 aoff[8];
-	char	 what[32];
+	char	 what[32], have[96];
 	int	 fn, idx, arg, rv, nargs = 0;
 	unsigned types;
 
@@ -918,9 +918,11 @@ parse_call(struct parser *p, size_t noff, size_t nlen, int *ip)
 		    (rv = need_types(p, arg, aoff[nargs], T(ARB_V_STR),
 		    what)) != 0)
 			return rv;
-		if ((p->e->nodes[arg].types & funcs_tab[fn].args) == 0)
-			return perr(p, aoff[nargs], "%s needs a string or "
-			    "a version", what);
+		if ((p->e->nodes[arg].types & funcs_tab[fn].args) == 0) {
+			types_name(p->e->nodes[arg].types, have, sizeof(have));
+			return perr(p, aoff[nargs], "%s needs a string or a "
+			    "version, not %s", what, have);
+		}
 		if ((rv = check_literal_arg(p, fn, nargs, arg,
 		    aoff[nargs])) != 0)
 			return rv;

@@ -315,7 +315,7 @@ facts_slurp(struct arb_facts *f, const char *path, size_t max, char **bufp,
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rv = ARB_EINVAL;
+		rv = S_ISDIR(st.st_mode) ? -EISDIR : ARB_EINVAL;
 		log_warnx("facts: %s%s: not a regular file", f->root, path);
 		goto fail;
 	}

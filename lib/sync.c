@@ -92,6 +92,7 @@ struct arb_sync {
 };
 
 static void	sync_poll_start(struct arb_sync *);
+static void	sync_timer_cb_fwd(uv_timer_t *);
 static void	sync_maybe_free(struct arb_sync *);
 static void	sync_fetch_pump(struct sync_fetch *, int);
 
@@ -108,6 +109,30 @@ now_sec(void)
 }
 
 /* ------------------------------------------------------------ upstream */
+
+/*
+ * A notification: urgent ones ("pull now") poll at once; others poll after
+ * a random delay up to notify_jitter, so that thousands of children do not
+ * all ask in the same instant.  Never later than the poll already due.
+ */
+static void
+sync_notified(struct arb_sync *s, int urgent)
+{
+	uint64_t delay, due;
+
+	if (urgent || s->c.notify_jitter_ms <= 0) {
+		arb_sync_poll_now(s);
+		return;
+	}
+	if (s->poll) {
+		s->again = 1;
+		return;
+	}
+	delay = (uint64_t)random() % (uint64_t)s->c.notify_jitter_ms;
+	due = uv_timer_get_due_in(s->timer);
+	if (!uv_is_active((uv_handle_t *)s->timer) || delay < due)
+		uv_timer_start(s->timer, sync_timer_cb_fwd, delay, 0);
+}
 
 static void
 sync_sub_cb(const uint8_t *data, size_t len, void *arg)
@@ -127,7 +152,7 @@ sync_sub_cb(const uint8_t *data, size_t len, void *arg)
 		    (unsigned long long)env->notify->seq,
 		    env->notify->urgent ? " urgent" : "");
 		if (env->notify->seq > held)
-			arb_sync_poll_now(s);
+			sync_notified(s, env->notify->urgent);
 	}
 	arb_wire_free(env);
 }
@@ -191,8 +216,8 @@ sync_upstream_failed(struct arb_sync *s, uint64_t gen, int rv)
 		return;
 	log_warnx("%s: parent %s: %s", s->c.kind, s->c.parents[s->cur].svc,
 	    arb_strerror(rv));
-	if (s->c.nparents > 1)
-		(void)sync_connect(s, s->cur + 1);
+	if (s->c.nparents > 1 && sync_connect(s, s->cur + 1) == 0)
+		arb_sync_poll_now(s);	/* ask the new parent at once */
 }
 
 static int
@@ -249,6 +274,12 @@ static void
 sync_timer_cb(uv_timer_t *t)
 {
 	sync_poll_start(t->data);
+}
+
+static void
+sync_timer_cb_fwd(uv_timer_t *t)
+{
+	sync_timer_cb(t);
 }
 
 static void

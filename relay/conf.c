@@ -85,6 +85,13 @@ k_jitter(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_notify_jitter(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &C(c)->notify_jitter_ms,
+	    e, n);
+}
+
+static int
 k_timeout(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_duration_ms(v, 100, 600000, &C(c)->timeout_ms, e, n);
@@ -141,6 +148,8 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "head (default 60s)" },
 	{ "poll_jitter", k_jitter, "random extra delay per poll "
 	    "(default 10s)" },
+	{ "notify_jitter", k_notify_jitter, "after a notification that is "
+	    "not urgent, poll within a random delay up to this (default 0)" },
 	{ "timeout", k_timeout, "per request to the parent (default 10s)" },
 	{ "contexts", k_nctx, "requests served in flight (default 256)" },
 	{ "fetch_depth", k_depth, "chunk requests in flight per blob "

@@ -108,6 +108,7 @@ relay_new(const struct relay_conf *conf)
 	sc.nparents = conf->nparents;
 	sc.poll_ms = conf->poll_ms;
 	sc.jitter_ms = conf->jitter_ms;
+	sc.notify_jitter_ms = conf->notify_jitter_ms;
 	sc.timeout_ms = conf->timeout_ms;
 	sc.fetch_depth = (int)conf->fetch_depth;
 	sc.fetch_rate = conf->fetch_rate;

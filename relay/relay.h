@@ -20,6 +20,7 @@ struct relay_conf {
 	uint64_t		 map_size;
 	int64_t			 poll_ms;
 	int64_t			 jitter_ms;
+	int64_t			 notify_jitter_ms;
 	int64_t			 timeout_ms;
 	int64_t			 nctx;
 	int64_t			 fetch_depth;

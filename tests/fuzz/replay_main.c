@@ -55,8 +55,8 @@ replay_read(const char *path, uint8_t **bufp, size_t *lenp)
 static int
 replay_file(const char *path)
 {
-	uint8_t	*buf;
-	size_t	 len;
+	uint8_t	*buf = NULL;
+	size_t	 len = 0;
 	int	 rv;
 
 	if ((rv = replay_read(path, &buf, &len)) != 0) {

@@ -242,7 +242,7 @@ class Net:
              "relay": [r if isinstance(r, str) else r.address()
                        for r in relays],
              "poll_interval": "30s", "poll_jitter": "1s", "timeout": "3s",
-             "node_id": name}
+             "notify_jitter": "100ms", "node_id": name}
         c.update(conf)
         node = self._node("agent", name, self._conf(c))
         if start:

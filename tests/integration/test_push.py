@@ -49,6 +49,10 @@ def check_prefetched(relay, seq, sha, pid):
 
 
 def test_push_reaches_agents_before_their_poll():
+    """Agents poll every 10 min, so whatever they hold within seconds came
+    by notification.  The publish of v2 notifies too (agents start on it
+    at once); what the push adds, and what is checked in every relay's
+    log, is that the relay holds the blob before it rebroadcasts."""
     with Net("push") as net:
         root = net.root()
         # Upstream links are capped (a WAN link): a 4 MiB blob takes the

@@ -196,7 +196,11 @@ static void
 staging_of(struct fx *f, const struct arb_action_spec *s, char *out,
     size_t len)
 {
-	snprintf(out, len, "%s/%s-v%u", f->root, s->policy_id, s->version);
+	int n;
+
+	n = snprintf(out, len, "%s/%s-v%u", f->root, s->policy_id,
+	    s->version);
+	assert_true(n > 0 && (size_t)n < len);
 }
 
 /* Start the action and run the loop until its callback or the deadline. */

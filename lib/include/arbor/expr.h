@@ -31,7 +31,7 @@
  *
  *	os.id, os.version_id, os.arch, host.name   string, or none if absent
  *	agent.groups		list of strings (the agent's groups)
- *	agent.prop(k)		string, or none if the agent has no such property
+ *	agent.prop(k)		string, or none when the agent lacks property k
  *	pkg(name)		version installed, or none if not installed;
  *				name may be "name:arch" (see arb_facts_pkg)
  *	version(s)		s as a version (none stays none)

@@ -38,6 +38,7 @@ struct arb_sync_conf {
 	size_t			 nparents;
 	int64_t			 poll_ms;	/* poll interval */
 	int64_t			 jitter_ms;	/* plus uniform [0, jitter) */
+	int64_t			 notify_jitter_ms; /* non-urgent notify: delay */
 	int64_t			 timeout_ms;	/* per request */
 	int			 fetch_depth;	/* chunks in flight per blob */
 	uint64_t		 fetch_rate;	/* bytes/s from upstream; 0: no cap */
