@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
-# Arbor in one command: build it, run a small tree on 127.0.0.1 and time a
-# push.
+# Arbor in one command: build it, run a small tree on 127.0.0.1, time a
+# push, then publish a real patch policy and show the root's own view.
 #
 #   sudo deploy/demo.sh          (on a fresh Debian 12 machine)
 #
@@ -13,14 +13,28 @@
 #        -> relay2                  4 agents on each relay (12), polling
 #                                   only every 10 minutes
 #
-# publishes policy demo-1 v1 (a 4 MiB blob), then v2 (a fresh 4 MiB blob)
-# and pushes it, and measures from the start of `arborctl push` until
-# every agent holds v2's blob verified (an agent's blob gets its real name
-# blobs/sha256/ab/abcd... only once it has hashed right).  The last line
-# is the summary:
+# Each agent reads its facts from its own copy of a fixture tree
+# (tests/fixtures): nine are Debian 12 with an old openssl (one of them
+# with a full disk, so that its install fails), two are Debian 12 already
+# patched, one is Ubuntu.
 #
-#   demo: 2 tiers, 3 relays, 12 agents: demo-1 (4.0 MiB) verified on
-#   12/12 agents 0.05 s after push
+# 1. Publishes policy demo-1 (a 4 MiB blob) and pushes it, and measures
+#    from the start of `arborctl push` until every agent holds the blob
+#    verified (an agent's blob gets its real name blobs/sha256/ab/abcd...
+#    only once it has hashed right):
+#
+#      demo: 2 tiers, 3 relays, 12 agents: demo-1 (4.0 MiB) verified on
+#      12/12 agents 0.3 s after push
+#
+# 2. Publishes demo-openssl, which applies where
+#      os.id == "debian" && pkg("openssl") < version("3.0.22-1~deb12u2")
+#    and whose action "installs" the package (updates the fixture's dpkg
+#    status and writes a file), pushes it, and waits until the root holds
+#    a final state from every endpoint.  The last line is the root's view:
+#
+#      demo: demo-openssl: 8 fixed, 3 not applicable, 1 failed; root
+#      received 12 reports in 5 batches; last report at the root 1.2 s
+#      after push
 #
 # Every process it started is stopped on exit; the temporary directory is
 # removed unless KEEP=1.  ARBOR_BUILD names another build directory.
@@ -188,8 +202,9 @@ say "tree on 127.0.0.1 ports $BASE-$(( BASE + NPORTS - 1 )), in $TMP$( \
 PUBKEY=$TMP/keys/publisher.pub
 
 ROOT_SVC=$(url 0) ROOT_PUB=$(url 1)
+TOKEN=demo-enrol-$RANDOM$RANDOM
 start root "$ROOT_BIN" --data_dir "$TMP/root" --key "$TMP/keys/publisher.key" \
-    --svc "$ROOT_SVC" --pub "$ROOT_PUB"
+    --svc "$ROOT_SVC" --pub "$ROOT_PUB" --enroll_token "$TOKEN"
 wait_log root "serving" 10
 ctl() { "$CTL" -d "$TMP/root" "$@"; }
 
@@ -208,23 +223,42 @@ relay_parent() {
 for i in $(seq 1 $NRELAYS); do
 	start relay$i "$RELAY_BIN" --data_dir "$TMP/relay$i" --pubkey "$PUBKEY" \
 	    --parent "$(relay_parent $i)" --svc "${SVC[$i]}" --pub "${PUB[$i]}" \
-	    --node_id relay$i --poll_interval 10m --poll_jitter 1m --timeout 5s
+	    --node_id relay$i --poll_interval 10m --poll_jitter 1m --timeout 5s \
+	    --report_interval 250ms
 	wait_log relay$i "serving" 10
 done
+
+# fixture J: a private copy of agent J's facts tree (see the header).
+fixture() {
+	local j=$1 src dst=$TMP/facts/agent$1
+	case $j in
+	10|11) src=debian12-patched ;;
+	12) src=ubuntu-2204 ;;
+	*) src=debian12-old-openssl ;;
+	esac
+	mkdir -p "$TMP/facts"
+	cp -r "$REPO/tests/fixtures/$src" "$dst"
+	if [ "$j" -eq 9 ]; then
+		echo "no space left on device" >"$dst/etc/disk-full"
+	fi
+	echo "$dst"
+}
 
 AGENTS=()
 for j in $(seq 1 $NAGENTS); do
 	i=$(( (j - 1) % NRELAYS + 1 ))
 	start agent$j "$AGENT_BIN" --data_dir "$TMP/agent$j" --pubkey "$PUBKEY" \
 	    --relay "${SVC[$i]} ${PUB[$i]}" --node_id agent$j \
-	    --poll_interval 10m --poll_jitter 1m --timeout 5s
+	    --poll_interval 10m --poll_jitter 1m --timeout 5s \
+	    --facts_root "$(fixture $j)" --enroll_token "$TOKEN"
 	AGENTS+=("agent$j")
 done
 for a in "${AGENTS[@]}"; do
-	wait_log "$a" "started" 10
+	wait_log "$a" "enrolled as" 20
 done
 say "root; relay1 and relay2 under it, relay3 under relay1;" \
-    "$(( NAGENTS / NRELAYS )) agents on each relay, polling every 10 min"
+    "$(( NAGENTS / NRELAYS )) agents on each relay, polling every 10 min," \
+    "enrolled"
 
 # ---- policies -----------------------------------------------------------
 
@@ -240,8 +274,8 @@ policy() {
   "version": $1,
   "title": "Arbor demo policy",
   "severity": "high",
-  "applicability": "true",
-  "action": "echo demo-1 v$1 applied",
+  "applicability": "!file.exists(\"/var/lib/demo-1.v$1\")",
+  "action": "cp payload.bin \"\$ARBOR_FACTS_ROOT/var/lib/demo-1.v$1\"",
   "blobs": [{"path": "payload.bin"}]
 }
 EOF
@@ -271,31 +305,22 @@ wait_all() {
 	done
 }
 
-P1=$(policy 1)
-SHA1=$(sha256sum "$(dirname "$P1")/payload.bin" | cut -d' ' -f1)
-ctl publish "$P1" >/dev/null
-n=$(wait_all "$SHA1" 30)
-say "published demo-1 v1 ($BLOB_MIB MiB): $n/$NAGENTS agents have it"
+secs() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1e6 }'; }
 
-P2=$(policy 2)
-BLOB2=$(dirname "$P2")/payload.bin
-SHA2=$(sha256sum "$BLOB2" | cut -d' ' -f1)
-SIZE2=$(stat -c %s "$BLOB2")
-say "publishing demo-1 v2 (sha256 ${SHA2:0:12}...) and pushing it"
-TP=$(now_us)
-ctl publish "$P2" >/dev/null
+# ---- 1: a push ------------------------------------------------------------
+
+P1=$(policy 1)
+BLOB1=$(dirname "$P1")/payload.bin
+SHA1=$(sha256sum "$BLOB1" | cut -d' ' -f1)
+SIZE1=$(stat -c %s "$BLOB1")
+say "publishing demo-1 ($BLOB_MIB MiB, sha256 ${SHA1:0:12}...) and pushing it"
+ctl publish "$P1" >/dev/null
 T0=$(now_us)
 ctl push demo-1 >/dev/null
-n=$(wait_all "$SHA2" $LIMIT)
+n=$(wait_all "$SHA1" $LIMIT)
 T1=$(now_us)
-
-secs() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1e6 }'; }
 SECS=$(secs $(( T1 - T0 )))
-# The publish notifies too: agents may start on v2 before the push.
-say "v2: publish took $(secs $(( T0 - TP ))) s;" \
-    "$n/$NAGENTS agents verified it $(secs $(( T1 - TP ))) s after" \
-    "the publish began"
-MIB=$(awk -v b="$SIZE2" 'BEGIN { printf "%.1f", b / 1048576 }')
+MIB=$(awk -v b="$SIZE1" 'BEGIN { printf "%.1f", b / 1048576 }')
 if [ "$n" -eq $NAGENTS ]; then
 	WHEN="$SECS s after push"
 else
@@ -303,4 +328,84 @@ else
 fi
 echo "demo: 2 tiers, $NRELAYS relays, $NAGENTS agents: demo-1 ($MIB MiB)" \
     "verified on $n/$NAGENTS agents $WHEN"
-[ "$n" -eq $NAGENTS ]
+[ "$n" -eq $NAGENTS ] || exit 1
+
+# ---- 2: a real patch policy, and the root's view ---------------------------
+
+D=$TMP/policies/demo-openssl
+mkdir -p "$D"
+head -c $(( 1024 * 1024 )) /dev/urandom >"$D/openssl_3.0.22-1~deb12u2_amd64.deb"
+cat >"$D/install.sh" <<'SCRIPT'
+# Install the (simulated) package into this endpoint's facts tree.
+set -e
+if [ -e "$ARBOR_FACTS_ROOT/etc/disk-full" ]; then
+	cat "$ARBOR_FACTS_ROOT/etc/disk-full" >&2
+	exit 28
+fi
+sed -i 's/^Version: 3.0.11-1~deb12u2$/Version: 3.0.22-1~deb12u2/' \
+    "$ARBOR_FACTS_ROOT/var/lib/dpkg/status"
+cp openssl_*.deb "$ARBOR_FACTS_ROOT/openssl-installed.deb"
+echo "openssl 3.0.22-1~deb12u2 installed"
+SCRIPT
+cat >"$D/policy.json" <<'POLICY'
+{
+  "id": "demo-openssl",
+  "version": 1,
+  "title": "OpenSSL 3.0.22 security update",
+  "severity": "critical",
+  "applicability": "os.id == \"debian\" && pkg(\"openssl\") < version(\"3.0.22-1~deb12u2\")",
+  "action_file": "install.sh",
+  "timeout": 60,
+  "blobs": [{"path": "openssl_3.0.22-1~deb12u2_amd64.deb"}]
+}
+POLICY
+
+# json EXPR: evaluate EXPR on the root's status document `d`.
+json() {
+	python3 -c 'import json, sys
+d = json.load(sys.stdin)
+c = {}
+for p in d["policies"]:
+    if p["id"] == "demo-openssl":
+        c = p["counts"]
+print(eval(sys.argv[1]))' "$1"
+}
+status_json() { ctl status --json; }
+
+# Let demo-1's own reports land first, so that what follows counts only
+# demo-openssl's.
+end=$(( $(now_us) + LIMIT * 1000000 ))
+while [ "$(status_json | json 'sum(p["counts"]["fixed"] for p in d["policies"] if p["id"] == "demo-1")')" -lt $NAGENTS ] &&
+    [ "$(now_us)" -lt $end ]; do
+	sleep 0.05
+done
+B0=$(status_json | json 'd["batches"]')
+R0=$(status_json | json 'd["reports"]')
+say "publishing demo-openssl (applies where openssl < 3.0.22-1~deb12u2)" \
+    "and pushing it"
+ctl publish "$D/policy.json" >/dev/null
+T0=$(now_us)
+ctl push demo-openssl >/dev/null
+FINAL='("fixed", "not-applicable", "failed", "reboot-pending", "error")'
+end=$(( $(now_us) + LIMIT * 1000000 ))
+while :; do
+	J=$(status_json)
+	n=$(echo "$J" | json "sum(c.get(k, 0) for k in $FINAL)")
+	[ "$n" -ge $NAGENTS ] && break
+	[ "$(now_us)" -gt $end ] && break
+	sleep 0.05
+done
+say "the root's view:"
+ctl status demo-openssl | sed 's/^/      /'
+ctl endpoints --policy demo-openssl --state failed | sed 's/^/      /'
+BATCHES=$(( $(echo "$J" | json 'd["batches"]') - B0 ))
+REPORTS=$(( $(echo "$J" | json 'd["reports"]') - R0 ))
+LAST_MS=$(echo "$J" | json 'd["last_report_at_ms"]')
+LAST=$(awk -v ms=$(( LAST_MS - T0 / 1000 )) \
+    'BEGIN { printf "%.1f", ms / 1000 }')
+echo "demo: demo-openssl: $(echo "$J" | json 'c.get("fixed", 0)') fixed," \
+    "$(echo "$J" | json 'c.get("not-applicable", 0)') not applicable," \
+    "$(echo "$J" | json 'c.get("failed", 0)') failed;" \
+    "root received $REPORTS reports in $BATCHES batches;" \
+    "last report at the root $LAST s after push"
+[ "$n" -ge $NAGENTS ]
