@@ -254,6 +254,9 @@ take_report(struct root *r, struct arb_txn *t, const Arbor__ReportEntry *e,
 	const Arbor__Signed	*sg = e->report;
 	Arbor__Report		*rep = NULL, *prev = NULL;
 	Arbor__EndpointRecord	*rec = NULL;
+	Arbor__Inventory	*old_inv;
+	char			**old_via;
+	size_t			 old_nvia;
 	struct arb_key		*k = NULL;
 	uint8_t			 kid[ARB_KEYID_LEN], key[2 * ARB_MAX_ID + 2];
 	uint8_t			*buf = NULL;
@@ -309,16 +312,19 @@ take_report(struct root *r, struct arb_txn *t, const Arbor__ReportEntry *e,
 		goto out;
 
 	/* Last contact, path and inventory go with the endpoint. */
+	/* Borrow the new path and inventory; put the record's own back. */
+	old_via = rec->via;
+	old_nvia = rec->n_via;
+	old_inv = rec->inventory;
 	rec->last_contact = (int64_t)time(NULL);
 	rec->via = e->via;
 	rec->n_via = e->n_via;
 	if (rep->inventory != NULL && rep->policy_id[0] == '\0')
 		rec->inventory = rep->inventory;
 	rv = arb_wire_encode_eprec(rec, &buf, &len);
-	rec->via = NULL;
-	rec->n_via = 0;
-	if (rec->inventory == rep->inventory)
-		rec->inventory = NULL;
+	rec->via = old_via;
+	rec->n_via = old_nvia;
+	rec->inventory = old_inv;
 	if (rv != 0 || (rv = arb_txn_put(t, ARB_DB_ENDPOINTS,
 	    rep->endpoint_id, a, buf, len)) != 0)
 		goto out;
