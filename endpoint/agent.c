@@ -35,23 +35,32 @@ agent_on_poll(void *arg, int rv)
 	agent_flush(a);		/* also retries an enrolment */
 }
 
+/* Stop this endpoint's work; its handles close as the loop runs on. */
+void
+agent_stop_in(struct agent *a)
+{
+	a->stopping = 1;
+	if (a->retry.loop != NULL && !uv_is_closing((uv_handle_t *)&a->retry))
+		uv_close((uv_handle_t *)&a->retry, NULL);
+	if (a->flush.loop != NULL && !uv_is_closing((uv_handle_t *)&a->flush))
+		uv_close((uv_handle_t *)&a->flush, NULL);
+	if (a->action && !(a->env && a->env->simulate))
+		arb_action_cancel(a->action);
+	if (a->sync) {
+		arb_sync_free(a->sync);
+		a->sync = NULL;
+	}
+}
+
 static void
 agent_stop(uv_signal_t *s, int signum)
 {
 	struct agent *a = s->data;
 
 	log_info("agent: signal %d: stopping", signum);
-	a->stopping = 1;
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
-	uv_timer_stop(&a->retry);
-	uv_close((uv_handle_t *)&a->retry, NULL);
-	uv_timer_stop(&a->flush);
-	uv_close((uv_handle_t *)&a->flush, NULL);
-	if (a->action)
-		arb_action_cancel(a->action);
-	arb_sync_free(a->sync);
-	a->sync = NULL;
+	agent_stop_in(a);
 	arb_net_free(a->net);
 	a->net = NULL;
 }
@@ -89,8 +98,14 @@ agent_eval(const struct agent_conf *conf)
 	return rv == 0 ? 0 : 1;
 }
 
+/*
+ * Make an endpoint.  With env (a swarm), it shares env's loop, messaging
+ * and facts, keeps a light store, verifies blobs without keeping them, and
+ * logs quietly; without, it is the daemon and owns all of these.
+ */
 struct agent *
-agent_new(const struct agent_conf *conf)
+agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
+    int index, const char *data_dir, const char *node_id)
 {
 	struct agent		*a;
 	struct arb_sync_conf	 sc;
@@ -102,13 +117,26 @@ agent_new(const struct agent_conf *conf)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->conf = conf;
-	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-	uv_loop_init(&a->loop);
-	if (mkdir(conf->data_dir, 0700) != 0 && errno != EEXIST) {
-		log_warn("agent: %s", conf->data_dir);
+	a->env = env;
+	a->index = index;
+	if ((a->data_dir = strdup(data_dir)) == NULL ||
+	    (a->node_id = strdup(node_id)) == NULL)
+		goto fail;
+	if (env) {
+		a->loop = env->loop;
+		a->net = env->net;
+	} else {
+		srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+		uv_loop_init(&a->own_loop);
+		a->loop = &a->own_loop;
+	}
+	if (mkdir(a->data_dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("agent: %s", a->data_dir);
 		goto fail;
 	}
-	snprintf(a->staging, sizeof(a->staging), "%s/staging", conf->data_dir);
+	snprintf(path, sizeof(path), "%s/staging", a->data_dir);
+	if ((a->staging = strdup(path)) == NULL)
+		goto fail;
 	if (mkdir(a->staging, 0700) != 0 && errno != EEXIST) {
 		log_warn("agent: %s", a->staging);
 		goto fail;
@@ -122,29 +150,45 @@ agent_new(const struct agent_conf *conf)
 		log_warnx("agent: identity: %s", arb_strerror(rv));
 		goto fail;
 	}
-	if ((rv = agent_facts_new(conf, &a->facts)) != 0) {
-		log_warnx("agent: facts: %s", arb_strerror(rv));
+	snprintf(path, sizeof(path), "%s/db", a->data_dir);
+	if ((rv = arb_store_open_flags(path, env ? 4ULL << 20 : conf->map_size,
+	    env ? ARB_STORE_LIGHT : 0, &a->store)) != 0)
 		goto fail;
+	if (env) {
+		/* A fixed spread, the same at every start: index decides. */
+		a->variant = ((unsigned)index * 7919u) % 100u <
+		    (unsigned)env->need_pct ? 0 : 1;
+		if (arb_store_get(a->store, ARB_DB_META, "variant", 7, &v,
+		    &n) == 0) {
+			if (n == sizeof(a->variant))
+				memcpy(&a->variant, v, n);
+			free(v);
+		}
+		if (a->variant < 0 || a->variant > 1)
+			a->variant = 0;
+		a->facts = env->facts[a->variant];
+	} else {
+		if ((rv = agent_facts_new(conf, &a->facts)) != 0) {
+			log_warnx("agent: facts: %s", arb_strerror(rv));
+			goto fail;
+		}
+		snprintf(path, sizeof(path), "%s/blobs", a->data_dir);
+		if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
+			goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/db", conf->data_dir);
-	if ((rv = arb_store_open(path, conf->map_size, &a->store)) != 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/blobs", conf->data_dir);
-	if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
-		goto fail;
 	if (arb_store_get(a->store, ARB_DB_META, "enrolled", 8, &v, &n) == 0) {
 		a->enrolled = n == strlen(a->id) && memcmp(v, a->id, n) == 0;
 		free(v);
 	}
-	if ((rv = arb_net_new(&a->loop, &a->net)) != 0)
+	if (a->net == NULL && (rv = arb_net_new(a->loop, &a->net)) != 0)
 		goto fail;
-	uv_timer_init(&a->loop, &a->retry);
+	uv_timer_init(a->loop, &a->retry);
 	a->retry.data = a;
-	uv_timer_init(&a->loop, &a->flush);
+	uv_timer_init(a->loop, &a->flush);
 	a->flush.data = a;
 
 	memset(&sc, 0, sizeof(sc));
-	sc.loop = &a->loop;
+	sc.loop = a->loop;
 	sc.net = a->net;
 	sc.store = a->store;
 	sc.blobs = a->blobs;
@@ -157,53 +201,78 @@ agent_new(const struct agent_conf *conf)
 	sc.timeout_ms = conf->timeout_ms;
 	sc.fetch_depth = (int)conf->fetch_depth;
 	sc.fetch_rate = conf->fetch_rate;
-	sc.node_id = conf->node_id;
+	sc.node_id = a->node_id;
 	sc.kind = "agent";
+	sc.blob_sink = env != NULL && !(conf->swarm_run);
+	sc.quiet = env != NULL;
 	sc.on_head = agent_on_head;
 	sc.on_poll = agent_on_poll;
 	sc.arg = a;
+	if (env != NULL && conf->swarm_run) {
+		snprintf(path, sizeof(path), "%s/blobs", a->data_dir);
+		if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
+			goto fail;
+		sc.blobs = a->blobs;
+	}
 	if ((rv = arb_sync_new(&sc, &a->sync)) != 0)
 		goto fail;
 	if ((rv = arb_sync_start(a->sync)) != 0)
 		goto fail;
 	(void)agent_report_inventory(a);
 	agent_apply(a);		/* an action cut by a restart, first */
-	uv_signal_init(&a->loop, &a->sigterm);
-	uv_signal_init(&a->loop, &a->sigint);
+	if (env == NULL)
+		log_info("agent: %s (%s) started", a->node_id, a->id);
+	return a;
+fail:
+	agent_stop_in(a);
+	if (env != NULL)	/* let its handles close before it goes */
+		uv_run(a->loop, UV_RUN_NOWAIT);
+	agent_free(a);
+	return NULL;
+}
+
+struct agent *
+agent_new(const struct agent_conf *conf)
+{
+	struct agent	*a;
+
+	if ((a = agent_new_in(conf, NULL, 0, conf->data_dir,
+	    conf->node_id)) == NULL)
+		return NULL;
+	uv_signal_init(a->loop, &a->sigterm);
+	uv_signal_init(a->loop, &a->sigint);
 	a->sigterm.data = a->sigint.data = a;
 	uv_signal_start(&a->sigterm, agent_stop, SIGTERM);
 	uv_signal_start(&a->sigint, agent_stop, SIGINT);
-	log_info("agent: %s (%s) started", conf->node_id, a->id);
 	return a;
-fail:
-	agent_free(a);
-	return NULL;
 }
 
 void
 agent_run(struct agent *a)
 {
-	uv_run(&a->loop, UV_RUN_DEFAULT);
+	uv_run(a->loop, UV_RUN_DEFAULT);
 }
 
+/*
+ * Free an endpoint.  A daemon's own loop is run to the end here; a swarm's
+ * endpoints are stopped (agent_stop_in) and their loop run by the swarm
+ * before this.
+ */
 void
 agent_free(struct agent *a)
 {
 	a->stopping = 1;
-	if (a->action)
-		arb_action_cancel(a->action);
-	if (a->sync)
-		arb_sync_free(a->sync);
-	if (a->net)
-		arb_net_free(a->net);
-	if (a->retry.loop != NULL && !uv_is_closing((uv_handle_t *)&a->retry))
-		uv_close((uv_handle_t *)&a->retry, NULL);
-	if (a->flush.loop != NULL && !uv_is_closing((uv_handle_t *)&a->flush))
-		uv_close((uv_handle_t *)&a->flush, NULL);
-	uv_run(&a->loop, UV_RUN_DEFAULT);
-	(void)uv_loop_close(&a->loop);
-	if (a->facts)
-		arb_facts_free(a->facts);
+	if (a->env == NULL) {
+		agent_stop_in(a);
+		if (a->net)
+			arb_net_free(a->net);
+		if (a->loop != NULL) {
+			uv_run(a->loop, UV_RUN_DEFAULT);
+			(void)uv_loop_close(a->loop);
+		}
+		if (a->facts)
+			arb_facts_free(a->facts);
+	}
 	if (a->blobs)
 		arb_blobdir_close(a->blobs);
 	if (a->store)
@@ -212,5 +281,8 @@ agent_free(struct agent *a)
 		arb_key_free(a->key);
 	if (a->pin)
 		arb_key_free(a->pin);
+	free(a->staging);
+	free(a->data_dir);
+	free(a->node_id);
 	free(a);
 }

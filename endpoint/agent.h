@@ -43,6 +43,28 @@ struct agent_conf {
 	size_t			 nprops;
 	int64_t			 report_ms;	/* batch reports this long */
 	char			*eval;		/* --eval: print and exit */
+	int64_t			 swarm;		/* --swarm N: simulated endpoints */
+	char			*swarm_fixed;	/* facts tree once patched */
+	int64_t			 swarm_need;	/* percent that need the patch */
+	int			 swarm_run;	/* really run actions */
+	char			*swarm_events;	/* file of "verified" events */
+};
+
+/*
+ * What the endpoints of a swarm share: one loop, one messaging bridge, the
+ * two facts trees an endpoint can be in (needing the patch, and patched),
+ * and the file where each endpoint's moments are written for benchmarks.
+ */
+struct agent_env {
+	uv_loop_t		*loop;
+	struct arb_net		*net;
+	struct arb_facts	*facts[2];	/* [0] as configured, [1] fixed */
+	const char		*roots[2];
+	int			 simulate;	/* actions: switch to facts[1] */
+	int			 need_pct;	/* start in facts[0]: this many % */
+	void			(*event)(void *arg, const char *what,
+				    const char *policy, int index);
+	void			*event_arg;
 };
 
 /* What the agent keeps per policy id (ARB_DB_STATE), host byte order. */
@@ -57,7 +79,13 @@ struct agent_pstate {
 
 struct agent {
 	const struct agent_conf	*conf;
-	uv_loop_t		 loop;
+	const struct agent_env	*env;		/* a swarm's, or NULL */
+	int			 index;		/* in the swarm */
+	char			*data_dir;
+	char			*node_id;
+	int			 variant;	/* which env->facts */
+	uv_loop_t		 own_loop;	/* when not in a swarm */
+	uv_loop_t		*loop;
 	uv_signal_t		 sigterm;
 	uv_signal_t		 sigint;
 	uv_timer_t		 retry;
@@ -78,7 +106,7 @@ struct agent {
 	int			 enrolling;
 	int			 sending;	/* a batch in flight */
 	int			 stopping;
-	char			 staging[4096];
+	char			*staging;
 };
 
 /* conf.c */
@@ -89,6 +117,10 @@ void	agent_conf_clear(struct agent_conf *);
 
 /* agent.c */
 struct agent	*agent_new(const struct agent_conf *);
+struct agent	*agent_new_in(const struct agent_conf *,
+		    const struct agent_env *, int index, const char *data_dir,
+		    const char *node_id);
+void		 agent_stop_in(struct agent *);
 void		 agent_run(struct agent *);
 void		 agent_free(struct agent *);
 int		 agent_eval(const struct agent_conf *);
@@ -100,6 +132,9 @@ int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);
 void	agent_flush(struct agent *);
+
+/* swarm.c */
+int	agent_swarm(const struct agent_conf *);
 
 /* apply.c */
 void	agent_apply(struct agent *);

@@ -80,6 +80,10 @@ pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
 	st->exit_code = exit_code;
 	if (pstate_save(a, id, st) != 0)
 		return;
+	if (a->env && a->env->event && (state >= ARB_ST_FIXED ||
+	    state == ARB_ST_NOT_APPLICABLE))
+		a->env->event(a->env->event_arg, arb_state_name(state), id,
+		    a->index);
 	(void)agent_report(a, id, st->version, state, exit_code, detail);
 }
 
@@ -198,15 +202,13 @@ fetch_cb(int rv, const uint8_t *sha, void *arg)
 static size_t
 blobs_missing(struct agent *a, const Arbor__Policy *p)
 {
-	uint64_t	size;
 	size_t		i, missing = 0;
 	int		rv;
 
 	for (i = 0; i < p->n_blobs; i++) {
 		const Arbor__BlobRef *b = p->blobs[i];
 
-		if (arb_blob_stat(a->blobs, b->sha256.data, &size) == 0 &&
-		    size == b->size)
+		if (arb_sync_have_blob(a->sync, b->sha256.data, b->size))
 			continue;
 		missing++;
 		if (agent_in_flight(a, b->sha256.data) >= 0 ||
@@ -278,7 +280,8 @@ action_done(const struct arb_action_result *res, void *arg)
 		goto next;
 	}
 	/* Success is what the facts say afterwards, not the exit status. */
-	arb_facts_reload(a->facts);
+	if (a->env == NULL)
+		arb_facts_reload(a->facts);
 	rv = arb_store_policy(a->store, st.sha, &p);
 	if (rv == 0)
 		rv = evaluate(a, p, &applies, err, sizeof(err));
@@ -295,6 +298,61 @@ next:
 		arb_wire_free_policy(p);
 	free(run);
 	agent_apply(a);
+}
+
+/*
+ * A simulated endpoint's action: what a real install would leave behind is
+ * written into the endpoint's facts (it moves to the patched tree, and
+ * remembers that), then the result is taken as a real one would be, from
+ * the loop.
+ */
+struct sim {
+	uv_timer_t	 t;
+	struct run	*run;
+};
+
+static void
+sim_close_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void
+sim_cb(uv_timer_t *t)
+{
+	struct sim			*sm = t->data;
+	struct arb_action_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.exited = res.success = 1;
+	if (!sm->run->rollback) {
+		sm->run->a->variant = 1;
+		sm->run->a->facts = sm->run->a->env->facts[1];
+	} else {
+		sm->run->a->variant = 0;
+		sm->run->a->facts = sm->run->a->env->facts[0];
+	}
+	(void)arb_store_put(sm->run->a->store, ARB_DB_META, "variant", 7,
+	    &sm->run->a->variant, sizeof(sm->run->a->variant));
+	t->data = sm;
+	uv_close((uv_handle_t *)t, sim_close_cb);
+	action_done(&res, sm->run);
+}
+
+static void
+simulate(struct agent *a, struct run *run)
+{
+	struct sim *sm;
+
+	if ((sm = calloc(1, sizeof(*sm))) == NULL) {
+		free(run);
+		return;
+	}
+	sm->run = run;
+	uv_timer_init(a->loop, &sm->t);
+	sm->t.data = sm;
+	uv_timer_start(&sm->t, sim_cb, 0, 0);
+	a->action = (struct arb_action *)sm;	/* busy: one at a time */
 }
 
 static int
@@ -316,7 +374,8 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 		rv = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < p->n_blobs; i++) {
+	/* Simulated endpoints keep no blobs: nothing to stage. */
+	for (i = 0; a->blobs != NULL && i < p->n_blobs; i++) {
 		arb_blob_path(a->blobs, p->blobs[i]->sha256.data, paths[i],
 		    sizeof(paths[i]));
 		blobs[i].name = p->blobs[i]->name;
@@ -324,7 +383,7 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 	}
 	snprintf(env_id, sizeof(env_id), "ARBOR_ENDPOINT_ID=%s", a->id);
 	snprintf(env_node, sizeof(env_node), "ARBOR_NODE_ID=%s",
-	    a->conf->node_id);
+	    a->node_id);
 	extra[0] = env_id;
 	extra[1] = env_node;
 	extra[2] = NULL;
@@ -335,7 +394,8 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 	spec.blobs = blobs;
 	spec.nblobs = p->n_blobs;
 	spec.staging_root = a->staging;
-	spec.facts_root = a->conf->facts_root;
+	spec.facts_root = a->env ? a->env->roots[a->variant] :
+	    a->conf->facts_root;
 	spec.extra_env = extra;
 	spec.timeout_ms = (int64_t)(p->timeout_s ? p->timeout_s :
 	    DEFAULT_TIMEOUT_S) * 1000;
@@ -352,7 +412,12 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 		pstate_set(a, p->id, st, ARB_ST_RUNNING, 0, "");
 	} else if ((rv = pstate_save(a, p->id, st)) != 0)
 		goto out;
-	if ((rv = arb_action_start(&a->loop, &spec, action_done, run,
+	if (a->env && a->env->simulate) {
+		simulate(a, run);
+		run = NULL;
+		goto out;
+	}
+	if ((rv = arb_action_start(a->loop, &spec, action_done, run,
 	    &a->action)) != 0) {
 		pstate_set(a, p->id, st, ARB_ST_FAILED, -1,
 		    "cannot start the action");
@@ -458,9 +523,14 @@ apply_one(struct agent *a, const Arbor__PolicyRef *ref)
 			pstate_set(a, p->id, &st, ARB_ST_DOWNLOADING, 0, "");
 		goto out;
 	}
-	if (st.state == ARB_ST_DOWNLOADING || st.state == ARB_ST_APPLICABLE)
-		log_info("agent: policy %s v%u: downloaded, %zu blobs "
-		    "verified", p->id, p->version, p->n_blobs);
+	if (st.state == ARB_ST_DOWNLOADING || st.state == ARB_ST_APPLICABLE) {
+		if (a->env && a->env->event)
+			a->env->event(a->env->event_arg, "verified", p->id,
+			    a->index);
+		else
+			log_info("agent: policy %s v%u: downloaded, %zu blobs "
+			    "verified", p->id, p->version, p->n_blobs);
+	}
 	if (a->action != NULL) {
 		if (st.state != ARB_ST_WAITING)
 			pstate_set(a, p->id, &st, ARB_ST_WAITING, 0,
@@ -480,7 +550,8 @@ agent_apply(struct agent *a)
 
 	if (a->stopping || (head = arb_sync_head(a->sync)) == NULL)
 		return;
-	arb_facts_reload(a->facts);
+	if (a->env == NULL)	/* a swarm's fixture trees do not change */
+		arb_facts_reload(a->facts);
 	for (i = 0; i < head->n_policies; i++)
 		apply_one(a, head->policies[i]);
 }

@@ -178,6 +178,40 @@ k_report_ms(void *c, const char *v, char *e, size_t n)
 	return arb_conf_duration_ms(v, 0, 600000, &C(c)->report_ms, e, n);
 }
 
+static int
+k_swarm(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_int(v, 0, 1000000, &C(c)->swarm, e, n);
+}
+
+static int
+k_swarm_fixed(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->swarm_fixed);
+	C(c)->swarm_fixed = NULL;
+	return arb_conf_str(v, &C(c)->swarm_fixed, e, n);
+}
+
+static int
+k_swarm_need(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_int(v, 0, 100, &C(c)->swarm_need, e, n);
+}
+
+static int
+k_swarm_run(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_bool(v, &C(c)->swarm_run, e, n);
+}
+
+static int
+k_swarm_events(void *c, const char *v, char *e, size_t n)
+{
+	free(C(c)->swarm_events);
+	C(c)->swarm_events = NULL;
+	return arb_conf_str(v, &C(c)->swarm_events, e, n);
+}
+
 const struct arb_conf_key agent_conf_keys[] = {
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
@@ -204,6 +238,17 @@ const struct arb_conf_key agent_conf_keys[] = {
 	{ "enroll_token", k_token, "token presented at enrolment" },
 	{ "report_delay", k_report_ms, "gather reports this long before "
 	    "sending (default 50ms)" },
+	{ "swarm", k_swarm, "run N simulated endpoints in this process "
+	    "(data_dir holds one directory each)" },
+	{ "swarm_fixed_root", k_swarm_fixed, "swarm: the facts tree of an "
+	    "endpoint once its action ran (default: facts_root)" },
+	{ "swarm_need", k_swarm_need, "swarm: percent of endpoints whose "
+	    "facts are facts_root; the others start in swarm_fixed_root "
+	    "(default 100)" },
+	{ "swarm_run_actions", k_swarm_run, "swarm: run actions for real "
+	    "(default: simulate them)" },
+	{ "swarm_events", k_swarm_events, "swarm: append \"ms event policy "
+	    "index\" lines here (enrolled, verified, fixed)" },
 	{ "eval", k_eval, "evaluate an applicability expression against "
 	    "this endpoint's facts, print its value and exit" },
 	{ NULL, NULL, NULL }
@@ -220,6 +265,7 @@ agent_conf_init(struct agent_conf *c)
 	c->fetch_depth = 2;
 	c->report_ms = 50;
 	c->notify_jitter_ms = 10000;
+	c->swarm_need = 100;
 }
 
 int
@@ -263,6 +309,8 @@ agent_conf_clear(struct agent_conf *c)
 	free(c->facts_root);
 	free(c->token);
 	free(c->eval);
+	free(c->swarm_fixed);
+	free(c->swarm_events);
 	for (i = 0; i < c->ngroups; i++)
 		free(c->groups[i]);
 	free(c->groups);

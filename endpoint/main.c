@@ -30,6 +30,8 @@ main(int argc, char *argv[])
 		exit(agent_eval(&conf));
 	if (agent_conf_check(&conf) != 0)
 		exit(1);
+	if (conf.swarm > 0 && !cl.check_only)	/* simulated endpoints */
+		exit(agent_swarm(&conf));
 	if (cl.check_only) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);

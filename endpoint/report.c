@@ -33,10 +33,10 @@ agent_identity(struct agent *a)
 	char	path[PATH_MAX];
 	int	rv;
 
-	snprintf(path, sizeof(path), "%s/endpoint.key", a->conf->data_dir);
+	snprintf(path, sizeof(path), "%s/endpoint.key", a->data_dir);
 	if (access(path, F_OK) != 0) {
 		if ((rv = arb_key_generate(&a->key)) != 0 ||
-		    (rv = arb_key_save(a->key, a->conf->data_dir,
+		    (rv = arb_key_save(a->key, a->data_dir,
 		    "endpoint")) != 0)
 			return rv;
 		log_info("agent: made this endpoint's key: %s", path);
@@ -76,7 +76,10 @@ enroll_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	    strlen(a->id))) != 0)
 		return;
 	a->enrolled = 1;
-	log_info("agent: enrolled as %s", a->id);
+	if (a->env && a->env->event)
+		a->env->event(a->env->event_arg, "enrolled", "", a->index);
+	else
+		log_info("agent: enrolled as %s", a->id);
 	agent_flush(a);
 }
 
@@ -103,7 +106,7 @@ agent_enroll(struct agent *a)
 	b.pubkey.len = sizeof(pub);
 	b.endpoint_id = a->id;
 	b.token = a->conf->token;
-	b.hostname = a->conf->node_id;
+	b.hostname = a->node_id;
 	b.at = (int64_t)time(NULL);
 	if ((rv = arb_wire_encode_enroll(&b, &body, &len)) != 0 ||
 	    (rv = arb_signed_make(a->key, body, len, &sg)) != 0)
@@ -187,6 +190,9 @@ agent_report(struct agent *a, const char *policy, uint32_t version,
 	if ((rv = outbox_add(a, &r)) != 0)
 		log_warnx("agent: policy %s v%u: cannot queue report: %s",
 		    policy, version, arb_strerror(rv));
+	else if (a->env != NULL)		/* a swarm: thousands */
+		log_debug("agent %s: policy %s v%u: %s", a->node_id, policy,
+		    version, arb_state_name(state));
 	else
 		log_info("agent: policy %s v%u: %s%s%s", policy, version,
 		    arb_state_name(state), detail && detail[0] ? ": " : "",
@@ -205,7 +211,7 @@ agent_report_inventory(struct agent *a)
 	size_t			 ngroups;
 
 	inv.hostname = (char *)(arb_facts_hostname(a->facts, &v) == 0 && v ?
-	    v : a->conf->node_id);
+	    v : a->node_id);
 	inv.os_id = (char *)(arb_facts_os(a->facts, "id", &v) == 0 && v ?
 	    v : "");
 	inv.os_version_id = (char *)(arb_facts_os(a->facts, "version_id",

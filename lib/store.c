@@ -78,8 +78,16 @@ store_check(const struct arb_txn *t, enum arb_db db, const void *key,
 int
 arb_store_open(const char *path, uint64_t mapsize, struct arb_store **sp)
 {
+	return arb_store_open_flags(path, mapsize, 0, sp);
+}
+
+int
+arb_store_open_flags(const char *path, uint64_t mapsize, int flags,
+    struct arb_store **sp)
+{
 	struct arb_store	*s;
 	MDB_txn			*txn = NULL;
+	unsigned int		 envflags;
 	int			 dead, i, rc, rv;
 
 	if (path == NULL || sp == NULL || mapsize == 0 || mapsize > SIZE_MAX)
@@ -101,13 +109,17 @@ arb_store_open(const char *path, uint64_t mapsize, struct arb_store **sp)
 		rv = store_err("env set", rc);
 		goto fail;
 	}
-	if ((rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600)) != 0) {
+	envflags = MDB_NOTLS;
+	if (flags & ARB_STORE_LIGHT)
+		envflags |= MDB_NOSYNC | MDB_NOLOCK;
+	if ((rc = mdb_env_open(s->env, path, envflags, 0600)) != 0) {
 		log_warnx("store: open %s: %s", path, mdb_strerror(rc));
 		rv = ARB_ESTORE;
 		goto fail;
 	}
 	/* Reader slots left behind by a process that was killed. */
-	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
+	if (!(flags & ARB_STORE_LIGHT) &&
+	    (rc = mdb_reader_check(s->env, &dead)) != 0) {
 		rv = store_err("reader check", rc);
 		goto fail;
 	}

@@ -23,7 +23,16 @@
 #include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/strmap.h"
 #include "arbor/sync.h"
+
+/* Routine lines: info, or debug for a swarm of simulated endpoints. */
+#define sync_note(s, ...) do {						\
+	if ((s)->c.quiet)						\
+		log_debug(__VA_ARGS__);					\
+	else								\
+		log_info(__VA_ARGS__);					\
+} while (0)
 
 #define SYNC_MAX_RETRY	50	/* EAGAIN replies per chunk */
 #define SYNC_RETRY_MS	200
@@ -52,7 +61,9 @@ struct sync_fetch {
 	char			 hex[ARB_SHA256_HEX];
 	uint64_t		 size;
 	uint64_t		 next_off;	/* next chunk to request */
-	struct arb_blob_writer	*w;
+	struct arb_blob_writer	*w;		/* to the blob directory, or */
+	struct arb_sha256	*sink;		/* blob_sink: hash, keep nothing */
+	uint64_t		 sink_off;
 	struct sync_slot	*slots;		/* fetch_depth of them */
 	int			 inflight;
 	int			 failed;	/* first error, or 0 */
@@ -89,6 +100,7 @@ struct arb_sync {
 	int			 closing;
 	int			 infree;	/* inside arb_sync_free */
 	int			 ncalls;	/* arb_sync_request in flight */
+	struct arb_strmap	*sunk;		/* blob_sink: hex -> verified */
 };
 
 static void	sync_poll_start(struct arb_sync *);
@@ -198,7 +210,7 @@ sub:
 	if ((rv = arb_sub_dial(s->c.net, s->c.parents[s->cur].pub,
 	    sync_sub_cb, s, &s->sub)) != 0)
 		return rv;
-	log_info("%s: parent %s", s->c.kind, s->c.parents[s->cur].svc);
+	sync_note(s, "%s: parent %s", s->c.kind, s->c.parents[s->cur].svc);
 	return 0;
 }
 
@@ -430,7 +442,7 @@ sync_commit(struct sync_poll *p)
 			p->pols[i] = NULL;
 		}
 	p->head = NULL;
-	log_info("%s: head seq %llu: %zu policies", s->c.kind,
+	sync_note(s, "%s: head seq %llu: %zu policies", s->c.kind,
 	    (unsigned long long)s->head->seq, s->head->n_policies);
 	if (s->c.on_head)
 		s->c.on_head(s->c.arg, s->head);
@@ -631,6 +643,39 @@ arb_sync_poll_now(struct arb_sync *s)
 
 /* --------------------------------------------------------------- fetch */
 
+static uint64_t
+fetch_offset(const struct sync_fetch *f)
+{
+	return f->w ? arb_blob_writer_offset(f->w) : f->sink_off;
+}
+
+static int
+fetch_write(struct sync_fetch *f, const uint8_t *data, size_t len)
+{
+	if (f->w)
+		return arb_blob_writer_write(f->w, data, len);
+	if (f->sink_off + len > f->size)
+		return ARB_ETOOLONG;
+	f->sink_off += len;
+	return arb_sha256_update(f->sink, data, len);
+}
+
+/* blob_sink: the whole blob went by; does it hash right? */
+static int
+fetch_sink_finish(struct sync_fetch *f)
+{
+	uint8_t	got[ARB_SHA256_LEN];
+	int	rv;
+
+	if (f->sink_off != f->size)
+		return ARB_EAGAIN;
+	if ((rv = arb_sha256_final(f->sink, got)) != 0)
+		return rv;
+	if (memcmp(got, f->sha, ARB_SHA256_LEN) != 0)
+		return ARB_EBADHASH;
+	return arb_strmap_put(f->s->sunk, f->hex, (void *)1, NULL);
+}
+
 static void
 sync_fetch_done(struct sync_fetch *f, int rv)
 {
@@ -654,8 +699,14 @@ sync_fetch_done(struct sync_fetch *f, int rv)
 			arb_blob_writer_abort(f->w);
 		f->w = NULL;
 	}
+	if (f->sink) {
+		if (rv == 0)
+			rv = fetch_sink_finish(f);
+		arb_sha256_free(f->sink);
+		f->sink = NULL;
+	}
 	if (rv == 0)
-		log_info("%s: blob %.12s: %llu bytes verified", s->c.kind,
+		sync_note(s, "%s: blob %.12s: %llu bytes verified", s->c.kind,
 		    f->hex, (unsigned long long)f->size);
 	else if (rv == ARB_ETOOLONG || rv == ARB_EBADHASH)
 		log_warnx("%s: rejected blob %.12s from %s: %s", s->c.kind,
@@ -692,9 +743,9 @@ sync_fetch_flush(struct sync_fetch *f)
 			struct sync_slot *sl = &f->slots[i];
 
 			if (!sl->done ||
-			    sl->off != arb_blob_writer_offset(f->w))
+			    sl->off != fetch_offset(f))
 				continue;
-			if ((rv = arb_blob_writer_write(f->w, sl->data,
+			if ((rv = fetch_write(f, sl->data,
 			    sl->len)) != 0)
 				return rv;
 			free(sl->data);
@@ -877,7 +928,7 @@ sync_fetch_pump(struct sync_fetch *f, int defer)
 		if (f->failed)
 			return;
 	}
-	if (f->inflight == 0 && arb_blob_writer_offset(f->w) == f->size)
+	if (f->inflight == 0 && fetch_offset(f) == f->size)
 		sync_fetch_done(f, 0);
 }
 
@@ -925,6 +976,20 @@ sync_fetch_later(struct arb_sync *s, const uint8_t *sha, int rv,
 }
 
 int
+arb_sync_have_blob(const struct arb_sync *s,
+    const uint8_t sha[ARB_SHA256_LEN], uint64_t size)
+{
+	char		hex[ARB_SHA256_HEX];
+	uint64_t	have;
+
+	if (s->c.blob_sink) {
+		arb_hex(sha, ARB_SHA256_LEN, hex);
+		return arb_strmap_get(s->sunk, hex) != NULL;
+	}
+	return arb_blob_stat(s->c.blobs, sha, &have) == 0 && have == size;
+}
+
+int
 arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
     uint64_t size, arb_fetch_cb cb, void *arg)
 {
@@ -945,10 +1010,13 @@ arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
 			f->waiters = w;
 			return 0;
 		}
-	if (arb_blob_stat(s->c.blobs, sha, &have) == 0) {
+	if (arb_sync_have_blob(s, sha, size)) {
 		free(w);
-		return sync_fetch_later(s, sha, have == size ? 0 :
-		    ARB_ECORRUPT, cb, arg);
+		return sync_fetch_later(s, sha, 0, cb, arg);
+	}
+	if (!s->c.blob_sink && arb_blob_stat(s->c.blobs, sha, &have) == 0) {
+		free(w);
+		return sync_fetch_later(s, sha, ARB_ECORRUPT, cb, arg);
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->slots = calloc((size_t)s->c.fetch_depth,
@@ -961,6 +1029,15 @@ arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
 	memcpy(f->sha, sha, ARB_SHA256_LEN);
 	arb_hex(sha, ARB_SHA256_LEN, f->hex);
 	f->size = size;
+	if (s->c.blob_sink) {
+		if ((rv = arb_sha256_new(&f->sink)) != 0) {
+			free(f->slots);
+			free(f);
+			free(w);
+			return rv;
+		}
+		goto start;
+	}
 	if ((rv = arb_blob_writer_open(s->c.blobs, sha, size, &f->w)) != 0) {
 		free(f->slots);
 		free(f);
@@ -1003,6 +1080,7 @@ arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
 		log_info("%s: blob %.12s: resuming at %llu of %llu",
 		    s->c.kind, f->hex, (unsigned long long)f->next_off,
 		    (unsigned long long)size);
+start:
 	f->waiters = w;
 	f->next = s->fetches;
 	s->fetches = f;
@@ -1099,6 +1177,11 @@ arb_sync_new(const struct arb_sync_conf *c, struct arb_sync **sp)
 	}
 	uv_timer_init(c->loop, s->timer);
 	s->timer->data = s;
+	if (c->blob_sink && arb_strmap_new(&s->sunk) != 0) {
+		uv_close((uv_handle_t *)s->timer, timer_free_cb);
+		free(s);
+		return -ENOMEM;
+	}
 
 	/* The head we hold was verified when we took it; decode it again. */
 	if (arb_store_get(c->store, ARB_DB_META, "head", 4, &v, &n) == 0) {
@@ -1160,6 +1243,7 @@ sync_maybe_free(struct arb_sync *s)
 	if (s->head)
 		arb_wire_free_head(s->head);
 	free(s->head_bytes);
+	arb_strmap_free(s->sunk, NULL);
 	free(s);
 }
 

@@ -33,6 +33,16 @@ int	arb_store_open(const char *path, uint64_t mapsize,
 	    struct arb_store **sp);
 void	arb_store_close(struct arb_store *s);
 
+/*
+ * ARB_STORE_LIGHT: for simulated endpoints, thousands in one process: no
+ * fsync at commit (a process crash still loses nothing committed; a power
+ * loss may) and no lock file (one process, one thread uses it), so that
+ * each environment costs one file descriptor.
+ */
+#define ARB_STORE_LIGHT	0x1
+int	arb_store_open_flags(const char *path, uint64_t mapsize, int flags,
+	    struct arb_store **sp);
+
 /* Transactions.  Every txn must end in commit or abort. */
 int	arb_txn_begin(struct arb_store *s, int write, struct arb_txn **tp);
 int	arb_txn_commit(struct arb_txn *t);	/* frees t, also on error */

@@ -42,6 +42,8 @@ struct arb_sync_conf {
 	int64_t			 timeout_ms;	/* per request */
 	int			 fetch_depth;	/* chunks in flight per blob */
 	uint64_t		 fetch_rate;	/* bytes/s from upstream; 0: no cap */
+	int			 blob_sink;	/* verify blobs, keep only that */
+	int			 quiet;		/* routine lines at debug level */
 	const char		*node_id;	/* sent in Hello */
 	const char		*kind;		/* "relay" or "agent" */
 	/*
@@ -76,6 +78,14 @@ const char *arb_sync_parent(const struct arb_sync *s);
 typedef void (*arb_fetch_cb)(int rv, const uint8_t *sha, void *arg);
 int	arb_sync_fetch(struct arb_sync *s, const uint8_t sha[ARB_SHA256_LEN],
 	    uint64_t size, arb_fetch_cb cb, void *arg);
+
+/*
+ * Is the blob here, verified?  In blob_sink mode (simulated endpoints that
+ * verify what they download but do not keep it) "here" means verified
+ * once by this sync.
+ */
+int	arb_sync_have_blob(const struct arb_sync *s,
+	    const uint8_t sha[ARB_SHA256_LEN], uint64_t size);
 
 /*
  * Send any request to the parent in use (reports, enrolments).  cb is

@@ -1,0 +1,205 @@
+/*
+ * arbor-agent --swarm N: N simulated endpoints in one process, for
+ * measuring a tree at tens of thousands of endpoints on one machine.
+ *
+ * Each endpoint is a full agent (agent_new_in): the same state machine and
+ * the same wire, its own key and enrolment, its own REQ and SUB sockets to
+ * its relay, its own LMDB store and outbox.  What they share is the loop,
+ * the messaging bridge, and two read-only facts trees: the one they start
+ * in (facts_root: needing the patch) and the patched one
+ * (swarm_fixed_root).  swarm_need percent of them start needing the patch.
+ * A simulated action moves the endpoint to the patched tree and remembers
+ * that in its store; with swarm_run_actions the script really runs.
+ * Downloads are verified byte for byte but not kept (blob_sink).
+ *
+ * A process holds at most RLIMIT_NOFILE descriptors; each endpoint uses
+ * three (two sockets and its store), so the swarm refuses, loudly, to start
+ * more than fit.  Benchmarks spread a large swarm over several processes.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "agent.h"
+
+#define SWARM_FDS_EACH	3
+#define SWARM_TICK_MS	100
+
+struct swarm {
+	const struct agent_conf	*conf;
+	uv_loop_t		 loop;
+	uv_signal_t		 sigterm;
+	uv_signal_t		 sigint;
+	uv_timer_t		 tick;
+	struct agent_env	 env;
+	struct agent		**agents;
+	int			 n;
+	FILE			*events;
+	int			 enrolled;
+	int			 started;
+};
+
+static int64_t
+wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* An endpoint reached a moment a benchmark wants: one line in the file. */
+static void
+swarm_event(void *arg, const char *what, const char *policy, int index)
+{
+	struct swarm *sw = arg;
+
+	if (strcmp(what, "enrolled") == 0 && ++sw->enrolled == sw->n)
+		log_info("swarm: all %d endpoints enrolled", sw->n);
+	if (sw->events)
+		fprintf(sw->events, "%lld %s %s %d\n", (long long)wall_ms(),
+		    what, policy[0] ? policy : "-", index);
+}
+
+static void
+swarm_tick(uv_timer_t *t)
+{
+	struct swarm *sw = t->data;
+
+	if (sw->events)
+		fflush(sw->events);
+}
+
+static void
+swarm_stop(uv_signal_t *s, int signum)
+{
+	struct swarm	*sw = s->data;
+	int		 i;
+
+	log_info("swarm: signal %d: stopping %d endpoints", signum,
+	    sw->started);
+	uv_close((uv_handle_t *)&sw->sigterm, NULL);
+	uv_close((uv_handle_t *)&sw->sigint, NULL);
+	uv_timer_stop(&sw->tick);
+	uv_close((uv_handle_t *)&sw->tick, NULL);
+	for (i = 0; i < sw->started; i++)
+		agent_stop_in(sw->agents[i]);
+	arb_net_free(sw->env.net);
+	sw->env.net = NULL;
+}
+
+static int
+swarm_facts(const struct agent_conf *c, const char *root,
+    struct arb_facts **fp)
+{
+	struct arb_facts_conf fc;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.root = root;
+	fc.groups = c->groups;
+	fc.ngroups = c->ngroups;
+	fc.prop_keys = c->prop_keys;
+	fc.prop_vals = c->prop_vals;
+	fc.nprops = c->nprops;
+	return arb_facts_new(&fc, fp);
+}
+
+int
+agent_swarm(const struct agent_conf *conf)
+{
+	struct swarm	 sw;
+	char		 dir[PATH_MAX], name[256];
+	int		 i, rv, status = 1;
+
+	memset(&sw, 0, sizeof(sw));
+	sw.conf = conf;
+	sw.n = (int)conf->swarm;
+	/* Refuse loudly rather than let dials fail silently later. */
+	if (arb_net_check_fds((uint64_t)sw.n * SWARM_FDS_EACH + 64) != 0) {
+		log_warnx("swarm: %d endpoints need %d descriptors each; "
+		    "split the swarm over several processes", sw.n,
+		    SWARM_FDS_EACH);
+		return 1;
+	}
+	if (mkdir(conf->data_dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("swarm: %s", conf->data_dir);
+		return 1;
+	}
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	uv_loop_init(&sw.loop);
+	sw.env.loop = &sw.loop;
+	sw.env.roots[0] = conf->facts_root ? conf->facts_root : "/";
+	sw.env.roots[1] = conf->swarm_fixed ? conf->swarm_fixed :
+	    sw.env.roots[0];
+	sw.env.simulate = !conf->swarm_run;
+	sw.env.need_pct = (int)conf->swarm_need;
+	sw.env.event = swarm_event;
+	sw.env.event_arg = &sw;
+	if ((rv = swarm_facts(conf, sw.env.roots[0], &sw.env.facts[0])) != 0 ||
+	    (rv = swarm_facts(conf, sw.env.roots[1], &sw.env.facts[1])) != 0) {
+		log_warnx("swarm: facts: %s", arb_strerror(rv));
+		goto out;
+	}
+	if (conf->swarm_events && (sw.events = fopen(conf->swarm_events,
+	    "a")) == NULL) {
+		log_warn("swarm: %s", conf->swarm_events);
+		goto out;
+	}
+	if ((rv = arb_net_new(&sw.loop, &sw.env.net)) != 0)
+		goto out;
+	if ((sw.agents = calloc((size_t)sw.n, sizeof(*sw.agents))) == NULL)
+		goto out;
+	for (i = 0; i < sw.n; i++) {
+		snprintf(dir, sizeof(dir), "%s/ep-%05d", conf->data_dir, i);
+		snprintf(name, sizeof(name), "%s-%d", conf->node_id, i);
+		if ((sw.agents[i] = agent_new_in(conf, &sw.env, i, dir,
+		    name)) == NULL) {
+			log_warnx("swarm: endpoint %d did not start", i);
+			break;
+		}
+		sw.started++;
+	}
+	log_info("swarm: %d endpoints started (%d%% needing the patch)",
+	    sw.started, sw.env.need_pct);
+	uv_timer_init(&sw.loop, &sw.tick);
+	sw.tick.data = &sw;
+	uv_timer_start(&sw.tick, swarm_tick, SWARM_TICK_MS, SWARM_TICK_MS);
+	uv_signal_init(&sw.loop, &sw.sigterm);
+	uv_signal_init(&sw.loop, &sw.sigint);
+	sw.sigterm.data = sw.sigint.data = &sw;
+	uv_signal_start(&sw.sigterm, swarm_stop, SIGTERM);
+	uv_signal_start(&sw.sigint, swarm_stop, SIGINT);
+	if (sw.started == sw.n) {
+		status = 0;
+		uv_run(&sw.loop, UV_RUN_DEFAULT);
+	} else
+		swarm_stop(&sw.sigterm, 0);
+	uv_run(&sw.loop, UV_RUN_DEFAULT);
+out:
+	if (sw.env.net) {
+		for (i = 0; i < sw.started; i++)
+			agent_stop_in(sw.agents[i]);
+		arb_net_free(sw.env.net);
+		uv_run(&sw.loop, UV_RUN_DEFAULT);
+	}
+	for (i = 0; i < sw.started; i++)
+		agent_free(sw.agents[i]);
+	free(sw.agents);
+	(void)uv_loop_close(&sw.loop);
+	if (sw.events)
+		fclose(sw.events);
+	if (sw.env.facts[0])
+		arb_facts_free(sw.env.facts[0]);
+	if (sw.env.facts[1])
+		arb_facts_free(sw.env.facts[1]);
+	return status;
+}
