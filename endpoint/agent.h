@@ -65,6 +65,7 @@ struct agent_env {
 	void			(*event)(void *arg, const char *what,
 				    const char *policy, int index);
 	void			*event_arg;
+	uint64_t		*reports_made;	/* counted for benchmarks */
 };
 
 /* What the agent keeps per policy id (ARB_DB_STATE), host byte order. */

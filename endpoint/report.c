@@ -164,6 +164,8 @@ out:
 	arb_signed_clear(&sg);
 	free(body);
 	free(sbytes);
+	if (rv == 0 && a->env && a->env->reports_made)
+		(*a->env->reports_made)++;
 	/* Gather the changes of the next moments into one message. */
 	if (rv == 0 && !uv_is_active((uv_handle_t *)&a->flush))
 		uv_timer_start(&a->flush, flush_timer_cb,

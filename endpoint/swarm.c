@@ -46,6 +46,8 @@ struct swarm {
 	FILE			*events;
 	int			 enrolled;
 	int			 started;
+	uint64_t		 made;		/* reports made by all */
+	uint64_t		 made_logged;
 };
 
 static int64_t
@@ -75,6 +77,11 @@ swarm_tick(uv_timer_t *t)
 {
 	struct swarm *sw = t->data;
 
+	if (sw->events && sw->made != sw->made_logged) {
+		fprintf(sw->events, "%lld made - %llu\n", (long long)wall_ms(),
+		    (unsigned long long)sw->made);
+		sw->made_logged = sw->made;
+	}
 	if (sw->events)
 		fflush(sw->events);
 }
@@ -144,6 +151,7 @@ agent_swarm(const struct agent_conf *conf)
 	sw.env.need_pct = (int)conf->swarm_need;
 	sw.env.event = swarm_event;
 	sw.env.event_arg = &sw;
+	sw.env.reports_made = &sw.made;
 	if ((rv = swarm_facts(conf, sw.env.roots[0], &sw.env.facts[0])) != 0 ||
 	    (rv = swarm_facts(conf, sw.env.roots[1], &sw.env.facts[1])) != 0) {
 		log_warnx("swarm: facts: %s", arb_strerror(rv));

@@ -524,6 +524,7 @@ core_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 			core_error(c, req, ARB_EINVAL, "enrol");
 		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
+		c->st.batch_bytes_in += len;
 		if (c->c.on_batch)
 			c->c.on_batch(c->c.hook_arg, req, env->report_batch);
 		else if (c->agg)

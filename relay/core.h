@@ -76,6 +76,7 @@ struct relay_core_stats {
 	uint64_t	upstream_fetches;
 	uint64_t	corrupt;	/* damaged blobs found on disk */
 	uint64_t	batches_in;	/* report batches from children */
+	uint64_t	batch_bytes_in;
 	uint64_t	reports_in;
 	uint64_t	batches_up;	/* batches sent and acknowledged */
 	uint64_t	reports_up;

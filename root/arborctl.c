@@ -859,14 +859,17 @@ ctl_status_json(const struct ctl *c, const Arbor__StatusReply *sr)
 	uint32_t	 n;
 	unsigned	 st;
 
-	doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "head_seq", (json_int_t)sr->head_seq,
 	    "endpoints", (json_int_t)sr->endpoints,
 	    "batches", (json_int_t)sr->batches,
 	    "reports", (json_int_t)sr->reports,
 	    "accepted", (json_int_t)sr->accepted,
 	    "rejected", (json_int_t)sr->rejected,
-	    "last_report_at_ms", (json_int_t)sr->last_report_at_ms);
+	    "last_report_at_ms", (json_int_t)sr->last_report_at_ms,
+	    "bytes_served", (json_int_t)sr->bytes_served,
+	    "report_bytes", (json_int_t)sr->report_bytes,
+	    "requests", (json_int_t)sr->requests);
 	if (doc == NULL || (pols = json_array()) == NULL ||
 	    json_object_set_new(doc, "policies", pols) != 0)
 		goto nomem;

@@ -484,6 +484,7 @@ root_get_status(struct root *r, struct arb_req *req, const char *policy)
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__StatusReply	 sr = ARBOR__STATUS_REPLY__INIT;
 	struct status_arg	 sa;
+	struct relay_core_stats	 st;
 	struct arb_txn		*t;
 	uint64_t		 n = 0;
 
@@ -512,6 +513,10 @@ root_get_status(struct root *r, struct arb_req *req, const char *policy)
 	sr.rejected = r->ctr.rejected;
 	sr.last_report_at_ms = r->ctr.last_report_ms;
 	sr.head_seq = r->head ? r->head->seq : 0;
+	relay_core_stats(r->core, &st);
+	sr.bytes_served = st.chunk_bytes;
+	sr.report_bytes = st.batch_bytes_in;
+	sr.requests = st.requests;
 	env.body_case = ARBOR__ENVELOPE__BODY_STATUS_REPLY;
 	env.status_reply = &sr;
 	reply(req, &env);
