@@ -24,6 +24,8 @@
 #include "agent.h"
 
 #define OUTBOX_BATCH	512	/* reports per message */
+
+static void	agent_retry_later(struct agent *);
 #define OUTBOX_BYTES	(512 * 1024)
 
 /* Load this endpoint's key, making it at the first start. */
@@ -70,7 +72,8 @@ enroll_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	if (rv != 0) {
 		if (rv != ARB_EPERM)
 			log_warnx("agent: enrolment: %s", arb_strerror(rv));
-		return;			/* again at the next poll */
+		agent_retry_later(a);
+		return;
 	}
 	if ((rv = arb_store_put(a->store, ARB_DB_META, "enrolled", 8, a->id,
 	    strlen(a->id))) != 0)
@@ -129,6 +132,19 @@ static void
 flush_timer_cb(uv_timer_t *t)
 {
 	agent_flush(t->data);
+}
+
+/*
+ * Try the enrolment or the outbox again in a few seconds, at a random
+ * moment so that thousands refused together do not come back together.
+ */
+static void
+agent_retry_later(struct agent *a)
+{
+	if (a->stopping)
+		return;
+	uv_timer_start(&a->flush, flush_timer_cb,
+	    1000 + (uint64_t)random() % 4000, 0);
 }
 
 static int
@@ -261,7 +277,8 @@ flush_cb(int rv, const uint8_t *data, size_t len, void *arg)
 			log_warnx("agent: reports not taken by the relay: %s",
 			    arb_strerror(rv));
 		free(fa);
-		return;			/* they stay; sent again later */
+		agent_retry_later(a);	/* they stay; sent again later */
+		return;
 	}
 	/* The relay committed them: only now do they leave the outbox. */
 	if (arb_txn_begin(a->store, 1, &t) == 0) {

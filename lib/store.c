@@ -25,12 +25,14 @@
 struct arb_store {
 	MDB_env		*env;
 	MDB_dbi		 dbi[ARB_DB_COUNT];
+	MDB_txn		*group;		/* open group commit, or NULL */
 	size_t		 maxkey;
 };
 
 struct arb_txn {
 	struct arb_store	*store;
 	MDB_txn			*txn;
+	int			 borrowed;	/* a read on the group's txn */
 };
 
 static const char *const store_dbnames[ARB_DB_COUNT] = {
@@ -172,7 +174,19 @@ arb_txn_begin(struct arb_store *s, int write, struct arb_txn **tp)
 	if ((t = malloc(sizeof(*t))) == NULL)
 		return -ENOMEM;
 	t->store = s;
-	if ((rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY,
+	t->borrowed = 0;
+	/*
+	 * Inside a group: a write is a child of the group's transaction (its
+	 * commit merges into the group), and a read looks through the group's
+	 * transaction, so that it sees what the group has written.
+	 */
+	if (s->group != NULL && !write) {
+		t->txn = s->group;
+		t->borrowed = 1;
+		*tp = t;
+		return 0;
+	}
+	if ((rc = mdb_txn_begin(s->env, s->group, write ? 0 : MDB_RDONLY,
 	    &t->txn)) != 0) {
 		free(t);
 		return store_err("txn begin", rc);
@@ -188,6 +202,10 @@ arb_txn_commit(struct arb_txn *t)
 
 	if (t == NULL)
 		return ARB_EINVAL;
+	if (t->borrowed) {
+		free(t);
+		return 0;
+	}
 	/* mdb_txn_commit frees the transaction whatever it returns. */
 	rc = mdb_txn_commit(t->txn);
 	free(t);
@@ -199,8 +217,41 @@ arb_txn_abort(struct arb_txn *t)
 {
 	if (t == NULL)
 		return;
-	mdb_txn_abort(t->txn);
+	if (!t->borrowed)
+		mdb_txn_abort(t->txn);
 	free(t);
+}
+
+int
+arb_store_group_begin(struct arb_store *s)
+{
+	int rc;
+
+	if (s->group != NULL)
+		return 0;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &s->group)) != 0) {
+		s->group = NULL;
+		return store_err("group begin", rc);
+	}
+	return 0;
+}
+
+int
+arb_store_group_active(const struct arb_store *s)
+{
+	return s->group != NULL;
+}
+
+int
+arb_store_group_commit(struct arb_store *s)
+{
+	int rc;
+
+	if (s->group == NULL)
+		return 0;
+	rc = mdb_txn_commit(s->group);
+	s->group = NULL;
+	return rc != 0 ? store_err("group commit", rc) : 0;
 }
 
 int

@@ -236,7 +236,9 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 
 	c->st.batches_in++;
 	c->st.reports_in += b->n_entries;
-	if ((rv = arb_txn_begin(c->c.store, 1, &t)) != 0) {
+	/* One commit for every batch of this turn of the loop. */
+	if ((rv = relay_core_group(c)) != 0 ||
+	    (rv = arb_txn_begin(c->c.store, 1, &t)) != 0) {
 		core_error(c, req, rv, "reports");
 		return;
 	}
@@ -257,7 +259,6 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 		core_error(c, req, rv, "reports: spool");
 		return;
 	}
-	/* Acknowledge only what is committed. */
 	if ((rv = arb_txn_commit(t)) != 0) {
 		core_error(c, req, rv, "reports: spool");
 		return;
@@ -286,9 +287,10 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 		else if (old)
 			info_free(old);
 	}
+	/* Acknowledged only once the group is committed. */
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
 	env.report_ack = &ack;
-	core_send(c, req, &env);
+	relay_core_defer(c, req, &env, NULL, NULL);
 	if (g->spooled >= c->c.report_max)
 		agg_flush(g);
 }

@@ -24,6 +24,82 @@ static void	core_reply_chunk(struct relay_core *, struct arb_req *,
 
 /* -------------------------------------------------------------- replies */
 
+static void
+handle_free_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+struct deferred {
+	struct arb_req	*req;
+	uint8_t		*buf;
+	size_t		 len;
+	void		(*after)(void *, int);
+	void		*arg;
+	struct deferred	*next;
+};
+
+static void
+core_commit_cb(uv_check_t *h)
+{
+	struct relay_core	*c = h->data;
+	struct deferred		*d, *dn;
+	int			 rv;
+
+	uv_check_stop(h);
+	rv = arb_store_group_commit(c->c.store);
+	if (rv != 0)
+		log_warnx("%s: group commit: %s", c->c.name, arb_strerror(rv));
+	d = c->dq;
+	c->dq = NULL;
+	c->dqt = &c->dq;
+	for (; d; d = dn) {
+		dn = d->next;
+		if (rv == 0)
+			(void)arb_req_reply(d->req, d->buf, d->len);
+		else
+			core_error(c, d->req, rv, "commit");
+		if (d->after)
+			d->after(d->arg, rv == 0);
+		free(d->buf);
+		free(d);
+	}
+}
+
+int
+relay_core_group(struct relay_core *c)
+{
+	int rv;
+
+	if (arb_store_group_active(c->c.store))
+		return 0;
+	if ((rv = arb_store_group_begin(c->c.store)) != 0)
+		return rv;
+	uv_check_start(c->check, core_commit_cb);
+	return 0;
+}
+
+void
+relay_core_defer(struct relay_core *c, struct arb_req *req,
+    Arbor__Envelope *reply, void (*after)(void *, int), void *arg)
+{
+	struct deferred *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    arb_wire_encode(reply, &d->buf, &d->len) != 0) {
+		free(d);
+		core_error(c, req, -ENOMEM, "reply");
+		if (after)
+			after(arg, 0);
+		return;
+	}
+	d->req = req;
+	d->after = after;
+	d->arg = arg;
+	*c->dqt = d;
+	c->dqt = &d->next;
+}
+
 void
 core_send(struct relay_core *c, struct arb_req *req, Arbor__Envelope *env)
 {
@@ -686,6 +762,13 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	}
 	if ((rv = arb_strmap_new(&c->children)) != 0)
 		goto fail;
+	if ((c->check = calloc(1, sizeof(*c->check))) == NULL) {
+		rv = -ENOMEM;
+		goto fail;
+	}
+	uv_check_init(cf->loop, c->check);
+	c->check->data = c;
+	c->dqt = &c->dq;
 	if ((rv = arb_pub_listen(cf->net, cf->pub, &c->pubs)) != 0)
 		goto fail;
 	if (cf->sync != NULL && (rv = relay_agg_new(c)) != 0)
@@ -702,6 +785,8 @@ fail:
 		arb_pub_close(c->pubs);
 	if (c->agg)
 		relay_agg_free(c);
+	if (c->check)
+		uv_close((uv_handle_t *)c->check, handle_free_cb);
 	arb_strmap_free(c->children, free);
 	free(c->chunkbuf);
 	free(c);
@@ -721,6 +806,10 @@ relay_core_free(struct relay_core *c)
 	struct parked	*p, *pn;
 	size_t		 i;
 
+	/* What is staged becomes durable; its replies go nowhere now. */
+	if (arb_store_group_active(c->c.store))
+		core_commit_cb(c->check);
+	uv_close((uv_handle_t *)c->check, handle_free_cb);
 	if (c->agg)
 		relay_agg_free(c);
 	arb_srv_close(c->srv);

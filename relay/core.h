@@ -67,6 +67,21 @@ void	relay_core_head(struct relay_core *c, const Arbor__Head *head,
 int	relay_core_index_blob(struct relay_core *c,
 	    const uint8_t sha[ARB_SHA256_LEN]);
 
+/*
+ * Group commit for requests that must be durable before they are
+ * acknowledged (reports, enrolments): relay_core_group opens (or joins)
+ * the store's group transaction for this turn of the loop; the handler
+ * writes through ordinary transactions, then hands its reply to
+ * relay_core_defer.  At the end of the turn the group is committed (one
+ * fsync for all of them) and the replies go out; if the commit fails each
+ * gets an error instead.  after (may be NULL) is then called with
+ * committed 1 or 0 (and it owns arg).
+ */
+int	relay_core_group(struct relay_core *c);
+void	relay_core_defer(struct relay_core *c, struct arb_req *req,
+	    Arbor__Envelope *reply, void (*after)(void *arg, int committed),
+	    void *arg);
+
 /* Counters, for logs and tests. */
 struct relay_core_stats {
 	uint64_t	requests;

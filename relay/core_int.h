@@ -55,6 +55,9 @@ struct relay_core {
 	uint8_t			*chunkbuf;
 	int			 closing;	/* freed when misses end */
 	struct relay_agg	*agg;		/* NULL at the root */
+	uv_check_t		*check;		/* commits the group */
+	struct deferred		*dq;		/* replies waiting for it */
+	struct deferred		**dqt;
 	struct arb_strmap	*children;	/* node id -> struct child */
 };
 

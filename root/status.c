@@ -187,6 +187,9 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 		reply_error(req, rv, "enrol");
 		return;
 	}
+	/* Thousands enrol at once: one commit for all of a loop turn's. */
+	if ((rv = relay_core_group(r->core)) != 0)
+		goto fail;
 	/* The endpoint proves it holds the key its id derives from. */
 	if ((rv = arb_key_from_raw_public(b->pubkey.data, &k)) != 0 ||
 	    (rv = arb_key_id(k, kid)) != 0 ||
@@ -229,7 +232,7 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	er.endpoint_id = id;
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL_REPLY;
 	env.enroll_reply = &er;
-	reply(req, &env);
+	relay_core_defer(r->core, req, &env, NULL, NULL);
 	goto out;
 fail:
 	log_warnx("root: enrolment refused: %s", arb_strerror(rv));
@@ -388,31 +391,54 @@ store_relays(struct root *r, struct arb_txn *t, Arbor__RelayInfo **ri,
 	(void)r;
 }
 
+struct batch_done {		/* what a batch changes once committed */
+	struct root	*r;
+	struct delta	*d;
+	size_t		 nd;
+};
+
+static void
+batch_after(void *arg, int committed)
+{
+	struct batch_done	*bd = arg;
+	size_t			 i;
+
+	for (i = 0; committed && i < bd->nd; i++)
+		counts_apply(bd->r, &bd->d[i]);
+	free(bd->d);
+	free(bd);
+}
+
 void
 root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 {
 	struct root		*r = arg;
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__ReportAck	 ack = ARBOR__REPORT_ACK__INIT;
+	struct batch_done	*bd;
 	struct arb_txn		*t;
-	struct delta		*d;
-	size_t			 i, nd = 0;
-	int			 rv, has;
+	size_t			 i;
+	int			 rv = 0, has;
 
-	if ((d = calloc(b->n_entries + 1, sizeof(*d))) == NULL) {
+	if ((bd = calloc(1, sizeof(*bd))) == NULL ||
+	    (bd->d = calloc(b->n_entries + 1, sizeof(*bd->d))) == NULL) {
+		free(bd);
 		reply_error(req, -ENOMEM, "reports");
 		return;
 	}
-	if ((rv = arb_txn_begin(r->store, 1, &t)) != 0) {
-		free(d);
+	bd->r = r;
+	/* One commit for every batch of this turn of the loop. */
+	if ((rv = relay_core_group(r->core)) != 0 ||
+	    (rv = arb_txn_begin(r->store, 1, &t)) != 0) {
+		batch_after(bd, 0);
 		reply_error(req, rv, "reports");
 		return;
 	}
 	for (i = 0; i < b->n_entries; i++) {
-		rv = take_report(r, t, b->entries[i], &d[nd], &has);
+		rv = take_report(r, t, b->entries[i], &bd->d[bd->nd], &has);
 		if (rv == 0) {
 			ack.accepted++;
-			nd += (size_t)has;
+			bd->nd += (size_t)has;
 		} else if (rv == ARB_ESTORE || rv == -ENOMEM)
 			break;
 		else
@@ -420,7 +446,7 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 	}
 	if (rv == ARB_ESTORE || rv == -ENOMEM) {
 		arb_txn_abort(t);
-		free(d);
+		batch_after(bd, 0);
 		reply_error(req, rv, "reports");
 		return;
 	}
@@ -434,21 +460,14 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 	(void)arb_txn_put(t, ARB_DB_META, "counters", 8, &r->ctr,
 	    sizeof(r->ctr));
 	if ((rv = arb_txn_commit(t)) != 0) {
-		/* Nothing was taken: the sender will send it again. */
-		r->ctr.batches--;
-		r->ctr.reports -= b->n_entries;
-		r->ctr.accepted -= ack.accepted;
-		r->ctr.rejected -= ack.rejected;
-		free(d);
+		batch_after(bd, 0);
 		reply_error(req, rv, "reports");
 		return;
 	}
-	for (i = 0; i < nd; i++)
-		counts_apply(r, &d[i]);
-	free(d);
+	/* Acknowledged, and counted, once the group is durable. */
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
 	env.report_ack = &ack;
-	reply(req, &env);
+	relay_core_defer(r->core, req, &env, batch_after, bd);
 }
 
 /* --------------------------------------------------------- operator view */

@@ -43,6 +43,17 @@ void	arb_store_close(struct arb_store *s);
 int	arb_store_open_flags(const char *path, uint64_t mapsize, int flags,
 	    struct arb_store **sp);
 
+/*
+ * Group commit: one write transaction that many requests of one loop turn
+ * share, committed (one fsync) before any of them is acknowledged.  While
+ * a group is open, arb_txn_begin gives a write a child transaction of the
+ * group (its commit merges into the group) and a read a view through the
+ * group's transaction.  arb_store_group_commit makes it all durable.
+ */
+int	arb_store_group_begin(struct arb_store *s);
+int	arb_store_group_active(const struct arb_store *s);
+int	arb_store_group_commit(struct arb_store *s);
+
 /* Transactions.  Every txn must end in commit or abort. */
 int	arb_txn_begin(struct arb_store *s, int write, struct arb_txn **tp);
 int	arb_txn_commit(struct arb_txn *t);	/* frees t, also on error */
