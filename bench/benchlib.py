@@ -139,3 +139,22 @@ def machine():
         model = next((ln.split(":", 1)[1].strip() for ln in f
                       if ln.startswith("model name")), "?")
     return {"cpus": os.cpu_count(), "cpu": model}
+
+
+def perf_start():
+    """With ARBOR_BENCH_PERF=FILE, profile the whole machine (perf record
+    -a -g) over the measured part of a benchmark."""
+    out = os.environ.get("ARBOR_BENCH_PERF")
+    if not out:
+        return None
+    p = subprocess.Popen(["perf", "record", "-F", "499", "-a", "-g", "-o",
+                          out], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return p
+
+
+def perf_stop(p):
+    if p is not None:
+        p.send_signal(2)
+        p.wait(60)

@@ -42,6 +42,7 @@ def run(relays, endpoints, size, report_interval, case, limit_s):
         pid = "fanout-%s" % case
         net.publish(pid, 1, {"payload.bin": os.urandom(size)},
                     applicability=B.NEEDS, action="true")
+        perf = B.perf_start()
         t0 = B.now_ms()
         net.ctl("push", pid)
 
@@ -51,6 +52,7 @@ def run(relays, endpoints, size, report_interval, case, limit_s):
             return st if c.get("fixed", 0) + c.get("failed", 0) >= \
                 endpoints else None
         st = B.wait_until(complete, limit_s, "the root to hold every report")
+        B.perf_stop(perf)
         t_root = st["last_report_at_ms"]
         ver = B.events(swarms, "verified", pid)
         cpu_root = B.cpu_seconds(root)

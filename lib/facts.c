@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <linux/openat2.h>
@@ -458,7 +459,7 @@ arb_facts_os(struct arb_facts *f, const char *key, const char **vp)
 		return rv;
 	/* The last assignment wins, as in a shell. */
 	for (i = f->nos; i > 0; i--) {
-		if (strcmp(f->os_keys[i - 1], key) == 0) {
+		if (strcasecmp(f->os_keys[i - 1], key) == 0) {
 			*vp = f->os_vals[i - 1];
 			break;
 		}

@@ -87,7 +87,7 @@ class Node:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=30):
         """SIGTERM, wait, SIGKILL if it does not go; returns the exit code."""
         if self.proc is None:
             return None

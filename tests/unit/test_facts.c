@@ -224,6 +224,19 @@ test_os_release(void **state)
 	check_value(f->facts, "os.id == \"debian\" && os.version_id == \"12\"",
 	    "true");
 
+	/* The getter matches keys regardless of case. */
+	{
+		const char	*v;
+
+		assert_int_equal(arb_facts_os(f->facts, "id", &v), 0);
+		assert_non_null(v);
+		assert_string_equal(v, "debian");
+		assert_int_equal(arb_facts_os(f->facts, "NAME", &v), 0);
+		assert_string_equal(v, "Debian GNU/Linux");
+		assert_int_equal(arb_facts_os(f->facts, "NOPE", &v), 0);
+		assert_null(v);
+	}
+
 	/* Quoted and unquoted, escapes; the last assignment wins. */
 	put(f->root, "etc/os-release",
 	    "ID=\"ubu\\\"ntu\"\nVERSION_ID=22.04  \nID='ubuntu'\n");

@@ -88,7 +88,10 @@ void	arb_facts_stats(const struct arb_facts *f, struct arb_facts_stats *st);
  * (logged), or -ENOMEM.
  */
 
-/* A key of os-release: "ID", "VERSION_ID", ... (quotes removed). */
+/*
+ * A key of os-release: "ID", "VERSION_ID", ... (quotes removed).  Keys
+ * match regardless of case, so "id" finds ID=.
+ */
 int	arb_facts_os(struct arb_facts *f, const char *key, const char **vp);
 /* Debian architecture name: "amd64", "arm64", ... */
 int	arb_facts_arch(struct arb_facts *f, const char **vp);
