@@ -106,6 +106,7 @@ struct agent {
 	int			 enrolled;
 	int			 enrolling;
 	int			 sending;	/* a batch in flight */
+	int			 inventory_next; /* the next report carries it */
 	int			 stopping;
 	char			*staging;
 };

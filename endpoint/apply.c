@@ -285,6 +285,7 @@ action_done(const struct arb_action_result *res, void *arg)
 	rv = arb_store_policy(a->store, st.sha, &p);
 	if (rv == 0)
 		rv = evaluate(a, p, &applies, err, sizeof(err));
+	a->inventory_next = 1;	/* the result carries the new inventory */
 	if (rv != 0)
 		pstate_set(a, run->id, &st, ARB_ST_FAILED, 0, err);
 	else if (applies)
@@ -292,7 +293,6 @@ action_done(const struct arb_action_result *res, void *arg)
 		    "still applicable after the action");
 	else
 		pstate_set(a, run->id, &st, ARB_ST_FIXED, 0, "");
-	(void)agent_report_inventory(a);
 next:
 	if (p)
 		arb_wire_free_policy(p);

@@ -147,17 +147,33 @@ agent_retry_later(struct agent *a)
 	    1000 + (uint64_t)random() % 4000, 0);
 }
 
+/*
+ * Outbox key: "p:" and the policy id ("p:" alone for the inventory).  One
+ * record per key: a newer state of a policy replaces one not yet sent, as
+ * a relay's spool does one hop later.  The value is the report's seq (8
+ * bytes, big-endian) and its encoded body; it is signed when sent.
+ */
+static size_t
+outbox_key(const char *policy, char *key, size_t max)
+{
+	int n = snprintf(key, max, "p:%s", policy);
+
+	return n > 0 && (size_t)n < max ? (size_t)n : 0;
+}
+
 static int
 outbox_add(struct agent *a, Arbor__Report *r)
 {
-	Arbor__Signed	 sg = ARBOR__SIGNED__INIT;
 	struct arb_txn	*t;
-	uint8_t		*body = NULL, *sbytes = NULL, key[8];
+	uint8_t		*body = NULL, *val = NULL, seqb[8];
+	char		 key[ARB_MAX_ID + 4];
 	uint64_t	 seq = 0;
 	void		*v;
-	size_t		 n, blen, slen;
+	size_t		 n, blen, klen;
 	int		 rv;
 
+	if ((klen = outbox_key(r->policy_id, key, sizeof(key))) == 0)
+		return ARB_EINVAL;
 	if ((rv = arb_txn_begin(a->store, 1, &t)) != 0)
 		return rv;
 	if (arb_txn_get(t, ARB_DB_META, "seq", 3, &v, &n) == 0) {
@@ -166,20 +182,25 @@ outbox_add(struct agent *a, Arbor__Report *r)
 		free(v);
 	}
 	r->seq = ++seq;
-	arb_be64_put(key, seq);
+	arb_be64_put(seqb, seq);
 	if ((rv = arb_wire_encode_report(r, &body, &blen)) != 0 ||
-	    (rv = arb_signed_make(a->key, body, blen, &sg)) != 0 ||
-	    (rv = arb_wire_encode_signed(&sg, &sbytes, &slen)) != 0 ||
-	    (rv = arb_txn_put(t, ARB_DB_OUTBOX, key, 8, sbytes, slen)) != 0 ||
-	    (rv = arb_txn_put(t, ARB_DB_META, "seq", 3, key, 8)) != 0) {
+	    (val = malloc(blen + 8)) == NULL) {
+		arb_txn_abort(t);
+		rv = rv ? rv : -ENOMEM;
+		goto out;
+	}
+	memcpy(val, seqb, 8);
+	memcpy(val + 8, body, blen);
+	if ((rv = arb_txn_put(t, ARB_DB_OUTBOX, key, klen, val,
+	    blen + 8)) != 0 ||
+	    (rv = arb_txn_put(t, ARB_DB_META, "seq", 3, seqb, 8)) != 0) {
 		arb_txn_abort(t);
 		goto out;
 	}
 	rv = arb_txn_commit(t);
 out:
-	arb_signed_clear(&sg);
 	free(body);
-	free(sbytes);
+	free(val);
 	if (rv == 0 && a->env && a->env->reports_made)
 		(*a->env->reports_made)++;
 	/* Gather the changes of the next moments into one message. */
@@ -189,14 +210,42 @@ out:
 	return rv;
 }
 
+/* What the endpoint is: read from its facts. */
+static void
+inventory_fill(struct agent *a, Arbor__Inventory *inv)
+{
+	const char	*v;
+	char *const	*groups;
+	size_t		 ngroups;
+
+	inv->hostname = (char *)(arb_facts_hostname(a->facts, &v) == 0 &&
+	    v ? v : a->node_id);
+	inv->os_id = (char *)(arb_facts_os(a->facts, "id", &v) == 0 && v ?
+	    v : "");
+	inv->os_version_id = (char *)(arb_facts_os(a->facts, "version_id",
+	    &v) == 0 && v ? v : "");
+	inv->arch = (char *)(arb_facts_arch(a->facts, &v) == 0 && v ? v :
+	    "");
+	arb_facts_groups(a->facts, &groups, &ngroups);
+	inv->groups = (char **)groups;
+	inv->n_groups = ngroups;
+}
+
 int
 agent_report(struct agent *a, const char *policy, uint32_t version,
     unsigned state, int exit_code, const char *detail)
 {
-	Arbor__Report	r = ARBOR__REPORT__INIT;
-	char		clean[ARB_ACTION_OUTPUT_MAX];
-	int		rv;
+	Arbor__Report		r = ARBOR__REPORT__INIT;
+	Arbor__Inventory	inv = ARBOR__INVENTORY__INIT;
+	char			clean[ARB_ACTION_OUTPUT_MAX];
+	int			rv;
 
+	/* After an action the endpoint changed: say what it is now. */
+	if (a->inventory_next) {
+		inventory_fill(a, &inv);
+		r.inventory = &inv;
+		a->inventory_next = 0;
+	}
 	r.endpoint_id = a->id;
 	r.policy_id = (char *)policy;
 	r.version = version;
@@ -224,20 +273,8 @@ agent_report_inventory(struct agent *a)
 {
 	Arbor__Report		 r = ARBOR__REPORT__INIT;
 	Arbor__Inventory	 inv = ARBOR__INVENTORY__INIT;
-	const char		*v;
-	char *const		*groups;
-	size_t			 ngroups;
 
-	inv.hostname = (char *)(arb_facts_hostname(a->facts, &v) == 0 && v ?
-	    v : a->node_id);
-	inv.os_id = (char *)(arb_facts_os(a->facts, "id", &v) == 0 && v ?
-	    v : "");
-	inv.os_version_id = (char *)(arb_facts_os(a->facts, "version_id",
-	    &v) == 0 && v ? v : "");
-	inv.arch = (char *)(arb_facts_arch(a->facts, &v) == 0 && v ? v : "");
-	arb_facts_groups(a->facts, &groups, &ngroups);
-	inv.groups = (char **)groups;
-	inv.n_groups = ngroups;
+	inventory_fill(a, &inv);
 	r.endpoint_id = a->id;
 	r.policy_id = (char *)"";
 	r.detail = (char *)"";
@@ -248,10 +285,16 @@ agent_report_inventory(struct agent *a)
 
 /* ---------------------------------------------------------------- flush */
 
+struct sent {			/* an outbox record in the batch in flight */
+	char		key[ARB_MAX_ID + 4];
+	size_t		klen;
+	uint64_t	seq;
+};
+
 struct flush_arg {
-	struct agent	 *a;
-	uint64_t	  last;		/* highest seq in the batch */
-	size_t		  n;
+	struct agent	*a;
+	struct sent	*sent;
+	size_t		 n;
 };
 
 static void
@@ -261,9 +304,9 @@ flush_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	struct agent		*a = fa->a;
 	Arbor__Envelope		*env = NULL;
 	struct arb_txn		*t;
-	uint8_t			 key[8];
-	uint64_t		 seq, first;
-	int			 more = 0;
+	uint64_t		 left = 0;
+	void			*v;
+	size_t			 i, vlen;
 
 	a->sending = 0;
 	if (rv == 0 && (rv = arb_wire_decode(data, len, &env)) == 0 &&
@@ -276,62 +319,66 @@ flush_cb(int rv, const uint8_t *data, size_t len, void *arg)
 		if (!a->stopping)
 			log_warnx("agent: reports not taken by the relay: %s",
 			    arb_strerror(rv));
+		free(fa->sent);
 		free(fa);
 		agent_retry_later(a);	/* they stay; sent again later */
 		return;
 	}
-	/* The relay committed them: only now do they leave the outbox. */
+	/*
+	 * The relay committed them: only now do they leave the outbox, and
+	 * only if no newer report for the same policy came meanwhile.
+	 */
 	if (arb_txn_begin(a->store, 1, &t) == 0) {
-		first = fa->last + 1 - fa->n;
-		for (seq = first; seq <= fa->last; seq++) {
-			arb_be64_put(key, seq);
-			(void)arb_txn_del(t, ARB_DB_OUTBOX, key, 8);
+		for (i = 0; i < fa->n; i++) {
+			if (arb_txn_get(t, ARB_DB_OUTBOX, fa->sent[i].key,
+			    fa->sent[i].klen, &v, &vlen) != 0)
+				continue;
+			if (vlen >= 8 && arb_be64_get(v) == fa->sent[i].seq)
+				(void)arb_txn_del(t, ARB_DB_OUTBOX,
+				    fa->sent[i].key, fa->sent[i].klen);
+			free(v);
 		}
-		uint64_t left = 0;
 		(void)arb_txn_count(t, ARB_DB_OUTBOX, &left);
-		more = left > 0;
 		(void)arb_txn_commit(t);
 	}
+	free(fa->sent);
 	free(fa);
-	if (more && !a->stopping)
+	if (left > 0 && !a->stopping)
 		agent_flush(a);
 }
 
 struct collect {
+	struct agent		 *a;
 	Arbor__ReportEntry	**entries;
 	Arbor__ReportEntry	 *store;
+	Arbor__Signed		 *sigs;
+	struct sent		 *sent;
 	size_t			  n;
 	size_t			  bytes;
-	uint64_t		  first, last;
-	int			  gap;
 };
 
+/* Sign each waiting report as it goes out. */
 static int
 collect_cb(const void *key, size_t klen, const void *val, size_t vlen,
     void *arg)
 {
 	struct collect	*co = arg;
-	Arbor__Signed	*sg;
-	uint64_t	 seq;
 
-	if (klen != 8)
-		return 0;
 	if (co->n >= OUTBOX_BATCH || co->bytes + vlen > OUTBOX_BYTES)
 		return 1;
-	seq = arb_be64_get(key);
-	/* Keep the batch a run of consecutive seqs: the ack names a range. */
-	if (co->n > 0 && seq != co->last + 1)
-		return 1;
-	if (arb_wire_decode_signed(val, vlen, &sg) != 0)
+	if (vlen < 8 || klen >= sizeof(co->sent[0].key))
+		return 0;
+	if (arb_signed_make(co->a->key, (const uint8_t *)val + 8, vlen - 8,
+	    &co->sigs[co->n]) != 0)
 		return 0;
 	arbor__report_entry__init(&co->store[co->n]);
-	co->store[co->n].report = sg;
+	co->store[co->n].report = &co->sigs[co->n];
 	co->entries[co->n] = &co->store[co->n];
-	if (co->n == 0)
-		co->first = seq;
-	co->last = seq;
+	memcpy(co->sent[co->n].key, key, klen);
+	co->sent[co->n].klen = klen;
+	co->sent[co->n].seq = arb_be64_get(val);
 	co->n++;
-	co->bytes += vlen;
+	co->bytes += vlen + ARB_SIG_LEN + 16;
 	return 0;
 }
 
@@ -341,7 +388,7 @@ agent_flush(struct agent *a)
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__ReportBatch	 b = ARBOR__REPORT_BATCH__INIT;
 	struct collect		 co;
-	struct flush_arg	*fa;
+	struct flush_arg	*fa = NULL;
 	struct arb_txn		*t;
 	size_t			 i;
 
@@ -352,9 +399,12 @@ agent_flush(struct agent *a)
 		return;
 	}
 	memset(&co, 0, sizeof(co));
+	co.a = a;
 	co.entries = calloc(OUTBOX_BATCH, sizeof(*co.entries));
 	co.store = calloc(OUTBOX_BATCH, sizeof(*co.store));
-	if (co.entries == NULL || co.store == NULL)
+	co.sigs = calloc(OUTBOX_BATCH, sizeof(*co.sigs));
+	co.sent = calloc(OUTBOX_BATCH, sizeof(*co.sent));
+	if (!co.entries || !co.store || !co.sigs || !co.sent)
 		goto out;
 	if (arb_txn_begin(a->store, 0, &t) != 0)
 		goto out;
@@ -363,7 +413,7 @@ agent_flush(struct agent *a)
 	if (co.n == 0 || (fa = calloc(1, sizeof(*fa))) == NULL)
 		goto out;
 	fa->a = a;
-	fa->last = co.last;
+	fa->sent = co.sent;
 	fa->n = co.n;
 	b.entries = co.entries;
 	b.n_entries = co.n;
@@ -371,11 +421,15 @@ agent_flush(struct agent *a)
 	env.report_batch = &b;
 	if (arb_sync_request(a->sync, &env, flush_cb, fa) != 0)
 		free(fa);
-	else
+	else {
 		a->sending = 1;
+		co.sent = NULL;
+	}
 out:
 	for (i = 0; i < co.n; i++)
-		arb_wire_free_signed(co.store[i].report);
+		arb_signed_clear(&co.sigs[i]);
 	free(co.entries);
 	free(co.store);
+	free(co.sigs);
+	free(co.sent);
 }

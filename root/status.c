@@ -322,7 +322,7 @@ take_report(struct root *r, struct arb_txn *t, const Arbor__ReportEntry *e,
 	rec->last_contact = (int64_t)time(NULL);
 	rec->via = e->via;
 	rec->n_via = e->n_via;
-	if (rep->inventory != NULL && rep->policy_id[0] == '\0')
+	if (rep->inventory != NULL)	/* alone, or with an action's result */
 		rec->inventory = rep->inventory;
 	rv = arb_wire_encode_eprec(rec, &buf, &len);
 	rec->via = old_via;
