@@ -114,13 +114,17 @@ arb_policy_id_valid(const char *id)
 int
 arb_policy_blob_name_valid(const char *name)
 {
-	size_t	len;
+	size_t	i, len;
 
 	len = strlen(name);
 	if (len == 0 || len > POLICY_BLOB_NAME_MAX)
 		return 0;
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return 0;
+	/* The wire refuses control characters too (wire_check_blobname). */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return 0;
 	return strchr(name, '/') == NULL;
 }
 
@@ -286,6 +290,7 @@ static int
 policy_get_script(struct policy_ctx *c, json_t *obj, const char *key,
     const char *filekey, int required, char **outp)
 {
+	json_t	*js;
 	char	*file, *path, *text;
 	int	 has_text, has_file, rv;
 
@@ -316,6 +321,14 @@ policy_get_script(struct policy_ctx *c, json_t *obj, const char *key,
 	if (rv == 0 && text[0] == '\0') {
 		rv = policy_fail(c, filekey, "%s: file is empty", path);
 		free(text);
+	} else if (rv == 0) {
+		/* The wire carries only UTF-8: jansson checks it alike. */
+		if ((js = json_string(text)) == NULL) {
+			rv = policy_fail(c, filekey, "%s: not UTF-8 text",
+			    path);
+			free(text);
+		} else
+			json_decref(js);
 	}
 	free(path);
 	if (rv != 0)
@@ -428,7 +441,8 @@ policy_parse_blob(struct policy_ctx *c, json_t *e, size_t i,
 	}
 	if (!arb_policy_blob_name_valid(name)) {
 		rv = policy_fail(c, fname, "\"%s\": must be 1..%d bytes, "
-		    "without '/', and not \".\" or \"..\"", name,
+		    "without '/' or control characters, and not \".\" or "
+		    "\"..\"", name,
 		    POLICY_BLOB_NAME_MAX);
 		goto fail;
 	}

@@ -16,6 +16,7 @@ static int
 k_data_dir(void *c, const char *v, char *e, size_t n)
 {
 	free(C(c)->data_dir);
+	C(c)->data_dir = NULL;
 	return arb_conf_str(v, &C(c)->data_dir, e, n);
 }
 
@@ -23,6 +24,7 @@ static int
 k_pubkey(void *c, const char *v, char *e, size_t n)
 {
 	free(C(c)->pubkey);
+	C(c)->pubkey = NULL;
 	return arb_conf_str(v, &C(c)->pubkey, e, n);
 }
 
@@ -30,6 +32,7 @@ static int
 k_svc(void *c, const char *v, char *e, size_t n)
 {
 	free(C(c)->svc);
+	C(c)->svc = NULL;
 	return arb_conf_str(v, &C(c)->svc, e, n);
 }
 
@@ -37,6 +40,7 @@ static int
 k_pub(void *c, const char *v, char *e, size_t n)
 {
 	free(C(c)->pub);
+	C(c)->pub = NULL;
 	return arb_conf_str(v, &C(c)->pub, e, n);
 }
 
@@ -131,6 +135,7 @@ static int
 k_node_id(void *c, const char *v, char *e, size_t n)
 {
 	free(C(c)->node_id);
+	C(c)->node_id = NULL;
 	return arb_conf_str(v, &C(c)->node_id, e, n);
 }
 

@@ -1,7 +1,8 @@
 /*
- * Writes the seed corpora for the fuzz targets: valid encodings of every
- * body type, heads, policies and stored Signed records, plus truncated and
- * damaged copies of some.  Not part of the build and not a test; run by
+ * Writes the seed corpora for the wire fuzz targets: valid encodings of
+ * every body type, heads, policies and stored Signed records, reports,
+ * enrolments and the root's records, plus truncated and damaged copies of
+ * some.  Not part of the build and not a test; run by
  * hand when the schema changes:
  *
  *	cc -std=c11 -D_GNU_SOURCE -I lib/include -I B/proto \
@@ -58,6 +59,109 @@ put3(const char *sub, const char *name, uint8_t *buf, size_t len)
 	buf[len / 3] ^= 0x5a;
 	snprintf(n, sizeof(n), "%s.flip", name);
 	put(sub, n, buf, len);
+}
+
+/*
+ * For fuzz_report: the first byte picks the decoder (report, enroll,
+ * entry, eprec, relayinfo), the rest is the encoding; damaged copies of
+ * the first three.
+ */
+static void
+sel(int which, const char *name, const uint8_t *enc, size_t len)
+{
+	uint8_t	*buf;
+
+	if ((buf = malloc(len + 1)) == NULL) {
+		perror("malloc");
+		exit(1);
+	}
+	buf[0] = (uint8_t)which;
+	memcpy(buf + 1, enc, len);
+	if (which < 3)
+		put3("report", name, buf, len + 1);
+	else
+		put("report", name, buf, len + 1);
+	free(buf);
+}
+
+static void
+reports(void)
+{
+	static char		*groups[] = { "web", "prod" };
+	static char		*via[] = { "relay-eu-1", "relay-root" };
+	Arbor__Report		 r = ARBOR__REPORT__INIT;
+	Arbor__Inventory	 inv = ARBOR__INVENTORY__INIT;
+	Arbor__EnrollBody	 en = ARBOR__ENROLL_BODY__INIT;
+	Arbor__Signed		 s = ARBOR__SIGNED__INIT;
+	Arbor__ReportEntry	 ent = ARBOR__REPORT_ENTRY__INIT;
+	Arbor__EndpointRecord	 ep = ARBOR__ENDPOINT_RECORD__INIT;
+	Arbor__RelayInfo	 ri = ARBOR__RELAY_INFO__INIT;
+	uint8_t			*rbuf, *buf;
+	size_t			 rlen, len;
+
+	inv.hostname = "web-01";
+	inv.os_id = "debian";
+	inv.os_version_id = "12";
+	inv.arch = "amd64";
+	inv.packages = 412;
+	inv.groups = groups;
+	inv.n_groups = 2;
+	r.endpoint_id = "0123456789abcdef0123456789abcdef";
+	r.seq = 7;
+	r.policy_id = "openssl";
+	r.version = 1;
+	r.state = 3;
+	r.exit_code = 0;
+	r.detail = "installed openssl 3.0.13";
+	r.at = 1700000100;
+	r.inventory = &inv;
+	if (arb_wire_encode_report(&r, &rbuf, &rlen) != 0)
+		exit(1);
+	sel(0, "report", rbuf, rlen);
+
+	en.pubkey = bin(data, 32);
+	en.endpoint_id = "0123456789abcdef0123456789abcdef";
+	en.token = "enrol-token-1";
+	en.hostname = "web-01";
+	en.at = 1700000000;
+	if (arb_wire_encode_enroll(&en, &buf, &len) != 0)
+		exit(1);
+	sel(1, "enroll", buf, len);
+	free(buf);
+
+	s.body = bin(rbuf, rlen);
+	s.sig = bin(sig, 64);
+	s.key_id = bin(kid, 8);
+	ent.report = &s;
+	ent.via = via;
+	ent.n_via = 2;
+	if (arb_wire_encode_entry(&ent, &buf, &len) != 0)
+		exit(1);
+	sel(2, "entry", buf, len);
+	free(buf);
+
+	ep.pubkey = bin(data, 32);
+	ep.hostname = "web-01";
+	ep.enrolled_at = 1700000000;
+	ep.last_contact = 1700000100;
+	ep.via = via;
+	ep.n_via = 2;
+	ep.inventory = &inv;
+	if (arb_wire_encode_eprec(&ep, &buf, &len) != 0)
+		exit(1);
+	sel(3, "eprec", buf, len);
+	free(buf);
+
+	ri.node_id = "relay-eu-1";
+	ri.parent = "tcp://root.example:7400";
+	ri.children = 12;
+	ri.head_seq = 17;
+	ri.at = 1700000100;
+	if (arb_wire_encode_relayinfo(&ri, &buf, &len) != 0)
+		exit(1);
+	sel(4, "relayinfo", buf, len);
+	free(buf);
+	free(rbuf);
 }
 
 static void
@@ -258,6 +362,8 @@ main(int argc, char *argv[])
 	put3("envelope", "error", buf, len);
 	free(buf);
 	put("envelope", "garbage", garbage, sizeof(garbage));
+
+	reports();
 
 	free(hbuf);
 	free(pbuf);

@@ -63,8 +63,8 @@ void	arb_policy_file_free(struct arb_policy_file *pf);
 int	arb_policy_id_valid(const char *id);
 
 /*
- * 1 if name is a valid blob name: 1..255 bytes, no '/', not "." or "..",
- * else 0.
+ * 1 if name is a valid blob name: 1..255 bytes, no '/' or control
+ * characters, not "." or "..", else 0.
  */
 int	arb_policy_blob_name_valid(const char *name);
 
