@@ -414,6 +414,7 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 		goto out;
 	if (a->env && a->env->simulate) {
 		simulate(a, run);
+		snprintf(a->action_id, sizeof(a->action_id), "%s", p->id);
 		run = NULL;
 		goto out;
 	}
