@@ -43,6 +43,9 @@ def run(relays, endpoints, size, report_interval, case, limit_s):
         net.publish(pid, 1, {"payload.bin": os.urandom(size)},
                     applicability=B.NEEDS, action="true")
         perf = B.perf_start()
+        cpu0 = {"root": B.cpu_seconds(root),
+                "relays": sum(B.cpu_seconds(r) for r in rels),
+                "swarms": sum(B.cpu_seconds(s) for s in swarms)}
         t0 = B.now_ms()
         net.ctl("push", pid)
 
@@ -56,6 +59,11 @@ def run(relays, endpoints, size, report_interval, case, limit_s):
         t_root = st["last_report_at_ms"]
         ver = B.events(swarms, "verified", pid)
         cpu_root = B.cpu_seconds(root)
+        cpu = {"root": cpu_root - cpu0["root"],
+               "relays": sum(B.cpu_seconds(r) for r in rels) -
+               cpu0["relays"],
+               "swarms": sum(B.cpu_seconds(s) for s in swarms) -
+               cpu0["swarms"]}
         res = {
             "bench": "fanout", "case": case, "relays": relays,
             "endpoints": endpoints, "size": size,
@@ -71,7 +79,7 @@ def run(relays, endpoints, size, report_interval, case, limit_s):
                 (st["bytes_served"] - before["bytes_served"]) / size, 3),
             "root_messages_in": st["batches"] - before["batches"],
             "root_reports_in": st["reports"] - before["reports"],
-            "root_cpu_s": round(cpu_root, 2),
+            "cpu_s_after_push": {k: round(v, 2) for k, v in cpu.items()},
             "root_rss_kb_peak": B.proc_kb(root, "VmHWM"),
             "relay_rss_kb_peak": max(B.proc_kb(r, "VmHWM") for r in rels),
             "relay_kb_per_endpoint": round(max(

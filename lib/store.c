@@ -113,7 +113,7 @@ arb_store_open_flags(const char *path, uint64_t mapsize, int flags,
 	}
 	envflags = MDB_NOTLS;
 	if (flags & ARB_STORE_LIGHT)
-		envflags |= MDB_NOSYNC | MDB_NOLOCK | MDB_WRITEMAP | MDB_MAPASYNC;
+		envflags |= MDB_NOSYNC | MDB_NOLOCK | MDB_NORDAHEAD;
 	if ((rc = mdb_env_open(s->env, path, envflags, 0600)) != 0) {
 		log_warnx("store: open %s: %s", path, mdb_strerror(rc));
 		rv = ARB_ESTORE;

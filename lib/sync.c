@@ -514,6 +514,46 @@ sync_have_policy(struct arb_sync *s, const uint8_t *sha)
 	return 1;
 }
 
+/*
+ * The parent sent the head's policies with it: take each one we lack that
+ * passes the same checks a GetPolicy reply would.  One that does not is
+ * logged and asked for again.
+ */
+static void
+sync_inline_policies(struct sync_poll *p, const Arbor__HeadReply *hr)
+{
+	struct arb_sync		*s = p->s;
+	const Arbor__PolicyRef	*got;
+	Arbor__Policy		*pol;
+	uint8_t			*buf;
+	size_t			 i, j, len;
+	int			 rv;
+
+	for (j = 0; j < hr->n_policies; j++) {
+		rv = arb_policy_verify(s->c.pin, p->head, hr->policies[j], &pol,
+		    &got);
+		if (rv != 0) {
+			log_warnx("%s: rejected policy sent with head from %s: "
+			    "%s", s->c.kind, s->c.parents[s->cur].svc,
+			    arb_strerror(rv));
+			continue;
+		}
+		arb_wire_free_policy(pol);
+		for (i = 0; i < p->head->n_policies; i++)
+			if (p->head->policies[i] == got)
+				break;
+		if (i == p->head->n_policies || p->pols[i] != NULL ||
+		    sync_have_policy(s, got->sha256.data))
+			continue;
+		/* A copy: the reply is freed when we return. */
+		if (arb_wire_encode_signed(hr->policies[j], &buf, &len) != 0)
+			continue;
+		if (arb_wire_decode_signed(buf, len, &p->pols[i]) != 0)
+			p->pols[i] = NULL;
+		free(buf);
+	}
+}
+
 static void
 sync_head_cb(int rv, const uint8_t *data, size_t len, void *arg)
 {
@@ -562,6 +602,7 @@ sync_head_cb(int rv, const uint8_t *data, size_t len, void *arg)
 		rv = -ENOMEM;
 		goto end;
 	}
+	sync_inline_policies(p, env->head_reply);
 	arb_wire_free(env);
 	env = NULL;
 
@@ -572,7 +613,7 @@ sync_head_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	for (i = 0; i < p->head->n_policies; i++) {
 		const Arbor__PolicyRef *ref = p->head->policies[i];
 
-		if (sync_have_policy(s, ref->sha256.data))
+		if (p->pols[i] != NULL || sync_have_policy(s, ref->sha256.data))
 			continue;
 		if ((pr = malloc(sizeof(*pr))) == NULL) {
 			p->rv = -ENOMEM;

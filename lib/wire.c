@@ -435,6 +435,11 @@ wire_check_envelope(const Arbor__Envelope *e)
 		return wire_check_relays(e->report_batch->relays,
 		    e->report_batch->n_relays);
 	case ARBOR__ENVELOPE__BODY_HEAD_REPLY:
+		if (e->head_reply->n_policies > ARB_MAX_POLICIES)
+			return ARB_EPROTO;
+		for (i = 0; i < e->head_reply->n_policies; i++)
+			if (wire_check_signed(e->head_reply->policies[i]) != 0)
+				return ARB_EPROTO;
 		return wire_check_signed(e->head_reply->head);
 	case ARBOR__ENVELOPE__BODY_GET_POLICY:
 		return wire_check_sha(&e->get_policy->sha256);

@@ -509,22 +509,69 @@ core_children(struct relay_core *c, int64_t since)
 	return ca.n;
 }
 
+/*
+ * The replies to GetHead are made once per head: bare for a child that
+ * holds this head, and with the signed policies inline for one that does
+ * not (when they fit in CORE_INLINE_MAX), which saves it a round trip per
+ * policy.
+ */
+#define CORE_INLINE_MAX	(256 * 1024)
+
+static void
+core_head_replies(struct relay_core *c, const Arbor__Head *head)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__HeadReply	 hr = ARBOR__HEAD_REPLY__INIT;
+	Arbor__Signed		**pols;
+	void			*v;
+	size_t			 i, n, np = 0, bytes = 0;
+
+	free(c->head_bare);
+	free(c->head_full);
+	c->head_bare = c->head_full = NULL;
+	hr.head = c->head_signed;
+	env.body_case = ARBOR__ENVELOPE__BODY_HEAD_REPLY;
+	env.head_reply = &hr;
+	if (arb_wire_encode(&env, &c->head_bare, &c->head_bare_len) != 0)
+		c->head_bare = NULL;
+	if ((pols = calloc(head->n_policies + 1, sizeof(*pols))) == NULL)
+		return;
+	for (i = 0; i < head->n_policies && bytes <= CORE_INLINE_MAX; i++) {
+		if (arb_store_get(c->c.store, ARB_DB_POLICIES,
+		    head->policies[i]->sha256.data, ARB_SHA256_LEN, &v,
+		    &n) != 0)
+			continue;
+		if (arb_wire_decode_signed(v, n, &pols[np]) == 0) {
+			bytes += n;
+			np++;
+		}
+		free(v);
+	}
+	if (bytes <= CORE_INLINE_MAX && np > 0) {
+		hr.policies = pols;
+		hr.n_policies = np;
+		if (arb_wire_encode(&env, &c->head_full,
+		    &c->head_full_len) != 0)
+			c->head_full = NULL;
+	}
+	for (i = 0; i < np; i++)
+		arb_wire_free_signed(pols[i]);
+	free(pols);
+}
+
 static void
 core_get_head(struct relay_core *c, struct arb_req *req,
     const Arbor__GetHead *gh)
 {
-	Arbor__Envelope		env = ARBOR__ENVELOPE__INIT;
-	Arbor__HeadReply	hr = ARBOR__HEAD_REPLY__INIT;
-
 	core_seen(c, gh->node_id, gh->kind);
-	if (c->head_signed == NULL) {
+	if (c->head_signed == NULL || c->head_bare == NULL) {
 		core_error(c, req, ARB_ENOTFOUND, "head");
 		return;
 	}
-	hr.head = c->head_signed;
-	env.body_case = ARBOR__ENVELOPE__BODY_HEAD_REPLY;
-	env.head_reply = &hr;
-	core_send(c, req, &env);
+	if (gh->have_seq < c->head_seq && c->head_full != NULL)
+		(void)arb_req_reply(req, c->head_full, c->head_full_len);
+	else
+		(void)arb_req_reply(req, c->head_bare, c->head_bare_len);
 }
 
 static void
@@ -683,6 +730,7 @@ relay_core_head(struct relay_core *c, const Arbor__Head *head,
 		arb_wire_free_signed(c->head_signed);
 	c->head_signed = sg;
 	c->head_seq = head->seq;
+	core_head_replies(c, head);
 
 	/* Which blobs do the current policies name? */
 	urg = calloc(head->n_policies + 1, sizeof(*urg));
@@ -828,6 +876,8 @@ relay_core_free(struct relay_core *c)
 	}
 	if (c->head_signed)
 		arb_wire_free_signed(c->head_signed);
+	free(c->head_bare);
+	free(c->head_full);
 	free(c->named);
 	for (i = 0; i < c->nurgent; i++)
 		free(c->urgent_ids[i]);

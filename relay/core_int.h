@@ -56,6 +56,10 @@ struct relay_core {
 	int			 closing;	/* freed when misses end */
 	struct relay_agg	*agg;		/* NULL at the root */
 	uv_check_t		*check;		/* commits the group */
+	uint8_t			*head_bare;	/* encoded HeadReply envelopes */
+	size_t			 head_bare_len;
+	uint8_t			*head_full;	/* ... with the policies inline */
+	size_t			 head_full_len;
 	struct deferred		*dq;		/* replies waiting for it */
 	struct deferred		**dqt;
 	struct arb_strmap	*children;	/* node id -> struct child */
