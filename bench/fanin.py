@@ -37,6 +37,10 @@ def run(relays, endpoints, policies, report_interval, limit_s):
                   for i, n in enumerate(per) if n > 0]
         B.wait_until(lambda: B.status(net)["endpoints"] == endpoints,
                      600, "every endpoint to enrol")
+        # ...and its first inventory to reach the root, so that what
+        # follows counts only what the push causes.
+        B.wait_until(lambda: B.status(net)["accepted"] >= endpoints,
+                     120, "every endpoint's inventory at the root")
         time.sleep(1.5)
         before = B.status(net)
         made0 = B.made(swarms)

@@ -35,6 +35,10 @@ def run(relays, endpoints, size, report_interval, case, limit_s):
         # Connection set-up and enrolment are not push latency: wait.
         B.wait_until(lambda: B.status(net)["endpoints"] == endpoints,
                      600, "every endpoint to enrol")
+        # ...and its first inventory to reach the root, so that what
+        # follows counts only what the push causes.
+        B.wait_until(lambda: B.status(net)["accepted"] >= endpoints,
+                     120, "every endpoint's inventory at the root")
         B.wait_until(lambda: len(B.events(swarms, "enrolled")) ==
                      endpoints, 120, "every swarm to see its enrolments")
         time.sleep(1.0)

@@ -32,7 +32,12 @@ agent_on_poll(void *arg, int rv)
 
 	(void)rv;
 	agent_apply(a);
-	agent_flush(a);		/* also retries an enrolment */
+	/*
+	 * Retry an enrolment, or an outbox left behind; reports that were
+	 * just made wait for their flush timer to gather the next ones.
+	 */
+	if (!uv_is_active((uv_handle_t *)&a->flush))
+		agent_flush(a);
 }
 
 /* Stop this endpoint's work; its handles close as the loop runs on. */

@@ -24,6 +24,7 @@
 #include "agent.h"
 
 #define OUTBOX_BATCH	512	/* reports per message */
+#define AGENT_TRANSIENT_WAIT 5	/* x report_delay for passing states */
 
 static void	agent_retry_later(struct agent *);
 #define OUTBOX_BYTES	(512 * 1024)
@@ -203,10 +204,22 @@ out:
 	free(val);
 	if (rv == 0 && a->env && a->env->reports_made)
 		(*a->env->reports_made)++;
-	/* Gather the changes of the next moments into one message. */
-	if (rv == 0 && !uv_is_active((uv_handle_t *)&a->flush))
-		uv_timer_start(&a->flush, flush_timer_cb,
-		    (uint64_t)a->conf->report_ms, 0);
+	/*
+	 * Gather the changes of the next moments into one message.  A state
+	 * on the way to another (applicable, downloading, waiting, running)
+	 * may wait longer than a result: most are replaced before they go.
+	 */
+	if (rv == 0) {
+		uint64_t due = (uint64_t)a->conf->report_ms;
+
+		if (r->policy_id[0] != '\0' && (r->state == ARB_ST_APPLICABLE ||
+		    r->state == ARB_ST_DOWNLOADING ||
+		    r->state == ARB_ST_WAITING || r->state == ARB_ST_RUNNING))
+			due *= AGENT_TRANSIENT_WAIT;
+		if (!uv_is_active((uv_handle_t *)&a->flush) ||
+		    due < uv_timer_get_due_in(&a->flush))
+			uv_timer_start(&a->flush, flush_timer_cb, due, 0);
+	}
 	return rv;
 }
 
