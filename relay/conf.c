@@ -71,6 +71,12 @@ k_cache_size(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_chunk_cache(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->chunk_cache, e, n);
+}
+
+static int
 k_map_size(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_size(v, 1 << 20, 1ULL << 40, &C(c)->map_size, e, n);
@@ -148,6 +154,8 @@ const struct arb_conf_key relay_conf_keys[] = {
 	{ "pub", k_pub, "PUB address children subscribe to" },
 	{ "cache_size", k_cache_size, "byte limit of the blob cache "
 	    "(default 10G; 0: none)" },
+	{ "chunk_cache", k_chunk_cache, "bytes of recently served, verified "
+	    "chunks kept in memory (default 64M)" },
 	{ "map_size", k_map_size, "LMDB map size (default 1G)" },
 	{ "poll_interval", k_poll, "how often to ask the parent for its "
 	    "head (default 60s)" },
@@ -175,6 +183,7 @@ relay_conf_init(struct relay_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->cache_size = 10ULL << 30;
+	c->chunk_cache = 64ULL << 20;
 	c->map_size = 1ULL << 30;
 	c->poll_ms = 60000;
 	c->jitter_ms = 10000;

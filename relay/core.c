@@ -9,6 +9,8 @@
  * the blob is dropped, fetched again, and the child is told to retry.
  */
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,9 +214,12 @@ core_blobrec(struct relay_core *c, const uint8_t *sha, uint8_t **recp,
 	return 0;
 }
 
+static void	cchunk_forget(struct relay_core *, const uint8_t *);
+
 static void
 core_forget_blob(struct relay_core *c, const uint8_t *sha)
 {
+	cchunk_forget(c, sha);
 	(void)arb_store_del(c->c.store, ARB_DB_BLOBS, sha, ARB_SHA256_LEN);
 	(void)arb_blob_remove(c->c.blobs, sha);
 }
@@ -382,6 +387,143 @@ core_fetch(struct relay_core *c, const struct named_blob *nb, int prefetch)
 	return m;
 }
 
+/* ---------------------------------------------------------- chunk cache */
+
+/*
+ * Chunks served recently, kept in memory as they were when they matched
+ * their recorded hash: a wave of children asking for the same blob costs
+ * one read and one hash per chunk, not one per child.  An entry is
+ * dropped when the blob file's inode, size or modification time is no
+ * longer what it was, so a file changed on disk is read, and checked,
+ * again.  Memory never holds bytes that did not match.
+ */
+struct cchunk {
+	char		 key[ARB_SHA256_HEX + 12];
+	uint8_t		*data;
+	uint32_t	 len;
+	struct stat	 st;		/* the file when the chunk was read */
+	struct cchunk	*prev, *next;	/* most recently used first */
+};
+
+static int
+core_file_stat(struct relay_core *c, const uint8_t *sha, struct stat *st)
+{
+	char path[PATH_MAX];
+
+	arb_blob_path(c->c.blobs, sha, path, sizeof(path));
+	return stat(path, st);
+}
+
+static void
+cchunk_unlink(struct relay_core *c, struct cchunk *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		c->cc_head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		c->cc_tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void
+cchunk_drop(struct relay_core *c, struct cchunk *e)
+{
+	cchunk_unlink(c, e);
+	(void)arb_strmap_del(c->cc_map, e->key);
+	c->cc_bytes -= e->len;
+	free(e->data);
+	free(e);
+}
+
+static const uint8_t *
+core_chunk_cached(struct relay_core *c, const uint8_t *sha, uint32_t idx,
+    uint32_t len)
+{
+	struct cchunk	*e;
+	struct stat	 st;
+	char		 key[ARB_SHA256_HEX + 12];
+
+	if (c->cc_map == NULL)
+		return NULL;
+	arb_hex(sha, ARB_SHA256_LEN, key);
+	snprintf(key + 2 * ARB_SHA256_LEN, 12, ":%u", idx);
+	if ((e = arb_strmap_get(c->cc_map, key)) == NULL)
+		return NULL;
+	if (core_file_stat(c, sha, &st) != 0 || st.st_ino != e->st.st_ino ||
+	    st.st_size != e->st.st_size ||
+	    st.st_mtim.tv_sec != e->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != e->st.st_mtim.tv_nsec || e->len != len) {
+		cchunk_drop(c, e);
+		return NULL;
+	}
+	cchunk_unlink(c, e);
+	e->next = c->cc_head;
+	if (c->cc_head)
+		c->cc_head->prev = e;
+	c->cc_head = e;
+	if (c->cc_tail == NULL)
+		c->cc_tail = e;
+	return e->data;
+}
+
+/* Keep a chunk that just matched its hash; returns the bytes to serve. */
+static const uint8_t *
+core_chunk_keep(struct relay_core *c, const uint8_t *sha, uint32_t idx,
+    const uint8_t *data, uint32_t len)
+{
+	struct cchunk	*e;
+	struct stat	 st;
+
+	if (c->cc_map == NULL || c->c.chunk_cache < len ||
+	    core_file_stat(c, sha, &st) != 0 ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
+		return data;
+	if ((e->data = malloc(len)) == NULL) {
+		free(e);
+		return data;
+	}
+	arb_hex(sha, ARB_SHA256_LEN, e->key);
+	snprintf(e->key + 2 * ARB_SHA256_LEN, 12, ":%u", idx);
+	memcpy(e->data, data, len);
+	e->len = len;
+	e->st = st;
+	while (c->cc_tail && c->cc_bytes + len > c->c.chunk_cache)
+		cchunk_drop(c, c->cc_tail);
+	if (arb_strmap_put(c->cc_map, e->key, e, NULL) != 0) {
+		free(e->data);
+		free(e);
+		return data;
+	}
+	e->next = c->cc_head;
+	if (c->cc_head)
+		c->cc_head->prev = e;
+	c->cc_head = e;
+	if (c->cc_tail == NULL)
+		c->cc_tail = e;
+	c->cc_bytes += len;
+	return e->data;
+}
+
+/* Drop every cached chunk of a blob. */
+static void
+cchunk_forget(struct relay_core *c, const uint8_t *sha)
+{
+	struct cchunk	*e, *en;
+	char		 hex[ARB_SHA256_HEX];
+
+	if (c->cc_map == NULL)
+		return;
+	arb_hex(sha, ARB_SHA256_LEN, hex);
+	for (e = c->cc_head; e; e = en) {
+		en = e->next;
+		if (strncmp(e->key, hex, 2 * ARB_SHA256_LEN) == 0)
+			cchunk_drop(c, e);
+	}
+}
+
 /* ------------------------------------------------------------- handlers */
 
 static void
@@ -392,6 +534,7 @@ core_reply_chunk(struct relay_core *c, struct arb_req *req,
 	Arbor__Chunk		 ch = ARBOR__CHUNK__INIT;
 	struct blobrec_hdr	 h;
 	const struct named_blob	*nb;
+	const uint8_t		*data;
 	uint8_t			*rec, got[ARB_SHA256_LEN];
 	uint32_t		 idx;
 	size_t			 n;
@@ -426,6 +569,10 @@ core_reply_chunk(struct relay_core *c, struct arb_req *req,
 		return;
 	}
 	idx = (uint32_t)(off / ARB_CHUNK_SIZE);
+	if ((data = core_chunk_cached(c, sha, idx, len)) != NULL) {
+		n = len;
+		goto serve;
+	}
 	if ((rv = arb_blob_read(c->c.blobs, sha, off, c->chunkbuf, len,
 	    &n)) != 0 || n != len || arb_sha256(c->chunkbuf, n, got) != 0 ||
 	    memcmp(got, rec + sizeof(h) + (size_t)idx * ARB_SHA256_LEN,
@@ -443,7 +590,10 @@ core_reply_chunk(struct relay_core *c, struct arb_req *req,
 		    "blob");
 		return;
 	}
-	if (off == 0) {			/* a new download: mark it used */
+	data = core_chunk_keep(c, sha, idx, c->chunkbuf, n);
+serve:
+	/* Last use, for eviction: to the minute is enough, and cheaper. */
+	if (off == 0 && (int64_t)time(NULL) - h.last_used > 60) {
 		h.last_used = (int64_t)time(NULL);
 		memcpy(rec, &h, sizeof(h));
 		(void)arb_store_put(c->c.store, ARB_DB_BLOBS, sha,
@@ -454,7 +604,7 @@ core_reply_chunk(struct relay_core *c, struct arb_req *req,
 	ch.sha256.data = (uint8_t *)sha;
 	ch.sha256.len = ARB_SHA256_LEN;
 	ch.offset = off;
-	ch.data.data = c->chunkbuf;
+	ch.data.data = (uint8_t *)data;
 	ch.data.len = n;
 	ch.total = h.size;
 	env.body_case = ARBOR__ENVELOPE__BODY_CHUNK;
@@ -808,7 +958,8 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 		free(c);
 		return -ENOMEM;
 	}
-	if ((rv = arb_strmap_new(&c->children)) != 0)
+	if ((rv = arb_strmap_new(&c->children)) != 0 ||
+	    (rv = arb_strmap_new(&c->cc_map)) != 0)
 		goto fail;
 	if ((c->check = calloc(1, sizeof(*c->check))) == NULL) {
 		rv = -ENOMEM;
@@ -835,6 +986,7 @@ fail:
 		relay_agg_free(c);
 	if (c->check)
 		uv_close((uv_handle_t *)c->check, handle_free_cb);
+	arb_strmap_free(c->cc_map, NULL);
 	arb_strmap_free(c->children, free);
 	free(c->chunkbuf);
 	free(c);
@@ -864,6 +1016,10 @@ relay_core_free(struct relay_core *c)
 	arb_pub_close(c->pubs);
 	arb_strmap_free(c->children, free);
 	c->children = NULL;
+	while (c->cc_head)
+		cchunk_drop(c, c->cc_head);
+	arb_strmap_free(c->cc_map, NULL);
+	c->cc_map = NULL;
 	/* The fetches themselves end with the sync; detach from them. */
 	for (m = c->misses; m; m = mn) {
 		mn = m->next;

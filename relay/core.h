@@ -32,6 +32,7 @@ struct relay_core_conf {
 	const char		*pub;		/* PUB address for children */
 	int			 nctx;		/* requests in flight */
 	uint64_t		 cache_limit;	/* bytes of blobs; 0: none */
+	uint64_t		 chunk_cache;	/* bytes of verified chunks in RAM */
 	const char		*name;		/* "relay" or "root" */
 	struct arb_sync		*sync;		/* upstream; NULL at the root */
 	const char		*node_id;	/* this node, in report paths */

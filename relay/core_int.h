@@ -56,6 +56,9 @@ struct relay_core {
 	int			 closing;	/* freed when misses end */
 	struct relay_agg	*agg;		/* NULL at the root */
 	uv_check_t		*check;		/* commits the group */
+	struct arb_strmap	*cc_map;	/* "hex:idx" -> struct cchunk */
+	struct cchunk		*cc_head, *cc_tail;
+	uint64_t		 cc_bytes;
 	uint8_t			*head_bare;	/* encoded HeadReply envelopes */
 	size_t			 head_bare_len;
 	uint8_t			*head_full;	/* ... with the policies inline */

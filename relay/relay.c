@@ -128,6 +128,7 @@ relay_new(const struct relay_conf *conf)
 	cc.pub = conf->pub;
 	cc.nctx = (int)conf->nctx;
 	cc.cache_limit = conf->cache_size;
+	cc.chunk_cache = conf->chunk_cache;
 	cc.name = "relay";
 	cc.sync = r->sync;
 	cc.node_id = conf->node_id;

@@ -17,6 +17,7 @@ struct relay_conf {
 	struct arb_parent	*parents;
 	size_t			 nparents;
 	uint64_t		 cache_size;
+	uint64_t		 chunk_cache;
 	uint64_t		 map_size;
 	int64_t			 poll_ms;
 	int64_t			 jitter_ms;

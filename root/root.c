@@ -73,6 +73,7 @@ root_new(const struct root_conf *conf)
 	cc.pub = conf->pub;
 	cc.nctx = (int)conf->nctx;
 	cc.name = "root";
+	cc.chunk_cache = 64ULL << 20;
 	cc.node_id = "root";
 	cc.on_enroll = root_enroll;
 	cc.on_batch = root_batch;
