@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run every Arbor benchmark and print one JSON object per result line,
+# then the ratios the README's Performance table is made of.
+#
+#   bench/run.sh            the full runs (a few minutes each on 2 cores)
+#   bench/run.sh --smoke    a tiny version of each, in seconds
+#
+# Installs what it needs (nginx for the peer comparison, the build
+# dependencies) when run as root; builds into build/ (ARBOR_BUILD to
+# change).  Every benchmark stops every process it starts.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+export ARBOR_BUILD=${ARBOR_BUILD:-$repo/build}
+smoke=""
+[ "${1:-}" = "--smoke" ] && smoke="--smoke"
+
+pkgs="build-essential cmake pkg-config libuv1-dev libnng-dev
+	protobuf-c-compiler libprotobuf-c-dev libssl-dev liblmdb-dev
+	libcmocka-dev libjansson-dev python3 nginx-light"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ] && [ "$(id -u)" -eq 0 ]; then
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+if [ ! -f "$ARBOR_BUILD/CMakeCache.txt" ]; then
+	cmake -S "$repo" -B "$ARBOR_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    >/dev/null
+fi
+cmake --build "$ARBOR_BUILD" -j"$(nproc)" >/dev/null
+cmake --build "$ARBOR_BUILD" -j"$(nproc)" --target bench >/dev/null
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+run() { "$@" | tee -a "$out"; }
+
+if [ -n "$smoke" ]; then
+	run "$here/floor.sh" --smoke
+	run "$here/peer.sh" --smoke
+	run python3 "$here/fanout.py" --smoke
+	run python3 "$here/fanin.py" --smoke
+else
+	run "$here/floor.sh"
+	run "$here/peer.sh"
+	run python3 "$here/fanout.py" --relays 10 --endpoints 10000 \
+	    --size 65536
+	run python3 "$here/fanout.py" --relays 10 --endpoints 1000 \
+	    --size 10485760
+	run python3 "$here/fanin.py" --relays 10 --endpoints 10000
+fi
+python3 "$here/ratios.py" "$out"
