@@ -86,8 +86,22 @@ def made(nodes):
     return total
 
 
+def root(net):
+    """The root, with its control socket on loopback TCP: nng 1.5's ipc
+    listener can stop accepting when a client gives up mid-handshake,
+    which a root under a benchmark's load makes likely."""
+    return net.root(enroll_token=TOKEN, control="tcp://127.0.0.1:%d" %
+                    arbortest.free_port())
+
+
 def status(net):
-    return json.loads(net.ctl("status", "--json").stdout)
+    """The root's status; a root busy with a wave may answer slowly."""
+    for _ in range(10):
+        p = net.ctl("status", "--json", check=False, timeout=120)
+        if p.returncode == 0:
+            return json.loads(p.stdout)
+        time.sleep(1)
+    raise arbortest.Failure("arborctl status: %s" % p.stderr)
 
 
 def counts(st, pid):

@@ -23,7 +23,7 @@ import benchlib as B
 def run(relays, endpoints, policies, report_interval, limit_s):
     topo = "relays" if relays > 0 else "direct"
     with B.Net("bench-fanin") as net:
-        root = net.root(enroll_token=B.TOKEN)
+        root = B.root(net)
         if relays > 0:
             parents = [net.relay([root], report_interval=report_interval,
                                  poll_interval="10m", contexts=1024)

@@ -22,7 +22,7 @@ import benchlib as B
 
 def run(relays, endpoints, size, report_interval, case, limit_s):
     with B.Net("bench-fanout") as net:
-        root = net.root(enroll_token=B.TOKEN)
+        root = B.root(net)
         rels = [net.relay([root], report_interval=report_interval,
                           poll_interval="10m", contexts=1024)
                 for _ in range(relays)]

@@ -237,7 +237,7 @@ const struct arb_conf_key agent_conf_keys[] = {
 	{ "property", k_prop, "KEY=VALUE property of this endpoint; repeat" },
 	{ "enroll_token", k_token, "token presented at enrolment" },
 	{ "report_delay", k_report_ms, "gather reports this long before "
-	    "sending (default 250ms)" },
+	    "sending (default 1s)" },
 	{ "swarm", k_swarm, "run N simulated endpoints in this process "
 	    "(data_dir holds one directory each)" },
 	{ "swarm_fixed_root", k_swarm_fixed, "swarm: the facts tree of an "
@@ -263,7 +263,7 @@ agent_conf_init(struct agent_conf *c)
 	c->jitter_ms = 60000;
 	c->timeout_ms = 10000;
 	c->fetch_depth = 2;
-	c->report_ms = 250;
+	c->report_ms = 1000;
 	c->notify_jitter_ms = 10000;
 	c->swarm_need = 100;
 }

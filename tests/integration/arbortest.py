@@ -209,6 +209,7 @@ class Net:
         c.update(conf)
         node = self._node("root", name, self._conf(c))
         node.svc, node.pub = svc, pub
+        node.control = conf.get("control")
         self.root_node = node
         if start:
             node.start()
@@ -252,8 +253,12 @@ class Net:
 
     def ctl(self, *args, check=True, timeout=60):
         cmd = [BIN["ctl"]]
-        if args and args[0] != "keygen" and self.__dict__.get("root_node"):
-            cmd += ["-d", self.root_node.dir]
+        root = self.__dict__.get("root_node")
+        if args and args[0] != "keygen" and root:
+            if getattr(root, "control", None):
+                cmd += ["-s", root.control]
+            else:
+                cmd += ["-d", root.dir]
         cmd += list(args)
         p = subprocess.run(cmd, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout * SCALE,
