@@ -461,6 +461,11 @@ policy_parse_blob(struct policy_ctx *c, json_t *e, size_t i,
 		rv = policy_fail(c, fpath, "%s: %s", rpath, arb_strerror(rv));
 		goto fail;
 	}
+	/* The wire names no empty blob: there is nothing to fetch. */
+	if (size == 0) {
+		rv = policy_fail(c, fpath, "%s: empty file", rpath);
+		goto fail;
+	}
 	if ((br = malloc(sizeof(*br))) == NULL) {
 		rv = policy_nomem(c);
 		goto fail;

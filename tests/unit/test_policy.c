@@ -112,7 +112,7 @@ test_valid(void **state)
 
 	snprintf(sub, sizeof(sub), "%s/sub", fx->dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
-	write_file(sub, "empty.bin", "");
+	write_file(sub, "one.bin", "x");
 	write_file(fx->dir, "fix.sh", "#!/bin/sh\necho fixed\n");
 	snprintf(abs, sizeof(abs), "%s/payload.bin", fx->dir);
 	snprintf(body, sizeof(body),
@@ -121,7 +121,7 @@ test_valid(void **state)
 	    " \"applicability\": \"os.id == \\\"debian\\\"\",\n"
 	    " \"action_file\": \"fix.sh\", \"rollback\": \"undo\",\n"
 	    " \"blobs\": [{\"path\": \"payload.bin\"},\n"
-	    "   {\"path\": \"sub/empty.bin\"},\n"
+	    "   {\"path\": \"sub/one.bin\"},\n"
 	    "   {\"path\": \"%s\", \"name\": \"copy.bin\"}]}\n", abs);
 	if (load(fx, body, &pf) != 0)
 		fail_msg("%s", fx->err);
@@ -144,9 +144,9 @@ test_valid(void **state)
 	    ARB_SHA256_LEN);
 	assert_string_equal(pf->blob_paths[0], abs);
 
-	assert_string_equal(pf->pol.blobs[1]->name, "empty.bin");
-	assert_int_equal(pf->pol.blobs[1]->size, 0);
-	snprintf(want, sizeof(want), "%s/sub/empty.bin", fx->dir);
+	assert_string_equal(pf->pol.blobs[1]->name, "one.bin");
+	assert_int_equal(pf->pol.blobs[1]->size, 1);
+	snprintf(want, sizeof(want), "%s/sub/one.bin", fx->dir);
 	assert_string_equal(pf->blob_paths[1], want);
 
 	assert_string_equal(pf->pol.blobs[2]->name, "copy.bin");
@@ -154,6 +154,21 @@ test_valid(void **state)
 	assert_memory_equal(pf->pol.blobs[2]->sha256.data, abc,
 	    ARB_SHA256_LEN);
 	arb_policy_file_free(pf);
+}
+
+/* An empty file is no blob: the wire names none. */
+static void
+test_empty_blob(void **state)
+{
+	struct fixture		*fx = *state;
+	struct arb_policy_file	*pf = NULL;
+
+	write_file(fx->dir, "nothing.bin", "");
+	assert_int_equal(load(fx, "{" BASE ", \"blobs\": [{\"path\": "
+	    "\"nothing.bin\"}]}", &pf), ARB_EINVAL);
+	assert_null(pf);
+	assert_non_null(strstr(fx->err, "field \"blobs[0].path\""));
+	assert_non_null(strstr(fx->err, "empty file"));
 }
 
 static void
@@ -350,6 +365,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_blob, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_minimal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_severity, setup,
 		    teardown),
