@@ -24,6 +24,7 @@
 #define BLOB_SIZE	(2 * ARB_CHUNK_SIZE + ARB_CHUNK_SIZE / 2)
 
 enum mode { SERVE_GOOD, SERVE_LONG, SERVE_FLIP };
+enum inl { INLINE_NONE, INLINE_GOOD, INLINE_FORGED };
 
 struct fx {
 	char			 dir[64];
@@ -41,6 +42,9 @@ struct fx {
 	Arbor__Signed		 head, pol;
 	uint8_t			 polsha[ARB_SHA256_LEN];
 	enum mode		 mode;
+	enum inl		 inl;
+	Arbor__Signed		 forged;	/* same id, other content */
+	int			 policy_reqs;
 	int			 chunk_reqs;
 	uint64_t		 chunk_offs[16];
 	uint32_t		 chunk_lens[16];
@@ -69,16 +73,23 @@ parent_cb(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	Arbor__HeadReply	 hr = ARBOR__HEAD_REPLY__INIT;
 	Arbor__PolicyReply	 pr = ARBOR__POLICY_REPLY__INIT;
 	Arbor__Chunk		 ch = ARBOR__CHUNK__INIT;
+	Arbor__Signed		*inl[1];
 	uint8_t			*tmp = NULL;
 
 	assert_int_equal(arb_wire_decode(data, len, &in), 0);
 	switch (in->body_case) {
 	case ARBOR__ENVELOPE__BODY_GET_HEAD:
 		hr.head = &f->head;
+		if (f->inl != INLINE_NONE) {
+			inl[0] = f->inl == INLINE_GOOD ? &f->pol : &f->forged;
+			hr.policies = inl;
+			hr.n_policies = 1;
+		}
 		out.body_case = ARBOR__ENVELOPE__BODY_HEAD_REPLY;
 		out.head_reply = &hr;
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_POLICY:
+		f->policy_reqs++;
 		pr.policy = &f->pol;
 		out.body_case = ARBOR__ENVELOPE__BODY_POLICY_REPLY;
 		out.policy_reply = &pr;
@@ -167,6 +178,10 @@ build_catalog(struct fx *f)
 	assert_int_equal(arb_signed_make(f->key, buf, len, &f->pol), 0);
 	assert_int_equal(arb_sha256(buf, len, f->polsha), 0);
 	free(buf);
+	p.title = (char *)"not the one the head names";
+	assert_int_equal(arb_wire_encode_policy(&p, &buf, &len), 0);
+	assert_int_equal(arb_signed_make(f->key, buf, len, &f->forged), 0);
+	free(buf);
 	r.id = (char *)"p1";
 	r.version = 1;
 	r.sha256.data = f->polsha;
@@ -243,6 +258,7 @@ teardown(void **state)
 	arb_store_close(f->store);
 	arb_signed_clear(&f->head);
 	arb_signed_clear(&f->pol);
+	arb_signed_clear(&f->forged);
 	arb_key_free(f->key);
 	free(f->blob);
 	free(f->parent.svc);
@@ -386,6 +402,35 @@ test_bad_hash(void **state)
 	expect_refused(*state, SERVE_FLIP, ARB_EBADHASH);
 }
 
+/* Policies sent with the head spare the GetPolicy round trip... */
+static void
+test_inline_policy(void **state)
+{
+	struct fx	*f = *state;
+	Arbor__Policy	*p;
+
+	f->inl = INLINE_GOOD;
+	sync_head(f);
+	assert_int_equal(f->policy_reqs, 0);
+	assert_int_equal(arb_store_policy(f->store, f->polsha, &p), 0);
+	arb_wire_free_policy(p);
+}
+
+/* ...but one the head does not name is refused, and asked for again. */
+static void
+test_inline_policy_forged(void **state)
+{
+	struct fx	*f = *state;
+	Arbor__Policy	*p;
+
+	f->inl = INLINE_FORGED;
+	sync_head(f);
+	assert_int_equal(f->policy_reqs, 1);
+	assert_int_equal(arb_store_policy(f->store, f->polsha, &p), 0);
+	assert_string_equal(p->title, "");
+	arb_wire_free_policy(p);
+}
+
 static void
 test_parent_parse(void **state)
 {
@@ -422,6 +467,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_endless_data, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_hash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_policy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_inline_policy_forged,
+		    setup, teardown),
 		cmocka_unit_test(test_parent_parse),
 	};
 
