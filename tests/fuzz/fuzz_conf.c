@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "arbor/conf.h"
 #include "arbor/error.h"
+#include "arbor/log.h"
 #include "arbor/sync.h"
 
 #define FZ_PARENTS_MAX	8
@@ -128,11 +130,15 @@ fz_conf_free(struct fz_conf *c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static int	 quiet;
 	struct fz_conf	 c;
 	const char	*nl;
 	char		*line;
 	size_t		 n;
 
+	/* Every bad line is logged; millions of them are not news here. */
+	if (!quiet++)
+		log_init(0, LOG_USER);
 	memset(&c, 0, sizeof(c));
 	(void)arb_conf_parse("fuzz.conf", (const char *)data, size, fz_keys,
 	    &c);
