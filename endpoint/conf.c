@@ -12,48 +12,16 @@
 
 #define C(v)	((struct agent_conf *)(v))
 
-static int
-k_data_dir(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->data_dir);
-	C(c)->data_dir = NULL;
-	return arb_conf_str(v, &C(c)->data_dir, e, n);
-}
+ARB_CONF_STRKEY(k_data_dir, struct agent_conf, data_dir)
 
-static int
-k_pubkey(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->pubkey);
-	C(c)->pubkey = NULL;
-	return arb_conf_str(v, &C(c)->pubkey, e, n);
-}
+ARB_CONF_STRKEY(k_pubkey, struct agent_conf, pubkey)
 
-static int
-k_node_id(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->node_id);
-	C(c)->node_id = NULL;
-	return arb_conf_str(v, &C(c)->node_id, e, n);
-}
+ARB_CONF_STRKEY(k_node_id, struct agent_conf, node_id)
 
 static int
 k_relay(void *c, const char *v, char *e, size_t n)
 {
-	struct agent_conf	*ac = C(c);
-	struct arb_parent	 p, *np;
-	int			 rv;
-
-	if ((rv = arb_parent_parse(v, &p, e, n)) != 0)
-		return rv;
-	if ((np = realloc(ac->relays, (ac->nrelays + 1) *
-	    sizeof(*np))) == NULL) {
-		arb_parent_clear(&p);
-		snprintf(e, n, "out of memory");
-		return ARB_ECONFIG;
-	}
-	ac->relays = np;
-	ac->relays[ac->nrelays++] = p;
-	return 0;
+	return arb_parent_add(&C(c)->relays, &C(c)->nrelays, v, e, n);
 }
 
 static int
@@ -99,29 +67,11 @@ k_depth(void *c, const char *v, char *e, size_t n)
 	return arb_conf_int(v, 1, 64, &C(c)->fetch_depth, e, n);
 }
 
-static int
-k_facts_root(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->facts_root);
-	C(c)->facts_root = NULL;
-	return arb_conf_str(v, &C(c)->facts_root, e, n);
-}
+ARB_CONF_STRKEY(k_facts_root, struct agent_conf, facts_root)
 
-static int
-k_token(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->token);
-	C(c)->token = NULL;
-	return arb_conf_str(v, &C(c)->token, e, n);
-}
+ARB_CONF_STRKEY(k_token, struct agent_conf, token)
 
-static int
-k_eval(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->eval);
-	C(c)->eval = NULL;
-	return arb_conf_str(v, &C(c)->eval, e, n);
-}
+ARB_CONF_STRKEY(k_eval, struct agent_conf, eval)
 
 static int
 k_group(void *c, const char *v, char *e, size_t n)
@@ -184,13 +134,7 @@ k_swarm(void *c, const char *v, char *e, size_t n)
 	return arb_conf_int(v, 0, 1000000, &C(c)->swarm, e, n);
 }
 
-static int
-k_swarm_fixed(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->swarm_fixed);
-	C(c)->swarm_fixed = NULL;
-	return arb_conf_str(v, &C(c)->swarm_fixed, e, n);
-}
+ARB_CONF_STRKEY(k_swarm_fixed, struct agent_conf, swarm_fixed)
 
 static int
 k_swarm_need(void *c, const char *v, char *e, size_t n)
@@ -204,13 +148,7 @@ k_swarm_run(void *c, const char *v, char *e, size_t n)
 	return arb_conf_bool(v, &C(c)->swarm_run, e, n);
 }
 
-static int
-k_swarm_events(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->swarm_events);
-	C(c)->swarm_events = NULL;
-	return arb_conf_str(v, &C(c)->swarm_events, e, n);
-}
+ARB_CONF_STRKEY(k_swarm_events, struct agent_conf, swarm_events)
 
 const struct arb_conf_key agent_conf_keys[] = {
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },

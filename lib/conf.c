@@ -456,6 +456,19 @@ arb_conf_str(const char *value, char **out, char *err, size_t errlen)
 	return 0;
 }
 
+int
+arb_conf_str_set(char **field, const char *value, char *err, size_t errlen)
+{
+	char	*s = NULL;
+	int	 rv;
+
+	if ((rv = arb_conf_str(value, &s, err, errlen)) != 0)
+		return rv;
+	free(*field);
+	*field = s;
+	return 0;
+}
+
 /* ---- string lists */
 
 int

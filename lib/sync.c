@@ -1372,3 +1372,22 @@ arb_parent_clear(struct arb_parent *p)
 	free(p->pub);
 	p->svc = p->pub = NULL;
 }
+
+int
+arb_parent_add(struct arb_parent **vp, size_t *np, const char *value,
+    char *err, size_t errlen)
+{
+	struct arb_parent	 p, *nv;
+	int			 rv;
+
+	if ((rv = arb_parent_parse(value, &p, err, errlen)) != 0)
+		return rv;
+	if ((nv = realloc(*vp, (*np + 1) * sizeof(*nv))) == NULL) {
+		arb_parent_clear(&p);
+		snprintf(err, errlen, "out of memory");
+		return ARB_ECONFIG;
+	}
+	nv[(*np)++] = p;
+	*vp = nv;
+	return 0;
+}

@@ -12,56 +12,18 @@
 
 #define C(v)	((struct relay_conf *)(v))
 
-static int
-k_data_dir(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->data_dir);
-	C(c)->data_dir = NULL;
-	return arb_conf_str(v, &C(c)->data_dir, e, n);
-}
+ARB_CONF_STRKEY(k_data_dir, struct relay_conf, data_dir)
 
-static int
-k_pubkey(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->pubkey);
-	C(c)->pubkey = NULL;
-	return arb_conf_str(v, &C(c)->pubkey, e, n);
-}
+ARB_CONF_STRKEY(k_pubkey, struct relay_conf, pubkey)
 
-static int
-k_svc(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->svc);
-	C(c)->svc = NULL;
-	return arb_conf_str(v, &C(c)->svc, e, n);
-}
+ARB_CONF_STRKEY(k_svc, struct relay_conf, svc)
 
-static int
-k_pub(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->pub);
-	C(c)->pub = NULL;
-	return arb_conf_str(v, &C(c)->pub, e, n);
-}
+ARB_CONF_STRKEY(k_pub, struct relay_conf, pub)
 
 static int
 k_parent(void *c, const char *v, char *e, size_t n)
 {
-	struct relay_conf	*rc = C(c);
-	struct arb_parent	 p, *np;
-	int			 rv;
-
-	if ((rv = arb_parent_parse(v, &p, e, n)) != 0)
-		return rv;
-	if ((np = realloc(rc->parents, (rc->nparents + 1) *
-	    sizeof(*np))) == NULL) {
-		arb_parent_clear(&p);
-		snprintf(e, n, "out of memory");
-		return ARB_ECONFIG;
-	}
-	rc->parents = np;
-	rc->parents[rc->nparents++] = p;
-	return 0;
+	return arb_parent_add(&C(c)->parents, &C(c)->nparents, v, e, n);
 }
 
 static int
@@ -137,13 +99,7 @@ k_report_max(void *c, const char *v, char *e, size_t n)
 	return arb_conf_int(v, 1, 1000000, &C(c)->report_max, e, n);
 }
 
-static int
-k_node_id(void *c, const char *v, char *e, size_t n)
-{
-	free(C(c)->node_id);
-	C(c)->node_id = NULL;
-	return arb_conf_str(v, &C(c)->node_id, e, n);
-}
+ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
 
 const struct arb_conf_key relay_conf_keys[] = {
 	{ "data_dir", k_data_dir, "directory for the store and blob cache" },

@@ -11,20 +11,11 @@
 
 #define C(v)	((struct root_conf *)(v))
 
-#define STRKEY(fn, field)						\
-static int								\
-fn(void *c, const char *v, char *e, size_t n)				\
-{									\
-	free(C(c)->field);						\
-	C(c)->field = NULL;						\
-	return arb_conf_str(v, &C(c)->field, e, n);			\
-}
-
-STRKEY(k_data_dir, data_dir)
-STRKEY(k_key, key)
-STRKEY(k_svc, svc)
-STRKEY(k_pub, pub)
-STRKEY(k_control, control)
+ARB_CONF_STRKEY(k_data_dir, struct root_conf, data_dir)
+ARB_CONF_STRKEY(k_key, struct root_conf, key)
+ARB_CONF_STRKEY(k_svc, struct root_conf, svc)
+ARB_CONF_STRKEY(k_pub, struct root_conf, pub)
+ARB_CONF_STRKEY(k_control, struct root_conf, control)
 
 static int
 k_map_size(void *c, const char *v, char *e, size_t n)

@@ -58,6 +58,17 @@ int	arb_conf_duration_ms(const char *value, int64_t min_ms, int64_t max_ms,
 int	arb_conf_bool(const char *value, int *out, char *err, size_t errlen);
 /* Copy a string handler value into a freshly allocated string. */
 int	arb_conf_str(const char *value, char **out, char *err, size_t errlen);
+/* Replace the string *field (freeing the old one) with a copy of value. */
+int	arb_conf_str_set(char **field, const char *value, char *err,
+	    size_t errlen);
+
+/* Define a key handler fn that sets string field of a struct type. */
+#define ARB_CONF_STRKEY(fn, type, field)				\
+static int								\
+fn(void *c, const char *v, char *e, size_t n)				\
+{									\
+	return arb_conf_str_set(&((type *)c)->field, v, e, n);		\
+}
 
 /* A growable list of strings (e.g. parent addresses). */
 struct arb_strlist {

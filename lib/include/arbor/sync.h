@@ -111,5 +111,8 @@ int	arb_store_policy(struct arb_store *st,
 int	arb_parent_parse(const char *value, struct arb_parent *p, char *err,
 	    size_t errlen);
 void	arb_parent_clear(struct arb_parent *p);
+/* Parse value and append it to the list *vp of *np parents. */
+int	arb_parent_add(struct arb_parent **vp, size_t *np, const char *value,
+	    char *err, size_t errlen);
 
 #endif
