@@ -635,7 +635,8 @@ req_return(struct arb_req *q)
 }
 
 int
-arb_req_reply(struct arb_req *q, const uint8_t *data, size_t len)
+arb_req_reply_fill(struct arb_req *q, size_t len,
+    int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg)
 {
 	struct arb_srv	*s = q->srv;
 	nng_msg		*msg;
@@ -654,13 +655,29 @@ arb_req_reply(struct arb_req *q, const uint8_t *data, size_t len)
 		srv_arm(q);
 		return net_err(s->url, "reply", rv);
 	}
-	if (len > 0)
-		memcpy(nng_msg_body(msg), data, len);
+	if (len > 0 && (rv = fill(nng_msg_body(msg), len, arg)) != 0) {
+		nng_msg_free(msg);
+		srv_arm(q);
+		return rv;
+	}
 	q->state = SLOT_SEND;
 	nng_aio_set_msg(q->aio, msg);
 	nng_aio_set_timeout(q->aio, NET_REPLY_TIMEOUT);
 	nng_ctx_send(q->ctx, q->aio);
 	return 0;
+}
+
+static int
+reply_copy(uint8_t *buf, size_t len, void *arg)
+{
+	memcpy(buf, arg, len);
+	return 0;
+}
+
+int
+arb_req_reply(struct arb_req *q, const uint8_t *data, size_t len)
+{
+	return arb_req_reply_fill(q, len, reply_copy, (void *)data);
 }
 
 void

@@ -557,6 +557,30 @@ arb_wire_encode(const Arbor__Envelope *env, uint8_t **bufp, size_t *lenp)
 	return wire_pack(&e.base, ARB_WIRE_MAX, bufp, lenp);
 }
 
+size_t
+arb_wire_size(const Arbor__Envelope *env)
+{
+	Arbor__Envelope	e = *env;
+
+	e.version = 1;
+	return protobuf_c_message_get_packed_size(&e.base);
+}
+
+int
+arb_wire_pack(const Arbor__Envelope *env, uint8_t *buf, size_t len)
+{
+	Arbor__Envelope	e = *env;
+
+	e.version = 1;
+	if (len > ARB_WIRE_MAX ||
+	    protobuf_c_message_get_packed_size(&e.base) != len)
+		return ARB_ETOOBIG;
+	if (protobuf_c_message_pack(&e.base, buf) != len ||
+	    wire_scan(e.base.descriptor, buf, len, 0) != 0)
+		return ARB_EPROTO;
+	return 0;
+}
+
 int
 arb_wire_decode(const uint8_t *buf, size_t len, Arbor__Envelope **envp)
 {

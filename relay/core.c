@@ -102,21 +102,24 @@ relay_core_defer(struct relay_core *c, struct arb_req *req,
 	c->dqt = &d->next;
 }
 
+static int
+core_pack(uint8_t *buf, size_t len, void *arg)
+{
+	return arb_wire_pack(arg, buf, len);
+}
+
+/* Encode straight into the reply message: a 1 MiB chunk is not copied. */
 void
 core_send(struct relay_core *c, struct arb_req *req, Arbor__Envelope *env)
 {
-	uint8_t	*buf;
-	size_t	 len;
-	int	 rv;
+	int rv;
 
-	if ((rv = arb_wire_encode(env, &buf, &len)) != 0) {
-		log_warnx("%s: encode reply: %s", c->c.name, arb_strerror(rv));
-		arb_req_drop(req);
-		return;
+	if ((rv = arb_req_reply_fill(req, arb_wire_size(env), core_pack,
+	    env)) != 0) {
+		log_warnx("%s: reply: %s", c->c.name, arb_strerror(rv));
+		if (rv != ARB_EINVAL)
+			arb_req_drop(req);
 	}
-	if (arb_req_reply(req, buf, len) != 0)
-		log_debug("%s: reply failed", c->c.name);
-	free(buf);
 }
 
 void

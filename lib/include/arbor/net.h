@@ -50,6 +50,13 @@ int	arb_srv_listen(struct arb_net *n, const char *url, int nctx,
 	    arb_srv_cb cb, void *arg, struct arb_srv **sp);
 /* Send the reply (copied) and free req.  Returns 0 or an error. */
 int	arb_req_reply(struct arb_req *req, const uint8_t *data, size_t len);
+/*
+ * Reply with len bytes written in place by fill(buf, len, arg) into the
+ * message itself (no copy of a large reply).  fill returns 0 or an error,
+ * which is returned and nothing is sent.  Frees req on success.
+ */
+int	arb_req_reply_fill(struct arb_req *req, size_t len,
+	    int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg);
 /* Drop a request without answering (the requester will time out). */
 void	arb_req_drop(struct arb_req *req);
 /* Close; requests not yet answered are dropped. */

@@ -28,6 +28,14 @@
 int	arb_wire_encode(const Arbor__Envelope *env, uint8_t **bufp,
 	    size_t *lenp);
 /*
+ * The same in two steps, for a caller that owns the buffer (a reply built
+ * in place in a message): the encoded size, then pack into exactly that
+ * many bytes at buf.  Same checks as arb_wire_encode.
+ */
+size_t	arb_wire_size(const Arbor__Envelope *env);
+int	arb_wire_pack(const Arbor__Envelope *env, uint8_t *buf, size_t len);
+
+/*
  * Decode and check len bytes: ARB_ETOOBIG above ARB_WIRE_MAX, ARB_EPROTO if
  * it does not unpack, has no body, or breaks a bound (ids, counts, hash
  * lengths).  On success *envp is freed with arb_wire_free.
