@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arbor/error.h"
+#include "arbor/report.h"
 #include "arbor/sig.h"
 #include "arbor/wire.h"
 
@@ -746,7 +747,7 @@ arb_wire_decode_report(const uint8_t *buf, size_t len, Arbor__Report **rp)
 	if (wire_check_text(r->endpoint_id, ARB_MAX_ID) != 0 ||
 	    r->endpoint_id[0] == '\0' || wire_check_optid(r->policy_id) != 0 ||
 	    wire_check_text(r->detail, ARB_MAX_TEXT) != 0 ||
-	    r->state >= WIRE_STATES_MAX || r->seq == 0) {
+	    r->state >= ARB_ST_COUNT || r->seq == 0) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return ARB_EPROTO;
 	}

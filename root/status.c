@@ -65,7 +65,9 @@ counts_apply(struct root *r, const struct delta *d)
 {
 	struct pcounts *pc = counts_for(r, d->policy);
 
-	if (pc == NULL)
+	/* Both states come from decoded reports; bound them all the same. */
+	if (pc == NULL || d->to < 0 || d->to >= ARB_ST_COUNT ||
+	    d->from >= ARB_ST_COUNT)
 		return;
 	if (d->from >= 0 && pc->v[d->from] > 0)
 		pc->v[d->from]--;
@@ -270,8 +272,13 @@ take_report(struct root *r, struct arb_txn *t, const Arbor__ReportEntry *e,
 	(void)r;
 	*hasdelta = 0;
 	if ((rv = arb_wire_decode_report(sg->body.data, sg->body.len,
-	    &rep)) != 0)
+	    &rep)) != 0) {
+		log_warnx("root: report via %s refused: %s (a state that "
+		    "does not exist, no sequence number, or a bad id)",
+		    e->n_via ? e->via[e->n_via - 1] : "direct",
+		    arb_strerror(rv));
 		return rv;
+	}
 	if (arb_txn_get(t, ARB_DB_ENDPOINTS, rep->endpoint_id,
 	    strlen(rep->endpoint_id), &v, &n) != 0) {
 		rv = ARB_ENOTFOUND;	/* not enrolled */

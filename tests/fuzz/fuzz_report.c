@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "arbor/report.h"
 #include "arbor/wire.h"
 
 enum {
@@ -29,6 +30,9 @@ fuzz_report(const uint8_t *data, size_t size)
 
 	if (arb_wire_decode_report(data, size, &r) != 0)
 		return;
+	/* The root indexes its counts by state: only states that exist. */
+	if (r->state >= ARB_ST_COUNT)
+		abort();
 	if (arb_wire_encode_report(r, &buf, &len) != 0 ||
 	    arb_wire_decode_report(buf, len, &r2) != 0 ||
 	    r2->seq != r->seq || r2->state != r->state ||

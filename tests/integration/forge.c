@@ -7,6 +7,7 @@
  *	arbor-forge send URL (--garbage N | --oversize N | --file F)
  *	arbor-forge head URL
  *	arbor-forge chunk URL SHA_HEX OFFSET LEN
+ *	arbor-forge endpoint URL TOKEN STATE...
  *
  * serve answers GetHead, GetPolicy and GetChunk like a parent that holds a
  * one-policy catalog naming FILE, but breaks exactly the rule that MODE
@@ -44,6 +45,7 @@
 #include "arbor/error.h"
 #include "arbor/log.h"
 #include "arbor/net.h"
+#include "arbor/report.h"
 #include "arbor/sig.h"
 #include "arbor/wire.h"
 
@@ -96,6 +98,7 @@ usage(void)
 	    "       arbor-forge chunk URL SHA_HEX OFFSET LEN\n"
 	    "       arbor-forge relay --svc URL --pub URL --parent SVC "
 	    "--mode honest|alter|replay|forge\n"
+	    "       arbor-forge endpoint URL TOKEN STATE...\n"
 	    "modes: good badsig unpinned expired mixmatch foreign longblob "
 	    "badhash\n");
 	exit(1);
@@ -1096,6 +1099,105 @@ cmd_chunk(int argc, char *argv[])
 	return 0;
 }
 
+/* ----------------------------------------------------- hostile endpoint */
+
+/*
+ * `arbor-forge endpoint URL TOKEN STATE...`: an endpoint that holds the
+ * enrolment token and its own key, and so signs whatever it likes.  It
+ * enrols at URL, then sends one batch per STATE: a report for policy
+ * "forged" with that raw state number and the next sequence number.  It
+ * prints "enrolled ID", then one line per batch with what came back.
+ */
+static int
+endpoint_send(const char *url, Arbor__Envelope *env, const char *what)
+{
+	Arbor__Envelope	*r;
+	int		 rv;
+
+	if ((rv = call(url, env, &r)) != 0)
+		return rv;
+	if (r->body_case == ARBOR__ENVELOPE__BODY_ERROR)
+		printf("%s: error %d %s\n", what, r->error->code,
+		    r->error->message);
+	else if (r->body_case == ARBOR__ENVELOPE__BODY_REPORT_ACK)
+		printf("%s: accepted %u rejected %u\n", what,
+		    r->report_ack->accepted, r->report_ack->rejected);
+	else if (r->body_case == ARBOR__ENVELOPE__BODY_ENROLL_REPLY)
+		printf("%s: enrolled %s\n", what,
+		    r->enroll_reply->endpoint_id);
+	else
+		printf("%s: reply %d\n", what, (int)r->body_case);
+	arb_wire_free(r);
+	return 0;
+}
+
+static int
+cmd_endpoint(int argc, char *argv[])
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__EnrollBody	 eb = ARBOR__ENROLL_BODY__INIT;
+	Arbor__Enroll		 en = ARBOR__ENROLL__INIT;
+	Arbor__ReportBatch	 rb = ARBOR__REPORT_BATCH__INIT;
+	Arbor__ReportEntry	 re = ARBOR__REPORT_ENTRY__INIT, *rep = &re;
+	Arbor__Report		 r = ARBOR__REPORT__INIT;
+	Arbor__Signed		 sg, esg;
+	struct arb_key		*k;
+	uint8_t			 pub[ARB_PUBKEY_LEN], *buf;
+	char			 id[ARB_EPID_HEX], what[64];
+	size_t			 len;
+	int			 i, rv;
+
+	if (argc < 4)
+		usage();
+	if ((rv = arb_key_generate(&k)) != 0 ||
+	    (rv = arb_key_raw_public(k, pub)) != 0 ||
+	    (rv = arb_endpoint_id(k, id)) != 0)
+		fatalx("forge-endpoint: key: %s", arb_strerror(rv));
+	eb.pubkey.data = pub;
+	eb.pubkey.len = sizeof(pub);
+	eb.endpoint_id = id;
+	eb.token = argv[2];
+	eb.hostname = (char *)"forge";
+	eb.at = (int64_t)time(NULL);
+	if ((rv = arb_wire_encode_enroll(&eb, &buf, &len)) != 0 ||
+	    (rv = arb_signed_make(k, buf, len, &esg)) != 0)
+		fatalx("forge-endpoint: enrol: %s", arb_strerror(rv));
+	free(buf);
+	en.enroll = &esg;
+	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
+	env.enroll = &en;
+	if ((rv = endpoint_send(argv[1], &env, "enrol")) != 0)
+		return rv;
+	arb_signed_clear(&esg);
+
+	r.endpoint_id = id;
+	r.policy_id = (char *)"forged";
+	r.version = 1;
+	r.detail = (char *)"";
+	rb.entries = &rep;
+	rb.n_entries = 1;
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
+	env.report_batch = &rb;
+	for (i = 3; i < argc; i++) {
+		r.seq = (uint64_t)(i - 2);
+		r.state = (uint32_t)parse_u64(argv[i], UINT32_MAX);
+		r.at = (int64_t)time(NULL);
+		if ((rv = arb_wire_encode_report(&r, &buf, &len)) != 0 ||
+		    (rv = arb_signed_make(k, buf, len, &sg)) != 0)
+			fatalx("forge-endpoint: report: %s",
+			    arb_strerror(rv));
+		free(buf);
+		re.report = &sg;
+		snprintf(what, sizeof(what), "report state %u", r.state);
+		rv = endpoint_send(argv[1], &env, what);
+		arb_signed_clear(&sg);
+		if (rv != 0)
+			break;
+	}
+	arb_key_free(k);
+	return rv;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1114,5 +1216,7 @@ main(int argc, char *argv[])
 		return cmd_chunk(argc - 1, argv + 1);
 	if (strcmp(argv[1], "relay") == 0)
 		return cmd_relay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "endpoint") == 0)
+		return cmd_endpoint(argc - 1, argv + 1);
 	usage();
 }
