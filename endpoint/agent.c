@@ -192,20 +192,12 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	uv_timer_init(a->loop, &a->flush);
 	a->flush.data = a;
 
-	memset(&sc, 0, sizeof(sc));
+	sc = conf->up;		/* relays, polling, fetching: configured */
 	sc.loop = a->loop;
 	sc.net = a->net;
 	sc.store = a->store;
 	sc.blobs = a->blobs;
 	sc.pin = a->pin;
-	sc.parents = conf->relays;
-	sc.nparents = conf->nrelays;
-	sc.poll_ms = conf->poll_ms;
-	sc.jitter_ms = conf->jitter_ms;
-	sc.notify_jitter_ms = conf->notify_jitter_ms;
-	sc.timeout_ms = conf->timeout_ms;
-	sc.fetch_depth = (int)conf->fetch_depth;
-	sc.fetch_rate = conf->fetch_rate;
 	sc.node_id = a->node_id;
 	sc.kind = "agent";
 	sc.blob_sink = env != NULL && !(conf->swarm_run);

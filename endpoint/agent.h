@@ -22,17 +22,10 @@
 #define AGENT_MAX_ATTEMPTS	3	/* runs of one action, restarts included */
 
 struct agent_conf {
+	struct arb_sync_conf	 up;		/* first: see ARB_SYNC_CONF_KEYS */
 	char			*data_dir;
 	char			*pubkey;
-	struct arb_parent	*relays;	/* in order of preference */
-	size_t			 nrelays;
 	uint64_t		 map_size;
-	int64_t			 poll_ms;
-	int64_t			 jitter_ms;
-	int64_t			 notify_jitter_ms;
-	int64_t			 timeout_ms;
-	int64_t			 fetch_depth;
-	uint64_t		 fetch_rate;
 	char			*node_id;
 	char			*facts_root;
 	char			*token;		/* enrolment token */

@@ -1,6 +1,7 @@
 /*
  * arbor-agent configuration keys.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 
 #define C(v)	((struct agent_conf *)(v))
 
+/* The upstream keys' handlers take the struct as its first member. */
+_Static_assert(offsetof(struct agent_conf, up) == 0,
+    "struct agent_conf must begin with its struct arb_sync_conf");
+
 ARB_CONF_STRKEY(k_data_dir, struct agent_conf, data_dir)
 
 ARB_CONF_STRKEY(k_pubkey, struct agent_conf, pubkey)
@@ -19,52 +24,9 @@ ARB_CONF_STRKEY(k_pubkey, struct agent_conf, pubkey)
 ARB_CONF_STRKEY(k_node_id, struct agent_conf, node_id)
 
 static int
-k_relay(void *c, const char *v, char *e, size_t n)
-{
-	return arb_parent_add(&C(c)->relays, &C(c)->nrelays, v, e, n);
-}
-
-static int
 k_map_size(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_size(v, 1 << 20, 1ULL << 40, &C(c)->map_size, e, n);
-}
-
-static int
-k_poll(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_duration_ms(v, 100, 86400000, &C(c)->poll_ms, e, n);
-}
-
-static int
-k_jitter(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_duration_ms(v, 0, 86400000, &C(c)->jitter_ms, e, n);
-}
-
-static int
-k_notify_jitter(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_duration_ms(v, 0, 86400000, &C(c)->notify_jitter_ms,
-	    e, n);
-}
-
-static int
-k_timeout(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_duration_ms(v, 100, 600000, &C(c)->timeout_ms, e, n);
-}
-
-static int
-k_rate(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->fetch_rate, e, n);
-}
-
-static int
-k_depth(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_int(v, 1, 64, &C(c)->fetch_depth, e, n);
 }
 
 ARB_CONF_STRKEY(k_facts_root, struct agent_conf, facts_root)
@@ -151,22 +113,10 @@ k_swarm_run(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_swarm_events, struct agent_conf, swarm_events)
 
 const struct arb_conf_key agent_conf_keys[] = {
+	ARB_SYNC_CONF_KEYS("relay", "5m", "1m", "10s", "2"),
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
-	{ "relay", k_relay, "SVC_URL PUB_URL of a relay; repeat, in order "
-	    "of preference" },
 	{ "map_size", k_map_size, "LMDB map size (default 64M)" },
-	{ "poll_interval", k_poll, "how often to poll the relay "
-	    "(default 5m)" },
-	{ "poll_jitter", k_jitter, "random extra delay per poll "
-	    "(default 1m)" },
-	{ "notify_jitter", k_notify_jitter, "after a notification that is "
-	    "not urgent, poll within a random delay up to this (default 10s)" },
-	{ "timeout", k_timeout, "per request to the relay (default 10s)" },
-	{ "fetch_depth", k_depth, "chunk requests in flight per blob "
-	    "(default 2)" },
-	{ "fetch_rate", k_rate, "cap on bytes a second fetched from "
-	    "upstream, e.g. 20M (default 0: no cap)" },
 	{ "node_id", k_node_id, "name in logs and targets (default: host "
 	    "name)" },
 	{ "facts_root", k_facts_root, "file-system root facts are read from "
@@ -197,12 +147,12 @@ agent_conf_init(struct agent_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->map_size = 64ULL << 20;
-	c->poll_ms = 300000;
-	c->jitter_ms = 60000;
-	c->timeout_ms = 10000;
-	c->fetch_depth = 2;
+	c->up.poll_ms = 300000;
+	c->up.jitter_ms = 60000;
+	c->up.timeout_ms = 10000;
+	c->up.fetch_depth = 2;
 	c->report_ms = 1000;
-	c->notify_jitter_ms = 10000;
+	c->up.notify_jitter_ms = 10000;
 	c->swarm_need = 100;
 }
 
@@ -220,7 +170,7 @@ agent_conf_check(struct agent_conf *c)
 		log_warnx("configuration: pubkey: required");
 		rv = ARB_ECONFIG;
 	}
-	if (c->nrelays == 0) {
+	if (c->up.nparents == 0) {
 		log_warnx("configuration: relay: at least one required");
 		rv = ARB_ECONFIG;
 	}
@@ -240,9 +190,7 @@ agent_conf_clear(struct agent_conf *c)
 
 	free(c->data_dir);
 	free(c->pubkey);
-	for (i = 0; i < c->nrelays; i++)
-		arb_parent_clear(&c->relays[i]);
-	free(c->relays);
+	arb_sync_conf_clear(&c->up);
 	free(c->node_id);
 	free(c->facts_root);
 	free(c->token);

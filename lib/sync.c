@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "arbor/catalog.h"
+#include "arbor/conf.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
 #include "arbor/strmap.h"
@@ -1390,4 +1391,69 @@ arb_parent_add(struct arb_parent **vp, size_t *np, const char *value,
 	nv[(*np)++] = p;
 	*vp = nv;
 	return 0;
+}
+
+/* ------------------------------------------------------ configuration */
+
+#define SC(v)	((struct arb_sync_conf *)(v))
+
+int
+arb_sync_k_parent(void *c, const char *v, char *e, size_t n)
+{
+	return arb_parent_add(&SC(c)->parents, &SC(c)->nparents, v, e, n);
+}
+
+int
+arb_sync_k_poll(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 100, 86400000, &SC(c)->poll_ms, e, n);
+}
+
+int
+arb_sync_k_jitter(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &SC(c)->jitter_ms, e, n);
+}
+
+int
+arb_sync_k_notify_jitter(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &SC(c)->notify_jitter_ms,
+	    e, n);
+}
+
+int
+arb_sync_k_timeout(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 100, 600000, &SC(c)->timeout_ms, e,
+	    n);
+}
+
+int
+arb_sync_k_depth(void *c, const char *v, char *e, size_t n)
+{
+	int64_t	d;
+	int	rv;
+
+	if ((rv = arb_conf_int(v, 1, 64, &d, e, n)) == 0)
+		SC(c)->fetch_depth = (int)d;
+	return rv;
+}
+
+int
+arb_sync_k_rate(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &SC(c)->fetch_rate, e, n);
+}
+
+void
+arb_sync_conf_clear(struct arb_sync_conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nparents; i++)
+		arb_parent_clear(&c->parents[i]);
+	free(c->parents);
+	c->parents = NULL;
+	c->nparents = 0;
 }

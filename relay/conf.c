@@ -1,6 +1,7 @@
 /*
  * arbor-relay configuration keys.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 
 #define C(v)	((struct relay_conf *)(v))
 
+/* The upstream keys' handlers take the struct as its first member. */
+_Static_assert(offsetof(struct relay_conf, up) == 0,
+    "struct relay_conf must begin with its struct arb_sync_conf");
+
 ARB_CONF_STRKEY(k_data_dir, struct relay_conf, data_dir)
 
 ARB_CONF_STRKEY(k_pubkey, struct relay_conf, pubkey)
@@ -19,12 +24,6 @@ ARB_CONF_STRKEY(k_pubkey, struct relay_conf, pubkey)
 ARB_CONF_STRKEY(k_svc, struct relay_conf, svc)
 
 ARB_CONF_STRKEY(k_pub, struct relay_conf, pub)
-
-static int
-k_parent(void *c, const char *v, char *e, size_t n)
-{
-	return arb_parent_add(&C(c)->parents, &C(c)->nparents, v, e, n);
-}
 
 static int
 k_cache_size(void *c, const char *v, char *e, size_t n)
@@ -45,46 +44,9 @@ k_map_size(void *c, const char *v, char *e, size_t n)
 }
 
 static int
-k_poll(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_duration_ms(v, 100, 86400000, &C(c)->poll_ms, e, n);
-}
-
-static int
-k_jitter(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_duration_ms(v, 0, 86400000, &C(c)->jitter_ms, e, n);
-}
-
-static int
-k_notify_jitter(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_duration_ms(v, 0, 86400000, &C(c)->notify_jitter_ms,
-	    e, n);
-}
-
-static int
-k_timeout(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_duration_ms(v, 100, 600000, &C(c)->timeout_ms, e, n);
-}
-
-static int
 k_nctx(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_int(v, 1, 100000, &C(c)->nctx, e, n);
-}
-
-static int
-k_rate(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->fetch_rate, e, n);
-}
-
-static int
-k_depth(void *c, const char *v, char *e, size_t n)
-{
-	return arb_conf_int(v, 1, 64, &C(c)->fetch_depth, e, n);
 }
 
 static int
@@ -102,10 +64,9 @@ k_report_max(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
 
 const struct arb_conf_key relay_conf_keys[] = {
+	ARB_SYNC_CONF_KEYS("parent", "60s", "10s", "0", "4"),
 	{ "data_dir", k_data_dir, "directory for the store and blob cache" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
-	{ "parent", k_parent, "SVC_URL PUB_URL of a parent; repeat, in "
-	    "order of preference" },
 	{ "svc", k_svc, "REP address children send requests to" },
 	{ "pub", k_pub, "PUB address children subscribe to" },
 	{ "cache_size", k_cache_size, "byte limit of the blob cache "
@@ -113,18 +74,7 @@ const struct arb_conf_key relay_conf_keys[] = {
 	{ "chunk_cache", k_chunk_cache, "bytes of recently served, verified "
 	    "chunks kept in memory (default 64M)" },
 	{ "map_size", k_map_size, "LMDB map size (default 1G)" },
-	{ "poll_interval", k_poll, "how often to ask the parent for its "
-	    "head (default 60s)" },
-	{ "poll_jitter", k_jitter, "random extra delay per poll "
-	    "(default 10s)" },
-	{ "notify_jitter", k_notify_jitter, "after a notification that is "
-	    "not urgent, poll within a random delay up to this (default 0)" },
-	{ "timeout", k_timeout, "per request to the parent (default 10s)" },
 	{ "contexts", k_nctx, "requests served in flight (default 256)" },
-	{ "fetch_depth", k_depth, "chunk requests in flight per blob "
-	    "(default 4)" },
-	{ "fetch_rate", k_rate, "cap on bytes a second fetched from "
-	    "upstream, e.g. 20M (default 0: no cap)" },
 	{ "report_interval", k_report_ms, "send the coalesced reports up "
 	    "this often (default 1s)" },
 	{ "report_max", k_report_max, "... or as soon as this many wait "
@@ -141,11 +91,11 @@ relay_conf_init(struct relay_conf *c)
 	c->cache_size = 10ULL << 30;
 	c->chunk_cache = 64ULL << 20;
 	c->map_size = 1ULL << 30;
-	c->poll_ms = 60000;
-	c->jitter_ms = 10000;
-	c->timeout_ms = 10000;
+	c->up.poll_ms = 60000;
+	c->up.jitter_ms = 10000;
+	c->up.timeout_ms = 10000;
 	c->nctx = 256;
-	c->fetch_depth = 4;
+	c->up.fetch_depth = 4;
 	c->report_ms = 1000;
 	c->report_max = 1000;
 }
@@ -164,7 +114,7 @@ relay_conf_check(struct relay_conf *c)
 		log_warnx("configuration: pubkey: required");
 		rv = ARB_ECONFIG;
 	}
-	if (c->nparents == 0) {
+	if (c->up.nparents == 0) {
 		log_warnx("configuration: parent: at least one required");
 		rv = ARB_ECONFIG;
 	}
@@ -184,15 +134,11 @@ relay_conf_check(struct relay_conf *c)
 void
 relay_conf_clear(struct relay_conf *c)
 {
-	size_t i;
-
 	free(c->data_dir);
 	free(c->pubkey);
 	free(c->svc);
 	free(c->pub);
-	for (i = 0; i < c->nparents; i++)
-		arb_parent_clear(&c->parents[i]);
-	free(c->parents);
+	arb_sync_conf_clear(&c->up);
 	free(c->node_id);
 	memset(c, 0, sizeof(*c));
 }

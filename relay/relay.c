@@ -98,20 +98,12 @@ relay_new(const struct relay_conf *conf)
 	if ((rv = arb_net_new(&r->loop, &r->net)) != 0)
 		goto fail;
 
-	memset(&sc, 0, sizeof(sc));
+	sc = conf->up;		/* parents, polling, fetching: configured */
 	sc.loop = &r->loop;
 	sc.net = r->net;
 	sc.store = r->store;
 	sc.blobs = r->blobs;
 	sc.pin = r->pin;
-	sc.parents = conf->parents;
-	sc.nparents = conf->nparents;
-	sc.poll_ms = conf->poll_ms;
-	sc.jitter_ms = conf->jitter_ms;
-	sc.notify_jitter_ms = conf->notify_jitter_ms;
-	sc.timeout_ms = conf->timeout_ms;
-	sc.fetch_depth = (int)conf->fetch_depth;
-	sc.fetch_rate = conf->fetch_rate;
 	sc.node_id = conf->node_id;
 	sc.kind = "relay";
 	sc.on_head = relay_on_head;

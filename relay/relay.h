@@ -10,22 +10,15 @@
 #include "arbor/sync.h"
 
 struct relay_conf {
+	struct arb_sync_conf	 up;		/* first: see ARB_SYNC_CONF_KEYS */
 	char			*data_dir;
 	char			*pubkey;	/* the pinned publisher key */
 	char			*svc;
 	char			*pub;
-	struct arb_parent	*parents;
-	size_t			 nparents;
 	uint64_t		 cache_size;
 	uint64_t		 chunk_cache;
 	uint64_t		 map_size;
-	int64_t			 poll_ms;
-	int64_t			 jitter_ms;
-	int64_t			 notify_jitter_ms;
-	int64_t			 timeout_ms;
 	int64_t			 nctx;
-	int64_t			 fetch_depth;
-	uint64_t		 fetch_rate;
 	char			*node_id;
 	int64_t			 report_ms;
 	int64_t			 report_max;

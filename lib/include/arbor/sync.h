@@ -34,7 +34,7 @@ struct arb_sync_conf {
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
 	const struct arb_key	*pin;		/* the publisher's key */
-	const struct arb_parent	*parents;	/* in order of preference */
+	struct arb_parent	*parents;	/* in order of preference */
 	size_t			 nparents;
 	int64_t			 poll_ms;	/* poll interval */
 	int64_t			 jitter_ms;	/* plus uniform [0, jitter) */
@@ -102,6 +102,40 @@ void	arb_sync_free(struct arb_sync *s);
 int	arb_store_policy(struct arb_store *st,
 	    const uint8_t sha[ARB_SHA256_LEN], Arbor__Policy **pp);
 
+
+/*
+ * The upstream settings as configuration keys.  A daemon's configuration
+ * struct begins with a struct arb_sync_conf (its first member, so that
+ * these handlers can take the struct as one); ARB_SYNC_CONF_KEYS expands to
+ * the table entries, naming the parent key and the defaults for the help.
+ * arb_sync_conf_clear frees the parent list.
+ */
+int	arb_sync_k_parent(void *, const char *, char *, size_t);
+int	arb_sync_k_poll(void *, const char *, char *, size_t);
+int	arb_sync_k_jitter(void *, const char *, char *, size_t);
+int	arb_sync_k_notify_jitter(void *, const char *, char *, size_t);
+int	arb_sync_k_timeout(void *, const char *, char *, size_t);
+int	arb_sync_k_depth(void *, const char *, char *, size_t);
+int	arb_sync_k_rate(void *, const char *, char *, size_t);
+void	arb_sync_conf_clear(struct arb_sync_conf *c);
+
+#define ARB_SYNC_CONF_KEYS(parent, poll, jitter, notify, depth)	\
+	{ parent, arb_sync_k_parent, "SVC_URL PUB_URL of a " parent	\
+	    "; repeat, in order of preference" },			\
+	{ "poll_interval", arb_sync_k_poll, "how often to ask the "	\
+	    parent " for its head (default " poll ")" },		\
+	{ "poll_jitter", arb_sync_k_jitter, "random extra delay per "	\
+	    "poll (default " jitter ")" },				\
+	{ "notify_jitter", arb_sync_k_notify_jitter, "after a "		\
+	    "notification that is not urgent, poll within a random "	\
+	    "delay up to this (default " notify ")" },			\
+	{ "timeout", arb_sync_k_timeout, "per request to the " parent	\
+	    "; one that does not answer is left for the next "		\
+	    "(default 10s)" },						\
+	{ "fetch_depth", arb_sync_k_depth, "chunk requests in flight "	\
+	    "per blob (default " depth ")" },				\
+	{ "fetch_rate", arb_sync_k_rate, "cap on bytes a second "	\
+	    "fetched from the " parent ", e.g. 20M (default 0: none)" }
 
 /*
  * Parse a parent (or relay) address pair "SVC_URL PUB_URL" (space or comma
