@@ -72,3 +72,17 @@ arb_endpoint_id(const struct arb_key *k, char out[ARB_EPID_HEX])
 		return rv;
 	return arb_endpoint_id_raw(pub, out);
 }
+
+size_t
+arb_report_key(const char *endpoint_id, const char *policy_id,
+    uint8_t key[ARB_REPORT_KEY_MAX])
+{
+	size_t a = strlen(endpoint_id), b = strlen(policy_id);
+
+	if (a + 1 + b > ARB_REPORT_KEY_MAX)
+		return 0;
+	memcpy(key, endpoint_id, a);
+	key[a] = '\0';
+	memcpy(key + a + 1, policy_id, b);
+	return a + 1 + b;
+}

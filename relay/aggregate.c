@@ -156,20 +156,6 @@ relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
 
 /* ---------------------------------------------------------------- spool */
 
-/* Spool key: endpoint id, NUL, policy id ("" for inventory). */
-static size_t
-spool_key(const Arbor__Report *r, uint8_t *key, size_t max)
-{
-	size_t a = strlen(r->endpoint_id), b = strlen(r->policy_id);
-
-	if (a + 1 + b > max)
-		return 0;
-	memcpy(key, r->endpoint_id, a);
-	key[a] = '\0';
-	memcpy(key + a + 1, r->policy_id, b);
-	return a + 1 + b;
-}
-
 /* Spool value: the report's seq (8 bytes, big-endian), then the entry. */
 static int
 spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
@@ -177,7 +163,7 @@ spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
 {
 	Arbor__ReportEntry	 out = ARBOR__REPORT_ENTRY__INIT;
 	Arbor__Report		*r;
-	uint8_t			 key[2 * ARB_MAX_ID + 2], *buf = NULL, *val;
+	uint8_t			 key[ARB_REPORT_KEY_MAX], *buf = NULL, *val;
 	char			*via[16];
 	void			*old;
 	size_t			 klen, olen, blen, i, n = 0;
@@ -187,7 +173,7 @@ spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
 	if ((rv = arb_wire_decode_report(in->report->body.data,
 	    in->report->body.len, &r)) != 0)
 		return rv;
-	if ((klen = spool_key(r, key, sizeof(key))) == 0) {
+	if ((klen = arb_report_key(r->endpoint_id, r->policy_id, key)) == 0) {
 		rv = ARB_EPROTO;
 		goto out;
 	}

@@ -263,7 +263,7 @@ take_report(struct root *r, struct arb_txn *t, const Arbor__ReportEntry *e,
 	char			**old_via;
 	size_t			 old_nvia;
 	struct arb_key		*k = NULL;
-	uint8_t			 kid[ARB_KEYID_LEN], key[2 * ARB_MAX_ID + 2];
+	uint8_t			 kid[ARB_KEYID_LEN], key[ARB_REPORT_KEY_MAX];
 	uint8_t			*buf = NULL;
 	void			*v;
 	size_t			 n, klen, len, a, b;
@@ -302,10 +302,11 @@ take_report(struct root *r, struct arb_txn *t, const Arbor__ReportEntry *e,
 
 	a = strlen(rep->endpoint_id);
 	b = strlen(rep->policy_id);
-	memcpy(key, rep->endpoint_id, a);
-	key[a] = '\0';
-	memcpy(key + a + 1, rep->policy_id, b);
-	klen = a + 1 + b;
+	if ((klen = arb_report_key(rep->endpoint_id, rep->policy_id,
+	    key)) == 0) {
+		rv = ARB_EPROTO;
+		goto out;
+	}
 	dp->from = -1;
 	if (arb_txn_get(t, ARB_DB_STATUS, key, klen, &v, &n) == 0) {
 		rv = arb_wire_decode_report(v, n, &prev);

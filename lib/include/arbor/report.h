@@ -6,6 +6,7 @@
 #ifndef ARBOR_REPORT_H
 #define ARBOR_REPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arbor/sig.h"
@@ -37,5 +38,15 @@ int	arb_state_parse(const char *name, unsigned *stp);
 int	arb_endpoint_id(const struct arb_key *k, char out[ARB_EPID_HEX]);
 int	arb_endpoint_id_raw(const uint8_t pub[ARB_PUBKEY_LEN],
 	    char out[ARB_EPID_HEX]);
+
+/*
+ * The key a report is kept under, at relays and the root alike: endpoint
+ * id, NUL, policy id ("" for an inventory report).  key holds
+ * ARB_REPORT_KEY_MAX bytes; returns the length, or 0 if the ids are too
+ * long (the decoder bounds them, so only a caller's bug gets 0).
+ */
+#define ARB_REPORT_KEY_MAX	(2 * ARB_MAX_ID + 2)
+size_t	arb_report_key(const char *endpoint_id, const char *policy_id,
+	    uint8_t key[ARB_REPORT_KEY_MAX]);
 
 #endif
