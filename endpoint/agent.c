@@ -51,10 +51,13 @@ agent_stop_in(struct agent *a)
 		uv_close((uv_handle_t *)&a->flush, NULL);
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
-	if (a->sync) {
-		arb_sync_free(a->sync);
-		a->sync = NULL;
-	}
+	/* The link last: closing it completes what the others wait for. */
+	arb_sync_free(a->sync);
+	a->sync = NULL;
+	arb_fetch_free(a->fetch);
+	a->fetch = NULL;
+	arb_link_free(a->link);
+	a->link = NULL;
 }
 
 static void
@@ -113,7 +116,10 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
     int index, const char *data_dir, const char *node_id)
 {
 	struct agent		*a;
+	struct arb_link_conf	 lc;
 	struct arb_sync_conf	 sc;
+	struct arb_fetch_conf	 fc;
+	struct arb_fetch_sink	 sink;
 	char			 path[PATH_MAX];
 	void			*v;
 	size_t			 n;
@@ -192,28 +198,49 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	uv_timer_init(a->loop, &a->flush);
 	a->flush.data = a;
 
-	sc = conf->up;		/* relays, polling, fetching: configured */
+	memset(&lc, 0, sizeof(lc));
+	lc.loop = a->loop;
+	lc.net = a->net;
+	lc.up = &conf->up;
+	lc.kind = "agent";
+	lc.quiet = env != NULL;
+	if ((rv = arb_link_new(&lc, &a->link)) != 0)
+		goto fail;
+	memset(&sc, 0, sizeof(sc));
 	sc.loop = a->loop;
-	sc.net = a->net;
+	sc.link = a->link;
 	sc.store = a->store;
-	sc.blobs = a->blobs;
 	sc.pin = a->pin;
+	sc.up = &conf->up;
 	sc.node_id = a->node_id;
 	sc.kind = "agent";
-	sc.blob_sink = env != NULL && !(conf->swarm_run);
 	sc.quiet = env != NULL;
 	sc.on_head = agent_on_head;
 	sc.on_poll = agent_on_poll;
 	sc.arg = a;
+	if ((rv = arb_sync_new(&sc, &a->sync)) != 0)
+		goto fail;
+	memset(&fc, 0, sizeof(fc));
+	fc.loop = a->loop;
+	fc.link = a->link;
+	fc.up = &conf->up;
+	fc.kind = "agent";
+	fc.quiet = env != NULL;
 	if (env != NULL && conf->swarm_run) {
 		snprintf(path, sizeof(path), "%s/blobs", a->data_dir);
 		if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
 			goto fail;
-		sc.blobs = a->blobs;
+	} else if (env != NULL) {
+		/* Verified byte for byte, kept nowhere. */
+		if ((rv = agent_sink_init(a, &sink)) != 0)
+			goto fail;
+		fc.sink = &sink;
 	}
-	if ((rv = arb_sync_new(&sc, &a->sync)) != 0)
+	fc.blobs = a->blobs;
+	if ((rv = arb_fetch_new(&fc, &a->fetch)) != 0)
 		goto fail;
-	if ((rv = arb_sync_start(a->sync)) != 0)
+	if ((rv = arb_link_start(a->link)) != 0 ||
+	    (rv = arb_sync_start(a->sync)) != 0)
 		goto fail;
 	(void)agent_report_inventory(a);
 	agent_apply(a);		/* an action cut by a restart, first */
@@ -272,6 +299,7 @@ agent_free(struct agent *a)
 	}
 	if (a->blobs)
 		arb_blobdir_close(a->blobs);
+	agent_sink_free(a);
 	if (a->store)
 		arb_store_close(a->store);
 	if (a->key)

@@ -16,13 +16,16 @@
 #include "arbor/report.h"
 #include "arbor/sig.h"
 #include "arbor/store.h"
+#include "arbor/fetch.h"
+#include "arbor/link.h"
+#include "arbor/strmap.h"
 #include "arbor/sync.h"
 
 #define AGENT_MAX_FLIGHT	64
 #define AGENT_MAX_ATTEMPTS	3	/* runs of one action, restarts included */
 
 struct agent_conf {
-	struct arb_sync_conf	 up;		/* first: see ARB_SYNC_CONF_KEYS */
+	struct arb_upstream	 up;		/* first: ARB_UPSTREAM_CONF_KEYS */
 	char			*data_dir;
 	char			*pubkey;
 	uint64_t		 map_size;
@@ -91,7 +94,10 @@ struct agent {
 	struct arb_key		*key;		/* this endpoint's own */
 	char			 id[ARB_EPID_HEX];
 	struct arb_facts	*facts;
+	struct arb_link		*link;
 	struct arb_sync		*sync;
+	struct arb_fetcher	*fetch;
+	struct arb_strmap	*sunk;		/* swarm: blobs verified, hex */
 	uint8_t			 flight[AGENT_MAX_FLIGHT][ARB_SHA256_LEN];
 	int			 nflight;
 	struct arb_action	*action;	/* running, or NULL */
@@ -130,6 +136,8 @@ void	agent_flush(struct agent *);
 
 /* swarm.c */
 int	agent_swarm(const struct agent_conf *);
+int	agent_sink_init(struct agent *, struct arb_fetch_sink *);
+void	agent_sink_free(struct agent *);
 
 /* apply.c */
 void	agent_apply(struct agent *);

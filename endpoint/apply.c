@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
 #include "agent.h"
@@ -180,11 +181,14 @@ retry_cb(uv_timer_t *t)
 }
 
 static void
-fetch_cb(int rv, const uint8_t *sha, void *arg)
+fetch_cb(int rv, const uint8_t *sha, const uint8_t *chunks, size_t nchunks,
+    void *arg)
 {
 	struct agent	*a = arg;
 	int		 i;
 
+	(void)chunks;		/* a relay's concern: agents do not serve */
+	(void)nchunks;
 	if ((i = agent_in_flight(a, sha)) >= 0) {
 		memmove(a->flight[i], a->flight[i + 1],
 		    (size_t)(a->nflight - i - 1) * ARB_SHA256_LEN);
@@ -208,13 +212,13 @@ blobs_missing(struct agent *a, const Arbor__Policy *p)
 	for (i = 0; i < p->n_blobs; i++) {
 		const Arbor__BlobRef *b = p->blobs[i];
 
-		if (arb_sync_have_blob(a->sync, b->sha256.data, b->size))
+		if (arb_fetch_have(a->fetch, b->sha256.data, b->size))
 			continue;
 		missing++;
 		if (agent_in_flight(a, b->sha256.data) >= 0 ||
 		    a->nflight == AGENT_MAX_FLIGHT)
 			continue;
-		if ((rv = arb_sync_fetch(a->sync, b->sha256.data, b->size,
+		if ((rv = arb_fetch_blob(a->fetch, b->sha256.data, b->size,
 		    fetch_cb, a)) != 0) {
 			log_warnx("agent: policy %s: blob %s: %s", p->id,
 			    b->name, arb_strerror(rv));
@@ -282,7 +286,7 @@ action_done(const struct arb_action_result *res, void *arg)
 	/* Success is what the facts say afterwards, not the exit status. */
 	if (a->env == NULL)
 		arb_facts_reload(a->facts);
-	rv = arb_store_policy(a->store, st.sha, &p);
+	rv = arb_catalog_policy(a->store, st.sha, &p);
 	if (rv == 0)
 		rv = evaluate(a, p, &applies, err, sizeof(err));
 	a->inventory_next = 1;	/* the result carries the new inventory */
@@ -443,7 +447,7 @@ apply_one(struct agent *a, const Arbor__PolicyRef *ref)
 	char			 err[256], detail[300];
 	int			 applies, rv;
 
-	if (arb_store_policy(a->store, ref->sha256.data, &p) != 0)
+	if (arb_catalog_policy(a->store, ref->sha256.data, &p) != 0)
 		return;
 	if (pstate_load(a, p->id, &st) != 0 ||
 	    memcmp(st.sha, ref->sha256.data, ARB_SHA256_LEN) != 0) {

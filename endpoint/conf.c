@@ -15,7 +15,7 @@
 
 /* The upstream keys' handlers take the struct as its first member. */
 _Static_assert(offsetof(struct agent_conf, up) == 0,
-    "struct agent_conf must begin with its struct arb_sync_conf");
+    "struct agent_conf must begin with its struct arb_upstream");
 
 ARB_CONF_STRKEY(k_data_dir, struct agent_conf, data_dir)
 
@@ -113,7 +113,7 @@ k_swarm_run(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_swarm_events, struct agent_conf, swarm_events)
 
 const struct arb_conf_key agent_conf_keys[] = {
-	ARB_SYNC_CONF_KEYS("relay", "5m", "1m", "10s", "2"),
+	ARB_UPSTREAM_CONF_KEYS("relay", "5m", "1m", "10s", "2"),
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
 	{ "map_size", k_map_size, "LMDB map size (default 64M)" },
@@ -190,7 +190,7 @@ agent_conf_clear(struct agent_conf *c)
 
 	free(c->data_dir);
 	free(c->pubkey);
-	arb_sync_conf_clear(&c->up);
+	arb_upstream_clear(&c->up);
 	free(c->node_id);
 	free(c->facts_root);
 	free(c->token);

@@ -51,25 +51,19 @@ agent_identity(struct agent *a)
 /* ------------------------------------------------------------ enrolment */
 
 static void
-enroll_cb(int rv, const uint8_t *data, size_t len, void *arg)
+enroll_cb(int rv, Arbor__Envelope *env, void *arg)
 {
 	struct agent	*a = arg;
-	Arbor__Envelope	*env = NULL;
 
 	a->enrolling = 0;
 	if (a->stopping)
 		return;
-	if (rv == 0 && (rv = arb_wire_decode(data, len, &env)) == 0) {
-		if (env->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
-			log_warnx("agent: enrolment refused: %s",
-			    env->error->message);
-			rv = ARB_EPERM;
-		} else if (env->body_case !=
-		    ARBOR__ENVELOPE__BODY_ENROLL_REPLY ||
-		    strcmp(env->enroll_reply->endpoint_id, a->id) != 0)
-			rv = ARB_EPROTO;
-		arb_wire_free(env);
-	}
+	if (rv != 0 && env != NULL) {
+		log_warnx("agent: enrolment refused: %s", env->error->message);
+		rv = ARB_EPERM;
+	} else if (rv == 0 && strcmp(env->enroll_reply->endpoint_id,
+	    a->id) != 0)
+		rv = ARB_EPROTO;
 	if (rv != 0) {
 		if (rv != ARB_EPERM)
 			log_warnx("agent: enrolment: %s", arb_strerror(rv));
@@ -118,7 +112,8 @@ agent_enroll(struct agent *a)
 	en.enroll = &sg;
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
 	env.enroll = &en;
-	if ((rv = arb_sync_request(a->sync, &env, enroll_cb, a)) == 0)
+	if ((rv = arb_link_request(a->link, &env,
+	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, enroll_cb, a)) == 0)
 		a->enrolling = 1;
 out:
 	if (rv != 0)
@@ -311,23 +306,17 @@ struct flush_arg {
 };
 
 static void
-flush_cb(int rv, const uint8_t *data, size_t len, void *arg)
+flush_cb(int rv, Arbor__Envelope *env, void *arg)
 {
 	struct flush_arg	*fa = arg;
 	struct agent		*a = fa->a;
-	Arbor__Envelope		*env = NULL;
 	struct arb_txn		*t;
 	uint64_t		 left = 0;
 	void			*v;
 	size_t			 i, vlen;
 
 	a->sending = 0;
-	if (rv == 0 && (rv = arb_wire_decode(data, len, &env)) == 0 &&
-	    env->body_case != ARBOR__ENVELOPE__BODY_REPORT_ACK)
-		rv = env->body_case == ARBOR__ENVELOPE__BODY_ERROR ?
-		    env->error->code : ARB_EPROTO;
-	if (env)
-		arb_wire_free(env);
+	(void)env;		/* its counts are not looked at yet */
 	if (rv != 0) {
 		if (!a->stopping)
 			log_warnx("agent: reports not taken by the relay: %s",
@@ -432,7 +421,8 @@ agent_flush(struct agent *a)
 	b.n_entries = co.n;
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
 	env.report_batch = &b;
-	if (arb_sync_request(a->sync, &env, flush_cb, fa) != 0)
+	if (arb_link_request(a->link, &env, ARBOR__ENVELOPE__BODY_REPORT_ACK,
+	    flush_cb, fa) != 0)
 		free(fa);
 	else {
 		a->sending = 1;

@@ -10,7 +10,8 @@
  * (swarm_fixed_root).  swarm_need percent of them start needing the patch.
  * A simulated action moves the endpoint to the patched tree and remembers
  * that in its store; with swarm_run_actions the script really runs.
- * Downloads are verified byte for byte but not kept (blob_sink).
+ * Downloads are verified byte for byte but not kept: the fetch pipeline
+ * hands them to a sink that hashes them and remembers which blobs passed.
  *
  * A process holds at most RLIMIT_NOFILE descriptors; each endpoint uses
  * three (two sockets and its store), so the swarm refuses, loudly, to start
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "arbor/error.h"
+#include "arbor/fetch.h"
 #include "arbor/log.h"
 #include "agent.h"
 
@@ -221,4 +223,104 @@ out:
 	if (sw.env.facts[1])
 		arb_facts_free(sw.env.facts[1]);
 	return status;
+}
+
+/* ---------------------------------------------------------------- sink */
+
+struct sink_blob {		/* one blob going by */
+	struct agent		*a;
+	struct arb_sha256	*h;
+	uint8_t			 sha[ARB_SHA256_LEN];
+};
+
+static int
+sink_have(void *arg, const uint8_t sha[ARB_SHA256_LEN], uint64_t size)
+{
+	struct agent	*a = arg;
+	char		 hex[ARB_SHA256_HEX];
+
+	(void)size;
+	arb_hex(sha, ARB_SHA256_LEN, hex);
+	return arb_strmap_get(a->sunk, hex) != NULL;
+}
+
+static int
+sink_open(void *arg, const uint8_t sha[ARB_SHA256_LEN], uint64_t size,
+    void **hp)
+{
+	struct sink_blob	*sb;
+	int			 rv;
+
+	(void)size;		/* the pipeline holds the blob to it */
+	if ((sb = calloc(1, sizeof(*sb))) == NULL)
+		return -ENOMEM;
+	if ((rv = arb_sha256_new(&sb->h)) != 0) {
+		free(sb);
+		return rv;
+	}
+	sb->a = arg;
+	memcpy(sb->sha, sha, ARB_SHA256_LEN);
+	*hp = sb;
+	return 0;
+}
+
+static int
+sink_write(void *h, const uint8_t *data, size_t len)
+{
+	struct sink_blob *sb = h;
+
+	return arb_sha256_update(sb->h, data, len);
+}
+
+static void
+sink_abort(void *h)
+{
+	struct sink_blob *sb = h;
+
+	arb_sha256_free(sb->h);
+	free(sb);
+}
+
+static int
+sink_finish(void *h)
+{
+	struct sink_blob	*sb = h;
+	uint8_t			 got[ARB_SHA256_LEN];
+	char			 hex[ARB_SHA256_HEX];
+	int			 rv;
+
+	if ((rv = arb_sha256_final(sb->h, got)) == 0 &&
+	    memcmp(got, sb->sha, ARB_SHA256_LEN) != 0)
+		rv = ARB_EBADHASH;
+	if (rv == 0) {
+		arb_hex(sb->sha, ARB_SHA256_LEN, hex);
+		rv = arb_strmap_put(sb->a->sunk, hex, (void *)1, NULL);
+	}
+	sink_abort(sb);
+	return rv;
+}
+
+/* The sink a simulated endpoint's fetches go to. */
+int
+agent_sink_init(struct agent *a, struct arb_fetch_sink *sink)
+{
+	int rv;
+
+	if (a->sunk == NULL && (rv = arb_strmap_new(&a->sunk)) != 0)
+		return rv;
+	memset(sink, 0, sizeof(*sink));
+	sink->have = sink_have;
+	sink->open = sink_open;
+	sink->write = sink_write;
+	sink->finish = sink_finish;
+	sink->abort = sink_abort;
+	sink->arg = a;
+	return 0;
+}
+
+void
+agent_sink_free(struct agent *a)
+{
+	arb_strmap_free(a->sunk, NULL);
+	a->sunk = NULL;
 }

@@ -150,3 +150,66 @@ arb_policy_verify(const struct arb_key *pin, const Arbor__Head *head,
 	*refp = ref;
 	return 0;
 }
+
+/* -------------------------------------------------------------- stored */
+
+#define CATALOG_HEAD_KEY	"head"
+
+int
+arb_catalog_put_head(struct arb_txn *t, const uint8_t *bytes, size_t len)
+{
+	return arb_txn_put(t, ARB_DB_META, CATALOG_HEAD_KEY,
+	    sizeof(CATALOG_HEAD_KEY) - 1, bytes, len);
+}
+
+int
+arb_catalog_load_head(struct arb_store *st, uint8_t **bytesp, size_t *lenp,
+    Arbor__Head **headp)
+{
+	Arbor__Signed	*sg;
+	Arbor__Head	*h = NULL;
+	void		*v;
+	size_t		 n;
+	int		 rv;
+
+	if ((rv = arb_store_get(st, ARB_DB_META, CATALOG_HEAD_KEY,
+	    sizeof(CATALOG_HEAD_KEY) - 1, &v, &n)) != 0)
+		return rv;
+	if ((rv = arb_wire_decode_signed(v, n, &sg)) != 0) {
+		free(v);
+		return rv;
+	}
+	if (headp != NULL)
+		rv = arb_wire_decode_head(sg->body.data, sg->body.len, &h);
+	arb_wire_free_signed(sg);
+	if (rv != 0) {
+		free(v);
+		return rv;
+	}
+	if (headp != NULL)
+		*headp = h;
+	*bytesp = v;
+	*lenp = n;
+	return 0;
+}
+
+int
+arb_catalog_policy(struct arb_store *st, const uint8_t sha[ARB_SHA256_LEN],
+    Arbor__Policy **pp)
+{
+	Arbor__Signed	*sg;
+	void		*v;
+	size_t		 n;
+	int		 rv;
+
+	if ((rv = arb_store_get(st, ARB_DB_POLICIES, sha, ARB_SHA256_LEN, &v,
+	    &n)) != 0)
+		return rv;
+	rv = arb_wire_decode_signed(v, n, &sg);
+	free(v);
+	if (rv != 0)
+		return rv;
+	rv = arb_wire_decode_policy(sg->body.data, sg->body.len, pp);
+	arb_wire_free_signed(sg);
+	return rv;
+}

@@ -19,7 +19,7 @@
 #include "arbor/error.h"
 #include "arbor/log.h"
 #include "arbor/report.h"
-#include "arbor/sync.h"
+#include "arbor/link.h"
 #include "core_int.h"
 
 #define AGG_BATCH_MAX		4096		/* entries per batch */
@@ -109,7 +109,7 @@ pending_end(struct pending *p)
 /* ------------------------------------------------------------ enrolment */
 
 static void
-agg_enroll_cb(int rv, const uint8_t *data, size_t len, void *arg)
+agg_enroll_cb(int rv, Arbor__Envelope *reply, void *arg)
 {
 	struct pending		*p = arg;
 	struct arb_req		*req = p->req;
@@ -122,7 +122,7 @@ agg_enroll_cb(int rv, const uint8_t *data, size_t len, void *arg)
 		    "enrol: parent");
 		return;
 	}
-	(void)arb_req_reply(req, data, len);	/* the root's answer */
+	core_send(g->c, req, reply);		/* the root's answer */
 }
 
 void
@@ -148,7 +148,8 @@ relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
 		core_error(c, req, -ENOMEM, "enrol");
 		return;
 	}
-	if ((rv = arb_sync_request(c->c.sync, &env, agg_enroll_cb, p)) != 0) {
+	if ((rv = arb_link_request(c->c.link, &env,
+	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, agg_enroll_cb, p)) != 0) {
 		pending_end(p);
 		core_error(c, req, rv, "enrol: parent");
 	}
@@ -351,12 +352,11 @@ agg_sent_clear(struct relay_agg *g)
 }
 
 static void
-agg_ack_cb(int rv, const uint8_t *data, size_t len, void *arg)
+agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 {
 	struct pending		*p = arg;
 	struct relay_agg	*g = pending_end(p);
 	struct relay_core	*c;
-	Arbor__Envelope		*env = NULL;
 	struct arb_txn		*t;
 	void			*v;
 	size_t			 i, vlen, deleted = 0;
@@ -365,10 +365,6 @@ agg_ack_cb(int rv, const uint8_t *data, size_t len, void *arg)
 		return;
 	c = g->c;
 	g->inflight = 0;
-	if (rv == 0 && (rv = arb_wire_decode(data, len, &env)) == 0 &&
-	    env->body_case != ARBOR__ENVELOPE__BODY_REPORT_ACK)
-		rv = env->body_case == ARBOR__ENVELOPE__BODY_ERROR ?
-		    env->error->code : ARB_EPROTO;
 	if (rv != 0) {
 		log_warnx("relay: reports: parent did not take the batch: %s",
 		    arb_strerror(rv));
@@ -397,8 +393,6 @@ agg_ack_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	log_debug("relay: reports: %zu sent up, %zu cleared", g->nsent,
 	    deleted);
 out:
-	if (env)
-		arb_wire_free(env);
 	agg_sent_clear(g);
 	if (rv == 0 && g->spooled > 0)
 		agg_flush(g);		/* more waited meanwhile */
@@ -438,7 +432,7 @@ agg_flush(struct relay_agg *g)
 		goto out;
 
 	self.node_id = (char *)c->c.node_id;
-	self.parent = (char *)arb_sync_parent(c->c.sync);
+	self.parent = (char *)arb_link_parent(c->c.link);
 	self.children = core_children(c, (int64_t)time(NULL) -
 	    AGG_CHILD_WINDOW);
 	self.head_seq = c->head_seq;
@@ -454,7 +448,8 @@ agg_flush(struct relay_agg *g)
 	env.report_batch = &b;
 	if ((p = pending_new(g, NULL)) == NULL)
 		goto out;
-	if ((rv = arb_sync_request(c->c.sync, &env, agg_ack_cb, p)) != 0) {
+	if ((rv = arb_link_request(c->c.link, &env,
+	    ARBOR__ENVELOPE__BODY_REPORT_ACK, agg_ack_cb, p)) != 0) {
 		pending_end(p);
 		log_debug("relay: reports: %s", arb_strerror(rv));
 		goto out;

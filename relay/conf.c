@@ -15,7 +15,7 @@
 
 /* The upstream keys' handlers take the struct as its first member. */
 _Static_assert(offsetof(struct relay_conf, up) == 0,
-    "struct relay_conf must begin with its struct arb_sync_conf");
+    "struct relay_conf must begin with its struct arb_upstream");
 
 ARB_CONF_STRKEY(k_data_dir, struct relay_conf, data_dir)
 
@@ -64,7 +64,7 @@ k_report_max(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
 
 const struct arb_conf_key relay_conf_keys[] = {
-	ARB_SYNC_CONF_KEYS("parent", "60s", "10s", "0", "4"),
+	ARB_UPSTREAM_CONF_KEYS("parent", "60s", "10s", "0", "4"),
 	{ "data_dir", k_data_dir, "directory for the store and blob cache" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
 	{ "svc", k_svc, "REP address children send requests to" },
@@ -138,7 +138,7 @@ relay_conf_clear(struct relay_conf *c)
 	free(c->pubkey);
 	free(c->svc);
 	free(c->pub);
-	arb_sync_conf_clear(&c->up);
+	arb_upstream_clear(&c->up);
 	free(c->node_id);
 	memset(c, 0, sizeof(*c));
 }

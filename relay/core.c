@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
 #include "arbor/sig.h"
@@ -154,11 +155,11 @@ core_named(const struct relay_core *c, const uint8_t *sha)
 }
 
 int
-relay_core_index_blob(struct relay_core *c, const uint8_t sha[ARB_SHA256_LEN])
+relay_core_index_blob(struct relay_core *c, const uint8_t sha[ARB_SHA256_LEN],
+    const uint8_t *chunks, size_t nchunks)
 {
 	struct blobrec_hdr	 h;
-	struct arb_sha256	*hs = NULL;
-	uint8_t			*rec = NULL;
+	uint8_t			*rec = NULL, *dst;
 	uint64_t		 size, off;
 	size_t			 n, reclen;
 	uint32_t		 i;
@@ -174,21 +175,23 @@ relay_core_index_blob(struct relay_core *c, const uint8_t sha[ARB_SHA256_LEN])
 	if ((rec = malloc(reclen)) == NULL)
 		return -ENOMEM;
 	memcpy(rec, &h, sizeof(h));
-	if ((rv = arb_sha256_new(&hs)) != 0)
-		goto fail;
+	dst = rec + sizeof(h);
+	if (chunks != NULL && nchunks == h.nchunks) {
+		/* Hashed by the fetch as it wrote them: no second read. */
+		memcpy(dst, chunks, nchunks * ARB_SHA256_LEN);
+		goto put;
+	}
 	for (i = 0, off = 0; i < h.nchunks; i++, off += ARB_CHUNK_SIZE) {
 		if ((rv = arb_blob_read(c->c.blobs, sha, off, c->chunkbuf,
-		    ARB_CHUNK_SIZE, &n)) != 0)
-			goto fail;
-		if ((rv = arb_sha256(c->chunkbuf, n, rec + sizeof(h) +
+		    ARB_CHUNK_SIZE, &n)) != 0 ||
+		    (rv = arb_sha256(c->chunkbuf, n, dst +
 		    (size_t)i * ARB_SHA256_LEN)) != 0)
 			goto fail;
 	}
+put:
 	rv = arb_store_put(c->c.store, ARB_DB_BLOBS, sha, ARB_SHA256_LEN, rec,
 	    reclen);
 fail:
-	if (hs)
-		arb_sha256_free(hs);
 	free(rec);
 	return rv;
 }
@@ -316,7 +319,8 @@ core_trim(struct relay_core *c)
 static void	core_notify_children(struct relay_core *);
 
 static void
-core_miss_done(int rv, const uint8_t *sha, void *arg)
+core_miss_done(int rv, const uint8_t *sha, const uint8_t *chunks,
+    size_t nchunks, void *arg)
 {
 	struct miss		*m = arg, **mp;
 	struct relay_core	*c = m->c;
@@ -334,7 +338,8 @@ core_miss_done(int rv, const uint8_t *sha, void *arg)
 			free(c);
 		return;
 	}
-	if (rv == 0 && (rv = relay_core_index_blob(c, sha)) != 0) {
+	if (rv == 0 && (rv = relay_core_index_blob(c, sha, chunks,
+	    nchunks)) != 0) {
 		arb_hex(sha, ARB_SHA256_LEN, hex);
 		log_warnx("%s: blob %.12s: cannot index: %s", c->c.name, hex,
 		    arb_strerror(rv));
@@ -371,13 +376,13 @@ core_fetch(struct relay_core *c, const struct named_blob *nb, int prefetch)
 			}
 			return m;
 		}
-	if (c->c.sync == NULL || (m = calloc(1, sizeof(*m))) == NULL)
+	if (c->c.fetch == NULL || (m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->c = c;
 	memcpy(m->sha, nb->sha, ARB_SHA256_LEN);
 	m->prefetch = prefetch;
-	if ((rv = arb_sync_fetch(c->c.sync, nb->sha, nb->size, core_miss_done,
-	    m)) != 0) {
+	if ((rv = arb_fetch_blob(c->c.fetch, nb->sha, nb->size,
+	    core_miss_done, m)) != 0) {
 		log_warnx("%s: fetch: %s", c->c.name, arb_strerror(rv));
 		free(m);
 		return NULL;
@@ -584,12 +589,12 @@ core_reply_chunk(struct relay_core *c, struct arb_req *req,
 		arb_hex(sha, ARB_SHA256_LEN, hex);
 		log_warnx("%s: blob %.12s: chunk %u damaged on disk; "
 		    "dropping it%s", c->c.name, hex, idx,
-		    c->c.sync ? " and fetching it again" : "");
+		    c->c.fetch ? " and fetching it again" : "");
 		c->st.corrupt++;
 		core_forget_blob(c, sha);
 		if ((nb = core_named(c, sha)) != NULL)
 			(void)core_fetch(c, nb, 0);
-		core_error(c, req, c->c.sync ? ARB_EAGAIN : ARB_ECORRUPT,
+		core_error(c, req, c->c.fetch ? ARB_EAGAIN : ARB_ECORRUPT,
 		    "blob");
 		return;
 	}
@@ -900,7 +905,7 @@ relay_core_head(struct relay_core *c, const Arbor__Head *head,
 			if (!core_was_urgent(c, key))
 				pushed = ref->id;
 		}
-		if (arb_store_policy(c->c.store, ref->sha256.data, &p) != 0)
+		if (arb_catalog_policy(c->c.store, ref->sha256.data, &p) != 0)
 			continue;
 		struct named_blob *nn = realloc(named,
 		    (nnamed + p->n_blobs + 1) * sizeof(*named));
@@ -930,7 +935,7 @@ relay_core_head(struct relay_core *c, const Arbor__Head *head,
 	c->notify_id = pushed ? strdup(pushed) : NULL;
 
 	/* Urgent: hold the notification until the cache has the blobs. */
-	for (i = 0; c->c.sync && i < c->nnamed; i++) {
+	for (i = 0; c->c.fetch && i < c->nnamed; i++) {
 		uint64_t sz;
 
 		if (!c->named[i].urgent ||
@@ -973,7 +978,7 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	c->dqt = &c->dq;
 	if ((rv = arb_pub_listen(cf->net, cf->pub, &c->pubs)) != 0)
 		goto fail;
-	if (cf->sync != NULL && (rv = relay_agg_new(c)) != 0)
+	if (cf->link != NULL && (rv = relay_agg_new(c)) != 0)
 		goto fail;
 	if ((rv = arb_srv_listen(cf->net, cf->svc, cf->nctx, core_request, c,
 	    &c->srv)) != 0)

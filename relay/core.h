@@ -4,7 +4,7 @@
  * blob chunks on svc from the node's store and blob directory, publishes
  * notifications on pub, prefetches the blobs of urgent policies before it
  * rebroadcasts, fetches a missing blob from upstream once however many
- * children ask (through arb_sync's single flight), checks each chunk it
+ * children ask (through the fetch pipeline's single flight), checks each chunk it
  * serves against the chunk hashes it recorded when the blob was verified
  * (so a blob damaged on disk is never served, and is fetched again), and
  * keeps its blob cache under a byte limit.
@@ -18,7 +18,8 @@
 #include "arbor/blob.h"
 #include "arbor/net.h"
 #include "arbor/store.h"
-#include "arbor/sync.h"
+#include "arbor/fetch.h"
+#include "arbor/link.h"
 #include "arbor/wire.h"
 
 struct relay_core;
@@ -34,7 +35,8 @@ struct relay_core_conf {
 	uint64_t		 cache_limit;	/* bytes of blobs; 0: none */
 	uint64_t		 chunk_cache;	/* bytes of verified chunks in RAM */
 	const char		*name;		/* "relay" or "root" */
-	struct arb_sync		*sync;		/* upstream; NULL at the root */
+	struct arb_link		*link;		/* upstream; NULL at the root */
+	struct arb_fetcher	*fetch;		/* likewise */
 	const char		*node_id;	/* this node, in report paths */
 	int64_t			 report_ms;	/* send reports up this often */
 	uint64_t		 report_max;	/* ... or when the spool has this many */
@@ -63,10 +65,12 @@ void	relay_core_head(struct relay_core *c, const Arbor__Head *head,
 /*
  * Record chunk hashes for a complete, verified blob so that it can be
  * served (called by the core itself after a fetch, and by the root after
- * an upload).
+ * an upload).  chunks, if not NULL, holds the nchunks hashes the fetch
+ * computed as it wrote the blob; otherwise the blob is read and hashed.
  */
 int	relay_core_index_blob(struct relay_core *c,
-	    const uint8_t sha[ARB_SHA256_LEN]);
+	    const uint8_t sha[ARB_SHA256_LEN], const uint8_t *chunks,
+	    size_t nchunks);
 
 /*
  * Group commit for requests that must be durable before they are

@@ -18,6 +18,8 @@
 #include "arbor/net.h"
 #include "arbor/sig.h"
 #include "arbor/store.h"
+#include "arbor/fetch.h"
+#include "arbor/link.h"
 #include "arbor/sync.h"
 #include "core.h"
 #include "relay.h"
@@ -31,7 +33,9 @@ struct relay {
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
 	struct arb_key		*pin;
+	struct arb_link		*link;
 	struct arb_sync		*sync;
+	struct arb_fetcher	*fetch;
 	struct relay_core	*core;
 };
 
@@ -46,6 +50,21 @@ relay_on_head(void *arg, const Arbor__Head *head)
 	relay_core_head(r->core, head, sb, len);
 }
 
+/* Serving first, then what it uses; the link last (it completes the rest). */
+static void
+relay_close_upstream(struct relay *r)
+{
+	if (r->core)
+		relay_core_free(r->core);
+	r->core = NULL;
+	arb_sync_free(r->sync);
+	r->sync = NULL;
+	arb_fetch_free(r->fetch);
+	r->fetch = NULL;
+	arb_link_free(r->link);
+	r->link = NULL;
+}
+
 static void
 relay_stop(uv_signal_t *s, int signum)
 {
@@ -56,10 +75,7 @@ relay_stop(uv_signal_t *s, int signum)
 	uv_signal_stop(&r->sigint);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);
 	uv_close((uv_handle_t *)&r->sigint, NULL);
-	relay_core_free(r->core);
-	r->core = NULL;
-	arb_sync_free(r->sync);
-	r->sync = NULL;
+	relay_close_upstream(r);
 	arb_net_free(r->net);
 	r->net = NULL;
 }
@@ -68,7 +84,9 @@ struct relay *
 relay_new(const struct relay_conf *conf)
 {
 	struct relay		*r;
+	struct arb_link_conf	 lc;
 	struct arb_sync_conf	 sc;
+	struct arb_fetch_conf	 fc;
 	struct relay_core_conf	 cc;
 	char			 path[PATH_MAX];
 	int			 rv;
@@ -98,17 +116,33 @@ relay_new(const struct relay_conf *conf)
 	if ((rv = arb_net_new(&r->loop, &r->net)) != 0)
 		goto fail;
 
-	sc = conf->up;		/* parents, polling, fetching: configured */
+	memset(&lc, 0, sizeof(lc));
+	lc.loop = &r->loop;
+	lc.net = r->net;
+	lc.up = &conf->up;
+	lc.kind = "relay";
+	if ((rv = arb_link_new(&lc, &r->link)) != 0)
+		goto fail;
+	memset(&sc, 0, sizeof(sc));
 	sc.loop = &r->loop;
-	sc.net = r->net;
+	sc.link = r->link;
 	sc.store = r->store;
-	sc.blobs = r->blobs;
 	sc.pin = r->pin;
+	sc.up = &conf->up;
 	sc.node_id = conf->node_id;
 	sc.kind = "relay";
 	sc.on_head = relay_on_head;
 	sc.arg = r;
 	if ((rv = arb_sync_new(&sc, &r->sync)) != 0)
+		goto fail;
+	memset(&fc, 0, sizeof(fc));
+	fc.loop = &r->loop;
+	fc.link = r->link;
+	fc.blobs = r->blobs;
+	fc.up = &conf->up;
+	fc.chunk_hashes = 1;	/* indexed without reading it again */
+	fc.kind = "relay";
+	if ((rv = arb_fetch_new(&fc, &r->fetch)) != 0)
 		goto fail;
 
 	memset(&cc, 0, sizeof(cc));
@@ -122,7 +156,8 @@ relay_new(const struct relay_conf *conf)
 	cc.cache_limit = conf->cache_size;
 	cc.chunk_cache = conf->chunk_cache;
 	cc.name = "relay";
-	cc.sync = r->sync;
+	cc.link = r->link;
+	cc.fetch = r->fetch;
 	cc.node_id = conf->node_id;
 	cc.report_ms = conf->report_ms;
 	cc.report_max = (uint64_t)conf->report_max;
@@ -134,7 +169,8 @@ relay_new(const struct relay_conf *conf)
 	/* Serve the head we already hold while we catch up. */
 	if (arb_sync_head(r->sync) != NULL)
 		relay_on_head(r, arb_sync_head(r->sync));
-	if ((rv = arb_sync_start(r->sync)) != 0)
+	if ((rv = arb_link_start(r->link)) != 0 ||
+	    (rv = arb_sync_start(r->sync)) != 0)
 		goto fail;
 
 	uv_signal_init(&r->loop, &r->sigterm);
@@ -159,10 +195,7 @@ relay_run(struct relay *r)
 void
 relay_free(struct relay *r)
 {
-	if (r->core)
-		relay_core_free(r->core);
-	if (r->sync)
-		arb_sync_free(r->sync);
+	relay_close_upstream(r);
 	if (r->net)
 		arb_net_free(r->net);
 	uv_run(&r->loop, UV_RUN_DEFAULT);

@@ -7,10 +7,10 @@
 #include <stdint.h>
 
 #include "arbor/conf.h"
-#include "arbor/sync.h"
+#include "arbor/link.h"
 
 struct relay_conf {
-	struct arb_sync_conf	 up;		/* first: see ARB_SYNC_CONF_KEYS */
+	struct arb_upstream	 up;		/* first: ARB_UPSTREAM_CONF_KEYS */
 	char			*data_dir;
 	char			*pubkey;	/* the pinned publisher key */
 	char			*svc;

@@ -180,8 +180,8 @@ ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
 			    arb_strerror(rv));
 			return;
 		}
-		if ((rv = relay_core_index_blob(r->core,
-		    pc->sha256.data)) != 0) {
+		if ((rv = relay_core_index_blob(r->core, pc->sha256.data,
+		    NULL, 0)) != 0) {
 			ctl_error(req, rv, "blob %.12s: index: %s", hex,
 			    arb_strerror(rv));
 			return;
@@ -379,7 +379,7 @@ ctl_rollback(struct root *r, struct arb_req *req, const char *id)
 		    id);
 		return;
 	}
-	if ((rv = arb_store_policy(r->store, cur->sha256.data, &p)) != 0) {
+	if ((rv = arb_catalog_policy(r->store, cur->sha256.data, &p)) != 0) {
 		ctl_error(req, rv, "rollback %s: %s", id, arb_strerror(rv));
 		return;
 	}

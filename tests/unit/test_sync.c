@@ -1,6 +1,7 @@
 /*
- * Unit tests for lib/sync.c: catalog sync, chunking, single flight, resume,
- * and refusal of endless or wrong data.  The parent is a small in-process
+ * Unit tests for the way up: lib/link.c (requests, replies), lib/sync.c
+ * (catalog sync) and lib/fetch.c (chunking, single flight, resume, chunk
+ * hashes, refusal of endless or wrong data).  The parent is a small in-process
  * REP server on 127.0.0.1 that serves one signed catalog and counts the
  * chunk requests it sees.
  */
@@ -17,6 +18,8 @@
 #include "arbor/blob.h"
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/fetch.h"
+#include "arbor/link.h"
 #include "arbor/net.h"
 #include "arbor/store.h"
 #include "arbor/sync.h"
@@ -35,8 +38,13 @@ struct fx {
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
 	struct arb_key		*key;
+	struct arb_link		*link;
 	struct arb_sync		*sync;
+	struct arb_fetcher	*fetch;
+	struct arb_upstream	 up;
 	struct arb_parent	 parent;
+	uint8_t			 chunks[8][ARB_SHA256_LEN];
+	size_t			 nchunks;
 	uint8_t			*blob;
 	uint8_t			 blobsha[ARB_SHA256_LEN];
 	Arbor__Signed		 head, pol;
@@ -200,7 +208,9 @@ static int
 setup(void **state)
 {
 	struct fx		*f = calloc(1, sizeof(*f));
+	struct arb_link_conf	 lc;
 	struct arb_sync_conf	 sc;
+	struct arb_fetch_conf	 fc;
 	char			 path[128], url[64];
 	int			 port = 21000 + (int)(getpid() % 20000);
 
@@ -224,21 +234,36 @@ setup(void **state)
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port + 1);
 	f->parent.pub = strdup(url);
 
+	f->up.parents = &f->parent;
+	f->up.nparents = 1;
+	f->up.poll_ms = 600000;
+	f->up.timeout_ms = 5000;
+	f->up.fetch_depth = 2;
+	memset(&lc, 0, sizeof(lc));
+	lc.loop = &f->loop;
+	lc.net = f->net;
+	lc.up = &f->up;
+	lc.kind = "test";
+	assert_int_equal(arb_link_new(&lc, &f->link), 0);
 	memset(&sc, 0, sizeof(sc));
 	sc.loop = &f->loop;
-	sc.net = f->net;
+	sc.link = f->link;
 	sc.store = f->store;
-	sc.blobs = f->blobs;
 	sc.pin = f->key;
-	sc.parents = &f->parent;
-	sc.nparents = 1;
-	sc.poll_ms = 600000;
-	sc.timeout_ms = 5000;
-	sc.fetch_depth = 2;
+	sc.up = &f->up;
 	sc.kind = "test";
 	sc.on_head = on_head;
 	sc.arg = f;
 	assert_int_equal(arb_sync_new(&sc, &f->sync), 0);
+	memset(&fc, 0, sizeof(fc));
+	fc.loop = &f->loop;
+	fc.link = f->link;
+	fc.blobs = f->blobs;
+	fc.up = &f->up;
+	fc.chunk_hashes = 1;
+	fc.kind = "test";
+	assert_int_equal(arb_fetch_new(&fc, &f->fetch), 0);
+	assert_int_equal(arb_link_start(f->link), 0);
 	*state = f;
 	return 0;
 }
@@ -250,6 +275,8 @@ teardown(void **state)
 	char		 cmd[128];
 
 	arb_sync_free(f->sync);
+	arb_fetch_free(f->fetch);
+	arb_link_free(f->link);
 	arb_net_free(f->net);
 	uv_close((uv_handle_t *)&f->deadline, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -280,11 +307,16 @@ run_loop(struct fx *f)
 }
 
 static void
-fetch_cb(int rv, const uint8_t *sha, void *arg)
+fetch_cb(int rv, const uint8_t *sha, const uint8_t *chunks, size_t nchunks,
+    void *arg)
 {
 	struct fx *f = arg;
 
 	assert_memory_equal(sha, f->blobsha, ARB_SHA256_LEN);
+	if (chunks != NULL && nchunks <= 8) {
+		memcpy(f->chunks, chunks, nchunks * ARB_SHA256_LEN);
+		f->nchunks = nchunks;
+	}
 	f->rvs[f->done++] = rv;
 	if (f->done == f->want)
 		uv_stop(&f->loop);
@@ -307,7 +339,7 @@ test_catalog_synced(void **state)
 	sync_head(f);
 	assert_non_null(arb_sync_head(f->sync));
 	assert_int_equal(arb_sync_head(f->sync)->seq, 3);
-	assert_int_equal(arb_store_policy(f->store, f->polsha, &p), 0);
+	assert_int_equal(arb_catalog_policy(f->store, f->polsha, &p), 0);
 	assert_string_equal(p->id, "p1");
 	arb_wire_free_policy(p);
 }
@@ -322,7 +354,7 @@ test_single_flight_chunks(void **state)
 	sync_head(f);
 	f->want = 8;
 	for (i = 0; i < f->want; i++)
-		assert_int_equal(arb_sync_fetch(f->sync, f->blobsha,
+		assert_int_equal(arb_fetch_blob(f->fetch, f->blobsha,
 		    BLOB_SIZE, fetch_cb, f), 0);
 	run_loop(f);
 	for (i = 0; i < f->want; i++)
@@ -337,10 +369,21 @@ test_single_flight_chunks(void **state)
 	assert_int_equal(arb_blob_stat(f->blobs, f->blobsha, &size), 0);
 	assert_int_equal(size, BLOB_SIZE);
 	assert_int_equal(arb_blob_check(f->blobs, f->blobsha), 0);
+	/* Each chunk's hash, computed as it was written. */
+	assert_int_equal(f->nchunks, 3);
+	for (i = 0; i < 3; i++) {
+		uint8_t want[ARB_SHA256_LEN];
+		size_t off = (size_t)i * ARB_CHUNK_SIZE;
+
+		assert_int_equal(arb_sha256(f->blob + off, BLOB_SIZE - off <
+		    ARB_CHUNK_SIZE ? BLOB_SIZE - off : ARB_CHUNK_SIZE, want),
+		    0);
+		assert_memory_equal(f->chunks[i], want, ARB_SHA256_LEN);
+	}
 	/* Present now: completes without asking the parent. */
 	f->done = 0;
 	f->want = 1;
-	assert_int_equal(arb_sync_fetch(f->sync, f->blobsha, BLOB_SIZE,
+	assert_int_equal(arb_fetch_blob(f->fetch, f->blobsha, BLOB_SIZE,
 	    fetch_cb, f), 0);
 	run_loop(f);
 	assert_int_equal(f->rvs[0], 0);
@@ -360,7 +403,7 @@ test_resume(void **state)
 	assert_int_equal(arb_blob_writer_write(w, f->blob, ARB_CHUNK_SIZE), 0);
 	arb_blob_writer_close(w);
 	f->want = 1;
-	assert_int_equal(arb_sync_fetch(f->sync, f->blobsha, BLOB_SIZE,
+	assert_int_equal(arb_fetch_blob(f->fetch, f->blobsha, BLOB_SIZE,
 	    fetch_cb, f), 0);
 	run_loop(f);
 	assert_int_equal(f->rvs[0], 0);
@@ -368,6 +411,8 @@ test_resume(void **state)
 	assert_int_equal(f->chunk_offs[0] + f->chunk_offs[1],
 	    3 * ARB_CHUNK_SIZE);
 	assert_int_equal(arb_blob_check(f->blobs, f->blobsha), 0);
+	/* This fetch saw only part of it: no chunk hashes to hand back. */
+	assert_int_equal(f->nchunks, 0);
 }
 
 static void
@@ -379,7 +424,7 @@ expect_refused(struct fx *f, enum mode m, int want)
 	sync_head(f);
 	f->mode = m;
 	f->want = 1;
-	assert_int_equal(arb_sync_fetch(f->sync, f->blobsha, BLOB_SIZE,
+	assert_int_equal(arb_fetch_blob(f->fetch, f->blobsha, BLOB_SIZE,
 	    fetch_cb, f), 0);
 	run_loop(f);
 	assert_int_equal(f->rvs[0], want);
@@ -412,7 +457,7 @@ test_inline_policy(void **state)
 	f->inl = INLINE_GOOD;
 	sync_head(f);
 	assert_int_equal(f->policy_reqs, 0);
-	assert_int_equal(arb_store_policy(f->store, f->polsha, &p), 0);
+	assert_int_equal(arb_catalog_policy(f->store, f->polsha, &p), 0);
 	arb_wire_free_policy(p);
 }
 
@@ -426,7 +471,7 @@ test_inline_policy_forged(void **state)
 	f->inl = INLINE_FORGED;
 	sync_head(f);
 	assert_int_equal(f->policy_reqs, 1);
-	assert_int_equal(arb_store_policy(f->store, f->polsha, &p), 0);
+	assert_int_equal(arb_catalog_policy(f->store, f->polsha, &p), 0);
 	assert_string_equal(p->title, "");
 	arb_wire_free_policy(p);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "arbor/sig.h"
+#include "arbor/store.h"
 #include "arbor/wire.h"
 
 /*
@@ -48,5 +49,24 @@ int	arb_policy_verify(const struct arb_key *pin, const Arbor__Head *head,
 /* The ref for policy id in head, or NULL. */
 const Arbor__PolicyRef *arb_head_find(const Arbor__Head *head,
 	    const char *id);
+
+/*
+ * The catalog a node holds, in its store: the current head (its encoded
+ * Signed form, under "head" in ARB_DB_META) and the signed policies it
+ * names (ARB_DB_POLICIES, by the sha256 of the signed body).  What is
+ * stored was verified when it was taken, so loading decodes without
+ * verifying again.
+ *
+ * arb_catalog_put_head writes the head in t.  arb_catalog_load_head gives
+ * the stored bytes (*bytesp malloc'd) and, with headp set, the decoded
+ * head (free with arb_wire_free_head); ARB_ENOTFOUND when none is held.
+ * arb_catalog_policy decodes a stored policy by its sha256.
+ */
+int	arb_catalog_put_head(struct arb_txn *t, const uint8_t *bytes,
+	    size_t len);
+int	arb_catalog_load_head(struct arb_store *st, uint8_t **bytesp,
+	    size_t *lenp, Arbor__Head **headp);
+int	arb_catalog_policy(struct arb_store *st,
+	    const uint8_t sha[ARB_SHA256_LEN], Arbor__Policy **pp);
 
 #endif

@@ -1,0 +1,428 @@
+/*
+ * The parent link: one connection up, to the first parent of an ordered
+ * list that answers, and the one request call every caller uses.
+ *
+ * A request carries the link's generation when it was sent; the
+ * generation bumps at every change of parent, so that a request that
+ * failed at a parent already left behind does not move the link again.
+ * Failures that mean "this parent is gone" (timed out, unreachable, the
+ * messaging layer failed, also when the parent reports them itself in an
+ * Error reply) move the link to the next parent; every other error is the
+ * caller's to judge.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arbor/conf.h"
+#include "arbor/error.h"
+#include "arbor/link.h"
+#include "arbor/log.h"
+
+/* Routine lines: info, or debug for a swarm of simulated endpoints. */
+#define link_note(l, ...) do {						\
+	if ((l)->c.quiet)						\
+		log_debug(__VA_ARGS__);					\
+	else								\
+		log_info(__VA_ARGS__);					\
+} while (0)
+
+struct arb_link {
+	struct arb_link_conf	 c;
+	struct arb_link_listener ls;
+	struct arb_cli		*cli;
+	struct arb_sub		*sub;
+	size_t			 cur;		/* parent in use */
+	uint64_t		 gen;		/* bumps at each parent switch */
+	int			 ncalls;	/* requests in flight */
+	int			 closing;
+};
+
+struct link_call {		/* one request in flight */
+	struct arb_link			*l;
+	uint64_t			 gen;
+	Arbor__Envelope__BodyCase	 want;
+	arb_link_cb			 cb;
+	void				*arg;
+};
+
+/* ------------------------------------------------------------- replies */
+
+int
+arb_reply_decode(const uint8_t *data, size_t len,
+    Arbor__Envelope__BodyCase want, Arbor__Envelope **envp)
+{
+	Arbor__Envelope	*env;
+	int		 rv;
+
+	*envp = NULL;
+	if ((rv = arb_wire_decode(data, len, &env)) != 0)
+		return rv;
+	if (env->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
+		*envp = env;
+		return env->error->code < 0 ? env->error->code : ARB_EPROTO;
+	}
+	if (env->body_case != want) {
+		arb_wire_free(env);
+		return ARB_EPROTO;
+	}
+	*envp = env;
+	return 0;
+}
+
+int
+arb_call(const char *url, const Arbor__Envelope *env,
+    Arbor__Envelope__BodyCase want, int timeout_ms, Arbor__Envelope **replyp)
+{
+	uint8_t	*buf, *reply;
+	size_t	 len, rlen;
+	int	 rv;
+
+	*replyp = NULL;
+	if ((rv = arb_wire_encode(env, &buf, &len)) != 0)
+		return rv;
+	rv = arb_net_call(url, buf, len, timeout_ms, &reply, &rlen);
+	free(buf);
+	if (rv != 0)
+		return rv;
+	rv = arb_reply_decode(reply, rlen, want, replyp);
+	free(reply);
+	return rv;
+}
+
+/* ---------------------------------------------------------- connection */
+
+static void
+link_sub_cb(const uint8_t *data, size_t len, void *arg)
+{
+	struct arb_link		*l = arg;
+	Arbor__Envelope		*env;
+
+	if (arb_wire_decode(data, len, &env) != 0) {
+		log_warnx("%s: malformed notification from %s", l->c.kind,
+		    l->c.up->parents[l->cur].pub);
+		return;
+	}
+	if (env->body_case == ARBOR__ENVELOPE__BODY_NOTIFY) {
+		log_debug("%s: notify seq %llu%s", l->c.kind,
+		    (unsigned long long)env->notify->seq,
+		    env->notify->urgent ? " urgent" : "");
+		if (l->ls.on_notify)
+			l->ls.on_notify(l->ls.arg, env->notify->seq,
+			    env->notify->urgent);
+	}
+	arb_wire_free(env);
+}
+
+static void
+link_disconnect(struct arb_link *l)
+{
+	if (l->cli) {
+		arb_cli_close(l->cli);
+		l->cli = NULL;
+	}
+	if (l->sub) {
+		arb_sub_close(l->sub);
+		l->sub = NULL;
+	}
+}
+
+/*
+ * Connect to the first parent, starting at index from, that accepts a
+ * connection now; if none does, dial parent `from` in the background.
+ */
+static int
+link_connect(struct arb_link *l, size_t from)
+{
+	const struct arb_upstream	*up = l->c.up;
+	size_t				 i, p;
+	int				 rv;
+
+	link_disconnect(l);
+	l->gen++;
+	for (i = 0; i < up->nparents; i++) {
+		p = (from + i) % up->nparents;
+		if (arb_cli_dial(l->c.net, up->parents[p].svc, 1,
+		    &l->cli) == 0) {
+			l->cur = p;
+			goto sub;
+		}
+	}
+	l->cur = from % up->nparents;
+	if ((rv = arb_cli_dial(l->c.net, up->parents[l->cur].svc, 0,
+	    &l->cli)) != 0)
+		return rv;
+sub:
+	if ((rv = arb_sub_dial(l->c.net, up->parents[l->cur].pub,
+	    link_sub_cb, l, &l->sub)) != 0)
+		return rv;
+	link_note(l, "%s: parent %s", l->c.kind, up->parents[l->cur].svc);
+	return 0;
+}
+
+/*
+ * A request to the parent failed the way an unreachable parent fails: use
+ * the next one.  Requests of an older generation were sent to a parent we
+ * have already left and do not count.
+ */
+static void
+link_failed(struct arb_link *l, uint64_t gen, int rv)
+{
+	if (l->closing || gen != l->gen)
+		return;
+	if (rv != ARB_ETIMEDOUT && rv != ARB_EUNREACH && rv != ARB_ENET)
+		return;
+	log_warnx("%s: parent %s: %s", l->c.kind,
+	    l->c.up->parents[l->cur].svc, arb_strerror(rv));
+	if (l->c.up->nparents > 1 && link_connect(l, l->cur + 1) == 0 &&
+	    l->ls.on_switch)
+		l->ls.on_switch(l->ls.arg);	/* ask the new parent at once */
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void
+link_call_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct link_call	*lc = arg;
+	struct arb_link		*l = lc->l;
+	Arbor__Envelope		*env = NULL;
+
+	if (rv == 0 && (rv = arb_reply_decode(data, len, lc->want,
+	    &env)) != 0) {
+		if (env != NULL)
+			log_debug("%s: parent says: %s", l->c.kind,
+			    env->error->message);
+		else if (rv != ARB_ETOOLONG)
+			log_warnx("%s: malformed or unexpected reply from "
+			    "%s: %s", l->c.kind, l->c.up->parents[l->cur].svc,
+			    arb_strerror(rv));
+	}
+	if (rv != 0)
+		link_failed(l, lc->gen, rv);
+	lc->cb(rv, env, lc->arg);
+	if (env)
+		arb_wire_free(env);
+	free(lc);
+	if (--l->ncalls == 0 && l->closing)
+		free(l);
+}
+
+int
+arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
+    Arbor__Envelope__BodyCase want, arb_link_cb cb, void *arg)
+{
+	struct link_call	*lc;
+	uint8_t			*buf;
+	size_t			 len;
+	int			 rv;
+
+	if (l->closing || l->cli == NULL)
+		return ARB_ECLOSED;
+	if ((rv = arb_wire_encode(env, &buf, &len)) != 0)
+		return rv;
+	if ((lc = malloc(sizeof(*lc))) == NULL) {
+		free(buf);
+		return -ENOMEM;
+	}
+	lc->l = l;
+	lc->gen = l->gen;
+	lc->want = want;
+	lc->cb = cb;
+	lc->arg = arg;
+	rv = arb_cli_request(l->cli, buf, len, (int)l->c.up->timeout_ms,
+	    link_call_cb, lc);
+	free(buf);
+	if (rv != 0) {
+		free(lc);
+		return rv;
+	}
+	l->ncalls++;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- life */
+
+int
+arb_link_new(const struct arb_link_conf *c, struct arb_link **lp)
+{
+	struct arb_link *l;
+
+	if (c->up == NULL || c->up->nparents == 0 || c->up->timeout_ms <= 0)
+		return ARB_EINVAL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return -ENOMEM;
+	l->c = *c;
+	if (l->c.kind == NULL)
+		l->c.kind = "node";
+	*lp = l;
+	return 0;
+}
+
+int
+arb_link_start(struct arb_link *l)
+{
+	return link_connect(l, 0);
+}
+
+void
+arb_link_listen(struct arb_link *l, const struct arb_link_listener *ls)
+{
+	if (ls != NULL)
+		l->ls = *ls;
+	else
+		memset(&l->ls, 0, sizeof(l->ls));
+}
+
+const char *
+arb_link_parent(const struct arb_link *l)
+{
+	return l->c.up->parents[l->cur].svc;
+}
+
+void
+arb_link_free(struct arb_link *l)
+{
+	if (l == NULL)
+		return;
+	l->closing = 1;
+	memset(&l->ls, 0, sizeof(l->ls));
+	/* Requests in flight complete with ARB_ECLOSED through the loop. */
+	link_disconnect(l);
+	if (l->ncalls == 0)
+		free(l);
+}
+
+/* ------------------------------------------------------------- parents */
+
+static int
+url_ok(const char *u)
+{
+	return strncmp(u, "tcp://", 6) == 0 || strncmp(u, "ipc://", 6) == 0 ||
+	    strncmp(u, "tls+tcp://", 10) == 0 || strncmp(u, "inproc://", 9) == 0;
+}
+
+int
+arb_parent_parse(const char *value, struct arb_parent *p, char *err,
+    size_t errlen)
+{
+	char	*copy, *a, *b, *save = NULL;
+
+	if ((copy = strdup(value)) == NULL)
+		return -ENOMEM;
+	a = strtok_r(copy, " \t,", &save);
+	b = a ? strtok_r(NULL, " \t,", &save) : NULL;
+	if (a == NULL || b == NULL || strtok_r(NULL, " \t,", &save) != NULL) {
+		snprintf(err, errlen, "expected two addresses: SVC_URL PUB_URL");
+		goto fail;
+	}
+	if (!url_ok(a) || !url_ok(b)) {
+		snprintf(err, errlen, "%s: not a tcp://, tls+tcp:// or ipc:// "
+		    "address", url_ok(a) ? b : a);
+		goto fail;
+	}
+	p->svc = strdup(a);
+	p->pub = strdup(b);
+	free(copy);
+	if (p->svc == NULL || p->pub == NULL) {
+		arb_parent_clear(p);
+		return -ENOMEM;
+	}
+	return 0;
+fail:
+	free(copy);
+	return ARB_ECONFIG;
+}
+
+void
+arb_parent_clear(struct arb_parent *p)
+{
+	free(p->svc);
+	free(p->pub);
+	p->svc = p->pub = NULL;
+}
+
+int
+arb_parent_add(struct arb_parent **vp, size_t *np, const char *value,
+    char *err, size_t errlen)
+{
+	struct arb_parent	 p, *nv;
+	int			 rv;
+
+	if ((rv = arb_parent_parse(value, &p, err, errlen)) != 0)
+		return rv;
+	if ((nv = realloc(*vp, (*np + 1) * sizeof(*nv))) == NULL) {
+		arb_parent_clear(&p);
+		snprintf(err, errlen, "out of memory");
+		return ARB_ECONFIG;
+	}
+	nv[(*np)++] = p;
+	*vp = nv;
+	return 0;
+}
+
+/* ------------------------------------------------------ configuration */
+
+#define UP(v)	((struct arb_upstream *)(v))
+
+int
+arb_upstream_k_parent(void *c, const char *v, char *e, size_t n)
+{
+	return arb_parent_add(&UP(c)->parents, &UP(c)->nparents, v, e, n);
+}
+
+int
+arb_upstream_k_poll(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 100, 86400000, &UP(c)->poll_ms, e, n);
+}
+
+int
+arb_upstream_k_jitter(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &UP(c)->jitter_ms, e, n);
+}
+
+int
+arb_upstream_k_notify_jitter(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &UP(c)->notify_jitter_ms,
+	    e, n);
+}
+
+int
+arb_upstream_k_timeout(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 100, 600000, &UP(c)->timeout_ms, e,
+	    n);
+}
+
+int
+arb_upstream_k_depth(void *c, const char *v, char *e, size_t n)
+{
+	int64_t	d;
+	int	rv;
+
+	if ((rv = arb_conf_int(v, 1, 64, &d, e, n)) == 0)
+		UP(c)->fetch_depth = (int)d;
+	return rv;
+}
+
+int
+arb_upstream_k_rate(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &UP(c)->fetch_rate, e, n);
+}
+
+void
+arb_upstream_clear(struct arb_upstream *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nparents; i++)
+		arb_parent_clear(&c->parents[i]);
+	free(c->parents);
+	c->parents = NULL;
+	c->nparents = 0;
+}
