@@ -35,9 +35,18 @@ struct arb_link {
 	struct arb_sub		*sub;
 	size_t			 cur;		/* parent in use */
 	uint64_t		 gen;		/* bumps at each parent switch */
+	int			 connected;	/* cli has had a connection */
+	int			 sub_ups;	/* connections of sub so far */
+	uv_timer_t		*conn_timer;	/* no connection in time: next */
 	int			 ncalls;	/* requests in flight */
 	int			 closing;
 };
+
+static void
+timer_free_cb(uv_handle_t *h)
+{
+	free(h);
+}
 
 struct link_call {		/* one request in flight */
 	struct arb_link			*l;
@@ -128,37 +137,87 @@ link_disconnect(struct arb_link *l)
 	}
 }
 
+static void	link_next(struct arb_link *, const char *);
+
+/* The REQ socket has a connection to the parent. */
+static void
+link_cli_up(void *arg)
+{
+	struct arb_link *l = arg;
+
+	l->connected = 1;
+	uv_timer_stop(l->conn_timer);
+}
+
 /*
- * Connect to the first parent, starting at index from, that accepts a
- * connection now; if none does, dial parent `from` in the background.
+ * The SUB socket has a connection.  The first one follows the poll that a
+ * start or a change of parent makes anyway; a new one after it lost one
+ * means notifications sent meanwhile are lost, so the listener asks again
+ * (after a random delay, so that thousands of children whose parent came
+ * back do not all ask in the same millisecond).
+ */
+static void
+link_sub_up(void *arg)
+{
+	struct arb_link *l = arg;
+
+	if (++l->sub_ups > 1 && l->ls.on_connect)
+		l->ls.on_connect(l->ls.arg);
+}
+
+/* No connection to the parent within timeout: try the next one. */
+static void
+link_conn_timeout(uv_timer_t *t)
+{
+	struct arb_link *l = t->data;
+
+	if (l->closing || l->connected)
+		return;
+	if (l->c.up->nparents > 1)
+		link_next(l, "no connection");
+	else
+		log_warnx("%s: parent %s: no connection yet; still trying",
+		    l->c.kind, l->c.up->parents[l->cur].svc);
+}
+
+/*
+ * Connect to parent `from`.  Dialling never blocks: a parent that refuses
+ * or black-holes the connection is left for the next one after timeout,
+ * as a request that gets no answer is.
  */
 static int
 link_connect(struct arb_link *l, size_t from)
 {
 	const struct arb_upstream	*up = l->c.up;
-	size_t				 i, p;
 	int				 rv;
 
 	link_disconnect(l);
 	l->gen++;
-	for (i = 0; i < up->nparents; i++) {
-		p = (from + i) % up->nparents;
-		if (arb_cli_dial(l->c.net, up->parents[p].svc, 1,
-		    &l->cli) == 0) {
-			l->cur = p;
-			goto sub;
-		}
-	}
+	l->connected = 0;
+	l->sub_ups = 0;
 	l->cur = from % up->nparents;
 	if ((rv = arb_cli_dial(l->c.net, up->parents[l->cur].svc, 0,
 	    &l->cli)) != 0)
 		return rv;
-sub:
+	arb_cli_on_connect(l->cli, link_cli_up, l);
 	if ((rv = arb_sub_dial(l->c.net, up->parents[l->cur].pub,
 	    link_sub_cb, l, &l->sub)) != 0)
 		return rv;
+	arb_sub_on_connect(l->sub, link_sub_up, l);
+	uv_timer_start(l->conn_timer, link_conn_timeout,
+	    (uint64_t)up->timeout_ms, 0);
 	link_note(l, "%s: parent %s", l->c.kind, up->parents[l->cur].svc);
 	return 0;
+}
+
+/* Leave the parent in use for the next one, and tell the listener. */
+static void
+link_next(struct arb_link *l, const char *why)
+{
+	log_warnx("%s: parent %s: %s", l->c.kind,
+	    l->c.up->parents[l->cur].svc, why);
+	if (link_connect(l, l->cur + 1) == 0 && l->ls.on_switch)
+		l->ls.on_switch(l->ls.arg);	/* ask the new parent at once */
 }
 
 /*
@@ -173,11 +232,11 @@ link_failed(struct arb_link *l, uint64_t gen, int rv)
 		return;
 	if (rv != ARB_ETIMEDOUT && rv != ARB_EUNREACH && rv != ARB_ENET)
 		return;
-	log_warnx("%s: parent %s: %s", l->c.kind,
-	    l->c.up->parents[l->cur].svc, arb_strerror(rv));
-	if (l->c.up->nparents > 1 && link_connect(l, l->cur + 1) == 0 &&
-	    l->ls.on_switch)
-		l->ls.on_switch(l->ls.arg);	/* ask the new parent at once */
+	if (l->c.up->nparents > 1)
+		link_next(l, arb_strerror(rv));
+	else
+		log_warnx("%s: parent %s: %s", l->c.kind,
+		    l->c.up->parents[l->cur].svc, arb_strerror(rv));
 }
 
 /* ------------------------------------------------------------ requests */
@@ -253,9 +312,15 @@ arb_link_new(const struct arb_link_conf *c, struct arb_link **lp)
 		return ARB_EINVAL;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return -ENOMEM;
+	if ((l->conn_timer = calloc(1, sizeof(*l->conn_timer))) == NULL) {
+		free(l);
+		return -ENOMEM;
+	}
 	l->c = *c;
 	if (l->c.kind == NULL)
 		l->c.kind = "node";
+	uv_timer_init(c->loop, l->conn_timer);
+	l->conn_timer->data = l;
 	*lp = l;
 	return 0;
 }
@@ -288,6 +353,8 @@ arb_link_free(struct arb_link *l)
 		return;
 	l->closing = 1;
 	memset(&l->ls, 0, sizeof(l->ls));
+	uv_close((uv_handle_t *)l->conn_timer, timer_free_cb);
+	l->conn_timer = NULL;
 	/* Requests in flight complete with ARB_ECLOSED through the loop. */
 	link_disconnect(l);
 	if (l->ncalls == 0)

@@ -78,6 +78,8 @@ enum comp_kind {
 	COMP_FREE_SRV,		/* last record of a closed object */
 	COMP_FREE_SUB,
 	COMP_FREE_CLI,
+	COMP_CONN_SUB,		/* a connection came up (deduplicated) */
+	COMP_CONN_CLI,
 };
 
 /* One finished operation, queued from an nng thread to the loop. */
@@ -88,6 +90,8 @@ struct comp {
 	void		*obj;
 	nng_aio		*aio;
 	int		 rv;
+	int		 queued;	/* COMP_CONN_*: in the FIFO; under mtx */
+	int		 dead;		/* COMP_CONN_*: socket closing; mtx */
 };
 
 enum slot_state {
@@ -136,7 +140,10 @@ struct arb_sub {
 	int		 closing;
 	arb_sub_cb	 cb;
 	void		*arg;
+	void		(*on_conn)(void *);
+	void		*conn_arg;
 	struct comp	 comp;
+	struct comp	 conn;
 	struct comp	 last;
 };
 
@@ -159,6 +166,9 @@ struct arb_cli {
 	nng_socket	 sock;
 	int		 closing;
 	TAILQ_HEAD(, cli_req) reqs;
+	void		(*on_conn)(void *);
+	void		*conn_arg;
+	struct comp	 conn;
 	struct comp	 last;
 };
 
@@ -259,6 +269,54 @@ net_aio_cb(void *arg)
 
 	cp->rv = nng_aio_result(cp->aio);
 	net_push(cp->n, cp);
+}
+
+/*
+ * nng thread: a connection (pipe) was added to the socket that owns the
+ * record.  One record per socket stands for any number of connections
+ * since the loop last looked, so it is queued only when it is not queued
+ * already, and never once its socket is closing.
+ */
+static void
+net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct comp	*cp = arg;
+	struct arb_net	*n = cp->n;
+	int		 wake = 0;
+
+	(void)p;
+	(void)ev;
+	pthread_mutex_lock(&n->mtx);
+	if (!cp->queued && !cp->dead) {
+		cp->queued = 1;
+		cp->next = NULL;
+		*n->tailp = cp;
+		n->tailp = &cp->next;
+		wake = 1;
+	}
+	pthread_mutex_unlock(&n->mtx);
+	if (wake)
+		uv_async_send(&n->async);
+}
+
+/* Loop thread: no connection record of this socket is queued after this. */
+static void
+net_conn_kill(struct arb_net *n, struct comp *cp)
+{
+	pthread_mutex_lock(&n->mtx);
+	cp->dead = 1;
+	pthread_mutex_unlock(&n->mtx);
+}
+
+static int
+net_conn_watch(nng_socket sock, struct comp *cp, struct arb_net *n,
+    enum comp_kind kind, void *obj)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->n = n;
+	cp->kind = kind;
+	cp->obj = obj;
+	return nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, net_pipe_cb, cp);
 }
 
 static void
@@ -806,6 +864,11 @@ arb_sub_dial(struct arb_net *n, const char *url, arb_sub_cb cb, void *arg,
 		goto fail;
 	}
 	s->aio = s->comp.aio;
+	if ((rv = net_conn_watch(s->sock, &s->conn, n, COMP_CONN_SUB,
+	    s)) != 0) {
+		rv = net_err(url, "pipe notify", rv);
+		goto fail;
+	}
 	if ((rv = nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
 		rv = net_err(url, "dial", rv);
 		goto fail;
@@ -856,9 +919,17 @@ arb_sub_close(struct arb_sub *s)
 	if (s == NULL || s->closing)
 		return;
 	s->closing = 1;
+	net_conn_kill(s->n, &s->conn);
 	nng_close(s->sock);
 	nng_aio_stop(s->aio);
 	net_push(s->n, &s->last);
+}
+
+void
+arb_sub_on_connect(struct arb_sub *s, void (*cb)(void *), void *arg)
+{
+	s->on_conn = cb;
+	s->conn_arg = arg;
 }
 
 static void
@@ -911,6 +982,11 @@ arb_cli_dial(struct arb_net *n, const char *url, int block,
 	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
 	    NET_RESEND)) != 0) {
 		rv = net_err(url, "socket options", rv);
+		goto fail;
+	}
+	if ((rv = net_conn_watch(c->sock, &c->conn, n, COMP_CONN_CLI,
+	    c)) != 0) {
+		rv = net_err(url, "pipe notify", rv);
 		goto fail;
 	}
 	if (block) {
@@ -1071,10 +1147,18 @@ arb_cli_close(struct arb_cli *c)
 		return;
 	c->closing = 1;
 	net_hold(c->n);
+	net_conn_kill(c->n, &c->conn);
 	nng_close(c->sock);
 	TAILQ_FOREACH(r, &c->reqs, entry)
 		nng_aio_stop(r->aio);
 	net_push(c->n, &c->last);
+}
+
+void
+arb_cli_on_connect(struct arb_cli *c, void (*cb)(void *), void *arg)
+{
+	c->on_conn = cb;
+	c->conn_arg = arg;
 }
 
 static void
@@ -1094,6 +1178,8 @@ static void
 net_dispatch(struct comp *cp)
 {
 	struct arb_srv	*s;
+	struct arb_sub	*sub;
+	struct arb_cli	*cli;
 
 	switch (cp->kind) {
 	case COMP_SLOT:
@@ -1117,6 +1203,16 @@ net_dispatch(struct comp *cp)
 	case COMP_FREE_CLI:
 		cli_free(cp->obj);
 		break;
+	case COMP_CONN_SUB:
+		sub = cp->obj;
+		if (!sub->closing && sub->on_conn)
+			sub->on_conn(sub->conn_arg);
+		break;
+	case COMP_CONN_CLI:
+		cli = cp->obj;
+		if (!cli->closing && cli->on_conn)
+			cli->on_conn(cli->conn_arg);
+		break;
 	}
 }
 
@@ -1134,6 +1230,9 @@ net_drain_once(struct arb_net *n)
 	list = n->head;
 	n->head = NULL;
 	n->tailp = &n->head;
+	/* A connection from now on queues its socket's record again. */
+	for (cp = list; cp != NULL; cp = cp->next)
+		cp->queued = 0;
 	pthread_mutex_unlock(&n->mtx);
 
 	while ((cp = list) != NULL) {

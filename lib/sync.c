@@ -28,6 +28,9 @@
 		log_info(__VA_ARGS__);					\
 } while (0)
 
+/* After a (re)connection, poll within a random delay up to this. */
+#define SYNC_RECONNECT_MS	1000
+
 struct sync_poll {		/* one poll: head, then missing policies */
 	struct arb_sync		*s;
 	Arbor__Signed		*head_signed;	/* owned */
@@ -101,6 +104,31 @@ static void
 sync_switched(void *arg)
 {
 	arb_sync_poll_now(arg);
+}
+
+/*
+ * Subscribed again: a notification sent while we were not may be lost, so
+ * poll within a small random delay (never later than the poll due).
+ */
+static void
+sync_connected(void *arg)
+{
+	struct arb_sync	*s = arg;
+	uint64_t	 delay, span = SYNC_RECONNECT_MS;
+
+	if (s->closing)
+		return;
+	if (s->poll) {
+		s->again = 1;
+		return;
+	}
+	if (s->c.up->notify_jitter_ms >= 0 &&
+	    (uint64_t)s->c.up->notify_jitter_ms < span)
+		span = (uint64_t)s->c.up->notify_jitter_ms;
+	delay = span > 0 ? (uint64_t)random() % span : 0;
+	if (!uv_is_active((uv_handle_t *)s->timer) ||
+	    delay < uv_timer_get_due_in(s->timer))
+		uv_timer_start(s->timer, sync_timer_cb_fwd, delay, 0);
 }
 
 /* ---------------------------------------------------------------- poll */
@@ -521,6 +549,7 @@ arb_sync_new(const struct arb_sync_conf *c, struct arb_sync **sp)
 		    c->kind, arb_strerror(rv));
 	ls.on_notify = sync_notified;
 	ls.on_switch = sync_switched;
+	ls.on_connect = sync_connected;
 	ls.arg = s;
 	arb_link_listen(c->link, &ls);
 	*sp = s;

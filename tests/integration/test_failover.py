@@ -1,12 +1,15 @@
 """Parents in order of preference: an unreachable first parent (or relay)
-is skipped, a parent that dies is left for the next one; a restarted root
-keeps its catalog; the root re-signs the head before it expires."""
+is skipped, a black-holed one too within the configured timeout, a parent
+that dies is left for the next one; a push sent while a child reconnects
+reaches it when it is back; a restarted root keeps its catalog; the root
+re-signs the head before it expires."""
 
 import os
 import re
+import socket
 import time
 
-from arbortest import Net, run, wait_until, free_port, Failure
+from arbortest import Net, run, wait_until, free_port, Failure, SCALE
 
 
 def dead_address():
@@ -30,6 +33,69 @@ def test_unreachable_first_choice():
         sha = net.publish("p", 1, {"a.bin": os.urandom(100000)})["a.bin"]
         wait_until(lambda: agent.has_blob(sha), 10,
                    "the agent to get the blob through its second choices")
+
+
+def black_hole():
+    """Listening sockets that complete TCP's handshake (the kernel does,
+    up to the backlog) but never say a word: a parent that black-holes
+    every connection.  Returns (address pair, sockets to close)."""
+    socks = []
+    for _ in range(2):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        socks.append(s)
+    return ("tcp://127.0.0.1:%d tcp://127.0.0.1:%d" %
+            tuple(s.getsockname()[1] for s in socks)), socks
+
+
+def test_black_holed_first_choice():
+    """A first relay that accepts connections and never answers is left
+    for the second within the agent's timeout (1 s), not after a fixed
+    wait of its own (nng's handshake waits 10 s)."""
+    hole, socks = black_hole()
+    try:
+        with Net("failover-hole") as net:
+            root = net.root()
+            relay = net.relay([root])
+            t0 = time.monotonic()
+            agent = net.agent([hole, relay], timeout="1s")
+            agent.wait_log(r"agent: parent %s\n" % re.escape(relay.svc),
+                           15)
+            took = time.monotonic() - t0
+            if not agent.has_log(r"agent: parent %s: no connection" %
+                                 re.escape(hole.split()[0])):
+                raise Failure("the agent did not say why it left the "
+                              "first relay")
+            if took > 5 * SCALE:
+                raise Failure("the agent left a black-holed relay after "
+                              "%.1f s with timeout 1s" % took)
+            sha = net.publish("p", 1, {"a.bin": os.urandom(1000)})["a.bin"]
+            wait_until(lambda: agent.has_blob(sha), 10,
+                       "the agent to get the blob through its second relay")
+            print("     (black-holed relay left after %.1f s)" % took)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_push_while_relay_restarts():
+    """A push that reaches a relay while its agents are still reconnecting
+    to it is not lost: an agent that subscribes again polls at once (within
+    a small random delay), not at its next poll ten minutes later."""
+    with Net("failover-repush") as net:
+        root = net.root()
+        relay = net.relay([root])
+        agent = net.agent([relay], poll_interval="10m", poll_jitter="1s")
+        sha1 = net.publish("p", 1, {"a.bin": os.urandom(1000)})["a.bin"]
+        wait_until(lambda: agent.has_blob(sha1), 10, "v1 on the agent")
+        relay.kill9()
+        sha2 = net.publish("p", 2, {"a.bin": os.urandom(1000)})["a.bin"]
+        net.ctl("push", "p")
+        relay.start()
+        relay.wait_log(r"relay: head seq %d: " % net.head_seq())
+        wait_until(lambda: agent.has_blob(sha2), 10,
+                   "the agent to get the push once its relay is back")
 
 
 def test_parent_dies():
@@ -120,5 +186,7 @@ def test_resign_before_expiry():
 
 
 if __name__ == "__main__":
-    run([test_unreachable_first_choice, test_parent_dies,
+    run([test_unreachable_first_choice,
+         test_black_holed_first_choice,
+         test_push_while_relay_restarts, test_parent_dies,
          test_root_restart_keeps_catalog, test_resign_before_expiry])

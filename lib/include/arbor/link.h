@@ -119,13 +119,17 @@ struct arb_link_conf {
 struct arb_link_listener {
 	void	(*on_notify)(void *arg, uint64_t seq, int urgent);
 	void	(*on_switch)(void *arg);	/* now on another parent */
+	void	(*on_connect)(void *arg);	/* subscribed again */
 	void	 *arg;
 };
 
 /* Make a link; nothing is dialled until arb_link_start. */
 int	arb_link_new(const struct arb_link_conf *c, struct arb_link **lp);
-/* Dial the first parent that accepts a connection (else the first, in the
- * background) and subscribe to its notifications. */
+/*
+ * Dial the first parent and subscribe to its notifications, without
+ * blocking; one that gives no connection within timeout is left for the
+ * next.
+ */
 int	arb_link_start(struct arb_link *l);
 void	arb_link_listen(struct arb_link *l, const struct arb_link_listener *ls);
 

@@ -77,6 +77,12 @@ typedef void (*arb_sub_cb)(const uint8_t *data, size_t len, void *arg);
 int	arb_sub_dial(struct arb_net *n, const char *url, arb_sub_cb cb,
 	    void *arg, struct arb_sub **sp);
 void	arb_sub_close(struct arb_sub *s);
+/*
+ * Call cb(arg) on the loop thread when the socket gets a connection, the
+ * first or a new one after it lost one (several close together may be
+ * told once).  Also for arb_cli_on_connect.
+ */
+void	arb_sub_on_connect(struct arb_sub *s, void (*cb)(void *), void *arg);
 
 /* ---- REQ client */
 
@@ -99,6 +105,7 @@ int	arb_cli_request(struct arb_cli *c, const uint8_t *data, size_t len,
 	    int timeout_ms, arb_cli_cb cb, void *arg);
 /* Close; requests in flight complete with ARB_ECLOSED. */
 void	arb_cli_close(struct arb_cli *c);
+void	arb_cli_on_connect(struct arb_cli *c, void (*cb)(void *), void *arg);
 
 /*
  * Blocking request for command-line tools without a loop: dial url, send,
