@@ -91,7 +91,7 @@ def root(net):
     listener can stop accepting when a client gives up mid-handshake,
     which a root under a benchmark's load makes likely."""
     return net.root(enroll_token=TOKEN, control="tcp://127.0.0.1:%d" %
-                    arbortest.free_port())
+                    arbortest.free_port(), control_tcp="yes")
 
 
 def status(net):

@@ -18,6 +18,12 @@ ARB_CONF_STRKEY(k_pub, struct root_conf, pub)
 ARB_CONF_STRKEY(k_control, struct root_conf, control)
 
 static int
+k_control_tcp(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_bool(v, &C(c)->control_tcp, e, n);
+}
+
+static int
 k_map_size(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_size(v, 1 << 20, 1ULL << 40, &C(c)->map_size, e, n);
@@ -64,7 +70,11 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "svc", k_svc, "REP address children send requests to" },
 	{ "pub", k_pub, "PUB address children subscribe to" },
 	{ "control", k_control, "arborctl's address (default "
-	    "ipc://DATA_DIR/control.sock)" },
+	    "ipc://DATA_DIR/control.sock); ipc:// only, unless "
+	    "control_tcp" },
+	{ "control_tcp", k_control_tcp, "yes: allow a tcp:// control "
+	    "address on loopback (any local user can then publish; "
+	    "default no)" },
 	{ "map_size", k_map_size, "LMDB map size (default 1G)" },
 	{ "head_ttl", k_head_ttl, "how long a signed head is valid; it is "
 	    "re-signed at half of it (default 24h)" },
@@ -81,6 +91,58 @@ root_conf_init(struct root_conf *c)
 	c->map_size = 1ULL << 30;
 	c->head_ttl_ms = 24LL * 3600 * 1000;
 	c->nctx = 256;
+}
+
+/* tcp://127.0.0.1:PORT, tcp://[::1]:PORT or tcp://localhost:PORT */
+static int
+loopback_tcp(const char *url)
+{
+	static const char *const hosts[] = {
+		"tcp://127.0.0.1:", "tcp://[::1]:", "tcp://localhost:", NULL
+	};
+	const char	*p;
+	size_t		 i;
+
+	for (i = 0; hosts[i] != NULL; i++) {
+		if (strncmp(url, hosts[i], strlen(hosts[i])) != 0)
+			continue;
+		p = url + strlen(hosts[i]);
+		if (*p == '\0')
+			return 0;
+		for (; *p != '\0'; p++)
+			if (*p < '0' || *p > '9')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whoever reaches the control socket can publish a policy whose action
+ * every agent runs as root: it is a file only its owner opens (ipc://,
+ * mode 0600), or, when asked for, TCP on loopback.
+ */
+static int
+control_check(const struct root_conf *c)
+{
+	if (strncmp(c->control, "ipc://", 6) == 0)
+		return 0;
+	if (!c->control_tcp) {
+		log_warnx("configuration: control: %s: only ipc:// addresses "
+		    "(anyone who reaches a TCP one can publish what every "
+		    "agent runs as root; control_tcp yes allows loopback)",
+		    c->control);
+		return ARB_ECONFIG;
+	}
+	if (!loopback_tcp(c->control)) {
+		log_warnx("configuration: control: %s: with control_tcp, "
+		    "only tcp://127.0.0.1:PORT, tcp://[::1]:PORT or "
+		    "tcp://localhost:PORT", c->control);
+		return ARB_ECONFIG;
+	}
+	log_warnx("root: control on %s: any local user can publish",
+	    c->control);
+	return 0;
 }
 
 int
@@ -107,6 +169,8 @@ root_conf_check(struct root_conf *c)
 			return ARB_ECONFIG;
 		snprintf(c->control, len, "ipc://%s/control.sock", c->data_dir);
 	}
+	if (rv == 0)
+		rv = control_check(c);
 	return rv;
 }
 

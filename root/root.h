@@ -21,6 +21,7 @@ struct root_conf {
 	char		*svc;
 	char		*pub;
 	char		*control;	/* default ipc://DATA_DIR/control.sock */
+	int		 control_tcp;	/* allow tcp:// on loopback */
 	uint64_t	 map_size;
 	int64_t		 head_ttl_ms;
 	int64_t		 nctx;

@@ -4,8 +4,10 @@ that it is refused, costs bounded resources and loses nothing already
 accepted."""
 
 import json
+import os
+import subprocess
 
-from arbortest import Net, run, Failure
+from arbortest import Net, run, Failure, BIN, free_port
 
 TOKEN = "enrol-secret-1"
 
@@ -40,5 +42,38 @@ def test_report_with_a_state_that_does_not_exist():
             raise Failure("root died")
 
 
+def test_control_socket_is_local():
+    """Whoever reaches the control socket can publish what every agent
+    runs as root: the root refuses any control address but ipc://, and
+    TCP only on loopback when control_tcp says so."""
+    with Net("hostile-control") as net:
+        port = free_port()
+        base = [BIN["root"], "-n", "--data_dir", os.path.join(net.dir, "r"),
+                "--key", net.key, "--svc", "tcp://127.0.0.1:%d" % port,
+                "--pub", "tcp://127.0.0.1:%d" % (port + 1)]
+        cases = [
+            ([], 0, "configuration OK"),
+            (["--control", "ipc://%s/c.sock" % net.dir], 0,
+             "configuration OK"),
+            (["--control", "tcp://0.0.0.0:%d" % port], 1,
+             "only ipc:// addresses"),
+            (["--control", "tcp://127.0.0.1:%d" % port], 1,
+             "control_tcp yes allows loopback"),
+            (["--control", "tcp://0.0.0.0:%d" % port, "--control_tcp",
+              "yes"], 1, "only tcp://127.0.0.1:PORT"),
+            (["--control", "tcp://127.0.0.1:%d" % port, "--control_tcp",
+              "yes"], 0, "any local user can publish"),
+        ]
+        for extra, rc, text in cases:
+            p = subprocess.run(base + extra, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               timeout=30)
+            if p.returncode != rc or text not in p.stdout:
+                raise Failure("root %s: rc %d, wanted %d and %r: %s" %
+                              (" ".join(extra), p.returncode, rc, text,
+                               p.stdout.strip()))
+
+
 if __name__ == "__main__":
-    run([test_report_with_a_state_that_does_not_exist])
+    run([test_report_with_a_state_that_does_not_exist,
+         test_control_socket_is_local])
