@@ -107,6 +107,7 @@ struct agent {
 	int			 sending;	/* a batch in flight */
 	int			 inventory_next; /* the next report carries it */
 	int			 stopping;
+	uint64_t		 stale_logged;	/* head seq said expired */
 	char			*staging;
 };
 

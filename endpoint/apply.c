@@ -9,12 +9,22 @@
  * committed before the action starts, so an agent restarted in the middle
  * of an action knows it: it evaluates again instead of running the action
  * blindly, and runs it again at most AGENT_MAX_ATTEMPTS times in all.
+ *
+ * No action (nor rollback) starts from a head past its expiry: a parent
+ * that freezes the endpoint's catalog (serves an old head for ever, so
+ * that rollbacks and retirements never arrive) gets it to start nothing,
+ * and every policy that waits to act reports why ("stale catalog").  The
+ * endpoint's own clock decides: one far ahead sees every head as expired
+ * and acts on none until it is put right; one far behind takes expired
+ * heads for current, but never one older than the head it holds
+ * (rollback), so it can be held back, not sent back.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
@@ -439,8 +449,32 @@ out:
 
 /* --------------------------------------------------------------- policy */
 
+/*
+ * The head is past its expiry: act on nothing.  The policy waits (and says
+ * so once); 1 if it must wait.
+ */
+static int
+stale_wait(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
+    const Arbor__Head *head)
+{
+	char	when[32], detail[128];
+	time_t	t;
+
+	if (head->expires_at > (int64_t)time(NULL))
+		return 0;
+	if (st->state != ARB_ST_WAITING) {
+		t = (time_t)head->expires_at;
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+		snprintf(detail, sizeof(detail), "stale catalog: head seq "
+		    "%llu expired %s", (unsigned long long)head->seq, when);
+		pstate_set(a, p->id, st, ARB_ST_WAITING, 0, detail);
+	}
+	return 1;
+}
+
 static void
-apply_one(struct agent *a, const Arbor__PolicyRef *ref)
+apply_one(struct agent *a, const Arbor__Head *head,
+    const Arbor__PolicyRef *ref)
 {
 	struct agent_pstate	 st;
 	Arbor__Policy		*p;
@@ -466,7 +500,8 @@ apply_one(struct agent *a, const Arbor__PolicyRef *ref)
 		if ((st.state == ARB_ST_FIXED ||
 		    st.state == ARB_ST_REBOOT_PENDING) &&
 		    p->rollback != NULL && p->rollback[0] != '\0') {
-			if (a->action == NULL) {
+			if (a->action == NULL && !stale_wait(a, p, &st,
+			    head)) {
 				st.rollback_done = ref->rollback_seq;
 				(void)run_action(a, p, &st, 1);
 			}
@@ -542,6 +577,8 @@ apply_one(struct agent *a, const Arbor__PolicyRef *ref)
 			    "another action is running");
 		goto out;
 	}
+	if (stale_wait(a, p, &st, head))
+		goto out;
 	(void)run_action(a, p, &st, 0);
 out:
 	arb_wire_free_policy(p);
@@ -555,8 +592,15 @@ agent_apply(struct agent *a)
 
 	if (a->stopping || (head = arb_sync_head(a->sync)) == NULL)
 		return;
+	if (head->expires_at <= (int64_t)time(NULL) &&
+	    a->stale_logged != head->seq) {
+		log_warnx("agent: head seq %llu has expired: no action starts "
+		    "until a current head arrives", (unsigned long long)
+		    head->seq);
+		a->stale_logged = head->seq;
+	}
 	if (a->env == NULL)	/* a swarm's fixture trees do not change */
 		arb_facts_reload(a->facts);
 	for (i = 0; i < head->n_policies; i++)
-		apply_one(a, head->policies[i]);
+		apply_one(a, head, head->policies[i]);
 }

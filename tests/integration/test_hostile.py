@@ -5,9 +5,10 @@ accepted."""
 
 import json
 import os
+import signal
 import subprocess
 
-from arbortest import Net, run, Failure, BIN, free_port
+from arbortest import Net, run, wait_until, Failure, BIN, free_port
 
 TOKEN = "enrol-secret-1"
 
@@ -74,6 +75,40 @@ def test_control_socket_is_local():
                                p.stdout.strip()))
 
 
+def test_no_action_from_an_expired_head():
+    """A parent that stops renewing the catalog (here the root, stopped)
+    leaves the endpoint holding a head that expires while a download is
+    still going on: when the blobs are in, the agent starts nothing and
+    reports why; once a current head arrives it acts, by itself."""
+    with Net("hostile-freeze") as net:
+        root = net.root(enroll_token=TOKEN, head_ttl="4s")
+        relay = net.relay([root])
+        facts = os.path.join(net.dir, "facts")
+        os.makedirs(facts)
+        agent = net.agent([relay], enroll_token=TOKEN, facts_root=facts,
+                          fetch_rate="1M", report_delay="20ms")
+        wait_until(lambda: json.loads(net.ctl("status", "--json").stdout)
+                   ["endpoints"] == 1, 10, "enrolment")
+        sha = net.publish("p", 1, {"a.bin": os.urandom(6500000)},
+                          applicability='!file.exists("/done")',
+                          action='touch "$ARBOR_FACTS_ROOT/done"')["a.bin"]
+        seq = net.head_seq()
+        wait_until(lambda: relay.has_blob(sha), 10, "the relay's copy")
+        root.proc.send_signal(signal.SIGSTOP)
+        try:
+            agent.wait_log(r"policy p v1: waiting: stale catalog: head "
+                           r"seq %d expired" % seq, 20)
+            if agent.has_log(r"policy p v1: action exited") or \
+                    os.path.exists(os.path.join(facts, "done")):
+                raise Failure("the action ran from an expired head")
+        finally:
+            root.proc.send_signal(signal.SIGCONT)
+        agent.wait_log(r"policy p v1: action exited 0", 20)
+        wait_until(lambda: os.path.exists(os.path.join(facts, "done")), 5,
+                   "the action's mark")
+
+
 if __name__ == "__main__":
     run([test_report_with_a_state_that_does_not_exist,
-         test_control_socket_is_local])
+         test_control_socket_is_local,
+         test_no_action_from_an_expired_head])
