@@ -36,10 +36,10 @@
 #include <linux/openat2.h>
 
 #include "arbor/error.h"
-#include "arbor/expr.h"
 #include "arbor/facts.h"
 #include "arbor/log.h"
 #include "arbor/sig.h"
+#include "arbor/version.h"
 
 #define FACTS_SMALL_MAX		(64 * 1024)	/* os-release, hostname */
 #define FACTS_STATUS_MAX	(256ULL << 20)	/* dpkg status */
