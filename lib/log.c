@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arbor/io.h"
 #include "arbor/log.h"
 
 #define LOG_LINE_MAX	4096
@@ -80,8 +81,7 @@ log_stderr(const char *msg)
 	char		 line[LOG_LINE_MAX];
 	struct timespec	 ts;
 	struct tm	 tm;
-	size_t		 n = 0, len;
-	ssize_t		 w;
+	size_t		 n = 0, len, w;
 	int		 r;
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
@@ -105,9 +105,7 @@ log_stderr(const char *msg)
 	line[len++] = '\n';
 
 	/* Retry only interruptions; a short write to a pipe is not undone. */
-	do {
-		w = write(STDERR_FILENO, line, len);
-	} while (w == -1 && errno == EINTR);
+	(void)arb_io_write(STDERR_FILENO, line, len, &w);
 }
 
 static void
