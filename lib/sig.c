@@ -44,12 +44,9 @@ struct arb_key {
 	int		 private;	/* holds the private half */
 };
 
-/*
- * Log what OpenSSL says went wrong in what, empty its error queue, and
- * return ARB_ECRYPTO.
- */
-static int
-sig_crypto_err(const char *what)
+/* Log what OpenSSL says went wrong in what and empty its error queue. */
+static void
+sig_crypto_log(const char *what)
 {
 	const char	*data = NULL;
 	char		 buf[256];
@@ -66,6 +63,17 @@ sig_crypto_err(const char *what)
 	} else
 		log_warnx("%s: crypto library failure", what);
 	ERR_clear_error();
+}
+
+/*
+ * sig_crypto_log, then ARB_ECRYPTO.  Small enough to be inlined, so that
+ * the compiler sees every failure path return non-zero (and does not
+ * take an out-parameter that only success writes for uninitialised).
+ */
+static inline int
+sig_crypto_err(const char *what)
+{
+	sig_crypto_log(what);
 	return ARB_ECRYPTO;
 }
 
