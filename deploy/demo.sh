@@ -158,11 +158,12 @@ wait_log() {
 	done
 }
 
-# start NAME BINARY ARGS...: run it in the background, logging to NAME.log.
+# start NAME BINARY ARGS...: run a daemon in the background, logging to
+# NAME.log (-d: to stderr, not syslog).
 start() {
-	local name=$1
-	shift
-	"$@" >"$TMP/$name.log" 2>&1 &
+	local name=$1 bin=$2
+	shift 2
+	"$bin" -d "$@" >"$TMP/$name.log" 2>&1 &
 	PIDS+=($!)
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "arbor/cmdline.h"
 #include "arbor/log.h"
@@ -20,7 +21,7 @@ main(int argc, char *argv[])
 	log_init(1, LOG_DAEMON);
 	agent_conf_init(&conf);
 	if ((rv = arb_cmdline_parse(&cl, argc, argv,
-	    "arbor-agent [-nv] [-c file] [--key value ...]",
+	    "arbor-agent [-dnv] [-c file] [--key value ...]",
 	    agent_conf_keys)) != 0)
 		exit(rv == 1 ? 0 : 1);
 	log_setverbose(cl.verbose);
@@ -30,12 +31,15 @@ main(int argc, char *argv[])
 		exit(agent_eval(&conf));
 	if (agent_conf_check(&conf) != 0)
 		exit(1);
-	if (conf.swarm > 0 && !cl.check_only)	/* simulated endpoints */
-		exit(agent_swarm(&conf));
 	if (cl.check_only) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
+	/* stderr until here; now stderr in the foreground, else syslog. */
+	log_init(log_want_stderr(cl.foreground, STDERR_FILENO), LOG_DAEMON);
+	log_setverbose(cl.verbose);
+	if (conf.swarm > 0)		/* simulated endpoints */
+		exit(agent_swarm(&conf));
 	if ((agent = agent_new(&conf)) == NULL)
 		fatalx("agent: cannot start");
 	agent_run(agent);

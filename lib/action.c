@@ -36,6 +36,7 @@
 
 #include "arbor/action.h"
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 
 /* Bytes of output kept: the array holds a NUL as well. */
@@ -222,31 +223,13 @@ arb_action_cleanup(const char *staging_root, const char *policy_id,
 	return rv;
 }
 
-/* Write all of len bytes to fd. */
-static int
-action_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copy the file src to the new file dst (the blob is on another fs). */
 static int
 action_copy(const char *src, const char *dst)
 {
 	char	buf[65536];
-	ssize_t	n;
-	int	in, out, rv = 0;
+	size_t	n;
+	int	in, out, rv;
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
 		return -errno;
@@ -258,15 +241,10 @@ action_copy(const char *src, const char *dst)
 		return rv;
 	}
 	for (;;) {
-		if ((n = read(in, buf, sizeof(buf))) == -1) {
-			if (errno == EINTR)
-				continue;
-			rv = -errno;
+		if ((rv = arb_io_read(in, buf, sizeof(buf), &n)) != 0 ||
+		    n == 0)
 			break;
-		}
-		if (n == 0)
-			break;
-		if ((rv = action_write_all(out, buf, (size_t)n)) != 0)
+		if ((rv = arb_io_write_full(out, buf, n)) != 0)
 			break;
 	}
 	if (close(out) == -1 && rv == 0)
@@ -325,7 +303,7 @@ action_stage(const struct arb_action *a, const struct arb_action_spec *spec,
 	    0600);
 	if (fd == -1)
 		return -errno;
-	rv = action_write_all(fd, spec->script, strlen(spec->script));
+	rv = arb_io_write_full(fd, spec->script, strlen(spec->script));
 	if (close(fd) == -1 && rv == 0)
 		rv = -errno;
 	return rv;

@@ -29,6 +29,7 @@
 
 #include "arbor/blob.h"
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/sig.h"
 
@@ -131,41 +132,6 @@ blob_unlink(const char *path)
 		return 0;
 	rv = -errno;
 	log_warn("%s", path);
-	return rv;
-}
-
-/*
- * Hash fd from its current position to its end into h; *np gets the byte
- * count.  path is for messages.
- */
-static int
-blob_hash_fd(int fd, const char *path, struct arb_sha256 *h, uint64_t *np)
-{
-	uint8_t		*buf;
-	uint64_t	 total = 0;
-	ssize_t		 n;
-	int		 rv = 0;
-
-	if ((buf = malloc(ARB_CHUNK_SIZE)) == NULL)
-		return -ENOMEM;
-	for (;;) {
-		n = read(fd, buf, ARB_CHUNK_SIZE);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			rv = -errno;
-			log_warn("%s", path);
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((rv = arb_sha256_update(h, buf, (size_t)n)) != 0)
-			break;
-		total += (uint64_t)n;
-	}
-	free(buf);
-	if (rv == 0)
-		*np = total;
 	return rv;
 }
 
@@ -278,8 +244,7 @@ arb_blob_read(const struct arb_blobdir *d,
 {
 	char	path[PATH_MAX];
 	size_t	done = 0;
-	ssize_t	n;
-	int	fd, rv = 0;
+	int	fd, rv;
 
 	if (d == NULL || sha == NULL || (buf == NULL && len > 0) ||
 	    np == NULL)
@@ -291,20 +256,8 @@ arb_blob_read(const struct arb_blobdir *d,
 		len = 0;
 	else if (len > (uint64_t)INT64_MAX - off)
 		len = (size_t)((uint64_t)INT64_MAX - off);
-	while (done < len) {
-		n = pread(fd, (uint8_t *)buf + done, len - done,
-		    (off_t)(off + done));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			rv = -errno;
-			log_warn("%s", path);
-			break;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
+	if ((rv = arb_io_pread_full(fd, buf, len, off, &done)) != 0)
+		log_warn("%s", path);
 	close(fd);
 	if (rv == 0)
 		*np = done;
@@ -326,7 +279,7 @@ arb_blob_check(const struct arb_blobdir *d,
 	if ((fd = blob_open_complete(d, sha, path, sizeof(path))) < 0)
 		return fd;
 	if ((rv = arb_sha256_new(&h)) != 0 ||
-	    (rv = blob_hash_fd(fd, path, h, &n)) != 0 ||
+	    (rv = arb_sha256_fd(h, fd, path, &n)) != 0 ||
 	    (rv = arb_sha256_final(h, got)) != 0)
 		goto fail;
 	if (memcmp(got, sha, sizeof(got)) != 0) {
@@ -429,7 +382,7 @@ arb_blob_writer_open(struct arb_blobdir *d,
 		log_info("%s: %jd bytes, longer than the declared %" PRIu64
 		    "; starting over", w->part, (intmax_t)st.st_size, size);
 		n = 0;
-	} else if ((rv = blob_hash_fd(w->fd, w->part, w->h, &n)) != 0)
+	} else if ((rv = arb_sha256_fd(w->h, w->fd, w->part, &n)) != 0)
 		goto fail;
 	/* Cut whatever was not hashed, so that the file is the prefix. */
 	if ((uint64_t)st.st_size != n && ftruncate(w->fd, (off_t)n) == -1) {
@@ -474,7 +427,7 @@ arb_blob_writer_truncate(struct arb_blob_writer *w, uint64_t off)
 		arb_sha256_free(h);
 		return rv;
 	}
-	if ((rv = blob_hash_fd(w->fd, w->part, h, &n)) != 0 || n != off) {
+	if ((rv = arb_sha256_fd(h, w->fd, w->part, &n)) != 0 || n != off) {
 		arb_sha256_free(h);
 		return rv != 0 ? rv : ARB_ECORRUPT;
 	}
@@ -488,10 +441,7 @@ int
 arb_blob_writer_write(struct arb_blob_writer *w, const void *data,
     size_t len)
 {
-	const uint8_t	*p = data;
-	size_t		 done = 0;
-	ssize_t		 n;
-	int		 rv;
+	int	rv;
 
 	if (w == NULL || (data == NULL && len > 0))
 		return ARB_EINVAL;
@@ -504,17 +454,9 @@ arb_blob_writer_write(struct arb_blob_writer *w, const void *data,
 		w->dead = 1;
 		return ARB_ETOOLONG;
 	}
-	while (done < len) {
-		n = pwrite(w->fd, p + done, len - done,
-		    (off_t)(w->off + done));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rv = n == 0 ? -EIO : -errno;
-			log_warn("%s", w->part);
-			goto fail;
-		}
-		done += (size_t)n;
+	if ((rv = arb_io_pwrite_full(w->fd, data, len, w->off)) != 0) {
+		log_warn("%s", w->part);
+		goto fail;
 	}
 	if ((rv = arb_sha256_update(w->h, data, len)) != 0)
 		goto fail;
@@ -603,7 +545,7 @@ arb_blob_import(struct arb_blobdir *d, const char *src,
 	struct arb_blob_writer	*w = NULL;
 	struct stat		 st;
 	uint8_t			*buf = NULL;
-	ssize_t			 n;
+	size_t			 n;
 	int			 fd, rv;
 
 	if (d == NULL || src == NULL || sha == NULL)
@@ -642,17 +584,13 @@ arb_blob_import(struct arb_blobdir *d, const char *src,
 			goto fail;
 	}
 	for (;;) {
-		n = read(fd, buf, ARB_CHUNK_SIZE);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			rv = -errno;
+		if ((rv = arb_io_read(fd, buf, ARB_CHUNK_SIZE, &n)) != 0) {
 			log_warn("%s", src);
 			goto fail;
 		}
 		if (n == 0)
 			break;
-		if ((rv = arb_blob_writer_write(w, buf, (size_t)n)) != 0)
+		if ((rv = arb_blob_writer_write(w, buf, n)) != 0)
 			goto fail;
 	}
 	if (arb_blob_writer_offset(w) != (uint64_t)st.st_size) {

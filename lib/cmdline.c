@@ -45,7 +45,6 @@ arb_cmdline_parse(struct arb_cmdline *cl, int argc, char *argv[],
 	int				 i;
 
 	memset(cl, 0, sizeof(*cl));
-	cl->foreground = 1;
 	if ((cl->over = calloc((size_t)argc * 2 + 2, sizeof(char *))) ==
 	    NULL || (cl->rest = calloc((size_t)argc + 1,
 	    sizeof(char *))) == NULL)
@@ -63,6 +62,8 @@ arb_cmdline_parse(struct arb_cmdline *cl, int argc, char *argv[],
 			cl->check_only = 1;
 		else if (strcmp(a, "-v") == 0)
 			cl->verbose++;
+		else if (strcmp(a, "-d") == 0 || strcmp(a, "--foreground") == 0)
+			cl->foreground = 1;
 		else if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
 			a += 2;
 			eq = strchr(a, '=');

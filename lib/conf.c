@@ -29,6 +29,7 @@
 
 #include "arbor/conf.h"
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 
 /* No configuration file is anywhere near this big. */
@@ -216,8 +217,7 @@ arb_conf_load(const char *path, const struct arb_conf_key *keys,
 {
 	struct stat	 st;
 	char		*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
+	size_t		 len;
 	int		 fd, rv;
 
 	if (path == NULL)
@@ -244,18 +244,9 @@ arb_conf_load(const char *path, const struct arb_conf_key *keys,
 		log_warn("%s", path);
 		goto fail;
 	}
-	while (len <= CONF_FILE_MAX) {
-		n = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			rv = -errno;
-			log_warn("%s", path);
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if ((rv = arb_io_read_full(fd, buf, CONF_FILE_MAX + 1, &len)) != 0) {
+		log_warn("%s", path);
+		goto fail;
 	}
 	if (len > CONF_FILE_MAX) {
 		log_warnx("%s: larger than %d bytes", path, CONF_FILE_MAX);

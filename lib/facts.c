@@ -36,10 +36,11 @@
 #include <linux/openat2.h>
 
 #include "arbor/error.h"
-#include "arbor/expr.h"
 #include "arbor/facts.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/sig.h"
+#include "arbor/version.h"
 
 #define FACTS_SMALL_MAX		(64 * 1024)	/* os-release, hostname */
 #define FACTS_STATUS_MAX	(256ULL << 20)	/* dpkg status */
@@ -298,8 +299,7 @@ facts_slurp(struct arb_facts *f, const char *path, size_t max, char **bufp,
 {
 	struct stat	 st;
 	char		*buf = NULL, *nbuf;
-	size_t		 len = 0, cap;
-	ssize_t		 n;
+	size_t		 len = 0, cap, n;
 	int		 fd, rv;
 
 	*bufp = NULL;
@@ -349,17 +349,13 @@ facts_slurp(struct arb_facts *f, const char *path, size_t max, char **bufp,
 			buf = nbuf;
 			cap *= 2;
 		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			rv = -errno;
+		if ((rv = arb_io_read(fd, buf + len, cap - len - 1, &n)) != 0) {
 			log_warn("facts: %s%s", f->root, path);
 			goto fail;
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		len += n;
 	}
 	close(fd);
 	buf[len] = '\0';
@@ -812,28 +808,23 @@ static int
 facts_read(struct arb_facts *f, int fd, char *buf, size_t want, size_t *np)
 {
 	uint64_t	left = ARB_FACTS_MAX_BYTES - f->bytes;
-	ssize_t		n;
+	size_t		n;
 	char		c;
+	int		rv;
 
 	*np = 0;
 	if (left == 0) {
-		do
-			n = read(fd, &c, 1);
-		while (n == -1 && errno == EINTR);
-		if (n == -1)
-			return -errno;
+		if ((rv = arb_io_read(fd, &c, 1, &n)) != 0)
+			return rv;
 		return n > 0 ? ARB_ETOOBIG : 0;
 	}
 	if (want > left)
 		want = (size_t)left;
-	do
-		n = read(fd, buf, want);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return -errno;
+	if ((rv = arb_io_read(fd, buf, want, &n)) != 0)
+		return rv;
 	f->bytes += (uint64_t)n;
 	f->st.bytes += (uint64_t)n;
-	*np = (size_t)n;
+	*np = n;
 	return 0;
 }
 

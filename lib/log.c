@@ -4,10 +4,14 @@
  * each prefixed with a UTC timestamp and the process name, and each written
  * with a single write(2) so that lines from several threads or processes
  * sharing the descriptor never interleave.  Otherwise lines go to syslog.
+ * log_want_stderr is a daemon's rule for choosing between the two.
  *
  * Until log_init is called, lines go to stderr without debug lines, so that
  * library code and unit tests can log before a daemon has set things up.
  */
+#include <sys/stat.h>
+
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arbor/io.h"
 #include "arbor/log.h"
 
 #define LOG_LINE_MAX	4096
@@ -38,6 +43,53 @@ log_init(int debug, int facility)
 	tzset();
 	if (!log_to_stderr)
 		openlog(NULL, LOG_PID | LOG_NDELAY, facility);
+}
+
+/* A decimal number and nothing else; 0 or -1. */
+static int
+log_parse_u64(const char *s, size_t len, unsigned long long *vp)
+{
+	char			 buf[24], *end;
+	unsigned long long	 v;
+
+	if (len == 0 || len >= sizeof(buf) || !isdigit((unsigned char)s[0]))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*vp = v;
+	return 0;
+}
+
+/* fd is the journal's stream: systemd sets JOURNAL_STREAM=DEV:INODE. */
+static int
+log_is_journal(int fd)
+{
+	struct stat		 st;
+	const char		*js, *colon;
+	unsigned long long	 dev, ino;
+
+	if ((js = getenv("JOURNAL_STREAM")) == NULL ||
+	    (colon = strchr(js, ':')) == NULL ||
+	    log_parse_u64(js, (size_t)(colon - js), &dev) != 0 ||
+	    log_parse_u64(colon + 1, strlen(colon + 1), &ino) != 0 ||
+	    fstat(fd, &st) == -1)
+		return 0;
+	return dev == (unsigned long long)st.st_dev &&
+	    ino == (unsigned long long)st.st_ino;
+}
+
+int
+log_want_stderr(int foreground, int fd)
+{
+	int	e = errno, want;
+
+	want = foreground || isatty(fd) || log_is_journal(fd);
+	errno = e;
+	return want;
 }
 
 void
@@ -80,8 +132,7 @@ log_stderr(const char *msg)
 	char		 line[LOG_LINE_MAX];
 	struct timespec	 ts;
 	struct tm	 tm;
-	size_t		 n = 0, len;
-	ssize_t		 w;
+	size_t		 n = 0, len, w;
 	int		 r;
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
@@ -105,9 +156,7 @@ log_stderr(const char *msg)
 	line[len++] = '\n';
 
 	/* Retry only interruptions; a short write to a pipe is not undone. */
-	do {
-		w = write(STDERR_FILENO, line, len);
-	} while (w == -1 && errno == EINTR);
+	(void)arb_io_write(STDERR_FILENO, line, len, &w);
 }
 
 static void

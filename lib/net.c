@@ -191,36 +191,64 @@ static void	net_drain_once(struct arb_net *);
 
 /* ---- errors */
 
-/* Translate an nng error code into an Arbor one. */
+/*
+ * Where an nng error happened, which narrows what it may mean to the
+ * caller: a failed blocking dial is "unreachable" unless the address
+ * itself is bad, and a request in flight reports only that it timed out,
+ * was closed, or failed.
+ */
+enum net_where {
+	NET_ANY,
+	NET_DIAL,
+	NET_REQUEST,
+};
+
+/* The one translation of an nng error code into an Arbor one. */
 static int
-net_errno(int rv)
+net_errno(int rv, enum net_where where)
 {
+	int	e;
+
 	switch (rv) {
 	case 0:
 		return 0;
 	case NNG_ETIMEDOUT:
-		return ARB_ETIMEDOUT;
+		e = ARB_ETIMEDOUT;
+		break;
 	case NNG_ECLOSED:
 	case NNG_ECANCELED:
-		return ARB_ECLOSED;
+		e = ARB_ECLOSED;
+		break;
 	case NNG_ENOMEM:
-		return -ENOMEM;
+		e = -ENOMEM;
+		break;
 	case NNG_EINVAL:
 	case NNG_EADDRINVAL:
 	case NNG_ENOTSUP:
-		return ARB_EINVAL;
+		e = ARB_EINVAL;
+		break;
 	case NNG_EADDRINUSE:
-		return -EADDRINUSE;
+		e = -EADDRINUSE;
+		break;
 	case NNG_EPERM:
-		return ARB_EPERM;
+		e = ARB_EPERM;
+		break;
 	case NNG_EMSGSIZE:
-		return ARB_ETOOBIG;
+		e = ARB_ETOOBIG;
+		break;
 	case NNG_ECONNREFUSED:
 	case NNG_EUNREACHABLE:
-		return ARB_EUNREACH;
+		e = ARB_EUNREACH;
+		break;
 	default:
-		return ARB_ENET;
+		e = ARB_ENET;
+		break;
 	}
+	if (where == NET_DIAL && e != ARB_EINVAL && e != -ENOMEM)
+		e = ARB_EUNREACH;
+	if (where == NET_REQUEST && e != ARB_ETIMEDOUT && e != ARB_ECLOSED)
+		e = ARB_ENET;
+	return e;
 }
 
 /* Log nng's own text for rv, naming url, and translate it. */
@@ -228,23 +256,15 @@ static int
 net_err(const char *url, const char *what, int rv)
 {
 	log_warnx("%s: %s: %s", url, what, nng_strerror(rv));
-	return net_errno(rv);
+	return net_errno(rv, NET_ANY);
 }
 
-/* A failed dial: unreachable unless the address itself is bad. */
+/* The same for a failed blocking dial. */
 static int
 net_dial_err(const char *url, int rv)
 {
 	log_warnx("%s: cannot connect: %s", url, nng_strerror(rv));
-	switch (rv) {
-	case NNG_EINVAL:
-	case NNG_EADDRINVAL:
-	case NNG_ENOTSUP:
-	case NNG_ENOMEM:
-		return net_errno(rv);
-	default:
-		return ARB_EUNREACH;
-	}
+	return net_errno(rv, NET_DIAL);
 }
 
 /* ---- the bridge */
@@ -1082,21 +1102,6 @@ cli_req_finish(struct cli_req *r, int rv, nng_msg *msg)
 	net_release(n);
 }
 
-/* Only these three reach a request's callback. */
-static int
-cli_errno(int rv)
-{
-	switch (rv) {
-	case NNG_ETIMEDOUT:
-		return ARB_ETIMEDOUT;
-	case NNG_ECLOSED:
-	case NNG_ECANCELED:
-		return ARB_ECLOSED;
-	default:
-		return ARB_ENET;
-	}
-}
-
 /* Loop thread: a request's send or receive finished. */
 static void
 cli_req_done(struct cli_req *r)
@@ -1119,7 +1124,7 @@ cli_req_done(struct cli_req *r)
 	if (rv != 0) {
 		nng_msg_free(msg);
 		log_debug("%s: request: %s", c->url, nng_strerror(rv));
-		cli_req_finish(r, cli_errno(rv), NULL);
+		cli_req_finish(r, net_errno(rv, NET_REQUEST), NULL);
 		return;
 	}
 	if (!r->sending) {

@@ -28,6 +28,7 @@
 #include "arbor/policy.h"
 #include "arbor/sig.h"
 #include "arbor/expr.h"
+#include "arbor/io.h"
 #include "arbor/wire.h"
 
 /* A policy file larger than this is not a policy file. */
@@ -227,7 +228,6 @@ policy_read_text(struct policy_ctx *c, const char *field, const char *path,
 	char		 reason[64];
 	char		*buf;
 	size_t		 off, size;
-	ssize_t		 n;
 	int		 fd, rv;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -254,18 +254,9 @@ policy_read_text(struct policy_ctx *c, const char *field, const char *path,
 		return policy_nomem(c);
 	}
 	/* Read to the size seen; a file that grows meanwhile is cut there. */
-	off = 0;
-	while (off < size) {
-		n = read(fd, buf + off, size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			rv = policy_fail_file(c, field, path, strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
+	if (arb_io_read_full(fd, buf, size, &off) != 0) {
+		rv = policy_fail_file(c, field, path, strerror(errno));
+		goto fail;
 	}
 	close(fd);
 	buf[off] = '\0';

@@ -28,10 +28,11 @@
 #include <openssl/pem.h>
 
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/sig.h"
 
-/* Streaming buffer for arb_sha256_file. */
+/* Streaming buffer for arb_sha256_fd. */
 #define SHA_FILE_BUF	(256 * 1024)
 
 struct arb_sha256 {
@@ -43,12 +44,9 @@ struct arb_key {
 	int		 private;	/* holds the private half */
 };
 
-/*
- * Log what OpenSSL says went wrong in what, empty its error queue, and
- * return ARB_ECRYPTO.
- */
-static int
-sig_crypto_err(const char *what)
+/* Log what OpenSSL says went wrong in what and empty its error queue. */
+static void
+sig_crypto_log(const char *what)
 {
 	const char	*data = NULL;
 	char		 buf[256];
@@ -65,6 +63,17 @@ sig_crypto_err(const char *what)
 	} else
 		log_warnx("%s: crypto library failure", what);
 	ERR_clear_error();
+}
+
+/*
+ * sig_crypto_log, then ARB_ECRYPTO.  Small enough to be inlined, so that
+ * the compiler sees every failure path return non-zero (and does not
+ * take an out-parameter that only success writes for uninitialised).
+ */
+static inline int
+sig_crypto_err(const char *what)
+{
+	sig_crypto_log(what);
 	return ARB_ECRYPTO;
 }
 
@@ -149,14 +158,42 @@ arb_sha256(const void *data, size_t len, uint8_t out[ARB_SHA256_LEN])
 }
 
 int
+arb_sha256_fd(struct arb_sha256 *h, int fd, const char *path, uint64_t *np)
+{
+	uint8_t		*buf;
+	uint64_t	 total = 0;
+	size_t		 n;
+	int		 rv;
+
+	if ((buf = malloc(SHA_FILE_BUF)) == NULL) {
+		rv = -errno;
+		log_warn("%s", path);
+		return rv;
+	}
+	for (;;) {
+		if ((rv = arb_io_read(fd, buf, SHA_FILE_BUF, &n)) != 0) {
+			log_warn("%s", path);
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rv = arb_sha256_update(h, buf, n)) != 0)
+			break;
+		total += (uint64_t)n;
+	}
+	free(buf);
+	if (rv == 0)
+		*np = total;
+	return rv;
+}
+
+int
 arb_sha256_file(const char *path, uint8_t out[ARB_SHA256_LEN],
     uint64_t *sizep)
 {
 	struct arb_sha256	*h = NULL;
-	uint8_t			*buf = NULL;
 	uint8_t			 md[ARB_SHA256_LEN];
-	uint64_t		 size = 0;
-	ssize_t			 n;
+	uint64_t		 size;
 	int			 fd, rv;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -164,37 +201,15 @@ arb_sha256_file(const char *path, uint8_t out[ARB_SHA256_LEN],
 		log_warn("%s", path);
 		return rv;
 	}
-	if ((buf = malloc(SHA_FILE_BUF)) == NULL) {
-		rv = -errno;
-		log_warn("%s", path);
-		goto fail;
-	}
-	if ((rv = arb_sha256_new(&h)) != 0)
-		goto fail;
-	for (;;) {
-		n = read(fd, buf, SHA_FILE_BUF);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			rv = -errno;
-			log_warn("%s", path);
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		if ((rv = arb_sha256_update(h, buf, (size_t)n)) != 0)
-			goto fail;
-		size += (uint64_t)n;
-	}
-	if ((rv = arb_sha256_final(h, md)) != 0)
+	if ((rv = arb_sha256_new(&h)) != 0 ||
+	    (rv = arb_sha256_fd(h, fd, path, &size)) != 0 ||
+	    (rv = arb_sha256_final(h, md)) != 0)
 		goto fail;
 	memcpy(out, md, sizeof(md));
 	if (sizep != NULL)
 		*sizep = size;
-	rv = 0;
 fail:
 	arb_sha256_free(h);
-	free(buf);
 	close(fd);
 	return rv;
 }

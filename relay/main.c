@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "arbor/cmdline.h"
 #include "arbor/log.h"
@@ -21,7 +22,7 @@ main(int argc, char *argv[])
 	log_init(1, LOG_DAEMON);
 	relay_conf_init(&conf);
 	if ((rv = arb_cmdline_parse(&cl, argc, argv,
-	    "arbor-relay [-nv] [-c file] [--key value ...]",
+	    "arbor-relay [-dnv] [-c file] [--key value ...]",
 	    relay_conf_keys)) != 0)
 		exit(rv == 1 ? 0 : 1);
 	log_setverbose(cl.verbose);
@@ -32,6 +33,9 @@ main(int argc, char *argv[])
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
+	/* stderr until here; now stderr in the foreground, else syslog. */
+	log_init(log_want_stderr(cl.foreground, STDERR_FILENO), LOG_DAEMON);
+	log_setverbose(cl.verbose);
 	if ((relay = relay_new(&conf)) == NULL)
 		fatalx("relay: cannot start");
 	relay_run(relay);

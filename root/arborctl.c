@@ -36,6 +36,7 @@
 
 #include "arbor/blob.h"
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/net.h"
 #include "arbor/policy.h"
@@ -231,7 +232,7 @@ ctl_upload(const struct ctl *c, const char *path, const Arbor__BlobRef *br)
 	uint8_t			*buf;
 	uint64_t		 off, have;
 	ssize_t			 n;
-	size_t			 want;
+	size_t			 want, got;
 	int			 fd, stalls = 0, rv = 1;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -256,9 +257,8 @@ ctl_upload(const struct ctl *c, const char *path, const Arbor__BlobRef *br)
 	for (;;) {
 		want = br->size - off < ARB_CHUNK_SIZE ?
 		    (size_t)(br->size - off) : ARB_CHUNK_SIZE;
-		do
-			n = pread(fd, buf, want, (off_t)off);
-		while (n == -1 && errno == EINTR);
+		n = arb_io_pread_full(fd, buf, want, off, &got) == 0 ?
+		    (ssize_t)got : -1;
 		if (n == -1 || (size_t)n != want) {
 			ctl_warnx(c, "%s: %s", path, n == -1 ?
 			    strerror(errno) : "changed since it was hashed");

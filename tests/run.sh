@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build Arbor and run every test: unit, integration and fuzz-corpus replay,
 # first in a plain build, then under AddressSanitizer and
-# UndefinedBehaviorSanitizer; then each libFuzzer target briefly when clang
-# is present.  Installs the Debian packages it needs when run as root.
+# UndefinedBehaviorSanitizer; then a clang Release build of everything with
+# its unit tests and corpus replay; then each libFuzzer target briefly.
+# Every build has -Werror (ARBOR_WERROR).  Installs the Debian packages it
+# needs when run as root.
 #
 #   tests/run.sh            everything
 #   FUZZ_SECONDS=0 ...      skip the libFuzzer runs
@@ -33,25 +35,34 @@ if [ -n "$missing" ]; then
 fi
 
 start=$(date +%s)
-run_suite() {	# build dir, cmake options...
-	local dir=$1
-	shift
-	echo "==== $dir: $*"
-	cmake -S . -B "$dir" "$@" >/dev/null
+run_suite() {	# build dir, ctest labels ("" for all), cmake options...
+	local dir=$1 labels=$2
+	shift 2
+	echo "==== $dir: $*${labels:+ (tests: $labels)}"
+	cmake -S . -B "$dir" -DARBOR_WERROR=ON "$@" >/dev/null
 	cmake --build "$dir" -j"$jobs" >/dev/null
-	(cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900)
+	(cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900 \
+	    ${labels:+-L "$labels"})
 }
 
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DARBOR_SANITIZE=ON
+    run_suite build-asan "" -DCMAKE_BUILD_TYPE=Debug -DARBOR_SANITIZE=ON
+# Another compiler at full optimisation finds other warnings; the
+# integration tests add little over the two runs above, so only the unit
+# tests and the corpus replay run here.
+if command -v clang >/dev/null; then
+	run_suite build-clang "unit|fuzz" -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-clang -j"$jobs" --target bench >/dev/null
+fi
 
 if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null; then
 	echo "==== build-fuzz: libFuzzer, ${fuzz_seconds}s per target"
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang \
 	    -DCMAKE_BUILD_TYPE=Debug -DARBOR_FUZZ=ON -DARBOR_SANITIZE=ON \
-	    >/dev/null
+	    -DARBOR_WERROR=ON >/dev/null
 	for src in tests/fuzz/fuzz_*.c; do
 		name=$(basename "$src" .c)
 		target=${name#fuzz_}

@@ -13,6 +13,7 @@
 
 #include "arbor/expr.h"
 #include "arbor/facts.h"
+#include "arbor/version.h"
 
 #ifndef ARBOR_FIXTURES
 #error "ARBOR_FIXTURES must name tests/fixtures"

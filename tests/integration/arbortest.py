@@ -78,7 +78,10 @@ class Node:
 
     def start(self):
         logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([BIN[self.kind]] + self.args,
+        # A daemon whose stderr is a file logs to syslog unless given -d;
+        # the tests read its lines from this node's log file.
+        fg = ["-d"] if self.kind in ("root", "relay", "agent") else []
+        self.proc = subprocess.Popen([BIN[self.kind]] + fg + self.args,
                                      stdout=logf, stderr=subprocess.STDOUT,
                                      cwd=self.net.dir)
         logf.close()

@@ -43,6 +43,7 @@
 #include "arbor/blob.h"
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/net.h"
 #include "arbor/report.h"
@@ -122,8 +123,7 @@ read_file(const char *path, uint8_t **bufp, uint64_t *lenp)
 {
 	struct stat	 st;
 	uint8_t		*buf;
-	size_t		 off = 0;
-	ssize_t		 n;
+	size_t		 off;
 	int		 fd, rv;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -137,17 +137,11 @@ read_file(const char *path, uint8_t **bufp, uint64_t *lenp)
 		close(fd);
 		return -ENOMEM;
 	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rv = n == 0 ? ARB_EPROTO : -errno;
-			free(buf);
-			close(fd);
-			return rv;
-		}
-		off += (size_t)n;
+	if ((rv = arb_io_read_full(fd, buf, (size_t)st.st_size, &off)) != 0 ||
+	    off < (size_t)st.st_size) {
+		free(buf);
+		close(fd);
+		return rv != 0 ? rv : ARB_EPROTO;
 	}
 	close(fd);
 	*bufp = buf;
@@ -771,41 +765,24 @@ print_reply(const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* SIGPIPE is ignored (main), so a write to a closed peer is -EPIPE. */
 static int
 write_all(int fd, const uint8_t *p, size_t len)
 {
-	ssize_t	n;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? -EPIPE : -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return arb_io_write_full(fd, p, len);
 }
 
+/* The receive timeout (SO_RCVTIMEO) shows as EAGAIN. */
 static int
 read_all(int fd, uint8_t *p, size_t len)
 {
-	ssize_t	n;
+	size_t	n;
+	int	rv;
 
-	while (len > 0) {
-		n = recv(fd, p, len, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == 0)
-			return ARB_ECLOSED;
-		if (n == -1)
-			return errno == EAGAIN || errno == EWOULDBLOCK ?
-			    ARB_ETIMEDOUT : -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if ((rv = arb_io_read_full(fd, p, len, &n)) != 0)
+		return rv == -EAGAIN || rv == -EWOULDBLOCK ? ARB_ETIMEDOUT :
+		    rv;
+	return n < len ? ARB_ECLOSED : 0;
 }
 
 static void

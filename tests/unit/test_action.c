@@ -113,7 +113,9 @@ read_pid(const char *dir, const char *name)
 	char	*s;
 	long	 pid;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		fail_msg("%s/%s: path too long", dir, name);
 	s = read_file(path);
 	pid = strtol(s, NULL, 10);
 	free(s);

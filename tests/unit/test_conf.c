@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "arbor/cmdline.h"
 #include "arbor/conf.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
@@ -618,6 +619,38 @@ test_set(void **state)
 	tconf_free(&t);
 }
 
+/* The daemons' own flags, beside the configuration keys. */
+static void
+test_cmdline_flags(void **state)
+{
+	char			*argv[] = { "arbor-x", "-d", "-v", "-v", "-n",
+				    "--port=7403", "-c", "x.conf", "rest",
+				    NULL };
+	char			*argv2[] = { "arbor-x", "--foreground", NULL };
+	char			*argv3[] = { "arbor-x", "--port", "1", NULL };
+	struct arb_cmdline	 cl;
+
+	(void)state;
+	assert_int_equal(arb_cmdline_parse(&cl, 9, argv, "usage", keys), 0);
+	assert_int_equal(cl.foreground, 1);
+	assert_int_equal(cl.verbose, 2);
+	assert_int_equal(cl.check_only, 1);
+	assert_string_equal(cl.file, "x.conf");
+	assert_int_equal(cl.nover, 1);
+	assert_string_equal(cl.over[0], "port");
+	assert_string_equal(cl.over[1], "7403");
+	assert_int_equal(cl.nrest, 1);
+	assert_string_equal(cl.rest[0], "rest");
+	arb_cmdline_free(&cl);
+	assert_int_equal(arb_cmdline_parse(&cl, 2, argv2, "usage", keys), 0);
+	assert_int_equal(cl.foreground, 1);
+	arb_cmdline_free(&cl);
+	/* Without -d a daemon decides by its stderr (log_want_stderr). */
+	assert_int_equal(arb_cmdline_parse(&cl, 3, argv3, "usage", keys), 0);
+	assert_int_equal(cl.foreground, 0);
+	arb_cmdline_free(&cl);
+}
+
 int
 main(void)
 {
@@ -631,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_cmdline_flags),
 	};
 
 	log_init(1, LOG_USER);

@@ -1,7 +1,9 @@
 /*
  * Unit tests for lib/log.c: the stderr line format, verbosity, errno text,
- * truncation of long lines, and fatal's exit status.
+ * truncation of long lines, fatal's exit status, and the choice between
+ * stderr and syslog (-d, a terminal, the systemd journal).
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -184,6 +186,73 @@ test_syslog(void **state)
 	log_init(1, LOG_USER);
 }
 
+/* JOURNAL_STREAM naming fd's device and inode, plus a delta on the inode. */
+static void
+set_journal(int fd, long long delta)
+{
+	struct stat	st;
+	char		v[64];
+
+	assert_int_equal(fstat(fd, &st), 0);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino + (unsigned long long)delta);
+	assert_int_equal(setenv("JOURNAL_STREAM", v, 1), 0);
+}
+
+static void
+test_want_stderr(void **state)
+{
+	static const char *bad[] = {
+		"", "1", ":", "1:", ":1", "a:1", "1:b", "1:2x", "-1:2",
+		"1:2:3", " 1:2", "99999999999999999999999:1",
+	};
+	char	path[] = "/tmp/arbor-test-want.XXXXXX";
+	size_t	i;
+	int	fd, nul, p[2], pty;
+
+	(void)state;
+	unsetenv("JOURNAL_STREAM");
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	assert_true((nul = open("/dev/null", O_WRONLY)) >= 0);
+	assert_int_equal(pipe(p), 0);
+
+	/* -d wins whatever stderr is. */
+	assert_int_equal(log_want_stderr(1, fd), 1);
+	assert_int_equal(log_want_stderr(1, -1), 1);
+	/* A file, /dev/null, a pipe, a closed descriptor: syslog. */
+	assert_int_equal(log_want_stderr(0, fd), 0);
+	assert_int_equal(log_want_stderr(0, nul), 0);
+	assert_int_equal(log_want_stderr(0, p[1]), 0);
+	errno = EACCES;
+	assert_int_equal(log_want_stderr(0, -1), 0);
+	assert_int_equal(errno, EACCES);
+
+	/* The journal: only the stream JOURNAL_STREAM names. */
+	set_journal(fd, 0);
+	assert_int_equal(log_want_stderr(0, fd), 1);
+	assert_int_equal(log_want_stderr(0, p[1]), 0);
+	assert_int_equal(log_want_stderr(0, -1), 0);
+	set_journal(fd, 1);
+	assert_int_equal(log_want_stderr(0, fd), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(setenv("JOURNAL_STREAM", bad[i], 1), 0);
+		if (log_want_stderr(0, fd) != 0)
+			fail_msg("JOURNAL_STREAM=\"%s\" taken", bad[i]);
+	}
+	unsetenv("JOURNAL_STREAM");
+
+	/* A terminal, where the system has pseudo-terminals. */
+	if ((pty = posix_openpt(O_RDWR | O_NOCTTY)) >= 0) {
+		assert_int_equal(log_want_stderr(0, pty), 1);
+		close(pty);
+	}
+	close(fd);
+	close(nul);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(void)
 {
@@ -193,6 +262,7 @@ main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_fatal),
 		cmocka_unit_test(test_syslog),
+		cmocka_unit_test(test_want_stderr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * A daemon's command line: -c FILE, -n (check the configuration and exit),
- * -v (verbose, repeatable), -h, and --key=value / --key value overrides of
- * any configuration key.  Defaults come first, then the file, then the
+ * -v (verbose, repeatable), -d or --foreground (log to stderr, not syslog;
+ * see log_want_stderr), -h, and --key=value / --key value overrides of any
+ * configuration key.  Defaults come first, then the file, then the
  * overrides, then the daemon's own check.
  */
 #ifndef ARBOR_CMDLINE_H
@@ -13,7 +14,7 @@ struct arb_cmdline {
 	const char	 *file;		/* -c, or NULL */
 	int		  check_only;	/* -n */
 	int		  verbose;	/* -v count */
-	int		  foreground;	/* always 1 for now: log to stderr */
+	int		  foreground;	/* -d, --foreground */
 	char		**over;		/* key, value pairs from argv */
 	int		  nover;
 	char		**rest;		/* positional arguments */

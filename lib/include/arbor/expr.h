@@ -47,7 +47,7 @@
  *    installed" is not older.  Write pkg("x") == none to ask for that.
  *  - when one side is a version, the other (a version, or a string that
  *    is converted and must be a valid version) is compared as dpkg
- *    compares versions: epochs, "~" and all (arb_version_cmp).
+ *    compares versions: epochs, "~" and all (arbor/version.h).
  *  - integer with integer numerically; string with string bytewise;
  *    boolean with boolean for == and != only.  Anything else (a string
  *    with an integer, a list with anything) is a type error.
@@ -147,21 +147,5 @@ void	arb_value_format(const struct arb_value *v, char *buf, size_t len);
 
 /* "none", "a boolean", "an integer", "a string", "a version", "a list". */
 const char *arb_vtype_name(enum arb_vtype t);
-
-/*
- * Compare two Debian versions exactly as dpkg does (deb-version(7)):
- * epochs numerically (missing is 0), then the upstream version, then the
- * revision (missing is ""), each by alternating non-digit parts (letters
- * sort before non-letters, "~" before anything, even the end) and digit
- * parts (numerically).  Returns <0, 0 or >0.  Total on any strings.
- */
-int	arb_version_cmp(const char *a, const char *b);
-
-/*
- * 1 if v is a valid Debian version: [epoch:]upstream[-revision], epoch
- * digits, upstream starting with a digit and made of alphanumerics and
- * ".+~-:", revision of alphanumerics and ".+~", nothing empty; else 0.
- */
-int	arb_version_valid(const char *v);
 
 #endif

@@ -9,6 +9,14 @@
 
 /* debug > 0 logs to stderr (debug > 1 also logs log_debug lines). */
 void	log_init(int debug, int facility);
+/*
+ * 1 if a started daemon should log to stderr, 0 for syslog: stderr when
+ * foreground is set (-d), when fd (stderr) is a terminal, or when it is
+ * the systemd journal's stream (JOURNAL_STREAM names its device:inode).
+ * Anything else (a file, a pipe, /dev/null, a closed descriptor) means
+ * syslog.  errno is kept.
+ */
+int	log_want_stderr(int foreground, int fd);
 /* Prefix for every line, e.g. "relay". */
 void	log_procinit(const char *name);
 void	log_setverbose(int v);

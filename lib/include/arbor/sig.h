@@ -26,6 +26,12 @@ int	arb_sha256_reset(struct arb_sha256 *h);
 void	arb_sha256_free(struct arb_sha256 *h);
 /* One shot. */
 int	arb_sha256(const void *data, size_t len, uint8_t out[ARB_SHA256_LEN]);
+/*
+ * Hash fd from its current position to its end into h; *np gets the byte
+ * count.  path names the file in messages.
+ */
+int	arb_sha256_fd(struct arb_sha256 *h, int fd, const char *path,
+	    uint64_t *np);
 /* Hash a whole file; *sizep gets its size when sizep is not NULL. */
 int	arb_sha256_file(const char *path, uint8_t out[ARB_SHA256_LEN],
 	    uint64_t *sizep);

@@ -1,0 +1,137 @@
+/*
+ * The retry loops around read(2), pread(2), write(2) and pwrite(2), written
+ * once.  An offset of -1 below means "the file offset": read and write
+ * versus pread and pwrite, so that one loop serves both.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "arbor/io.h"
+
+/* One transfer, restarted while interrupted; off < 0: the file offset. */
+static ssize_t
+io_read1(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t	n;
+
+	do
+		n = off < 0 ? read(fd, buf, len) : pread(fd, buf, len, off);
+	while (n == -1 && errno == EINTR);
+	return n;
+}
+
+static ssize_t
+io_write1(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t	n;
+
+	do
+		n = off < 0 ? write(fd, buf, len) : pwrite(fd, buf, len, off);
+	while (n == -1 && errno == EINTR);
+	return n;
+}
+
+static int
+io_read_full(int fd, void *buf, size_t len, off_t off, size_t *np)
+{
+	size_t	done = 0;
+	ssize_t	n;
+
+	while (done < len) {
+		n = io_read1(fd, (uint8_t *)buf + done, len - done,
+		    off < 0 ? -1 : off + (off_t)done);
+		if (n == -1)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	*np = done;
+	return 0;
+}
+
+static int
+io_write_full(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t	done = 0;
+	ssize_t	n;
+
+	while (done < len) {
+		n = io_write1(fd, (const uint8_t *)buf + done, len - done,
+		    off < 0 ? -1 : off + (off_t)done);
+		if (n == -1)
+			return -errno;
+		if (n == 0) {
+			errno = EIO;
+			return -EIO;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* True if off + len fits in off_t (len 0 always does). */
+static int
+io_range_ok(size_t len, uint64_t off)
+{
+	return len == 0 || (off <= (uint64_t)INT64_MAX &&
+	    len <= (uint64_t)INT64_MAX - off);
+}
+
+int
+arb_io_read(int fd, void *buf, size_t len, size_t *np)
+{
+	ssize_t	n;
+
+	if ((n = io_read1(fd, buf, len, -1)) == -1)
+		return -errno;
+	*np = (size_t)n;
+	return 0;
+}
+
+int
+arb_io_read_full(int fd, void *buf, size_t len, size_t *np)
+{
+	return io_read_full(fd, buf, len, -1, np);
+}
+
+int
+arb_io_pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *np)
+{
+	if (!io_range_ok(len, off)) {
+		errno = EINVAL;
+		return -EINVAL;
+	}
+	return io_read_full(fd, buf, len, (off_t)off, np);
+}
+
+int
+arb_io_write(int fd, const void *buf, size_t len, size_t *np)
+{
+	ssize_t	n;
+
+	if ((n = io_write1(fd, buf, len, -1)) == -1)
+		return -errno;
+	*np = (size_t)n;
+	return 0;
+}
+
+int
+arb_io_write_full(int fd, const void *buf, size_t len)
+{
+	return io_write_full(fd, buf, len, -1);
+}
+
+int
+arb_io_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	if (!io_range_ok(len, off)) {
+		errno = EINVAL;
+		return -EINVAL;
+	}
+	return io_write_full(fd, buf, len, (off_t)off);
+}
