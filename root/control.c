@@ -417,11 +417,7 @@ ctl_catalog(struct root *r, struct arb_req *req)
 	size_t			  n, i, np = 0;
 
 	if (r->head) {
-		if (arb_store_get(r->store, ARB_DB_META, "head", 4, &v,
-		    &n) == 0) {
-			(void)arb_wire_decode_signed(v, n, &head);
-			free(v);
-		}
+		(void)arb_catalog_load_head(r->store, NULL, NULL, &head, NULL);
 		pols = calloc(r->head->n_policies + 1, sizeof(*pols));
 		for (i = 0; pols && i < r->head->n_policies; i++) {
 			if (arb_store_get(r->store, ARB_DB_POLICIES,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "arbor/sig.h"
+#include "arbor/store.h"
 #include "arbor/wire.h"
 
 /*
@@ -44,6 +45,26 @@ int	arb_head_verify(const struct arb_key *pin, const Arbor__Signed *s,
 int	arb_policy_verify(const struct arb_key *pin, const Arbor__Head *head,
 	    const Arbor__Signed *s, Arbor__Policy **polp,
 	    const Arbor__PolicyRef **refp);
+
+/*
+ * The head a node holds lives in its ARB_DB_META database under this key,
+ * as the exact Signed bytes it was taken in: the same place at the root,
+ * a relay and an agent.
+ */
+#define ARB_CATALOG_HEAD_KEY	"head"
+#define ARB_CATALOG_HEAD_KEYLEN	(sizeof(ARB_CATALOG_HEAD_KEY) - 1)
+
+/*
+ * Load the head st holds.  It was verified when it was taken, so it is
+ * only decoded here.  Each out-parameter may be NULL: *bytesp and *lenp
+ * get the stored Signed bytes (free them), *sgp the decoded Signed
+ * (arb_wire_free_signed), *headp the decoded head (arb_wire_free_head;
+ * the body is decoded only when headp is given).  Returns 0,
+ * ARB_ENOTFOUND when no head is stored, or the store's or the decoder's
+ * error; the out-parameters are written only on 0.
+ */
+int	arb_catalog_load_head(struct arb_store *st, uint8_t **bytesp,
+	    size_t *lenp, Arbor__Signed **sgp, Arbor__Head **headp);
 
 /* The ref for policy id in head, or NULL. */
 const Arbor__PolicyRef *arb_head_find(const Arbor__Head *head,
