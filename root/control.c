@@ -30,20 +30,6 @@ struct root_upload {		/* a blob arriving from arborctl */
 };
 
 static void
-root_reply(struct arb_req *req, Arbor__Envelope *env)
-{
-	uint8_t	*buf;
-	size_t	 len;
-
-	if (arb_wire_encode(env, &buf, &len) != 0) {
-		arb_req_drop(req);
-		return;
-	}
-	(void)arb_req_reply(req, buf, len);
-	free(buf);
-}
-
-static void
 root_refuse(struct arb_req *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -219,8 +205,9 @@ static Arbor__PolicyRef **
 root_refs_without(struct root *r, const char *id, size_t *np, size_t extra)
 {
 	Arbor__PolicyRef	**refs;
-	size_t			  i, n = 0, cur = r->head ? r->head->n_policies : 0;
+	size_t			  i, n = 0, cur;
 
+	cur = r->head ? r->head->n_policies : 0;
 	if ((refs = calloc(cur + extra + 1, sizeof(*refs))) == NULL)
 		return NULL;
 	for (i = 0; i < cur; i++)
