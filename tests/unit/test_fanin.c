@@ -38,8 +38,8 @@ struct fixture {
 	char			 dir[64];
 	char			 path[96];
 	struct arb_store	*s;
-	struct arb_strmap	*live;		/* counts kept as reports come */
-	struct ep		 a, b;		/* a enrolls, b does not */
+	struct arb_strmap	*live;		/* counts kept as they come */
+	struct ep		 a, b;		/* a enrolled, b not */
 };
 
 static void
@@ -411,7 +411,7 @@ test_rebuilt_equals_live(void **state)
 	/* e[3] replays e[2]'s sequence; e[5] never enrolled. */
 	assert_int_equal(acc, 6);
 	assert_int_equal(rej, 2);
-	assert_int_equal(nd, 5);	/* the inventory report counts nothing */
+	assert_int_equal(nd, 5);	/* an inventory counts nothing */
 	assert_int_equal(count(f->live, "openssl", ARB_ST_FIXED), 1);
 	assert_int_equal(count(f->live, "openssl", ARB_ST_FAILED), 1);
 	assert_int_equal(total(f->live, "openssl"), 2);
