@@ -130,6 +130,11 @@ void	root_enroll(void *, struct arb_req *, Arbor__Enroll *);
 void	root_batch(void *, struct arb_req *, Arbor__ReportBatch *);
 
 /* status.c */
+/*
+ * The operator's views, each answering req: the counts (of one policy, or
+ * all for ""), the endpoints (filtered by policy "" or a state, -1 for
+ * any), the relays below.
+ */
 void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);
