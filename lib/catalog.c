@@ -105,6 +105,43 @@ fail:
 	return rv;
 }
 
+int
+arb_catalog_load_head(struct arb_store *st, uint8_t **bytesp, size_t *lenp,
+    Arbor__Signed **sgp, Arbor__Head **headp)
+{
+	Arbor__Signed	*sg = NULL;
+	Arbor__Head	*h = NULL;
+	void		*v;
+	size_t		 n;
+	int		 rv;
+
+	if ((rv = arb_store_get(st, ARB_DB_META, ARB_CATALOG_HEAD_KEY,
+	    ARB_CATALOG_HEAD_KEYLEN, &v, &n)) != 0)
+		return rv;
+	if ((rv = arb_wire_decode_signed(v, n, &sg)) != 0)
+		goto fail;
+	if (headp != NULL && (rv = arb_wire_decode_head(sg->body.data,
+	    sg->body.len, &h)) != 0)
+		goto fail;
+	if (headp != NULL)
+		*headp = h;
+	if (sgp != NULL)
+		*sgp = sg;
+	else
+		arb_wire_free_signed(sg);
+	if (bytesp != NULL) {
+		*bytesp = v;
+		*lenp = n;
+	} else
+		free(v);
+	return 0;
+fail:
+	if (sg != NULL)
+		arb_wire_free_signed(sg);
+	free(v);
+	return rv;
+}
+
 const Arbor__PolicyRef *
 arb_head_find(const Arbor__Head *head, const char *id)
 {
@@ -153,44 +190,11 @@ arb_policy_verify(const struct arb_key *pin, const Arbor__Head *head,
 
 /* -------------------------------------------------------------- stored */
 
-#define CATALOG_HEAD_KEY	"head"
-
 int
 arb_catalog_put_head(struct arb_txn *t, const uint8_t *bytes, size_t len)
 {
-	return arb_txn_put(t, ARB_DB_META, CATALOG_HEAD_KEY,
-	    sizeof(CATALOG_HEAD_KEY) - 1, bytes, len);
-}
-
-int
-arb_catalog_load_head(struct arb_store *st, uint8_t **bytesp, size_t *lenp,
-    Arbor__Head **headp)
-{
-	Arbor__Signed	*sg;
-	Arbor__Head	*h = NULL;
-	void		*v;
-	size_t		 n;
-	int		 rv;
-
-	if ((rv = arb_store_get(st, ARB_DB_META, CATALOG_HEAD_KEY,
-	    sizeof(CATALOG_HEAD_KEY) - 1, &v, &n)) != 0)
-		return rv;
-	if ((rv = arb_wire_decode_signed(v, n, &sg)) != 0) {
-		free(v);
-		return rv;
-	}
-	if (headp != NULL)
-		rv = arb_wire_decode_head(sg->body.data, sg->body.len, &h);
-	arb_wire_free_signed(sg);
-	if (rv != 0) {
-		free(v);
-		return rv;
-	}
-	if (headp != NULL)
-		*headp = h;
-	*bytesp = v;
-	*lenp = n;
-	return 0;
+	return arb_txn_put(t, ARB_DB_META, ARB_CATALOG_HEAD_KEY,
+	    ARB_CATALOG_HEAD_KEYLEN, bytes, len);
 }
 
 int

@@ -543,7 +543,7 @@ arb_sync_new(const struct arb_sync_conf *c, struct arb_sync **sp)
 
 	/* The head we hold was verified when we took it; decode it again. */
 	rv = arb_catalog_load_head(c->store, &s->head_bytes, &s->head_len,
-	    &s->head);
+	    NULL, &s->head);
 	if (rv != 0 && rv != ARB_ENOTFOUND)
 		log_warnx("%s: stored head unreadable (%s); starting empty",
 		    c->kind, arb_strerror(rv));

@@ -18,23 +18,16 @@
 int
 root_catalog_load(struct root *r)
 {
-	Arbor__Signed	*sg;
-	void		*v;
-	size_t		 n;
-	int		 rv;
+	uint8_t	*v;
+	size_t	 n;
+	int	 rv;
 
-	if ((rv = arb_store_get(r->store, ARB_DB_META, "head", 4, &v,
-	    &n)) != 0)
+	if ((rv = arb_catalog_load_head(r->store, &v, &n, NULL,
+	    &r->head)) != 0)
 		return rv == ARB_ENOTFOUND ? 0 : rv;
-	if ((rv = arb_wire_decode_signed(v, n, &sg)) == 0) {
-		rv = arb_wire_decode_head(sg->body.data, sg->body.len,
-		    &r->head);
-		arb_wire_free_signed(sg);
-	}
-	if (rv == 0)
-		relay_core_head(r->core, r->head, v, n);
+	relay_core_head(r->core, r->head, v, n);
 	free(v);
-	return rv;
+	return 0;
 }
 
 /*
@@ -65,8 +58,8 @@ root_sign_head(struct root *r, Arbor__PolicyRef **refs, size_t n,
 		goto fail;
 	if ((rv = arb_wire_decode_head(body, blen, &nh)) != 0)
 		goto fail;
-	if ((rv = arb_store_put(r->store, ARB_DB_META, "head", 4, sbytes,
-	    slen)) != 0)
+	if ((rv = arb_store_put(r->store, ARB_DB_META,
+	    ARB_CATALOG_HEAD_KEY, ARB_CATALOG_HEAD_KEYLEN, sbytes, slen)) != 0)
 		goto fail;
 	if (r->head)
 		arb_wire_free_head(r->head);

@@ -30,25 +30,11 @@ struct root_upload {		/* a blob arriving from arborctl */
 };
 
 static void
-ctl_send(struct arb_req *req, Arbor__Envelope *env)
-{
-	uint8_t	*buf;
-	size_t	 len;
-
-	if (arb_wire_encode(env, &buf, &len) != 0) {
-		arb_req_drop(req);
-		return;
-	}
-	(void)arb_req_reply(req, buf, len);
-	free(buf);
-}
-
-static void
-ctl_error(struct arb_req *req, int code, const char *fmt, ...)
+root_refuse(struct arb_req *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-ctl_error(struct arb_req *req, int code, const char *fmt, ...)
+root_refuse(struct arb_req *req, int code, const char *fmt, ...)
 {
 	char	 msg[512];
 	uint8_t	*buf;
@@ -68,7 +54,7 @@ ctl_error(struct arb_req *req, int code, const char *fmt, ...)
 }
 
 static void
-ctl_done(struct arb_req *req, uint64_t seq, const char *detail)
+root_done(struct arb_req *req, uint64_t seq, const char *detail)
 {
 	Arbor__Envelope	env = ARBOR__ENVELOPE__INIT;
 	Arbor__Done	d = ARBOR__DONE__INIT;
@@ -77,7 +63,7 @@ ctl_done(struct arb_req *req, uint64_t seq, const char *detail)
 	d.detail = (char *)detail;
 	env.body_case = ARBOR__ENVELOPE__BODY_DONE;
 	env.done = &d;
-	ctl_send(req, &env);
+	root_reply(req, &env);
 }
 
 /* ---------------------------------------------------------------- blobs */
@@ -109,7 +95,7 @@ root_uploads_free(struct root *r)
 }
 
 static void
-ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
+root_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
 {
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__PutChunkReply	 pr = ARBOR__PUT_CHUNK_REPLY__INIT;
@@ -122,14 +108,14 @@ ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
 	env.body_case = ARBOR__ENVELOPE__BODY_PUT_CHUNK_REPLY;
 	env.put_chunk_reply = &pr;
 	if (pc->size == 0 || pc->size > ROOT_MAX_BLOB) {
-		ctl_error(req, ARB_ETOOBIG, "blob %.12s: size %llu out of "
+		root_refuse(req, ARB_ETOOBIG, "blob %.12s: size %llu out of "
 		    "range", hex, (unsigned long long)pc->size);
 		return;
 	}
 	if (arb_blob_stat(r->blobs, pc->sha256.data, &have) == 0) {
 		pr.have = have;
 		pr.complete = have == pc->size;
-		ctl_send(req, &env);
+		root_reply(req, &env);
 		return;
 	}
 	for (u = r->uploads; u; u = u->next, n++)
@@ -141,11 +127,12 @@ ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
 	}
 	if (u == NULL) {
 		if (n >= ROOT_MAX_UPLOADS) {
-			ctl_error(req, ARB_EAGAIN, "too many uploads at once");
+			root_refuse(req, ARB_EAGAIN,
+			    "too many uploads at once");
 			return;
 		}
 		if ((u = calloc(1, sizeof(*u))) == NULL) {
-			ctl_error(req, -ENOMEM, "out of memory");
+			root_refuse(req, -ENOMEM, "out of memory");
 			return;
 		}
 		memcpy(u->sha, pc->sha256.data, ARB_SHA256_LEN);
@@ -153,7 +140,7 @@ ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
 		if ((rv = arb_blob_writer_open(r->blobs, u->sha, u->size,
 		    &u->w)) != 0) {
 			free(u);
-			ctl_error(req, rv, "blob %.12s: %s", hex,
+			root_refuse(req, rv, "blob %.12s: %s", hex,
 			    arb_strerror(rv));
 			return;
 		}
@@ -165,7 +152,7 @@ ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
 		    pc->data.len)) != 0) {
 			u->w = NULL;	/* the writer removed its .part */
 			upload_drop(r, u, 0);
-			ctl_error(req, rv, "blob %.12s: %s", hex,
+			root_refuse(req, rv, "blob %.12s: %s", hex,
 			    arb_strerror(rv));
 			return;
 		}
@@ -176,13 +163,13 @@ ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
 		u->w = NULL;
 		upload_drop(r, u, 0);
 		if (rv != 0) {
-			ctl_error(req, rv, "blob %.12s: %s", hex,
+			root_refuse(req, rv, "blob %.12s: %s", hex,
 			    arb_strerror(rv));
 			return;
 		}
 		if ((rv = relay_core_index_blob(r->core, pc->sha256.data,
 		    NULL, 0)) != 0) {
-			ctl_error(req, rv, "blob %.12s: index: %s", hex,
+			root_refuse(req, rv, "blob %.12s: index: %s", hex,
 			    arb_strerror(rv));
 			return;
 		}
@@ -190,13 +177,13 @@ ctl_put_chunk(struct root *r, struct arb_req *req, const Arbor__PutChunk *pc)
 		    (unsigned long long)pc->size);
 		pr.complete = 1;
 	}
-	ctl_send(req, &env);
+	root_reply(req, &env);
 }
 
 /* -------------------------------------------------------------- catalog */
 
 static uint32_t
-ctl_last_version(struct root *r, const char *id)
+root_last_version(struct root *r, const char *id)
 {
 	char		 key[ARB_MAX_ID + 8];
 	void		*v;
@@ -215,11 +202,12 @@ ctl_last_version(struct root *r, const char *id)
 
 /* Build the refs of the current head with id removed; caller frees array. */
 static Arbor__PolicyRef **
-ctl_refs_without(struct root *r, const char *id, size_t *np, size_t extra)
+root_refs_without(struct root *r, const char *id, size_t *np, size_t extra)
 {
 	Arbor__PolicyRef	**refs;
-	size_t			  i, n = 0, cur = r->head ? r->head->n_policies : 0;
+	size_t			  i, n = 0, cur;
 
+	cur = r->head ? r->head->n_policies : 0;
 	if ((refs = calloc(cur + extra + 1, sizeof(*refs))) == NULL)
 		return NULL;
 	for (i = 0; i < cur; i++)
@@ -230,7 +218,7 @@ ctl_refs_without(struct root *r, const char *id, size_t *np, size_t extra)
 }
 
 static void
-ctl_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
+root_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 {
 	Arbor__Policy		 *p = pb->policy;
 	Arbor__PolicyRef	  ref = ARBOR__POLICY_REF__INIT, **refs = NULL;
@@ -244,17 +232,17 @@ ctl_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 	int			  rv;
 
 	if (p == NULL) {
-		ctl_error(req, ARB_EPROTO, "publish: no policy");
+		root_refuse(req, ARB_EPROTO, "publish: no policy");
 		return;
 	}
 	/* The wire decoder already checked id, names, sizes and severity. */
 	if (p->version == 0) {
-		ctl_error(req, ARB_EINVAL, "policy %s: field \"version\": "
+		root_refuse(req, ARB_EINVAL, "policy %s: field \"version\": "
 		    "must be 1 or more", p->id);
 		return;
 	}
-	if ((last = ctl_last_version(r, p->id)) >= p->version) {
-		ctl_error(req, ARB_ESTALE, "policy %s: field \"version\": %u "
+	if ((last = root_last_version(r, p->id)) >= p->version) {
+		root_refuse(req, ARB_ESTALE, "policy %s: field \"version\": %u "
 		    "is not newer than v%u, already published", p->id,
 		    p->version, last);
 		return;
@@ -263,7 +251,7 @@ ctl_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 		arb_hex(p->blobs[i]->sha256.data, ARB_SHA256_LEN, hex);
 		if (arb_blob_stat(r->blobs, p->blobs[i]->sha256.data,
 		    &have) != 0 || have != p->blobs[i]->size) {
-			ctl_error(req, ARB_ENOTFOUND, "policy %s: field "
+			root_refuse(req, ARB_ENOTFOUND, "policy %s: field "
 			    "\"blobs[%zu]\": %s (%.12s) has not been uploaded",
 			    p->id, i, p->blobs[i]->name, hex);
 			return;
@@ -275,7 +263,7 @@ ctl_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 	    (rv = arb_wire_encode_signed(&sg, &sbytes, &slen)) != 0 ||
 	    (rv = arb_sha256(body, blen, sha)) != 0)
 		goto fail;
-	if ((refs = ctl_refs_without(r, p->id, &n, 1)) == NULL) {
+	if ((refs = root_refs_without(r, p->id, &n, 1)) == NULL) {
 		rv = -ENOMEM;
 		goto fail;
 	}
@@ -294,10 +282,10 @@ ctl_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 		goto fail;
 	log_info("root: published %s v%u (%zu blobs)", p->id, p->version,
 	    p->n_blobs);
-	ctl_done(req, r->head->seq, "published");
+	root_done(req, r->head->seq, "published");
 	goto out;
 fail:
-	ctl_error(req, rv, "policy %s: %s", p->id, arb_strerror(rv));
+	root_refuse(req, rv, "policy %s: %s", p->id, arb_strerror(rv));
 out:
 	free(refs);
 	arb_signed_clear(&sg);
@@ -306,33 +294,33 @@ out:
 }
 
 static void
-ctl_retire(struct root *r, struct arb_req *req, const char *id)
+root_retire(struct root *r, struct arb_req *req, const char *id)
 {
 	Arbor__PolicyRef	**refs;
 	size_t			  n;
 	int			  rv;
 
 	if (r->head == NULL || arb_head_find(r->head, id) == NULL) {
-		ctl_error(req, ARB_ENOTFOUND, "retire: no current policy %s",
+		root_refuse(req, ARB_ENOTFOUND, "retire: no current policy %s",
 		    id);
 		return;
 	}
-	if ((refs = ctl_refs_without(r, id, &n, 0)) == NULL) {
-		ctl_error(req, -ENOMEM, "out of memory");
+	if ((refs = root_refs_without(r, id, &n, 0)) == NULL) {
+		root_refuse(req, -ENOMEM, "out of memory");
 		return;
 	}
 	rv = root_sign_head(r, refs, n, "retire");
 	free(refs);
 	if (rv != 0) {
-		ctl_error(req, rv, "retire %s: %s", id, arb_strerror(rv));
+		root_refuse(req, rv, "retire %s: %s", id, arb_strerror(rv));
 		return;
 	}
 	log_info("root: retired %s", id);
-	ctl_done(req, r->head->seq, "retired");
+	root_done(req, r->head->seq, "retired");
 }
 
 static void
-ctl_push(struct root *r, struct arb_req *req, const char *id)
+root_push(struct root *r, struct arb_req *req, const char *id)
 {
 	Arbor__PolicyRef	**refs, urgent;
 	const Arbor__PolicyRef	 *cur;
@@ -340,11 +328,12 @@ ctl_push(struct root *r, struct arb_req *req, const char *id)
 	int			  rv;
 
 	if (r->head == NULL || (cur = arb_head_find(r->head, id)) == NULL) {
-		ctl_error(req, ARB_ENOTFOUND, "push: no current policy %s", id);
+		root_refuse(req, ARB_ENOTFOUND, "push: no current policy %s",
+		    id);
 		return;
 	}
-	if ((refs = ctl_refs_without(r, id, &n, 1)) == NULL) {
-		ctl_error(req, -ENOMEM, "out of memory");
+	if ((refs = root_refs_without(r, id, &n, 1)) == NULL) {
+		root_refuse(req, -ENOMEM, "out of memory");
 		return;
 	}
 	urgent = *cur;
@@ -354,11 +343,11 @@ ctl_push(struct root *r, struct arb_req *req, const char *id)
 	rv = root_sign_head(r, refs, n, "push");
 	free(refs);
 	if (rv != 0) {
-		ctl_error(req, rv, "push %s: %s", id, arb_strerror(rv));
+		root_refuse(req, rv, "push %s: %s", id, arb_strerror(rv));
 		return;
 	}
 	log_info("root: pushed %s", id);
-	ctl_done(req, r->head->seq, "pushed");
+	root_done(req, r->head->seq, "pushed");
 }
 
 /*
@@ -366,7 +355,7 @@ ctl_push(struct root *r, struct arb_req *req, const char *id)
  * the head marks the policy with the seq of the asking head.
  */
 static void
-ctl_rollback(struct root *r, struct arb_req *req, const char *id)
+root_rollback(struct root *r, struct arb_req *req, const char *id)
 {
 	Arbor__PolicyRef	**refs, rb;
 	const Arbor__PolicyRef	 *cur;
@@ -375,23 +364,23 @@ ctl_rollback(struct root *r, struct arb_req *req, const char *id)
 	int			  rv, has;
 
 	if (r->head == NULL || (cur = arb_head_find(r->head, id)) == NULL) {
-		ctl_error(req, ARB_ENOTFOUND, "rollback: no current policy %s",
-		    id);
+		root_refuse(req, ARB_ENOTFOUND,
+		    "rollback: no current policy %s", id);
 		return;
 	}
 	if ((rv = arb_catalog_policy(r->store, cur->sha256.data, &p)) != 0) {
-		ctl_error(req, rv, "rollback %s: %s", id, arb_strerror(rv));
+		root_refuse(req, rv, "rollback %s: %s", id, arb_strerror(rv));
 		return;
 	}
 	has = p->rollback != NULL && p->rollback[0] != '\0';
 	arb_wire_free_policy(p);
 	if (!has) {
-		ctl_error(req, ARB_EINVAL, "rollback: policy %s has no "
+		root_refuse(req, ARB_EINVAL, "rollback: policy %s has no "
 		    "rollback action", id);
 		return;
 	}
-	if ((refs = ctl_refs_without(r, id, &n, 1)) == NULL) {
-		ctl_error(req, -ENOMEM, "out of memory");
+	if ((refs = root_refs_without(r, id, &n, 1)) == NULL) {
+		root_refuse(req, -ENOMEM, "out of memory");
 		return;
 	}
 	rb = *cur;
@@ -400,15 +389,15 @@ ctl_rollback(struct root *r, struct arb_req *req, const char *id)
 	rv = root_sign_head(r, refs, n, "rollback");
 	free(refs);
 	if (rv != 0) {
-		ctl_error(req, rv, "rollback %s: %s", id, arb_strerror(rv));
+		root_refuse(req, rv, "rollback %s: %s", id, arb_strerror(rv));
 		return;
 	}
 	log_info("root: rollback of %s asked", id);
-	ctl_done(req, r->head->seq, "rollback asked");
+	root_done(req, r->head->seq, "rollback asked");
 }
 
 static void
-ctl_catalog(struct root *r, struct arb_req *req)
+root_catalog(struct root *r, struct arb_req *req)
 {
 	Arbor__Envelope		  env = ARBOR__ENVELOPE__INIT;
 	Arbor__CatalogReply	  cr = ARBOR__CATALOG_REPLY__INIT;
@@ -417,11 +406,7 @@ ctl_catalog(struct root *r, struct arb_req *req)
 	size_t			  n, i, np = 0;
 
 	if (r->head) {
-		if (arb_store_get(r->store, ARB_DB_META, "head", 4, &v,
-		    &n) == 0) {
-			(void)arb_wire_decode_signed(v, n, &head);
-			free(v);
-		}
+		(void)arb_catalog_load_head(r->store, NULL, NULL, &head, NULL);
 		pols = calloc(r->head->n_policies + 1, sizeof(*pols));
 		for (i = 0; pols && i < r->head->n_policies; i++) {
 			if (arb_store_get(r->store, ARB_DB_POLICIES,
@@ -438,7 +423,7 @@ ctl_catalog(struct root *r, struct arb_req *req)
 	cr.n_policies = np;
 	env.body_case = ARBOR__ENVELOPE__BODY_CATALOG_REPLY;
 	env.catalog_reply = &cr;
-	ctl_send(req, &env);
+	root_reply(req, &env);
 	for (i = 0; i < np; i++)
 		arb_wire_free_signed(pols[i]);
 	free(pols);
@@ -454,27 +439,27 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	int		 rv;
 
 	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
-		ctl_error(req, rv, "malformed request: %s", arb_strerror(rv));
+		root_refuse(req, rv, "malformed request: %s", arb_strerror(rv));
 		return;
 	}
 	switch (env->body_case) {
 	case ARBOR__ENVELOPE__BODY_PUT_CHUNK:
-		ctl_put_chunk(r, req, env->put_chunk);
+		root_put_chunk(r, req, env->put_chunk);
 		break;
 	case ARBOR__ENVELOPE__BODY_PUBLISH:
-		ctl_publish(r, req, env->publish);
+		root_publish(r, req, env->publish);
 		break;
 	case ARBOR__ENVELOPE__BODY_RETIRE:
-		ctl_retire(r, req, env->retire->id);
+		root_retire(r, req, env->retire->id);
 		break;
 	case ARBOR__ENVELOPE__BODY_PUSH:
-		ctl_push(r, req, env->push->id);
+		root_push(r, req, env->push->id);
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_CATALOG:
-		ctl_catalog(r, req);
+		root_catalog(r, req);
 		break;
 	case ARBOR__ENVELOPE__BODY_ROLLBACK:
-		ctl_rollback(r, req, env->rollback->id);
+		root_rollback(r, req, env->rollback->id);
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_STATUS:
 		root_get_status(r, req, env->get_status->policy_id);
@@ -487,7 +472,7 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		root_get_tree(r, req);
 		break;
 	default:
-		ctl_error(req, ARB_EINVAL, "unexpected request (body %d)",
+		root_refuse(req, ARB_EINVAL, "unexpected request (body %d)",
 		    (int)env->body_case);
 		break;
 	}

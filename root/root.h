@@ -10,8 +10,10 @@
 #include "arbor/blob.h"
 #include "arbor/conf.h"
 #include "arbor/net.h"
+#include "arbor/report.h"
 #include "arbor/sig.h"
 #include "arbor/store.h"
+#include "arbor/strmap.h"
 #include "arbor/wire.h"
 #include "core.h"
 
@@ -38,6 +40,20 @@ struct root_counters {
 	int64_t		last_report_ms;
 };
 
+/* The counts by state of one policy, as fan-in keeps them. */
+struct root_pcounts {
+	uint32_t	v[ARB_ST_COUNT];
+	uint32_t	version;	/* latest version reported */
+};
+
+/* A change to the counts that one taken report makes, after commit. */
+struct root_delta {
+	char		policy[ARB_MAX_ID + 1];
+	int		from;		/* -1: none */
+	int		to;
+	uint32_t	version;
+};
+
 struct root_upload;
 
 struct root {
@@ -54,7 +70,7 @@ struct root {
 	struct arb_srv		*ctl;
 	Arbor__Head		*head;		/* current, or NULL */
 	struct root_upload	*uploads;
-	struct arb_strmap	*counts;	/* policy id -> counts by state */
+	struct arb_strmap	*counts;	/* policy id -> root_pcounts */
 	struct root_counters	 ctr;
 };
 
@@ -75,11 +91,51 @@ int	root_sign_head(struct root *, Arbor__PolicyRef **refs, size_t n,
 	    const char *why);
 void	root_resign_cb(uv_timer_t *);
 
-/* status.c */
+/* reply.c */
+/* Reply to req with env, or drop req if env cannot be encoded. */
+void	root_reply(struct arb_req *req, Arbor__Envelope *env);
+/* Reply to req with an Error: code, and "msg: " its arb_strerror. */
+void	root_reply_error(struct arb_req *req, int code, const char *msg);
+
+/* fanin.c */
+/*
+ * Judge one report entry and, if it is good, stage it in t: the report,
+ * and the endpoint's last contact, path and inventory.  Returns 0 (taken;
+ * when it changes a policy's counts, *hasdelta is 1 and *dp says how), or
+ * the reason it is refused: ARB_ENOTFOUND (endpoint not enrolled),
+ * ARB_EUNKNOWNKEY or ARB_EBADSIG (not signed by the key it enrolled),
+ * ARB_ESTALE (sequence already seen), a decoder's error; ARB_ESTORE and
+ * -ENOMEM mean the transaction cannot go on.
+ */
+int	root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
+	    struct root_delta *dp, int *hasdelta);
+/*
+ * Judge every entry of b in t and keep the relays it names.  d has room
+ * for b->n_entries deltas; on 0, *ndp of them are filled and *acceptedp,
+ * *rejectedp say how many entries were taken and refused.  Returns
+ * ARB_ESTORE or -ENOMEM when t must be aborted.
+ */
+int	root_fanin_batch(struct arb_txn *t, const Arbor__ReportBatch *b,
+	    struct root_delta *d, size_t *ndp, uint32_t *acceptedp,
+	    uint32_t *rejectedp);
+/* Apply one delta to counts (policy id -> struct root_pcounts). */
+void	root_counts_apply(struct arb_strmap *counts,
+	    const struct root_delta *d);
+/* Add every report of the status database in t to counts. */
+int	root_counts_load(struct arb_strmap *counts, struct arb_txn *t);
+/* The counters and the counts, from the store at start; and free them. */
 int	root_status_load(struct root *);
 void	root_status_free(struct root *);
+/* relay_core's hooks: an enrolment and a report batch from below. */
 void	root_enroll(void *, struct arb_req *, Arbor__Enroll *);
 void	root_batch(void *, struct arb_req *, Arbor__ReportBatch *);
+
+/* status.c */
+/*
+ * The operator's views, each answering req: the counts (of one policy, or
+ * all for ""), the endpoints (filtered by policy "" or a state, -1 for
+ * any), the relays below.
+ */
 void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);

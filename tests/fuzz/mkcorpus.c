@@ -2,12 +2,14 @@
  * Writes the seed corpora for the wire fuzz targets: valid encodings of
  * every body type, heads, policies and stored Signed records, reports,
  * enrolments and the root's records, plus truncated and damaged copies of
- * some.  Not part of the build and not a test; run by
- * hand when the schema changes:
+ * some; and for fuzz_batch, report batches signed with the key of the
+ * endpoint it enrolls (fuzz_batch.h).  Not part of the build and not a
+ * test; run by hand when the schema changes:
  *
  *	cc -std=c11 -D_GNU_SOURCE -I lib/include -I B/proto \
- *	    tests/fuzz/mkcorpus.c lib/wire.c lib/error.c \
- *	    B/proto/arbor.pb-c.c -lprotobuf-c -o /tmp/mkcorpus
+ *	    tests/fuzz/mkcorpus.c lib/wire.c lib/error.c lib/sig.c \
+ *	    lib/log.c lib/report.c B/proto/arbor.pb-c.c \
+ *	    -lprotobuf-c -lcrypto -o /tmp/mkcorpus
  *	/tmp/mkcorpus tests/fuzz/corpus
  */
 #include <stdint.h>
@@ -16,7 +18,10 @@
 #include <string.h>
 
 #include "arbor/error.h"
+#include "arbor/report.h"
+#include "arbor/sig.h"
 #include "arbor/wire.h"
+#include "fuzz_batch.h"
 
 static const char	*outdir;
 static uint8_t		 sha[32], sig[64], kid[8], data[512];
@@ -162,6 +167,134 @@ reports(void)
 	sel(4, "relayinfo", buf, len);
 	free(buf);
 	free(rbuf);
+}
+
+/*
+ * One report entry of the fuzz_batch endpoint, signed with its key into
+ * *sg (body, sig and key_id malloc'd) and *e.
+ */
+static void
+batch_entry(const struct arb_key *k, const char *id, uint64_t seq,
+    const char *policy, unsigned st, Arbor__Signed *sg, Arbor__ReportEntry *e)
+{
+	static char	*via[] = { "relay-eu-1", "relay-root" };
+	Arbor__Report	 r = ARBOR__REPORT__INIT;
+	uint8_t		*body, *sig, *kid;
+	size_t		 len;
+
+	r.endpoint_id = (char *)id;
+	r.seq = seq;
+	r.policy_id = (char *)policy;
+	r.version = 2;
+	r.state = st;
+	r.detail = st == ARB_ST_FAILED ? "exit 1: dpkg: error" : "";
+	r.at = 1700000100 + (int64_t)seq;
+	if (arb_wire_encode_report(&r, &body, &len) != 0 ||
+	    (sig = malloc(ARB_SIG_LEN)) == NULL ||
+	    (kid = malloc(ARB_KEYID_LEN)) == NULL ||
+	    arb_sign(k, body, len, sig) != 0 || arb_key_id(k, kid) != 0)
+		exit(1);
+	arbor__signed__init(sg);
+	sg->body = bin(body, len);
+	sg->sig = bin(sig, ARB_SIG_LEN);
+	sg->key_id = bin(kid, ARB_KEYID_LEN);
+	arbor__report_entry__init(e);
+	e->report = sg;
+	e->via = via;
+	e->n_via = 2;
+}
+
+/*
+ * A ReportBatch alone, as fuzz_batch takes it: the Envelope's encoding
+ * without its version, the field tag and the length in front.
+ */
+static void
+batch(const char *name, Arbor__ReportEntry **ents, size_t n,
+    Arbor__RelayInfo **relays, size_t nrelays)
+{
+	Arbor__Envelope		e = ARBOR__ENVELOPE__INIT;
+	Arbor__ReportBatch	b = ARBOR__REPORT_BATCH__INIT;
+	uint8_t			*buf;
+	size_t			 len, off = 4;
+
+	b.entries = ents;
+	b.n_entries = n;
+	b.relays = relays;
+	b.n_relays = nrelays;
+	e.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
+	e.report_batch = &b;
+	/* version = 1 (08 01), then field 52, length-delimited (a2 03). */
+	if (arb_wire_encode(&e, &buf, &len) != 0 || len < 5 ||
+	    memcmp(buf, "\x08\x01\xa2\x03", 4) != 0)
+		exit(1);
+	while (off < len && (buf[off] & 0x80))
+		off++;
+	put("batch", name, buf + off + 1, len - off - 1);
+	free(buf);
+}
+
+static void
+batches(void)
+{
+	static const unsigned	 st[6] = { ARB_ST_DOWNLOADING,
+				    ARB_ST_RUNNING, ARB_ST_FIXED,
+				    ARB_ST_FAILED, ARB_ST_FIXED,
+				    ARB_ST_UNKNOWN };
+	Arbor__Signed		 sg[10];
+	Arbor__ReportEntry	 ent[10], *entp[10];
+	Arbor__RelayInfo	 ri = ARBOR__RELAY_INFO__INIT, *rip = &ri;
+	struct arb_key		*k, *other;
+	char			 id[ARB_EPID_HEX], oid[ARB_EPID_HEX];
+	size_t			 i;
+
+	if (arb_key_from_raw_private(fuzz_batch_seed, &k) != 0 ||
+	    arb_endpoint_id(k, id) != 0 || arb_key_generate(&other) != 0 ||
+	    arb_endpoint_id(other, oid) != 0)
+		exit(1);
+	ri.node_id = "relay-eu-1";
+	ri.parent = "tcp://root.example:7400";
+	ri.children = 12;
+	ri.head_seq = 17;
+	ri.at = 1700000100;
+	/* Newer than the report the store holds: taken, and counted. */
+	batch_entry(k, id, FUZZ_BATCH_HELD_SEQ + 1, FUZZ_BATCH_POLICY,
+	    ARB_ST_FIXED, &sg[0], &ent[0]);
+	/* Moving from state to state, another policy, an inventory. */
+	for (i = 1; i <= 6; i++)
+		batch_entry(k, id, FUZZ_BATCH_HELD_SEQ + i, i <= 4 ?
+		    FUZZ_BATCH_POLICY : i == 5 ? "curl" : "", st[i - 1],
+		    &sg[i], &ent[i]);
+	/*
+	 * The held sequence again; an endpoint that never enrolled; the
+	 * enrolled endpoint's id under another key.
+	 */
+	batch_entry(k, id, FUZZ_BATCH_HELD_SEQ, FUZZ_BATCH_POLICY,
+	    ARB_ST_FAILED, &sg[7], &ent[7]);
+	batch_entry(other, oid, 9, FUZZ_BATCH_POLICY, ARB_ST_FIXED, &sg[8],
+	    &ent[8]);
+	batch_entry(other, id, 9, FUZZ_BATCH_POLICY, ARB_ST_FIXED, &sg[9],
+	    &ent[9]);
+	for (i = 0; i < 10; i++)
+		entp[i] = &ent[i];
+	batch("one", entp, 1, &rip, 1);
+	batch("moves", entp + 1, 6, &rip, 1);
+	entp[6] = &ent[7];
+	entp[7] = &ent[0];
+	batch("replay", entp + 6, 2, NULL, 0);	/* held seq, then newer */
+	batch("unknown", entp + 8, 1, NULL, 0);
+	batch("otherkey", entp + 9, 1, NULL, 0);
+	batch("mixed", entp + 6, 4, &rip, 1);
+	batch("empty", NULL, 0, &rip, 1);
+	/* A good signature with one bit of it flipped. */
+	sg[0].sig.data[7] ^= 0x10;
+	batch("badsig", entp, 1, NULL, 0);
+	for (i = 0; i < 10; i++) {
+		free(sg[i].body.data);
+		free(sg[i].sig.data);
+		free(sg[i].key_id.data);
+	}
+	arb_key_free(other);
+	arb_key_free(k);
 }
 
 static void
@@ -364,6 +497,7 @@ main(int argc, char *argv[])
 	put("envelope", "garbage", garbage, sizeof(garbage));
 
 	reports();
+	batches();
 
 	free(hbuf);
 	free(pbuf);

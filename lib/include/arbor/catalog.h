@@ -46,26 +46,38 @@ int	arb_policy_verify(const struct arb_key *pin, const Arbor__Head *head,
 	    const Arbor__Signed *s, Arbor__Policy **polp,
 	    const Arbor__PolicyRef **refp);
 
+/*
+ * The head a node holds lives in its ARB_DB_META database under this key,
+ * as the exact Signed bytes it was taken in: the same place at the root,
+ * a relay and an agent.
+ */
+#define ARB_CATALOG_HEAD_KEY	"head"
+#define ARB_CATALOG_HEAD_KEYLEN	(sizeof(ARB_CATALOG_HEAD_KEY) - 1)
+
+/*
+ * Load the head st holds.  It was verified when it was taken, so it is
+ * only decoded here.  Each out-parameter may be NULL: *bytesp and *lenp
+ * get the stored Signed bytes (free them), *sgp the decoded Signed
+ * (arb_wire_free_signed), *headp the decoded head (arb_wire_free_head;
+ * the body is decoded only when headp is given).  Returns 0,
+ * ARB_ENOTFOUND when no head is stored, or the store's or the decoder's
+ * error; the out-parameters are written only on 0.
+ */
+int	arb_catalog_load_head(struct arb_store *st, uint8_t **bytesp,
+	    size_t *lenp, Arbor__Signed **sgp, Arbor__Head **headp);
+
 /* The ref for policy id in head, or NULL. */
 const Arbor__PolicyRef *arb_head_find(const Arbor__Head *head,
 	    const char *id);
 
 /*
- * The catalog a node holds, in its store: the current head (its encoded
- * Signed form, under "head" in ARB_DB_META) and the signed policies it
- * names (ARB_DB_POLICIES, by the sha256 of the signed body).  What is
- * stored was verified when it was taken, so loading decodes without
- * verifying again.
- *
- * arb_catalog_put_head writes the head in t.  arb_catalog_load_head gives
- * the stored bytes (*bytesp malloc'd) and, with headp set, the decoded
- * head (free with arb_wire_free_head); ARB_ENOTFOUND when none is held.
- * arb_catalog_policy decodes a stored policy by its sha256.
+ * Write the head a node takes (its exact Signed bytes) under
+ * ARB_CATALOG_HEAD_KEY in t, with the policies it names in the same
+ * transaction (ARB_DB_POLICIES, by the sha256 of each signed body).
  */
 int	arb_catalog_put_head(struct arb_txn *t, const uint8_t *bytes,
 	    size_t len);
-int	arb_catalog_load_head(struct arb_store *st, uint8_t **bytesp,
-	    size_t *lenp, Arbor__Head **headp);
+/* Decode a stored policy by the sha256 of its signed body. */
 int	arb_catalog_policy(struct arb_store *st,
 	    const uint8_t sha[ARB_SHA256_LEN], Arbor__Policy **pp);
 

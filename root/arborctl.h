@@ -1,0 +1,94 @@
+/*
+ * arborctl: private declarations.  arborctl.c holds main, the table of
+ * commands and what every command shares (the call to the root, option
+ * and text helpers, JSON printing); each group of commands has its file,
+ * declared here under its banner.
+ */
+#ifndef ARBOR_ARBORCTL_H
+#define ARBOR_ARBORCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "arbor/wire.h"
+
+struct ctl {
+	const char	*url;	/* the root's control socket */
+	const char	*cmd;	/* the command, for messages */
+	const char	*dir;	/* -d: the root's data directory */
+	char		*url_buf;
+};
+
+/* A command: arborctl NAME [args]. */
+struct ctl_cmd {
+	const char	*name;
+	/* argv[0] is the command's name; returns the exit status. */
+	int		(*run)(struct ctl *, int argc, char *argv[]);
+	const char	*usage;		/* its lines in the usage text */
+	int		 root;		/* 1: it talks to the control socket */
+};
+
+/* arborctl.c */
+/* The usage text, every command's lines in the table's order. */
+void	ctl_usage(FILE *f);
+/* "arborctl: CMD: message" on stderr. */
+void	ctl_warnx(const struct ctl *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/*
+ * Send req to the root and wait for its reply.  An Error reply, a reply of
+ * another kind than want, or no reply at all is reported here and returns
+ * 1 (the exit status); on 0 *repp is freed with arb_wire_free.
+ */
+int	ctl_call(const struct ctl *c, const Arbor__Envelope *req,
+	    Arbor__Envelope__BodyCase want, Arbor__Envelope **repp);
+/*
+ * Print doc as every --json view does (indented by two, then a newline)
+ * and drop the reference to it.  NULL stands for a document that could
+ * not be built.  Returns 0, or 1 after a message.
+ */
+int	ctl_json_print(const struct ctl *c, json_t *doc);
+/*
+ * A command whose one option is --json: 0 with *as_jsonp set to 1 if it
+ * was given, or 1 after the usage text.
+ */
+int	ctl_json_arg(int argc, char *argv[], int *as_jsonp);
+/*
+ * One option of a command: argv[*ip] is name, with its value after '=' or
+ * in the next word.  1 with *valp set (and *ip past the value), 0 if the
+ * word is something else, -1 if the value is missing.
+ */
+int	ctl_opt(int argc, char *argv[], int *ip, const char *name,
+	    const char **valp);
+/* Append to the string in buf (size bytes), truncating. */
+void	ctl_cat(char *buf, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/*
+ * Copy text that came over the wire for a terminal: the first line only,
+ * control characters as '?', at most max characters (0: as many as fit),
+ * marked with "..." when cut.
+ */
+void	ctl_clean(const char *in, size_t max, char *out, size_t outlen);
+/* Characters on screen, counting a UTF-8 sequence as one. */
+size_t	ctl_width(const char *s);
+
+/* ctl_keys.c */
+int	cmd_keygen(struct ctl *, int, char *[]);
+
+/* ctl_catalog.c */
+int	cmd_publish(struct ctl *, int, char *[]);
+int	cmd_retire(struct ctl *, int, char *[]);
+int	cmd_push(struct ctl *, int, char *[]);
+int	cmd_catalog(struct ctl *, int, char *[]);
+int	cmd_rollback(struct ctl *, int, char *[]);
+
+/* ctl_status.c */
+int	cmd_status(struct ctl *, int, char *[]);
+
+/* ctl_nodes.c */
+int	cmd_endpoints(struct ctl *, int, char *[]);
+int	cmd_tree(struct ctl *, int, char *[]);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * arborctl keygen: the publisher key pair, made once, on the operator's
+ * machine, and never overwritten.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arbor/error.h"
+#include "arbor/sig.h"
+#include "arborctl.h"
+
+int
+cmd_keygen(struct ctl *c, int argc, char *argv[])
+{
+	struct arb_key	*k;
+	struct stat	 st;
+	uint8_t		 id[ARB_KEYID_LEN];
+	char		 hex[2 * ARB_KEYID_LEN + 1], path[4096];
+	const char	*dir;
+	int		 rv;
+
+	if (argc != 2) {
+		ctl_usage(stderr);
+		return 1;
+	}
+	dir = argv[1];
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		ctl_warnx(c, "%s: %s", dir, strerror(errno));
+		return 1;
+	}
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		ctl_warnx(c, "%s: not a directory", dir);
+		return 1;
+	}
+	/* A publisher key is not something to lose by a slip of the hand. */
+	snprintf(path, sizeof(path), "%s/publisher.key", dir);
+	if (access(path, F_OK) == 0) {
+		ctl_warnx(c, "%s exists; refusing to overwrite it", path);
+		return 1;
+	}
+	if ((rv = arb_key_generate(&k)) != 0) {
+		ctl_warnx(c, "cannot make a key: %s", arb_strerror(rv));
+		return 1;
+	}
+	if ((rv = arb_key_save(k, dir, "publisher")) != 0 ||
+	    (rv = arb_key_id(k, id)) != 0) {
+		ctl_warnx(c, "%s: %s", dir, arb_strerror(rv));
+		arb_key_free(k);
+		return 1;
+	}
+	arb_key_free(k);
+	arb_hex(id, sizeof(id), hex);
+	printf("private key: %s/publisher.key\n", dir);
+	printf("public key:  %s/publisher.pub\n", dir);
+	printf("key id:      %s\n", hex);
+	return 0;
+}

@@ -1,0 +1,436 @@
+/*
+ * arborctl's tables of the nodes below the root: endpoints (last
+ * contact, state, path up) and relays (parent, children, lag).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "arbor/error.h"
+#include "arbor/policy.h"
+#include "arbor/report.h"
+#include "arbor/wire.h"
+#include "arborctl.h"
+
+#define CTL_DETAIL_MAX		60	/* characters of detail shown */
+
+/* How long ago t (seconds since the epoch) was: "3s ago", "never". */
+static void
+ctl_age(int64_t t, char *out, size_t outlen)
+{
+	int64_t	d = (int64_t)time(NULL) - t;
+
+	if (t <= 0)
+		snprintf(out, outlen, "never");
+	else if (d < 0)
+		snprintf(out, outlen, "just now");
+	else if (d < 120)
+		snprintf(out, outlen, "%" PRId64 "s ago", d);
+	else if (d < 2 * 3600)
+		snprintf(out, outlen, "%" PRId64 "m ago", d / 60);
+	else if (d < 2 * 86400)
+		snprintf(out, outlen, "%" PRId64 "h ago", d / 3600);
+	else
+		snprintf(out, outlen, "%" PRId64 "d ago", d / 86400);
+}
+
+
+/* "unknown, not-applicable, ..." for messages. */
+static void
+ctl_state_list(char *buf, size_t size)
+{
+	unsigned	i;
+
+	buf[0] = '\0';
+	for (i = 0; i < ARB_ST_COUNT; i++)
+		ctl_cat(buf, size, "%s%s", i ? ", " : "", arb_state_name(i));
+}
+
+/* ---- endpoints */
+
+enum {
+	EPC_ID, EPC_HOST, EPC_POLICY, EPC_CONTACT, EPC_STATE, EPC_VIA,
+	EPC_DETAIL, EPC_COUNT
+};
+
+struct ctl_eprow {
+	char	*col[EPC_COUNT];
+};
+
+static int
+ctl_cmp_ep(const void *a, const void *b)
+{
+	const Arbor__EndpointInfo *const *x = a, *const *y = b;
+	int	d;
+
+	if ((d = strcmp((*x)->hostname, (*y)->hostname)) != 0)
+		return d;
+	if ((d = strcmp((*x)->endpoint_id, (*y)->endpoint_id)) != 0)
+		return d;
+	return strcmp((*x)->policy_id, (*y)->policy_id);
+}
+
+/* "r1 < r2 < r3", nearest the endpoint first; "direct" for none. */
+static char *
+ctl_via(const Arbor__EndpointInfo *e)
+{
+	char	*s, one[ARB_MAX_ID + 8];
+	size_t	 i, size;
+
+	size = 8 + e->n_via * (sizeof(one) + 3);
+	if ((s = malloc(size)) == NULL)
+		return NULL;
+	s[0] = '\0';
+	if (e->n_via == 0)
+		ctl_cat(s, size, "direct");
+	for (i = 0; i < e->n_via; i++) {
+		ctl_clean(e->via[i], ARB_MAX_ID, one, sizeof(one));
+		ctl_cat(s, size, "%s%s", i ? " < " : "", one);
+	}
+	return s;
+}
+
+static int
+ctl_ep_row(const Arbor__EndpointInfo *e, struct ctl_eprow *row)
+{
+	char		buf[4 * ARB_MAX_ID + 64], id[16];
+	const char	*name;
+	int		i;
+
+	memset(row, 0, sizeof(*row));
+	ctl_clean(e->endpoint_id, 0, buf, sizeof(buf));
+	snprintf(id, sizeof(id), "%.12s", buf);
+	row->col[EPC_ID] = strdup(id);
+	ctl_clean(e->hostname, 64, buf, sizeof(buf));
+	row->col[EPC_HOST] = strdup(buf[0] != '\0' ? buf : "-");
+	if (e->policy_id[0] == '\0')
+		snprintf(buf, sizeof(buf), "-");
+	else {
+		ctl_clean(e->policy_id, ARB_MAX_ID, buf, sizeof(buf));
+		ctl_cat(buf, sizeof(buf), " v%" PRIu32, e->version);
+	}
+	row->col[EPC_POLICY] = strdup(buf);
+	ctl_age(e->last_contact, buf, sizeof(buf));
+	row->col[EPC_CONTACT] = strdup(buf);
+	if (e->policy_id[0] == '\0')
+		snprintf(buf, sizeof(buf), "-");
+	else if ((name = arb_state_name(e->state)) == NULL)
+		snprintf(buf, sizeof(buf), "state %" PRIu32, e->state);
+	else if (e->state == ARB_ST_FAILED)
+		snprintf(buf, sizeof(buf), "%s (exit %" PRId32 ")", name,
+		    e->exit_code);
+	else
+		snprintf(buf, sizeof(buf), "%s", name);
+	row->col[EPC_STATE] = strdup(buf);
+	row->col[EPC_VIA] = ctl_via(e);
+	ctl_clean(e->detail, CTL_DETAIL_MAX, buf, sizeof(buf));
+	row->col[EPC_DETAIL] = strdup(buf);
+	for (i = 0; i < EPC_COUNT; i++)
+		if (row->col[i] == NULL)
+			return -ENOMEM;
+	return 0;
+}
+
+static void
+ctl_ep_row_free(struct ctl_eprow *row)
+{
+	int	i;
+
+	for (i = 0; i < EPC_COUNT; i++)
+		free(row->col[i]);
+}
+
+static int
+ctl_ep_table(const struct ctl *c, Arbor__EndpointInfo **v, size_t n,
+    int show_policy)
+{
+	static const char	*head[EPC_COUNT] = { "ENDPOINT", "HOSTNAME",
+				    "POLICY", "LAST CONTACT", "STATE", "VIA",
+				    "DETAIL" };
+	struct ctl_eprow	*rows;
+	size_t			 w[EPC_COUNT], i, len;
+	int			 j, ret = 1;
+
+	if (n == 0) {
+		printf("no endpoints\n");
+		return 0;
+	}
+	if ((rows = calloc(n, sizeof(*rows))) == NULL) {
+		ctl_warnx(c, "%s", strerror(ENOMEM));
+		return 1;
+	}
+	for (j = 0; j < EPC_COUNT; j++)
+		w[j] = strlen(head[j]);
+	for (i = 0; i < n; i++) {
+		if (ctl_ep_row(v[i], &rows[i]) != 0) {
+			ctl_warnx(c, "%s", strerror(ENOMEM));
+			n = i + 1;
+			goto done;
+		}
+		for (j = 0; j < EPC_COUNT; j++)
+			if ((len = ctl_width(rows[i].col[j])) > w[j])
+				w[j] = len;
+	}
+	for (j = 0; j < EPC_COUNT; j++) {
+		if (j == EPC_POLICY && !show_policy)
+			continue;
+		if (j == EPC_DETAIL)
+			printf("%s\n", head[j]);
+		else
+			printf("%-*s  ", (int)w[j], head[j]);
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < EPC_COUNT; j++) {
+			if (j == EPC_POLICY && !show_policy)
+				continue;
+			if (j == EPC_DETAIL)
+				printf("%s\n", rows[i].col[j]);
+			else
+				printf("%s%*s  ", rows[i].col[j],
+				    (int)(w[j] - ctl_width(rows[i].col[j])),
+				    "");
+		}
+	ret = 0;
+done:
+	for (i = 0; i < n; i++)
+		ctl_ep_row_free(&rows[i]);
+	free(rows);
+	return ret;
+}
+
+static int
+ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
+{
+	json_t		*doc, *via, *o;
+	const char	*name;
+	size_t		 i, k;
+
+	if ((doc = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if ((via = json_array()) == NULL)
+			goto nomem;
+		for (k = 0; k < v[i]->n_via; k++)
+			if (json_array_append_new(via,
+			    json_string(v[i]->via[k])) != 0) {
+				json_decref(via);
+				goto nomem;
+			}
+		name = arb_state_name(v[i]->state);
+		o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?, s:I, s:i, "
+		    "s:s, s:I}", "endpoint_id", v[i]->endpoint_id,
+		    "hostname", v[i]->hostname,
+		    "last_contact", (json_int_t)v[i]->last_contact,
+		    "via", via, "policy_id", v[i]->policy_id,
+		    "state", name, "state_code", (json_int_t)v[i]->state,
+		    "exit_code", (int)v[i]->exit_code,
+		    "detail", v[i]->detail,
+		    "version", (json_int_t)v[i]->version);
+		if (o == NULL || json_array_append_new(doc, o) != 0)
+			goto nomem;
+	}
+	return ctl_json_print(c, doc);
+nomem:
+	json_decref(doc);
+	return ctl_json_print(c, NULL);
+}
+
+int
+cmd_endpoints(struct ctl *c, int argc, char *argv[])
+{
+	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
+	Arbor__GetEndpoints	 ge = ARBOR__GET_ENDPOINTS__INIT;
+	Arbor__Envelope		*rep;
+	Arbor__EndpointsReply	*er;
+	const char		*policy = NULL, *state = NULL;
+	char			 names[256];
+	unsigned		 st;
+	int			 i, r, as_json = 0, rv;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			as_json = 1;
+			continue;
+		}
+		if ((r = ctl_opt(argc, argv, &i, "--policy", &policy)) == 0)
+			r = ctl_opt(argc, argv, &i, "--state", &state);
+		if (r <= 0) {
+			ctl_usage(stderr);
+			return 1;
+		}
+	}
+	ge.state = -1;
+	if (policy != NULL) {
+		if (!arb_policy_id_valid(policy)) {
+			ctl_warnx(c, "\"%s\": not a policy id", policy);
+			return 1;
+		}
+		ge.policy_id = (char *)policy;
+	}
+	if (state != NULL) {
+		if (arb_state_parse(state, &st) != 0) {
+			ctl_state_list(names, sizeof(names));
+			ctl_warnx(c, "\"%s\": not a state (one of %s)", state,
+			    names);
+			return 1;
+		}
+		ge.state = (int32_t)st;
+	}
+	req.body_case = ARBOR__ENVELOPE__BODY_GET_ENDPOINTS;
+	req.get_endpoints = &ge;
+	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY,
+	    &rep) != 0)
+		return 1;
+	er = rep->endpoints_reply;
+	if (er->n_endpoints > 1)
+		qsort(er->endpoints, er->n_endpoints, sizeof(*er->endpoints),
+		    ctl_cmp_ep);
+	if (as_json)
+		rv = ctl_ep_json(c, er->endpoints, er->n_endpoints);
+	else
+		rv = ctl_ep_table(c, er->endpoints, er->n_endpoints,
+		    policy == NULL && state != NULL);
+	arb_wire_free(rep);
+	return rv;
+}
+
+/* ---- tree */
+
+static int
+ctl_cmp_relay(const void *a, const void *b)
+{
+	const Arbor__RelayInfo *const *x = a, *const *y = b;
+	int	d;
+
+	if ((d = strcmp((*x)->parent, (*y)->parent)) != 0)
+		return d;
+	return strcmp((*x)->node_id, (*y)->node_id);
+}
+
+static int
+ctl_tree_json(const struct ctl *c, const Arbor__TreeReply *tr)
+{
+	json_t		*doc, *relays, *o;
+	size_t		 i;
+
+	if ((doc = json_pack("{s:I}", "head_seq",
+	    (json_int_t)tr->head_seq)) == NULL ||
+	    (relays = json_array()) == NULL ||
+	    json_object_set_new(doc, "relays", relays) != 0)
+		goto nomem;
+	for (i = 0; i < tr->n_relays; i++) {
+		o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}",
+		    "node_id", tr->relays[i]->node_id,
+		    "parent", tr->relays[i]->parent,
+		    "children", (json_int_t)tr->relays[i]->children,
+		    "head_seq", (json_int_t)tr->relays[i]->head_seq,
+		    "lag", (json_int_t)(tr->head_seq -
+		    tr->relays[i]->head_seq),
+		    "last_contact", (json_int_t)tr->relays[i]->at);
+		if (o == NULL || json_array_append_new(relays, o) != 0)
+			goto nomem;
+	}
+	return ctl_json_print(c, doc);
+nomem:
+	json_decref(doc);
+	return ctl_json_print(c, NULL);
+}
+
+enum { TRC_NODE, TRC_PARENT, TRC_CHILDREN, TRC_CONTACT, TRC_LAG, TRC_COUNT };
+
+/*
+ * A relay names its parent by the svc address it uses, not by node id, so
+ * the tree is shown as a table sorted by parent: siblings stand together.
+ */
+static void
+ctl_tree_print(const Arbor__TreeReply *tr)
+{
+	static const char	*head[TRC_COUNT] = { "RELAY", "PARENT",
+				    "CHILDREN", "LAST CONTACT", "LAG" };
+	char			 cell[TRC_COUNT][4 * ARB_MAX_ID + 8];
+	size_t			 w[TRC_COUNT], i, len;
+	int			 pass, j;
+
+	printf("root head seq %" PRIu64 "\n", tr->head_seq);
+	if (tr->n_relays == 0) {
+		printf("no relays have reported\n");
+		return;
+	}
+	for (j = 0; j < TRC_COUNT; j++)
+		w[j] = strlen(head[j]);
+	/* Pass 0 measures, pass 1 prints. */
+	for (pass = 0; pass < 2; pass++) {
+		for (j = 0; pass == 1 && j < TRC_COUNT; j++) {
+			if (j == TRC_COUNT - 1)
+				printf("%s\n", head[j]);
+			else
+				printf("%-*s  ", (int)w[j], head[j]);
+		}
+		for (i = 0; i < tr->n_relays; i++) {
+			const Arbor__RelayInfo *ri = tr->relays[i];
+
+			ctl_clean(ri->node_id, ARB_MAX_ID, cell[TRC_NODE],
+			    sizeof(cell[0]));
+			ctl_clean(ri->parent, ARB_MAX_ID, cell[TRC_PARENT],
+			    sizeof(cell[0]));
+			snprintf(cell[TRC_CHILDREN], sizeof(cell[0]),
+			    "%" PRIu32, ri->children);
+			ctl_age(ri->at, cell[TRC_CONTACT], sizeof(cell[0]));
+			if (ri->head_seq == tr->head_seq)
+				snprintf(cell[TRC_LAG], sizeof(cell[0]),
+				    "up to date");
+			else if (ri->head_seq > tr->head_seq)
+				snprintf(cell[TRC_LAG], sizeof(cell[0]),
+				    "ahead by %" PRIu64 " (seq %" PRIu64 ")",
+				    ri->head_seq - tr->head_seq, ri->head_seq);
+			else
+				snprintf(cell[TRC_LAG], sizeof(cell[0]),
+				    "%" PRIu64 " behind (seq %" PRIu64 ")",
+				    tr->head_seq - ri->head_seq, ri->head_seq);
+			for (j = 0; j < TRC_COUNT; j++) {
+				len = ctl_width(cell[j]);
+				if (pass == 0) {
+					if (len > w[j])
+						w[j] = len;
+				} else if (j == TRC_COUNT - 1)
+					printf("%s\n", cell[j]);
+				else
+					printf("%s%*s  ", cell[j],
+					    (int)(w[j] - len), "");
+			}
+		}
+	}
+}
+
+int
+cmd_tree(struct ctl *c, int argc, char *argv[])
+{
+	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
+	Arbor__GetTree		 gt = ARBOR__GET_TREE__INIT;
+	Arbor__Envelope		*rep;
+	Arbor__TreeReply	*tr;
+	int			 as_json = 0, rv = 0;
+
+	if (ctl_json_arg(argc, argv, &as_json) != 0)
+		return 1;
+	req.body_case = ARBOR__ENVELOPE__BODY_GET_TREE;
+	req.get_tree = &gt;
+	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_TREE_REPLY, &rep) != 0)
+		return 1;
+	tr = rep->tree_reply;
+	if (tr->n_relays > 1)
+		qsort(tr->relays, tr->n_relays, sizeof(*tr->relays),
+		    ctl_cmp_relay);
+	if (as_json)
+		rv = ctl_tree_json(c, tr);
+	else
+		ctl_tree_print(tr);
+	arb_wire_free(rep);
+	return rv;
+}
