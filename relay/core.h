@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "arbor/blob.h"
+#include "arbor/group.h"
 #include "arbor/net.h"
 #include "arbor/store.h"
 #include "arbor/sync.h"
@@ -49,7 +50,12 @@ struct relay_core_conf {
 	void	 *hook_arg;
 };
 
-/* Listen on svc and pub.  Serves nothing until relay_core_head. */
+/*
+ * Listen on svc and pub.  Serves nothing until relay_core_head.  The core
+ * uses, and does not own, everything c points to; at a relay (c->sync
+ * set) it spools reports and sends them up.  *cp is freed with
+ * relay_core_free.
+ */
 int	relay_core_new(const struct relay_core_conf *c, struct relay_core **cp);
 
 /*
@@ -63,25 +69,19 @@ void	relay_core_head(struct relay_core *c, const Arbor__Head *head,
 /*
  * Record chunk hashes for a complete, verified blob so that it can be
  * served (called by the core itself after a fetch, and by the root after
- * an upload).
+ * an upload).  The record is committed to the store before it returns.
+ * Returns 0 or an error (the blob is then not served).
  */
 int	relay_core_index_blob(struct relay_core *c,
 	    const uint8_t sha[ARB_SHA256_LEN]);
 
 /*
- * Group commit for requests that must be durable before they are
- * acknowledged (reports, enrolments): relay_core_group opens (or joins)
- * the store's group transaction for this turn of the loop; the handler
- * writes through ordinary transactions, then hands its reply to
- * relay_core_defer.  At the end of the turn the group is committed (one
- * fsync for all of them) and the replies go out; if the commit fails each
- * gets an error instead.  after (may be NULL) is then called with
- * committed 1 or 0 (and it owns arg).
+ * The group commit of the node's store (see arbor/group.h), for requests
+ * that must be durable before they are acknowledged: the spool's report
+ * batches here, the root's reports and enrolments through its hooks.  It
+ * belongs to the core and lives as long as it.
  */
-int	relay_core_group(struct relay_core *c);
-void	relay_core_defer(struct relay_core *c, struct arb_req *req,
-	    Arbor__Envelope *reply, void (*after)(void *arg, int committed),
-	    void *arg);
+struct arb_group *relay_core_commit_group(struct relay_core *c);
 
 /* Counters, for logs and tests. */
 struct relay_core_stats {
