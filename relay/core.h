@@ -100,6 +100,11 @@ struct relay_core_stats {
 void	relay_core_stats(const struct relay_core *c,
 	    struct relay_core_stats *st);
 
+/*
+ * Commit what the group holds (its replies go out), stop serving and
+ * close the sockets.  Fetches still in flight end with the sync: the core
+ * is freed when the last of them does, so free the sync after the core.
+ */
 void	relay_core_free(struct relay_core *c);
 
 #endif
