@@ -165,6 +165,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	if ((rv = arb_store_open_flags(path, env ? 4ULL << 20 : conf->map_size,
 	    env ? ARB_STORE_LIGHT : 0, &a->store)) != 0)
 		goto fail;
+	arb_queue_init(&a->outbox, a->store, ARB_DB_OUTBOX);
 	if (env) {
 		/* A fixed spread, the same at every start: index decides. */
 		a->variant = ((unsigned)index * 7919u) % 100u <

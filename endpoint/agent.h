@@ -15,6 +15,7 @@
 #include "arbor/net.h"
 #include "arbor/report.h"
 #include "arbor/sig.h"
+#include "arbor/queue.h"
 #include "arbor/store.h"
 #include "arbor/fetch.h"
 #include "arbor/link.h"
@@ -89,6 +90,7 @@ struct agent {
 	uv_timer_t		 flush;
 	struct arb_net		*net;
 	struct arb_store	*store;
+	struct arb_queue	 outbox;	/* reports, ARB_DB_OUTBOX */
 	struct arb_blobdir	*blobs;
 	struct arb_key		*pin;
 	struct arb_key		*key;		/* this endpoint's own */

@@ -74,6 +74,7 @@ enroll_cb(int rv, Arbor__Envelope *env, void *arg)
 	    strlen(a->id))) != 0)
 		return;
 	a->enrolled = 1;
+	arb_queue_ok(&a->outbox);
 	if (a->env && a->env->event)
 		a->env->event(a->env->event_arg, "enrolled", "", a->index);
 	else
@@ -131,8 +132,9 @@ flush_timer_cb(uv_timer_t *t)
 }
 
 /*
- * Try the enrolment or the outbox again in a few seconds, at a random
- * moment so that thousands refused together do not come back together.
+ * Try the enrolment or the outbox again later, by the outbox's back-off
+ * (arbor/queue.h): at a random moment, so that thousands refused together
+ * do not come back together, and less often while refusals go on.
  */
 static void
 agent_retry_later(struct agent *a)
@@ -140,14 +142,15 @@ agent_retry_later(struct agent *a)
 	if (a->stopping)
 		return;
 	uv_timer_start(&a->flush, flush_timer_cb,
-	    1000 + (uint64_t)random() % 4000, 0);
+	    arb_queue_failed(&a->outbox, uv_now(a->loop)), 0);
 }
 
 /*
  * Outbox key: "p:" and the policy id ("p:" alone for the inventory).  One
  * record per key: a newer state of a policy replaces one not yet sent, as
- * a relay's spool does one hop later.  The value is the report's seq (8
- * bytes, big-endian) and its encoded body; it is signed when sent.
+ * a relay's spool does one hop later (both are an arbor/queue.h queue).
+ * The value is the report's seq (8 bytes, big-endian) and its encoded
+ * body; it is signed when sent.
  */
 static size_t
 outbox_key(const char *policy, char *key, size_t max)
@@ -161,7 +164,7 @@ static int
 outbox_add(struct agent *a, Arbor__Report *r)
 {
 	struct arb_txn	*t;
-	uint8_t		*body = NULL, *val = NULL, seqb[8];
+	uint8_t		*body = NULL, seqb[8];
 	char		 key[ARB_MAX_ID + 4];
 	uint64_t	 seq = 0;
 	void		*v;
@@ -179,16 +182,13 @@ outbox_add(struct agent *a, Arbor__Report *r)
 	}
 	r->seq = ++seq;
 	arb_be64_put(seqb, seq);
-	if ((rv = arb_wire_encode_report(r, &body, &blen)) != 0 ||
-	    (val = malloc(blen + 8)) == NULL) {
+	if ((rv = arb_wire_encode_report(r, &body, &blen)) != 0) {
 		arb_txn_abort(t);
-		rv = rv ? rv : -ENOMEM;
 		goto out;
 	}
-	memcpy(val, seqb, 8);
-	memcpy(val + 8, body, blen);
-	if ((rv = arb_txn_put(t, ARB_DB_OUTBOX, key, klen, val,
-	    blen + 8)) != 0 ||
+	/* The seq is new, so it replaces whatever the policy's record was. */
+	if ((rv = arb_queue_put(&a->outbox, t, key, klen, seq, body, blen,
+	    NULL)) != 0 ||
 	    (rv = arb_txn_put(t, ARB_DB_META, "seq", 3, seqb, 8)) != 0) {
 		arb_txn_abort(t);
 		goto out;
@@ -196,7 +196,6 @@ outbox_add(struct agent *a, Arbor__Report *r)
 	rv = arb_txn_commit(t);
 out:
 	free(body);
-	free(val);
 	if (rv == 0 && a->env && a->env->reports_made)
 		(*a->env->reports_made)++;
 	/*
@@ -293,16 +292,9 @@ agent_report_inventory(struct agent *a)
 
 /* ---------------------------------------------------------------- flush */
 
-struct sent {			/* an outbox record in the batch in flight */
-	char		key[ARB_MAX_ID + 4];
-	size_t		klen;
-	uint64_t	seq;
-};
-
-struct flush_arg {
-	struct agent	*a;
-	struct sent	*sent;
-	size_t		 n;
+struct flush_arg {		/* the batch in flight */
+	struct agent		*a;
+	struct arb_queue_sent	 sent;
 };
 
 static void
@@ -310,10 +302,7 @@ flush_cb(int rv, Arbor__Envelope *env, void *arg)
 {
 	struct flush_arg	*fa = arg;
 	struct agent		*a = fa->a;
-	struct arb_txn		*t;
 	uint64_t		 left = 0;
-	void			*v;
-	size_t			 i, vlen;
 
 	a->sending = 0;
 	(void)env;		/* its counts are not looked at yet */
@@ -321,7 +310,7 @@ flush_cb(int rv, Arbor__Envelope *env, void *arg)
 		if (!a->stopping)
 			log_warnx("agent: reports not taken by the relay: %s",
 			    arb_strerror(rv));
-		free(fa->sent);
+		arb_queue_sent_clear(&fa->sent);
 		free(fa);
 		agent_retry_later(a);	/* they stay; sent again later */
 		return;
@@ -330,57 +319,37 @@ flush_cb(int rv, Arbor__Envelope *env, void *arg)
 	 * The relay committed them: only now do they leave the outbox, and
 	 * only if no newer report for the same policy came meanwhile.
 	 */
-	if (arb_txn_begin(a->store, 1, &t) == 0) {
-		for (i = 0; i < fa->n; i++) {
-			if (arb_txn_get(t, ARB_DB_OUTBOX, fa->sent[i].key,
-			    fa->sent[i].klen, &v, &vlen) != 0)
-				continue;
-			if (vlen >= 8 && arb_be64_get(v) == fa->sent[i].seq)
-				(void)arb_txn_del(t, ARB_DB_OUTBOX,
-				    fa->sent[i].key, fa->sent[i].klen);
-			free(v);
-		}
-		(void)arb_txn_count(t, ARB_DB_OUTBOX, &left);
-		(void)arb_txn_commit(t);
-	}
-	free(fa->sent);
+	(void)arb_queue_ack(&a->outbox, &fa->sent, NULL, &left);
+	arb_queue_sent_clear(&fa->sent);
 	free(fa);
 	if (left > 0 && !a->stopping)
 		agent_flush(a);
 }
 
-struct collect {
+struct sign_arg {
 	struct agent		 *a;
 	Arbor__ReportEntry	**entries;
 	Arbor__ReportEntry	 *store;
 	Arbor__Signed		 *sigs;
-	struct sent		 *sent;
 	size_t			  n;
-	size_t			  bytes;
 };
 
 /* Sign each waiting report as it goes out. */
 static int
-collect_cb(const void *key, size_t klen, const void *val, size_t vlen,
-    void *arg)
+outbox_take_cb(const void *key, size_t klen, uint64_t seq,
+    const uint8_t *data, size_t len, void *arg)
 {
-	struct collect	*co = arg;
+	struct sign_arg	*sa = arg;
 
-	if (co->n >= OUTBOX_BATCH || co->bytes + vlen > OUTBOX_BYTES)
+	(void)key;
+	(void)klen;
+	(void)seq;
+	if (arb_signed_make(sa->a->key, data, len, &sa->sigs[sa->n]) != 0)
 		return 1;
-	if (vlen < 8 || klen >= sizeof(co->sent[0].key))
-		return 0;
-	if (arb_signed_make(co->a->key, (const uint8_t *)val + 8, vlen - 8,
-	    &co->sigs[co->n]) != 0)
-		return 0;
-	arbor__report_entry__init(&co->store[co->n]);
-	co->store[co->n].report = &co->sigs[co->n];
-	co->entries[co->n] = &co->store[co->n];
-	memcpy(co->sent[co->n].key, key, klen);
-	co->sent[co->n].klen = klen;
-	co->sent[co->n].seq = arb_be64_get(val);
-	co->n++;
-	co->bytes += vlen + ARB_SIG_LEN + 16;
+	arbor__report_entry__init(&sa->store[sa->n]);
+	sa->store[sa->n].report = &sa->sigs[sa->n];
+	sa->entries[sa->n] = &sa->store[sa->n];
+	sa->n++;
 	return 0;
 }
 
@@ -389,9 +358,8 @@ agent_flush(struct agent *a)
 {
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__ReportBatch	 b = ARBOR__REPORT_BATCH__INIT;
-	struct collect		 co;
+	struct sign_arg		 sa;
 	struct flush_arg	*fa = NULL;
-	struct arb_txn		*t;
 	size_t			 i;
 
 	if (a->stopping || a->sending)
@@ -400,39 +368,37 @@ agent_flush(struct agent *a)
 		agent_enroll(a);
 		return;
 	}
-	memset(&co, 0, sizeof(co));
-	co.a = a;
-	co.entries = calloc(OUTBOX_BATCH, sizeof(*co.entries));
-	co.store = calloc(OUTBOX_BATCH, sizeof(*co.store));
-	co.sigs = calloc(OUTBOX_BATCH, sizeof(*co.sigs));
-	co.sent = calloc(OUTBOX_BATCH, sizeof(*co.sent));
-	if (!co.entries || !co.store || !co.sigs || !co.sent)
+	memset(&sa, 0, sizeof(sa));
+	sa.a = a;
+	sa.entries = calloc(OUTBOX_BATCH, sizeof(*sa.entries));
+	sa.store = calloc(OUTBOX_BATCH, sizeof(*sa.store));
+	sa.sigs = calloc(OUTBOX_BATCH, sizeof(*sa.sigs));
+	if (!sa.entries || !sa.store || !sa.sigs ||
+	    (fa = calloc(1, sizeof(*fa))) == NULL)
 		goto out;
-	if (arb_txn_begin(a->store, 0, &t) != 0)
-		goto out;
-	(void)arb_txn_foreach(t, ARB_DB_OUTBOX, collect_cb, &co);
-	arb_txn_abort(t);
-	if (co.n == 0 || (fa = calloc(1, sizeof(*fa))) == NULL)
+	/* A signed entry costs its signature and framing beyond the body. */
+	if (arb_queue_collect(&a->outbox, OUTBOX_BATCH, OUTBOX_BYTES,
+	    ARB_SIG_LEN + 16, outbox_take_cb, &sa, &fa->sent) != 0 ||
+	    sa.n == 0)
 		goto out;
 	fa->a = a;
-	fa->sent = co.sent;
-	fa->n = co.n;
-	b.entries = co.entries;
-	b.n_entries = co.n;
+	b.entries = sa.entries;
+	b.n_entries = sa.n;
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
 	env.report_batch = &b;
 	if (arb_link_request(a->link, &env, ARBOR__ENVELOPE__BODY_REPORT_ACK,
-	    flush_cb, fa) != 0)
-		free(fa);
-	else {
+	    flush_cb, fa) == 0) {
 		a->sending = 1;
-		co.sent = NULL;
+		fa = NULL;
 	}
 out:
-	for (i = 0; i < co.n; i++)
-		arb_signed_clear(&co.sigs[i]);
-	free(co.entries);
-	free(co.store);
-	free(co.sigs);
-	free(co.sent);
+	if (fa != NULL) {
+		arb_queue_sent_clear(&fa->sent);
+		free(fa);
+	}
+	for (i = 0; i < sa.n; i++)
+		arb_signed_clear(&sa.sigs[i]);
+	free(sa.entries);
+	free(sa.store);
+	free(sa.sigs);
 }

@@ -7,6 +7,9 @@
  * newer report for the same key arrived meanwhile.  Enrolments pass
  * straight through to the parent.
  *
+ * The spool is an arbor/queue.h queue over ARB_DB_SPOOL, and its batches
+ * are acknowledged to children through the core's group commit.
+ *
  * A relay cannot check an endpoint's signature (only the root knows the
  * endpoint keys); it keeps the signed bytes exactly as they came, so it
  * cannot alter a report without the root noticing.
@@ -34,12 +37,6 @@ struct relay_info {		/* a relay below, as last heard */
 	int64_t		 at;
 };
 
-struct sent {			/* a spool record in the batch in flight */
-	uint8_t		*key;
-	size_t		 klen;
-	uint64_t	 seq;
-};
-
 struct pending {		/* a request upward, outliving the agg */
 	struct relay_agg	*agg;
 	struct arb_req		*req;		/* enrolment: the child's */
@@ -50,8 +47,8 @@ struct relay_agg {
 	struct relay_core	*c;
 	uv_timer_t		*timer;
 	struct arb_strmap	*relays;	/* node id -> relay_info */
-	struct sent		*sent;
-	size_t			 nsent;
+	struct arb_queue	 spool;		/* ARB_DB_SPOOL */
+	struct arb_queue_sent	 sent;		/* the batch in flight */
 	int			 inflight;
 	uint64_t		 spooled;	/* records added since a flush */
 	uint64_t		 last_up_ms;
@@ -118,11 +115,11 @@ agg_enroll_cb(int rv, Arbor__Envelope *reply, void *arg)
 	if (g == NULL)
 		return;			/* the child's request is gone too */
 	if (rv != 0) {
-		core_error(g->c, req, rv == ARB_ECLOSED ? ARB_EAGAIN : rv,
+		relay_error(g->c, req, rv == ARB_ECLOSED ? ARB_EAGAIN : rv,
 		    "enrol: parent");
 		return;
 	}
-	core_send(g->c, req, reply);		/* the root's answer */
+	relay_send(g->c, req, reply);		/* the root's answer */
 }
 
 void
@@ -145,29 +142,31 @@ relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
 	env.enroll = &fwd;
 	if ((p = pending_new(g, req)) == NULL) {
-		core_error(c, req, -ENOMEM, "enrol");
+		relay_error(c, req, -ENOMEM, "enrol");
 		return;
 	}
 	if ((rv = arb_link_request(c->c.link, &env,
 	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, agg_enroll_cb, p)) != 0) {
 		pending_end(p);
-		core_error(c, req, rv, "enrol: parent");
+		relay_error(c, req, rv, "enrol: parent");
 	}
 }
 
 /* ---------------------------------------------------------------- spool */
 
-/* Spool value: the report's seq (8 bytes, big-endian), then the entry. */
+/*
+ * Spool key: arb_report_key (endpoint, policy); value: the report's seq
+ * and the entry, with this relay added to its path (arbor/queue.h).
+ */
 static int
 spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
     int *addedp)
 {
 	Arbor__ReportEntry	 out = ARBOR__REPORT_ENTRY__INIT;
 	Arbor__Report		*r;
-	uint8_t			 key[ARB_REPORT_KEY_MAX], *buf = NULL, *val;
+	uint8_t			 key[ARB_REPORT_KEY_MAX], *buf = NULL;
 	char			*via[16];
-	void			*old;
-	size_t			 klen, olen, blen, i, n = 0;
+	size_t			 klen, blen, i, n = 0;
 	int			 rv;
 
 	*addedp = 0;
@@ -178,13 +177,6 @@ spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
 		rv = ARB_EPROTO;
 		goto out;
 	}
-	if (arb_txn_get(t, ARB_DB_SPOOL, key, klen, &old, &olen) == 0) {
-		uint64_t held = olen >= 8 ? arb_be64_get(old) : 0;
-
-		free(old);
-		if (held >= r->seq)
-			goto out;	/* we hold this one or a newer one */
-	}
 	for (i = 0; i < in->n_via && n < 15; i++)
 		via[n++] = in->via[i];
 	via[n++] = (char *)c->c.node_id;
@@ -193,16 +185,9 @@ spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
 	out.n_via = n;
 	if ((rv = arb_wire_encode_entry(&out, &buf, &blen)) != 0)
 		goto out;
-	if ((val = malloc(blen + 8)) == NULL) {
-		rv = -ENOMEM;
-		goto out;
-	}
-	arb_be64_put(val, r->seq);
-	memcpy(val + 8, buf, blen);
-	rv = arb_txn_put(t, ARB_DB_SPOOL, key, klen, val, blen + 8);
-	free(val);
-	if (rv == 0)
-		*addedp = 1;
+	/* Not if we hold this one or a newer one. */
+	rv = arb_queue_put(&c->agg->spool, t, key, klen, r->seq, buf, blen,
+	    addedp);
 out:
 	free(buf);
 	arb_wire_free_report(r);
@@ -224,9 +209,9 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 	c->st.batches_in++;
 	c->st.reports_in += b->n_entries;
 	/* One commit for every batch of this turn of the loop. */
-	if ((rv = relay_core_group(c)) != 0 ||
+	if ((rv = arb_group_join(c->group)) != 0 ||
 	    (rv = arb_txn_begin(c->c.store, 1, &t)) != 0) {
-		core_error(c, req, rv, "reports");
+		relay_error(c, req, rv, "reports");
 		return;
 	}
 	for (i = 0; i < b->n_entries; i++) {
@@ -243,11 +228,11 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 	}
 	if (rv != 0 && rv != ARB_EPROTO) {
 		arb_txn_abort(t);
-		core_error(c, req, rv, "reports: spool");
+		relay_error(c, req, rv, "reports: spool");
 		return;
 	}
 	if ((rv = arb_txn_commit(t)) != 0) {
-		core_error(c, req, rv, "reports: spool");
+		relay_error(c, req, rv, "reports: spool");
 		return;
 	}
 	for (i = 0; i < b->n_relays; i++) {
@@ -277,43 +262,30 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 	/* Acknowledged only once the group is committed. */
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
 	env.report_ack = &ack;
-	relay_core_defer(c, req, &env, NULL, NULL);
+	arb_group_defer(c->group, req, &env, NULL, NULL);
 	if (g->spooled >= c->c.report_max)
 		agg_flush(g);
 }
 
 /* ---------------------------------------------------------------- flush */
 
-struct collect {
+struct batch_arg {	/* the entries of the batch being made */
 	Arbor__ReportEntry	**entries;
 	size_t			  n;
-	size_t			  bytes;
-	struct sent		 *sent;
-	int			  rv;
 };
 
 static int
-collect_cb(const void *key, size_t klen, const void *val, size_t vlen,
-    void *arg)
+spool_take_cb(const void *key, size_t klen, uint64_t seq,
+    const uint8_t *data, size_t len, void *arg)
 {
-	struct collect		*co = arg;
-	Arbor__ReportEntry	*e;
+	struct batch_arg *co = arg;
 
-	if (co->n >= AGG_BATCH_MAX || co->bytes + vlen > AGG_BATCH_BYTES)
-		return 1;
-	if (vlen < 8 || arb_wire_decode_entry((const uint8_t *)val + 8,
-	    vlen - 8, &e) != 0)
-		return 0;		/* unreadable: leave it, log below */
-	if ((co->sent[co->n].key = malloc(klen)) == NULL) {
-		arb_wire_free_entry(e);
-		co->rv = -ENOMEM;
-		return 1;
-	}
-	memcpy(co->sent[co->n].key, key, klen);
-	co->sent[co->n].klen = klen;
-	co->sent[co->n].seq = arb_be64_get(val);
-	co->entries[co->n++] = e;
-	co->bytes += vlen;
+	(void)key;
+	(void)klen;
+	(void)seq;
+	if (arb_wire_decode_entry(data, len, &co->entries[co->n]) != 0)
+		return 1;		/* unreadable: leave it */
+	co->n++;
 	return 0;
 }
 
@@ -340,26 +312,12 @@ info_cb(const char *key, void *val, void *arg)
 }
 
 static void
-agg_sent_clear(struct relay_agg *g)
-{
-	size_t i;
-
-	for (i = 0; i < g->nsent; i++)
-		free(g->sent[i].key);
-	free(g->sent);
-	g->sent = NULL;
-	g->nsent = 0;
-}
-
-static void
 agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 {
 	struct pending		*p = arg;
 	struct relay_agg	*g = pending_end(p);
 	struct relay_core	*c;
-	struct arb_txn		*t;
-	void			*v;
-	size_t			 i, vlen, deleted = 0;
+	size_t			 deleted = 0;
 
 	if (g == NULL)
 		return;
@@ -368,32 +326,21 @@ agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 	if (rv != 0) {
 		log_warnx("relay: reports: parent did not take the batch: %s",
 		    arb_strerror(rv));
+		(void)arb_queue_failed(&g->spool, uv_now(c->c.loop));
 		goto out;
 	}
 	if (env->report_ack->rejected > 0)
 		log_warnx("relay: reports: parent refused %u of %zu",
-		    env->report_ack->rejected, g->nsent);
+		    env->report_ack->rejected, g->sent.n);
 	/* Delete what was sent, unless a newer report replaced it. */
-	if ((rv = arb_txn_begin(c->c.store, 1, &t)) != 0)
-		goto out;
-	for (i = 0; i < g->nsent; i++) {
-		if (arb_txn_get(t, ARB_DB_SPOOL, g->sent[i].key,
-		    g->sent[i].klen, &v, &vlen) != 0)
-			continue;
-		if (vlen >= 8 && arb_be64_get(v) == g->sent[i].seq &&
-		    arb_txn_del(t, ARB_DB_SPOOL, g->sent[i].key,
-		    g->sent[i].klen) == 0)
-			deleted++;
-		free(v);
-	}
-	if ((rv = arb_txn_commit(t)) != 0)
+	if ((rv = arb_queue_ack(&g->spool, &g->sent, &deleted, NULL)) != 0)
 		goto out;
 	c->st.batches_up++;
-	c->st.reports_up += g->nsent;
-	log_debug("relay: reports: %zu sent up, %zu cleared", g->nsent,
+	c->st.reports_up += g->sent.n;
+	log_debug("relay: reports: %zu sent up, %zu cleared", g->sent.n,
 	    deleted);
 out:
-	agg_sent_clear(g);
+	arb_queue_sent_clear(&g->sent);
 	if (rv == 0 && g->spooled > 0)
 		agg_flush(g);		/* more waited meanwhile */
 }
@@ -405,35 +352,35 @@ agg_flush(struct relay_agg *g)
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__ReportBatch	 b = ARBOR__REPORT_BATCH__INIT;
 	Arbor__RelayInfo	 self = ARBOR__RELAY_INFO__INIT;
-	struct collect		 co;
+	struct batch_arg	 co;
+	struct arb_queue_sent	 sent;
 	struct info_arg		 ia;
-	struct arb_txn		*t;
 	struct pending		*p;
 	uint64_t		 now = uv_now(c->c.loop);
 	size_t			 i, nrel;
 	int			 rv;
 
-	if (g->inflight)
+	/* One batch in flight; none while a failure's back-off runs. */
+	if (g->inflight || !arb_queue_ready(&g->spool, now))
 		return;
 	memset(&co, 0, sizeof(co));
+	memset(&sent, 0, sizeof(sent));
 	memset(&ia, 0, sizeof(ia));
 	nrel = arb_strmap_count(g->relays) + 1;
 	co.entries = calloc(AGG_BATCH_MAX, sizeof(*co.entries));
-	co.sent = calloc(AGG_BATCH_MAX, sizeof(*co.sent));
 	ia.v = calloc(nrel, sizeof(*ia.v));
 	ia.store = calloc(nrel, sizeof(*ia.store));
-	if (!co.entries || !co.sent || !ia.v || !ia.store)
+	if (!co.entries || !ia.v || !ia.store)
 		goto out;
-	if (arb_txn_begin(c->c.store, 0, &t) != 0)
+	if (arb_queue_collect(&g->spool, AGG_BATCH_MAX, AGG_BATCH_BYTES, 0,
+	    spool_take_cb, &co, &sent) != 0)
 		goto out;
-	(void)arb_txn_foreach(t, ARB_DB_SPOOL, collect_cb, &co);
-	arb_txn_abort(t);
 	if (co.n == 0 && now - g->last_up_ms < AGG_IDLE_MS)
 		goto out;
 
 	self.node_id = (char *)c->c.node_id;
 	self.parent = (char *)arb_link_parent(c->c.link);
-	self.children = core_children(c, (int64_t)time(NULL) -
+	self.children = relay_children(c, (int64_t)time(NULL) -
 	    AGG_CHILD_WINDOW);
 	self.head_seq = c->head_seq;
 	self.at = (int64_t)time(NULL);
@@ -452,22 +399,19 @@ agg_flush(struct relay_agg *g)
 	    ARBOR__ENVELOPE__BODY_REPORT_ACK, agg_ack_cb, p)) != 0) {
 		pending_end(p);
 		log_debug("relay: reports: %s", arb_strerror(rv));
+		(void)arb_queue_failed(&g->spool, now);
 		goto out;
 	}
 	g->inflight = 1;
 	g->last_up_ms = now;
 	g->spooled = 0;
-	g->sent = co.sent;
-	g->nsent = co.n;
-	co.sent = NULL;
+	g->sent = sent;
+	memset(&sent, 0, sizeof(sent));
 out:
-	for (i = 0; i < co.n; i++) {
+	for (i = 0; i < co.n; i++)
 		arb_wire_free_entry(co.entries[i]);
-		if (co.sent)
-			free(co.sent[i].key);
-	}
+	arb_queue_sent_clear(&sent);
 	free(co.entries);
-	free(co.sent);
 	free(ia.v);
 	free(ia.store);
 }
@@ -489,6 +433,7 @@ relay_agg_new(struct relay_core *c)
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return -ENOMEM;
 	g->c = c;
+	arb_queue_init(&g->spool, c->c.store, ARB_DB_SPOOL);
 	if ((rv = arb_strmap_new(&g->relays)) != 0 ||
 	    (g->timer = calloc(1, sizeof(*g->timer))) == NULL) {
 		arb_strmap_free(g->relays, NULL);
@@ -517,7 +462,7 @@ relay_agg_free(struct relay_core *c)
 	uv_timer_stop(g->timer);
 	uv_close((uv_handle_t *)g->timer, timer_free_cb);
 	arb_strmap_free(g->relays, info_free);
-	agg_sent_clear(g);
+	arb_queue_sent_clear(&g->sent);
 	free(g);
 	c->agg = NULL;
 }

@@ -4,10 +4,10 @@
  * blob chunks on svc from the node's store and blob directory, publishes
  * notifications on pub, prefetches the blobs of urgent policies before it
  * rebroadcasts, fetches a missing blob from upstream once however many
- * children ask (through the fetch pipeline's single flight), checks each chunk it
- * serves against the chunk hashes it recorded when the blob was verified
- * (so a blob damaged on disk is never served, and is fetched again), and
- * keeps its blob cache under a byte limit.
+ * children ask (through the fetch pipeline's single flight), checks each
+ * chunk it serves against the chunk hashes it recorded when the blob was
+ * verified (so a blob damaged on disk is never served, and is fetched
+ * again), and keeps its blob cache under a byte limit.
  */
 #ifndef ARBOR_RELAY_CORE_H
 #define ARBOR_RELAY_CORE_H
@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "arbor/blob.h"
+#include "arbor/group.h"
 #include "arbor/net.h"
 #include "arbor/store.h"
 #include "arbor/fetch.h"
@@ -51,7 +52,12 @@ struct relay_core_conf {
 	void	 *hook_arg;
 };
 
-/* Listen on svc and pub.  Serves nothing until relay_core_head. */
+/*
+ * Listen on svc and pub.  Serves nothing until relay_core_head.  The core
+ * uses, and does not own, everything c points to; at a relay (c->link
+ * set) it spools reports and sends them up.  *cp is freed with
+ * relay_core_free.
+ */
 int	relay_core_new(const struct relay_core_conf *c, struct relay_core **cp);
 
 /*
@@ -67,25 +73,20 @@ void	relay_core_head(struct relay_core *c, const Arbor__Head *head,
  * served (called by the core itself after a fetch, and by the root after
  * an upload).  chunks, if not NULL, holds the nchunks hashes the fetch
  * computed as it wrote the blob; otherwise the blob is read and hashed.
+ * The record is committed to the store before it returns.  Returns 0 or
+ * an error (the blob is then not served).
  */
 int	relay_core_index_blob(struct relay_core *c,
 	    const uint8_t sha[ARB_SHA256_LEN], const uint8_t *chunks,
 	    size_t nchunks);
 
 /*
- * Group commit for requests that must be durable before they are
- * acknowledged (reports, enrolments): relay_core_group opens (or joins)
- * the store's group transaction for this turn of the loop; the handler
- * writes through ordinary transactions, then hands its reply to
- * relay_core_defer.  At the end of the turn the group is committed (one
- * fsync for all of them) and the replies go out; if the commit fails each
- * gets an error instead.  after (may be NULL) is then called with
- * committed 1 or 0 (and it owns arg).
+ * The group commit of the node's store (see arbor/group.h), for requests
+ * that must be durable before they are acknowledged: the spool's report
+ * batches here, the root's reports and enrolments through its hooks.  It
+ * belongs to the core and lives as long as it.
  */
-int	relay_core_group(struct relay_core *c);
-void	relay_core_defer(struct relay_core *c, struct arb_req *req,
-	    Arbor__Envelope *reply, void (*after)(void *arg, int committed),
-	    void *arg);
+struct arb_group *relay_core_commit_group(struct relay_core *c);
 
 /* Counters, for logs and tests. */
 struct relay_core_stats {
@@ -104,6 +105,11 @@ struct relay_core_stats {
 void	relay_core_stats(const struct relay_core *c,
 	    struct relay_core_stats *st);
 
+/*
+ * Commit what the group holds (its replies go out), stop serving and
+ * close the sockets.  Fetches still in flight end with the sync: the core
+ * is freed when the last of them does, so free the sync after the core.
+ */
 void	relay_core_free(struct relay_core *c);
 
 #endif

@@ -1,10 +1,15 @@
 /*
- * The relay core's state, shared by its files (core.c serves and caches,
- * aggregate.c spools reports and forwards them).
+ * The relay core's private declarations, shared by its files: core.c (the
+ * core's life and its heads), serve.c (answering children), cache.c (the
+ * blob index and its byte limit, the chunks kept in memory, the blobs
+ * being fetched for children) and aggregate.c (the report spool and
+ * enrolments, forwarded upward).  Nothing outside relay/ includes it.
  */
 #ifndef ARBOR_RELAY_CORE_INT_H
 #define ARBOR_RELAY_CORE_INT_H
 
+#include "arbor/group.h"
+#include "arbor/queue.h"
 #include "arbor/strmap.h"
 #include "core.h"
 
@@ -22,25 +27,14 @@ struct named_blob {		/* a blob that a current policy names */
 	int		 urgent;
 };
 
-struct parked {			/* a request waiting for a blob */
-	struct arb_req		*req;
-	uint64_t		 off;
-	uint32_t		 len;
-	struct parked		*next;
-};
-
-struct miss {			/* one blob being fetched for children */
-	struct relay_core	*c;
-	uint8_t			 sha[ARB_SHA256_LEN];
-	struct parked		*parked;
-	int			 prefetch;	/* counts toward a push */
-	struct miss		*next;
-};
+struct miss;			/* cache.c: one blob being fetched */
+struct cchunk;			/* cache.c: one chunk kept in memory */
 
 struct relay_core {
 	struct relay_core_conf	 c;
 	struct arb_srv		*srv;
 	struct arb_pub		*pubs;
+	struct arb_group	*group;		/* commits before acks */
 	Arbor__Signed		*head_signed;	/* decoded, for replies */
 	uint64_t		 head_seq;
 	struct named_blob	*named;
@@ -55,7 +49,6 @@ struct relay_core {
 	uint8_t			*chunkbuf;
 	int			 closing;	/* freed when misses end */
 	struct relay_agg	*agg;		/* NULL at the root */
-	uv_check_t		*check;		/* commits the group */
 	struct arb_strmap	*cc_map;	/* "hex:idx" -> struct cchunk */
 	struct cchunk		*cc_head, *cc_tail;
 	uint64_t		 cc_bytes;
@@ -63,20 +56,42 @@ struct relay_core {
 	size_t			 head_bare_len;
 	uint8_t			*head_full;	/* ... with the policies inline */
 	size_t			 head_full_len;
-	struct deferred		*dq;		/* replies waiting for it */
-	struct deferred		**dqt;
 	struct arb_strmap	*children;	/* node id -> struct child */
 };
 
-struct child {
-	int64_t		last_seen;	/* seconds */
-	int		relay;		/* 1: a relay, 0: an agent */
-};
-
 /* core.c */
-void	core_send(struct relay_core *, struct arb_req *, Arbor__Envelope *);
-void	core_error(struct relay_core *, struct arb_req *, int, const char *);
-uint32_t core_children(struct relay_core *, int64_t since);
+void	relay_notify(struct relay_core *);
+
+/* serve.c */
+void	relay_request(struct arb_req *, const uint8_t *, size_t, void *);
+void	relay_send(struct relay_core *, struct arb_req *,
+	    Arbor__Envelope *);
+void	relay_error(struct relay_core *, struct arb_req *, int code,
+	    const char *what);
+void	relay_serve_chunk(struct relay_core *, struct arb_req *,
+	    const uint8_t *sha, uint64_t off, uint32_t len);
+void	relay_head_replies(struct relay_core *, const Arbor__Head *);
+uint32_t relay_children(struct relay_core *, int64_t since);
+
+/* cache.c */
+int	relay_cache_init(struct relay_core *);
+void	relay_cache_fini(struct relay_core *);
+const struct named_blob *relay_cache_named(const struct relay_core *,
+	    const uint8_t *sha);
+int	relay_cache_blobrec(struct relay_core *, const uint8_t *sha,
+	    uint8_t **recp, struct blobrec_hdr *);
+void	relay_cache_touch(struct relay_core *, const uint8_t *sha,
+	    uint8_t *rec, struct blobrec_hdr *);
+void	relay_cache_forget(struct relay_core *, const uint8_t *sha);
+void	relay_cache_trim(struct relay_core *);
+int	relay_cache_fetch(struct relay_core *, const struct named_blob *,
+	    int prefetch);
+int	relay_cache_park(struct relay_core *, const struct named_blob *,
+	    struct arb_req *, uint64_t off, uint32_t len);
+const uint8_t *relay_cache_chunk(struct relay_core *, const uint8_t *sha,
+	    uint32_t idx, uint32_t len);
+const uint8_t *relay_cache_keep(struct relay_core *, const uint8_t *sha,
+	    uint32_t idx, const uint8_t *data, uint32_t len);
 
 /* aggregate.c */
 int	relay_agg_new(struct relay_core *);
@@ -85,7 +100,5 @@ void	relay_agg_enroll(struct relay_core *, struct arb_req *,
 	    Arbor__Enroll *);
 void	relay_agg_batch(struct relay_core *, struct arb_req *,
 	    Arbor__ReportBatch *);
-
-
 
 #endif

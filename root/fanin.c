@@ -162,7 +162,7 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 		return;
 	}
 	/* Thousands enrol at once: one commit for all of a loop turn's. */
-	if ((rv = relay_core_group(r->core)) != 0)
+	if ((rv = arb_group_join(relay_core_commit_group(r->core))) != 0)
 		goto fail;
 	/* The endpoint proves it holds the key its id derives from. */
 	if ((rv = arb_key_from_raw_public(b->pubkey.data, &k)) != 0 ||
@@ -206,7 +206,8 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	er.endpoint_id = id;
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL_REPLY;
 	env.enroll_reply = &er;
-	relay_core_defer(r->core, req, &env, NULL, NULL);
+	arb_group_defer(relay_core_commit_group(r->core), req, &env, NULL,
+	    NULL);
 	goto out;
 fail:
 	log_warnx("root: enrolment refused: %s", arb_strerror(rv));
@@ -419,7 +420,7 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 	}
 	bd->r = r;
 	/* One commit for every batch of this turn of the loop. */
-	if ((rv = relay_core_group(r->core)) != 0 ||
+	if ((rv = arb_group_join(relay_core_commit_group(r->core))) != 0 ||
 	    (rv = arb_txn_begin(r->store, 1, &t)) != 0) {
 		batch_after(bd, 0);
 		root_reply_error(req, rv, "reports");
@@ -448,5 +449,6 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 	/* Acknowledged, and counted, once the group is durable. */
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
 	env.report_ack = &ack;
-	relay_core_defer(r->core, req, &env, batch_after, bd);
+	arb_group_defer(relay_core_commit_group(r->core), req, &env,
+	    batch_after, bd);
 }

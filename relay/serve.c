@@ -1,0 +1,357 @@
+/*
+ * Answering children on svc: hello, heads, policies, chunks, and handing
+ * reports and enrolments on (to the root's hooks, or to the spool).
+ *
+ * Requests arrive on the loop thread (arb_srv).  A request for a chunk of
+ * a blob the cache lacks is parked in the cache until the one upstream
+ * fetch of that blob ends.  Every chunk served is hashed and compared
+ * with the chunk hash recorded when the whole blob was verified: a chunk
+ * that no longer matches means the file was damaged on disk, so the blob
+ * is dropped, fetched again, and the child is told to retry.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arbor/error.h"
+#include "arbor/log.h"
+#include "arbor/sig.h"
+#include "core_int.h"
+
+struct child {
+	int64_t		last_seen;	/* seconds */
+	int		relay;		/* 1: a relay, 0: an agent */
+};
+
+/* -------------------------------------------------------------- replies */
+
+static int
+serve_pack(uint8_t *buf, size_t len, void *arg)
+{
+	return arb_wire_pack(arg, buf, len);
+}
+
+/* Encode straight into the reply message: a 1 MiB chunk is not copied. */
+void
+relay_send(struct relay_core *c, struct arb_req *req, Arbor__Envelope *env)
+{
+	int rv;
+
+	if ((rv = arb_req_reply_fill(req, arb_wire_size(env), serve_pack,
+	    env)) != 0) {
+		log_warnx("%s: reply: %s", c->c.name, arb_strerror(rv));
+		if (rv != ARB_EINVAL)
+			arb_req_drop(req);
+	}
+}
+
+void
+relay_error(struct relay_core *c, struct arb_req *req, int code,
+    const char *what)
+{
+	uint8_t	*buf;
+	size_t	 len;
+
+	c->st.errors++;
+	if (arb_wire_error(code, &buf, &len, "%s: %s", what,
+	    arb_strerror(code)) != 0) {
+		arb_req_drop(req);
+		return;
+	}
+	if (arb_req_reply(req, buf, len) != 0)
+		log_debug("%s: reply failed", c->c.name);
+	free(buf);
+}
+
+/* --------------------------------------------------------------- chunks */
+
+void
+relay_serve_chunk(struct relay_core *c, struct arb_req *req,
+    const uint8_t *sha, uint64_t off, uint32_t len)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__Chunk		 ch = ARBOR__CHUNK__INIT;
+	struct blobrec_hdr	 h;
+	const struct named_blob	*nb;
+	const uint8_t		*data;
+	uint8_t			*rec, got[ARB_SHA256_LEN];
+	uint32_t		 idx;
+	size_t			 n;
+	char			 hex[ARB_SHA256_HEX];
+	int			 rv;
+
+	if ((rv = relay_cache_blobrec(c, sha, &rec, &h)) != 0) {
+		if (rv != ARB_ENOTFOUND ||
+		    (nb = relay_cache_named(c, sha)) == NULL) {
+			relay_error(c, req, ARB_ENOTFOUND, "blob");
+			return;
+		}
+		/* A miss: wait for the one upstream fetch. */
+		if (relay_cache_park(c, nb, req, off, len) != 0)
+			relay_error(c, req, ARB_EAGAIN, "blob");
+		return;
+	}
+	if (off % ARB_CHUNK_SIZE != 0 || off >= h.size || len == 0 ||
+	    len != (h.size - off < ARB_CHUNK_SIZE ? h.size - off :
+	    ARB_CHUNK_SIZE)) {
+		free(rec);
+		relay_error(c, req, ARB_EINVAL,
+		    "chunk not on a chunk boundary");
+		return;
+	}
+	idx = (uint32_t)(off / ARB_CHUNK_SIZE);
+	if ((data = relay_cache_chunk(c, sha, idx, len)) != NULL) {
+		n = len;
+		goto serve;
+	}
+	if ((rv = arb_blob_read(c->c.blobs, sha, off, c->chunkbuf, len,
+	    &n)) != 0 || n != len || arb_sha256(c->chunkbuf, n, got) != 0 ||
+	    memcmp(got, rec + sizeof(h) + (size_t)idx * ARB_SHA256_LEN,
+	    ARB_SHA256_LEN) != 0) {
+		free(rec);
+		arb_hex(sha, ARB_SHA256_LEN, hex);
+		log_warnx("%s: blob %.12s: chunk %u damaged on disk; "
+		    "dropping it%s", c->c.name, hex, idx,
+		    c->c.fetch ? " and fetching it again" : "");
+		c->st.corrupt++;
+		relay_cache_forget(c, sha);
+		if ((nb = relay_cache_named(c, sha)) != NULL)
+			(void)relay_cache_fetch(c, nb, 0);
+		relay_error(c, req, c->c.fetch ? ARB_EAGAIN : ARB_ECORRUPT,
+		    "blob");
+		return;
+	}
+	data = relay_cache_keep(c, sha, idx, c->chunkbuf, n);
+serve:
+	if (off == 0)
+		relay_cache_touch(c, sha, rec, &h);
+	free(rec);
+	ch.sha256.data = (uint8_t *)sha;
+	ch.sha256.len = ARB_SHA256_LEN;
+	ch.offset = off;
+	ch.data.data = (uint8_t *)data;
+	ch.data.len = n;
+	ch.total = h.size;
+	env.body_case = ARBOR__ENVELOPE__BODY_CHUNK;
+	env.chunk = &ch;
+	c->st.chunks++;
+	c->st.chunk_bytes += n;
+	relay_send(c, req, &env);
+}
+
+/* ------------------------------------------------------------- children */
+
+/* Remember who polls us, for the tree view. */
+static void
+serve_seen(struct relay_core *c, const char *node_id, const char *kind)
+{
+	struct child	*ch;
+
+	if (node_id == NULL || node_id[0] == '\0')
+		return;
+	if ((ch = arb_strmap_get(c->children, node_id)) == NULL) {
+		if ((ch = calloc(1, sizeof(*ch))) == NULL)
+			return;
+		if (arb_strmap_put(c->children, node_id, ch, NULL) != 0) {
+			free(ch);
+			return;
+		}
+	}
+	ch->last_seen = (int64_t)time(NULL);
+	ch->relay = kind && strcmp(kind, "relay") == 0;
+}
+
+struct count_arg {
+	int64_t		since;
+	uint32_t	n;
+};
+
+static void
+count_cb(const char *key, void *val, void *arg)
+{
+	struct child		*ch = val;
+	struct count_arg	*ca = arg;
+
+	(void)key;
+	if (ch->last_seen >= ca->since)
+		ca->n++;
+}
+
+/* Children heard from since (seconds). */
+uint32_t
+relay_children(struct relay_core *c, int64_t since)
+{
+	struct count_arg ca = { since, 0 };
+
+	arb_strmap_each(c->children, count_cb, &ca);
+	return ca.n;
+}
+
+/* ---------------------------------------------------- heads and policies */
+
+/*
+ * The replies to GetHead are made once per head: bare for a child that
+ * holds this head, and with the signed policies inline for one that does
+ * not (when they fit in SERVE_INLINE_MAX), which saves it a round trip per
+ * policy.
+ */
+#define SERVE_INLINE_MAX	(256 * 1024)
+
+void
+relay_head_replies(struct relay_core *c, const Arbor__Head *head)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__HeadReply	 hr = ARBOR__HEAD_REPLY__INIT;
+	Arbor__Signed		**pols;
+	void			*v;
+	size_t			 i, n, np = 0, bytes = 0;
+
+	free(c->head_bare);
+	free(c->head_full);
+	c->head_bare = c->head_full = NULL;
+	hr.head = c->head_signed;
+	env.body_case = ARBOR__ENVELOPE__BODY_HEAD_REPLY;
+	env.head_reply = &hr;
+	if (arb_wire_encode(&env, &c->head_bare, &c->head_bare_len) != 0)
+		c->head_bare = NULL;
+	if ((pols = calloc(head->n_policies + 1, sizeof(*pols))) == NULL)
+		return;
+	for (i = 0; i < head->n_policies && bytes <= SERVE_INLINE_MAX; i++) {
+		if (arb_store_get(c->c.store, ARB_DB_POLICIES,
+		    head->policies[i]->sha256.data, ARB_SHA256_LEN, &v,
+		    &n) != 0)
+			continue;
+		if (arb_wire_decode_signed(v, n, &pols[np]) == 0) {
+			bytes += n;
+			np++;
+		}
+		free(v);
+	}
+	if (bytes <= SERVE_INLINE_MAX && np > 0) {
+		hr.policies = pols;
+		hr.n_policies = np;
+		if (arb_wire_encode(&env, &c->head_full,
+		    &c->head_full_len) != 0)
+			c->head_full = NULL;
+	}
+	for (i = 0; i < np; i++)
+		arb_wire_free_signed(pols[i]);
+	free(pols);
+}
+
+static void
+serve_get_head(struct relay_core *c, struct arb_req *req,
+    const Arbor__GetHead *gh)
+{
+	serve_seen(c, gh->node_id, gh->kind);
+	if (c->head_signed == NULL || c->head_bare == NULL) {
+		relay_error(c, req, ARB_ENOTFOUND, "head");
+		return;
+	}
+	if (gh->have_seq < c->head_seq && c->head_full != NULL)
+		(void)arb_req_reply(req, c->head_full, c->head_full_len);
+	else
+		(void)arb_req_reply(req, c->head_bare, c->head_bare_len);
+}
+
+static void
+serve_get_policy(struct relay_core *c, struct arb_req *req,
+    const Arbor__GetPolicy *gp)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__PolicyReply	 pr = ARBOR__POLICY_REPLY__INIT;
+	Arbor__Signed		*sg;
+	void			*v;
+	size_t			 n;
+	int			 rv;
+
+	if ((rv = arb_store_get(c->c.store, ARB_DB_POLICIES, gp->sha256.data,
+	    ARB_SHA256_LEN, &v, &n)) != 0) {
+		relay_error(c, req, rv, "policy");
+		return;
+	}
+	rv = arb_wire_decode_signed(v, n, &sg);
+	free(v);
+	if (rv != 0) {
+		relay_error(c, req, ARB_ECORRUPT, "policy");
+		return;
+	}
+	pr.policy = sg;
+	env.body_case = ARBOR__ENVELOPE__BODY_POLICY_REPLY;
+	env.policy_reply = &pr;
+	relay_send(c, req, &env);
+	arb_wire_free_signed(sg);
+}
+
+static void
+serve_hello(struct relay_core *c, struct arb_req *req, const Arbor__Hello *h)
+{
+	Arbor__Envelope		env = ARBOR__ENVELOPE__INIT;
+	Arbor__HelloReply	hr = ARBOR__HELLO_REPLY__INIT;
+
+	log_debug("%s: hello from %s %s", c->c.name, h->kind, h->node_id);
+	hr.node_id = (char *)c->c.name;
+	hr.head_seq = c->head_seq;
+	env.body_case = ARBOR__ENVELOPE__BODY_HELLO_REPLY;
+	env.hello_reply = &hr;
+	relay_send(c, req, &env);
+}
+
+/* --------------------------------------------------------------- requests */
+
+/* The svc server's callback: one request from a child. */
+void
+relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	struct relay_core	*c = arg;
+	Arbor__Envelope		*env;
+	int			 rv;
+
+	c->st.requests++;
+	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
+		log_warnx("%s: malformed request (%zu bytes): %s", c->c.name,
+		    len, arb_strerror(rv));
+		relay_error(c, req, rv, "request");
+		return;
+	}
+	switch (env->body_case) {
+	case ARBOR__ENVELOPE__BODY_HELLO:
+		serve_hello(c, req, env->hello);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_HEAD:
+		serve_get_head(c, req, env->get_head);
+		break;
+	case ARBOR__ENVELOPE__BODY_ENROLL:
+		if (c->c.on_enroll)
+			c->c.on_enroll(c->c.hook_arg, req, env->enroll);
+		else if (c->agg)
+			relay_agg_enroll(c, req, env->enroll);
+		else
+			relay_error(c, req, ARB_EINVAL, "enrol");
+		break;
+	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
+		c->st.batch_bytes_in += len;
+		if (c->c.on_batch)
+			c->c.on_batch(c->c.hook_arg, req, env->report_batch);
+		else if (c->agg)
+			relay_agg_batch(c, req, env->report_batch);
+		else
+			relay_error(c, req, ARB_EINVAL, "reports");
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_POLICY:
+		serve_get_policy(c, req, env->get_policy);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
+		relay_serve_chunk(c, req, env->get_chunk->sha256.data,
+		    env->get_chunk->offset, env->get_chunk->len);
+		break;
+	default:
+		log_warnx("%s: unexpected request (body %d)", c->c.name,
+		    (int)env->body_case);
+		relay_error(c, req, ARB_EINVAL, "unexpected request");
+		break;
+	}
+	arb_wire_free(env);
+}
