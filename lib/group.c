@@ -58,7 +58,7 @@ group_error(struct arb_group *g, struct arb_req *req, int code,
 	free(buf);
 }
 
-static void
+static int
 group_commit(struct arb_group *g)
 {
 	struct deferred	*d, *dn;
@@ -82,12 +82,21 @@ group_commit(struct arb_group *g)
 		free(d->buf);
 		free(d);
 	}
+	return rv;
 }
 
 static void
 group_check_cb(uv_check_t *h)
 {
-	group_commit(h->data);
+	(void)group_commit(h->data);
+}
+
+int
+arb_group_commit(struct arb_group *g)
+{
+	if (!arb_store_group_active(g->store))
+		return 0;
+	return group_commit(g);
 }
 
 int
@@ -158,7 +167,7 @@ arb_group_free(struct arb_group *g)
 		return;
 	/* What is staged becomes durable; its replies go out now. */
 	if (arb_store_group_active(g->store))
-		group_commit(g);
+		(void)group_commit(g);
 	uv_close((uv_handle_t *)g->check, group_handle_free_cb);
 	free(g);
 }

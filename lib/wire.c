@@ -477,7 +477,10 @@ wire_check_envelope(const Arbor__Envelope *e)
 	case ARBOR__ENVELOPE__BODY_DONE:
 		return wire_check_text(e->done->detail, ARB_MAX_TEXT);
 	case ARBOR__ENVELOPE__BODY_CATALOG_REPLY:
-		if (wire_check_signed(e->catalog_reply->head) != 0 ||
+		/* A root that has published nothing holds no head. */
+		if ((e->catalog_reply->head == NULL ?
+		    e->catalog_reply->n_policies != 0 :
+		    wire_check_signed(e->catalog_reply->head) != 0) ||
 		    e->catalog_reply->n_policies > ARB_MAX_POLICIES)
 			return ARB_EPROTO;
 		for (i = 0; i < e->catalog_reply->n_policies; i++)

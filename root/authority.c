@@ -3,6 +3,13 @@
  * retire, push) and every re-sign before expiry produces a head with the
  * next seq; heads and policies are signed with the publisher key and
  * committed before children hear of them.
+ *
+ * A head is committed in a transaction of its own, with whatever the
+ * change stores beside it (a published policy and its version), and
+ * synchronously: reports staged in the loop turn's group commit are
+ * committed first, so that the head is never acknowledged or announced
+ * before it is durable, and a failed commit changes nothing (no seq is
+ * used that the store does not hold).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,6 +18,7 @@
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/group.h"
 #include "arbor/log.h"
 #include "root.h"
 
@@ -30,13 +38,40 @@ root_catalog_load(struct root *r)
 	return 0;
 }
 
+/* Commit the head (sbytes) and the puts in one durable transaction. */
+static int
+root_commit_head(struct root *r, const uint8_t *sbytes, size_t slen,
+    const struct root_put *puts, size_t nputs)
+{
+	struct arb_txn	*t;
+	size_t		 i;
+	int		 rv;
+
+	/* Staged reports first: the store allows one writer at a time. */
+	(void)arb_group_commit(relay_core_commit_group(r->core));
+	if ((rv = arb_txn_begin(r->store, 1, &t)) != 0)
+		return rv;
+	for (i = 0; i < nputs; i++)
+		if ((rv = arb_txn_put(t, puts[i].db, puts[i].key,
+		    puts[i].klen, puts[i].val, puts[i].vlen)) != 0) {
+			arb_txn_abort(t);
+			return rv;
+		}
+	if ((rv = arb_catalog_put_head(t, sbytes, slen)) != 0) {
+		arb_txn_abort(t);
+		return rv;
+	}
+	return arb_txn_commit(t);
+}
+
 /*
- * Sign and commit head seq+1 naming refs, make it current, and tell the
- * children.  refs are copied.
+ * Sign and commit head seq+1 naming refs, with puts in the same
+ * transaction; make it current, and tell the children.  refs are copied.
+ * On failure nothing is stored and the current head stays.
  */
 int
 root_sign_head(struct root *r, Arbor__PolicyRef **refs, size_t n,
-    const char *why)
+    const char *why, const struct root_put *puts, size_t nputs)
 {
 	Arbor__Head	 h = ARBOR__HEAD__INIT, *nh = NULL;
 	Arbor__Signed	 sg = ARBOR__SIGNED__INIT;
@@ -58,9 +93,11 @@ root_sign_head(struct root *r, Arbor__PolicyRef **refs, size_t n,
 		goto fail;
 	if ((rv = arb_wire_decode_head(body, blen, &nh)) != 0)
 		goto fail;
-	if ((rv = arb_store_put(r->store, ARB_DB_META,
-	    ARB_CATALOG_HEAD_KEY, ARB_CATALOG_HEAD_KEYLEN, sbytes, slen)) != 0)
+	if ((rv = root_commit_head(r, sbytes, slen, puts, nputs)) != 0) {
+		log_warnx("root: head seq %llu (%s) not committed: %s",
+		    (unsigned long long)h.seq, why, arb_strerror(rv));
 		goto fail;
+	}
 	if (r->head)
 		arb_wire_free_head(r->head);
 	r->head = nh;
@@ -91,6 +128,6 @@ root_resign_cb(uv_timer_t *t)
 	if (now < r->head->issued_at + half)
 		return;
 	if ((rv = root_sign_head(r, r->head->policies, r->head->n_policies,
-	    "re-signed before expiry")) != 0)
+	    "re-signed before expiry", NULL, 0)) != 0)
 		log_warnx("root: re-sign: %s", arb_strerror(rv));
 }

@@ -15,6 +15,7 @@
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/expr.h"
 #include "arbor/log.h"
 #include "arbor/sync.h"
 #include "root.h"
@@ -229,12 +230,23 @@ root_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 	uint64_t		  have;
 	uint32_t		  last;
 	char			  key[ARB_MAX_ID + 8], hex[ARB_SHA256_HEX];
+	char			  err[200];
+	struct root_put		  puts[2];
+	struct arb_expr		 *ex;
 	int			  rv;
 
 	if (p == NULL) {
 		root_refuse(req, ARB_EPROTO, "publish: no policy");
 		return;
 	}
+	/* Whoever sent it, an expression that does not parse goes nowhere. */
+	if ((rv = arb_expr_parse(p->applicability, &ex, err,
+	    sizeof(err))) != 0) {
+		root_refuse(req, ARB_EINVAL, "policy %s: field "
+		    "\"applicability\": %s", p->id, err);
+		return;
+	}
+	arb_expr_free(ex);
 	/* The wire decoder already checked id, names, sizes and severity. */
 	if (p->version == 0) {
 		root_refuse(req, ARB_EINVAL, "policy %s: field \"version\": "
@@ -273,12 +285,17 @@ root_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 	ref.sha256.len = ARB_SHA256_LEN;
 	refs[n++] = &ref;
 	snprintf(key, sizeof(key), "ver:%s", p->id);
-	if ((rv = arb_store_put(r->store, ARB_DB_POLICIES, sha, sizeof(sha),
-	    sbytes, slen)) != 0 ||
-	    (rv = arb_store_put(r->store, ARB_DB_META, key, strlen(key),
-	    &p->version, sizeof(p->version))) != 0)
-		goto fail;
-	if ((rv = root_sign_head(r, refs, n, "publish")) != 0)
+	puts[0].db = ARB_DB_POLICIES;
+	puts[0].key = sha;
+	puts[0].klen = sizeof(sha);
+	puts[0].val = sbytes;
+	puts[0].vlen = slen;
+	puts[1].db = ARB_DB_META;
+	puts[1].key = key;
+	puts[1].klen = strlen(key);
+	puts[1].val = &p->version;
+	puts[1].vlen = sizeof(p->version);
+	if ((rv = root_sign_head(r, refs, n, "publish", puts, 2)) != 0)
 		goto fail;
 	log_info("root: published %s v%u (%zu blobs)", p->id, p->version,
 	    p->n_blobs);
@@ -309,7 +326,7 @@ root_retire(struct root *r, struct arb_req *req, const char *id)
 		root_refuse(req, -ENOMEM, "out of memory");
 		return;
 	}
-	rv = root_sign_head(r, refs, n, "retire");
+	rv = root_sign_head(r, refs, n, "retire", NULL, 0);
 	free(refs);
 	if (rv != 0) {
 		root_refuse(req, rv, "retire %s: %s", id, arb_strerror(rv));
@@ -340,7 +357,7 @@ root_push(struct root *r, struct arb_req *req, const char *id)
 	urgent.urgent = 1;
 	urgent.pushed_seq = r->head->seq + 1;	/* the head this makes */
 	refs[n++] = &urgent;
-	rv = root_sign_head(r, refs, n, "push");
+	rv = root_sign_head(r, refs, n, "push", NULL, 0);
 	free(refs);
 	if (rv != 0) {
 		root_refuse(req, rv, "push %s: %s", id, arb_strerror(rv));
@@ -386,7 +403,7 @@ root_rollback(struct root *r, struct arb_req *req, const char *id)
 	rb = *cur;
 	rb.rollback_seq = r->head->seq + 1;
 	refs[n++] = &rb;
-	rv = root_sign_head(r, refs, n, "rollback");
+	rv = root_sign_head(r, refs, n, "rollback", NULL, 0);
 	free(refs);
 	if (rv != 0) {
 		root_refuse(req, rv, "rollback %s: %s", id, arb_strerror(rv));

@@ -86,9 +86,16 @@ void		 root_run(struct root *);
 void		 root_free(struct root *);
 
 /* authority.c */
+struct root_put {		/* a write committed with a new head */
+	enum arb_db	 db;
+	const void	*key;
+	size_t		 klen;
+	const void	*val;
+	size_t		 vlen;
+};
 int	root_catalog_load(struct root *);
 int	root_sign_head(struct root *, Arbor__PolicyRef **refs, size_t n,
-	    const char *why);
+	    const char *why, const struct root_put *puts, size_t nputs);
 void	root_resign_cb(uv_timer_t *);
 
 /* reply.c */

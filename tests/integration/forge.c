@@ -8,6 +8,7 @@
  *	arbor-forge head URL
  *	arbor-forge chunk URL SHA_HEX OFFSET LEN
  *	arbor-forge endpoint URL TOKEN STATE...
+ *	arbor-forge publish CONTROL_URL ID APPLICABILITY
  *
  * serve answers GetHead, GetPolicy and GetChunk like a parent that holds a
  * one-policy catalog naming FILE, but breaks exactly the rule that MODE
@@ -100,6 +101,7 @@ usage(void)
 	    "       arbor-forge relay --svc URL --pub URL --parent SVC "
 	    "--mode honest|alter|replay|forge\n"
 	    "       arbor-forge endpoint URL TOKEN STATE...\n"
+	    "       arbor-forge publish CONTROL_URL ID APPLICABILITY\n"
 	    "modes: good badsig unpinned expired mixmatch foreign longblob "
 	    "badhash\n");
 	exit(1);
@@ -1175,6 +1177,46 @@ cmd_endpoint(int argc, char *argv[])
 	return rv;
 }
 
+/* ------------------------------------------------------- raw publish */
+
+/*
+ * `arbor-forge publish CONTROL_URL ID APPLICABILITY`: a Publish sent
+ * straight to the root's control socket, past arborctl's own checks, of a
+ * policy with no blobs whose applicability is the text given.  Prints
+ * "published seq N" or "error CODE MESSAGE".
+ */
+static int
+cmd_publish(int argc, char *argv[])
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT, *r;
+	Arbor__Publish		 pb = ARBOR__PUBLISH__INIT;
+	Arbor__Policy		 p = ARBOR__POLICY__INIT;
+	int			 rv;
+
+	if (argc != 4)
+		usage();
+	p.id = argv[2];
+	p.version = 1;
+	p.title = (char *)"raw";
+	p.severity = (char *)"high";
+	p.applicability = argv[3];
+	p.action = (char *)"true";
+	pb.policy = &p;
+	env.body_case = ARBOR__ENVELOPE__BODY_PUBLISH;
+	env.publish = &pb;
+	if ((rv = call(argv[1], &env, &r)) != 0)
+		return rv;
+	if (r->body_case == ARBOR__ENVELOPE__BODY_ERROR)
+		printf("error %d %s\n", r->error->code, r->error->message);
+	else if (r->body_case == ARBOR__ENVELOPE__BODY_DONE)
+		printf("published seq %llu\n",
+		    (unsigned long long)r->done->seq);
+	else
+		printf("reply %d\n", (int)r->body_case);
+	arb_wire_free(r);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1195,5 +1237,7 @@ main(int argc, char *argv[])
 		return cmd_relay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "endpoint") == 0)
 		return cmd_endpoint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "publish") == 0)
+		return cmd_publish(argc - 1, argv + 1);
 	usage();
 }

@@ -108,7 +108,27 @@ def test_no_action_from_an_expired_head():
                    "the action's mark")
 
 
+def test_root_parses_applicability():
+    """arborctl checks a policy's expression, but the root must not rely
+    on it: a Publish sent straight to the control socket with one that
+    does not parse is refused, naming the field and the position."""
+    with Net("hostile-expr") as net:
+        root = net.root()
+        control = "ipc://%s/control.sock" % root.dir
+        rc, out = net.forge_cmd("publish", control, "bad", "pkg(\"x\" <")
+        if rc != 0 or not out.startswith("error") or \
+                '"applicability"' not in out:
+            raise Failure("root took an expression that does not parse: "
+                          "%s" % out)
+        if net.head_seq() != 0:
+            raise Failure("a head was signed for it")
+        rc, out = net.forge_cmd("publish", control, "good", "true")
+        if rc != 0 or out != "published seq 1":
+            raise Failure("root refused a good raw publish: %s" % out)
+
+
 if __name__ == "__main__":
     run([test_report_with_a_state_that_does_not_exist,
          test_control_socket_is_local,
-         test_no_action_from_an_expired_head])
+         test_no_action_from_an_expired_head,
+         test_root_parses_applicability])

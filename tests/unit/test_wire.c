@@ -545,7 +545,14 @@ test_reject_signed(void **state)
 
 	e.body_case = ARBOR__ENVELOPE__BODY_CATALOG_REPLY;
 	e.catalog_reply = &cr;
-	assert_int_equal(cycle(&e, NULL), ARB_EPROTO);	/* no head */
+	/* No head (nothing published yet) is a catalog, without policies. */
+	assert_int_equal(cycle(&e, NULL), 0);
+	sp[0] = &ok;
+	cr.policies = sp;
+	cr.n_policies = 1;
+	assert_int_equal(cycle(&e, NULL), ARB_EPROTO);	/* policies, no head */
+	cr.policies = NULL;
+	cr.n_policies = 0;
 	cr.head = &s;
 	assert_int_equal(cycle(&e, NULL), ARB_EPROTO);
 	cr.head = &ok;

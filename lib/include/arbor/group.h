@@ -44,6 +44,14 @@ void	arb_group_defer(struct arb_group *g, struct arb_req *req,
 	    const Arbor__Envelope *reply, void (*after)(void *arg,
 	    int committed), void *arg);
 
+/*
+ * Commit what is staged now instead of at the end of the turn (its replies
+ * go out, or their errors), so that the caller may write durably in a
+ * transaction of its own.  0, or the commit's error; 0 when nothing is
+ * staged.
+ */
+int	arb_group_commit(struct arb_group *g);
+
 /* Error replies the group sent (a failed commit, a reply not encoded). */
 uint64_t arb_group_errors(const struct arb_group *g);
 
