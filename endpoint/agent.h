@@ -24,6 +24,15 @@
 
 #define AGENT_MAX_FLIGHT	64
 #define AGENT_MAX_ATTEMPTS	3	/* runs of one action, restarts included */
+#define AGENT_DL_REPORT		2	/* failed fetches before download-failed */
+
+/* A blob whose download failed: not asked for again before next_ms. */
+struct agent_dlfail {
+	uint8_t		sha[ARB_SHA256_LEN];
+	uint32_t	fails;		/* in a row */
+	uint64_t	next_ms;	/* loop time */
+	int		rv;		/* the last failure */
+};
 
 struct agent_conf {
 	struct arb_upstream	 up;		/* first: ARB_UPSTREAM_CONF_KEYS */
@@ -102,6 +111,8 @@ struct agent {
 	struct arb_strmap	*sunk;		/* swarm: blobs verified, hex */
 	uint8_t			 flight[AGENT_MAX_FLIGHT][ARB_SHA256_LEN];
 	int			 nflight;
+	struct agent_dlfail	 dlfail[AGENT_MAX_FLIGHT];
+	int			 ndlfail;
 	struct arb_action	*action;	/* running, or NULL */
 	char			 action_id[ARB_MAX_ID + 1];
 	int			 enrolled;

@@ -190,6 +190,77 @@ retry_cb(uv_timer_t *t)
 	agent_apply(t->data);
 }
 
+/*
+ * Downloads that fail are asked for again after 2 s, doubling to 5 min,
+ * plus up to a quarter more at random: a blob that cannot arrive (a relay
+ * whose disk is full) costs a bounded rate of requests, and thousands of
+ * endpoints do not retry in step.  A success forgets the failures.
+ */
+#define DL_RETRY_MS	2000
+#define DL_RETRY_MAX_MS	300000
+
+static struct agent_dlfail *
+dlfail_find(struct agent *a, const uint8_t *sha)
+{
+	int i;
+
+	for (i = 0; i < a->ndlfail; i++)
+		if (memcmp(a->dlfail[i].sha, sha, ARB_SHA256_LEN) == 0)
+			return &a->dlfail[i];
+	return NULL;
+}
+
+static void
+dlfail_forget(struct agent *a, const uint8_t *sha)
+{
+	struct agent_dlfail *d;
+
+	if ((d = dlfail_find(a, sha)) == NULL)
+		return;
+	*d = a->dlfail[--a->ndlfail];
+}
+
+/* Arm the retry timer for the earliest blob due, if sooner than armed. */
+static void
+dlfail_arm(struct agent *a)
+{
+	uint64_t	now = uv_now(a->loop), due = UINT64_MAX, in;
+	int		i;
+
+	for (i = 0; i < a->ndlfail; i++)
+		if (a->dlfail[i].next_ms < due)
+			due = a->dlfail[i].next_ms;
+	if (due == UINT64_MAX)
+		return;
+	in = due > now ? due - now : 0;
+	if (!uv_is_active((uv_handle_t *)&a->retry) ||
+	    in < uv_timer_get_due_in(&a->retry))
+		uv_timer_start(&a->retry, retry_cb, in, 0);
+}
+
+static void
+dlfail_note(struct agent *a, const uint8_t *sha, int rv)
+{
+	struct agent_dlfail	*d;
+	uint64_t		 wait;
+
+	if ((d = dlfail_find(a, sha)) == NULL) {
+		if (a->ndlfail == AGENT_MAX_FLIGHT)
+			return;		/* retried at the next poll */
+		d = &a->dlfail[a->ndlfail++];
+		memset(d, 0, sizeof(*d));
+		memcpy(d->sha, sha, ARB_SHA256_LEN);
+	}
+	d->rv = rv;
+	wait = d->fails < 8 ? (uint64_t)DL_RETRY_MS << d->fails :
+	    DL_RETRY_MAX_MS;
+	if (wait > DL_RETRY_MAX_MS)
+		wait = DL_RETRY_MAX_MS;
+	wait += (uint64_t)random() % (wait / 4 + 1);
+	d->fails++;
+	d->next_ms = uv_now(a->loop) + wait;
+}
+
 static void
 fetch_cb(int rv, const uint8_t *sha, const uint8_t *chunks, size_t nchunks,
     void *arg)
@@ -206,27 +277,46 @@ fetch_cb(int rv, const uint8_t *sha, const uint8_t *chunks, size_t nchunks,
 	}
 	if (a->stopping)
 		return;
-	if (rv == 0)
+	if (rv == 0) {
+		dlfail_forget(a, sha);
 		agent_apply(a);
-	else if (!uv_is_active((uv_handle_t *)&a->retry))
-		uv_timer_start(&a->retry, retry_cb, 2000, 0);
+		return;
+	}
+	dlfail_note(a, sha, rv);
+	agent_apply(a);		/* says download-failed where it is so */
+	dlfail_arm(a);
 }
 
-/* Count the blobs not here yet, starting their downloads. */
+/*
+ * Count the blobs not here yet, starting their downloads (those that
+ * failed, once their wait is over).  *failp: a blob that failed
+ * AGENT_DL_REPORT times in a row, or NULL.
+ */
 static size_t
-blobs_missing(struct agent *a, const Arbor__Policy *p)
+blobs_missing(struct agent *a, const Arbor__Policy *p,
+    const Arbor__BlobRef **failp, const struct agent_dlfail **dfp)
 {
-	size_t		i, missing = 0;
-	int		rv;
+	const struct agent_dlfail	*d;
+	size_t				 i, missing = 0;
+	uint64_t			 now = uv_now(a->loop);
+	int				 rv;
 
+	*failp = NULL;
+	*dfp = NULL;
 	for (i = 0; i < p->n_blobs; i++) {
 		const Arbor__BlobRef *b = p->blobs[i];
 
 		if (arb_fetch_have(a->fetch, b->sha256.data, b->size))
 			continue;
 		missing++;
+		if ((d = dlfail_find(a, b->sha256.data)) != NULL &&
+		    d->fails >= AGENT_DL_REPORT && *failp == NULL) {
+			*failp = b;
+			*dfp = d;
+		}
 		if (agent_in_flight(a, b->sha256.data) >= 0 ||
-		    a->nflight == AGENT_MAX_FLIGHT)
+		    a->nflight == AGENT_MAX_FLIGHT ||
+		    (d != NULL && now < d->next_ms))
 			continue;
 		if ((rv = arb_fetch_blob(a->fetch, b->sha256.data, b->size,
 		    fetch_cb, a)) != 0) {
@@ -476,10 +566,12 @@ static void
 apply_one(struct agent *a, const Arbor__Head *head,
     const Arbor__PolicyRef *ref)
 {
-	struct agent_pstate	 st;
-	Arbor__Policy		*p;
-	char			 err[256], detail[300];
-	int			 applies, rv;
+	struct agent_pstate		 st;
+	Arbor__Policy			*p;
+	const Arbor__BlobRef		*fb;
+	const struct agent_dlfail	*df;
+	char				 err[256], detail[300];
+	int				 applies, rv;
 
 	if (arb_catalog_policy(a->store, ref->sha256.data, &p) != 0)
 		return;
@@ -558,12 +650,19 @@ apply_one(struct agent *a, const Arbor__Head *head,
 	if (st.state == ARB_ST_UNKNOWN || st.state == ARB_ST_NOT_APPLICABLE ||
 	    st.state == ARB_ST_ERROR)
 		pstate_set(a, p->id, &st, ARB_ST_APPLICABLE, 0, "");
-	if (blobs_missing(a, p) > 0) {
-		if (st.state != ARB_ST_DOWNLOADING)
+	if (blobs_missing(a, p, &fb, &df) > 0) {
+		if (fb != NULL && st.state != ARB_ST_DOWNLOAD_FAILED) {
+			snprintf(detail, sizeof(detail), "blob %s: %s (%u "
+			    "attempts; tried again later)", fb->name,
+			    arb_strerror(df->rv), df->fails);
+			pstate_set(a, p->id, &st, ARB_ST_DOWNLOAD_FAILED, 0,
+			    detail);
+		} else if (fb == NULL && st.state != ARB_ST_DOWNLOADING)
 			pstate_set(a, p->id, &st, ARB_ST_DOWNLOADING, 0, "");
 		goto out;
 	}
-	if (st.state == ARB_ST_DOWNLOADING || st.state == ARB_ST_APPLICABLE) {
+	if (st.state == ARB_ST_DOWNLOADING || st.state == ARB_ST_APPLICABLE ||
+	    st.state == ARB_ST_DOWNLOAD_FAILED) {
 		if (a->env && a->env->event)
 			a->env->event(a->env->event_arg, "verified", p->id,
 			    a->index);
@@ -601,6 +700,11 @@ agent_apply(struct agent *a)
 	}
 	if (a->env == NULL)	/* a swarm's fixture trees do not change */
 		arb_facts_reload(a->facts);
+	/* Pushed policies first: their downloads start before the rest. */
 	for (i = 0; i < head->n_policies; i++)
-		apply_one(a, head, head->policies[i]);
+		if (head->policies[i]->urgent)
+			apply_one(a, head, head->policies[i]);
+	for (i = 0; i < head->n_policies; i++)
+		if (!head->policies[i]->urgent)
+			apply_one(a, head, head->policies[i]);
 }

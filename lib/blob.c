@@ -15,6 +15,7 @@
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -706,4 +707,48 @@ arb_blobdir_usage(const struct arb_blobdir *d, uint64_t *bytesp)
 	if (rv == 0)
 		*bytesp = sum;
 	return rv;
+}
+
+int
+arb_blob_space(const struct arb_blobdir *d, uint64_t *freep)
+{
+	struct statvfs	sv;
+
+	if (statvfs(d->path, &sv) != 0)
+		return -errno;
+	*freep = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return 0;
+}
+
+int
+arb_blob_drop_parts(struct arb_blobdir *d,
+    int (*keep)(void *arg, const uint8_t sha[ARB_SHA256_LEN]), void *arg,
+    uint64_t *freedp)
+{
+	char		 dir[PATH_MAX], path[PATH_MAX + 2 * ARB_SHA256_LEN + 8];
+	uint8_t		 sha[ARB_SHA256_LEN];
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*dp;
+	size_t		 n;
+
+	*freedp = 0;
+	snprintf(dir, sizeof(dir), "%s/tmp", d->path);
+	if ((dp = opendir(dir)) == NULL)
+		return -errno;
+	while ((de = readdir(dp)) != NULL) {
+		n = strlen(de->d_name);
+		if (n != 2 * ARB_SHA256_LEN + 5 ||
+		    strcmp(de->d_name + 2 * ARB_SHA256_LEN, ".part") != 0)
+			continue;
+		de->d_name[2 * ARB_SHA256_LEN] = '\0';
+		if (arb_unhex(de->d_name, sha, sizeof(sha)) != 0 ||
+		    (keep != NULL && keep(arg, sha)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.part", dir, de->d_name);
+		if (stat(path, &st) == 0 && unlink(path) == 0)
+			*freedp += (uint64_t)st.st_size;
+	}
+	closedir(dp);
+	return 0;
 }

@@ -35,6 +35,8 @@
 
 #define FETCH_MAX_RETRY	50	/* EAGAIN replies per chunk */
 #define FETCH_RETRY_MS	200
+/* Room left beside a blob for the store and the rest. */
+#define FETCH_SPACE_MARGIN	(1ULL << 20)
 
 struct fetch;
 
@@ -436,7 +438,7 @@ static int
 fetch_open_blob(struct fetch *f, int *donep)
 {
 	struct arb_fetcher	*fp = f->fp;
-	uint64_t		 off;
+	uint64_t		 off, room;
 	int			 rv;
 
 	if ((rv = arb_blob_writer_open(fp->c.blobs, f->sha, f->size,
@@ -473,6 +475,19 @@ fetch_open_blob(struct fetch *f, int *donep)
 			    arb_strerror(rv));
 		*donep = rv;
 		return 0;
+	}
+	/*
+	 * A blob that cannot fit is refused before a byte is written, so that
+	 * it does not fill the disk others (the store, other blobs) need.
+	 */
+	if (arb_blob_space(fp->c.blobs, &room) == 0 &&
+	    room < f->size - off + FETCH_SPACE_MARGIN) {
+		log_warnx("%s: blob %.12s: %llu bytes to come, %llu free",
+		    fp->c.kind, f->hex, (unsigned long long)(f->size - off),
+		    (unsigned long long)room);
+		arb_blob_writer_abort(f->w);
+		f->w = NULL;
+		return -ENOSPC;
 	}
 	if (off > 0)
 		log_info("%s: blob %.12s: resuming at %llu of %llu",

@@ -195,19 +195,17 @@ trim_cmp(const void *a, const void *b)
 }
 
 /*
- * Keep the cache under its limit: evict least recently used blobs that no
- * current policy names.
+ * Evict least recently used blobs that no current policy names until the
+ * cache holds no more than limit bytes.
  */
-void
-relay_cache_trim(struct relay_core *c)
+static void
+cache_trim_to(struct relay_core *c, uint64_t limit)
 {
 	struct trim_arg	 ta;
 	struct arb_txn	*t;
 	size_t		 i;
 	char		 hex[ARB_SHA256_HEX];
 
-	if (c->c.cache_limit == 0)
-		return;
 	memset(&ta, 0, sizeof(ta));
 	ta.c = c;
 	if (arb_txn_begin(c->c.store, 0, &t) != 0)
@@ -220,7 +218,7 @@ relay_cache_trim(struct relay_core *c)
 	arb_txn_abort(t);
 	if (ta.n > 1)
 		qsort(ta.v, ta.n, sizeof(*ta.v), trim_cmp);
-	for (i = 0; i < ta.n && ta.total > c->c.cache_limit; i++) {
+	for (i = 0; i < ta.n && ta.total > limit; i++) {
 		arb_hex(ta.v[i].sha, ARB_SHA256_LEN, hex);
 		log_info("%s: cache: evicting blob %.12s (%llu bytes)",
 		    c->c.name, hex, (unsigned long long)ta.v[i].size);
@@ -228,6 +226,99 @@ relay_cache_trim(struct relay_core *c)
 		ta.total -= ta.v[i].size;
 	}
 	free(ta.v);
+}
+
+/* Keep the cache under its limit. */
+void
+relay_cache_trim(struct relay_core *c)
+{
+	if (c->c.cache_limit != 0)
+		cache_trim_to(c, c->c.cache_limit);
+}
+
+/* ------------------------------------------------------------- failures */
+
+/* Back-off after a failed upstream fetch: 2 s doubling to 2 min. */
+#define FAIL_WAIT_MS		2000
+#define FAIL_WAIT_MAX_MS	120000
+
+static struct fetch_fail *
+cache_fail_find(struct relay_core *c, const uint8_t *sha)
+{
+	int i;
+
+	for (i = 0; i < c->nfails; i++)
+		if (memcmp(c->fails[i].sha, sha, ARB_SHA256_LEN) == 0)
+			return &c->fails[i];
+	return NULL;
+}
+
+static void
+cache_fail_forget(struct relay_core *c, const uint8_t *sha)
+{
+	struct fetch_fail *f;
+
+	if ((f = cache_fail_find(c, sha)) != NULL)
+		*f = c->fails[--c->nfails];
+}
+
+/* A partial file to keep: its blob is being fetched now. */
+static int
+cache_part_busy(void *arg, const uint8_t sha[ARB_SHA256_LEN])
+{
+	struct relay_core	*c = arg;
+	struct miss		*m;
+
+	for (m = c->misses; m; m = m->next)
+		if (memcmp(m->sha, sha, ARB_SHA256_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * An upstream fetch failed.  Out of space: evict every blob no current
+ * policy names (whatever the cache limit) and the partial files of
+ * fetches not going on, so that the next try, and the blobs of other
+ * policies, have room.  Either way children get this error for a while
+ * instead of a new fetch each.
+ */
+static void
+cache_fail_note(struct relay_core *c, const uint8_t *sha, int rv)
+{
+	struct fetch_fail	*f;
+	uint64_t		 wait;
+	char			 hex[ARB_SHA256_HEX];
+
+	uint64_t		 freed = 0;
+
+	if (rv == -ENOSPC || rv == -EDQUOT) {
+		log_warnx("%s: cache: out of space; evicting the blobs no "
+		    "current policy names", c->c.name);
+		cache_trim_to(c, 0);
+		(void)arb_blob_drop_parts(c->c.blobs, cache_part_busy, c,
+		    &freed);
+		if (freed > 0)
+			log_info("%s: cache: %llu bytes of partial blobs "
+			    "removed", c->c.name, (unsigned long long)freed);
+	}
+	if ((f = cache_fail_find(c, sha)) == NULL) {
+		if (c->nfails == RELAY_FAILS_MAX)
+			return;
+		f = &c->fails[c->nfails++];
+		memset(f, 0, sizeof(*f));
+		memcpy(f->sha, sha, ARB_SHA256_LEN);
+	}
+	wait = f->fails < 7 ? (uint64_t)FAIL_WAIT_MS << f->fails :
+	    FAIL_WAIT_MAX_MS;
+	if (wait > FAIL_WAIT_MAX_MS)
+		wait = FAIL_WAIT_MAX_MS;
+	f->fails++;
+	f->rv = rv;
+	f->until_ms = uv_now(c->c.loop) + wait;
+	arb_hex(sha, ARB_SHA256_LEN, hex);
+	log_warnx("%s: blob %.12s: fetch failed (%u in a row): %s; children "
+	    "get this for %llu s", c->c.name, hex, f->fails, arb_strerror(rv),
+	    (unsigned long long)(wait / 1000));
 }
 
 /* --------------------------------------------------------------- misses */
@@ -252,6 +343,10 @@ cache_miss_done(int rv, const uint8_t *sha, const uint8_t *chunks,
 			free(c);
 		return;
 	}
+	if (rv == 0)
+		cache_fail_forget(c, sha);
+	else if (rv != ARB_ECLOSED)
+		cache_fail_note(c, sha, rv);
 	if (rv == 0 && (rv = relay_core_index_blob(c, sha, chunks,
 	    nchunks)) != 0) {
 		arb_hex(sha, ARB_SHA256_LEN, hex);
@@ -274,12 +369,21 @@ cache_miss_done(int rv, const uint8_t *sha, const uint8_t *chunks,
 		relay_cache_trim(c);
 }
 
-/* Start (or join) the upstream fetch of a named blob. */
+/*
+ * Start (or join) the upstream fetch of a named blob.  NULL when it cannot
+ * start, *rvp saying why (the last failure's error while its back-off
+ * lasts).
+ */
 static struct miss *
-cache_fetch(struct relay_core *c, const struct named_blob *nb, int prefetch)
+cache_fetch(struct relay_core *c, const struct named_blob *nb, int prefetch,
+    int *rvp)
 {
-	struct miss	*m;
-	int		 rv;
+	struct fetch_fail	*f;
+	struct miss		*m;
+	char			 hex[ARB_SHA256_HEX];
+	int			 rv;
+
+	*rvp = ARB_EAGAIN;
 
 	for (m = c->misses; m; m = m->next)
 		if (memcmp(m->sha, nb->sha, ARB_SHA256_LEN) == 0) {
@@ -290,6 +394,11 @@ cache_fetch(struct relay_core *c, const struct named_blob *nb, int prefetch)
 			}
 			return m;
 		}
+	if ((f = cache_fail_find(c, nb->sha)) != NULL &&
+	    uv_now(c->c.loop) < f->until_ms) {
+		*rvp = f->rv;
+		return NULL;
+	}
 	if (c->c.fetch == NULL || (m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->c = c;
@@ -297,8 +406,12 @@ cache_fetch(struct relay_core *c, const struct named_blob *nb, int prefetch)
 	m->prefetch = prefetch;
 	if ((rv = arb_fetch_blob(c->c.fetch, nb->sha, nb->size,
 	    cache_miss_done, m)) != 0) {
-		log_warnx("%s: fetch: %s", c->c.name, arb_strerror(rv));
+		arb_hex(nb->sha, ARB_SHA256_LEN, hex);
+		log_warnx("%s: blob %.12s: fetch: %s", c->c.name, hex,
+		    arb_strerror(rv));
 		free(m);
+		cache_fail_note(c, nb->sha, rv);
+		*rvp = rv;
 		return NULL;
 	}
 	c->st.upstream_fetches++;
@@ -317,13 +430,16 @@ int
 relay_cache_fetch(struct relay_core *c, const struct named_blob *nb,
     int prefetch)
 {
-	return cache_fetch(c, nb, prefetch) != NULL ? 0 : ARB_EAGAIN;
+	int rv;
+
+	return cache_fetch(c, nb, prefetch, &rv) != NULL ? 0 : rv;
 }
 
 /*
  * A child asked for a chunk of a named blob the cache lacks: park req
  * until the one upstream fetch of that blob ends, then serve it (or send
- * the error).  ARB_EAGAIN if it cannot wait; req is then the caller's.
+ * the error).  An error if it cannot wait (ARB_EAGAIN, or the error of a
+ * fetch that failed a moment ago); req is then the caller's.
  */
 int
 relay_cache_park(struct relay_core *c, const struct named_blob *nb,
@@ -331,9 +447,11 @@ relay_cache_park(struct relay_core *c, const struct named_blob *nb,
 {
 	struct miss	*m;
 	struct parked	*p;
+	int		 rv;
 
-	if ((m = cache_fetch(c, nb, 0)) == NULL ||
-	    (p = calloc(1, sizeof(*p))) == NULL)
+	if ((m = cache_fetch(c, nb, 0, &rv)) == NULL)
+		return rv;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return ARB_EAGAIN;
 	p->req = req;
 	p->off = off;

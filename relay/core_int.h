@@ -30,8 +30,23 @@ struct named_blob {		/* a blob that a current policy names */
 struct miss;			/* cache.c: one blob being fetched */
 struct cchunk;			/* cache.c: one chunk kept in memory */
 
+/*
+ * A blob whose upstream fetch failed: children asking for it get the same
+ * error until until_ms (loop time), so that a fetch that cannot succeed
+ * (a full disk) is not started again for every child's retry.
+ */
+#define RELAY_FAILS_MAX	32
+struct fetch_fail {
+	uint8_t		sha[ARB_SHA256_LEN];
+	uint32_t	fails;		/* in a row */
+	uint64_t	until_ms;
+	int		rv;
+};
+
 struct relay_core {
 	struct relay_core_conf	 c;
+	struct fetch_fail	 fails[RELAY_FAILS_MAX];
+	int			 nfails;
 	struct arb_srv		*srv;
 	struct arb_pub		*pubs;
 	struct arb_group	*group;		/* commits before acks */

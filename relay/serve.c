@@ -89,8 +89,8 @@ relay_serve_chunk(struct relay_core *c, struct arb_req *req,
 			return;
 		}
 		/* A miss: wait for the one upstream fetch. */
-		if (relay_cache_park(c, nb, req, off, len) != 0)
-			relay_error(c, req, ARB_EAGAIN, "blob");
+		if ((rv = relay_cache_park(c, nb, req, off, len)) != 0)
+			relay_error(c, req, rv, "blob fetch");
 		return;
 	}
 	if (off % ARB_CHUNK_SIZE != 0 || off >= h.size || len == 0 ||

@@ -77,4 +77,16 @@ void	arb_blob_writer_abort(struct arb_blob_writer *w);
 /* Total bytes of complete blobs (for cache limits). */
 int	arb_blobdir_usage(const struct arb_blobdir *d, uint64_t *bytesp);
 
+/*
+ * Remove the partial files of blobs being written (resumable leftovers of
+ * fetches cut short) except those keep says to keep; *freedp the bytes
+ * freed.  For a directory short of space.
+ */
+int	arb_blob_drop_parts(struct arb_blobdir *d,
+	    int (*keep)(void *arg, const uint8_t sha[ARB_SHA256_LEN]),
+	    void *arg, uint64_t *freedp);
+
+/* Bytes free for an unprivileged writer where d is, or -errno. */
+int	arb_blob_space(const struct arb_blobdir *d, uint64_t *freep);
+
 #endif

@@ -23,7 +23,8 @@ enum arb_state {
 	ARB_ST_FAILED,		/* action failed, timed out, or still applies */
 	ARB_ST_REBOOT_PENDING,	/* fixed once the endpoint reboots */
 	ARB_ST_ROLLED_BACK,
-	ARB_ST_ERROR,		/* cannot evaluate, or cannot download */
+	ARB_ST_ERROR,		/* cannot evaluate */
+	ARB_ST_DOWNLOAD_FAILED,	/* a blob failed to arrive; retried later */
 	ARB_ST_COUNT
 };
 
