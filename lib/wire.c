@@ -357,7 +357,9 @@ wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
 
 /*
  * The per-body bounds.  A reply that names a signed object must carry it:
- * a node that has nothing to give answers with an Error instead.
+ * a node that has nothing to give answers with an Error instead.  It is
+ * long on purpose: one short case per body, all in one place, so that a
+ * new body without its bounds stands out in review.
  */
 static int
 wire_check_envelope(const Arbor__Envelope *e)

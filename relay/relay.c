@@ -80,13 +80,49 @@ relay_stop(uv_signal_t *s, int signum)
 	r->net = NULL;
 }
 
+/* The way up: the parent link, catalog sync on it, the fetch pipeline. */
+static int
+relay_upstream_new(struct relay *r)
+{
+	const struct relay_conf	*conf = r->conf;
+	struct arb_link_conf	 lc;
+	struct arb_sync_conf	 sc;
+	struct arb_fetch_conf	 fc;
+	int			 rv;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.loop = &r->loop;
+	lc.net = r->net;
+	lc.up = &conf->up;
+	lc.kind = "relay";
+	if ((rv = arb_link_new(&lc, &r->link)) != 0)
+		return rv;
+	memset(&sc, 0, sizeof(sc));
+	sc.loop = &r->loop;
+	sc.link = r->link;
+	sc.store = r->store;
+	sc.pin = r->pin;
+	sc.up = &conf->up;
+	sc.node_id = conf->node_id;
+	sc.kind = "relay";
+	sc.on_head = relay_on_head;
+	sc.arg = r;
+	if ((rv = arb_sync_new(&sc, &r->sync)) != 0)
+		return rv;
+	memset(&fc, 0, sizeof(fc));
+	fc.loop = &r->loop;
+	fc.link = r->link;
+	fc.blobs = r->blobs;
+	fc.up = &conf->up;
+	fc.chunk_hashes = 1;	/* indexed without reading it again */
+	fc.kind = "relay";
+	return arb_fetch_new(&fc, &r->fetch);
+}
+
 struct relay *
 relay_new(const struct relay_conf *conf)
 {
 	struct relay		*r;
-	struct arb_link_conf	 lc;
-	struct arb_sync_conf	 sc;
-	struct arb_fetch_conf	 fc;
 	struct relay_core_conf	 cc;
 	char			 path[PATH_MAX];
 	int			 rv;
@@ -116,33 +152,7 @@ relay_new(const struct relay_conf *conf)
 	if ((rv = arb_net_new(&r->loop, &r->net)) != 0)
 		goto fail;
 
-	memset(&lc, 0, sizeof(lc));
-	lc.loop = &r->loop;
-	lc.net = r->net;
-	lc.up = &conf->up;
-	lc.kind = "relay";
-	if ((rv = arb_link_new(&lc, &r->link)) != 0)
-		goto fail;
-	memset(&sc, 0, sizeof(sc));
-	sc.loop = &r->loop;
-	sc.link = r->link;
-	sc.store = r->store;
-	sc.pin = r->pin;
-	sc.up = &conf->up;
-	sc.node_id = conf->node_id;
-	sc.kind = "relay";
-	sc.on_head = relay_on_head;
-	sc.arg = r;
-	if ((rv = arb_sync_new(&sc, &r->sync)) != 0)
-		goto fail;
-	memset(&fc, 0, sizeof(fc));
-	fc.loop = &r->loop;
-	fc.link = r->link;
-	fc.blobs = r->blobs;
-	fc.up = &conf->up;
-	fc.chunk_hashes = 1;	/* indexed without reading it again */
-	fc.kind = "relay";
-	if ((rv = arb_fetch_new(&fc, &r->fetch)) != 0)
+	if ((rv = relay_upstream_new(r)) != 0)
 		goto fail;
 
 	memset(&cc, 0, sizeof(cc));
