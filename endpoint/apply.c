@@ -255,8 +255,10 @@ action_done(const struct arb_action_result *res, void *arg)
 	a->action = NULL;
 	a->action_id[0] = '\0';
 	/* The result is taken below or not at all: the run is over. */
-	agent_running_clear(a);
-	(void)arb_action_cleanup(a->staging, run->id, run->version);
+	if (a->env == NULL || !a->env->simulate) {
+		agent_running_clear(a);
+		(void)arb_action_cleanup(a->staging, run->id, run->version);
+	}
 	if (a->stopping || pstate_load(a, run->id, &st) != 0 ||
 	    memcmp(st.sha, run->sha, ARB_SHA256_LEN) != 0) {
 		free(run);

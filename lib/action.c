@@ -837,6 +837,10 @@ action_cgroup_make(struct arb_action *a, const char *parent)
 	if (n > 0 && (size_t)n < sizeof(a->cgroup) &&
 	    mkdir(a->cgroup, 0755) == 0)
 		return;
+	/* An empty one left by an agent of the same pid before a reboot. */
+	if (errno == EEXIST && rmdir(a->cgroup) == 0 &&
+	    mkdir(a->cgroup, 0755) == 0)
+		return;
 	log_warn("agent: policy %s v%" PRIu32 ": cgroup %s; killing by parent "
 	    "chain instead", a->policy_id, a->version, a->cgroup);
 	a->cgroup[0] = '\0';
