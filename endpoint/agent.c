@@ -49,6 +49,10 @@ agent_stop_in(struct agent *a)
 		uv_close((uv_handle_t *)&a->retry, NULL);
 	if (a->flush.loop != NULL && !uv_is_closing((uv_handle_t *)&a->flush))
 		uv_close((uv_handle_t *)&a->flush, NULL);
+	if (a->prev.loop != NULL && !uv_is_closing((uv_handle_t *)&a->prev))
+		uv_close((uv_handle_t *)&a->prev, NULL);
+	if (a->gc.loop != NULL && !uv_is_closing((uv_handle_t *)&a->gc))
+		uv_close((uv_handle_t *)&a->gc, NULL);
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
 	/* The link last: closing it completes what the others wait for. */
@@ -187,6 +191,17 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 		snprintf(path, sizeof(path), "%s/blobs", a->data_dir);
 		if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
 			goto fail;
+		if (conf->action_cgroup &&
+		    (rv = arb_action_cgroup_probe(path, sizeof(path))) == 0 &&
+		    (a->cgroup = strdup(path)) == NULL)
+			goto fail;
+		if (a->cgroup != NULL)
+			log_info("agent: actions are contained by cgroup %s",
+			    a->cgroup);
+		else
+			log_info("agent: actions are contained by descendants "
+			    "(parent chain): %s", conf->action_cgroup ?
+			    arb_strerror(rv) : "action_cgroup is false");
 	}
 	if (arb_store_get(a->store, ARB_DB_META, "enrolled", 8, &v, &n) == 0) {
 		a->enrolled = n == strlen(a->id) && memcmp(v, a->id, n) == 0;
@@ -198,6 +213,10 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	a->retry.data = a;
 	uv_timer_init(a->loop, &a->flush);
 	a->flush.data = a;
+	uv_timer_init(a->loop, &a->prev);
+	a->prev.data = a;
+	uv_timer_init(a->loop, &a->gc);
+	a->gc.data = a;
 
 	memset(&lc, 0, sizeof(lc));
 	lc.loop = a->loop;
@@ -244,6 +263,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	    (rv = arb_sync_start(a->sync)) != 0)
 		goto fail;
 	(void)agent_report_inventory(a);
+	agent_running_start(a);	/* a run that outlived the last agent */
 	agent_apply(a);		/* an action cut by a restart, first */
 	if (env == NULL)
 		log_info("agent: %s (%s) started", a->node_id, a->id);
@@ -308,6 +328,7 @@ agent_free(struct agent *a)
 	if (a->pin)
 		arb_key_free(a->pin);
 	free(a->staging);
+	free(a->cgroup);
 	free(a->data_dir);
 	free(a->node_id);
 	free(a);

@@ -54,6 +54,7 @@ struct agent_conf {
 	int64_t			 swarm_need;	/* percent that need the patch */
 	int			 swarm_run;	/* really run actions */
 	char			*swarm_events;	/* file of "verified" events */
+	int			 action_cgroup;	/* contain actions in a cgroup */
 };
 
 /*
@@ -72,6 +73,16 @@ struct agent_env {
 				    const char *policy, int index);
 	void			*event_arg;
 	uint64_t		*reports_made;	/* counted for benchmarks */
+};
+
+/*
+ * The action that runs (ARB_DB_META "action"), host byte order: kept from
+ * its start to its end, so that an agent restarted meanwhile knows it.
+ */
+struct agent_running {
+	struct arb_action_ident	id;
+	char			policy[ARB_MAX_ID + 1];
+	uint32_t		version;
 };
 
 /* What the agent keeps per policy id (ARB_DB_STATE), host byte order. */
@@ -122,6 +133,15 @@ struct agent {
 	int			 stopping;
 	uint64_t		 stale_logged;	/* head seq said expired */
 	char			*staging;
+	char			*cgroup;	/* actions' parent, or NULL */
+	uv_timer_t		 prev;		/* polls a previous run */
+	struct agent_running	 prev_run;
+	int			 prev_wait;	/* it is alive: act on nothing */
+	int			 prev_killed;	/* past its deadline: killed */
+	uv_timer_t		 gc;		/* a blob collection pass */
+	unsigned		 gc_next;	/* next blob directory, 0..256 */
+	uint64_t		 gc_seq;	/* head seq last swept for */
+	uint64_t		 gc_sweep;	/* head seq of this sweep */
 };
 
 /* conf.c */
@@ -152,6 +172,15 @@ void	agent_flush(struct agent *);
 int	agent_swarm(const struct agent_conf *);
 int	agent_sink_init(struct agent *, struct arb_fetch_sink *);
 void	agent_sink_free(struct agent *);
+
+/* running.c */
+void	agent_running_start(struct agent *);
+void	agent_running_save(struct agent *, const char *policy,
+	    uint32_t version);
+void	agent_running_clear(struct agent *);
+
+/* collect.c */
+void	agent_collect(struct agent *);
 
 /* apply.c */
 void	agent_apply(struct agent *);

@@ -344,6 +344,11 @@ action_done(const struct arb_action_result *res, void *arg)
 
 	a->action = NULL;
 	a->action_id[0] = '\0';
+	/* The result is taken below or not at all: the run is over. */
+	if (a->env == NULL || !a->env->simulate) {
+		agent_running_clear(a);
+		(void)arb_action_cleanup(a->staging, run->id, run->version);
+	}
 	if (a->stopping || pstate_load(a, run->id, &st) != 0 ||
 	    memcmp(st.sha, run->sha, ARB_SHA256_LEN) != 0) {
 		free(run);
@@ -504,6 +509,7 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 	spec.timeout_ms = (int64_t)(p->timeout_s ? p->timeout_s :
 	    DEFAULT_TIMEOUT_S) * 1000;
 	spec.kind = rollback ? "rollback" : "action";
+	spec.cgroup = a->cgroup;
 	run->a = a;
 	snprintf(run->id, sizeof(run->id), "%s", p->id);
 	memcpy(run->sha, st->sha, ARB_SHA256_LEN);
@@ -528,6 +534,7 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 		    "cannot start the action");
 		goto out;
 	}
+	agent_running_save(a, p->id, p->version);
 	snprintf(a->action_id, sizeof(a->action_id), "%s", p->id);
 	run = NULL;
 out:
@@ -689,7 +696,8 @@ agent_apply(struct agent *a)
 	const Arbor__Head	*head;
 	size_t			 i;
 
-	if (a->stopping || (head = arb_sync_head(a->sync)) == NULL)
+	if (a->stopping || a->prev_wait ||
+	    (head = arb_sync_head(a->sync)) == NULL)
 		return;
 	if (head->expires_at <= (int64_t)time(NULL) &&
 	    a->stale_logged != head->seq) {
@@ -707,4 +715,5 @@ agent_apply(struct agent *a)
 	for (i = 0; i < head->n_policies; i++)
 		if (!head->policies[i]->urgent)
 			apply_one(a, head, head->policies[i]);
+	agent_collect(a);
 }

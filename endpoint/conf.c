@@ -112,6 +112,12 @@ k_swarm_run(void *c, const char *v, char *e, size_t n)
 
 ARB_CONF_STRKEY(k_swarm_events, struct agent_conf, swarm_events)
 
+static int
+k_action_cgroup(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_bool(v, &C(c)->action_cgroup, e, n);
+}
+
 const struct arb_conf_key agent_conf_keys[] = {
 	ARB_UPSTREAM_CONF_KEYS("relay", "5m", "1m", "10s", "2"),
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },
@@ -126,6 +132,8 @@ const struct arb_conf_key agent_conf_keys[] = {
 	{ "enroll_token", k_token, "token presented at enrolment" },
 	{ "report_delay", k_report_ms, "gather reports this long before "
 	    "sending (default 1s)" },
+	{ "action_cgroup", k_action_cgroup, "run each action in a cgroup v2 "
+	    "of its own where one can be made (default true)" },
 	{ "swarm", k_swarm, "run N simulated endpoints in this process "
 	    "(data_dir holds one directory each)" },
 	{ "swarm_fixed_root", k_swarm_fixed, "swarm: the facts tree of an "
@@ -154,6 +162,7 @@ agent_conf_init(struct agent_conf *c)
 	c->report_ms = 1000;
 	c->up.notify_jitter_ms = 10000;
 	c->swarm_need = 100;
+	c->action_cgroup = 1;
 }
 
 int

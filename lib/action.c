@@ -3,11 +3,17 @@
  * what a publisher wrote.  The agent daemon and the simulated endpoints
  * both call it once a policy applies and its blobs are verified.
  *
- * A run stages a fresh directory holding the blobs under their declared
- * names and the script, then starts /bin/sh on the script through
- * uv_spawn in a session of its own, so that its process id is also the
- * id of a process group holding everything it starts; a timeout or a
- * cancel kills that group with one kill(-pid, SIGKILL).
+ * A run stages a fresh directory holding copies of the blobs under their
+ * declared names and the script, then starts /bin/sh on the script
+ * through uv_spawn in a session of its own.  A script can leave that
+ * session (setsid), so the process group is not what holds an action's
+ * processes.  Given a cgroup v2 directory, the run makes a child cgroup
+ * in it and the shell enters it before it runs the script: everything it
+ * starts stays inside, and a timeout or cancel writes cgroup.kill.
+ * Without one, this process becomes a child subreaper, so that what the
+ * script orphans is reparented here rather than to init, and a timeout
+ * or cancel kills, in rounds until none is left, every process whose
+ * parent chain leads to the shell or to an orphan reparented here.
  *
  * The result is ready when two things have happened, in either order:
  * the process has exited (its exit callback) and its output pipe has
@@ -19,8 +25,13 @@
  * callback of the last of the three handles (process, pipe, timer), and
  * the action is freed right after it, so nothing outlives the callback.
  */
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+
+#include <linux/fs.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arbor/action.h"
@@ -49,6 +61,12 @@
 #define ACTION_RM_DEPTH		64
 #define ACTION_PATH		"PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 #define ACTION_NENV		9	/* built-in variables */
+/* Rounds of a kill by parent chain, and of emptying a cgroup. */
+#define ACTION_KILL_ROUNDS	100
+/* Processes one /proc scan looks at. */
+#define ACTION_MAX_PROCS	32768
+/* Leftovers of actions that ended, spared by the next kill by chain. */
+#define ACTION_SPARED		64
 
 enum action_phase {
 	PHASE_RUN,		/* timer: the timeout */
@@ -75,6 +93,10 @@ struct arb_action {
 	int			 killed;	/* SIGKILL sent */
 	int			 closing;	/* timer closed: finishing */
 	int			 failed;	/* spawn failed: no callback */
+	uint64_t		 pid_start;	/* /proc/PID/stat start time */
+	int64_t			 deadline;	/* wall clock, s */
+	struct arb_action	*next;		/* in action_live */
+	char			 cgroup[PATH_MAX];	/* "" without */
 	char			 staging[PATH_MAX];
 	char			 reboot[PATH_MAX];
 	char			 ring[ACTION_TAIL];
@@ -84,6 +106,15 @@ struct arb_action {
 	char			 rbuf[16384];
 	struct arb_action_result res;
 };
+
+/* Every action running, all on one thread: their shells are not orphans. */
+static struct arb_action	*action_live;
+/* Leftovers (pid, start time) of actions that ended normally. */
+static struct {
+	pid_t		pid;
+	uint64_t	start;
+} action_spared[ACTION_SPARED];
+static size_t			 action_nspared;
 
 /*
  * Length of the valid UTF-8 sequence at s (n bytes available), or 0 if
@@ -223,13 +254,45 @@ arb_action_cleanup(const char *staging_root, const char *policy_id,
 	return rv;
 }
 
-/* Copy the file src to the new file dst (the blob is on another fs). */
+int
+arb_action_cleanup_all(const char *staging_root)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 rv = 0, err;
+
+	if (staging_root == NULL)
+		return ARB_EINVAL;
+	if ((d = opendir(staging_root)) == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((err = action_rm_at(dirfd(d), de->d_name, 0)) != 0) {
+			log_warnx("agent: %s/%s: cannot remove: %s",
+			    staging_root, de->d_name, arb_strerror(err));
+			rv = err;
+		}
+	}
+	closedir(d);
+	return rv;
+}
+
+/*
+ * Copy the file src to the new file dst: a clone (FICLONE, extents shared
+ * and copied on write) where the file system has them, else
+ * copy_file_range, else read and write.  Never a link: a script that
+ * writes into its blob changes its own copy, not the verified file that
+ * later runs and other policies trust by its size.
+ */
 static int
 action_copy(const char *src, const char *dst)
 {
 	char	buf[65536];
 	size_t	n;
-	int	in, out, rv;
+	ssize_t	k;
+	int	in, out, range = 1, rv = 0;
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
 		return -errno;
@@ -240,6 +303,22 @@ action_copy(const char *src, const char *dst)
 		close(in);
 		return rv;
 	}
+	if (ioctl(out, FICLONE, in) == 0)
+		goto done;
+	while (range) {
+		if ((k = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) > 0)
+			continue;
+		if (k == 0)
+			goto done;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+		    errno != EOPNOTSUPP && errno != EPERM) {
+			rv = -errno;
+			goto done;
+		}
+		range = 0;	/* read on from where it stopped */
+	}
 	for (;;) {
 		if ((rv = arb_io_read(in, buf, sizeof(buf), &n)) != 0 ||
 		    n == 0)
@@ -247,6 +326,7 @@ action_copy(const char *src, const char *dst)
 		if ((rv = arb_io_write_full(out, buf, n)) != 0)
 			break;
 	}
+done:
 	if (close(out) == -1 && rv == 0)
 		rv = -errno;
 	close(in);
@@ -255,7 +335,7 @@ action_copy(const char *src, const char *dst)
 	return rv;
 }
 
-/* Place one blob in the staging directory: a hard link, else a copy. */
+/* Place one blob in the staging directory: a copy of its own. */
 static int
 action_place(const struct arb_action *a, const struct arb_action_blob *b)
 {
@@ -265,11 +345,6 @@ action_place(const struct arb_action *a, const struct arb_action_blob *b)
 	n = snprintf(dst, sizeof(dst), "%s/%s", a->staging, b->name);
 	if (n < 0 || (size_t)n >= sizeof(dst))
 		return -ENAMETOOLONG;
-	if (link(b->path, dst) == 0)
-		return 0;
-	if (errno != EXDEV && errno != EPERM && errno != EMLINK &&
-	    errno != EOPNOTSUPP)
-		return -errno;
 	return action_copy(b->path, dst);
 }
 
@@ -445,6 +520,419 @@ action_spec_ok(const struct arb_action_spec *spec)
 	return 1;
 }
 
+/* ---------------------------------------------------- containment */
+
+/*
+ * Parent, state and start time (clock ticks after boot) of pid from
+ * /proc/PID/stat.  0, or -errno (-ESRCH once it is gone).
+ */
+static int
+action_proc_stat(pid_t pid, pid_t *ppidp, char *statep, uint64_t *startp)
+{
+	char		 path[64], buf[1024], *p, *tok, *save;
+	size_t		 n;
+	long		 ppid = 0;
+	uint64_t	 start = 0;
+	int		 fd, field, rv;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? -ESRCH : -errno;
+	rv = arb_io_read(fd, buf, sizeof(buf) - 1, &n);
+	close(fd);
+	if (rv != 0)
+		return rv;
+	buf[n] = '\0';
+	/* The command name may hold anything: parse after its last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return -EINVAL;
+	*statep = p[2];
+	field = 3;
+	for (tok = strtok_r(p + 2, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save), field++) {
+		if (field == 4)
+			ppid = strtol(tok, NULL, 10);
+		else if (field == 22) {
+			start = strtoull(tok, NULL, 10);
+			break;
+		}
+	}
+	if (field != 22)
+		return -EINVAL;
+	*ppidp = (pid_t)ppid;
+	*startp = start;
+	return 0;
+}
+
+static int
+action_is_live_shell(pid_t pid)
+{
+	struct arb_action	*a;
+
+	for (a = action_live; a != NULL; a = a->next)
+		if (a->pid == pid)
+			return 1;
+	return 0;
+}
+
+static int
+action_is_spared(pid_t pid, uint64_t start)
+{
+	size_t	i;
+
+	for (i = 0; i < action_nspared; i++)
+		if (action_spared[i].pid == pid &&
+		    action_spared[i].start == start)
+			return 1;
+	return 0;
+}
+
+struct action_proc {
+	pid_t		pid;
+	pid_t		ppid;
+	uint64_t	start;
+	char		state;
+	char		mark;
+};
+
+/* Every process in /proc: *np of them in a new array, or NULL. */
+static struct action_proc *
+action_procs(size_t *np)
+{
+	struct action_proc	*v;
+	struct dirent		*de;
+	DIR			*d;
+	char			*end;
+	size_t			 n = 0;
+	long			 pid;
+
+	if ((v = calloc(ACTION_MAX_PROCS, sizeof(*v))) == NULL)
+		return NULL;
+	if ((d = opendir("/proc")) == NULL) {
+		free(v);
+		return NULL;
+	}
+	while (n < ACTION_MAX_PROCS && (de = readdir(d)) != NULL) {
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0)
+			continue;
+		v[n].pid = (pid_t)pid;
+		if (action_proc_stat(v[n].pid, &v[n].ppid, &v[n].state,
+		    &v[n].start) == 0)
+			n++;
+	}
+	closedir(d);
+	*np = n;
+	return v;
+}
+
+/*
+ * One round over /proc.  Marks the processes of top (0: none) -- top, its
+ * descendants, and the orphans reparented here that are neither a running
+ * action's shell nor spared, with their descendants -- and, with kill,
+ * sends each SIGKILL.  Reaps the orphans that have died (libuv waits only
+ * for the processes it started).  Returns how many were signalled.
+ */
+static int
+action_sweep(pid_t top, int kill_them)
+{
+	struct action_proc	*v;
+	size_t			 n, i, j;
+	pid_t			 self = getpid();
+	int			 more, count = 0, status;
+
+	if ((v = action_procs(&n)) == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		v[i].mark = (top != 0 && v[i].pid == top) ||
+		    (v[i].ppid == self && !action_is_live_shell(v[i].pid) &&
+		    !action_is_spared(v[i].pid, v[i].start));
+	do {
+		more = 0;
+		for (i = 0; i < n; i++) {
+			if (v[i].mark)
+				continue;
+			for (j = 0; j < n; j++)
+				if (v[j].mark && v[j].pid == v[i].ppid)
+					break;
+			if (j < n)
+				v[i].mark = more = 1;
+		}
+	} while (more);
+	for (i = 0; i < n; i++) {
+		if (!v[i].mark)
+			continue;
+		if (kill_them && v[i].state != 'Z' &&
+		    kill(v[i].pid, SIGKILL) == 0)
+			count++;
+		if (v[i].ppid == self && v[i].pid != top &&
+		    (kill_them || v[i].state == 'Z'))
+			(void)waitpid(v[i].pid, &status, WNOHANG);
+	}
+	free(v);
+	return count;
+}
+
+/*
+ * Kill every process of the action by parent chain, in rounds until a
+ * round finds none alive: a process forked during one is found by the
+ * next (its parent killed, it is reparented here).
+ */
+static void
+action_kill_chain(struct arb_action *a)
+{
+	struct timespec	ts = { 0, 2000000 };
+	int		i;
+
+	for (i = 0; i < ACTION_KILL_ROUNDS; i++) {
+		if (action_sweep(a->pid, 1) == 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	log_warnx("agent: policy %s v%" PRIu32 ": processes still appear "
+	    "after %d rounds of SIGKILL", a->policy_id, a->version, i);
+}
+
+/* Remember the leftovers of an action that ended: they are not killed. */
+static void
+action_spare_leftovers(void)
+{
+	struct action_proc	*v;
+	size_t			 n, i;
+	pid_t			 self = getpid();
+
+	(void)action_sweep(0, 0);	/* reap dead orphans */
+	if ((v = action_procs(&n)) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (v[i].ppid != self || v[i].state == 'Z' ||
+		    action_is_live_shell(v[i].pid) ||
+		    action_is_spared(v[i].pid, v[i].start))
+			continue;
+		if (action_nspared == ACTION_SPARED) {
+			memmove(action_spared, action_spared + 1,
+			    (ACTION_SPARED - 1) * sizeof(action_spared[0]));
+			action_nspared--;
+		}
+		action_spared[action_nspared].pid = v[i].pid;
+		action_spared[action_nspared++].start = v[i].start;
+	}
+	free(v);
+}
+
+static int
+action_write_file(const char *dir, const char *name, const char *text)
+{
+	char	path[PATH_MAX];
+	int	fd, rv;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -errno;
+	rv = arb_io_write_full(fd, text, strlen(text));
+	close(fd);
+	return rv;
+}
+
+int
+arb_action_cgroup_probe(char *out, size_t outlen)
+{
+	char	 line[PATH_MAX * 2], rel[PATH_MAX], root[PATH_MAX];
+	char	 mnt[PATH_MAX], path[PATH_MAX], probe[PATH_MAX];
+	FILE	*fp;
+	size_t	 skip;
+	int	 found = 0, n;
+
+	if ((fp = fopen("/proc/self/cgroup", "re")) == NULL)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			found = strlen(line + 3) < sizeof(rel);
+			if (found)
+				memcpy(rel, line + 3, strlen(line + 3) + 1);
+		}
+	fclose(fp);
+	if (!found)
+		return ARB_ENOTFOUND;	/* no cgroup v2 hierarchy */
+	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return -errno;
+	found = 0;
+	while (!found && fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, " - cgroup2 ") != NULL &&
+		    sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) == 2)
+			found = 1;
+	fclose(fp);
+	if (!found)
+		return ARB_ENOTFOUND;	/* not mounted */
+	skip = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	if (strncmp(rel, root, skip) != 0)
+		return ARB_ENOTFOUND;	/* our cgroup is outside the mount */
+	n = snprintf(path, sizeof(path), "%s%s", mnt, rel + skip);
+	if (n < 0 || (size_t)n >= sizeof(path) || (size_t)n >= outlen)
+		return -ENAMETOOLONG;
+	n = snprintf(probe, sizeof(probe), "%s/arbor-probe-%d", path,
+	    (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(probe))
+		return -ENAMETOOLONG;
+	if (mkdir(probe, 0755) == -1)
+		return -errno;	/* not ours to divide */
+	snprintf(line, sizeof(line), "%s/cgroup.kill", probe);
+	n = access(line, W_OK) == 0 ? 0 : -errno;
+	(void)rmdir(probe);
+	if (n != 0)
+		return n;	/* before Linux 5.14 */
+	memcpy(out, path, strlen(path) + 1);
+	return 0;
+}
+
+/*
+ * Remove the action's cgroup.  Processes still in it were left by a script
+ * that exited (they may live on, as without a cgroup) or are dying after
+ * cgroup.kill: they are moved to the parent cgroup until it is empty.
+ */
+static void
+action_cgroup_remove(struct arb_action *a)
+{
+	struct timespec	 ts = { 0, 1000000 };
+	char		 path[PATH_MAX + 16], parent[PATH_MAX], pid[32];
+	char		*slash;
+	FILE		*fp;
+	int		 i;
+
+	if (a->cgroup[0] == '\0')
+		return;
+	snprintf(parent, sizeof(parent), "%s", a->cgroup);
+	if ((slash = strrchr(parent, '/')) != NULL)
+		*slash = '\0';
+	snprintf(path, sizeof(path), "%s/cgroup.procs", a->cgroup);
+	for (i = 0; i < ACTION_KILL_ROUNDS; i++) {
+		if (rmdir(a->cgroup) == 0 || errno == ENOENT)
+			return;
+		if (errno != EBUSY)
+			break;
+		if ((fp = fopen(path, "re")) != NULL) {
+			while (fgets(pid, sizeof(pid), fp) != NULL)
+				(void)action_write_file(parent,
+				    "cgroup.procs", pid);
+			fclose(fp);
+		}
+		nanosleep(&ts, NULL);
+	}
+	log_warn("agent: policy %s v%" PRIu32 ": rmdir %s", a->policy_id,
+	    a->version, a->cgroup);
+}
+
+/* Make the action's cgroup under parent; "" (and no cgroup) on failure. */
+static void
+action_cgroup_make(struct arb_action *a, const char *parent)
+{
+	static unsigned	seq;
+	int		n;
+
+	n = snprintf(a->cgroup, sizeof(a->cgroup), "%s/arbor-%d-%u", parent,
+	    (int)getpid(), seq++);
+	if (n > 0 && (size_t)n < sizeof(a->cgroup) &&
+	    mkdir(a->cgroup, 0755) == 0)
+		return;
+	/* An empty one left by an agent of the same pid before a reboot. */
+	if (errno == EEXIST && rmdir(a->cgroup) == 0 &&
+	    mkdir(a->cgroup, 0755) == 0)
+		return;
+	log_warn("agent: policy %s v%" PRIu32 ": cgroup %s; killing by parent "
+	    "chain instead", a->policy_id, a->version, a->cgroup);
+	a->cgroup[0] = '\0';
+}
+
+/* Become a child subreaper, once: orphans of a script come here. */
+static void
+action_subreaper(void)
+{
+	static int	done;
+
+	if (done)
+		return;
+	done = 1;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("agent: PR_SET_CHILD_SUBREAPER");
+}
+
+void
+arb_action_ident(const struct arb_action *a, struct arb_action_ident *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->pid = a->pid;
+	id->start = a->pid_start;
+	id->deadline = a->deadline;
+	snprintf(id->cgroup, sizeof(id->cgroup), "%s", a->cgroup);
+}
+
+int
+arb_action_ident_alive(const struct arb_action_ident *id)
+{
+	char		 path[PATH_MAX + 32], line[64];
+	FILE		*fp;
+	uint64_t	 start;
+	pid_t		 ppid;
+	char		 state;
+	int		 populated = -1;
+
+	if (id->cgroup[0] != '\0') {
+		snprintf(path, sizeof(path), "%s/cgroup.events", id->cgroup);
+		if ((fp = fopen(path, "re")) == NULL)
+			return 0;	/* gone, and all in it */
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (strncmp(line, "populated ", 10) == 0)
+				populated = line[10] == '1';
+		fclose(fp);
+		if (populated == 0)
+			(void)rmdir(id->cgroup);
+		if (populated >= 0)
+			return populated;
+	}
+	if (id->pid <= 0 || action_proc_stat(id->pid, &ppid, &state,
+	    &start) != 0)
+		return 0;
+	return start == id->start && state != 'Z';
+}
+
+void
+arb_action_ident_kill(const struct arb_action_ident *id)
+{
+	if (id->cgroup[0] != '\0' &&
+	    action_write_file(id->cgroup, "cgroup.kill", "1") == 0)
+		return;
+	if (arb_action_ident_alive(id)) {
+		(void)kill(-id->pid, SIGKILL);
+		(void)kill(id->pid, SIGKILL);
+	}
+}
+
+static void
+action_kill(struct arb_action *a)
+{
+	int	rv = 0;
+
+	if (a->killed)
+		return;
+	a->killed = 1;
+	if (a->cgroup[0] != '\0' &&
+	    (rv = action_write_file(a->cgroup, "cgroup.kill", "1")) != 0)
+		log_warnx("agent: policy %s v%" PRIu32 ": %s/cgroup.kill: %s",
+		    a->policy_id, a->version, a->cgroup, arb_strerror(rv));
+	if (a->cgroup[0] == '\0' || rv != 0)
+		action_kill_chain(a);
+	if (kill(-a->pid, SIGKILL) == 0 || errno == ESRCH)
+		return;
+	log_warn("agent: policy %s v%" PRIu32 ": kill process group %d",
+	    a->policy_id, a->version, a->pid);
+	if ((rv = uv_process_kill(&a->proc, SIGKILL)) != 0)
+		log_warnx("agent: policy %s v%" PRIu32 ": kill %d: %s",
+		    a->policy_id, a->version, a->pid, uv_strerror(rv));
+}
+
 static void
 action_free(struct arb_action *a)
 {
@@ -490,8 +978,18 @@ action_done(struct arb_action *a)
 {
 	struct arb_action_result	*r = &a->res;
 	struct stat			 st;
+	struct arb_action		**pp;
 	const char			*rb;
 
+	for (pp = &action_live; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	if (a->cgroup[0] != '\0')
+		action_cgroup_remove(a);
+	else if (!a->failed)
+		action_spare_leftovers();
 	if (a->failed) {
 		action_free(a);
 		return;
@@ -557,23 +1055,6 @@ action_pipe_done(struct arb_action *a)
 		uv_close((uv_handle_t *)&a->pipe, action_close_cb);
 	}
 	action_maybe_finish(a);
-}
-
-static void
-action_kill(struct arb_action *a)
-{
-	int	rv;
-
-	if (a->killed)
-		return;
-	a->killed = 1;
-	if (kill(-a->pid, SIGKILL) == 0)
-		return;
-	log_warn("agent: policy %s v%" PRIu32 ": kill process group %d",
-	    a->policy_id, a->version, a->pid);
-	if ((rv = uv_process_kill(&a->proc, SIGKILL)) != 0)
-		log_warnx("agent: policy %s v%" PRIu32 ": kill %d: %s",
-		    a->policy_id, a->version, a->pid, uv_strerror(rv));
 }
 
 static void action_timer_cb(uv_timer_t *);
@@ -688,7 +1169,9 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 	uv_stdio_container_t	 stdio[3];
 	struct arb_action	*a;
 	const char		*what;
-	char			*args[3], **env = NULL;
+	char			*args[5], **env = NULL, procs[PATH_MAX + 16];
+	char			 state;
+	pid_t			 ppid;
 	uv_file			 fds[2];
 	int			 rv;
 
@@ -752,6 +1235,19 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 	args[0] = "/bin/sh";
 	args[1] = "./" ARB_ACTION_SCRIPT;
 	args[2] = NULL;
+	if (spec->cgroup != NULL)
+		action_cgroup_make(a, spec->cgroup);
+	else
+		action_subreaper();
+	if (a->cgroup[0] != '\0') {
+		/* The shell enters the cgroup before the script can fork. */
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", a->cgroup);
+		args[1] = "-c";
+		args[2] = "echo $$ >\"$0\" || exit 125; "
+		    "exec /bin/sh ./" ARB_ACTION_SCRIPT;
+		args[3] = procs;
+		args[4] = NULL;
+	}
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
 	stdio[0].flags = UV_IGNORE;		/* /dev/null */
@@ -780,6 +1276,10 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 		goto fail;
 	}
 	a->pid = a->proc.pid;
+	a->deadline = (int64_t)time(NULL) + (a->timeout_ms + 999) / 1000;
+	(void)action_proc_stat(a->pid, &ppid, &state, &a->pid_start);
+	a->next = action_live;
+	action_live = a;
 	log_info("agent: policy %s v%" PRIu32 ": %s started", a->policy_id,
 	    a->version, a->kind);
 	if ((rv = uv_read_start((uv_stream_t *)&a->pipe, action_alloc_cb,

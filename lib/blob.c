@@ -752,3 +752,42 @@ arb_blob_drop_parts(struct arb_blobdir *d,
 	closedir(dp);
 	return 0;
 }
+
+int
+arb_blob_list(const struct arb_blobdir *d, unsigned prefix,
+    void (*cb)(const uint8_t sha[ARB_SHA256_LEN], void *arg), void *arg)
+{
+	struct dirent	*de;
+	DIR		*dir;
+	uint8_t		 sha[ARB_SHA256_LEN];
+	char		 path[PATH_MAX];
+	int		 rv = 0;
+
+	if (d == NULL || cb == NULL || prefix > 0xff)
+		return ARB_EINVAL;
+	snprintf(path, sizeof(path), "%s/sha256/%02x", d->path, prefix);
+	if ((dir = opendir(path)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		rv = -errno;
+		log_warn("%s", path);
+		return rv;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL) {
+			if (errno != 0) {
+				rv = -errno;
+				log_warn("%s", path);
+			}
+			break;
+		}
+		if (!blob_ishex(de->d_name, 2 * ARB_SHA256_LEN) ||
+		    arb_unhex(de->d_name, sha, ARB_SHA256_LEN) != 0 ||
+		    sha[0] != prefix)
+			continue;
+		cb(sha, arg);
+	}
+	closedir(dir);
+	return rv;
+}

@@ -281,11 +281,12 @@ test_success(void **state)
 	assert_int_equal(lstat(path, &st), -1);
 	assert_int_equal(stat(staging, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
-	/* A hard link to the verified blob. */
+	/* A copy of the verified blob, never a link to it. */
 	snprintf(path, sizeof(path), "%s/payload.bin", staging);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(stat(f->blob1, &bst), 0);
-	assert_true(st.st_ino == bst.st_ino && st.st_dev == bst.st_dev);
+	assert_false(st.st_ino == bst.st_ino && st.st_dev == bst.st_dev);
+	assert_int_equal(st.st_size, bst.st_size);
 
 	snprintf(path, sizeof(path), "%s/seen-payload", staging);
 	text = read_file(path);
@@ -434,6 +435,90 @@ test_leftover_holds_pipe(void **state)
 	assert_int_equal(kill(child, 0), 0);
 	assert_int_equal(kill(child, SIGKILL), 0);
 	assert_true(pid_gone(child));
+}
+
+/*
+ * A script that writes into its staged blob (in place and by appending)
+ * changes its own copy only: the verified file is untouched.
+ */
+static void
+test_staged_blob_is_a_copy(void **state)
+{
+	struct fx		*f = *state;
+	struct arb_action_spec	 s;
+	struct arb_action_blob	 blob;
+	char			*text;
+
+	spec_init(f, &s,
+	    "printf XXXXX | dd of=b1.txt conv=notrunc 2>/dev/null\n"
+	    "echo more >> b1.txt\n"
+	    "chmod 0777 b1.txt\n"
+	    "cat b1.txt\n");
+	blob.name = "b1.txt";
+	blob.path = f->blob1;
+	s.blobs = &blob;
+	s.nblobs = 1;
+	run(f, &s);
+	assert_true(f->res.success);
+	assert_string_equal(f->res.output, "XXXXX blob\nmore\n");
+	text = read_file(f->blob1);
+	assert_string_equal(text, "hello blob\n");
+	free(text);
+}
+
+/*
+ * A script that puts a process in a session of its own (out of the
+ * process group) still loses it on timeout.
+ */
+static void
+setsid_timeout(struct fx *f, const char *cgroup)
+{
+	struct arb_action_spec	 s;
+	char			 staging[PATH_MAX];
+	pid_t			 child, grandchild;
+	int			 gone1, gone2;
+
+	spec_init(f, &s,
+	    "setsid sleep 30 &\n"
+	    "echo $! > child.pid\n"
+	    "(setsid sh -c 'echo $$ > grand.pid; sleep 30' &)\n"
+	    "while [ ! -s grand.pid ]; do sleep 0.05; done\n"
+	    "echo waiting\n"
+	    "sleep 30\n");
+	s.timeout_ms = 800;
+	s.cgroup = cgroup;
+	staging_of(f, &s, staging, sizeof(staging));
+	run(f, &s);
+	assert_true(f->res.timed_out);
+	assert_string_equal(f->res.output, "waiting\n");
+	child = read_pid(staging, "child.pid");
+	grandchild = read_pid(staging, "grand.pid");
+	gone1 = pid_gone(child);
+	gone2 = pid_gone(grandchild);
+	if (!gone1)		/* leave nothing behind, then fail */
+		(void)kill(child, SIGKILL);
+	if (!gone2)
+		(void)kill(grandchild, SIGKILL);
+	assert_true(gone1);
+	assert_true(gone2);
+}
+
+static void
+test_timeout_kills_setsid(void **state)
+{
+	setsid_timeout(*state, NULL);
+}
+
+static void
+test_timeout_kills_setsid_cgroup(void **state)
+{
+	char	cg[PATH_MAX];
+
+	if (arb_action_cgroup_probe(cg, sizeof(cg)) != 0) {
+		skip();
+		return;
+	}
+	setsid_timeout(*state, cg);
 }
 
 static void
@@ -675,6 +760,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_kills_group,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_holds_pipe,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staged_blob_is_a_copy,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_kills_setsid,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_kills_setsid_cgroup,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reboot_file, setup,
 		    teardown),

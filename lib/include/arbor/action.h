@@ -3,21 +3,36 @@
  *
  * The caller has already fetched and verified the policy's blobs.  A run
  * makes a fresh staging directory STAGING_ROOT/<policy_id>-v<version>
- * (mode 0700), places every blob in it under its declared name (a hard
- * link to the verified file, or a copy when the blob directory is on
- * another file system), writes the script to STAGING/.arbor-action.sh
- * and runs
+ * (mode 0700), places a copy of every blob in it under its declared name
+ * (a clone where the file system can share extents copy-on-write, else
+ * copy_file_range or read and write: never a hard link), writes the
+ * script to STAGING/.arbor-action.sh and runs
  *
  *	/bin/sh ./.arbor-action.sh
  *
  * with the staging directory as its working directory, stdin on
  * /dev/null, stdout and stderr into one pipe of which the last bytes are
  * kept, in a session and process group of its own.  On timeout or cancel
- * the whole process group is killed with SIGKILL.
+ * every process of the action is killed with SIGKILL, including those
+ * that left its session (setsid):
  *
- * Because the blobs are hard links, a script must not modify a blob in
- * place (writing into it would change the verified copy); replacing it
- * (rm, mv, sed -i) is harmless.
+ *  - with spec->cgroup (a cgroup v2 directory this process may divide,
+ *    from arb_action_cgroup_probe), the run makes the child cgroup
+ *    CGROUP/arbor-<pid>-<n>, the shell moves itself into it before it
+ *    starts the script, and a kill writes its cgroup.kill;
+ *  - without, the first run makes this process a child subreaper
+ *    (PR_SET_CHILD_SUBREAPER) and a kill SIGKILLs, in rounds until none is
+ *    left, the shell and every process whose parent chain leads to it or
+ *    to an orphan reparented here (other than another action's shell or
+ *    a spared leftover, below).  Orphans that die are reaped here.
+ *
+ * What a script leaves running after it exits normally is not killed: it
+ * is moved out of the cgroup to its parent, or (without one) spared by
+ * later kills.  When actions run concurrently in one process without a
+ * cgroup, a kill also takes the other actions' orphans.  All actions
+ * must be started from one thread.
+ *
+ * A script may change its blobs in any way: they are its own copies.
  *
  * The script's environment holds exactly:
  *
@@ -49,6 +64,7 @@
 #ifndef ARBOR_ACTION_H
 #define ARBOR_ACTION_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -78,6 +94,20 @@ struct arb_action_spec {
 	const char *const		*extra_env;	/* "K=V", NULL-ended */
 	int64_t				 timeout_ms;	/* > 0 */
 	const char			*kind;		/* NULL: "action" */
+	const char			*cgroup;	/* NULL: parent chain */
+};
+
+/*
+ * What identifies a running action across a restart of this process, to
+ * be kept durably (the caller's store, host byte order): the shell's pid
+ * and start time, when its timeout ends, and its cgroup.
+ */
+struct arb_action_ident {
+	int32_t		pid;
+	uint32_t	pad;
+	uint64_t	start;		/* /proc/PID/stat starttime, ticks */
+	int64_t		deadline;	/* wall clock, seconds since the epoch */
+	char		cgroup[PATH_MAX];	/* "" without one */
 };
 
 struct arb_action_result {
@@ -139,6 +169,43 @@ void	arb_action_cancel(struct arb_action *a);
  * script and the reboot file).  Used at publish and again at the agent.
  */
 int	arb_action_blob_name_ok(const char *name);
+
+/*
+ * The identity of the running action a (see struct arb_action_ident),
+ * into *id.
+ */
+void	arb_action_ident(const struct arb_action *a,
+	    struct arb_action_ident *id);
+
+/*
+ * 1 if the action id names still has processes: its cgroup is populated
+ * (an empty one is removed), or, without a cgroup, its shell is alive
+ * with the same start time.  Else 0.  Without a cgroup, what the shell
+ * left behind in another session is not seen.
+ */
+int	arb_action_ident_alive(const struct arb_action_ident *id);
+
+/*
+ * Kill what is left of the action id names: its cgroup (cgroup.kill), or
+ * the shell's process group when the shell is still the same process.
+ */
+void	arb_action_ident_kill(const struct arb_action_ident *id);
+
+/*
+ * Find this process's own cgroup v2 directory and check that actions can
+ * be contained in it: a child cgroup can be made there and has
+ * cgroup.kill (Linux 5.14).  0 with the directory in out (outlen bytes),
+ * ARB_ENOTFOUND when there is no cgroup v2 hierarchy, else -errno (as
+ * -EACCES when it is not this process's to divide).
+ */
+int	arb_action_cgroup_probe(char *out, size_t outlen);
+
+/*
+ * Remove everything in staging_root (what runs cut short by a crash
+ * left), not following symbolic links.  0, ARB_EINVAL, or the last
+ * -errno (each failure is logged).
+ */
+int	arb_action_cleanup_all(const char *staging_root);
 
 /*
  * Remove the staging directory of policy_id version under staging_root

@@ -74,6 +74,16 @@ void	arb_blob_writer_close(struct arb_blob_writer *w);
 /* Stop writing and remove the .part.  Frees w. */
 void	arb_blob_writer_abort(struct arb_blob_writer *w);
 
+/*
+ * Call cb with the name of every complete blob whose first byte is prefix
+ * (0..255): one DIR/sha256/ab directory, so that a caller can spread a
+ * walk over the whole directory across many short passes.  cb may remove
+ * the blob it is given.  0, ARB_EINVAL, or -errno.
+ */
+int	arb_blob_list(const struct arb_blobdir *d, unsigned prefix,
+	    void (*cb)(const uint8_t sha[ARB_SHA256_LEN], void *arg),
+	    void *arg);
+
 /* Total bytes of complete blobs (for cache limits). */
 int	arb_blobdir_usage(const struct arb_blobdir *d, uint64_t *bytesp);
 
