@@ -111,6 +111,64 @@ agent_eval(const struct agent_conf *conf)
 }
 
 /*
+ * The way up: the parent link, catalog sync on it, and the fetch pipeline
+ * into the blob directory, or, for a simulated endpoint, into a sink that
+ * verifies and keeps nothing.
+ */
+static int
+agent_upstream_new(struct agent *a, const struct agent_conf *conf,
+    const struct agent_env *env)
+{
+	struct arb_link_conf	 lc;
+	struct arb_sync_conf	 sc;
+	struct arb_fetch_conf	 fc;
+	struct arb_fetch_sink	 sink;
+	char			 path[PATH_MAX];
+	int			 rv;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.loop = a->loop;
+	lc.net = a->net;
+	lc.up = &conf->up;
+	lc.kind = "agent";
+	lc.quiet = env != NULL;
+	if ((rv = arb_link_new(&lc, &a->link)) != 0)
+		return rv;
+	memset(&sc, 0, sizeof(sc));
+	sc.loop = a->loop;
+	sc.link = a->link;
+	sc.store = a->store;
+	sc.pin = a->pin;
+	sc.up = &conf->up;
+	sc.node_id = a->node_id;
+	sc.kind = "agent";
+	sc.quiet = env != NULL;
+	sc.on_head = agent_on_head;
+	sc.on_poll = agent_on_poll;
+	sc.arg = a;
+	if ((rv = arb_sync_new(&sc, &a->sync)) != 0)
+		return rv;
+	memset(&fc, 0, sizeof(fc));
+	fc.loop = a->loop;
+	fc.link = a->link;
+	fc.up = &conf->up;
+	fc.kind = "agent";
+	fc.quiet = env != NULL;
+	if (env != NULL && conf->swarm_run) {
+		snprintf(path, sizeof(path), "%s/blobs", a->data_dir);
+		if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
+			return rv;
+	} else if (env != NULL) {
+		/* Verified byte for byte, kept nowhere. */
+		if ((rv = agent_sink_init(a, &sink)) != 0)
+			return rv;
+		fc.sink = &sink;
+	}
+	fc.blobs = a->blobs;
+	return arb_fetch_new(&fc, &a->fetch);
+}
+
+/*
  * Make an endpoint.  With env (a swarm), it shares env's loop, messaging
  * and facts, keeps a light store, verifies blobs without keeping them, and
  * logs quietly; without, it is the daemon and owns all of these.
@@ -120,10 +178,6 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
     int index, const char *data_dir, const char *node_id)
 {
 	struct agent		*a;
-	struct arb_link_conf	 lc;
-	struct arb_sync_conf	 sc;
-	struct arb_fetch_conf	 fc;
-	struct arb_fetch_sink	 sink;
 	char			 path[PATH_MAX];
 	void			*v;
 	size_t			 n;
@@ -218,46 +272,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	uv_timer_init(a->loop, &a->gc);
 	a->gc.data = a;
 
-	memset(&lc, 0, sizeof(lc));
-	lc.loop = a->loop;
-	lc.net = a->net;
-	lc.up = &conf->up;
-	lc.kind = "agent";
-	lc.quiet = env != NULL;
-	if ((rv = arb_link_new(&lc, &a->link)) != 0)
-		goto fail;
-	memset(&sc, 0, sizeof(sc));
-	sc.loop = a->loop;
-	sc.link = a->link;
-	sc.store = a->store;
-	sc.pin = a->pin;
-	sc.up = &conf->up;
-	sc.node_id = a->node_id;
-	sc.kind = "agent";
-	sc.quiet = env != NULL;
-	sc.on_head = agent_on_head;
-	sc.on_poll = agent_on_poll;
-	sc.arg = a;
-	if ((rv = arb_sync_new(&sc, &a->sync)) != 0)
-		goto fail;
-	memset(&fc, 0, sizeof(fc));
-	fc.loop = a->loop;
-	fc.link = a->link;
-	fc.up = &conf->up;
-	fc.kind = "agent";
-	fc.quiet = env != NULL;
-	if (env != NULL && conf->swarm_run) {
-		snprintf(path, sizeof(path), "%s/blobs", a->data_dir);
-		if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
-			goto fail;
-	} else if (env != NULL) {
-		/* Verified byte for byte, kept nowhere. */
-		if ((rv = agent_sink_init(a, &sink)) != 0)
-			goto fail;
-		fc.sink = &sink;
-	}
-	fc.blobs = a->blobs;
-	if ((rv = arb_fetch_new(&fc, &a->fetch)) != 0)
+	if ((rv = agent_upstream_new(a, conf, env)) != 0)
 		goto fail;
 	if ((rv = arb_link_start(a->link)) != 0 ||
 	    (rv = arb_sync_start(a->sync)) != 0)

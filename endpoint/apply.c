@@ -569,16 +569,111 @@ stale_wait(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 	return 1;
 }
 
+/*
+ * A rollback the head asks for: run it where the policy took effect.  1
+ * if the policy has nothing more to do now.
+ */
+static int
+apply_rollback(struct agent *a, const Arbor__Head *head,
+    const Arbor__PolicyRef *ref, const Arbor__Policy *p,
+    struct agent_pstate *st)
+{
+	if (ref->rollback_seq <= st->rollback_done)
+		return 0;
+	if ((st->state == ARB_ST_FIXED || st->state == ARB_ST_REBOOT_PENDING) &&
+	    p->rollback != NULL && p->rollback[0] != '\0') {
+		if (a->action == NULL && !stale_wait(a, p, st, head)) {
+			st->rollback_done = ref->rollback_seq;
+			(void)run_action(a, p, st, 1);
+		}
+		return 1;
+	}
+	st->rollback_done = ref->rollback_seq;	/* nothing to undo */
+	(void)pstate_save(a, p->id, st);
+	return 0;
+}
+
+/*
+ * The action was running when the agent stopped: look before acting
+ * again.  1 if the policy has nothing more to do now.
+ */
+static int
+apply_interrupted(struct agent *a, const Arbor__Policy *p,
+    struct agent_pstate *st)
+{
+	char	err[256], detail[300];
+	int	applies;
+
+	if (a->action != NULL && strcmp(a->action_id, p->id) == 0)
+		return 1;	/* it runs now */
+	if (evaluate(a, p, &applies, err, sizeof(err)) != 0) {
+		pstate_set(a, p->id, st, ARB_ST_FAILED, 0, err);
+		return 1;
+	}
+	if (!applies) {
+		pstate_set(a, p->id, st, ARB_ST_FIXED, 0,
+		    "fixed by the interrupted action");
+		return 1;
+	}
+	if (st->attempts >= AGENT_MAX_ATTEMPTS) {
+		snprintf(detail, sizeof(detail), "interrupted %u times; "
+		    "giving up", st->attempts);
+		pstate_set(a, p->id, st, ARB_ST_FAILED, -1, detail);
+		return 1;
+	}
+	log_info("agent: policy %s v%u: action was interrupted; still "
+	    "applicable: running it again (attempt %u)", p->id, p->version,
+	    st->attempts + 1);
+	return 0;
+}
+
+/*
+ * The policy applies: its blobs, downloaded and verified.  1 while some
+ * are missing (downloading, or download-failed with the reason).
+ */
+static int
+apply_download(struct agent *a, const Arbor__Policy *p,
+    struct agent_pstate *st)
+{
+	const Arbor__BlobRef		*fb;
+	const struct agent_dlfail	*df;
+	char				 detail[300];
+
+	if (blobs_missing(a, p, &fb, &df) > 0) {
+		if (fb != NULL && st->state != ARB_ST_DOWNLOAD_FAILED) {
+			snprintf(detail, sizeof(detail), "blob %s: %s (%u "
+			    "attempts; tried again later)", fb->name,
+			    arb_strerror(df->rv), df->fails);
+			pstate_set(a, p->id, st, ARB_ST_DOWNLOAD_FAILED, 0,
+			    detail);
+		} else if (fb == NULL && st->state != ARB_ST_DOWNLOADING)
+			pstate_set(a, p->id, st, ARB_ST_DOWNLOADING, 0, "");
+		return 1;
+	}
+	if (st->state == ARB_ST_DOWNLOADING || st->state == ARB_ST_APPLICABLE ||
+	    st->state == ARB_ST_DOWNLOAD_FAILED) {
+		if (a->env && a->env->event)
+			a->env->event(a->env->event_arg, "verified", p->id,
+			    a->index);
+		else
+			log_info("agent: policy %s v%u: downloaded, %zu blobs "
+			    "verified", p->id, p->version, p->n_blobs);
+	}
+	return 0;
+}
+
+/*
+ * One policy of the head, one step further: evaluate, download, act, in
+ * the order the header of this file tells.
+ */
 static void
 apply_one(struct agent *a, const Arbor__Head *head,
     const Arbor__PolicyRef *ref)
 {
-	struct agent_pstate		 st;
-	Arbor__Policy			*p;
-	const Arbor__BlobRef		*fb;
-	const struct agent_dlfail	*df;
-	char				 err[256], detail[300];
-	int				 applies, rv;
+	struct agent_pstate	 st;
+	Arbor__Policy		*p;
+	char			 err[256];
+	int			 applies;
 
 	if (arb_catalog_policy(a->store, ref->sha256.data, &p) != 0)
 		return;
@@ -594,22 +689,8 @@ apply_one(struct agent *a, const Arbor__Head *head,
 	}
 	if (!targeted(a, p))
 		goto out;		/* not ours: nothing at all */
-
-	if (ref->rollback_seq > st.rollback_done) {
-		if ((st.state == ARB_ST_FIXED ||
-		    st.state == ARB_ST_REBOOT_PENDING) &&
-		    p->rollback != NULL && p->rollback[0] != '\0') {
-			if (a->action == NULL && !stale_wait(a, p, &st,
-			    head)) {
-				st.rollback_done = ref->rollback_seq;
-				(void)run_action(a, p, &st, 1);
-			}
-			goto out;
-		}
-		st.rollback_done = ref->rollback_seq;	/* nothing to undo */
-		(void)pstate_save(a, p->id, &st);
-	}
-
+	if (apply_rollback(a, head, ref, p, &st))
+		goto out;
 	switch (st.state) {
 	case ARB_ST_FIXED:
 	case ARB_ST_FAILED:
@@ -617,33 +698,14 @@ apply_one(struct agent *a, const Arbor__Head *head,
 	case ARB_ST_ROLLED_BACK:
 		goto out;		/* done with this version */
 	case ARB_ST_RUNNING:
-		if (a->action != NULL && strcmp(a->action_id, p->id) == 0)
-			goto out;	/* it runs now */
-		/* Interrupted (the agent restarted): look before acting. */
-		if ((rv = evaluate(a, p, &applies, err, sizeof(err))) != 0) {
-			pstate_set(a, p->id, &st, ARB_ST_FAILED, 0, err);
+		if (apply_interrupted(a, p, &st))
 			goto out;
-		}
-		if (!applies) {
-			pstate_set(a, p->id, &st, ARB_ST_FIXED, 0,
-			    "fixed by the interrupted action");
-			goto out;
-		}
-		if (st.attempts >= AGENT_MAX_ATTEMPTS) {
-			snprintf(detail, sizeof(detail), "interrupted %u "
-			    "times; giving up", st.attempts);
-			pstate_set(a, p->id, &st, ARB_ST_FAILED, -1, detail);
-			goto out;
-		}
-		log_info("agent: policy %s v%u: action was interrupted; "
-		    "still applicable: running it again (attempt %u)", p->id,
-		    p->version, st.attempts + 1);
 		break;
 	default:
 		break;
 	}
 
-	if ((rv = evaluate(a, p, &applies, err, sizeof(err))) != 0) {
+	if (evaluate(a, p, &applies, err, sizeof(err)) != 0) {
 		if (st.state != ARB_ST_ERROR)
 			pstate_set(a, p->id, &st, ARB_ST_ERROR, 0, err);
 		goto out;
@@ -657,26 +719,8 @@ apply_one(struct agent *a, const Arbor__Head *head,
 	if (st.state == ARB_ST_UNKNOWN || st.state == ARB_ST_NOT_APPLICABLE ||
 	    st.state == ARB_ST_ERROR)
 		pstate_set(a, p->id, &st, ARB_ST_APPLICABLE, 0, "");
-	if (blobs_missing(a, p, &fb, &df) > 0) {
-		if (fb != NULL && st.state != ARB_ST_DOWNLOAD_FAILED) {
-			snprintf(detail, sizeof(detail), "blob %s: %s (%u "
-			    "attempts; tried again later)", fb->name,
-			    arb_strerror(df->rv), df->fails);
-			pstate_set(a, p->id, &st, ARB_ST_DOWNLOAD_FAILED, 0,
-			    detail);
-		} else if (fb == NULL && st.state != ARB_ST_DOWNLOADING)
-			pstate_set(a, p->id, &st, ARB_ST_DOWNLOADING, 0, "");
+	if (apply_download(a, p, &st))
 		goto out;
-	}
-	if (st.state == ARB_ST_DOWNLOADING || st.state == ARB_ST_APPLICABLE ||
-	    st.state == ARB_ST_DOWNLOAD_FAILED) {
-		if (a->env && a->env->event)
-			a->env->event(a->env->event_arg, "verified", p->id,
-			    a->index);
-		else
-			log_info("agent: policy %s v%u: downloaded, %zu blobs "
-			    "verified", p->id, p->version, p->n_blobs);
-	}
 	if (a->action != NULL) {
 		if (st.state != ARB_ST_WAITING)
 			pstate_set(a, p->id, &st, ARB_ST_WAITING, 0,
