@@ -169,6 +169,56 @@ agent_upstream_new(struct agent *a, const struct agent_conf *conf,
 }
 
 /*
+ * What the endpoint is: a simulated one takes its variant's shared facts
+ * (the same at every start); the daemon reads its own facts, opens its
+ * blob directory and finds how its actions will be contained.
+ */
+static int
+agent_local_new(struct agent *a, const struct agent_conf *conf,
+    const struct agent_env *env)
+{
+	char	 path[PATH_MAX];
+	void	*v;
+	size_t	 n;
+	int	 rv;
+
+	if (env) {
+		/* A fixed spread, the same at every start: index decides. */
+		a->variant = ((unsigned)a->index * 7919u) % 100u <
+		    (unsigned)env->need_pct ? 0 : 1;
+		if (arb_store_get(a->store, ARB_DB_META, "variant", 7, &v,
+		    &n) == 0) {
+			if (n == sizeof(a->variant))
+				memcpy(&a->variant, v, n);
+			free(v);
+		}
+		if (a->variant < 0 || a->variant > 1)
+			a->variant = 0;
+		a->facts = env->facts[a->variant];
+	} else {
+		if ((rv = agent_facts_new(conf, &a->facts)) != 0) {
+			log_warnx("agent: facts: %s", arb_strerror(rv));
+			return rv;
+		}
+		snprintf(path, sizeof(path), "%s/blobs", a->data_dir);
+		if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
+			return rv;
+		if (conf->action_cgroup &&
+		    (rv = arb_action_cgroup_probe(path, sizeof(path))) == 0 &&
+		    (a->cgroup = strdup(path)) == NULL)
+			return -ENOMEM;
+		if (a->cgroup != NULL)
+			log_info("agent: actions are contained by cgroup %s",
+			    a->cgroup);
+		else
+			log_info("agent: actions are contained by descendants "
+			    "(parent chain): %s", conf->action_cgroup ?
+			    arb_strerror(rv) : "action_cgroup is false");
+	}
+	return 0;
+}
+
+/*
  * Make an endpoint.  With env (a swarm), it shares env's loop, messaging
  * and facts, keeps a light store, verifies blobs without keeping them, and
  * logs quietly; without, it is the daemon and owns all of these.
@@ -224,39 +274,8 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	    env ? ARB_STORE_LIGHT : 0, &a->store)) != 0)
 		goto fail;
 	arb_queue_init(&a->outbox, a->store, ARB_DB_OUTBOX);
-	if (env) {
-		/* A fixed spread, the same at every start: index decides. */
-		a->variant = ((unsigned)index * 7919u) % 100u <
-		    (unsigned)env->need_pct ? 0 : 1;
-		if (arb_store_get(a->store, ARB_DB_META, "variant", 7, &v,
-		    &n) == 0) {
-			if (n == sizeof(a->variant))
-				memcpy(&a->variant, v, n);
-			free(v);
-		}
-		if (a->variant < 0 || a->variant > 1)
-			a->variant = 0;
-		a->facts = env->facts[a->variant];
-	} else {
-		if ((rv = agent_facts_new(conf, &a->facts)) != 0) {
-			log_warnx("agent: facts: %s", arb_strerror(rv));
-			goto fail;
-		}
-		snprintf(path, sizeof(path), "%s/blobs", a->data_dir);
-		if ((rv = arb_blobdir_open(path, &a->blobs)) != 0)
-			goto fail;
-		if (conf->action_cgroup &&
-		    (rv = arb_action_cgroup_probe(path, sizeof(path))) == 0 &&
-		    (a->cgroup = strdup(path)) == NULL)
-			goto fail;
-		if (a->cgroup != NULL)
-			log_info("agent: actions are contained by cgroup %s",
-			    a->cgroup);
-		else
-			log_info("agent: actions are contained by descendants "
-			    "(parent chain): %s", conf->action_cgroup ?
-			    arb_strerror(rv) : "action_cgroup is false");
-	}
+	if ((rv = agent_local_new(a, conf, env)) != 0)
+		goto fail;
 	if (arb_store_get(a->store, ARB_DB_META, "enrolled", 8, &v, &n) == 0) {
 		a->enrolled = n == strlen(a->id) && memcmp(v, a->id, n) == 0;
 		free(v);
