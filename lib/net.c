@@ -31,7 +31,11 @@
  *
  * A server's request (struct arb_req) is one of its context slots: the
  * slot is not re-armed while the request is in the user's hands, so nctx
- * bounds the requests in flight.  A closed server whose requests are still
+ * bounds the requests in flight.  A reply to a peer that does not read
+ * holds its slot until NET_REPLY_TIMEOUT, so one connection may hold at
+ * most per_conn slots (arb_srv_limit): a request past that, told by the
+ * pipe it came on, is answered with a busy reply that is sent only if the
+ * connection takes it at once, and its slot is re-armed.  A closed server whose requests are still
  * held stays allocated until the last one is answered or dropped
  * (arb_req_reply then returns ARB_ECLOSED), or until arb_net_free.
  *
@@ -106,6 +110,7 @@ struct arb_req {
 	nng_ctx		 ctx;
 	nng_aio		*aio;
 	enum slot_state	 state;
+	uint32_t	 pipe;		/* connection of the request held */
 	struct comp	 comp;
 };
 
@@ -119,6 +124,10 @@ struct arb_srv {
 	int		 nuser;		/* slots in SLOT_USER */
 	int		 closing;
 	int		 gone;		/* last record handled */
+	int		 per_conn;	/* requests held per connection; 0: any */
+	uint8_t		*busy;		/* the reply to one over it */
+	size_t		 busy_len;
+	uint64_t	 refused;
 	arb_srv_cb	 cb;
 	void		*arg;
 	struct comp	 last;
@@ -568,6 +577,7 @@ static void
 srv_arm(struct arb_req *q)
 {
 	q->state = SLOT_RECV;
+	q->pipe = 0;
 	nng_aio_set_timeout(q->aio, NNG_DURATION_DEFAULT);
 	nng_ctx_recv(q->ctx, q->aio);
 }
@@ -644,6 +654,7 @@ srv_free(struct arb_srv *s)
 		net_aio_free(s->slots[i].aio);
 	TAILQ_REMOVE(&s->n->srvs, s, entry);
 	free(s->slots);
+	free(s->busy);
 	free(s->url);
 	free(s);
 }
@@ -655,12 +666,54 @@ srv_maybe_free(struct arb_srv *s)
 		srv_free(s);
 }
 
+/* Requests from connection pipe that hold a context (not yet answered). */
+static int
+srv_conn_load(const struct arb_srv *s, uint32_t pipe)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].pipe == pipe &&
+		    (s->slots[i].state == SLOT_USER ||
+		    s->slots[i].state == SLOT_SEND))
+			n++;
+	return n;
+}
+
+/*
+ * A request over the per-connection limit: answer it with the busy reply
+ * if the connection takes it at once, else drop it; either way the
+ * context is free again at once.  Takes msg.
+ */
+static void
+srv_refuse(struct arb_req *q, nng_msg *msg, uint32_t pipe)
+{
+	struct arb_srv	*s = q->srv;
+	nng_msg		*reply;
+
+	nng_msg_free(msg);
+	if (s->refused++ % 1000 == 0)
+		log_warnx("%s: connection %u has %d requests in flight: "
+		    "refusing more (%llu refused)", s->url, pipe, s->per_conn,
+		    (unsigned long long)s->refused);
+	if (nng_msg_alloc(&reply, s->busy_len) != 0) {
+		srv_arm(q);
+		return;
+	}
+	memcpy(nng_msg_body(reply), s->busy, s->busy_len);
+	q->state = SLOT_SEND;
+	nng_aio_set_msg(q->aio, reply);
+	nng_aio_set_timeout(q->aio, NNG_DURATION_ZERO);
+	nng_ctx_send(q->ctx, q->aio);
+}
+
 /* Loop thread: a context's receive or send finished. */
 static void
 srv_slot_done(struct arb_req *q)
 {
 	struct arb_srv	*s = q->srv;
 	nng_msg		*msg = NULL;
+	uint32_t	 pipe;
 	int		 rv = q->comp.rv;
 
 	/* A received request, or a reply that was not sent, is ours. */
@@ -691,6 +744,12 @@ srv_slot_done(struct arb_req *q)
 		srv_arm(q);
 		return;
 	}
+	pipe = nng_pipe_id(nng_msg_get_pipe(msg));
+	if (s->per_conn > 0 && srv_conn_load(s, pipe) >= s->per_conn) {
+		srv_refuse(q, msg, pipe);
+		return;
+	}
+	q->pipe = pipe;
 	q->state = SLOT_USER;
 	s->nuser++;
 	s->cb(q, nng_msg_body(msg), nng_msg_len(msg), s->arg);
@@ -765,6 +824,24 @@ arb_req_drop(struct arb_req *q)
 		return;
 	if (req_return(q) == 0)
 		srv_arm(q);
+}
+
+int
+arb_srv_limit(struct arb_srv *s, int per_conn, const uint8_t *busy,
+    size_t len)
+{
+	uint8_t	*b;
+
+	if (per_conn < 0 || len == 0 || len > ARB_WIRE_MAX)
+		return ARB_EINVAL;
+	if ((b = malloc(len)) == NULL)
+		return -ENOMEM;
+	memcpy(b, busy, len);
+	free(s->busy);
+	s->busy = b;
+	s->busy_len = len;
+	s->per_conn = per_conn;
+	return 0;
 }
 
 void

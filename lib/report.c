@@ -87,3 +87,30 @@ arb_report_key(const char *endpoint_id, const char *policy_id,
 	memcpy(key + a + 1, policy_id, b);
 	return a + 1 + b;
 }
+
+int
+arb_relayinfo_take(const Arbor__RelayInfo *old, const Arbor__RelayInfo *in,
+    const char *carrier, int self, int64_t now, int64_t *atp)
+{
+	int64_t	at;
+
+	if (self) {
+		/* Heard from it just now, by our own clock. */
+		*atp = now;
+		return 1;
+	}
+	at = in->at > now + ARB_RELAYINFO_SKEW ? now + ARB_RELAYINFO_SKEW :
+	    in->at;
+	if (old == NULL) {
+		*atp = at;
+		return 1;
+	}
+	/* Another child's relay, while that child still reports it. */
+	if (strcmp(old->carrier, carrier) != 0 &&
+	    old->at >= now - ARB_RELAYINFO_HOLD)
+		return 0;
+	if (strcmp(old->carrier, carrier) == 0 && old->at > at)
+		return 0;
+	*atp = at;
+	return 1;
+}

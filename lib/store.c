@@ -349,14 +349,27 @@ arb_txn_foreach(struct arb_txn *t, enum arb_db db, arb_store_iter_fn fn,
 int
 arb_txn_count(struct arb_txn *t, enum arb_db db, uint64_t *np)
 {
+	if (np == NULL)
+		return ARB_EINVAL;
+	return arb_txn_size(t, db, np, NULL);
+}
+
+int
+arb_txn_size(struct arb_txn *t, enum arb_db db, uint64_t *np,
+    uint64_t *bytesp)
+{
 	MDB_stat	st;
 	int		rc;
 
-	if (t == NULL || (unsigned)db >= ARB_DB_COUNT || np == NULL)
+	if (t == NULL || (unsigned)db >= ARB_DB_COUNT)
 		return ARB_EINVAL;
 	if ((rc = mdb_stat(t->txn, t->store->dbi[db], &st)) != 0)
 		return store_err("stat", rc);
-	*np = st.ms_entries;
+	if (np != NULL)
+		*np = st.ms_entries;
+	if (bytesp != NULL)
+		*bytesp = (uint64_t)st.ms_psize * (st.ms_branch_pages +
+		    st.ms_leaf_pages + st.ms_overflow_pages);
 	return 0;
 }
 

@@ -23,6 +23,24 @@
 #define WIRE_VIA_MAX		16
 #define WIRE_RELAYS_MAX		4096
 #define WIRE_STATES_MAX		32
+/*
+ * RelayInfo: a relay's own entry and those of the relays below it travel
+ * in every batch, so their count and size bound every upward batch.  A
+ * parent is an svc address.
+ */
+#define WIRE_BATCH_RELAYS_MAX	ARB_RELAYS_BATCH_MAX
+#define WIRE_PARENT_MAX		ARB_MAX_URL
+
+/*
+ * What protobuf-c may allocate while it unpacks len bytes: a few times the
+ * input, as real messages need (bytes and strings are copied, each
+ * element of a repeated field is a struct and a pointer), plus room for a
+ * small message.  Empty elements of a repeated field cost two bytes on
+ * the wire and a hundred in memory; the budget refuses such a message
+ * before it is built, instead of after.
+ */
+#define WIRE_ALLOC_FACTOR	4
+#define WIRE_ALLOC_SLACK	(64 * 1024)
 
 /* Largest chunk of blob data carried or asked for in one message. */
 #define WIRE_CHUNK_MAX		(1024 * 1024)
@@ -158,7 +176,8 @@ wire_check_relays(Arbor__RelayInfo **r, size_t n)
 		return ARB_EPROTO;
 	for (i = 0; i < n; i++)
 		if (wire_check_text(r[i]->node_id, ARB_MAX_ID) != 0 ||
-		    wire_check_text(r[i]->parent, ARB_MAX_TEXT) != 0)
+		    wire_check_text(r[i]->parent, WIRE_PARENT_MAX) != 0 ||
+		    wire_check_text(r[i]->carrier, ARB_MAX_ID) != 0)
 			return ARB_EPROTO;
 	return 0;
 }
@@ -435,6 +454,8 @@ wire_check_envelope(const Arbor__Envelope *e)
 			    wire_check_via(x->via, x->n_via) != 0)
 				return ARB_EPROTO;
 		}
+		if (e->report_batch->n_relays > WIRE_BATCH_RELAYS_MAX)
+			return ARB_EPROTO;
 		return wire_check_relays(e->report_batch->relays,
 		    e->report_batch->n_relays);
 	case ARBOR__ENVELOPE__BODY_HEAD_REPLY:
@@ -525,28 +546,65 @@ wire_pack(const ProtobufCMessage *m, size_t max, uint8_t **bufp,
 	return 0;
 }
 
+/* An allocator for protobuf-c that refuses to go past a budget. */
+struct wire_budget {
+	size_t	left;
+	int	refused;
+};
+
+static void *
+wire_alloc(void *arg, size_t size)
+{
+	struct wire_budget	*b = arg;
+
+	if (size > b->left) {
+		b->refused = 1;
+		return NULL;
+	}
+	b->left -= size;
+	return malloc(size);
+}
+
 /*
- * Bound, unpack and scan len bytes as a message of type d.  The caller
+ * Memory is handed back with plain free(), so that what was unpacked is
+ * freed with the default allocator, as every caller does.
+ */
+static void
+wire_free(void *arg, void *p)
+{
+	(void)arg;
+	free(p);
+}
+
+/*
+ * Bound, scan and unpack len bytes as a message of type d.  The caller
  * checks the fields and frees with protobuf_c_message_free_unpacked.  An
  * empty input is refused: it would decode as an all-default message, which
- * no sender ever means.
+ * no sender ever means.  The scan, which allocates nothing, comes first;
+ * protobuf-c then unpacks within a budget of WIRE_ALLOC_FACTOR times the
+ * input (ARB_ETOOBIG past it).
  */
 static int
 wire_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
     size_t len, size_t max, ProtobufCMessage **mp)
 {
+	struct wire_budget	 b;
+	ProtobufCAllocator	 a;
 	ProtobufCMessage	*m;
 
 	if (len > max)
 		return ARB_ETOOBIG;
 	if (buf == NULL || len == 0)
 		return ARB_EPROTO;
-	if ((m = protobuf_c_message_unpack(d, NULL, len, buf)) == NULL)
+	if (wire_scan(d, buf, len, 0) != 0)
 		return ARB_EPROTO;
-	if (wire_scan(d, buf, len, 0) != 0) {
-		protobuf_c_message_free_unpacked(m, NULL);
-		return ARB_EPROTO;
-	}
+	b.left = WIRE_ALLOC_FACTOR * len + WIRE_ALLOC_SLACK;
+	b.refused = 0;
+	a.alloc = wire_alloc;
+	a.free = wire_free;
+	a.allocator_data = &b;
+	if ((m = protobuf_c_message_unpack(d, &a, len, buf)) == NULL)
+		return b.refused ? ARB_ETOOBIG : ARB_EPROTO;
 	*mp = m;
 	return 0;
 }

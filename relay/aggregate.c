@@ -29,9 +29,17 @@
 #define AGG_BATCH_BYTES		(768 * 1024)	/* well under the wire max */
 #define AGG_IDLE_MS		5000		/* relay info even when idle */
 #define AGG_CHILD_WINDOW	600		/* s: a child counts this long */
+/*
+ * Relays below that are remembered (and so sent up in every batch, with
+ * this relay's own entry): few enough that a batch always fits the wire.
+ * One not heard of for AGG_RELAY_KEEP is forgotten.
+ */
+#define AGG_RELAYS_MAX		(ARB_RELAYS_BATCH_MAX - 1)
+#define AGG_RELAY_KEEP		AGG_CHILD_WINDOW	/* s */
 
 struct relay_info {		/* a relay below, as last heard */
 	char		*parent;
+	char		*carrier;	/* the child whose batches carry it */
 	uint32_t	 children;
 	uint64_t	 head_seq;
 	int64_t		 at;
@@ -53,6 +61,8 @@ struct relay_agg {
 	uint64_t		 spooled;	/* records added since a flush */
 	uint64_t		 last_up_ms;
 	struct pending		*pending;
+	int			 relays_full;	/* logged that the map is */
+	int			 spool_full;	/* logged that the spool is */
 };
 
 static void	agg_flush(struct relay_agg *);
@@ -69,6 +79,7 @@ info_free(void *v)
 	struct relay_info *ri = v;
 
 	free(ri->parent);
+	free(ri->carrier);
 	free(ri);
 }
 
@@ -194,6 +205,148 @@ out:
 	return rv;
 }
 
+/* ---------------------------------------------------------- relays below */
+
+/*
+ * Take the RelayInfo entries of a batch from a direct child, by the rule
+ * of arb_relayinfo_take: the first is the child's own, the others those
+ * of relays below it, taken only from the child that carries them.  The
+ * map holds at most AGG_RELAYS_MAX; when it is full a relay not yet in it
+ * waits until another is forgotten.
+ */
+static void
+agg_take_relays(struct relay_agg *g, const Arbor__ReportBatch *b)
+{
+	struct relay_core	*c = g->c;
+	Arbor__RelayInfo	 prev = ARBOR__RELAY_INFO__INIT;
+	struct relay_info	*ri, *old;
+	const char		*carrier;
+	int64_t			 now = (int64_t)time(NULL), at;
+	size_t			 i;
+
+	if (b->n_relays == 0 || b->relays[0]->node_id[0] == '\0')
+		return;
+	carrier = b->relays[0]->node_id;
+	for (i = 0; i < b->n_relays; i++) {
+		const Arbor__RelayInfo *in = b->relays[i];
+
+		if (in->node_id[0] == '\0' ||
+		    strcmp(in->node_id, c->c.node_id) == 0)
+			continue;
+		old = arb_strmap_get(g->relays, in->node_id);
+		if (old != NULL) {
+			prev.at = old->at;
+			prev.carrier = old->carrier;
+		}
+		if (!arb_relayinfo_take(old ? &prev : NULL, in, carrier,
+		    i == 0, now, &at))
+			continue;
+		if (old == NULL &&
+		    arb_strmap_count(g->relays) >= AGG_RELAYS_MAX) {
+			if (!g->relays_full)
+				log_warnx("relay: %d relays below are known; "
+				    "%s (from %s) is not recorded until one "
+				    "is forgotten", AGG_RELAYS_MAX,
+				    in->node_id, carrier);
+			g->relays_full = 1;
+			continue;
+		}
+		if ((ri = calloc(1, sizeof(*ri))) == NULL ||
+		    (ri->parent = strdup(in->parent)) == NULL ||
+		    (ri->carrier = strdup(carrier)) == NULL) {
+			if (ri != NULL)
+				info_free(ri);
+			continue;
+		}
+		ri->children = in->children;
+		ri->head_seq = in->head_seq;
+		ri->at = at;
+		old = NULL;
+		if (arb_strmap_put(g->relays, in->node_id, ri,
+		    (void **)&old) != 0)
+			info_free(ri);
+		else if (old)
+			info_free(old);
+	}
+}
+
+struct stale_arg {
+	int64_t		  before;
+	char		**ids;
+	size_t		  n;
+};
+
+static void
+stale_cb(const char *key, void *val, void *arg)
+{
+	struct relay_info	*ri = val;
+	struct stale_arg	*sa = arg;
+
+	if (ri->at < sa->before && (sa->ids[sa->n] = strdup(key)) != NULL)
+		sa->n++;
+}
+
+/* Forget the relays below not heard of for AGG_RELAY_KEEP. */
+static void
+agg_prune_relays(struct relay_agg *g)
+{
+	struct stale_arg	 sa;
+	size_t			 i;
+
+	sa.before = (int64_t)time(NULL) - AGG_RELAY_KEEP;
+	sa.n = 0;
+	if ((sa.ids = calloc(arb_strmap_count(g->relays) + 1,
+	    sizeof(*sa.ids))) == NULL)
+		return;
+	arb_strmap_each(g->relays, stale_cb, &sa);
+	for (i = 0; i < sa.n; i++) {
+		info_free(arb_strmap_del(g->relays, sa.ids[i]));
+		free(sa.ids[i]);
+	}
+	if (sa.n > 0) {
+		log_info("relay: forgot %zu relays below not heard of for "
+		    "%d s", sa.n, AGG_RELAY_KEEP);
+		g->relays_full = 0;
+	}
+	free(sa.ids);
+}
+
+/*
+ * Whether the spool may take more: fewer than spool_max reports, and
+ * fewer than spool_size bytes in the store's spool database.  A batch is
+ * refused whole when it may not (the child keeps it and sends it again
+ * later); nothing already acknowledged is ever dropped.
+ */
+static int
+agg_spool_room(struct relay_agg *g)
+{
+	struct relay_core	*c = g->c;
+	struct arb_txn		*t;
+	uint64_t		 n = 0, bytes = 0;
+	int			 rv;
+
+	if ((rv = arb_txn_begin(c->c.store, 0, &t)) != 0)
+		return rv;
+	rv = arb_txn_size(t, ARB_DB_SPOOL, &n, &bytes);
+	arb_txn_abort(t);
+	if (rv != 0)
+		return rv;
+	if ((c->c.spool_max > 0 && n >= c->c.spool_max) ||
+	    (c->c.spool_size > 0 && bytes >= c->c.spool_size)) {
+		if (!g->spool_full)
+			log_warnx("relay: reports: spool full (%llu reports, "
+			    "%llu bytes): refusing new batches until the "
+			    "parent takes some", (unsigned long long)n,
+			    (unsigned long long)bytes);
+		g->spool_full = 1;
+		return ARB_EAGAIN;
+	}
+	if (g->spool_full)
+		log_info("relay: reports: spool has room again");
+	g->spool_full = 0;
+	return 0;
+}
+
 void
 relay_agg_batch(struct relay_core *c, struct arb_req *req,
     Arbor__ReportBatch *b)
@@ -202,12 +355,15 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__ReportAck	 ack = ARBOR__REPORT_ACK__INIT;
 	struct arb_txn		*t;
-	struct relay_info	*ri, *old;
 	size_t			 i;
 	int			 rv, added;
 
 	c->st.batches_in++;
 	c->st.reports_in += b->n_entries;
+	if (b->n_entries > 0 && (rv = agg_spool_room(g)) != 0) {
+		relay_error(c, req, rv, "reports: spool full, send later");
+		return;
+	}
 	/* One commit for every batch of this turn of the loop. */
 	if ((rv = arb_group_join(c->group)) != 0 ||
 	    (rv = arb_txn_begin(c->c.store, 1, &t)) != 0) {
@@ -235,30 +391,7 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 		relay_error(c, req, rv, "reports: spool");
 		return;
 	}
-	for (i = 0; i < b->n_relays; i++) {
-		const Arbor__RelayInfo *in = b->relays[i];
-
-		if (in->node_id[0] == '\0' ||
-		    strcmp(in->node_id, c->c.node_id) == 0)
-			continue;
-		old = arb_strmap_get(g->relays, in->node_id);
-		if (old != NULL && old->at > in->at)
-			continue;
-		if ((ri = calloc(1, sizeof(*ri))) == NULL ||
-		    (ri->parent = strdup(in->parent)) == NULL) {
-			free(ri);
-			continue;
-		}
-		ri->children = in->children;
-		ri->head_seq = in->head_seq;
-		ri->at = in->at;
-		old = NULL;
-		if (arb_strmap_put(g->relays, in->node_id, ri,
-		    (void **)&old) != 0)
-			info_free(ri);
-		else if (old)
-			info_free(old);
-	}
+	agg_take_relays(g, b);
 	/* Acknowledged only once the group is committed. */
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
 	env.report_ack = &ack;
@@ -366,6 +499,7 @@ agg_flush(struct relay_agg *g)
 	memset(&co, 0, sizeof(co));
 	memset(&sent, 0, sizeof(sent));
 	memset(&ia, 0, sizeof(ia));
+	agg_prune_relays(g);
 	nrel = arb_strmap_count(g->relays) + 1;
 	co.entries = calloc(AGG_BATCH_MAX, sizeof(*co.entries));
 	ia.v = calloc(nrel, sizeof(*ia.v));

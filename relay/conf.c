@@ -61,6 +61,24 @@ k_report_max(void *c, const char *v, char *e, size_t n)
 	return arb_conf_int(v, 1, 1000000, &C(c)->report_max, e, n);
 }
 
+static int
+k_spool_max(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_int(v, 1, 100000000, &C(c)->spool_max, e, n);
+}
+
+static int
+k_spool_size(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 1 << 16, 1ULL << 40, &C(c)->spool_size, e, n);
+}
+
+static int
+k_children_max(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_int(v, 1, 10000000, &C(c)->children_max, e, n);
+}
+
 ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
 
 const struct arb_conf_key relay_conf_keys[] = {
@@ -79,6 +97,12 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "this often (default 1s)" },
 	{ "report_max", k_report_max, "... or as soon as this many wait "
 	    "(default 1000)" },
+	{ "spool_max", k_spool_max, "reports the spool holds at most; more "
+	    "are refused until the parent takes some (default 1000000)" },
+	{ "spool_size", k_spool_size, "bytes the spool may fill at most "
+	    "(default: half of map_size)" },
+	{ "children_max", k_children_max, "children remembered for the "
+	    "tree view (default 65536)" },
 	{ "node_id", k_node_id, "this relay's name in the tree and in "
 	    "report paths (default: host name)" },
 	{ NULL, NULL, NULL }
@@ -98,6 +122,8 @@ relay_conf_init(struct relay_conf *c)
 	c->up.fetch_depth = 4;
 	c->report_ms = 1000;
 	c->report_max = 1000;
+	c->spool_max = 1000000;
+	c->children_max = 65536;
 }
 
 int

@@ -20,6 +20,9 @@
 #include "arbor/log.h"
 #include "core_int.h"
 
+/* Requests in flight one connection may always have. */
+#define CORE_CONN_MIN	8
+
 /* ------------------------------------------------------------ notifying */
 
 /* Tell children of the head, once its pushed blobs are held. */
@@ -147,6 +150,28 @@ relay_core_head(struct relay_core *c, const Arbor__Head *head,
 
 /* ----------------------------------------------------------------- life */
 
+/*
+ * One connection may hold a quarter of the contexts: a child that sends
+ * many requests and reads no replies cannot starve the others.  The rest
+ * are told to try again (a fetch does, shortly).
+ */
+static int
+core_conn_limit(struct relay_core *c)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 rv, per;
+
+	per = c->c.nctx / 4 > CORE_CONN_MIN ? c->c.nctx / 4 : CORE_CONN_MIN;
+	if ((rv = arb_wire_error(ARB_EAGAIN, &buf, &len, "%d requests in "
+	    "flight on this connection: %s", per,
+	    arb_strerror(ARB_EAGAIN))) != 0)
+		return rv;
+	rv = arb_srv_limit(c->srv, per, buf, len);
+	free(buf);
+	return rv;
+}
+
 int
 relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 {
@@ -170,7 +195,7 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	if (cf->link != NULL && (rv = relay_agg_new(c)) != 0)
 		goto fail;
 	if ((rv = arb_srv_listen(cf->net, cf->svc, cf->nctx, relay_request, c,
-	    &c->srv)) != 0)
+	    &c->srv)) != 0 || (rv = core_conn_limit(c)) != 0)
 		goto fail;
 	*cp = c;
 	return 0;

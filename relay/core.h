@@ -41,6 +41,9 @@ struct relay_core_conf {
 	const char		*node_id;	/* this node, in report paths */
 	int64_t			 report_ms;	/* send reports up this often */
 	uint64_t		 report_max;	/* ... or when the spool has this many */
+	uint64_t		 spool_max;	/* reports spooled at most; 0: none */
+	uint64_t		 spool_size;	/* bytes of spool at most; 0: none */
+	uint32_t		 children_max;	/* children remembered at most */
 	/*
 	 * At the root, reports and enrolments end here: the hooks take them
 	 * (and answer req).  At a relay they are NULL: the core spools

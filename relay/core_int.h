@@ -72,6 +72,8 @@ struct relay_core {
 	uint8_t			*head_full;	/* ... with the policies inline */
 	size_t			 head_full_len;
 	struct arb_strmap	*children;	/* node id -> struct child */
+	int64_t			 children_pruned;	/* s, last looked */
+	int			 children_full;	/* logged that it is */
 };
 
 /* core.c */

@@ -22,6 +22,9 @@ struct relay_conf {
 	char			*node_id;
 	int64_t			 report_ms;
 	int64_t			 report_max;
+	int64_t			 spool_max;
+	uint64_t		 spool_size;	/* 0: half of map_size */
+	int64_t			 children_max;
 };
 
 /* conf.c */

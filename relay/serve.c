@@ -143,15 +143,81 @@ serve:
 
 /* ------------------------------------------------------------- children */
 
+/*
+ * Children are remembered for the tree view by the node id they give,
+ * which nobody checks: so at most children_max of them, and one not heard
+ * from for SERVE_CHILD_KEEP is forgotten (looked for at most once a
+ * SERVE_PRUNE_S, or when the map is full).
+ */
+#define SERVE_CHILDREN_MAX	65536
+#define SERVE_CHILD_KEEP	600	/* s: as long as a child counts */
+#define SERVE_PRUNE_S		60
+
+struct prune_arg {
+	int64_t		  before;
+	char		**ids;
+	size_t		  n, cap;
+};
+
+static void
+prune_cb(const char *key, void *val, void *arg)
+{
+	struct child		*ch = val;
+	struct prune_arg	*pa = arg;
+
+	if (ch->last_seen < pa->before && pa->n < pa->cap &&
+	    (pa->ids[pa->n] = strdup(key)) != NULL)
+		pa->n++;
+}
+
+static void
+serve_prune(struct relay_core *c, int64_t now)
+{
+	struct prune_arg	 pa;
+	size_t			 i;
+
+	c->children_pruned = now;
+	pa.before = now - SERVE_CHILD_KEEP;
+	pa.n = 0;
+	pa.cap = arb_strmap_count(c->children);
+	if ((pa.ids = calloc(pa.cap + 1, sizeof(*pa.ids))) == NULL)
+		return;
+	arb_strmap_each(c->children, prune_cb, &pa);
+	for (i = 0; i < pa.n; i++) {
+		free(arb_strmap_del(c->children, pa.ids[i]));
+		free(pa.ids[i]);
+	}
+	free(pa.ids);
+}
+
 /* Remember who polls us, for the tree view. */
 static void
 serve_seen(struct relay_core *c, const char *node_id, const char *kind)
 {
 	struct child	*ch;
+	int64_t		 now = (int64_t)time(NULL);
+	size_t		 max;
 
 	if (node_id == NULL || node_id[0] == '\0')
 		return;
+	max = c->c.children_max ? c->c.children_max : SERVE_CHILDREN_MAX;
+	if (now - c->children_pruned >= SERVE_PRUNE_S)
+		serve_prune(c, now);
 	if ((ch = arb_strmap_get(c->children, node_id)) == NULL) {
+		if (arb_strmap_count(c->children) >= max) {
+			if (now - c->children_pruned >= 1)
+				serve_prune(c, now);
+			if (arb_strmap_count(c->children) >= max) {
+				if (!c->children_full)
+					log_warnx("%s: %zu children heard "
+					    "from; %s is not counted until "
+					    "one is forgotten", c->c.name,
+					    max, node_id);
+				c->children_full = 1;
+				return;
+			}
+		}
+		c->children_full = 0;
 		if ((ch = calloc(1, sizeof(*ch))) == NULL)
 			return;
 		if (arb_strmap_put(c->children, node_id, ch, NULL) != 0) {
@@ -159,7 +225,7 @@ serve_seen(struct relay_core *c, const char *node_id, const char *kind)
 			return;
 		}
 	}
-	ch->last_seen = (int64_t)time(NULL);
+	ch->last_seen = now;
 	ch->relay = kind && strcmp(kind, "relay") == 0;
 }
 

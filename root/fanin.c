@@ -325,33 +325,109 @@ out:
 	return rv;
 }
 
-/* Keep the newest record of each relay the batch names. */
+/*
+ * The relays the root remembers (for arborctl tree): at most
+ * ROOT_RELAYS_MAX, so that the tree always fits one reply; when full, one
+ * not heard of for ROOT_RELAY_KEEP makes room.
+ */
+#define ROOT_RELAYS_MAX		2048
+#define ROOT_RELAY_KEEP		(7 * 86400)	/* s */
+/* Bad signatures one batch may cost before the rest go unverified. */
+#define ROOT_BADSIG_MAX		32
+
+struct relay_prune {
+	int64_t		 before;
+	char		 ids[16][ARB_MAX_ID + 1];
+	size_t		 n;
+};
+
+static int
+relay_prune_cb(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct relay_prune	*rp = arg;
+	Arbor__RelayInfo	*ri;
+	int			 stale = 1;
+
+	if (klen > ARB_MAX_ID)
+		return 0;
+	if (arb_wire_decode_relayinfo(val, vlen, &ri) == 0) {
+		stale = ri->at < rp->before;
+		arb_wire_free_relayinfo(ri);
+	}
+	if (stale) {
+		memcpy(rp->ids[rp->n], key, klen);
+		rp->ids[rp->n][klen] = '\0';
+		if (++rp->n == sizeof(rp->ids) / sizeof(rp->ids[0]))
+			return 1;
+	}
+	return 0;
+}
+
+/* Room for one more relay: 0, or ARB_EAGAIN when none is stale. */
+static int
+relays_room(struct arb_txn *t, int64_t now)
+{
+	struct relay_prune	rp;
+	uint64_t		n;
+	size_t			i;
+
+	if (arb_txn_count(t, ARB_DB_RELAYS, &n) != 0)
+		return ARB_EAGAIN;
+	if (n < ROOT_RELAYS_MAX)
+		return 0;
+	rp.before = now - ROOT_RELAY_KEEP;
+	rp.n = 0;
+	(void)arb_txn_foreach(t, ARB_DB_RELAYS, relay_prune_cb, &rp);
+	for (i = 0; i < rp.n; i++)
+		(void)arb_txn_del(t, ARB_DB_RELAYS, rp.ids[i],
+		    strlen(rp.ids[i]));
+	return rp.n > 0 ? 0 : ARB_EAGAIN;
+}
+
+/*
+ * Keep what the batch says of each relay, by the rule of
+ * arb_relayinfo_take: the first entry is the sending child's own, the
+ * others are taken only from the child that carries them.
+ */
 static void
 store_relays(struct arb_txn *t, Arbor__RelayInfo **ri, size_t n)
 {
-	Arbor__RelayInfo	*old;
+	Arbor__RelayInfo	*old, rec;
+	const char		*carrier;
 	uint8_t			*buf;
 	void			*v;
+	int64_t			 now = (int64_t)time(NULL);
 	size_t			 i, len, vlen;
+	int			 take;
 
+	if (n == 0 || ri[0]->node_id[0] == '\0')
+		return;
+	carrier = ri[0]->node_id;
 	for (i = 0; i < n; i++) {
 		const char *id = ri[i]->node_id;
 
 		if (id[0] == '\0')
 			continue;
+		rec = *ri[i];
+		old = NULL;
 		if (arb_txn_get(t, ARB_DB_RELAYS, id, strlen(id), &v,
 		    &vlen) == 0) {
-			int newer = 1;
-
-			if (arb_wire_decode_relayinfo(v, vlen, &old) == 0) {
-				newer = ri[i]->at >= old->at;
-				arb_wire_free_relayinfo(old);
-			}
+			if (arb_wire_decode_relayinfo(v, vlen, &old) != 0)
+				old = NULL;
 			free(v);
-			if (!newer)
-				continue;
+		} else if (relays_room(t, now) != 0) {
+			log_warnx("root: %d relays known; %s (from %s) not "
+			    "recorded", ROOT_RELAYS_MAX, id, carrier);
+			continue;
 		}
-		if (arb_wire_encode_relayinfo(ri[i], &buf, &len) != 0)
+		take = arb_relayinfo_take(old, ri[i], carrier, i == 0, now,
+		    &rec.at);
+		arb_wire_free_relayinfo(old);
+		if (!take)
+			continue;
+		rec.carrier = (char *)carrier;
+		if (arb_wire_encode_relayinfo(&rec, &buf, &len) != 0)
 			continue;
 		(void)arb_txn_put(t, ARB_DB_RELAYS, id, strlen(id), buf, len);
 		free(buf);
@@ -364,18 +440,29 @@ root_fanin_batch(struct arb_txn *t, const Arbor__ReportBatch *b,
     uint32_t *rejectedp)
 {
 	size_t		i, nd = 0;
-	uint32_t	accepted = 0, rejected = 0;
+	uint32_t	accepted = 0, rejected = 0, badsig = 0;
 	int		rv, has;
 
 	for (i = 0; i < b->n_entries; i++) {
+		if (badsig == ROOT_BADSIG_MAX) {
+			/* Refused unverified: counted, never resent. */
+			log_warnx("root: batch from %s: %u bad signatures; "
+			    "the other %zu reports refused unverified",
+			    b->n_relays ? b->relays[0]->node_id : "direct",
+			    badsig, b->n_entries - i);
+			rejected += (uint32_t)(b->n_entries - i);
+			break;
+		}
 		rv = root_fanin_take(t, b->entries[i], &d[nd], &has);
 		if (rv == 0) {
 			accepted++;
 			nd += (size_t)has;
 		} else if (rv == ARB_ESTORE || rv == -ENOMEM)
 			return rv;
-		else
+		else {
 			rejected++;
+			badsig += rv == ARB_EBADSIG;
+		}
 	}
 	store_relays(t, b->relays, b->n_relays);
 	*ndp = nd;

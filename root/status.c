@@ -239,9 +239,13 @@ root_get_endpoints(struct root *r, struct arb_req *req, const char *policy,
 	free(ea.v);
 }
 
+/* The tree reply stops short of the wire limit, whatever is stored. */
+#define STATUS_TREE_BYTES	(900 * 1024)
+
 struct tree_arg {
 	Arbor__RelayInfo	**v;
 	size_t			  n, cap;
+	size_t			  bytes;
 };
 
 static int
@@ -253,14 +257,20 @@ tree_cb(const void *key, size_t klen, const void *val, size_t vlen,
 
 	(void)key;
 	(void)klen;
+	if ((ta->bytes += vlen + 16) > STATUS_TREE_BYTES)
+		return 1;		/* the reply would not fit: stop */
 	if (ta->n == ta->cap) {
 		ta->cap = ta->cap ? 2 * ta->cap : 32;
 		if ((nv = realloc(ta->v, ta->cap * sizeof(*nv))) == NULL)
 			return -ENOMEM;
 		ta->v = nv;
 	}
-	if (arb_wire_decode_relayinfo(val, vlen, &ri) == 0)
+	if (arb_wire_decode_relayinfo(val, vlen, &ri) == 0) {
+		/* The carrier is the root's bookkeeping, not news. */
+		if (ri->carrier[0] != '\0')
+			ri->carrier[0] = '\0';
 		ta->v[ta->n++] = ri;
+	}
 	return 0;
 }
 

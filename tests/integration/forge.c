@@ -8,6 +8,11 @@
  *	arbor-forge head URL
  *	arbor-forge chunk URL SHA_HEX OFFSET LEN
  *	arbor-forge endpoint URL TOKEN STATE...
+ *	arbor-forge flood URL SHA_HEX LEN N SECONDS
+ *	arbor-forge inflate URL BYTES
+ *	arbor-forge heads URL N
+ *	arbor-forge relays URL big|pin|many TAG
+ *	arbor-forge badsig URL TOKEN N
  *	arbor-forge publish CONTROL_URL ID APPLICABILITY
  *
  * serve answers GetHead, GetPolicy and GetChunk like a parent that holds a
@@ -54,6 +59,7 @@
 #define FORGE_TIMEOUT_MS	3000
 #define FORGE_EXTRA		4096	/* endless data: bytes past the ask */
 #define FORGE_NOTIFY_MS		1000
+#define FORGE_RELAYS_MANY	512	/* relays: the most one batch may carry */
 
 enum forge_mode {
 	M_GOOD, M_BADSIG, M_UNPINNED, M_EXPIRED, M_MIXMATCH, M_FOREIGN,
@@ -101,6 +107,11 @@ usage(void)
 	    "       arbor-forge relay --svc URL --pub URL --parent SVC "
 	    "--mode honest|alter|replay|forge\n"
 	    "       arbor-forge endpoint URL TOKEN STATE...\n"
+	    "       arbor-forge flood URL SHA_HEX LEN N SECONDS\n"
+	    "       arbor-forge inflate URL BYTES\n"
+	    "       arbor-forge heads URL N\n"
+	    "       arbor-forge relays URL big|pin|many TAG\n"
+	    "       arbor-forge badsig URL TOKEN N\n"
 	    "       arbor-forge publish CONTROL_URL ID APPLICABILITY\n"
 	    "modes: good badsig unpinned expired mixmatch foreign longblob "
 	    "badhash\n");
@@ -804,17 +815,15 @@ put_be64(uint8_t *p, uint64_t v)
  * arb_net refuses to send.
  */
 static int
-raw_call(const char *url, const uint8_t *data, size_t len,
-    uint8_t **replyp, size_t *replylenp)
+raw_dial(const char *url, int rcvbuf, int *fdp)
 {
 	static const uint8_t	 hello[8] = { 0, 'S', 'P', 0, 0x00, 0x30,
 				    0, 0 };
 	struct addrinfo		 hints, *res = NULL;
 	struct timeval		 tv;
-	uint8_t			 hdr[12], peer[8], *buf;
-	uint64_t		 n;
+	uint8_t			 peer[8];
 	char			 host[256], *port;
-	int			 fd = -1, i, rv;
+	int			 fd = -1, rv;
 
 	if (strncmp(url, "tcp://", 6) != 0 ||
 	    strlen(url + 6) >= sizeof(host))
@@ -828,8 +837,14 @@ raw_call(const char *url, const uint8_t *data, size_t len,
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(host, port, &hints, &res) != 0)
 		return ARB_EUNREACH;
-	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) == -1 ||
-	    connect(fd, res->ai_addr, res->ai_addrlen) == -1) {
+	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) == -1) {
+		rv = ARB_EUNREACH;
+		goto done;
+	}
+	if (rcvbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
+	if (connect(fd, res->ai_addr, res->ai_addrlen) == -1) {
 		rv = ARB_EUNREACH;
 		goto done;
 	}
@@ -844,12 +859,44 @@ raw_call(const char *url, const uint8_t *data, size_t len,
 		rv = ARB_EPROTO;
 		goto done;
 	}
+	*fdp = fd;
+	fd = -1;
+done:
+	if (fd != -1)
+		close(fd);
+	if (res)
+		freeaddrinfo(res);
+	return rv;
+}
+
+/* One request frame: length, request id with its top bit set, body. */
+static int
+raw_send(int fd, uint32_t id, const uint8_t *data, size_t len)
+{
+	uint8_t	hdr[12];
+	int	rv;
+
 	put_be64(hdr, (uint64_t)len + 4);
-	hdr[8] = 0x80;
-	hdr[9] = hdr[10] = 0;
-	hdr[11] = 1;
-	if ((rv = write_all(fd, hdr, sizeof(hdr))) != 0 ||
-	    (rv = write_all(fd, data, len)) != 0 ||
+	hdr[8] = 0x80 | (uint8_t)(id >> 24);
+	hdr[9] = (uint8_t)(id >> 16);
+	hdr[10] = (uint8_t)(id >> 8);
+	hdr[11] = (uint8_t)id;
+	if ((rv = write_all(fd, hdr, sizeof(hdr))) != 0)
+		return rv;
+	return write_all(fd, data, len);
+}
+
+static int
+raw_call(const char *url, const uint8_t *data, size_t len,
+    uint8_t **replyp, size_t *replylenp)
+{
+	uint8_t			 hdr[8], *buf;
+	uint64_t		 n;
+	int			 fd = -1, i, rv;
+
+	if ((rv = raw_dial(url, 0, &fd)) != 0)
+		return rv;
+	if ((rv = raw_send(fd, 1, data, len)) != 0 ||
 	    (rv = read_all(fd, hdr, 8)) != 0)
 		goto done;
 	for (n = 0, i = 0; i < 8; i++)
@@ -872,10 +919,7 @@ raw_call(const char *url, const uint8_t *data, size_t len,
 	*replylenp = (size_t)n - 4;
 	rv = 0;
 done:
-	if (fd != -1)
-		close(fd);
-	if (res)
-		freeaddrinfo(res);
+	close(fd);
 	return rv;
 }
 
@@ -1177,6 +1221,260 @@ cmd_endpoint(int argc, char *argv[])
 	return rv;
 }
 
+/* ------------------------------------------------------ denial of service */
+
+/*
+ * `arbor-forge flood URL SHA_HEX LEN N SECONDS`: one connection that asks
+ * for the same chunk N times and never reads a reply, held open SECONDS.
+ */
+static int
+cmd_flood(int argc, char *argv[])
+{
+	Arbor__Envelope	 env = ARBOR__ENVELOPE__INIT;
+	Arbor__GetChunk	 gc = ARBOR__GET_CHUNK__INIT;
+	uint8_t		 sha[ARB_SHA256_LEN], *buf;
+	uint64_t	 i, n, secs;
+	size_t		 len;
+	int		 fd, rv;
+
+	if (argc != 6 || strlen(argv[2]) != 2 * ARB_SHA256_LEN ||
+	    arb_unhex(argv[2], sha, sizeof(sha)) != 0)
+		usage();
+	gc.sha256.data = sha;
+	gc.sha256.len = sizeof(sha);
+	gc.len = (uint32_t)parse_u64(argv[3], UINT32_MAX);
+	n = parse_u64(argv[4], 100000);
+	secs = parse_u64(argv[5], 3600);
+	env.body_case = ARBOR__ENVELOPE__BODY_GET_CHUNK;
+	env.get_chunk = &gc;
+	if ((rv = arb_wire_encode(&env, &buf, &len)) != 0)
+		fatalx("encode: %s", arb_strerror(rv));
+	if ((rv = raw_dial(argv[1], 4096, &fd)) != 0)
+		fatalx("%s: %s", argv[1], arb_strerror(rv));
+	for (i = 0; i < n; i++)
+		if ((rv = raw_send(fd, (uint32_t)i + 1, buf, len)) != 0)
+			break;
+	printf("sent %" PRIu64 "\n", i);
+	fflush(stdout);
+	free(buf);
+	sleep((unsigned)secs);
+	close(fd);
+	return 0;
+}
+
+/*
+ * `arbor-forge inflate URL BYTES`: a ReportBatch of BYTES bytes made of
+ * empty entries, two bytes each on the wire, encoded by hand.
+ */
+static int
+cmd_inflate(int argc, char *argv[])
+{
+	uint8_t		*buf, *reply;
+	uint64_t	 total;
+	size_t		 inner, off = 0, rlen, i;
+	int		 rv;
+
+	if (argc != 3)
+		usage();
+	total = parse_u64(argv[2], ARB_WIRE_MAX);
+	inner = (size_t)total - 16;
+	inner -= inner % 2;
+	if ((buf = malloc(inner + 16)) == NULL)
+		fatalx("out of memory");
+	buf[off++] = 0x08;		/* version = 1 */
+	buf[off++] = 0x01;
+	buf[off++] = 0xa2;		/* field 52 (report_batch), bytes */
+	buf[off++] = 0x03;
+	off += varint_put(buf + off, inner);
+	for (i = 0; i < inner; i += 2) {
+		buf[off++] = 0x0a;	/* entries, empty */
+		buf[off++] = 0x00;
+	}
+	rv = arb_net_call(argv[1], buf, off, FORGE_TIMEOUT_MS, &reply, &rlen);
+	free(buf);
+	if (rv != 0) {
+		printf("noreply %d %s\n", rv, arb_strerror(rv));
+		return 2;
+	}
+	rv = print_reply(reply, rlen);
+	free(reply);
+	return rv;
+}
+
+/* `arbor-forge heads URL N`: N GetHead, each from another node id. */
+static int
+cmd_heads(int argc, char *argv[])
+{
+	Arbor__Envelope	 env = ARBOR__ENVELOPE__INIT, *r;
+	Arbor__GetHead	 gh = ARBOR__GET_HEAD__INIT;
+	uint64_t	 i, n, ok = 0;
+	char		 id[64];
+
+	if (argc != 3)
+		usage();
+	n = parse_u64(argv[2], 10000000);
+	gh.node_id = id;
+	gh.kind = (char *)"agent";
+	env.body_case = ARBOR__ENVELOPE__BODY_GET_HEAD;
+	env.get_head = &gh;
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "flood-%" PRIu64, i);
+		if (call(argv[1], &env, &r) != 0)
+			continue;
+		ok++;
+		arb_wire_free(r);
+	}
+	printf("answered %" PRIu64 "\n", ok);
+	return 0;
+}
+
+/*
+ * `arbor-forge relays URL MODE TAG`: a batch with no reports and the
+ * RelayInfo of a hostile child.  big: 16 relays below named TAG-N with
+ * 64 KiB parents; pin: TAG itself, then relay1 dated INT64_MAX; many:
+ * FORGE_RELAYS_MANY small relays TAG-N.
+ */
+static int
+cmd_relays(int argc, char *argv[])
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT, *r;
+	Arbor__ReportBatch	 rb = ARBOR__REPORT_BATCH__INIT;
+	Arbor__RelayInfo	*v[FORGE_RELAYS_MANY], ri[FORGE_RELAYS_MANY];
+	char			 ids[FORGE_RELAYS_MANY][64], *big;
+	size_t			 i, n;
+	int			 rv;
+
+	if (argc != 4)
+		usage();
+	if ((big = malloc(ARB_MAX_TEXT + 1)) == NULL)
+		fatalx("out of memory");
+	memset(big, 'p', ARB_MAX_TEXT - 1024);
+	big[ARB_MAX_TEXT - 1024] = '\0';
+	n = strcmp(argv[2], "many") == 0 ? FORGE_RELAYS_MANY :
+	    strcmp(argv[2], "big") == 0 ? 16 : 2;
+	for (i = 0; i < n; i++) {
+		arbor__relay_info__init(&ri[i]);
+		snprintf(ids[i], sizeof(ids[i]), "%s-%zu", argv[3], i);
+		ri[i].node_id = ids[i];
+		ri[i].parent = strcmp(argv[2], "big") == 0 ? big :
+		    (char *)"tcp://evil:1";
+		ri[i].children = 1000000;
+		ri[i].at = (int64_t)time(NULL);
+		v[i] = &ri[i];
+	}
+	if (strcmp(argv[2], "pin") == 0) {
+		ri[0].node_id = argv[3];
+		ri[1].node_id = (char *)"relay1";
+		ri[1].at = INT64_MAX;
+		ri[1].head_seq = UINT64_MAX;
+	}
+	rb.relays = v;
+	rb.n_relays = n;
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
+	env.report_batch = &rb;
+	rv = call(argv[1], &env, &r);
+	free(big);
+	if (rv != 0)
+		return rv;
+	if (r->body_case == ARBOR__ENVELOPE__BODY_ERROR)
+		printf("error %d %s\n", r->error->code, r->error->message);
+	else
+		printf("reply %d\n", (int)r->body_case);
+	arb_wire_free(r);
+	return 0;
+}
+
+/*
+ * `arbor-forge badsig URL TOKEN N`: enrol, then one batch of N reports of
+ * that endpoint whose signatures do not verify; prints the ack and the
+ * time the root took to answer.
+ */
+static int
+cmd_badsig(int argc, char *argv[])
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT, *rep;
+	Arbor__EnrollBody	 eb = ARBOR__ENROLL_BODY__INIT;
+	Arbor__Enroll		 en = ARBOR__ENROLL__INIT;
+	Arbor__ReportBatch	 rb = ARBOR__REPORT_BATCH__INIT;
+	Arbor__ReportEntry	*ev, **vv;
+	Arbor__Report		 r = ARBOR__REPORT__INIT;
+	Arbor__Signed		 esg, *sg;
+	struct arb_key		*k;
+	struct timeval		 t0, t1;
+	uint8_t			 pub[ARB_PUBKEY_LEN], *buf;
+	char			 id[ARB_EPID_HEX];
+	uint64_t		 i, n;
+	size_t			 len;
+	int			 rv;
+
+	if (argc != 4)
+		usage();
+	n = parse_u64(argv[3], 100000);
+	if ((rv = arb_key_generate(&k)) != 0 ||
+	    (rv = arb_key_raw_public(k, pub)) != 0 ||
+	    (rv = arb_endpoint_id(k, id)) != 0)
+		fatalx("forge-badsig: key: %s", arb_strerror(rv));
+	eb.pubkey.data = pub;
+	eb.pubkey.len = sizeof(pub);
+	eb.endpoint_id = id;
+	eb.token = argv[2];
+	eb.hostname = (char *)"forge";
+	if ((rv = arb_wire_encode_enroll(&eb, &buf, &len)) != 0 ||
+	    (rv = arb_signed_make(k, buf, len, &esg)) != 0)
+		fatalx("forge-badsig: enrol: %s", arb_strerror(rv));
+	free(buf);
+	en.enroll = &esg;
+	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
+	env.enroll = &en;
+	if ((rv = endpoint_send(argv[1], &env, "enrol")) != 0)
+		return rv;
+	ev = calloc(n, sizeof(*ev));
+	vv = calloc(n, sizeof(*vv));
+	sg = calloc(n, sizeof(*sg));
+	if (ev == NULL || vv == NULL || sg == NULL)
+		fatalx("out of memory");
+	r.endpoint_id = id;
+	r.policy_id = (char *)"p";
+	r.detail = (char *)"";
+	for (i = 0; i < n; i++) {
+		r.seq = i + 1;
+		if ((rv = arb_wire_encode_report(&r, &buf, &len)) != 0 ||
+		    (rv = arb_signed_make(k, buf, len, &sg[i])) != 0)
+			fatalx("forge-badsig: report: %s", arb_strerror(rv));
+		free(buf);
+		sg[i].sig.data[0] ^= 0x01;	/* no longer verifies */
+		arbor__report_entry__init(&ev[i]);
+		ev[i].report = &sg[i];
+		vv[i] = &ev[i];
+	}
+	rb.entries = vv;
+	rb.n_entries = n;
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
+	env.report_batch = &rb;
+	gettimeofday(&t0, NULL);
+	rv = call(argv[1], &env, &rep);
+	gettimeofday(&t1, NULL);
+	if (rv == 0) {
+		if (rep->body_case == ARBOR__ENVELOPE__BODY_REPORT_ACK)
+			printf("accepted %u rejected %u in %ld ms\n",
+			    rep->report_ack->accepted,
+			    rep->report_ack->rejected,
+			    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+			    (t1.tv_usec - t0.tv_usec) / 1000));
+		else
+			printf("reply %d\n", (int)rep->body_case);
+		arb_wire_free(rep);
+	}
+	for (i = 0; i < n; i++)
+		arb_signed_clear(&sg[i]);
+	arb_signed_clear(&esg);
+	free(sg);
+	free(vv);
+	free(ev);
+	arb_key_free(k);
+	return rv;
+}
+
 /* ------------------------------------------------------- raw publish */
 
 /*
@@ -1237,6 +1535,16 @@ main(int argc, char *argv[])
 		return cmd_relay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "endpoint") == 0)
 		return cmd_endpoint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "flood") == 0)
+		return cmd_flood(argc - 1, argv + 1);
+	if (strcmp(argv[1], "inflate") == 0)
+		return cmd_inflate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "heads") == 0)
+		return cmd_heads(argc - 1, argv + 1);
+	if (strcmp(argv[1], "relays") == 0)
+		return cmd_relays(argc - 1, argv + 1);
+	if (strcmp(argv[1], "badsig") == 0)
+		return cmd_badsig(argc - 1, argv + 1);
 	if (strcmp(argv[1], "publish") == 0)
 		return cmd_publish(argc - 1, argv + 1);
 	usage();

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -428,6 +429,127 @@ test_rebuilt_equals_live(void **state)
 	arb_key_free(c.k);
 }
 
+/* The relay info the root holds for id, decoded; NULL if none. */
+static Arbor__RelayInfo *
+relay_get(struct fixture *f, const char *id)
+{
+	Arbor__RelayInfo	*ri = NULL;
+	void			*v;
+	size_t			 n;
+
+	if (arb_store_get(f->s, ARB_DB_RELAYS, id, strlen(id), &v, &n) != 0)
+		return NULL;
+	assert_int_equal(arb_wire_decode_relayinfo(v, n, &ri), 0);
+	free(v);
+	return ri;
+}
+
+static void
+relays_batch(struct fixture *f, Arbor__RelayInfo **ri, size_t n)
+{
+	Arbor__ReportBatch	 b = ARBOR__REPORT_BATCH__INIT;
+	struct root_delta	 d[1];
+	struct arb_txn		*t;
+	uint32_t		 acc, rej;
+	size_t			 nd;
+
+	b.relays = ri;
+	b.n_relays = n;
+	assert_int_equal(arb_txn_begin(f->s, 1, &t), 0);
+	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej), 0);
+	assert_int_equal(arb_txn_commit(t), 0);
+}
+
+/*
+ * A relay's entry is dated by the root's clock when the relay sends it
+ * itself, carried only by the child that carries it while it does, and
+ * never dated far ahead: another child can neither pin nor take it.
+ */
+static void
+test_relay_info_rule(void **state)
+{
+	struct fixture		*f = *state;
+	Arbor__RelayInfo	 a = ARBOR__RELAY_INFO__INIT;
+	Arbor__RelayInfo	 x = ARBOR__RELAY_INFO__INIT;
+	Arbor__RelayInfo	 y = ARBOR__RELAY_INFO__INIT;
+	Arbor__RelayInfo	*v[2], *got;
+	int64_t			 now = (int64_t)time(NULL);
+
+	a.node_id = "a";
+	a.parent = "tcp://root:1";
+	a.at = INT64_MAX;		/* its own: the root's clock wins */
+	x.node_id = "x";
+	x.parent = "tcp://a:1";
+	x.at = INT64_MAX;		/* below a: at most the skew ahead */
+	v[0] = &a;
+	v[1] = &x;
+	relays_batch(f, v, 2);
+	got = relay_get(f, "a");
+	assert_true(got->at >= now && got->at <= now + 5);
+	assert_string_equal(got->carrier, "a");
+	arb_wire_free_relayinfo(got);
+	got = relay_get(f, "x");
+	assert_true(got->at <= now + 5 + ARB_RELAYINFO_SKEW);
+	assert_string_equal(got->carrier, "a");
+	arb_wire_free_relayinfo(got);
+
+	/* Another child says x is its own below it: refused. */
+	y.node_id = "evil";
+	y.parent = "tcp://root:1";
+	x.parent = "tcp://evil:1";
+	x.at = now;
+	v[0] = &y;
+	relays_batch(f, v, 2);
+	got = relay_get(f, "x");
+	assert_string_equal(got->parent, "tcp://a:1");
+	arb_wire_free_relayinfo(got);
+
+	/* x's own word, as a direct child now, is taken. */
+	x.parent = "tcp://root:1";
+	v[0] = &x;
+	relays_batch(f, v, 1);
+	got = relay_get(f, "x");
+	assert_string_equal(got->parent, "tcp://root:1");
+	assert_string_equal(got->carrier, "x");
+	arb_wire_free_relayinfo(got);
+}
+
+/* Past 32 bad signatures the rest of a batch is refused unverified. */
+static void
+test_bad_signatures_capped(void **state)
+{
+	struct fixture		 *f = *state;
+	Arbor__ReportBatch	  b = ARBOR__REPORT_BATCH__INIT;
+	Arbor__ReportEntry	**e;
+	struct root_delta	 *d;
+	struct arb_txn		 *t;
+	uint32_t		  acc, rej;
+	size_t			  i, nd, n = 100;
+
+	e = calloc(n, sizeof(*e));
+	d = calloc(n, sizeof(*d));
+	assert_non_null(e);
+	assert_non_null(d);
+	for (i = 0; i < n; i++) {
+		e[i] = entry_new(f->a.k, f->a.id, i + 1, "openssl",
+		    ARB_ST_FIXED, 1);
+		/* The last one is good, but comes after the cap. */
+		if (i < n - 1)
+			e[i]->report->sig.data[0] ^= 1;
+	}
+	b.entries = e;
+	b.n_entries = n;
+	assert_int_equal(arb_txn_begin(f->s, 1, &t), 0);
+	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej), 0);
+	arb_txn_abort(t);
+	assert_int_equal(acc, 0);
+	assert_int_equal(rej, n);
+	for (i = 0; i < n; i++)
+		entry_free(e[i]);
+	free(e);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -443,6 +565,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_stored_state,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuilt_equals_live,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_info_rule,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_signatures_capped,
 		    setup, teardown),
 	};
 

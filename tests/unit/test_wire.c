@@ -890,6 +890,85 @@ test_error(void **state)
 	arb_wire_free(o);
 }
 
+/*
+ * Empty elements of a repeated field: two bytes each on the wire, a
+ * hundred or so once unpacked.  Refused within the unpack's budget; a
+ * full batch of real entries, and the most relay info a batch may carry,
+ * still decode.
+ */
+static void
+test_alloc_budget(void **state)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT, *out;
+	Arbor__ReportBatch	 b = ARBOR__REPORT_BATCH__INIT;
+	Arbor__ReportEntry	*e, **ev;
+	Arbor__RelayInfo	*ri, **rv;
+	Arbor__Signed		 sg = ARBOR__SIGNED__INIT;
+	static char		*via[] = { "relay-east-1", "relay-east",
+				    "campus-7" };
+	static uint8_t		 body[200];
+	char			 parent[ARB_MAX_URL + 2];
+	size_t			 i, off = 0, n = 2300, inner = MIB;
+
+	(void)state;
+	bigbuf[off++] = 0x08;
+	bigbuf[off++] = 0x01;
+	bigbuf[off++] = 0xa2;		/* report_batch */
+	bigbuf[off++] = 0x03;
+	bigbuf[off++] = 0x80 | (inner & 0x7f);
+	bigbuf[off++] = 0x80 | ((inner >> 7) & 0x7f);
+	bigbuf[off++] = (uint8_t)(inner >> 14);
+	for (i = 0; i < inner; i += 2) {
+		bigbuf[off++] = 0x0a;
+		bigbuf[off++] = 0x00;
+	}
+	assert_int_equal(arb_wire_decode(bigbuf, off, &out), ARB_ETOOBIG);
+
+	memset(body, 'r', sizeof(body));
+	sg.body = bin(body, sizeof(body));
+	sg.sig = bin(sig, 64);
+	sg.key_id = bin(kid, 8);
+	assert_non_null(e = calloc(n, sizeof(*e)));
+	assert_non_null(ev = calloc(n, sizeof(*ev)));
+	assert_non_null(ri = calloc(ARB_RELAYS_BATCH_MAX + 1, sizeof(*ri)));
+	assert_non_null(rv = calloc(ARB_RELAYS_BATCH_MAX + 1, sizeof(*rv)));
+	for (i = 0; i < n; i++) {
+		arbor__report_entry__init(&e[i]);
+		e[i].report = &sg;
+		e[i].via = via;
+		e[i].n_via = 3;
+		ev[i] = &e[i];
+	}
+	memset(parent, 'p', sizeof(parent));
+	parent[ARB_MAX_URL] = '\0';
+	for (i = 0; i <= ARB_RELAYS_BATCH_MAX; i++) {
+		arbor__relay_info__init(&ri[i]);
+		ri[i].node_id = "relay-somewhere-far";
+		ri[i].parent = parent;
+		rv[i] = &ri[i];
+	}
+	b.entries = ev;
+	b.n_entries = n;
+	b.relays = rv;
+	b.n_relays = ARB_RELAYS_BATCH_MAX;
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
+	env.report_batch = &b;
+	arb_wire_free(roundtrip(&env));
+
+	/* One relay more, or a parent one byte longer: refused. */
+	b.n_entries = 0;
+	b.n_relays = ARB_RELAYS_BATCH_MAX + 1;
+	assert_int_equal(cycle(&env, NULL), ARB_EPROTO);
+	b.n_relays = 1;
+	parent[ARB_MAX_URL] = 'p';
+	parent[ARB_MAX_URL + 1] = '\0';
+	assert_int_equal(cycle(&env, NULL), ARB_EPROTO);
+	free(e);
+	free(ev);
+	free(ri);
+	free(rv);
+}
+
 int
 main(void)
 {
@@ -902,6 +981,7 @@ main(void)
 		cmocka_unit_test(test_reject_signed),
 		cmocka_unit_test(test_reject_ids),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_alloc_budget),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_signed_record),
 		cmocka_unit_test(test_error),

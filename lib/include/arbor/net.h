@@ -59,6 +59,15 @@ int	arb_req_reply_fill(struct arb_req *req, size_t len,
 	    int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg);
 /* Drop a request without answering (the requester will time out). */
 void	arb_req_drop(struct arb_req *req);
+/*
+ * Let one connection hold at most per_conn requests in flight (answered
+ * or not, until their replies are sent; 0: no limit).  A request past it
+ * never reaches the callback: it is answered with the len bytes at busy
+ * (copied) if the connection can take them at once, else dropped.
+ * Returns 0 or ARB_EINVAL, -ENOMEM.
+ */
+int	arb_srv_limit(struct arb_srv *s, int per_conn, const uint8_t *busy,
+	    size_t len);
 /* Close; requests not yet answered are dropped. */
 void	arb_srv_close(struct arb_srv *s);
 

@@ -50,4 +50,27 @@ int	arb_endpoint_id_raw(const uint8_t pub[ARB_PUBKEY_LEN],
 size_t	arb_report_key(const char *endpoint_id, const char *policy_id,
 	    uint8_t key[ARB_REPORT_KEY_MAX]);
 
+/*
+ * RelayInfo, carried up with report batches.  A batch's first entry is
+ * its sender's own, taken at once and dated by the receiver's clock; the
+ * others describe relays below the sender (its carrier), dated by their
+ * own clocks but never later than ARB_RELAYINFO_SKEW past the receiver's.
+ * A relay's entry is taken only from the child that carries it, until
+ * that child has not mentioned it for ARB_RELAYINFO_HOLD; then any child
+ * may carry it (a relay that moved to another parent).  Older entries do
+ * not replace newer ones from the same carrier.
+ */
+#define ARB_RELAYINFO_SKEW	30		/* s */
+#define ARB_RELAYINFO_HOLD	120		/* s */
+
+/*
+ * Whether to take in (entry self ? 0 : >0 of a batch whose first entry
+ * names carrier) over old, the entry held for the same relay (NULL if
+ * none; its carrier field says who carried it).  Returns 1 and sets *atp
+ * to the time to record, or 0 to leave old as it is.  now is seconds.
+ */
+int	arb_relayinfo_take(const Arbor__RelayInfo *old,
+	    const Arbor__RelayInfo *in, const char *carrier, int self,
+	    int64_t now, int64_t *atp);
+
 #endif

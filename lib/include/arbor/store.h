@@ -82,6 +82,12 @@ int	arb_txn_foreach(struct arb_txn *t, enum arb_db db,
 	    arb_store_iter_fn fn, void *arg);
 /* Number of records. */
 int	arb_txn_count(struct arb_txn *t, enum arb_db db, uint64_t *np);
+/*
+ * Number of records (*np) and bytes of the pages that hold them and their
+ * tree (*bytesp); either may be NULL.
+ */
+int	arb_txn_size(struct arb_txn *t, enum arb_db db, uint64_t *np,
+	    uint64_t *bytesp);
 
 /* One-shot conveniences (their own transaction). */
 int	arb_store_get(struct arb_store *s, enum arb_db db, const void *key,

@@ -20,6 +20,10 @@
 #define ARB_MAX_BLOBS		256
 #define ARB_MAX_ID		128
 #define ARB_MAX_TEXT		(64 * 1024)
+/* Longest address (a relay's parent in RelayInfo). */
+#define ARB_MAX_URL		256
+/* RelayInfo entries in one ReportBatch: the sender and relays below it. */
+#define ARB_RELAYS_BATCH_MAX	512
 
 /*
  * Encode env (version is set to 1) into a malloc'd buffer *bufp of *lenp
