@@ -726,6 +726,7 @@ arb_blob_drop_parts(struct arb_blobdir *d,
     uint64_t *freedp)
 {
 	char		 dir[PATH_MAX], path[PATH_MAX + 2 * ARB_SHA256_LEN + 8];
+	char		 hex[ARB_SHA256_HEX];
 	uint8_t		 sha[ARB_SHA256_LEN];
 	struct dirent	*de;
 	struct stat	 st;
@@ -741,11 +742,12 @@ arb_blob_drop_parts(struct arb_blobdir *d,
 		if (n != 2 * ARB_SHA256_LEN + 5 ||
 		    strcmp(de->d_name + 2 * ARB_SHA256_LEN, ".part") != 0)
 			continue;
-		de->d_name[2 * ARB_SHA256_LEN] = '\0';
-		if (arb_unhex(de->d_name, sha, sizeof(sha)) != 0 ||
+		memcpy(hex, de->d_name, 2 * ARB_SHA256_LEN);
+		hex[2 * ARB_SHA256_LEN] = '\0';
+		if (arb_unhex(hex, sha, sizeof(sha)) != 0 ||
 		    (keep != NULL && keep(arg, sha)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s.part", dir, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s.part", dir, hex);
 		if (stat(path, &st) == 0 && unlink(path) == 0)
 			*freedp += (uint64_t)st.st_size;
 	}
