@@ -49,4 +49,16 @@ int	arb_endpoint_id_raw(const uint8_t pub[ARB_PUBKEY_LEN],
 size_t	arb_report_key(const char *endpoint_id, const char *policy_id,
 	    uint8_t key[ARB_REPORT_KEY_MAX]);
 
+/*
+ * Receipts: what the root took of one endpoint's reports, signed with the
+ * publisher key.  Verify sg's exact bytes with pin (the pinned publisher
+ * key), then decode: 0 with *rp (free with arb_wire_free_receipt);
+ * ARB_EUNKNOWNKEY or ARB_EBADSIG when the root did not sign it; the
+ * decoder's error for a body that breaks the schema.
+ */
+int	arb_receipt_open(const struct arb_key *pin, const Arbor__Signed *sg,
+	    Arbor__Receipt **rp);
+/* The seq the receipt says the root took for policy (0: none). */
+uint64_t arb_receipt_seq(const Arbor__Receipt *r, const char *policy);
+
 #endif
