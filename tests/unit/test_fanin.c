@@ -404,7 +404,7 @@ test_rebuilt_equals_live(void **state)
 	b.entries = e;
 	b.n_entries = 8;
 	assert_int_equal(arb_txn_begin(f->s, 1, &t), 0);
-	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej), 0);
+	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej, NULL), 0);
 	assert_int_equal(arb_txn_commit(t), 0);
 	for (i = 0; i < nd; i++)
 		root_counts_apply(f->live, &d[i]);
