@@ -21,6 +21,7 @@
 #include "arbor/store.h"
 #include "arbor/fetch.h"
 #include "arbor/link.h"
+#include "arbor/sig.h"
 #include "arbor/wire.h"
 
 struct relay_core;
@@ -41,6 +42,7 @@ struct relay_core_conf {
 	const char		*node_id;	/* this node, in report paths */
 	int64_t			 report_ms;	/* send reports up this often */
 	uint64_t		 report_max;	/* ... or when the spool has this many */
+	const struct arb_key	*pin;		/* publisher key: receipts */
 	/*
 	 * At the root, reports and enrolments end here: the hooks take them
 	 * (and answer req).  At a relay they are NULL: the core spools

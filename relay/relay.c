@@ -161,6 +161,7 @@ relay_new(const struct relay_conf *conf)
 	cc.node_id = conf->node_id;
 	cc.report_ms = conf->report_ms;
 	cc.report_max = (uint64_t)conf->report_max;
+	cc.pin = r->pin;
 	if ((rv = relay_core_new(&cc, &r->core)) != 0) {
 		log_warnx("relay: cannot serve on %s / %s: %s", conf->svc,
 		    conf->pub, arb_strerror(rv));
