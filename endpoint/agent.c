@@ -166,6 +166,8 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	    env ? ARB_STORE_LIGHT : 0, &a->store)) != 0)
 		goto fail;
 	arb_queue_init(&a->outbox, a->store, ARB_DB_OUTBOX);
+	if ((rv = arb_strmap_new(&a->awaiting)) != 0)
+		goto fail;
 	if (env) {
 		/* A fixed spread, the same at every start: index decides. */
 		a->variant = ((unsigned)index * 7919u) % 100u <
@@ -307,6 +309,7 @@ agent_free(struct agent *a)
 		arb_key_free(a->key);
 	if (a->pin)
 		arb_key_free(a->pin);
+	arb_strmap_free(a->awaiting, free);
 	free(a->staging);
 	free(a->data_dir);
 	free(a->node_id);
