@@ -630,8 +630,8 @@ agg_flush(struct relay_agg *g)
 	if (arb_queue_collect(&g->spool, AGG_BATCH_MAX, AGG_BATCH_BYTES, 0,
 	    spool_take_cb, &co, &sent) != 0)
 		goto out;
-	if (co.n == 0 && arb_strmap_count(g->want) == 0 &&
-	    now - g->last_up_ms < AGG_IDLE_MS)
+	/* Receipts asked for ride with reports, or with the idle batch. */
+	if (co.n == 0 && now - g->last_up_ms < AGG_IDLE_MS)
 		goto out;
 	if ((want = calloc(arb_strmap_count(g->want) + 1,
 	    sizeof(*want))) == NULL)

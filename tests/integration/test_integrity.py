@@ -32,8 +32,8 @@ def publish(net, pid, version, data):
 def agent(net, relays, **kw):
     facts = os.path.join(net.dir, "facts-%d" % (net.n + 1))
     os.makedirs(facts, exist_ok=True)
-    return net.agent(relays, enroll_token=TOKEN, facts_root=facts,
-                     report_delay="20ms", **kw)
+    kw.setdefault("report_delay", "20ms")
+    return net.agent(relays, enroll_token=TOKEN, facts_root=facts, **kw)
 
 
 def agent_id(a):
@@ -137,8 +137,9 @@ def test_refused_reports_are_kept():
         a.stop()
         root = net.root(enroll_token=TOKEN)
         publish(net, "p", 1, b"y" * 1000)
+        # Its first batch holds p's state with the inventory.
         a2 = agent(net, [root], name="moved", data_dir=a.dir,
-                   receipt_timeout="2s")
+                   receipt_timeout="2s", report_delay="500ms")
         a2.wait_log(r"report seq \d+ \(p\) refused by .*: not found", 30)
         a2.wait_log(r"the root does not know this endpoint", 10)
         agent_id(a2)
