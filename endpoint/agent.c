@@ -276,6 +276,8 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	arb_queue_init(&a->outbox, a->store, ARB_DB_OUTBOX);
 	if ((rv = agent_local_new(a, conf, env)) != 0)
 		goto fail;
+	if ((rv = arb_strmap_new(&a->awaiting)) != 0)
+		goto fail;
 	if (arb_store_get(a->store, ARB_DB_META, "enrolled", 8, &v, &n) == 0) {
 		a->enrolled = n == strlen(a->id) && memcmp(v, a->id, n) == 0;
 		free(v);
@@ -361,6 +363,7 @@ agent_free(struct agent *a)
 		arb_key_free(a->key);
 	if (a->pin)
 		arb_key_free(a->pin);
+	arb_strmap_free(a->awaiting, free);
 	free(a->staging);
 	free(a->cgroup);
 	free(a->data_dir);

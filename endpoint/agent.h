@@ -48,6 +48,7 @@ struct agent_conf {
 	char			**prop_vals;
 	size_t			 nprops;
 	int64_t			 report_ms;	/* batch reports this long */
+	int64_t			 receipt_ms;	/* no receipt: send again */
 	char			*eval;		/* --eval: print and exit */
 	int64_t			 swarm;		/* --swarm N: simulated endpoints */
 	char			*swarm_fixed;	/* facts tree once patched */
@@ -129,6 +130,8 @@ struct agent {
 	int			 enrolled;
 	int			 enrolling;
 	int			 sending;	/* a batch in flight */
+	struct arb_strmap	*awaiting;	/* outbox key -> struct await */
+	uint64_t		 resent_ms;	/* last resend for no receipt */
 	int			 inventory_next; /* the next report carries it */
 	int			 stopping;
 	uint64_t		 stale_logged;	/* head seq said expired */
@@ -167,6 +170,7 @@ int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);
 void	agent_flush(struct agent *);
+void	agent_flush_later(struct agent *);
 
 /* swarm.c */
 int	agent_swarm(const struct agent_conf *);

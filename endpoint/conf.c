@@ -91,6 +91,13 @@ k_report_ms(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_receipt_ms(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 1000, 86400000, &C(c)->receipt_ms, e,
+	    n);
+}
+
+static int
 k_swarm(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_int(v, 0, 1000000, &C(c)->swarm, e, n);
@@ -134,6 +141,9 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "sending (default 1s)" },
 	{ "action_cgroup", k_action_cgroup, "run each action in a cgroup v2 "
 	    "of its own where one can be made (default true)" },
+	{ "receipt_timeout", k_receipt_ms, "send reports again (through "
+	    "the next relay) when the root's receipt for them has not come "
+	    "this long after the relay took them (default 2m)" },
 	{ "swarm", k_swarm, "run N simulated endpoints in this process "
 	    "(data_dir holds one directory each)" },
 	{ "swarm_fixed_root", k_swarm_fixed, "swarm: the facts tree of an "
@@ -160,6 +170,7 @@ agent_conf_init(struct agent_conf *c)
 	c->up.timeout_ms = 10000;
 	c->up.fetch_depth = 2;
 	c->report_ms = 1000;
+	c->receipt_ms = 120000;
 	c->up.notify_jitter_ms = 10000;
 	c->swarm_need = 100;
 	c->action_cgroup = 1;

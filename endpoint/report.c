@@ -7,7 +7,9 @@
  * Report signed with that key and a per-endpoint sequence number, committed
  * to the LMDB outbox in the same transaction as the new sequence number,
  * and sent to the relay in batches.  A report leaves the outbox only when
- * the relay has acknowledged it, which it does only after committing it.
+ * the root's signed receipt says the root took it (the relay's
+ * acknowledgement only says the relay committed it), or when the root
+ * says it already holds it or a newer one.
  */
 #include <errno.h>
 #include <limits.h>
@@ -25,6 +27,7 @@
 
 #define OUTBOX_BATCH	512	/* reports per message */
 #define AGENT_TRANSIENT_WAIT 5	/* x report_delay for passing states */
+#define AGENT_RECEIPT_POLL_MS 2000 /* ask for a receipt this often */
 
 static void	agent_retry_later(struct agent *);
 #define OUTBOX_BYTES	(512 * 1024)
@@ -50,6 +53,40 @@ agent_identity(struct agent *a)
 
 /* ------------------------------------------------------------ enrolment */
 
+/*
+ * The enrolment reply must carry the root's receipt for this endpoint:
+ * signed with the pinned publisher key, naming this id and this key.  A
+ * relay can answer an enrolment itself, but not sign that.
+ */
+static int
+enroll_check(struct agent *a, const Arbor__EnrollReply *er)
+{
+	Arbor__Receipt	*rc;
+	uint8_t		 pub[ARB_PUBKEY_LEN];
+	int		 rv;
+
+	if (er->receipt == NULL) {
+		log_warnx("agent: enrolment reply carries no receipt from the "
+		    "root: not enrolled");
+		return ARB_EPROTO;
+	}
+	if ((rv = arb_receipt_open(a->pin, er->receipt, &rc)) != 0) {
+		log_warnx("agent: enrolment reply not signed by the root "
+		    "(%s): not enrolled", arb_strerror(rv));
+		return rv;
+	}
+	if ((rv = arb_key_raw_public(a->key, pub)) == 0 && (rc->unknown ||
+	    strcmp(rc->endpoint_id, a->id) != 0 ||
+	    strcmp(er->endpoint_id, a->id) != 0 ||
+	    memcmp(rc->pubkey.data, pub, ARB_PUBKEY_LEN) != 0)) {
+		log_warnx("agent: enrolment reply's receipt names another "
+		    "endpoint or key: not enrolled");
+		rv = ARB_EPROTO;
+	}
+	arb_wire_free_receipt(rc);
+	return rv;
+}
+
 static void
 enroll_cb(int rv, Arbor__Envelope *env, void *arg)
 {
@@ -61,9 +98,9 @@ enroll_cb(int rv, Arbor__Envelope *env, void *arg)
 	if (rv != 0 && env != NULL) {
 		log_warnx("agent: enrolment refused: %s", env->error->message);
 		rv = ARB_EPERM;
-	} else if (rv == 0 && strcmp(env->enroll_reply->endpoint_id,
-	    a->id) != 0)
-		rv = ARB_EPROTO;
+	} else if (rv == 0 && (rv = enroll_check(a,
+	    env->enroll_reply)) != 0)
+		rv = ARB_EPERM;		/* said why */
 	if (rv != 0) {
 		if (rv != ARB_EPERM)
 			log_warnx("agent: enrolment: %s", arb_strerror(rv));
@@ -292,20 +329,146 @@ agent_report_inventory(struct agent *a)
 
 /* ---------------------------------------------------------------- flush */
 
+/*
+ * A report leaves the outbox when the root's signed receipt says the root
+ * took it (or a newer one of its policy), not when the relay took it: a
+ * relay can acknowledge a batch and drop it.  Until then it waits in
+ * a->awaiting; if no receipt covers it within receipt_timeout it is sent
+ * again, through the next relay.
+ */
+struct await {
+	uint64_t	seq;
+	uint64_t	sent_ms;
+};
+
 struct flush_arg {		/* the batch in flight */
 	struct agent		*a;
 	struct arb_queue_sent	 sent;
 };
+
+/* Forget that a report awaits its receipt, one way or the other. */
+static void
+await_drop(struct agent *a, const uint8_t *key, size_t klen)
+{
+	char	k[ARB_MAX_ID + 4];
+
+	if (klen >= sizeof(k))
+		return;
+	memcpy(k, key, klen);
+	k[klen] = '\0';
+	free(arb_strmap_del(a->awaiting, k));
+}
+
+static void
+await_note(struct agent *a, const struct arb_queue_item *it)
+{
+	struct await	*w;
+	char		 k[ARB_MAX_ID + 4];
+
+	if (it->klen >= sizeof(k) || (w = malloc(sizeof(*w))) == NULL)
+		return;
+	memcpy(k, it->key, it->klen);
+	k[it->klen] = '\0';
+	w->seq = it->seq;
+	w->sent_ms = uv_now(a->loop);
+	free(arb_strmap_del(a->awaiting, k));
+	if (arb_strmap_put(a->awaiting, k, w, NULL) != 0)
+		free(w);
+}
+
+/* The root no longer knows this endpoint: enrol again. */
+static void
+agent_unenrolled(struct agent *a, const char *why)
+{
+	if (!a->enrolled)
+		return;
+	log_warnx("agent: the root does not know this endpoint (%s): "
+	    "enrolling again", why);
+	a->enrolled = 0;
+	(void)arb_store_del(a->store, ARB_DB_META, "enrolled", 8);
+}
+
+static int
+covered_cb(const void *key, size_t klen, uint64_t seq, const uint8_t *data,
+    size_t len, void *arg)
+{
+	const Arbor__Receipt	*rc = arg;
+	char			 policy[ARB_MAX_ID + 1];
+
+	(void)data;
+	(void)len;
+	if (klen < 2 || klen - 2 > ARB_MAX_ID)
+		return 1;
+	memcpy(policy, (const char *)key + 2, klen - 2);
+	policy[klen - 2] = '\0';
+	return arb_receipt_seq(rc, policy) >= seq ? 0 : 1;
+}
+
+/*
+ * A receipt came: check it is the root's and ours, then let go of every
+ * report it covers.
+ */
+static void
+agent_receipt(struct agent *a, const Arbor__Signed *sg)
+{
+	Arbor__Receipt		*rc;
+	struct arb_queue_sent	 done;
+	size_t			 i, n = 0;
+
+	if (arb_receipt_open(a->pin, sg, &rc) != 0)
+		return;		/* not the root's: ignored */
+	if (strcmp(rc->endpoint_id, a->id) != 0) {
+		arb_wire_free_receipt(rc);
+		return;
+	}
+	if (rc->unknown) {
+		agent_unenrolled(a, "its signed receipt says so");
+		arb_wire_free_receipt(rc);
+		return;
+	}
+	if (arb_queue_collect(&a->outbox, OUTBOX_BATCH, SIZE_MAX, 0,
+	    covered_cb, rc, &done) == 0) {
+		if (arb_queue_ack(&a->outbox, &done, &n, NULL) == 0)
+			for (i = 0; i < done.n; i++)
+				await_drop(a, done.v[i].key, done.v[i].klen);
+		arb_queue_sent_clear(&done);
+	}
+	if (n > 0)
+		log_debug("agent: receipt: the root holds %zu more reports",
+		    n);
+	arb_wire_free_receipt(rc);
+}
+
+/*
+ * The parent refused entry it of the batch: a report the root already
+ * holds (or holds newer) is done; one from an endpoint the root does not
+ * know makes the agent enrol again; any other stays in the outbox, said
+ * in the log, and goes again with a later flush.
+ */
+static int
+agent_refused(struct agent *a, const struct arb_queue_item *it, int code)
+{
+	log_warnx("agent: report seq %llu (%.*s) refused by %s: %s",
+	    (unsigned long long)it->seq, (int)it->klen - 2,
+	    (const char *)it->key + 2, arb_link_parent(a->link),
+	    code == ARB_ESTALE ? "the root holds it or a newer one" :
+	    arb_strerror(code));
+	if (code == ARB_ENOTFOUND)
+		agent_unenrolled(a, "it refused a report as unknown");
+	return code == ARB_ESTALE;
+}
 
 static void
 flush_cb(int rv, Arbor__Envelope *env, void *arg)
 {
 	struct flush_arg	*fa = arg;
 	struct agent		*a = fa->a;
-	uint64_t		 left = 0;
+	Arbor__ReportAck	*ack;
+	struct arb_queue_sent	 done;
+	uint8_t			*refused = NULL;
+	size_t			 i;
 
 	a->sending = 0;
-	(void)env;		/* its counts are not looked at yet */
 	if (rv != 0) {
 		if (!a->stopping)
 			log_warnx("agent: reports not taken by the relay: %s",
@@ -315,15 +478,50 @@ flush_cb(int rv, Arbor__Envelope *env, void *arg)
 		agent_retry_later(a);	/* they stay; sent again later */
 		return;
 	}
+	ack = env->report_ack;
+	memset(&done, 0, sizeof(done));
+	if (fa->sent.n > 0 && ((refused = calloc(fa->sent.n, 1)) == NULL ||
+	    (done.v = calloc(fa->sent.n, sizeof(*done.v))) == NULL))
+		goto out;
+	for (i = 0; i < ack->n_refused; i++) {
+		uint32_t x = ack->refused[i]->index;
+
+		if (x >= fa->sent.n || refused[x])
+			continue;
+		refused[x] = 1;
+		if (agent_refused(a, &fa->sent.v[x], ack->refused[i]->code))
+			done.v[done.n++] = fa->sent.v[x];
+	}
+	if (ack->rejected > ack->n_refused)
+		log_warnx("agent: %s refused %u reports without saying which: "
+		    "all are kept", arb_link_parent(a->link), ack->rejected);
 	/*
-	 * The relay committed them: only now do they leave the outbox, and
-	 * only if no newer report for the same policy came meanwhile.
+	 * The relay committed them; they wait in the outbox for the root's
+	 * receipt.  Refused ones the root already holds are done.
 	 */
-	(void)arb_queue_ack(&a->outbox, &fa->sent, NULL, &left);
+	for (i = 0; i < fa->sent.n; i++)
+		if (!refused[i] || ack->rejected > ack->n_refused)
+			await_note(a, &fa->sent.v[i]);
+	if (done.n > 0)
+		(void)arb_queue_ack(&a->outbox, &done, NULL, NULL);
+	for (i = 0; i < done.n; i++)
+		await_drop(a, done.v[i].key, done.v[i].klen);
+	free(done.v);		/* its keys are fa->sent's */
+	done.v = NULL;
+	arb_queue_ok(&a->outbox);
+	for (i = 0; i < ack->n_receipts; i++)
+		agent_receipt(a, ack->receipts[i]);
+out:
+	free(refused);
+	free(done.v);
 	arb_queue_sent_clear(&fa->sent);
 	free(fa);
-	if (left > 0 && !a->stopping)
-		agent_flush(a);
+	if (a->stopping)
+		return;
+	if (!a->enrolled)
+		agent_enroll(a);
+	else
+		agent_flush_later(a);
 }
 
 struct sign_arg {
@@ -332,18 +530,33 @@ struct sign_arg {
 	Arbor__ReportEntry	 *store;
 	Arbor__Signed		 *sigs;
 	size_t			  n;
+	uint64_t		  now;
+	size_t			  late;		/* receipt overdue */
 };
 
-/* Sign each waiting report as it goes out. */
+/*
+ * Sign each waiting report as it goes out: those not sent yet, and those
+ * whose receipt is overdue.
+ */
 static int
 outbox_take_cb(const void *key, size_t klen, uint64_t seq,
     const uint8_t *data, size_t len, void *arg)
 {
 	struct sign_arg	*sa = arg;
+	struct await	*w;
+	char		 k[ARB_MAX_ID + 4];
 
-	(void)key;
-	(void)klen;
-	(void)seq;
+	if (klen < sizeof(k)) {
+		memcpy(k, key, klen);
+		k[klen] = '\0';
+		if ((w = arb_strmap_get(sa->a->awaiting, k)) != NULL &&
+		    w->seq == seq) {
+			if (sa->now - w->sent_ms <
+			    (uint64_t)sa->a->conf->receipt_ms)
+				return 1;
+			sa->late++;
+		}
+	}
 	if (arb_signed_make(sa->a->key, data, len, &sa->sigs[sa->n]) != 0)
 		return 1;
 	arbor__report_entry__init(&sa->store[sa->n]);
@@ -353,6 +566,19 @@ outbox_take_cb(const void *key, size_t klen, uint64_t seq,
 	return 0;
 }
 
+/* Flush again soon: to ask for the receipt that reports still wait for. */
+void
+agent_flush_later(struct agent *a)
+{
+	uint64_t due = AGENT_RECEIPT_POLL_MS;
+
+	if (a->stopping || arb_strmap_count(a->awaiting) == 0)
+		return;
+	if (!uv_is_active((uv_handle_t *)&a->flush) ||
+	    due < uv_timer_get_due_in(&a->flush))
+		uv_timer_start(&a->flush, flush_timer_cb, due, 0);
+}
+
 void
 agent_flush(struct agent *a)
 {
@@ -360,6 +586,7 @@ agent_flush(struct agent *a)
 	Arbor__ReportBatch	 b = ARBOR__REPORT_BATCH__INIT;
 	struct sign_arg		 sa;
 	struct flush_arg	*fa = NULL;
+	char			*want = a->id;
 	size_t			 i;
 
 	if (a->stopping || a->sending)
@@ -370,6 +597,7 @@ agent_flush(struct agent *a)
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.a = a;
+	sa.now = uv_now(a->loop);
 	sa.entries = calloc(OUTBOX_BATCH, sizeof(*sa.entries));
 	sa.store = calloc(OUTBOX_BATCH, sizeof(*sa.store));
 	sa.sigs = calloc(OUTBOX_BATCH, sizeof(*sa.sigs));
@@ -379,11 +607,28 @@ agent_flush(struct agent *a)
 	/* A signed entry costs its signature and framing beyond the body. */
 	if (arb_queue_collect(&a->outbox, OUTBOX_BATCH, OUTBOX_BYTES,
 	    ARB_SIG_LEN + 16, outbox_take_cb, &sa, &fa->sent) != 0 ||
-	    sa.n == 0)
+	    (sa.n == 0 && arb_strmap_count(a->awaiting) == 0))
 		goto out;
+	if (sa.late > 0) {
+		log_warnx("agent: no receipt from the root for %zu reports "
+		    "%llds after %s took them: sending them again", sa.late,
+		    (long long)(a->conf->receipt_ms / 1000),
+		    arb_link_parent(a->link));
+		if (a->conf->up.nparents > 1 && sa.now - a->resent_ms >
+		    (uint64_t)a->conf->receipt_ms / 2) {
+			/* This relay's word does not hold: another's may. */
+			a->resent_ms = sa.now;
+			arb_link_skip(a->link, "reports it took never reached "
+			    "the root");
+		}
+	}
 	fa->a = a;
 	b.entries = sa.entries;
 	b.n_entries = sa.n;
+	if (arb_strmap_count(a->awaiting) > 0) {
+		b.want_receipts = &want;
+		b.n_want_receipts = 1;
+	}
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
 	env.report_batch = &b;
 	if (arb_link_request(a->link, &env, ARBOR__ENVELOPE__BODY_REPORT_ACK,

@@ -340,6 +340,14 @@ arb_link_listen(struct arb_link *l, const struct arb_link_listener *ls)
 		memset(&l->ls, 0, sizeof(l->ls));
 }
 
+void
+arb_link_skip(struct arb_link *l, const char *why)
+{
+	if (l->closing || l->c.up->nparents < 2)
+		return;
+	link_next(l, why);
+}
+
 const char *
 arb_link_parent(const struct arb_link *l)
 {

@@ -1,8 +1,10 @@
 /*
- * Endpoint states and identities.
+ * Endpoint states and identities, and the receipts the root signs for
+ * them.
  */
 #include <string.h>
 
+#include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/report.h"
 
@@ -113,4 +115,28 @@ arb_relayinfo_take(const Arbor__RelayInfo *old, const Arbor__RelayInfo *in,
 		return 0;
 	*atp = at;
 	return 1;
+}
+
+int
+arb_receipt_open(const struct arb_key *pin, const Arbor__Signed *sg,
+    Arbor__Receipt **rp)
+{
+	int rv;
+
+	if (sg == NULL)
+		return ARB_EPROTO;
+	if ((rv = arb_signed_verify(pin, sg)) != 0)
+		return rv;
+	return arb_wire_decode_receipt(sg->body.data, sg->body.len, rp);
+}
+
+uint64_t
+arb_receipt_seq(const Arbor__Receipt *r, const char *policy)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_taken; i++)
+		if (strcmp(r->taken[i]->policy_id, policy) == 0)
+			return r->taken[i]->seq;
+	return 0;
 }

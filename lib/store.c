@@ -46,6 +46,7 @@ static const char *const store_dbnames[ARB_DB_COUNT] = {
 	[ARB_DB_STATE] = "state",
 	[ARB_DB_ENDPOINTS] = "endpoints",
 	[ARB_DB_RELAYS] = "relays",
+	[ARB_DB_RECEIPTS] = "receipts",
 };
 
 /*

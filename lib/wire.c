@@ -35,11 +35,14 @@
  * What protobuf-c may allocate while it unpacks len bytes: a few times the
  * input, as real messages need (bytes and strings are copied, each
  * element of a repeated field is a struct and a pointer), plus room for a
- * small message.  Empty elements of a repeated field cost two bytes on
- * the wire and a hundred in memory; the budget refuses such a message
- * before it is built, instead of after.
+ * small message.  protobuf-c also allocates its record of every field it
+ * scans (some 40 bytes each) before it builds the message, so a message
+ * of many small elements (an ack naming thousands of refusals, 16 bytes
+ * each on the wire) needs some five times its size.  Empty elements of a
+ * repeated field cost two bytes on the wire and a hundred in memory; the
+ * budget refuses such a message before it is built, instead of after.
  */
-#define WIRE_ALLOC_FACTOR	4
+#define WIRE_ALLOC_FACTOR	8
 #define WIRE_ALLOC_SLACK	(64 * 1024)
 
 /* Largest chunk of blob data carried or asked for in one message. */
@@ -403,7 +406,14 @@ wire_check_envelope(const Arbor__Envelope *e)
 	case ARBOR__ENVELOPE__BODY_PUT_CHUNK_REPLY:
 	case ARBOR__ENVELOPE__BODY_GET_CATALOG:
 	case ARBOR__ENVELOPE__BODY_GET_TREE:
+		return 0;
 	case ARBOR__ENVELOPE__BODY_REPORT_ACK:
+		if (e->report_ack->n_receipts > WIRE_BATCH_MAX ||
+		    e->report_ack->n_refused > WIRE_BATCH_MAX)
+			return ARB_EPROTO;
+		for (i = 0; i < e->report_ack->n_receipts; i++)
+			if (wire_check_signed(e->report_ack->receipts[i]) != 0)
+				return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_ROLLBACK:
 		return wire_check_id(e->rollback->id);
@@ -441,6 +451,9 @@ wire_check_envelope(const Arbor__Envelope *e)
 			return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_ENROLL_REPLY:
+		if (e->enroll_reply->receipt != NULL &&
+		    wire_check_signed(e->enroll_reply->receipt) != 0)
+			return ARB_EPROTO;
 		return wire_check_text(e->enroll_reply->endpoint_id,
 		    ARB_MAX_ID);
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
@@ -456,6 +469,12 @@ wire_check_envelope(const Arbor__Envelope *e)
 		}
 		if (e->report_batch->n_relays > WIRE_BATCH_RELAYS_MAX)
 			return ARB_EPROTO;
+		if (e->report_batch->n_want_receipts > WIRE_BATCH_MAX)
+			return ARB_EPROTO;
+		for (i = 0; i < e->report_batch->n_want_receipts; i++)
+			if (wire_check_text(e->report_batch->want_receipts[i],
+			    ARB_MAX_ID) != 0)
+				return ARB_EPROTO;
 		return wire_check_relays(e->report_batch->relays,
 		    e->report_batch->n_relays);
 	case ARBOR__ENVELOPE__BODY_HEAD_REPLY:
@@ -966,4 +985,45 @@ arb_wire_free_relayinfo(Arbor__RelayInfo *r)
 {
 	if (r != NULL)
 		arbor__relay_info__free_unpacked(r, NULL);
+}
+
+int
+arb_wire_encode_receipt(const Arbor__Receipt *r, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&r->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_receipt(const uint8_t *buf, size_t len, Arbor__Receipt **rp)
+{
+	ProtobufCMessage	*m;
+	Arbor__Receipt		*r;
+	size_t			 i;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__receipt__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	r = (Arbor__Receipt *)m;
+	rv = wire_check_text(r->endpoint_id, ARB_MAX_ID) != 0 ||
+	    r->endpoint_id[0] == '\0' || r->n_taken > ARB_MAX_POLICIES + 1 ||
+	    (r->unknown ? r->pubkey.len != 0 :
+	    r->pubkey.len != ARB_PUBKEY_LEN) ? ARB_EPROTO : 0;
+	for (i = 0; rv == 0 && i < r->n_taken; i++)
+		if (wire_check_optid(r->taken[i]->policy_id) != 0)
+			rv = ARB_EPROTO;
+	if (rv != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
+	*rp = r;
+	return 0;
+}
+
+void
+arb_wire_free_receipt(Arbor__Receipt *r)
+{
+	if (r != NULL)
+		arbor__receipt__free_unpacked(r, NULL);
 }

@@ -10,15 +10,25 @@
  * The spool is an arbor/queue.h queue over ARB_DB_SPOOL, and its batches
  * are acknowledged to children through the core's group commit.
  *
- * A relay cannot check an endpoint's signature (only the root knows the
- * endpoint keys); it keeps the signed bytes exactly as they came, so it
- * cannot alter a report without the root noticing.
+ * A report coalesces only once its signature verifies with the key the
+ * root enrolled for its endpoint, which the relay learns from the root's
+ * signed receipts (with the enrolment reply as it passes down, and with
+ * the acknowledgements of its batches).  A report whose endpoint key the
+ * relay does not know yet is spooled beside, under its own key, where it
+ * displaces nothing and goes up for the root to judge; one that fails
+ * the check is refused.  So a child cannot make the relay drop a genuine
+ * report by sending a forged one with a higher sequence number.
+ *
+ * Receipts are kept (ARB_DB_RECEIPTS, the newest per endpoint) and handed
+ * to the children that ask for them in their batches, and asked for in
+ * turn from the parent, so that they travel down the tree.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
 #include "arbor/report.h"
@@ -36,6 +46,9 @@
  */
 #define AGG_RELAYS_MAX		(ARB_RELAYS_BATCH_MAX - 1)
 #define AGG_RELAY_KEEP		AGG_CHILD_WINDOW	/* s */
+#define AGG_WANT_MAX		4096		/* receipts asked for at once */
+#define AGG_BESIDE		0x01		/* spool key: not verified */
+#define AGG_BESIDE_MAX		65536		/* spool records, then refuse */
 
 struct relay_info {		/* a relay below, as last heard */
 	char		*parent;
@@ -63,6 +76,7 @@ struct relay_agg {
 	struct pending		*pending;
 	int			 relays_full;	/* logged that the map is */
 	int			 spool_full;	/* logged that the spool is */
+	struct arb_strmap	*want;		/* receipts children asked for */
 };
 
 static void	agg_flush(struct relay_agg *);
@@ -114,6 +128,109 @@ pending_end(struct pending *p)
 	return g;
 }
 
+/* ------------------------------------------------------------- receipts */
+
+/* The receipt held for endpoint id, as stored and decoded; t reads. */
+static int
+receipt_get(struct arb_txn *t, const char *id, Arbor__Signed **sgp,
+    Arbor__Receipt **rcp)
+{
+	Arbor__Signed	*sg;
+	void		*v;
+	size_t		 n;
+	int		 rv;
+
+	if ((rv = arb_txn_get(t, ARB_DB_RECEIPTS, id, strlen(id), &v,
+	    &n)) != 0)
+		return rv;
+	rv = arb_wire_decode_signed(v, n, &sg);
+	free(v);
+	if (rv != 0)
+		return rv;
+	if ((rv = arb_wire_decode_receipt(sg->body.data, sg->body.len,
+	    rcp)) != 0) {
+		arb_wire_free_signed(sg);
+		return rv;
+	}
+	*sgp = sg;
+	return 0;
+}
+
+/* Keep sg if the root signed it and it is newer than the one held. */
+static int
+receipt_keep(struct relay_core *c, struct arb_txn *t, const Arbor__Signed *sg)
+{
+	Arbor__Receipt	*rc, *old;
+	Arbor__Signed	*osg;
+	uint8_t		*buf;
+	size_t		 len;
+	int		 rv = 0, newer = 1;
+
+	if (c->c.pin == NULL)
+		return 0;
+	if ((rv = arb_receipt_open(c->c.pin, sg, &rc)) != 0)
+		return rv;
+	if (receipt_get(t, rc->endpoint_id, &osg, &old) == 0) {
+		newer = rc->at_ms > old->at_ms;
+		arb_wire_free_receipt(old);
+		arb_wire_free_signed(osg);
+	}
+	if (newer && (rv = arb_wire_encode_signed(sg, &buf, &len)) == 0) {
+		rv = arb_txn_put(t, ARB_DB_RECEIPTS, rc->endpoint_id,
+		    strlen(rc->endpoint_id), buf, len);
+		free(buf);
+	}
+	arb_wire_free_receipt(rc);
+	return rv;
+}
+
+/* Keep the n receipts of v in one transaction; the first error. */
+static int
+receipts_keep(struct relay_core *c, Arbor__Signed **v, size_t n)
+{
+	struct arb_txn	*t;
+	size_t		 i;
+	int		 rv, first = 0;
+
+	if (n == 0)
+		return 0;
+	if ((rv = arb_txn_begin(c->c.store, 1, &t)) != 0)
+		return rv;
+	for (i = 0; i < n; i++)
+		if ((rv = receipt_keep(c, t, v[i])) != 0 && first == 0)
+			first = rv;
+	if ((rv = arb_txn_commit(t)) != 0)
+		return rv;
+	return first;
+}
+
+/*
+ * Check a report against the key the root enrolled for its endpoint: 0
+ * if it verifies, ARB_ENOTFOUND if the relay does not know the key yet,
+ * or why it does not verify.
+ */
+static int
+report_check(struct arb_txn *t, const Arbor__Signed *sg,
+    const Arbor__Report *r)
+{
+	Arbor__Signed	*rs;
+	Arbor__Receipt	*rc;
+	struct arb_key	*k;
+	int		 rv;
+
+	if ((rv = receipt_get(t, r->endpoint_id, &rs, &rc)) != 0)
+		return ARB_ENOTFOUND;
+	if (rc->unknown)
+		rv = ARB_ENOTFOUND;
+	else if ((rv = arb_key_from_raw_public(rc->pubkey.data, &k)) == 0) {
+		rv = arb_signed_verify(k, sg);
+		arb_key_free(k);
+	}
+	arb_wire_free_receipt(rc);
+	arb_wire_free_signed(rs);
+	return rv;
+}
+
 /* ------------------------------------------------------------ enrolment */
 
 static void
@@ -130,6 +247,11 @@ agg_enroll_cb(int rv, Arbor__Envelope *reply, void *arg)
 		    "enrol: parent");
 		return;
 	}
+	/* The endpoint's key, in the root's word: its reports verify. */
+	if ((rv = receipts_keep(g->c, &reply->enroll_reply->receipt,
+	    reply->enroll_reply->receipt ? 1 : 0)) != 0)
+		log_warnx("relay: enrolment of %s: the reply's receipt: %s",
+		    reply->enroll_reply->endpoint_id, arb_strerror(rv));
 	relay_send(g->c, req, reply);		/* the root's answer */
 }
 
@@ -166,28 +288,39 @@ relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
 /* ---------------------------------------------------------------- spool */
 
 /*
- * Spool key: arb_report_key (endpoint, policy); value: the report's seq
- * and the entry, with this relay added to its path (arbor/queue.h).
+ * Spool key: arb_report_key (endpoint, policy) for a report that verified;
+ * AGG_BESIDE and the SHA-256 of its signature for one whose key is not
+ * known yet, so that it replaces nothing and nothing but itself replaces
+ * it.  Value: the report's seq and the entry, with this relay added to
+ * its path (arbor/queue.h).  r is the decoded body of in's report.
  */
 static int
 spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
-    int *addedp)
+    const Arbor__Report *r, int *addedp)
 {
 	Arbor__ReportEntry	 out = ARBOR__REPORT_ENTRY__INIT;
-	Arbor__Report		*r;
 	uint8_t			 key[ARB_REPORT_KEY_MAX], *buf = NULL;
 	char			*via[16];
+	uint64_t		 held = 0;
 	size_t			 klen, blen, i, n = 0;
 	int			 rv;
 
 	*addedp = 0;
-	if ((rv = arb_wire_decode_report(in->report->body.data,
-	    in->report->body.len, &r)) != 0)
+	if ((rv = report_check(t, in->report, r)) == ARB_ENOTFOUND) {
+		/* Bounded: unverified entries cannot fill the disk. */
+		(void)arb_txn_count(t, ARB_DB_SPOOL, &held);
+		if (held >= AGG_BESIDE_MAX)
+			return ARB_EAGAIN;
+		key[0] = AGG_BESIDE;
+		if ((rv = arb_sha256(in->report->sig.data,
+		    in->report->sig.len, key + 1)) != 0)
+			return rv;
+		klen = 1 + ARB_SHA256_LEN;
+	} else if (rv != 0)
 		return rv;
-	if ((klen = arb_report_key(r->endpoint_id, r->policy_id, key)) == 0) {
-		rv = ARB_EPROTO;
-		goto out;
-	}
+	else if ((klen = arb_report_key(r->endpoint_id, r->policy_id,
+	    key)) == 0)
+		return ARB_EPROTO;
 	for (i = 0; i < in->n_via && n < 15; i++)
 		via[n++] = in->via[i];
 	via[n++] = (char *)c->c.node_id;
@@ -201,7 +334,6 @@ spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
 	    addedp);
 out:
 	free(buf);
-	arb_wire_free_report(r);
 	return rv;
 }
 
@@ -347,6 +479,74 @@ agg_spool_room(struct relay_agg *g)
 	return 0;
 }
 
+/* Note a refused entry in the ack, and say why once per entry. */
+static void
+batch_refuse(Arbor__ReportAck *ack, Arbor__Refusal *rf, size_t i,
+    const Arbor__Report *r, int rv)
+{
+	arbor__refusal__init(&rf[ack->n_refused]);
+	rf[ack->n_refused].index = (uint32_t)i;
+	rf[ack->n_refused].code = rv;
+	ack->refused[ack->n_refused] = &rf[ack->n_refused];
+	ack->n_refused++;
+	ack->rejected++;
+	if (r != NULL)
+		log_warnx("relay: report from %s seq %llu refused: %s",
+		    r->endpoint_id, (unsigned long long)r->seq,
+		    rv == ARB_EBADSIG || rv == ARB_EUNKNOWNKEY ?
+		    "not signed by the key the root enrolled" :
+		    arb_strerror(rv));
+}
+
+struct receipt_each {		/* receipts being put in an ack */
+	struct arb_txn		*t;
+	Arbor__ReportAck	*ack;
+};
+
+static void
+receipt_each_cb(const char *id, void *val, void *arg)
+{
+	struct receipt_each	*re = arg;
+	Arbor__Signed		*sg;
+	Arbor__Receipt		*rc;
+
+	(void)val;
+	if (receipt_get(re->t, id, &sg, &rc) != 0)
+		return;
+	arb_wire_free_receipt(rc);
+	re->ack->receipts[re->ack->n_receipts++] = sg;
+}
+
+/*
+ * The receipts held for every endpoint of the batch (ids) and every one
+ * it asks for, into the ack (at most AGG_WANT_MAX more); those asked for
+ * are asked of the parent at the next flush.  The caller frees the
+ * receipts (arb_wire_free_signed each, then the array).
+ */
+static void
+batch_receipts(struct relay_agg *g, struct arb_txn *t,
+    const Arbor__ReportBatch *b, struct arb_strmap *ids, Arbor__ReportAck *ack)
+{
+	struct receipt_each	re;
+	size_t			i;
+
+	for (i = 0; i < b->n_want_receipts && i < AGG_WANT_MAX; i++) {
+		const char *id = b->want_receipts[i];
+
+		if (id[0] == '\0')
+			continue;
+		(void)arb_strmap_put(ids, id, (void *)1, NULL);
+		if (arb_strmap_count(g->want) < AGG_WANT_MAX)
+			(void)arb_strmap_put(g->want, id, (void *)1, NULL);
+	}
+	if ((ack->receipts = calloc(arb_strmap_count(ids) + 1,
+	    sizeof(*ack->receipts))) == NULL)
+		return;
+	re.t = t;
+	re.ack = ack;
+	arb_strmap_each(ids, receipt_each_cb, &re);
+}
+
 void
 relay_agg_batch(struct relay_core *c, struct arb_req *req,
     Arbor__ReportBatch *b)
@@ -354,7 +554,10 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 	struct relay_agg	*g = c->agg;
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__ReportAck	 ack = ARBOR__REPORT_ACK__INIT;
-	struct arb_txn		*t;
+	struct arb_txn		*t = NULL;
+	struct arb_strmap	*ids = NULL;
+	Arbor__Refusal		*rf = NULL;
+	Arbor__Report		*r;
 	size_t			 i;
 	int			 rv, added;
 
@@ -364,32 +567,50 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 		relay_error(c, req, rv, "reports: spool full, send later");
 		return;
 	}
+	if ((rv = arb_strmap_new(&ids)) != 0 ||
+	    (rf = calloc(b->n_entries + 1, sizeof(*rf))) == NULL ||
+	    (ack.refused = calloc(b->n_entries + 1,
+	    sizeof(*ack.refused))) == NULL) {
+		rv = -ENOMEM;
+		goto fail;
+	}
 	/* One commit for every batch of this turn of the loop. */
 	if ((rv = arb_group_join(c->group)) != 0 ||
-	    (rv = arb_txn_begin(c->c.store, 1, &t)) != 0) {
-		relay_error(c, req, rv, "reports");
-		return;
-	}
+	    (rv = arb_txn_begin(c->c.store, 1, &t)) != 0)
+		goto fail;
 	for (i = 0; i < b->n_entries; i++) {
-		rv = spool_put(c, t, b->entries[i], &added);
-		if (rv == ARB_EPROTO) {
-			/* Malformed: the root would refuse it too. */
-			ack.rejected++;
+		r = NULL;
+		if ((rv = arb_wire_decode_report(
+		    b->entries[i]->report->body.data,
+		    b->entries[i]->report->body.len, &r)) == 0) {
+			if (arb_strmap_count(ids) < AGG_WANT_MAX)
+				(void)arb_strmap_put(ids, r->endpoint_id,
+				    (void *)1, NULL);
+			rv = spool_put(c, t, b->entries[i], r, &added);
+		}
+		/* Malformed, or not what its endpoint signed: refused. */
+		if (rv == ARB_EPROTO || rv == ARB_EBADSIG ||
+		    rv == ARB_EUNKNOWNKEY || rv == ARB_EAGAIN) {
+			batch_refuse(&ack, rf, i, r, rv);
+			arb_wire_free_report(r);
 			continue;
 		}
+		arb_wire_free_report(r);
 		if (rv != 0)
 			break;
 		ack.accepted++;
 		g->spooled += (uint64_t)added;
 	}
-	if (rv != 0 && rv != ARB_EPROTO) {
+	if (rv != 0 && rv != ARB_EPROTO && rv != ARB_EBADSIG &&
+	    rv != ARB_EUNKNOWNKEY && rv != ARB_EAGAIN) {
 		arb_txn_abort(t);
-		relay_error(c, req, rv, "reports: spool");
-		return;
+		t = NULL;
+		goto fail;
 	}
+	batch_receipts(g, t, b, ids, &ack);
 	if ((rv = arb_txn_commit(t)) != 0) {
-		relay_error(c, req, rv, "reports: spool");
-		return;
+		t = NULL;
+		goto fail;
 	}
 	agg_take_relays(g, b);
 	/* Acknowledged only once the group is committed. */
@@ -398,6 +619,18 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 	arb_group_defer(c->group, req, &env, NULL, NULL);
 	if (g->spooled >= c->c.report_max)
 		agg_flush(g);
+	goto out;
+fail:
+	if (t != NULL)
+		arb_txn_abort(t);
+	relay_error(c, req, rv, "reports: spool");
+out:
+	for (i = 0; i < ack.n_receipts; i++)
+		arb_wire_free_signed(ack.receipts[i]);
+	free(ack.receipts);
+	free(ack.refused);
+	free(rf);
+	arb_strmap_free(ids, NULL);
 }
 
 /* ---------------------------------------------------------------- flush */
@@ -465,6 +698,11 @@ agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 	if (env->report_ack->rejected > 0)
 		log_warnx("relay: reports: parent refused %u of %zu",
 		    env->report_ack->rejected, g->sent.n);
+	/* Receipts for the children, and endpoint keys for the checks. */
+	if ((rv = receipts_keep(c, env->report_ack->receipts,
+	    env->report_ack->n_receipts)) != 0)
+		log_warnx("relay: reports: a receipt from the parent: %s",
+		    arb_strerror(rv));
 	/* Delete what was sent, unless a newer report replaced it. */
 	if ((rv = arb_queue_ack(&g->spool, &g->sent, &deleted, NULL)) != 0)
 		goto out;
@@ -478,6 +716,20 @@ out:
 		agg_flush(g);		/* more waited meanwhile */
 }
 
+struct want_arg {		/* the receipts a batch asks for */
+	char	**v;
+	size_t	 *n;
+};
+
+static void
+want_cb(const char *key, void *val, void *arg)
+{
+	struct want_arg *wa = arg;
+
+	(void)val;
+	wa->v[(*wa->n)++] = (char *)key;
+}
+
 static void
 agg_flush(struct relay_agg *g)
 {
@@ -488,13 +740,16 @@ agg_flush(struct relay_agg *g)
 	struct batch_arg	 co;
 	struct arb_queue_sent	 sent;
 	struct info_arg		 ia;
+	struct want_arg		 wa;
 	struct pending		*p;
 	uint64_t		 now = uv_now(c->c.loop);
-	size_t			 i, nrel;
+	char			**want = NULL;
+	size_t			 i, nrel, nwant = 0;
 	int			 rv;
 
 	/* One batch in flight; none while a failure's back-off runs. */
-	if (g->inflight || !arb_queue_ready(&g->spool, now))
+	if (g->inflight || !arb_queue_ready(&g->spool, now) ||
+	    g->want == NULL)
 		return;
 	memset(&co, 0, sizeof(co));
 	memset(&sent, 0, sizeof(sent));
@@ -509,8 +764,15 @@ agg_flush(struct relay_agg *g)
 	if (arb_queue_collect(&g->spool, AGG_BATCH_MAX, AGG_BATCH_BYTES, 0,
 	    spool_take_cb, &co, &sent) != 0)
 		goto out;
+	/* Receipts asked for ride with reports, or with the idle batch. */
 	if (co.n == 0 && now - g->last_up_ms < AGG_IDLE_MS)
 		goto out;
+	if ((want = calloc(arb_strmap_count(g->want) + 1,
+	    sizeof(*want))) == NULL)
+		goto out;
+	wa.v = want;
+	wa.n = &nwant;
+	arb_strmap_each(g->want, want_cb, &wa);
 
 	self.node_id = (char *)c->c.node_id;
 	self.parent = (char *)arb_link_parent(c->c.link);
@@ -525,6 +787,8 @@ agg_flush(struct relay_agg *g)
 	b.n_entries = co.n;
 	b.relays = ia.v;
 	b.n_relays = ia.n;
+	b.want_receipts = want;
+	b.n_want_receipts = nwant;
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
 	env.report_batch = &b;
 	if ((p = pending_new(g, NULL)) == NULL)
@@ -541,7 +805,12 @@ agg_flush(struct relay_agg *g)
 	g->spooled = 0;
 	g->sent = sent;
 	memset(&sent, 0, sizeof(sent));
+	/* Asked: the children ask again if the answer does not come. */
+	arb_strmap_free(g->want, NULL);
+	g->want = NULL;
+	(void)arb_strmap_new(&g->want);
 out:
+	free(want);
 	for (i = 0; i < co.n; i++)
 		arb_wire_free_entry(co.entries[i]);
 	arb_queue_sent_clear(&sent);
@@ -569,7 +838,9 @@ relay_agg_new(struct relay_core *c)
 	g->c = c;
 	arb_queue_init(&g->spool, c->c.store, ARB_DB_SPOOL);
 	if ((rv = arb_strmap_new(&g->relays)) != 0 ||
+	    (rv = arb_strmap_new(&g->want)) != 0 ||
 	    (g->timer = calloc(1, sizeof(*g->timer))) == NULL) {
+		arb_strmap_free(g->want, NULL);
 		arb_strmap_free(g->relays, NULL);
 		free(g);
 		return rv ? rv : -ENOMEM;
@@ -596,6 +867,7 @@ relay_agg_free(struct relay_core *c)
 	uv_timer_stop(g->timer);
 	uv_close((uv_handle_t *)g->timer, timer_free_cb);
 	arb_strmap_free(g->relays, info_free);
+	arb_strmap_free(g->want, NULL);
 	arb_queue_sent_clear(&g->sent);
 	free(g);
 	c->agg = NULL;

@@ -21,6 +21,7 @@
 #include "arbor/store.h"
 #include "arbor/fetch.h"
 #include "arbor/link.h"
+#include "arbor/sig.h"
 #include "arbor/wire.h"
 
 struct relay_core;
@@ -44,6 +45,7 @@ struct relay_core_conf {
 	uint64_t		 spool_max;	/* reports spooled at most; 0: none */
 	uint64_t		 spool_size;	/* bytes of spool at most; 0: none */
 	uint32_t		 children_max;	/* children remembered at most */
+	const struct arb_key	*pin;		/* publisher key: receipts */
 	/*
 	 * At the root, reports and enrolments end here: the hooks take them
 	 * (and answer req).  At a relay they are NULL: the core spools

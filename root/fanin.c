@@ -28,6 +28,10 @@
 #include "arbor/strmap.h"
 #include "root.h"
 
+/* Receipts one ack carries at most, and their bytes: well under the max. */
+#define ROOT_ACK_RECEIPTS	4096
+#define ROOT_ACK_BYTES		(512 * 1024)
+
 static int64_t
 now_ms(void)
 {
@@ -64,11 +68,20 @@ root_counts_apply(struct arb_strmap *counts, const struct root_delta *d)
 	if (pc == NULL || d->to < 0 || d->to >= ARB_ST_COUNT ||
 	    d->from >= ARB_ST_COUNT)
 		return;
+	/*
+	 * The counts are those of the newest version reported: a report of
+	 * an older one never counts for a newer (a relay that withholds the
+	 * v2 results must not leave v1's "fixed" standing for v2).
+	 */
+	if (d->version < pc->version)
+		return;
+	if (d->version > pc->version) {
+		memset(pc->v, 0, sizeof(pc->v));
+		pc->version = d->version;
+	}
 	if (d->from >= 0 && pc->v[d->from] > 0)
 		pc->v[d->from]--;
 	pc->v[d->to]++;
-	if (d->version > pc->version)
-		pc->version = d->version;
 }
 
 static int
@@ -147,7 +160,8 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	struct root		*r = arg;
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__EnrollReply	 er = ARBOR__ENROLL_REPLY__INIT;
-	Arbor__EndpointRecord	 rec = ARBOR__ENDPOINT_RECORD__INIT, *old;
+	Arbor__EndpointRecord	 rec = ARBOR__ENDPOINT_RECORD__INIT, *old = NULL;
+	Arbor__Signed		 rs = ARBOR__SIGNED__INIT;
 	Arbor__EnrollBody	*b = NULL;
 	struct arb_key		*k = NULL;
 	uint8_t			 kid[ARB_KEYID_LEN], *buf = NULL;
@@ -188,7 +202,9 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	    &n) == 0) {
 		if (arb_wire_decode_eprec(v, n, &old) == 0) {
 			rec.enrolled_at = old->enrolled_at;
-			arb_wire_free_eprec(old);
+			/* Enrolled again: what it reported still stands. */
+			rec.taken = old->taken;
+			rec.n_taken = old->n_taken;
 		}
 		free(v);
 	}
@@ -201,9 +217,13 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	    (rv = arb_store_put(r->store, ARB_DB_ENDPOINTS, id, strlen(id),
 	    buf, len)) != 0)
 		goto fail;
+	/* The receipt binds id to its key: relays and the agent check it. */
+	if ((rv = root_sign_receipt(r, id, &rec, &rs)) != 0)
+		goto fail;
 	log_info("root: endpoint %s (%s) enrolled via %zu relays", id,
 	    b->hostname, en->n_via);
 	er.endpoint_id = id;
+	er.receipt = &rs;
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL_REPLY;
 	env.enroll_reply = &er;
 	arb_group_defer(relay_core_commit_group(r->core), req, &env, NULL,
@@ -213,6 +233,8 @@ fail:
 	log_warnx("root: enrolment refused: %s", arb_strerror(rv));
 	root_reply_error(req, rv, "enrol");
 out:
+	arb_signed_clear(&rs);
+	arb_wire_free_eprec(old);
 	free(buf);
 	if (k)
 		arb_key_free(k);
@@ -220,6 +242,39 @@ out:
 }
 
 /* -------------------------------------------------------------- reports */
+
+/*
+ * Point rec->taken at a list that holds rep as the policy's latest: the
+ * entry in place if the policy has one, else a copy of the list in *tvp
+ * (freed by the caller) with *te added.  The caller puts rec->taken back.
+ */
+static int
+take_note(Arbor__EndpointRecord *rec, const Arbor__Report *rep,
+    Arbor__ReceiptEntry *te, Arbor__ReceiptEntry ***tvp)
+{
+	size_t i;
+
+	for (i = 0; i < rec->n_taken; i++)
+		if (strcmp(rec->taken[i]->policy_id, rep->policy_id) == 0) {
+			rec->taken[i]->seq = rep->seq;
+			rec->taken[i]->version = rep->version;
+			return 0;
+		}
+	if (rec->n_taken > ARB_MAX_POLICIES)
+		return ARB_ETOOBIG;
+	if ((*tvp = calloc(rec->n_taken + 1, sizeof(**tvp))) == NULL)
+		return -ENOMEM;
+	arbor__receipt_entry__init(te);
+	te->policy_id = rep->policy_id;
+	te->seq = rep->seq;
+	te->version = rep->version;
+	if (rec->n_taken > 0)
+		memcpy(*tvp, rec->taken, rec->n_taken * sizeof(**tvp));
+	(*tvp)[rec->n_taken] = te;
+	rec->taken = *tvp;
+	rec->n_taken++;
+	return 0;
+}
 
 int
 root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
@@ -229,8 +284,9 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	Arbor__Report		*rep = NULL, *prev = NULL;
 	Arbor__EndpointRecord	*rec = NULL;
 	Arbor__Inventory	*old_inv;
+	Arbor__ReceiptEntry	**old_taken, **tv = NULL, te;
 	char			**old_via;
-	size_t			 old_nvia;
+	size_t			 old_nvia, old_ntaken;
 	struct arb_key		*k = NULL;
 	uint8_t			 key[ARB_REPORT_KEY_MAX], *buf = NULL;
 	void			*v;
@@ -271,11 +327,13 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	if (arb_txn_get(t, ARB_DB_STATUS, key, klen, &v, &n) == 0) {
 		rv = arb_wire_decode_report(v, n, &prev);
 		free(v);
-		if (rv == 0 && prev->seq >= rep->seq) {
-			rv = ARB_ESTALE;	/* replayed */
+		if (rv == 0 && (prev->seq >= rep->seq ||
+		    prev->version > rep->version)) {
+			rv = ARB_ESTALE;	/* replayed, or an older version */
 			goto out;
 		}
-		if (rv == 0)
+		/* Counted under its version: another version's is not. */
+		if (rv == 0 && prev->version == rep->version)
 			dp->from = (int)prev->state;
 	}
 	if ((rv = arb_txn_put(t, ARB_DB_STATUS, key, klen, sg->body.data,
@@ -287,15 +345,22 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	old_via = rec->via;
 	old_nvia = rec->n_via;
 	old_inv = rec->inventory;
+	old_taken = rec->taken;
+	old_ntaken = rec->n_taken;
 	rec->last_contact = (int64_t)time(NULL);
 	rec->via = e->via;
 	rec->n_via = e->n_via;
 	if (rep->inventory != NULL)	/* alone, or with an action's result */
 		rec->inventory = rep->inventory;
-	rv = arb_wire_encode_eprec(rec, &buf, &len);
+	/* What its next receipt says: this policy's latest, at this seq. */
+	if ((rv = take_note(rec, rep, &te, &tv)) == 0)
+		rv = arb_wire_encode_eprec(rec, &buf, &len);
 	rec->via = old_via;
 	rec->n_via = old_nvia;
 	rec->inventory = old_inv;
+	rec->taken = old_taken;
+	rec->n_taken = old_ntaken;
+	free(tv);
 	if (rv != 0 || (rv = arb_txn_put(t, ARB_DB_ENDPOINTS,
 	    rep->endpoint_id, a, buf, len)) != 0)
 		goto out;
@@ -313,7 +378,8 @@ out:
 		log_warnx("root: report from %s seq %llu via %s refused: %s",
 		    rep->endpoint_id, (unsigned long long)rep->seq,
 		    e->n_via ? e->via[e->n_via - 1] : "direct",
-		    rv == ARB_ESTALE ? "replayed (sequence already seen)" :
+		    rv == ARB_ESTALE ? "replayed (sequence already seen) "
+		    "or an older version" :
 		    rv == ARB_ENOTFOUND ? "unknown endpoint" :
 		    arb_strerror(rv));
 	free(buf);
@@ -437,7 +503,7 @@ store_relays(struct arb_txn *t, Arbor__RelayInfo **ri, size_t n)
 int
 root_fanin_batch(struct arb_txn *t, const Arbor__ReportBatch *b,
     struct root_delta *d, size_t *ndp, uint32_t *acceptedp,
-    uint32_t *rejectedp)
+    uint32_t *rejectedp, int *codes)
 {
 	size_t		i, nd = 0;
 	uint32_t	accepted = 0, rejected = 0, badsig = 0;
@@ -450,10 +516,13 @@ root_fanin_batch(struct arb_txn *t, const Arbor__ReportBatch *b,
 			    "the other %zu reports refused unverified",
 			    b->n_relays ? b->relays[0]->node_id : "direct",
 			    badsig, b->n_entries - i);
+			/* Not named one by one: the ack stays small. */
 			rejected += (uint32_t)(b->n_entries - i);
 			break;
 		}
 		rv = root_fanin_take(t, b->entries[i], &d[nd], &has);
+		if (codes != NULL)
+			codes[i] = rv;
 		if (rv == 0) {
 			accepted++;
 			nd += (size_t)has;
@@ -475,6 +544,12 @@ struct batch_done {		/* what a batch changes once committed */
 	struct root		*r;
 	struct root_delta	*d;
 	size_t			 nd;
+	int			*codes;		/* per entry */
+	Arbor__Refusal		*refusals;
+	Arbor__Refusal		**refused;
+	Arbor__Signed		*rs;		/* receipts */
+	Arbor__Signed		**receipts;
+	size_t			 nrs;
 };
 
 static void
@@ -485,8 +560,101 @@ batch_after(void *arg, int committed)
 
 	for (i = 0; committed && i < bd->nd; i++)
 		root_counts_apply(bd->r->counts, &bd->d[i]);
+	for (i = 0; i < bd->nrs; i++)
+		arb_signed_clear(&bd->rs[i]);
+	free(bd->rs);
+	free(bd->receipts);
+	free(bd->refusals);
+	free(bd->refused);
+	free(bd->codes);
 	free(bd->d);
 	free(bd);
+}
+
+/* Sign id's receipt into the ack, once per id, up to the caps. */
+static int
+batch_receipt(struct root *r, struct arb_txn *t, struct batch_done *bd,
+    struct arb_strmap *seen, const char *id, size_t *bytesp)
+{
+	Arbor__EndpointRecord	*rec = NULL;
+	void			*v;
+	size_t			 n;
+	int			 rv;
+
+	if (bd->nrs >= ROOT_ACK_RECEIPTS || *bytesp >= ROOT_ACK_BYTES ||
+	    arb_strmap_get(seen, id) != NULL)
+		return 0;
+	if ((rv = arb_strmap_put(seen, id, (void *)1, NULL)) != 0)
+		return rv;
+	if (arb_txn_get(t, ARB_DB_ENDPOINTS, id, strlen(id), &v, &n) == 0) {
+		rv = arb_wire_decode_eprec(v, n, &rec);
+		free(v);
+		if (rv != 0)
+			return 0;
+	}
+	rv = root_sign_receipt(r, id, rec, &bd->rs[bd->nrs]);
+	arb_wire_free_eprec(rec);
+	if (rv != 0)
+		return rv;
+	*bytesp += bd->rs[bd->nrs].body.len + ARB_SIG_LEN + 32;
+	bd->receipts[bd->nrs] = &bd->rs[bd->nrs];
+	bd->nrs++;
+	return 0;
+}
+
+/*
+ * What the ack carries beyond its counts: each refused entry and why, and
+ * a signed receipt for every endpoint of the batch and every one the
+ * sender asked for, so that endpoints learn what reached the root and
+ * relays the keys they check reports with.
+ */
+static int
+batch_extras(struct root *r, struct arb_txn *t, const Arbor__ReportBatch *b,
+    struct batch_done *bd, Arbor__ReportAck *ack)
+{
+	struct arb_strmap	*seen;
+	Arbor__Report		*rep;
+	size_t			 i, nref = 0, bytes = 0, cap;
+	int			 rv = 0;
+
+	cap = b->n_entries + b->n_want_receipts;
+	if (cap > ROOT_ACK_RECEIPTS)
+		cap = ROOT_ACK_RECEIPTS;
+	if ((bd->refusals = calloc(b->n_entries + 1,
+	    sizeof(*bd->refusals))) == NULL ||
+	    (bd->refused = calloc(b->n_entries + 1,
+	    sizeof(*bd->refused))) == NULL ||
+	    (bd->rs = calloc(cap + 1, sizeof(*bd->rs))) == NULL ||
+	    (bd->receipts = calloc(cap + 1, sizeof(*bd->receipts))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < b->n_entries; i++) {
+		if (bd->codes[i] == 0)
+			continue;
+		arbor__refusal__init(&bd->refusals[nref]);
+		bd->refusals[nref].index = (uint32_t)i;
+		bd->refusals[nref].code = bd->codes[i];
+		bd->refused[nref] = &bd->refusals[nref];
+		nref++;
+	}
+	ack->refused = bd->refused;
+	ack->n_refused = nref;
+	if ((rv = arb_strmap_new(&seen)) != 0)
+		return rv;
+	for (i = 0; rv == 0 && i < b->n_entries; i++) {
+		if (arb_wire_decode_report(b->entries[i]->report->body.data,
+		    b->entries[i]->report->body.len, &rep) != 0)
+			continue;
+		rv = batch_receipt(r, t, bd, seen, rep->endpoint_id, &bytes);
+		arb_wire_free_report(rep);
+	}
+	for (i = 0; rv == 0 && i < b->n_want_receipts; i++)
+		if (b->want_receipts[i][0] != '\0')
+			rv = batch_receipt(r, t, bd, seen,
+			    b->want_receipts[i], &bytes);
+	arb_strmap_free(seen, NULL);
+	ack->receipts = bd->receipts;
+	ack->n_receipts = bd->nrs;
+	return rv;
 }
 
 void
@@ -500,7 +668,11 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 	int			 rv;
 
 	if ((bd = calloc(1, sizeof(*bd))) == NULL ||
-	    (bd->d = calloc(b->n_entries + 1, sizeof(*bd->d))) == NULL) {
+	    (bd->d = calloc(b->n_entries + 1, sizeof(*bd->d))) == NULL ||
+	    (bd->codes = calloc(b->n_entries + 1,
+	    sizeof(*bd->codes))) == NULL) {
+		if (bd)
+			free(bd->d);
 		free(bd);
 		root_reply_error(req, -ENOMEM, "reports");
 		return;
@@ -514,7 +686,8 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 		return;
 	}
 	if ((rv = root_fanin_batch(t, b, bd->d, &bd->nd, &ack.accepted,
-	    &ack.rejected)) != 0) {
+	    &ack.rejected, bd->codes)) != 0 ||
+	    (rv = batch_extras(r, t, b, bd, &ack)) != 0) {
 		arb_txn_abort(t);
 		batch_after(bd, 0);
 		root_reply_error(req, rv, "reports");

@@ -49,7 +49,7 @@ struct root_pcounts {
 /* A change to the counts that one taken report makes, after commit. */
 struct root_delta {
 	char		policy[ARB_MAX_ID + 1];
-	int		from;		/* -1: none */
+	int		from;		/* -1: none (or another version's) */
 	int		to;
 	uint32_t	version;
 };
@@ -98,6 +98,16 @@ int	root_sign_head(struct root *, Arbor__PolicyRef **refs, size_t n,
 	    const char *why, const struct root_put *puts, size_t nputs);
 void	root_resign_cb(uv_timer_t *);
 
+/* receipt.c */
+/*
+ * Sign the receipt of endpoint id, made from its record rec (the key it
+ * enrolled and the latest report taken per policy), or saying that the
+ * root does not know it when rec is NULL, into *sg (the caller clears it
+ * with arb_signed_clear).  Returns 0 or an error.
+ */
+int	root_sign_receipt(struct root *, const char *id,
+	    const Arbor__EndpointRecord *rec, Arbor__Signed *sg);
+
 /* reply.c */
 /* Reply to req with env, or drop req if env cannot be encoded. */
 void	root_reply(struct arb_req *req, Arbor__Envelope *env);
@@ -111,7 +121,8 @@ void	root_reply_error(struct arb_req *req, int code, const char *msg);
  * when it changes a policy's counts, *hasdelta is 1 and *dp says how), or
  * the reason it is refused: ARB_ENOTFOUND (endpoint not enrolled),
  * ARB_EUNKNOWNKEY or ARB_EBADSIG (not signed by the key it enrolled),
- * ARB_ESTALE (sequence already seen), a decoder's error; ARB_ESTORE and
+ * ARB_ESTALE (sequence already seen, or a version older than the one
+ * held for the policy), a decoder's error; ARB_ESTORE and
  * -ENOMEM mean the transaction cannot go on.
  */
 int	root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
@@ -119,12 +130,13 @@ int	root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 /*
  * Judge every entry of b in t and keep the relays it names.  d has room
  * for b->n_entries deltas; on 0, *ndp of them are filled and *acceptedp,
- * *rejectedp say how many entries were taken and refused.  Returns
- * ARB_ESTORE or -ENOMEM when t must be aborted.
+ * *rejectedp say how many entries were taken and refused, and codes (if
+ * not NULL, room for b->n_entries) each entry's result: 0 or why it was
+ * refused.  Returns ARB_ESTORE or -ENOMEM when t must be aborted.
  */
 int	root_fanin_batch(struct arb_txn *t, const Arbor__ReportBatch *b,
 	    struct root_delta *d, size_t *ndp, uint32_t *acceptedp,
-	    uint32_t *rejectedp);
+	    uint32_t *rejectedp, int *codes);
 /* Apply one delta to counts (policy id -> struct root_pcounts). */
 void	root_counts_apply(struct arb_strmap *counts,
 	    const struct root_delta *d);

@@ -20,7 +20,11 @@ struct status_arg {
 	Arbor__PolicyCounts	 *store;
 	size_t			  n, cap;
 	const char		 *only;
+	const Arbor__Head	 *head;
 };
+
+/* The counts are of the newest version: none yet for one just published. */
+static const uint32_t	status_none[ARB_ST_COUNT];
 
 static void
 status_cb(const char *key, void *val, void *arg)
@@ -28,6 +32,7 @@ status_cb(const char *key, void *val, void *arg)
 	struct status_arg	*sa = arg;
 	struct root_pcounts	*pc = val;
 	Arbor__PolicyCounts	*o;
+	size_t			 i;
 
 	if (sa->n == sa->cap || (sa->only[0] && strcmp(sa->only, key) != 0))
 		return;
@@ -37,6 +42,12 @@ status_cb(const char *key, void *val, void *arg)
 	o->version = pc->version;
 	o->counts = pc->v;
 	o->n_counts = ARB_ST_COUNT;
+	for (i = 0; sa->head != NULL && i < sa->head->n_policies; i++)
+		if (strcmp(sa->head->policies[i]->id, key) == 0 &&
+		    sa->head->policies[i]->version > pc->version) {
+			o->version = sa->head->policies[i]->version;
+			o->counts = (uint32_t *)status_none;
+		}
 	sa->v[sa->n++] = o;
 }
 
@@ -53,6 +64,7 @@ root_get_status(struct root *r, struct arb_req *req, const char *policy)
 	memset(&sa, 0, sizeof(sa));
 	sa.cap = arb_strmap_count(r->counts) + 1;
 	sa.only = policy;
+	sa.head = r->head;
 	sa.v = calloc(sa.cap, sizeof(*sa.v));
 	sa.store = calloc(sa.cap, sizeof(*sa.store));
 	if (sa.v == NULL || sa.store == NULL) {

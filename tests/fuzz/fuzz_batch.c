@@ -162,7 +162,7 @@ fuzz_judge(const Arbor__ReportBatch *b)
 		abort();
 	if (root_counts_load(live, t) != 0)
 		abort();
-	rv = root_fanin_batch(t, b, d, &nd, &acc, &rej);
+	rv = root_fanin_batch(t, b, d, &nd, &acc, &rej, NULL);
 	if (rv == 0) {
 		if ((size_t)acc + rej != b->n_entries || nd > acc)
 			abort();

@@ -1,7 +1,8 @@
 /*
  * Fuzz target for the decoders of what endpoints and relays send up and
- * of the root's stored records: arb_wire_decode_report, _enroll, _entry,
- * _eprec and _relayinfo.  The first input byte picks the decoder and the
+ * of the root's stored records, and of the receipts it sends down:
+ * arb_wire_decode_report, _enroll, _entry, _eprec, _relayinfo and
+ * _receipt.  The first input byte picks the decoder and the
  * rest is its input.  What decodes must re-encode, and the re-encoding must
  * decode again.  A report entry's signed report is decoded too, as the root
  * does once the signature holds.
@@ -18,6 +19,7 @@ enum {
 	FZ_ENTRY,
 	FZ_EPREC,
 	FZ_RELAYINFO,
+	FZ_RECEIPT,
 	FZ_NDECODERS
 };
 
@@ -122,6 +124,30 @@ fuzz_relayinfo(const uint8_t *data, size_t size)
 	arb_wire_free_relayinfo(r);
 }
 
+/* A receipt: a key unless it says unknown, policy ids that are ids. */
+static void
+fuzz_receipt(const uint8_t *data, size_t size)
+{
+	Arbor__Receipt	*r, *r2;
+	uint8_t		*buf;
+	size_t		 len, i;
+
+	if (arb_wire_decode_receipt(data, size, &r) != 0)
+		return;
+	if (r->pubkey.len != (r->unknown ? 0 : ARB_PUBKEY_LEN) ||
+	    r->endpoint_id[0] == '\0')
+		abort();
+	for (i = 0; i < r->n_taken; i++)
+		(void)arb_receipt_seq(r, r->taken[i]->policy_id);
+	if (arb_wire_encode_receipt(r, &buf, &len) != 0 ||
+	    arb_wire_decode_receipt(buf, len, &r2) != 0 ||
+	    r2->n_taken != r->n_taken || r2->at_ms != r->at_ms)
+		abort();
+	arb_wire_free_receipt(r2);
+	free(buf);
+	arb_wire_free_receipt(r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -142,6 +168,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case FZ_RELAYINFO:
 		fuzz_relayinfo(data + 1, size - 1);
+		break;
+	case FZ_RECEIPT:
+		fuzz_receipt(data + 1, size - 1);
 		break;
 	}
 	return 0;

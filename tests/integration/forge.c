@@ -14,6 +14,7 @@
  *	arbor-forge relays URL big|pin|many TAG
  *	arbor-forge badsig URL TOKEN N
  *	arbor-forge publish CONTROL_URL ID APPLICABILITY
+ *	arbor-forge spoof URL ENDPOINT_ID POLICY SEQ STATE [COUNT [MS]]
  *
  * serve answers GetHead, GetPolicy and GetChunk like a parent that holds a
  * one-policy catalog naming FILE, but breaks exactly the rule that MODE
@@ -105,7 +106,7 @@ usage(void)
 	    "       arbor-forge head URL\n"
 	    "       arbor-forge chunk URL SHA_HEX OFFSET LEN\n"
 	    "       arbor-forge relay --svc URL --pub URL --parent SVC "
-	    "--mode honest|alter|replay|forge\n"
+	    "--mode honest|alter|replay|forge|enrol|drop|withhold\n"
 	    "       arbor-forge endpoint URL TOKEN STATE...\n"
 	    "       arbor-forge flood URL SHA_HEX LEN N SECONDS\n"
 	    "       arbor-forge inflate URL BYTES\n"
@@ -113,6 +114,8 @@ usage(void)
 	    "       arbor-forge relays URL big|pin|many TAG\n"
 	    "       arbor-forge badsig URL TOKEN N\n"
 	    "       arbor-forge publish CONTROL_URL ID APPLICABILITY\n"
+	    "       arbor-forge spoof URL ENDPOINT_ID POLICY SEQ STATE "
+	    "[COUNT [MS]]\n"
 	    "modes: good badsig unpinned expired mixmatch foreign longblob "
 	    "badhash\n");
 	exit(1);
@@ -536,16 +539,22 @@ cmd_serve(int argc, char *argv[])
 
 /*
  * `arbor-forge relay`: sits where a relay sits, between agents and the
- * root.  It passes enrolments through untouched (so that agents enrol),
+ * root.  It passes enrolments and catalog requests through untouched (so
+ * that agents enrol and get work to report on),
  * acknowledges every report batch, and sends it on as MODE says: honest
  * (unchanged), alter (each report's state changed after it was signed),
  * replay (sent twice), forge (replaced by a report in the endpoint's name
  * signed with the forge's own key).  The root must refuse all but honest.
+ * enrol answers enrolments itself (a reply the root never signed); drop
+ * acknowledges batches and sends nothing on; withhold sends on only the
+ * reports of policy versions below 2.  The agent must notice these.
  */
-enum relay_mode { R_HONEST, R_ALTER, R_REPLAY, R_FORGE };
+enum relay_mode { R_HONEST, R_ALTER, R_REPLAY, R_FORGE, R_ENROL, R_DROP,
+	R_WITHHOLD };
 
 static const char *const relay_modes[] = {
-	"honest", "alter", "replay", "forge", NULL
+	"honest", "alter", "replay", "forge", "enrol", "drop", "withhold",
+	NULL
 };
 
 struct hostile {
@@ -643,6 +652,76 @@ hostile_forge(struct hostile *h, Arbor__ReportEntry *e)
 	arb_wire_free_report(r);
 }
 
+/*
+ * Answer an enrolment as the root would, without the root: the reply
+ * names the endpoint, and its receipt is signed with the forge's own key.
+ */
+static void
+hostile_enroll(struct hostile *h, struct arb_req *req, Arbor__Enroll *en)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__EnrollReply	 er = ARBOR__ENROLL_REPLY__INIT;
+	Arbor__Receipt		 rc = ARBOR__RECEIPT__INIT;
+	Arbor__EnrollBody	*b;
+	Arbor__Signed		 sg = ARBOR__SIGNED__INIT;
+	uint8_t			*buf;
+	size_t			 len;
+
+	if (arb_wire_decode_enroll(en->enroll->body.data,
+	    en->enroll->body.len, &b) != 0) {
+		forge_error(req, ARB_EPROTO, "enrol");
+		return;
+	}
+	rc.endpoint_id = b->endpoint_id;
+	rc.pubkey = b->pubkey;
+	rc.at_ms = (int64_t)time(NULL) * 1000;
+	if (arb_wire_encode_receipt(&rc, &buf, &len) == 0) {
+		(void)arb_signed_make(h->own, buf, len, &sg);
+		free(buf);
+	}
+	er.endpoint_id = b->endpoint_id;
+	er.receipt = sg.body.data ? &sg : NULL;
+	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL_REPLY;
+	env.enroll_reply = &er;
+	if (arb_wire_encode(&env, &buf, &len) == 0) {
+		log_info("forge-relay: enrol: answered %s myself",
+		    b->endpoint_id);
+		forge_reply(req, buf, len);
+		free(buf);
+	} else
+		arb_req_drop(req);
+	arb_signed_clear(&sg);
+	arb_wire_free_enroll(b);
+}
+
+/* Keep only the reports of versions below 2; how many are left. */
+static size_t
+hostile_withhold(Arbor__ReportBatch *b)
+{
+	Arbor__Report	*r;
+	size_t		 i, n = 0, dropped = 0;
+
+	for (i = 0; i < b->n_entries; i++) {
+		if (arb_wire_decode_report(b->entries[i]->report->body.data,
+		    b->entries[i]->report->body.len, &r) != 0)
+			continue;
+		if (r->version < 2) {
+			Arbor__ReportEntry *x = b->entries[n];
+
+			b->entries[n++] = b->entries[i];
+			b->entries[i] = x;
+		} else
+			dropped++;
+		arb_wire_free_report(r);
+	}
+	if (dropped > 0)
+		log_info("forge-relay: withhold: %zu reports of v2 or later "
+		    "acknowledged and dropped", dropped);
+	/* The dropped ones stay past n_entries; the caller restores it. */
+	b->n_entries = n;
+	return n;
+}
+
 static void
 hostile_request(struct arb_req *req, const uint8_t *data, size_t len,
     void *arg)
@@ -660,6 +739,10 @@ hostile_request(struct arb_req *req, const uint8_t *data, size_t len,
 	}
 	switch (env->body_case) {
 	case ARBOR__ENVELOPE__BODY_ENROLL:
+		if (h->mode == R_ENROL) {
+			hostile_enroll(h, req, env->enroll);
+			break;
+		}
 		/* Enrolments pass: the agent must be known to the root. */
 		if ((rv = arb_net_call(h->parent, data, len,
 		    FORGE_TIMEOUT_MS, &r, &rlen)) != 0) {
@@ -678,6 +761,18 @@ hostile_request(struct arb_req *req, const uint8_t *data, size_t len,
 			free(buf);
 		} else
 			arb_req_drop(req);
+		if (h->mode == R_DROP) {
+			log_info("forge-relay: drop: %zu reports acknowledged "
+			    "and dropped", env->report_batch->n_entries);
+			break;
+		}
+		if (h->mode == R_WITHHOLD) {
+			i = env->report_batch->n_entries;
+			if (hostile_withhold(env->report_batch) > 0)
+				hostile_send(h, env);
+			env->report_batch->n_entries = i;	/* all freed */
+			break;
+		}
 		for (i = 0; i < env->report_batch->n_entries; i++) {
 			if (h->mode == R_ALTER)
 				hostile_alter(env->report_batch->entries[i]);
@@ -690,7 +785,14 @@ hostile_request(struct arb_req *req, const uint8_t *data, size_t len,
 			hostile_send(h, env);
 		break;
 	default:
-		forge_error(req, ARB_ENOTFOUND, "nothing here");
+		/* The catalog passes too: agents must get work to report. */
+		if ((rv = arb_net_call(h->parent, data, len,
+		    FORGE_TIMEOUT_MS, &r, &rlen)) != 0) {
+			forge_error(req, rv, "parent");
+			break;
+		}
+		forge_reply(req, r, rlen);
+		free(r);
 		break;
 	}
 	arb_wire_free(env);
@@ -1515,6 +1617,61 @@ cmd_publish(int argc, char *argv[])
 	return 0;
 }
 
+/* ------------------------------------------------------ hostile child */
+
+/*
+ * `arbor-forge spoof URL ENDPOINT_ID POLICY SEQ STATE [COUNT [MS]]`: a
+ * child (a relay or an endpoint below URL) that sends a report in another
+ * endpoint's name, signed with a key of its own, with the sequence number
+ * it likes (2^64-1 outbids every genuine one), COUNT times MS apart.  It
+ * prints what came back each time.
+ */
+static int
+cmd_spoof(int argc, char *argv[])
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__ReportBatch	 rb = ARBOR__REPORT_BATCH__INIT;
+	Arbor__ReportEntry	 re = ARBOR__REPORT_ENTRY__INIT, *rep = &re;
+	Arbor__Report		 r = ARBOR__REPORT__INIT;
+	Arbor__Signed		 sg;
+	struct arb_key		*k;
+	uint8_t			*buf;
+	uint64_t		 count, every, i;
+	size_t			 len;
+	int			 rv;
+
+	if (argc < 6 || argc > 8)
+		usage();
+	count = argc > 6 ? parse_u64(argv[6], 100000) : 1;
+	every = argc > 7 ? parse_u64(argv[7], 60000) : 0;
+	r.endpoint_id = argv[2];
+	r.policy_id = argv[3];
+	r.seq = parse_u64(argv[4], UINT64_MAX);
+	r.version = 1;
+	r.state = (uint32_t)parse_u64(argv[5], UINT32_MAX);
+	r.detail = (char *)"spoofed";
+	r.at = (int64_t)time(NULL);
+	if ((rv = arb_key_generate(&k)) != 0 ||
+	    (rv = arb_wire_encode_report(&r, &buf, &len)) != 0 ||
+	    (rv = arb_signed_make(k, buf, len, &sg)) != 0)
+		fatalx("forge-spoof: %s", arb_strerror(rv));
+	free(buf);
+	arb_key_free(k);
+	re.report = &sg;
+	rb.entries = &rep;
+	rb.n_entries = 1;
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
+	env.report_batch = &rb;
+	for (i = 0, rv = 0; i < count; i++) {
+		if (i > 0)
+			usleep((useconds_t)every * 1000);
+		rv = endpoint_send(argv[1], &env, "spoof");
+		fflush(stdout);
+	}
+	arb_signed_clear(&sg);
+	return rv;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1547,5 +1704,7 @@ main(int argc, char *argv[])
 		return cmd_badsig(argc - 1, argv + 1);
 	if (strcmp(argv[1], "publish") == 0)
 		return cmd_publish(argc - 1, argv + 1);
+	if (strcmp(argv[1], "spoof") == 0)
+		return cmd_spoof(argc - 1, argv + 1);
 	usage();
 }

@@ -405,7 +405,7 @@ test_rebuilt_equals_live(void **state)
 	b.entries = e;
 	b.n_entries = 8;
 	assert_int_equal(arb_txn_begin(f->s, 1, &t), 0);
-	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej), 0);
+	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej, NULL), 0);
 	assert_int_equal(arb_txn_commit(t), 0);
 	for (i = 0; i < nd; i++)
 		root_counts_apply(f->live, &d[i]);
@@ -456,7 +456,7 @@ relays_batch(struct fixture *f, Arbor__RelayInfo **ri, size_t n)
 	b.relays = ri;
 	b.n_relays = n;
 	assert_int_equal(arb_txn_begin(f->s, 1, &t), 0);
-	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej), 0);
+	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej, NULL), 0);
 	assert_int_equal(arb_txn_commit(t), 0);
 }
 
@@ -540,7 +540,7 @@ test_bad_signatures_capped(void **state)
 	b.entries = e;
 	b.n_entries = n;
 	assert_int_equal(arb_txn_begin(f->s, 1, &t), 0);
-	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej), 0);
+	assert_int_equal(root_fanin_batch(t, &b, d, &nd, &acc, &rej, NULL), 0);
 	arb_txn_abort(t);
 	assert_int_equal(acc, 0);
 	assert_int_equal(rej, n);

@@ -393,6 +393,7 @@ start(struct fx *f, uint64_t cache_limit, uint64_t report_max)
 	cc.node_id = "r-test";
 	cc.report_ms = 600000;		/* batches go up by report_max */
 	cc.report_max = report_max;
+	cc.pin = f->key;
 	assert_int_equal(relay_core_new(&cc, &f->core), 0);
 	assert_int_equal(arb_cli_dial(f->net, f->svc, 1, &f->cli), 0);
 	assert_int_equal(arb_link_start(f->link), 0);
@@ -697,6 +698,32 @@ send_report(struct fx *f, const char *ep, const char *pol, uint64_t seq)
 	assert_int_equal(r->report_ack->accepted, 1);
 }
 
+/*
+ * The relay learns ep's key as from the root: a receipt naming it, here
+ * with f->key as both publisher and endpoint key.
+ */
+static void
+know_key(struct fx *f, const char *ep)
+{
+	Arbor__Receipt	 rc = ARBOR__RECEIPT__INIT;
+	Arbor__Signed	 sg = ARBOR__SIGNED__INIT;
+	uint8_t		 pub[ARB_PUBKEY_LEN], *body;
+	size_t		 len;
+
+	assert_int_equal(arb_key_raw_public(f->key, pub), 0);
+	rc.endpoint_id = (char *)ep;
+	rc.pubkey.data = pub;
+	rc.pubkey.len = sizeof(pub);
+	assert_int_equal(arb_wire_encode_receipt(&rc, &body, &len), 0);
+	assert_int_equal(arb_signed_make(f->key, body, len, &sg), 0);
+	free(body);
+	assert_int_equal(arb_wire_encode_signed(&sg, &body, &len), 0);
+	assert_int_equal(arb_store_put(f->store, ARB_DB_RECEIPTS, ep,
+	    strlen(ep), body, len), 0);
+	free(body);
+	arb_signed_clear(&sg);
+}
+
 /* The seq spooled for (ep, pol), or 0. */
 static uint64_t
 spooled(struct fx *f, const char *ep, const char *pol)
@@ -748,6 +775,8 @@ test_spool(void **state)
 
 	/* Every report sends a batch up at once, one batch in flight. */
 	start(f, 0, 1);
+	know_key(f, "ep1");
+	know_key(f, "ep2");
 	send_report(f, "ep1", "p1", 5);
 	run_until(f, one_batch);		/* batch 1: ep1 at 5, held */
 	assert_int_equal(f->held_n[0], 1);

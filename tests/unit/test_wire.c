@@ -969,6 +969,43 @@ test_alloc_budget(void **state)
 	free(rv);
 }
 
+/*
+ * An acknowledgement that names thousands of refusals (16 bytes each on
+ * the wire, far more while protobuf-c scans them) still decodes within the
+ * budget: a parent's answer to a large batch is never too big to read.
+ */
+static void
+test_ack_many_refusals(void **state)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT, *out;
+	Arbor__ReportAck	 ack = ARBOR__REPORT_ACK__INIT;
+	Arbor__Refusal		*rf, **rv;
+	uint8_t			*buf;
+	size_t			 i, len, n = 16384;
+
+	(void)state;
+	assert_non_null(rf = calloc(n, sizeof(*rf)));
+	assert_non_null(rv = calloc(n, sizeof(*rv)));
+	for (i = 0; i < n; i++) {
+		arbor__refusal__init(&rf[i]);
+		rf[i].index = (uint32_t)i;
+		rf[i].code = ARB_EBADSIG;
+		rv[i] = &rf[i];
+	}
+	ack.rejected = (uint32_t)n;
+	ack.refused = rv;
+	ack.n_refused = n;
+	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
+	env.report_ack = &ack;
+	assert_int_equal(arb_wire_encode(&env, &buf, &len), 0);
+	assert_int_equal(arb_wire_decode(buf, len, &out), 0);
+	assert_int_equal(out->report_ack->n_refused, n);
+	arb_wire_free(out);
+	free(buf);
+	free(rv);
+	free(rf);
+}
+
 int
 main(void)
 {
@@ -982,6 +1019,7 @@ main(void)
 		cmocka_unit_test(test_reject_ids),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_alloc_budget),
+		cmocka_unit_test(test_ack_many_refusals),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_signed_record),
 		cmocka_unit_test(test_error),

@@ -151,6 +151,13 @@ typedef void (*arb_link_cb)(int rv, Arbor__Envelope *reply, void *arg);
 int	arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
 	    Arbor__Envelope__BodyCase want, arb_link_cb cb, void *arg);
 
+/*
+ * Leave the parent in use for the next one (logging why, and calling the
+ * listener's on_switch): for a parent that answers, but whose answers the
+ * caller found do not hold.  Nothing when there is only one parent.
+ */
+void	arb_link_skip(struct arb_link *l, const char *why);
+
 /* The svc address of the parent in use. */
 const char *arb_link_parent(const struct arb_link *l);
 

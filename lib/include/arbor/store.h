@@ -19,6 +19,7 @@ enum arb_db {
 	ARB_DB_STATE,		/* per-policy state (agent) */
 	ARB_DB_ENDPOINTS,	/* enrolled endpoints (root) */
 	ARB_DB_RELAYS,		/* relays below (root) */
+	ARB_DB_RECEIPTS,	/* endpoint id -> root-signed receipt (relay) */
 	ARB_DB_COUNT
 };
 

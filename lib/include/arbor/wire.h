@@ -98,6 +98,13 @@ int	arb_wire_decode_relayinfo(const uint8_t *buf, size_t len,
 	    Arbor__RelayInfo **rp);
 void	arb_wire_free_relayinfo(Arbor__RelayInfo *r);
 
+/* A root-signed receipt's body (Receipt), bounded like a report. */
+int	arb_wire_encode_receipt(const Arbor__Receipt *r, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_receipt(const uint8_t *buf, size_t len,
+	    Arbor__Receipt **rp);
+void	arb_wire_free_receipt(Arbor__Receipt *r);
+
 /*
  * Convenience: encode an Error envelope with code and printf-style text.
  */
