@@ -27,7 +27,13 @@
 
 #define AGG_BATCH_MAX		4096		/* entries per batch */
 #define AGG_BATCH_BYTES		(768 * 1024)	/* well under the wire max */
-#define AGG_IDLE_MS		5000		/* relay info even when idle */
+/*
+ * Relay info goes up with every batch of reports, at once (within the
+ * report interval) when it changed, and otherwise only this often: often
+ * enough that a parent, which forgets a relay after AGG_RELAY_KEEP, never
+ * forgets a live one even when a heartbeat is lost.
+ */
+#define AGG_HEARTBEAT_MS	(240 * 1000)
 #define AGG_CHILD_WINDOW	600		/* s: a child counts this long */
 /*
  * Relays below that are remembered (and so sent up in every batch, with
@@ -39,6 +45,7 @@
 
 struct relay_info {		/* a relay below, as last heard */
 	char		*parent;
+	char		*parent_id;	/* its parent's node id, if known */
 	char		*carrier;	/* the child whose batches carry it */
 	uint32_t	 children;
 	uint64_t	 head_seq;
@@ -60,6 +67,11 @@ struct relay_agg {
 	int			 inflight;
 	uint64_t		 spooled;	/* records added since a flush */
 	uint64_t		 last_up_ms;
+	/* What the relay info last sent said, to send it when it changes. */
+	int			 info_changed;	/* a relay below changed */
+	uint32_t		 sent_children;
+	uint64_t		 sent_head_seq;
+	char			*sent_parent;
 	struct pending		*pending;
 	int			 relays_full;	/* logged that the map is */
 	int			 spool_full;	/* logged that the spool is */
@@ -79,6 +91,7 @@ info_free(void *v)
 	struct relay_info *ri = v;
 
 	free(ri->parent);
+	free(ri->parent_id);
 	free(ri->carrier);
 	free(ri);
 }
@@ -220,7 +233,7 @@ agg_take_relays(struct relay_agg *g, const Arbor__ReportBatch *b)
 	struct relay_core	*c = g->c;
 	Arbor__RelayInfo	 prev = ARBOR__RELAY_INFO__INIT;
 	struct relay_info	*ri, *old;
-	const char		*carrier;
+	const char		*carrier, *parent_id;
 	int64_t			 now = (int64_t)time(NULL), at;
 	size_t			 i;
 
@@ -251,13 +264,21 @@ agg_take_relays(struct relay_agg *g, const Arbor__ReportBatch *b)
 			g->relays_full = 1;
 			continue;
 		}
+		/* A child's own entry: we are the parent it names. */
+		parent_id = i == 0 ? c->c.node_id : in->parent_id;
 		if ((ri = calloc(1, sizeof(*ri))) == NULL ||
 		    (ri->parent = strdup(in->parent)) == NULL ||
+		    (ri->parent_id = strdup(parent_id)) == NULL ||
 		    (ri->carrier = strdup(carrier)) == NULL) {
 			if (ri != NULL)
 				info_free(ri);
 			continue;
 		}
+		if (old == NULL || old->children != in->children ||
+		    old->head_seq != in->head_seq ||
+		    strcmp(old->parent, in->parent) != 0 ||
+		    strcmp(old->parent_id, parent_id) != 0)
+			g->info_changed = 1;
 		ri->children = in->children;
 		ri->head_seq = in->head_seq;
 		ri->at = at;
@@ -438,6 +459,7 @@ info_cb(const char *key, void *val, void *arg)
 	arbor__relay_info__init(o);
 	o->node_id = (char *)key;
 	o->parent = ri->parent;
+	o->parent_id = ri->parent_id;
 	o->children = ri->children;
 	o->head_seq = ri->head_seq;
 	o->at = ri->at;
@@ -459,6 +481,7 @@ agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 	if (rv != 0) {
 		log_warnx("relay: reports: parent did not take the batch: %s",
 		    arb_strerror(rv));
+		g->info_changed = 1;	/* say it again */
 		(void)arb_queue_failed(&g->spool, uv_now(c->c.loop));
 		goto out;
 	}
@@ -476,6 +499,26 @@ out:
 	arb_queue_sent_clear(&g->sent);
 	if (rv == 0 && g->spooled > 0)
 		agg_flush(g);		/* more waited meanwhile */
+}
+
+/* 1 when the relay info to send says something the last one did not. */
+static int
+agg_info_changed(const struct relay_agg *g, const Arbor__RelayInfo *self)
+{
+	return g->info_changed || self->children != g->sent_children ||
+	    self->head_seq != g->sent_head_seq || g->sent_parent == NULL ||
+	    strcmp(self->parent, g->sent_parent) != 0;
+}
+
+/* Remember what the relay info sent said. */
+static void
+agg_info_sent(struct relay_agg *g, const Arbor__RelayInfo *self)
+{
+	free(g->sent_parent);
+	g->sent_parent = strdup(self->parent);	/* NULL: sent again */
+	g->sent_children = self->children;
+	g->sent_head_seq = self->head_seq;
+	g->info_changed = 0;
 }
 
 static void
@@ -509,8 +552,6 @@ agg_flush(struct relay_agg *g)
 	if (arb_queue_collect(&g->spool, AGG_BATCH_MAX, AGG_BATCH_BYTES, 0,
 	    spool_take_cb, &co, &sent) != 0)
 		goto out;
-	if (co.n == 0 && now - g->last_up_ms < AGG_IDLE_MS)
-		goto out;
 
 	self.node_id = (char *)c->c.node_id;
 	self.parent = (char *)arb_link_parent(c->c.link);
@@ -518,6 +559,10 @@ agg_flush(struct relay_agg *g)
 	    AGG_CHILD_WINDOW);
 	self.head_seq = c->head_seq;
 	self.at = (int64_t)time(NULL);
+	/* Nothing to report and nothing new to say: a heartbeat at most. */
+	if (co.n == 0 && !agg_info_changed(g, &self) && g->last_up_ms != 0 &&
+	    now - g->last_up_ms < AGG_HEARTBEAT_MS)
+		goto out;
 	ia.v[ia.n++] = &self;
 	arb_strmap_each(g->relays, info_cb, &ia);
 
@@ -539,6 +584,7 @@ agg_flush(struct relay_agg *g)
 	g->inflight = 1;
 	g->last_up_ms = now;
 	g->spooled = 0;
+	agg_info_sent(g, &self);
 	g->sent = sent;
 	memset(&sent, 0, sizeof(sent));
 out:
@@ -597,6 +643,7 @@ relay_agg_free(struct relay_core *c)
 	uv_close((uv_handle_t *)g->timer, timer_free_cb);
 	arb_strmap_free(g->relays, info_free);
 	arb_queue_sent_clear(&g->sent);
+	free(g->sent_parent);
 	free(g);
 	c->agg = NULL;
 }
