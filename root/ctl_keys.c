@@ -11,37 +11,9 @@
 #include <unistd.h>
 
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/sig.h"
 #include "arborctl.h"
-
-/*
- * Make dir and the directories above it that are missing, as mkdir -p
- * does: those above mode 0755, dir itself 0700 (it holds the private
- * key).  0, or 1 after a message.
- */
-static int
-ctl_mkdirs(const struct ctl *c, const char *dir)
-{
-	char	path[4096], *p;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
-		ctl_warnx(c, "%s: %s", dir, strerror(ENAMETOOLONG));
-		return 1;
-	}
-	for (p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
-			ctl_warnx(c, "%s: %s", path, strerror(errno));
-			return 1;
-		}
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		ctl_warnx(c, "%s: %s", dir, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
 
 int
 cmd_keygen(struct ctl *c, int argc, char *argv[])
@@ -58,8 +30,11 @@ cmd_keygen(struct ctl *c, int argc, char *argv[])
 		return 1;
 	}
 	dir = argv[1];
-	if (ctl_mkdirs(c, dir) != 0)
+	/* With its parents; it holds the private key: 0700. */
+	if (arb_io_mkdirs(dir, 0700) != 0) {
+		ctl_warnx(c, "%s: %s", dir, strerror(errno));
 		return 1;
+	}
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		ctl_warnx(c, "%s: not a directory", dir);
 		return 1;
