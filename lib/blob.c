@@ -745,7 +745,9 @@ arb_blob_drop_parts(struct arb_blobdir *d,
 		if (arb_unhex(de->d_name, sha, sizeof(sha)) != 0 ||
 		    (keep != NULL && keep(arg, sha)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s.part", dir, de->d_name);
+		/* The name is 64 hex digits by now: say so, for gcc's check. */
+		snprintf(path, sizeof(path), "%s/%.*s.part", dir,
+		    2 * ARB_SHA256_LEN, de->d_name);
 		if (stat(path, &st) == 0 && unlink(path) == 0)
 			*freedp += (uint64_t)st.st_size;
 	}
