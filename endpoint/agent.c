@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "agent.h"
 
@@ -249,7 +250,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 		uv_loop_init(&a->own_loop);
 		a->loop = &a->own_loop;
 	}
-	if (mkdir(a->data_dir, 0700) != 0 && errno != EEXIST) {
+	if (arb_io_mkdirs(a->data_dir, 0700) != 0) {
 		log_warn("agent: %s", a->data_dir);
 		goto fail;
 	}

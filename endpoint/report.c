@@ -176,10 +176,16 @@ flush_timer_cb(uv_timer_t *t)
 static void
 agent_retry_later(struct agent *a)
 {
+	uint64_t	ms;
+
 	if (a->stopping)
 		return;
-	uv_timer_start(&a->flush, flush_timer_cb,
-	    arb_queue_failed(&a->outbox, uv_now(a->loop)), 0);
+	ms = arb_queue_failed(&a->outbox, uv_now(a->loop));
+	if (a->env == NULL || a->env->event == NULL)	/* not a swarm */
+		log_info("agent: relay %s: %s again in %.1f s",
+		    arb_link_parent(a->link), a->enrolled ?
+		    "sending reports" : "enrolling", (double)ms / 1000);
+	uv_timer_start(&a->flush, flush_timer_cb, ms, 0);
 }
 
 /*

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/fetch.h"
 #include "arbor/log.h"
 #include "agent.h"
@@ -150,7 +151,7 @@ agent_swarm(const struct agent_conf *conf)
 		    SWARM_FDS_EACH);
 		return 1;
 	}
-	if (mkdir(conf->data_dir, 0700) != 0 && errno != EEXIST) {
+	if (arb_io_mkdirs(conf->data_dir, 0700) != 0) {
 		log_warn("swarm: %s", conf->data_dir);
 		return 1;
 	}

@@ -1,6 +1,9 @@
 /*
  * Daemon command lines.  Options that are configuration keys are kept as
- * pairs and applied after the file, so the command line wins.
+ * pairs and applied after the file, so the command line wins.  No daemon
+ * takes a word that is not an option: one is an error, since it is most
+ * often a value split from its option ("--poll_interval 5 min").  Errors
+ * are logged as those from a file are, so that both read alike.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +11,7 @@
 
 #include "arbor/cmdline.h"
 #include "arbor/error.h"
+#include "arbor/log.h"
 
 /* Options may spell a key's '_' as '-' (--facts-root for facts_root). */
 static const struct arb_conf_key *
@@ -28,6 +32,23 @@ find_key(const struct arb_conf_key *keys, const char *name, size_t len)
 	return NULL;
 }
 
+/* --NAME[=...]: unknown option, with the nearest key if one is close. */
+static void
+cmdline_unknown(const struct arb_conf_key *keys, const char *a,
+    const char *eq)
+{
+	const char	*near;
+	char		 name[128];
+
+	snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - a) :
+	    (int)strlen(a), a);
+	if ((near = arb_conf_nearest(keys, name)) != NULL)
+		log_warnx("command line: --%s: unknown option; did you mean "
+		    "--%s?", name, near);
+	else
+		log_warnx("command line: --%s: unknown option", name);
+}
+
 void
 arb_conf_usage(const struct arb_conf_key *keys)
 {
@@ -46,8 +67,7 @@ arb_cmdline_parse(struct arb_cmdline *cl, int argc, char *argv[],
 
 	memset(cl, 0, sizeof(*cl));
 	if ((cl->over = calloc((size_t)argc * 2 + 2, sizeof(char *))) ==
-	    NULL || (cl->rest = calloc((size_t)argc + 1,
-	    sizeof(char *))) == NULL)
+	    NULL)
 		return ARB_ECONFIG;
 	for (i = 1; i < argc; i++) {
 		a = argv[i];
@@ -69,8 +89,7 @@ arb_cmdline_parse(struct arb_cmdline *cl, int argc, char *argv[],
 			eq = strchr(a, '=');
 			if ((k = find_key(keys, a, eq ? (size_t)(eq - a) :
 			    strlen(a))) == NULL) {
-				fprintf(stderr, "command line: --%s: unknown "
-				    "option\n", a);
+				cmdline_unknown(keys, a, eq);
 				return ARB_ECONFIG;
 			}
 			if (eq)
@@ -78,19 +97,24 @@ arb_cmdline_parse(struct arb_cmdline *cl, int argc, char *argv[],
 			else if (i + 1 < argc)
 				val = argv[++i];
 			else {
-				fprintf(stderr, "command line: --%s: needs a "
-				    "value\n", a);
+				log_warnx("command line: --%s: needs a value",
+				    a);
 				return ARB_ECONFIG;
 			}
 			cl->over[cl->nover * 2] = (char *)k->name;
 			cl->over[cl->nover * 2 + 1] = (char *)val;
 			cl->nover++;
 		} else if (a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "command line: %s: unknown option\n"
-			    "usage: %s\n", a, usage);
+			log_warnx("command line: %s: unknown option", a);
+			fprintf(stderr, "usage: %s\n", usage);
 			return ARB_ECONFIG;
-		} else
-			cl->rest[cl->nrest++] = argv[i];
+		} else {
+			log_warnx("command line: \"%s\": not an option (a "
+			    "value with blanks needs quotes: --key \"a b\")",
+			    a);
+			fprintf(stderr, "usage: %s\n", usage);
+			return ARB_ECONFIG;
+		}
 	}
 	return 0;
 }
@@ -114,6 +138,5 @@ void
 arb_cmdline_free(struct arb_cmdline *cl)
 {
 	free(cl->over);
-	free(cl->rest);
 	memset(cl, 0, sizeof(*cl));
 }

@@ -62,6 +62,72 @@ conf_find(const struct arb_conf_key *keys, const char *name)
 	return NULL;
 }
 
+/*
+ * Edit distance between a and b (insertions, deletions, substitutions and
+ * swaps of neighbours), '-' counting as '_'; names longer than 64 are far.
+ */
+static size_t
+conf_distance(const char *a, const char *b)
+{
+	size_t	d[66][66], la = strlen(a), lb = strlen(b), i, j, v;
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			v = a[i - 1] == b[j - 1] || (a[i - 1] == '-' &&
+			    b[j - 1] == '_') ? 0 : 1;
+			v += d[i - 1][j - 1];
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+const char *
+arb_conf_nearest(const struct arb_conf_key *keys, const char *name)
+{
+	const char	*best = NULL;
+	size_t		 bestd = SIZE_MAX, dist, len = strlen(name);
+
+	for (; keys != NULL && keys->name != NULL; keys++)
+		if ((dist = conf_distance(name, keys->name)) < bestd) {
+			bestd = dist;
+			best = keys->name;
+		}
+	/* Close enough to be a slip: two edits, one for short names. */
+	return bestd <= (len <= 4 ? 1 : 2) ? best : NULL;
+}
+
+/*
+ * "file:line: key: unknown key" (name NULL: "command line: ..."), with the
+ * nearest known key when there is one.
+ */
+static void
+conf_unknown(const struct arb_conf_key *keys, const char *name,
+    size_t lineno, const char *key)
+{
+	const char	*near = arb_conf_nearest(keys, key);
+	char		 hint[128] = "";
+
+	if (near != NULL)
+		snprintf(hint, sizeof(hint), "; did you mean %s?", near);
+	if (name != NULL)
+		log_warnx("%s:%zu: %s: unknown key%s", name, lineno, key, hint);
+	else
+		log_warnx("command line: %s: unknown key%s", key, hint);
+}
+
 /* Run the handler of key, filling reason on failure. */
 static int
 conf_apply(const struct arb_conf_key *k, void *conf, const char *value,
@@ -163,7 +229,7 @@ conf_line(const char *name, size_t lineno, char *line,
 	}
 
 	if ((k = conf_find(keys, key)) == NULL) {
-		log_warnx("%s:%zu: %s: unknown key", name, lineno, key);
+		conf_unknown(keys, name, lineno, key);
 		return ARB_ECONFIG;
 	}
 	if (conf_apply(k, conf, value, reason, sizeof(reason)) != 0) {
@@ -286,7 +352,7 @@ arb_conf_set(const char *key, const char *value,
 		value = eq + 1;
 	}
 	if ((k = conf_find(keys, copy)) == NULL) {
-		log_warnx("command line: %s: unknown key", copy);
+		conf_unknown(keys, NULL, 0, copy);
 		goto done;
 	}
 	if (conf_apply(k, conf, value, reason, sizeof(reason)) != 0) {

@@ -1,13 +1,18 @@
 /*
- * The retry loops around read(2), pread(2), write(2) and pwrite(2), written
- * once.  An offset of -1 below means "the file offset": read and write
- * versus pread and pwrite, so that one loop serves both.
+ * The small system-call loops every program needs, written once: reads
+ * and writes restarted after signals (an offset of -1 below means "the
+ * file offset": read and write versus pread and pwrite, so that one loop
+ * serves both), and mkdir -p.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "arbor/io.h"
@@ -134,4 +139,27 @@ arb_io_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 		return -EINVAL;
 	}
 	return io_write_full(fd, buf, len, (off_t)off);
+}
+
+int
+arb_io_mkdirs(const char *path, mode_t mode)
+{
+	char	buf[PATH_MAX], *p;
+	int	e;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -ENAMETOOLONG;
+	}
+	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) == -1 && errno != EEXIST) {
+		e = errno;
+		return -e;
+	}
+	return 0;
 }

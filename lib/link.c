@@ -165,6 +165,17 @@ link_sub_up(void *arg)
 		l->ls.on_connect(l->ls.arg);
 }
 
+/*
+ * What the parent is called in logs: an agent's is its relay, as its
+ * setting is; a relay's is its parent (a relay or the root).
+ */
+static const char *
+link_word(const struct arb_link *l)
+{
+	return l->c.kind != NULL && strcmp(l->c.kind, "agent") == 0 ?
+	    "relay" : "parent";
+}
+
 /* No connection to the parent within timeout: try the next one. */
 static void
 link_conn_timeout(uv_timer_t *t)
@@ -176,8 +187,11 @@ link_conn_timeout(uv_timer_t *t)
 	if (l->c.up->nparents > 1)
 		link_next(l, "no connection");
 	else
-		log_warnx("%s: parent %s: no connection yet; still trying",
-		    l->c.kind, l->c.up->parents[l->cur].svc);
+		log_warnx("%s: %s %s: no connection in %lld s (not running, "
+		    "or not reachable?); still trying, every %d s at most",
+		    l->c.kind, link_word(l), l->c.up->parents[l->cur].svc,
+		    (long long)(l->c.up->timeout_ms / 1000),
+		    ARB_NET_RECONN_MAX_MS / 1000);
 }
 
 /*
@@ -206,7 +220,8 @@ link_connect(struct arb_link *l, size_t from)
 	arb_sub_on_connect(l->sub, link_sub_up, l);
 	uv_timer_start(l->conn_timer, link_conn_timeout,
 	    (uint64_t)up->timeout_ms, 0);
-	link_note(l, "%s: parent %s", l->c.kind, up->parents[l->cur].svc);
+	link_note(l, "%s: %s %s", l->c.kind, link_word(l),
+	    up->parents[l->cur].svc);
 	return 0;
 }
 
@@ -214,8 +229,9 @@ link_connect(struct arb_link *l, size_t from)
 static void
 link_next(struct arb_link *l, const char *why)
 {
-	log_warnx("%s: parent %s: %s", l->c.kind,
-	    l->c.up->parents[l->cur].svc, why);
+	log_warnx("%s: %s %s: %s; trying %s", l->c.kind, link_word(l),
+	    l->c.up->parents[l->cur].svc, why,
+	    l->c.up->parents[(l->cur + 1) % l->c.up->nparents].svc);
 	if (link_connect(l, l->cur + 1) == 0 && l->ls.on_switch)
 		l->ls.on_switch(l->ls.arg);	/* ask the new parent at once */
 }
@@ -235,7 +251,8 @@ link_failed(struct arb_link *l, uint64_t gen, int rv)
 	if (l->c.up->nparents > 1)
 		link_next(l, arb_strerror(rv));
 	else
-		log_warnx("%s: parent %s: %s", l->c.kind,
+		log_warnx("%s: %s %s: not answering (%s); asking again "
+		    "at the next request", l->c.kind, link_word(l),
 		    l->c.up->parents[l->cur].svc, arb_strerror(rv));
 }
 

@@ -68,7 +68,7 @@
 /* Room for the REQ/REP header (request id and backtrace) on top. */
 #define NET_RECVMAX		(ARB_WIRE_MAX + 4096)
 #define NET_RECONN_MIN		100		/* ms */
-#define NET_RECONN_MAX		2000		/* ms */
+#define NET_RECONN_MAX		ARB_NET_RECONN_MAX_MS
 /* REQ resends on its own only this late: our callers retry themselves. */
 #define NET_RESEND		60000		/* ms */
 /* A reply that a stalled peer does not take frees its context after. */

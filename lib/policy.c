@@ -486,8 +486,14 @@ policy_parse_blobs(struct policy_ctx *c, json_t *obj,
 	size_t	 i, n;
 	int	 rv;
 
+	/*
+	 * Required, even when empty: an action finds only the declared
+	 * blobs in its directory, and one that forgot them would fail on
+	 * every endpoint ("cp: cannot stat") instead of here.
+	 */
 	if ((v = json_object_get(obj, "blobs")) == NULL)
-		return 0;
+		return policy_fail(c, NULL, "missing field \"blobs\" (give "
+		    "\"blobs\": [] for a policy without content)");
 	if (!json_is_array(v))
 		return policy_fail(c, "blobs", "must be an array");
 	if ((n = json_array_size(v)) == 0)

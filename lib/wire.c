@@ -180,7 +180,8 @@ wire_check_relays(Arbor__RelayInfo **r, size_t n)
 	for (i = 0; i < n; i++)
 		if (wire_check_text(r[i]->node_id, ARB_MAX_ID) != 0 ||
 		    wire_check_text(r[i]->parent, WIRE_PARENT_MAX) != 0 ||
-		    wire_check_text(r[i]->carrier, ARB_MAX_ID) != 0)
+		    wire_check_text(r[i]->carrier, ARB_MAX_ID) != 0 ||
+		    wire_check_text(r[i]->parent_id, ARB_MAX_ID) != 0)
 			return ARB_EPROTO;
 	return 0;
 }

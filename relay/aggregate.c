@@ -37,7 +37,14 @@
 
 #define AGG_BATCH_MAX		4096		/* entries per batch */
 #define AGG_BATCH_BYTES		(768 * 1024)	/* well under the wire max */
-#define AGG_IDLE_MS		5000		/* relay info even when idle */
+/*
+ * Relay info goes up with every batch of reports, at once (within the
+ * report interval) when it changed, and otherwise only this often: often
+ * enough that a parent, which forgets a relay after AGG_RELAY_KEEP, never
+ * forgets a live one even when a heartbeat is lost.
+ */
+#define AGG_IDLE_MS		5000		/* receipts asked for, at most */
+#define AGG_HEARTBEAT_MS	(240 * 1000)
 #define AGG_CHILD_WINDOW	600		/* s: a child counts this long */
 /*
  * Relays below that are remembered (and so sent up in every batch, with
@@ -52,6 +59,7 @@
 
 struct relay_info {		/* a relay below, as last heard */
 	char		*parent;
+	char		*parent_id;	/* its parent's node id, if known */
 	char		*carrier;	/* the child whose batches carry it */
 	uint32_t	 children;
 	uint64_t	 head_seq;
@@ -73,6 +81,11 @@ struct relay_agg {
 	int			 inflight;
 	uint64_t		 spooled;	/* records added since a flush */
 	uint64_t		 last_up_ms;
+	/* What the relay info last sent said, to send it when it changes. */
+	int			 info_changed;	/* a relay below changed */
+	uint32_t		 sent_children;
+	uint64_t		 sent_head_seq;
+	char			*sent_parent;
 	struct pending		*pending;
 	int			 relays_full;	/* logged that the map is */
 	int			 spool_full;	/* logged that the spool is */
@@ -93,6 +106,7 @@ info_free(void *v)
 	struct relay_info *ri = v;
 
 	free(ri->parent);
+	free(ri->parent_id);
 	free(ri->carrier);
 	free(ri);
 }
@@ -352,7 +366,7 @@ agg_take_relays(struct relay_agg *g, const Arbor__ReportBatch *b)
 	struct relay_core	*c = g->c;
 	Arbor__RelayInfo	 prev = ARBOR__RELAY_INFO__INIT;
 	struct relay_info	*ri, *old;
-	const char		*carrier;
+	const char		*carrier, *parent_id;
 	int64_t			 now = (int64_t)time(NULL), at;
 	size_t			 i;
 
@@ -383,13 +397,21 @@ agg_take_relays(struct relay_agg *g, const Arbor__ReportBatch *b)
 			g->relays_full = 1;
 			continue;
 		}
+		/* A child's own entry: we are the parent it names. */
+		parent_id = i == 0 ? c->c.node_id : in->parent_id;
 		if ((ri = calloc(1, sizeof(*ri))) == NULL ||
 		    (ri->parent = strdup(in->parent)) == NULL ||
+		    (ri->parent_id = strdup(parent_id)) == NULL ||
 		    (ri->carrier = strdup(carrier)) == NULL) {
 			if (ri != NULL)
 				info_free(ri);
 			continue;
 		}
+		if (old == NULL || old->children != in->children ||
+		    old->head_seq != in->head_seq ||
+		    strcmp(old->parent, in->parent) != 0 ||
+		    strcmp(old->parent_id, parent_id) != 0)
+			g->info_changed = 1;
 		ri->children = in->children;
 		ri->head_seq = in->head_seq;
 		ri->at = at;
@@ -671,6 +693,7 @@ info_cb(const char *key, void *val, void *arg)
 	arbor__relay_info__init(o);
 	o->node_id = (char *)key;
 	o->parent = ri->parent;
+	o->parent_id = ri->parent_id;
 	o->children = ri->children;
 	o->head_seq = ri->head_seq;
 	o->at = ri->at;
@@ -692,6 +715,7 @@ agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 	if (rv != 0) {
 		log_warnx("relay: reports: parent did not take the batch: %s",
 		    arb_strerror(rv));
+		g->info_changed = 1;	/* say it again */
 		(void)arb_queue_failed(&g->spool, uv_now(c->c.loop));
 		goto out;
 	}
@@ -730,6 +754,26 @@ want_cb(const char *key, void *val, void *arg)
 	wa->v[(*wa->n)++] = (char *)key;
 }
 
+/* 1 when the relay info to send says something the last one did not. */
+static int
+agg_info_changed(const struct relay_agg *g, const Arbor__RelayInfo *self)
+{
+	return g->info_changed || self->children != g->sent_children ||
+	    self->head_seq != g->sent_head_seq || g->sent_parent == NULL ||
+	    strcmp(self->parent, g->sent_parent) != 0;
+}
+
+/* Remember what the relay info sent said. */
+static void
+agg_info_sent(struct relay_agg *g, const Arbor__RelayInfo *self)
+{
+	free(g->sent_parent);
+	g->sent_parent = strdup(self->parent);	/* NULL: sent again */
+	g->sent_children = self->children;
+	g->sent_head_seq = self->head_seq;
+	g->info_changed = 0;
+}
+
 static void
 agg_flush(struct relay_agg *g)
 {
@@ -764,8 +808,12 @@ agg_flush(struct relay_agg *g)
 	if (arb_queue_collect(&g->spool, AGG_BATCH_MAX, AGG_BATCH_BYTES, 0,
 	    spool_take_cb, &co, &sent) != 0)
 		goto out;
-	/* Receipts asked for ride with reports, or with the idle batch. */
-	if (co.n == 0 && now - g->last_up_ms < AGG_IDLE_MS)
+	/*
+	 * Receipts asked for ride with reports, or with an idle batch at most
+	 * every AGG_IDLE_MS; news of this relay (a child that appeared) goes
+	 * at the next tick.
+	 */
+	if (co.n == 0 && !g->info_changed && now - g->last_up_ms < AGG_IDLE_MS)
 		goto out;
 	if ((want = calloc(arb_strmap_count(g->want) + 1,
 	    sizeof(*want))) == NULL)
@@ -780,6 +828,10 @@ agg_flush(struct relay_agg *g)
 	    AGG_CHILD_WINDOW);
 	self.head_seq = c->head_seq;
 	self.at = (int64_t)time(NULL);
+	/* Nothing to report, ask or say: a heartbeat at most. */
+	if (co.n == 0 && nwant == 0 && !agg_info_changed(g, &self) &&
+	    g->last_up_ms != 0 && now - g->last_up_ms < AGG_HEARTBEAT_MS)
+		goto out;
 	ia.v[ia.n++] = &self;
 	arb_strmap_each(g->relays, info_cb, &ia);
 
@@ -803,6 +855,7 @@ agg_flush(struct relay_agg *g)
 	g->inflight = 1;
 	g->last_up_ms = now;
 	g->spooled = 0;
+	agg_info_sent(g, &self);
 	g->sent = sent;
 	memset(&sent, 0, sizeof(sent));
 	/* Asked: the children ask again if the answer does not come. */
@@ -869,6 +922,7 @@ relay_agg_free(struct relay_core *c)
 	arb_strmap_free(g->relays, info_free);
 	arb_strmap_free(g->want, NULL);
 	arb_queue_sent_clear(&g->sent);
+	free(g->sent_parent);
 	free(g);
 	c->agg = NULL;
 }

@@ -88,7 +88,7 @@ relay_core_head(struct relay_core *c, const Arbor__Head *head,
 	relay_head_replies(c, head);
 
 	/* Which blobs do the current policies name? */
-	urg = calloc(head->n_policies + 1, sizeof(*urg));
+	urg = calloc(2 * head->n_policies + 1, sizeof(*urg));
 	for (i = 0; i < head->n_policies; i++) {
 		const Arbor__PolicyRef *ref = head->policies[i];
 
@@ -97,6 +97,17 @@ relay_core_head(struct relay_core *c, const Arbor__Head *head,
 
 			snprintf(key, sizeof(key), "%s@%llu", ref->id,
 			    (unsigned long long)ref->pushed_seq);
+			if ((urg[nurg] = strdup(key)) != NULL)
+				nurg++;
+			if (!core_was_urgent(c, key))
+				pushed = ref->id;
+		}
+		/* A rollback is as urgent as a push: tell children so. */
+		if (ref->rollback_seq != 0 && urg) {
+			char key[ARB_MAX_ID + 24];
+
+			snprintf(key, sizeof(key), "%s@rb%llu", ref->id,
+			    (unsigned long long)ref->rollback_seq);
 			if ((urg[nurg] = strdup(key)) != NULL)
 				nurg++;
 			if (!core_was_urgent(c, key))

@@ -14,6 +14,7 @@
 
 #include "arbor/blob.h"
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/net.h"
 #include "arbor/sig.h"
@@ -132,7 +133,7 @@ relay_new(const struct relay_conf *conf)
 	r->conf = conf;
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	uv_loop_init(&r->loop);
-	if (mkdir(conf->data_dir, 0700) != 0 && errno != EEXIST) {
+	if (arb_io_mkdirs(conf->data_dir, 0700) != 0) {
 		log_warn("relay: %s", conf->data_dir);
 		goto fail;
 	}

@@ -58,11 +58,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "status", cmd_status,
 	    "  status [ID] [--json]  counts by state, per policy, and the "
 	    "root's totals\n"
-	    "         [ID] --watch [--until-complete] [--timeout SECS]\n"
-	    "                        progress until stopped, or until every "
-	    "enrolled\n"
-	    "                        endpoint is done (exit 3 after SECS, "
-	    "default 600)\n", 1 },
+	    "         [ID] --watch [--keep] [--timeout SECS]\n"
+	    "                        progress until every targeted endpoint "
+	    "is done\n"
+	    "                        (exit 3 after SECS, default 600), or "
+	    "with --keep\n"
+	    "                        until stopped\n", 1 },
 	{ "endpoints", cmd_endpoints,
 	    "  endpoints [--policy ID] [--state STATE] [--json]\n"
 	    "                        endpoints, last contact, state and "
@@ -305,6 +306,42 @@ ctl_args(struct ctl *c, int argc, char *argv[], int *exitp)
 }
 
 /*
+ * The global options -d DIR, --data-dir DIR (or =DIR) and -s URL may also
+ * follow the command (arborctl status -d DIR): take them out of the
+ * command's words, up to a "--".  No command has an option of those names.
+ * Returns the command's argc, or -1 after a message.
+ */
+static int
+ctl_late_args(struct ctl *c, int argc, char *argv[])
+{
+	const char	*val;
+	int		 i, o, r;
+
+	for (i = o = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[o++] = argv[i++];
+			break;
+		}
+		if ((r = ctl_opt(argc, argv, &i, "--data-dir", &val)) != 0 ||
+		    (r = ctl_opt(argc, argv, &i, "-d", &val)) != 0) {
+			if (r > 0)
+				c->dir = val;
+		} else if ((r = ctl_opt(argc, argv, &i, "-s", &val)) > 0)
+			c->url = val;
+		if (r < 0) {
+			fprintf(stderr, "arborctl: %s: %s needs a value\n",
+			    c->cmd, argv[i]);
+			return -1;
+		}
+		if (r == 0)
+			argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	return o;
+}
+
+/*
  * The control socket: -s, else ipc://DIR/control.sock for -d, else
  * $ARBOR_CONTROL, else the default.  0, or 1 after a message.
  */
@@ -345,8 +382,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, "arborctl: unknown command \"%s\"\n", c.cmd);
 		ctl_usage(stderr);
 		rv = 1;
-	} else if (!ctl_cmds[k].root || (rv = ctl_url(&c)) == 0)
+	} else if (ctl_cmds[k].root && (argc = ctl_late_args(&c, argc - i,
+	    argv + i)) < 0)
+		rv = 1;
+	else if (!ctl_cmds[k].root)
 		rv = ctl_cmds[k].run(&c, argc - i, argv + i);
+	else if ((rv = ctl_url(&c)) == 0)
+		rv = ctl_cmds[k].run(&c, argc, argv + i);
 	free(c.url_buf);
 	return rv;
 }

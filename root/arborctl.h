@@ -83,6 +83,22 @@ int	cmd_retire(struct ctl *, int, char *[]);
 int	cmd_push(struct ctl *, int, char *[]);
 int	cmd_catalog(struct ctl *, int, char *[]);
 int	cmd_rollback(struct ctl *, int, char *[]);
+/* A policy in the root's current catalog. */
+struct ctl_current {
+	char		*id;
+	uint32_t	 version;
+	int		 targeted;	/* names endpoints, groups or props */
+};
+/*
+ * The current policies, from the root's catalog: 0 with *vp (freed with
+ * ctl_current_free) and *np set, or 1 after a message.
+ */
+int	ctl_get_current(const struct ctl *c, struct ctl_current **vp,
+	    size_t *np);
+/* The entry for id, or NULL: a policy not in the catalog (retired). */
+const struct ctl_current *ctl_current_find(const struct ctl_current *v,
+	    size_t n, const char *id);
+void	ctl_current_free(struct ctl_current *v, size_t n);
 
 /* ctl_status.c */
 int	cmd_status(struct ctl *, int, char *[]);

@@ -1,7 +1,8 @@
 /*
  * arborctl's commands that change or show the catalog: publish (the
  * policy's blobs uploaded in chunks, then the policy), retire, push,
- * rollback, and catalog.
+ * rollback, and catalog, with what status needs of it (the current
+ * policies).
  */
 #include <sys/stat.h>
 
@@ -344,6 +345,8 @@ ctl_show_catalog(const struct ctl *c, const Arbor__CatalogReply *cr,
 		ctl_time(h->expires_at, t2, sizeof(t2));
 		printf("head seq %" PRIu64 "  issued %s  expires %s\n",
 		    h->seq, t1, t2);
+		if (cr->n_policies == 0)
+			printf("no policies\n");
 	}
 	for (i = 0; i < cr->n_policies; i++) {
 		if ((rv = arb_wire_decode_policy(cr->policies[i]->body.data,
@@ -378,19 +381,94 @@ done:
 	return ret;
 }
 
-int
-cmd_catalog(struct ctl *c, int argc, char *argv[])
+/* Ask the root for its catalog; 0, or 1 after a message. */
+static int
+ctl_get_catalog(const struct ctl *c, Arbor__Envelope **repp)
 {
 	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
 	Arbor__GetCatalog	 gc = ARBOR__GET_CATALOG__INIT;
+
+	req.body_case = ARBOR__ENVELOPE__BODY_GET_CATALOG;
+	req.get_catalog = &gc;
+	return ctl_call(c, &req, ARBOR__ENVELOPE__BODY_CATALOG_REPLY, repp);
+}
+
+int
+ctl_get_current(const struct ctl *c, struct ctl_current **vp, size_t *np)
+{
+	Arbor__Envelope		*rep;
+	Arbor__CatalogReply	*cr;
+	Arbor__Policy		*p;
+	struct ctl_current	*v;
+	size_t			 i, n = 0;
+	int			 rv;
+
+	if (ctl_get_catalog(c, &rep) != 0)
+		return 1;
+	cr = rep->catalog_reply;
+	if ((v = calloc(cr->n_policies + 1, sizeof(*v))) == NULL) {
+		ctl_warnx(c, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	for (i = 0; i < cr->n_policies; i++) {
+		if ((rv = arb_wire_decode_policy(cr->policies[i]->body.data,
+		    cr->policies[i]->body.len, &p)) != 0) {
+			ctl_warnx(c, "bad policy from the root: %s",
+			    arb_strerror(rv));
+			goto fail;
+		}
+		v[n].targeted = p->n_target_endpoints > 0 ||
+		    p->n_target_groups > 0 || p->n_target_props > 0;
+		v[n].version = p->version;
+		v[n].id = strdup(p->id);
+		arb_wire_free_policy(p);
+		if (v[n++].id == NULL) {
+			ctl_warnx(c, "%s", strerror(ENOMEM));
+			goto fail;
+		}
+	}
+	arb_wire_free(rep);
+	*vp = v;
+	*np = n;
+	return 0;
+fail:
+	ctl_current_free(v, n);
+	arb_wire_free(rep);
+	return 1;
+}
+
+const struct ctl_current *
+ctl_current_find(const struct ctl_current *v, size_t n, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].id, id) == 0)
+			return &v[i];
+	return NULL;
+}
+
+void
+ctl_current_free(struct ctl_current *v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i].id);
+	free(v);
+}
+
+int
+cmd_catalog(struct ctl *c, int argc, char *argv[])
+{
 	Arbor__Envelope		*rep;
 	int			 as_json = 0, rv;
 
 	if (ctl_json_arg(argc, argv, &as_json) != 0)
 		return 1;
-	req.body_case = ARBOR__ENVELOPE__BODY_GET_CATALOG;
-	req.get_catalog = &gc;
-	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_CATALOG_REPLY, &rep) != 0)
+	if (ctl_get_catalog(c, &rep) != 0)
 		return 1;
 	rv = ctl_show_catalog(c, rep->catalog_reply, as_json);
 	arb_wire_free(rep);

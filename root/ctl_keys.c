@@ -1,6 +1,7 @@
 /*
  * arborctl keygen: the publisher key pair, made once, on the operator's
- * machine, and never overwritten.
+ * machine, and never overwritten.  The directory is made if it is missing
+ * (mode 0700), with its parents.
  */
 #include <sys/stat.h>
 
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/sig.h"
 #include "arborctl.h"
 
@@ -28,7 +30,8 @@ cmd_keygen(struct ctl *c, int argc, char *argv[])
 		return 1;
 	}
 	dir = argv[1];
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+	/* With its parents; it holds the private key: 0700. */
+	if (arb_io_mkdirs(dir, 0700) != 0) {
 		ctl_warnx(c, "%s: %s", dir, strerror(errno));
 		return 1;
 	}

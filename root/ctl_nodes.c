@@ -1,7 +1,10 @@
 /*
- * arborctl's tables of the nodes below the root: endpoints (last
- * contact, state, path up) and relays (parent, children, lag).
+ * arborctl's views of the nodes below the root: endpoints (a row per
+ * policy each reported on: last contact, state, path up) and the relay
+ * tree (drawn by name, indented by depth: children, lag).
  */
+#include <sys/types.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -295,7 +298,7 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 		rv = ctl_ep_json(c, er->endpoints, er->n_endpoints);
 	else
 		rv = ctl_ep_table(c, er->endpoints, er->n_endpoints,
-		    policy == NULL && state != NULL);
+		    policy == NULL);
 	arb_wire_free(rep);
 	return rv;
 }
@@ -306,10 +309,7 @@ static int
 ctl_cmp_relay(const void *a, const void *b)
 {
 	const Arbor__RelayInfo *const *x = a, *const *y = b;
-	int	d;
 
-	if ((d = strcmp((*x)->parent, (*y)->parent)) != 0)
-		return d;
 	return strcmp((*x)->node_id, (*y)->node_id);
 }
 
@@ -325,9 +325,11 @@ ctl_tree_json(const struct ctl *c, const Arbor__TreeReply *tr)
 	    json_object_set_new(doc, "relays", relays) != 0)
 		goto nomem;
 	for (i = 0; i < tr->n_relays; i++) {
-		o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}",
+		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
 		    "node_id", tr->relays[i]->node_id,
 		    "parent", tr->relays[i]->parent,
+		    "parent_id", tr->relays[i]->parent_id[0] != '\0' ?
+		    tr->relays[i]->parent_id : "root",
 		    "children", (json_int_t)tr->relays[i]->children,
 		    "head_seq", (json_int_t)tr->relays[i]->head_seq,
 		    "lag", (json_int_t)(tr->head_seq -
@@ -342,25 +344,113 @@ nomem:
 	return ctl_json_print(c, NULL);
 }
 
-enum { TRC_NODE, TRC_PARENT, TRC_CHILDREN, TRC_CONTACT, TRC_LAG, TRC_COUNT };
+enum { TRC_NODE, TRC_CHILDREN, TRC_CONTACT, TRC_LAG, TRC_PARENT, TRC_COUNT };
+
+#define CTL_TREE_DEPTH		16	/* levels drawn; deeper is flattened */
 
 /*
- * A relay names its parent by the svc address it uses, not by node id, so
- * the tree is shown as a table sorted by parent: siblings stand together.
+ * The tree's shape: each relay's parent, by the node id its parent set
+ * when it took the relay's own entry (empty for the root's children).  A
+ * relay whose parent is not in the reply hangs under the root, marked.
+ * Relays are sorted by node id, so siblings come in order.
  */
-static void
-ctl_tree_print(const Arbor__TreeReply *tr)
+struct ctl_tree {
+	const Arbor__TreeReply	*tr;
+	ssize_t			*parent;	/* index, -1: the root */
+	int			*depth;
+	size_t			*order;		/* drawing order */
+	size_t			 n;
+};
+
+static ssize_t
+ctl_tree_find(const Arbor__TreeReply *tr, const char *id)
 {
-	static const char	*head[TRC_COUNT] = { "RELAY", "PARENT",
-				    "CHILDREN", "LAST CONTACT", "LAG" };
-	char			 cell[TRC_COUNT][4 * ARB_MAX_ID + 8];
-	size_t			 w[TRC_COUNT], i, len;
+	size_t	i;
+
+	for (i = 0; i < tr->n_relays; i++)
+		if (strcmp(tr->relays[i]->node_id, id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Put the children of p (-1: the root) in order below depth d. */
+static void
+ctl_tree_walk(struct ctl_tree *t, ssize_t p, int d)
+{
+	size_t	i;
+
+	for (i = 0; i < t->tr->n_relays; i++) {
+		if (t->parent[i] != p || t->depth[i] >= 0)
+			continue;
+		t->depth[i] = d < CTL_TREE_DEPTH ? d : CTL_TREE_DEPTH;
+		t->order[t->n++] = i;
+		ctl_tree_walk(t, (ssize_t)i, d + 1);
+	}
+}
+
+static int
+ctl_tree_shape(struct ctl_tree *t, const Arbor__TreeReply *tr)
+{
+	const char	*pid;
+	size_t		 i;
+
+	memset(t, 0, sizeof(*t));
+	t->tr = tr;
+	t->parent = calloc(tr->n_relays + 1, sizeof(*t->parent));
+	t->depth = calloc(tr->n_relays + 1, sizeof(*t->depth));
+	t->order = calloc(tr->n_relays + 1, sizeof(*t->order));
+	if (t->parent == NULL || t->depth == NULL || t->order == NULL)
+		return -ENOMEM;
+	for (i = 0; i < tr->n_relays; i++) {
+		pid = tr->relays[i]->parent_id;
+		t->parent[i] = pid[0] == '\0' ? -1 : ctl_tree_find(tr, pid);
+		if (t->parent[i] == (ssize_t)i)
+			t->parent[i] = -1;
+		t->depth[i] = -1;
+	}
+	ctl_tree_walk(t, -1, 0);
+	/* A cycle (names are not checked) is drawn under the root. */
+	for (i = 0; i < tr->n_relays; i++)
+		if (t->depth[i] < 0) {
+			t->parent[i] = -1;
+			ctl_tree_walk(t, -1, 0);
+		}
+	return 0;
+}
+
+static void
+ctl_tree_free(struct ctl_tree *t)
+{
+	free(t->parent);
+	free(t->depth);
+	free(t->order);
+}
+
+/*
+ * The tree drawn as one: the root, then each relay indented under its
+ * parent, by name, with its children heard from, last contact and lag;
+ * the parent address it uses last.
+ */
+static int
+ctl_tree_print(const struct ctl *c, const Arbor__TreeReply *tr)
+{
+	static const char	*head[TRC_COUNT] = { "RELAY", "CHILDREN",
+				    "LAST CONTACT", "LAG", "PARENT ADDRESS" };
+	char			 cell[TRC_COUNT][4 * ARB_MAX_ID + 48];
+	char			 name[ARB_MAX_ID + 8];
+	struct ctl_tree		 t;
+	size_t			 w[TRC_COUNT], k, len;
 	int			 pass, j;
 
-	printf("root head seq %" PRIu64 "\n", tr->head_seq);
+	printf("root (head seq %" PRIu64 ")\n", tr->head_seq);
 	if (tr->n_relays == 0) {
 		printf("no relays have reported\n");
-		return;
+		return 0;
+	}
+	if (ctl_tree_shape(&t, tr) != 0) {
+		ctl_tree_free(&t);
+		ctl_warnx(c, "%s", strerror(ENOMEM));
+		return 1;
 	}
 	for (j = 0; j < TRC_COUNT; j++)
 		w[j] = strlen(head[j]);
@@ -372,11 +462,15 @@ ctl_tree_print(const Arbor__TreeReply *tr)
 			else
 				printf("%-*s  ", (int)w[j], head[j]);
 		}
-		for (i = 0; i < tr->n_relays; i++) {
+		for (k = 0; k < t.n; k++) {
+			size_t i = t.order[k];
 			const Arbor__RelayInfo *ri = tr->relays[i];
 
-			ctl_clean(ri->node_id, ARB_MAX_ID, cell[TRC_NODE],
-			    sizeof(cell[0]));
+			ctl_clean(ri->node_id, ARB_MAX_ID, name, sizeof(name));
+			snprintf(cell[TRC_NODE], sizeof(cell[0]), "%*s%s%s",
+			    2 * (t.depth[i] + 1), "", name,
+			    t.parent[i] < 0 && ri->parent_id[0] != '\0' ?
+			    " (parent not heard from)" : "");
 			ctl_clean(ri->parent, ARB_MAX_ID, cell[TRC_PARENT],
 			    sizeof(cell[0]));
 			snprintf(cell[TRC_CHILDREN], sizeof(cell[0]),
@@ -406,6 +500,8 @@ ctl_tree_print(const Arbor__TreeReply *tr)
 			}
 		}
 	}
+	ctl_tree_free(&t);
+	return 0;
 }
 
 int
@@ -430,7 +526,7 @@ cmd_tree(struct ctl *c, int argc, char *argv[])
 	if (as_json)
 		rv = ctl_tree_json(c, tr);
 	else
-		ctl_tree_print(tr);
+		rv = ctl_tree_print(c, tr);
 	arb_wire_free(rep);
 	return rv;
 }

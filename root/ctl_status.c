@@ -1,7 +1,8 @@
 /*
  * arborctl status: the counts by state of each policy and the root's
- * totals, once (as text or JSON) or, with --watch, until stopped or
- * complete: redrawn as bars on a terminal, a line per change otherwise.
+ * totals, once (as text or JSON) or, with --watch, until complete (or
+ * stopped, with --keep): redrawn as bars on a terminal, a line per change
+ * otherwise.  Policies no longer in the catalog are marked retired.
  */
 #include <sys/ioctl.h>
 #include <sys/time.h>
@@ -77,8 +78,19 @@ struct ctl_status {
 	const char	*id;		/* one policy, or NULL for all */
 	int		 as_json;
 	int		 watch;
-	int		 until;		/* --until-complete */
+	int		 keep;		/* --keep: watch past complete */
 	int		 timeout;	/* s; 0: none */
+};
+
+/*
+ * What the root said, and its current catalog: a policy that has counts
+ * but is not in the catalog was retired.
+ */
+struct ctl_view {
+	Arbor__Envelope		*rep;
+	Arbor__StatusReply	*sr;
+	struct ctl_current	*cur;
+	size_t			 ncur;
 };
 
 static uint32_t
@@ -130,7 +142,7 @@ ctl_cmp_counts(const void *a, const void *b)
 
 /* Ask for the status, policies sorted by id; 0, or 1 after a message. */
 static int
-ctl_get_status(const struct ctl *c, const char *id, Arbor__Envelope **repp)
+ctl_get_status1(const struct ctl *c, const char *id, Arbor__Envelope **repp)
 {
 	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
 	Arbor__GetStatus	 gs = ARBOR__GET_STATUS__INIT;
@@ -151,9 +163,41 @@ ctl_get_status(const struct ctl *c, const char *id, Arbor__Envelope **repp)
 	return 0;
 }
 
-/* "ID vN: 8 fixed, 1 failed (9 reporting)" */
 static void
-ctl_status_line(const Arbor__PolicyCounts *pc, char *buf, size_t size)
+ctl_view_clear(struct ctl_view *v)
+{
+	if (v->rep != NULL)
+		arb_wire_free(v->rep);
+	ctl_current_free(v->cur, v->ncur);
+	memset(v, 0, sizeof(*v));
+}
+
+/* The status and the current catalog; 0, or 1 after a message. */
+static int
+ctl_get_status(const struct ctl *c, const char *id, struct ctl_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (ctl_get_status1(c, id, &v->rep) != 0)
+		return 1;
+	v->sr = v->rep->status_reply;
+	if (ctl_get_current(c, &v->cur, &v->ncur) != 0) {
+		ctl_view_clear(v);
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 when the policy of pc is no longer in the catalog. */
+static int
+ctl_retired(const struct ctl_view *v, const Arbor__PolicyCounts *pc)
+{
+	return ctl_current_find(v->cur, v->ncur, pc->policy_id) == NULL;
+}
+
+/* "ID vN: 8 fixed, 1 failed (9 reporting)", " (retired)" when it is. */
+static void
+ctl_status_line(const Arbor__PolicyCounts *pc, int retired, char *buf,
+    size_t size)
 {
 	char		id[ARB_MAX_ID + 8];
 	uint64_t	all;
@@ -175,9 +219,30 @@ ctl_status_line(const Arbor__PolicyCounts *pc, char *buf, size_t size)
 		ctl_cat(buf, size, " no reports");
 	else
 		ctl_cat(buf, size, " (%" PRIu64 " reporting)", all);
+	if (retired)
+		ctl_cat(buf, size, " (retired)");
 }
 
-/* "root: 12 endpoints enrolled; received ..." */
+/* The line for a status without policies: none has reports yet. */
+static void
+ctl_none_line(const char *id, char *buf, size_t size)
+{
+	char	clean[ARB_MAX_ID + 8];
+
+	if (id == NULL)
+		snprintf(buf, size, "no policy has reports yet");
+	else {
+		ctl_clean(id, ARB_MAX_ID, clean, sizeof(clean));
+		snprintf(buf, size, "%s: no reports yet", clean);
+	}
+}
+
+/*
+ * "root: 12 endpoints enrolled; 36 reports received (0 rejected) in 12
+ * messages from children; ...".  Reports count every report the root
+ * received, an endpoint's inventory too (it is no policy's); a message is
+ * a batch from a child: reports, the relays' heartbeat, or both.
+ */
 static void
 ctl_summary_line(const Arbor__StatusReply *sr, char *buf, size_t size)
 {
@@ -185,17 +250,19 @@ ctl_summary_line(const Arbor__StatusReply *sr, char *buf, size_t size)
 
 	ctl_time_ms(sr->last_report_at_ms, t, sizeof(t));
 	snprintf(buf, size, "root: %" PRIu64 " endpoint%s enrolled; "
-	    "received %" PRIu64 " report%s in %" PRIu64 " batch%s "
-	    "(%" PRIu64 " rejected); last report %s; head seq %" PRIu64,
+	    "%" PRIu64 " report%s received, inventories included "
+	    "(%" PRIu64 " rejected), in %" PRIu64 " message%s from "
+	    "children; last report %s; head seq %" PRIu64,
 	    sr->endpoints, sr->endpoints == 1 ? "" : "s",
 	    sr->reports, sr->reports == 1 ? "" : "s",
-	    sr->batches, sr->batches == 1 ? "" : "es",
-	    sr->rejected, t, sr->head_seq);
+	    sr->rejected, sr->batches, sr->batches == 1 ? "" : "s",
+	    t, sr->head_seq);
 }
 
 static int
-ctl_status_json(const struct ctl *c, const Arbor__StatusReply *sr)
+ctl_status_json(const struct ctl *c, const struct ctl_view *v)
 {
+	const Arbor__StatusReply *sr = v->sr;
 	json_t		*doc, *pols, *counts, *o;
 	size_t		 i;
 	uint32_t	 n;
@@ -226,9 +293,10 @@ ctl_status_json(const struct ctl *c, const Arbor__StatusReply *sr)
 				goto nomem;
 			}
 		}
-		o = json_pack("{s:s, s:I, s:o}", "id",
+		o = json_pack("{s:s, s:I, s:b, s:o}", "id",
 		    sr->policies[i]->policy_id, "version",
-		    (json_int_t)sr->policies[i]->version, "counts", counts);
+		    (json_int_t)sr->policies[i]->version, "retired",
+		    ctl_retired(v, sr->policies[i]), "counts", counts);
 		if (o == NULL || json_array_append_new(pols, o) != 0)
 			goto nomem;
 	}
@@ -239,15 +307,19 @@ nomem:
 }
 
 static void
-ctl_status_print(const Arbor__StatusReply *sr, const char *id)
+ctl_status_print(const struct ctl_view *v, const char *id)
 {
+	const Arbor__StatusReply *sr = v->sr;
 	char	line[2048];
 	size_t	i;
 
-	if (sr->n_policies == 0)
-		printf("%s: no reports\n", id != NULL ? id : "policies");
+	if (sr->n_policies == 0) {
+		ctl_none_line(id, line, sizeof(line));
+		printf("%s\n", line);
+	}
 	for (i = 0; i < sr->n_policies; i++) {
-		ctl_status_line(sr->policies[i], line, sizeof(line));
+		ctl_status_line(sr->policies[i], ctl_retired(v,
+		    sr->policies[i]), line, sizeof(line));
 		printf("%s\n", line);
 	}
 	ctl_summary_line(sr, line, sizeof(line));
@@ -255,44 +327,80 @@ ctl_status_print(const Arbor__StatusReply *sr, const char *id)
 }
 
 /*
- * 1 when every endpoint enrolled rests in a final state for the policy
- * (every policy the reply holds); never for no endpoints or no policies.
+ * 1 when every targeted endpoint rests in a final state for each current
+ * policy the reply holds (retired ones are left out).  A policy for all
+ * targets every endpoint enrolled.  The root does not know which
+ * endpoints a group or property names, and an endpoint outside a target
+ * says nothing of it: such a policy is complete when every endpoint that
+ * reported on it is final.  Never for no endpoints or no policies.
  */
 static int
-ctl_complete(const Arbor__StatusReply *sr)
+ctl_complete(const struct ctl_view *v)
 {
-	size_t	i;
+	const Arbor__StatusReply	*sr = v->sr;
+	const struct ctl_current	*cur;
+	uint64_t			 done, reporting;
+	size_t				 i, n = 0;
 
-	if (sr->endpoints == 0 || sr->n_policies == 0)
+	if (sr->endpoints == 0)
 		return 0;
-	for (i = 0; i < sr->n_policies; i++)
-		if (ctl_count_done(sr->policies[i], NULL) < sr->endpoints)
+	for (i = 0; i < sr->n_policies; i++) {
+		if ((cur = ctl_current_find(v->cur, v->ncur,
+		    sr->policies[i]->policy_id)) == NULL)
+			continue;
+		done = ctl_count_done(sr->policies[i], &reporting);
+		if (cur->version != sr->policies[i]->version ||
+		    done < (cur->targeted ? reporting : sr->endpoints) ||
+		    reporting == 0)
 			return 0;
-	return 1;
+		n++;
+	}
+	return n > 0;
+}
+
+/*
+ * The number of endpoints a policy's progress is out of: those enrolled
+ * for a policy for all, those reporting for one with a target (see
+ * ctl_complete).
+ */
+static uint64_t
+ctl_out_of(const struct ctl_view *v, const Arbor__PolicyCounts *pc)
+{
+	const struct ctl_current	*cur;
+	uint64_t			 reporting;
+
+	cur = ctl_current_find(v->cur, v->ncur, pc->policy_id);
+	if (cur == NULL || !cur->targeted)
+		return v->sr->endpoints;
+	(void)ctl_count_done(pc, &reporting);
+	return reporting;
 }
 
 /* "ID vN [#####.....] 8/12 done  fixed 7 failed 1" */
 static void
-ctl_bar_line(const Arbor__PolicyCounts *pc, uint64_t enrolled, int idw,
-    char *buf, size_t size)
+ctl_bar_line(const struct ctl_view *v, const Arbor__PolicyCounts *pc,
+    int idw, char *buf, size_t size)
 {
 	char		id[ARB_MAX_ID + 8], bar[CTL_BAR_WIDTH + 1];
-	uint64_t	done = ctl_count_done(pc, NULL), fill;
+	uint64_t	done = ctl_count_done(pc, NULL), fill, all;
 	unsigned	i;
 
+	all = ctl_out_of(v, pc);
 	ctl_clean(pc->policy_id, ARB_MAX_ID, id, sizeof(id));
-	fill = enrolled == 0 ? 0 : done >= enrolled ? CTL_BAR_WIDTH :
-	    done * CTL_BAR_WIDTH / enrolled;
+	fill = all == 0 ? 0 : done >= all ? CTL_BAR_WIDTH :
+	    done * CTL_BAR_WIDTH / all;
 	memset(bar, '.', CTL_BAR_WIDTH);
 	memset(bar, '#', (size_t)fill);
 	bar[CTL_BAR_WIDTH] = '\0';
 	snprintf(buf, size, "%s v%-*" PRIu32 " [%s] %" PRIu64 "/%" PRIu64
 	    " done ", id, idw - (int)ctl_width(id), pc->version, bar, done,
-	    enrolled);
+	    all);
 	for (i = 0; i < ARB_ST_COUNT; i++)
 		if (ctl_count(pc, i) != 0)
 			ctl_cat(buf, size, " %s %" PRIu32, arb_state_name(i),
 			    ctl_count(pc, i));
+	if (ctl_retired(v, pc))
+		ctl_cat(buf, size, " (retired)");
 }
 
 /*
@@ -301,8 +409,9 @@ ctl_bar_line(const Arbor__PolicyCounts *pc, uint64_t enrolled, int idw,
  * the cursor arithmetic holds.
  */
 static void
-ctl_draw(const Arbor__StatusReply *sr, const char *id, int *linesp)
+ctl_draw(const struct ctl_view *v, const char *id, int *linesp)
 {
+	const Arbor__StatusReply *sr = v->sr;
 	struct winsize	ws;
 	char		line[2048], pid[ARB_MAX_ID + 8];
 	size_t		i, shown;
@@ -327,14 +436,12 @@ ctl_draw(const Arbor__StatusReply *sr, const char *id, int *linesp)
 			idw = w;
 	}
 	if (sr->n_policies == 0) {
-		snprintf(line, sizeof(line), "%s: no reports",
-		    id != NULL ? id : "policies");
+		ctl_none_line(id, line, sizeof(line));
 		printf("%.*s\033[K\n", cols - 1, line);
 		n++;
 	}
 	for (i = 0; i < shown; i++, n++) {
-		ctl_bar_line(sr->policies[i], sr->endpoints, idw, line,
-		    sizeof(line));
+		ctl_bar_line(v, sr->policies[i], idw, line, sizeof(line));
 		printf("%.*s\033[K\n", cols - 1, line);
 	}
 	if (shown < sr->n_policies) {
@@ -360,12 +467,14 @@ ctl_find_counts(const Arbor__StatusReply *sr, const char *id)
 
 /*
  * Not on a terminal: a line, with the time, for each policy whose counts
- * (or the number of endpoints they are out of) changed since prev.
+ * (or the number of endpoints they are out of, or whether it is retired)
+ * changed since prev.
  */
 static void
-ctl_log_changes(const Arbor__StatusReply *sr, const Arbor__StatusReply *prev,
+ctl_log_changes(const struct ctl_view *v, const struct ctl_view *prev,
     const char *id)
 {
+	const Arbor__StatusReply	*sr = v->sr;
 	const Arbor__PolicyCounts	*pc, *old;
 	struct timeval			 tv;
 	char				 t[48], line[2048];
@@ -376,53 +485,60 @@ ctl_log_changes(const Arbor__StatusReply *sr, const Arbor__StatusReply *prev,
 	gettimeofday(&tv, NULL);
 	ctl_time_ms((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, t,
 	    sizeof(t));
-	if (prev == NULL && sr->n_policies == 0)
-		printf("%s %s: no reports\n", t, id != NULL ? id : "policies");
+	if (prev == NULL && sr->n_policies == 0) {
+		ctl_none_line(id, line, sizeof(line));
+		printf("%s %s\n", t, line);
+	}
 	for (i = 0; i < sr->n_policies; i++) {
 		pc = sr->policies[i];
-		old = prev != NULL ? ctl_find_counts(prev, pc->policy_id) :
-		    NULL;
+		old = prev != NULL ? ctl_find_counts(prev->sr,
+		    pc->policy_id) : NULL;
 		same = old != NULL && old->version == pc->version &&
-		    prev->endpoints == sr->endpoints;
+		    ctl_out_of(prev, old) == ctl_out_of(v, pc) &&
+		    ctl_retired(prev, old) == ctl_retired(v, pc);
 		for (st = 0; same && st < ARB_ST_COUNT; st++)
 			same = ctl_count(old, st) == ctl_count(pc, st);
 		if (same)
 			continue;
-		ctl_status_line(pc, line, sizeof(line));
+		ctl_status_line(pc, ctl_retired(v, pc), line, sizeof(line));
 		printf("%s %s; %" PRIu64 "/%" PRIu64 " done\n", t, line,
-		    ctl_count_done(pc, NULL), sr->endpoints);
+		    ctl_count_done(pc, NULL), ctl_out_of(v, pc));
 	}
 	fflush(stdout);
 }
 
+/*
+ * Redraw until every targeted endpoint is final (unless --keep), until
+ * the timeout (exit 3), or until the root cannot be asked.
+ */
 static int
 ctl_status_watch(const struct ctl *c, const struct ctl_status *o)
 {
-	Arbor__Envelope	*rep, *prev = NULL;
+	struct ctl_view	 v, prev;
 	int64_t		 deadline = 0, now;
-	int		 tty, lines = 0, rv;
+	int		 tty, lines = 0, rv, have_prev = 0;
 
 	tty = isatty(STDOUT_FILENO);
 	if (o->timeout > 0)
 		deadline = ctl_mono_ms() + (int64_t)o->timeout * 1000;
 	for (;;) {
-		if ((rv = ctl_get_status(c, o->id, &rep)) != 0)
+		if ((rv = ctl_get_status(c, o->id, &v)) != 0)
 			break;
 		if (tty)
-			ctl_draw(rep->status_reply, o->id, &lines);
+			ctl_draw(&v, o->id, &lines);
 		else
-			ctl_log_changes(rep->status_reply, prev != NULL ?
-			    prev->status_reply : NULL, o->id);
-		if (prev != NULL)
-			arb_wire_free(prev);
-		prev = rep;
-		if (o->until && ctl_complete(rep->status_reply)) {
+			ctl_log_changes(&v, have_prev ? &prev : NULL, o->id);
+		if (have_prev)
+			ctl_view_clear(&prev);
+		prev = v;
+		have_prev = 1;
+		if (!o->keep && ctl_complete(&v)) {
 			rv = 0;
 			break;
 		}
 		now = ctl_mono_ms();
 		if (deadline != 0 && now >= deadline) {
-			if (o->until)
+			if (!o->keep)
 				ctl_warnx(c, "not complete after %d s",
 				    o->timeout);
 			rv = CTL_EXIT_TIMEOUT;
@@ -431,8 +547,8 @@ ctl_status_watch(const struct ctl *c, const struct ctl_status *o)
 		ctl_sleep_ms(deadline != 0 && deadline - now < CTL_WATCH_MS ?
 		    deadline - now : CTL_WATCH_MS);
 	}
-	if (prev != NULL)
-		arb_wire_free(prev);
+	if (have_prev)
+		ctl_view_clear(&prev);
 	return rv;
 }
 
@@ -440,11 +556,11 @@ int
 cmd_status(struct ctl *c, int argc, char *argv[])
 {
 	struct ctl_status	 o = { NULL, 0, 0, 0, -1 };
-	Arbor__Envelope		*rep;
+	struct ctl_view		 v;
 	const char		*val;
 	char			*end;
 	long			 l;
-	int			 i, r, rv;
+	int			 i, r, rv, until = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
@@ -452,7 +568,9 @@ cmd_status(struct ctl *c, int argc, char *argv[])
 		else if (strcmp(argv[i], "--watch") == 0)
 			o.watch = 1;
 		else if (strcmp(argv[i], "--until-complete") == 0)
-			o.until = 1;
+			until = 1;	/* what --watch does, said out loud */
+		else if (strcmp(argv[i], "--keep") == 0)
+			o.keep = 1;
 		else if ((r = ctl_opt(argc, argv, &i, "--timeout",
 		    &val)) != 0) {
 			errno = 0;
@@ -470,8 +588,13 @@ cmd_status(struct ctl *c, int argc, char *argv[])
 		} else
 			o.id = argv[i];
 	}
-	if (!o.watch && (o.until || o.timeout >= 0)) {
-		ctl_warnx(c, "--until-complete and --timeout go with --watch");
+	if (!o.watch && (until || o.keep || o.timeout >= 0)) {
+		ctl_warnx(c, "--until-complete, --keep and --timeout go with "
+		    "--watch");
+		return 1;
+	}
+	if (until && o.keep) {
+		ctl_warnx(c, "--until-complete and --keep do not go together");
 		return 1;
 	}
 	if (o.watch && o.as_json) {
@@ -484,16 +607,16 @@ cmd_status(struct ctl *c, int argc, char *argv[])
 	}
 	/* A watch that waits for something is bounded unless told. */
 	if (o.timeout < 0)
-		o.timeout = o.until ? CTL_WATCH_TIMEOUT : 0;
+		o.timeout = o.keep ? 0 : CTL_WATCH_TIMEOUT;
 	if (o.watch)
 		return ctl_status_watch(c, &o);
-	if (ctl_get_status(c, o.id, &rep) != 0)
+	if (ctl_get_status(c, o.id, &v) != 0)
 		return 1;
 	rv = 0;
 	if (o.as_json)
-		rv = ctl_status_json(c, rep->status_reply);
+		rv = ctl_status_json(c, &v);
 	else
-		ctl_status_print(rep->status_reply, o.id);
-	arb_wire_free(rep);
+		ctl_status_print(&v, o.id);
+	ctl_view_clear(&v);
 	return rv;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "root.h"
 
@@ -48,7 +49,7 @@ root_new(const struct root_conf *conf)
 		return NULL;
 	r->conf = conf;
 	uv_loop_init(&r->loop);
-	if (mkdir(conf->data_dir, 0700) != 0 && errno != EEXIST) {
+	if (arb_io_mkdirs(conf->data_dir, 0700) != 0) {
 		log_warn("root: %s", conf->data_dir);
 		goto fail;
 	}

@@ -100,6 +100,7 @@ root_get_status(struct root *r, struct arb_req *req, const char *policy)
 
 struct ep_arg {
 	struct arb_txn		 *t;
+	struct arb_strmap	 *seen;		/* ids listed, or NULL */
 	const char		 *policy;
 	int			  state;
 	Arbor__EndpointInfo	**v;
@@ -152,7 +153,13 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 	if (arb_txn_get(ea->t, ARB_DB_ENDPOINTS, id, strlen(id), &v,
 	    &n) == 0) {
 		if (arb_wire_decode_eprec(v, n, &rec) == 0) {
-			o->hostname = strdup(rec->hostname);
+			/*
+			 * The host name its facts say, once it sent its
+			 * inventory; until then the name it enrolled with.
+			 */
+			o->hostname = strdup(rec->inventory != NULL &&
+			    rec->inventory->hostname[0] != '\0' ?
+			    rec->inventory->hostname : rec->hostname);
 			o->last_contact = rec->last_contact;
 			o->via = calloc(rec->n_via + 1, sizeof(char *));
 			for (i = 0; o->via && i < rec->n_via; i++)
@@ -165,6 +172,9 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 		o->hostname = strdup("");
 	ea->bytes += 128 + strlen(o->detail);
 	ea->v[ea->n++] = o;
+	if (ea->seen != NULL && arb_strmap_get(ea->seen, id) == NULL &&
+	    arb_strmap_put(ea->seen, id, ea, NULL) != 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -203,7 +213,8 @@ static int
 ep_all_cb(const void *key, size_t klen, const void *val, size_t vlen,
     void *arg)
 {
-	char id[ARB_MAX_ID + 1];
+	struct ep_arg	*ea = arg;
+	char		 id[ARB_MAX_ID + 1];
 
 	(void)val;
 	(void)vlen;
@@ -211,7 +222,9 @@ ep_all_cb(const void *key, size_t klen, const void *val, size_t vlen,
 		return 0;
 	memcpy(id, key, klen);
 	id[klen] = '\0';
-	return ep_add(arg, id, NULL);
+	if (ea->seen != NULL && arb_strmap_get(ea->seen, id) != NULL)
+		return 0;		/* listed with its policies */
+	return ep_add(ea, id, NULL);
 }
 
 void
@@ -227,16 +240,25 @@ root_get_endpoints(struct root *r, struct arb_req *req, const char *policy,
 	memset(&ea, 0, sizeof(ea));
 	ea.policy = policy;
 	ea.state = state;
-	if ((rv = arb_txn_begin(r->store, 0, &ea.t)) != 0) {
+	if (policy[0] == '\0' && state < 0 &&
+	    (rv = arb_strmap_new(&ea.seen)) != 0) {
 		root_reply_error(req, rv, "endpoints");
 		return;
 	}
-	/* With neither filter: every endpoint once; else per policy state. */
-	if (policy[0] == '\0' && state < 0)
+	if ((rv = arb_txn_begin(r->store, 0, &ea.t)) != 0) {
+		arb_strmap_free(ea.seen, NULL);
+		root_reply_error(req, rv, "endpoints");
+		return;
+	}
+	/*
+	 * A row per endpoint and policy it reported on; with neither filter
+	 * also a row for each endpoint that reported on none.
+	 */
+	rv = arb_txn_foreach(ea.t, ARB_DB_STATUS, ep_status_cb, &ea);
+	if (rv == 0 && policy[0] == '\0' && state < 0 && ea.seen != NULL)
 		rv = arb_txn_foreach(ea.t, ARB_DB_ENDPOINTS, ep_all_cb, &ea);
-	else
-		rv = arb_txn_foreach(ea.t, ARB_DB_STATUS, ep_status_cb, &ea);
 	arb_txn_abort(ea.t);
+	arb_strmap_free(ea.seen, NULL);
 	if (rv < 0)
 		root_reply_error(req, rv, "endpoints");
 	else {

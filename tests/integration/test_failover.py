@@ -29,7 +29,7 @@ def test_unreachable_first_choice():
         relay = net.relay([dead_address(), root])
         agent = net.agent([dead_address(), relay])
         relay.wait_log(r"relay: parent %s\n" % re.escape(root.svc))
-        agent.wait_log(r"agent: parent %s\n" % re.escape(relay.svc))
+        agent.wait_log(r"agent: relay %s\n" % re.escape(relay.svc))
         sha = net.publish("p", 1, {"a.bin": os.urandom(100000)})["a.bin"]
         wait_until(lambda: agent.has_blob(sha), 10,
                    "the agent to get the blob through its second choices")
@@ -60,10 +60,10 @@ def test_black_holed_first_choice():
             relay = net.relay([root])
             t0 = time.monotonic()
             agent = net.agent([hole, relay], timeout="1s")
-            agent.wait_log(r"agent: parent %s\n" % re.escape(relay.svc),
+            agent.wait_log(r"agent: relay %s\n" % re.escape(relay.svc),
                            15)
             took = time.monotonic() - t0
-            if not agent.has_log(r"agent: parent %s: no connection" %
+            if not agent.has_log(r"agent: relay %s: no connection" %
                                  re.escape(hole.split()[0])):
                 raise Failure("the agent did not say why it left the "
                               "first relay")

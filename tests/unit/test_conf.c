@@ -624,14 +624,13 @@ static void
 test_cmdline_flags(void **state)
 {
 	char			*argv[] = { "arbor-x", "-d", "-v", "-v", "-n",
-				    "--port=7403", "-c", "x.conf", "rest",
-				    NULL };
+				    "--port=7403", "-c", "x.conf", NULL };
 	char			*argv2[] = { "arbor-x", "--foreground", NULL };
 	char			*argv3[] = { "arbor-x", "--port", "1", NULL };
 	struct arb_cmdline	 cl;
 
 	(void)state;
-	assert_int_equal(arb_cmdline_parse(&cl, 9, argv, "usage", keys), 0);
+	assert_int_equal(arb_cmdline_parse(&cl, 8, argv, "usage", keys), 0);
 	assert_int_equal(cl.foreground, 1);
 	assert_int_equal(cl.verbose, 2);
 	assert_int_equal(cl.check_only, 1);
@@ -639,8 +638,6 @@ test_cmdline_flags(void **state)
 	assert_int_equal(cl.nover, 1);
 	assert_string_equal(cl.over[0], "port");
 	assert_string_equal(cl.over[1], "7403");
-	assert_int_equal(cl.nrest, 1);
-	assert_string_equal(cl.rest[0], "rest");
 	arb_cmdline_free(&cl);
 	assert_int_equal(arb_cmdline_parse(&cl, 2, argv2, "usage", keys), 0);
 	assert_int_equal(cl.foreground, 1);
@@ -649,6 +646,52 @@ test_cmdline_flags(void **state)
 	assert_int_equal(arb_cmdline_parse(&cl, 3, argv3, "usage", keys), 0);
 	assert_int_equal(cl.foreground, 0);
 	arb_cmdline_free(&cl);
+}
+
+/*
+ * A word that is not an option is refused (a value split from its option,
+ * "--port 5 min"), and an unknown key or option names the nearest one.
+ */
+static void
+test_cmdline_refusals(void **state)
+{
+	char			*stray[] = { "arbor-x", "--port", "5", "min",
+				    "-n", NULL };
+	char			*slip[] = { "arbor-x", "--prot=5", NULL };
+	char			*far[] = { "arbor-x", "--colour=5", NULL };
+	struct arb_cmdline	 cl;
+	struct tconf		 t;
+	const char		*log;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	capture_start();
+	assert_int_equal(arb_cmdline_parse(&cl, 5, stray, "usage", keys),
+	    ARB_ECONFIG);
+	arb_cmdline_free(&cl);
+	assert_int_equal(arb_cmdline_parse(&cl, 2, slip, "usage", keys),
+	    ARB_ECONFIG);
+	arb_cmdline_free(&cl);
+	assert_int_equal(arb_cmdline_parse(&cl, 2, far, "usage", keys),
+	    ARB_ECONFIG);
+	arb_cmdline_free(&cl);
+	assert_int_equal(arb_conf_set("prot=5", NULL, keys, &t), ARB_ECONFIG);
+	assert_int_equal(arb_conf_parse("x.conf", "nmae = a\n", 9, keys, &t),
+	    ARB_ECONFIG);
+	log = capture_end();
+	assert_non_null(strstr(log, "command line: \"min\": not an option"));
+	assert_non_null(strstr(log, "command line: --prot: unknown option; "
+	    "did you mean --port?\n"));
+	assert_non_null(strstr(log, "command line: --colour: unknown "
+	    "option\n"));
+	assert_non_null(strstr(log, "command line: prot: unknown key; did you "
+	    "mean port?\n"));
+	assert_non_null(strstr(log, "x.conf:1: nmae: unknown key; did you "
+	    "mean name?\n"));
+	/* Errors from the command line carry a timestamp, as any line. */
+	assert_non_null(strstr(log, "Z test_conf: command line: --prot:"));
+	assert_null(strstr(log, "\ncommand line:"));
+	tconf_free(&t);
 }
 
 int
@@ -665,6 +708,7 @@ main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_cmdline_flags),
+		cmocka_unit_test(test_cmdline_refusals),
 	};
 
 	log_init(1, LOG_USER);

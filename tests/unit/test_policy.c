@@ -177,7 +177,11 @@ test_minimal(void **state)
 	struct fixture		*fx = *state;
 	struct arb_policy_file	*pf = NULL;
 
-	assert_int_equal(load(fx, "{" BASE "}", &pf), 0);
+	/* "blobs" is required, even when empty: an action without them. */
+	assert_int_equal(load(fx, "{" BASE "}", &pf), ARB_EINVAL);
+	assert_null(pf);
+	assert_non_null(strstr(fx->err, "missing field \"blobs\""));
+	assert_int_equal(load(fx, "{" BASE ", \"blobs\": []}", &pf), 0);
 	assert_string_equal(pf->pol.action, "true");
 	assert_string_equal(pf->pol.rollback, "");
 	assert_int_equal(pf->pol.n_blobs, 0);

@@ -17,13 +17,12 @@ struct arb_cmdline {
 	int		  foreground;	/* -d, --foreground */
 	char		**over;		/* key, value pairs from argv */
 	int		  nover;
-	char		**rest;		/* positional arguments */
-	int		  nrest;
 };
 
 /*
  * Split argv.  Returns 0, 1 when -h was given (usage printed), or
- * ARB_ECONFIG with a message on stderr.
+ * ARB_ECONFIG with a message logged: an unknown option, a missing value,
+ * or a word that is not an option (no daemon takes one).
  */
 int	arb_cmdline_parse(struct arb_cmdline *cl, int argc, char *argv[],
 	    const char *usage, const struct arb_conf_key *keys);

@@ -46,6 +46,14 @@ int	arb_conf_parse(const char *name, const char *buf, size_t len,
 int	arb_conf_set(const char *key, const char *value,
 	    const struct arb_conf_key *keys, void *conf);
 
+/*
+ * The key of keys nearest to name (a slip of one or two characters, '-'
+ * for '_'), for "did you mean"; NULL when none is that close.  The string
+ * is the table's own.
+ */
+const char *arb_conf_nearest(const struct arb_conf_key *keys,
+	    const char *name);
+
 /* Value helpers for handlers: range-checked, 0 or ARB_ECONFIG + reason. */
 int	arb_conf_int(const char *value, int64_t min, int64_t max, int64_t *out,
 	    char *err, size_t errlen);

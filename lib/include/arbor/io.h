@@ -11,6 +11,8 @@
 #ifndef ARBOR_IO_H
 #define ARBOR_IO_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,5 +49,12 @@ int	arb_io_write_full(int fd, const void *buf, size_t len);
  * -EINVAL when off + len does not fit in off_t.
  */
 int	arb_io_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
+/*
+ * mkdir -p: make path with mode, and the directories above it that are
+ * missing with 0755 (both less the umask).  0 when it is made or was
+ * there; -errno (errno set too, for log_warn) for the first that fails.
+ */
+int	arb_io_mkdirs(const char *path, mode_t mode);
 
 #endif

@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+/* A dialler that has no connection tries again at least this often. */
+#define ARB_NET_RECONN_MAX_MS	2000
+
 struct arb_net;		/* the bridge between nng threads and one loop */
 struct arb_srv;		/* REP server */
 struct arb_req;		/* one request in flight at a server */
