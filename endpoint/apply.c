@@ -509,6 +509,7 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 	spec.timeout_ms = (int64_t)(p->timeout_s ? p->timeout_s :
 	    DEFAULT_TIMEOUT_S) * 1000;
 	spec.kind = rollback ? "rollback" : "action";
+	spec.gated = 1;
 	spec.cgroup = a->cgroup;
 	run->a = a;
 	snprintf(run->id, sizeof(run->id), "%s", p->id);
@@ -534,7 +535,9 @@ run_action(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 		    "cannot start the action");
 		goto out;
 	}
+	/* Recorded before its script may start: a restart will know. */
 	agent_running_save(a, p->id, p->version);
+	arb_action_go(a->action);
 	snprintf(a->action_id, sizeof(a->action_id), "%s", p->id);
 	run = NULL;
 out:

@@ -94,6 +94,7 @@ struct arb_action {
 	int			 closing;	/* timer closed: finishing */
 	int			 failed;	/* spawn failed: no callback */
 	uint64_t		 pid_start;	/* /proc/PID/stat start time */
+	int			 gate;		/* write end, or -1 */
 	int64_t			 deadline;	/* wall clock, s */
 	struct arb_action	*next;		/* in action_live */
 	char			 cgroup[PATH_MAX];	/* "" without */
@@ -936,6 +937,8 @@ action_kill(struct arb_action *a)
 static void
 action_free(struct arb_action *a)
 {
+	if (a->gate >= 0)
+		close(a->gate);		/* never let go: its shell exits */
 	free(a->policy_id);
 	free(a->kind);
 	free(a);
@@ -1166,13 +1169,13 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
     arb_action_cb cb, void *arg, struct arb_action **ap)
 {
 	uv_process_options_t	 opts;
-	uv_stdio_container_t	 stdio[3];
+	uv_stdio_container_t	 stdio[4];
 	struct arb_action	*a;
 	const char		*what;
 	char			*args[5], **env = NULL, procs[PATH_MAX + 16];
 	char			 state;
 	pid_t			 ppid;
-	uv_file			 fds[2];
+	uv_file			 fds[2], gate[2] = { -1, -1 };
 	int			 rv;
 
 	if (loop == NULL || spec == NULL || cb == NULL || ap == NULL ||
@@ -1182,6 +1185,7 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 		return -ENOMEM;
 	a->cb = cb;
 	a->arg = arg;
+	a->gate = -1;
 	a->version = spec->version;
 	a->timeout_ms = spec->timeout_ms;
 	a->policy_id = strdup(spec->policy_id);
@@ -1239,14 +1243,35 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 		action_cgroup_make(a, spec->cgroup);
 	else
 		action_subreaper();
-	if (a->cgroup[0] != '\0') {
-		/* The shell enters the cgroup before the script can fork. */
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", a->cgroup);
-		args[1] = "-c";
+	if (spec->gated && uv_pipe(gate, 0, 0) != 0) {
+		log_warnx("agent: policy %s v%" PRIu32 ": gate: cannot make "
+		    "a pipe", a->policy_id, a->version);
+		close(fds[1]);
+		rv = -EMFILE;
+		goto fail;
+	}
+	/*
+	 * The shell enters the cgroup before the script can fork; a gated one
+	 * then waits for "go" on fd 3 and runs nothing if it reads anything
+	 * else, or the end of the pipe.
+	 */
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", a->cgroup);
+	args[1] = "-c";
+	args[3] = procs;
+	args[4] = NULL;
+	if (a->cgroup[0] != '\0' && spec->gated)
+		args[2] = "echo $$ >\"$0\" || exit 125; "
+		    "read -r go <&3 && [ \"$go\" = go ] || exit 125; "
+		    "exec 3<&-; exec /bin/sh ./" ARB_ACTION_SCRIPT;
+	else if (a->cgroup[0] != '\0')
 		args[2] = "echo $$ >\"$0\" || exit 125; "
 		    "exec /bin/sh ./" ARB_ACTION_SCRIPT;
-		args[3] = procs;
-		args[4] = NULL;
+	else if (spec->gated)
+		args[2] = "read -r go <&3 && [ \"$go\" = go ] || exit 125; "
+		    "exec 3<&-; exec /bin/sh ./" ARB_ACTION_SCRIPT;
+	else {
+		args[1] = "./" ARB_ACTION_SCRIPT;
+		args[2] = NULL;
 	}
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
@@ -1255,18 +1280,23 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 	stdio[1].data.fd = fds[1];
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = fds[1];
+	stdio[3].flags = UV_INHERIT_FD;
+	stdio[3].data.fd = gate[0];
 	opts.exit_cb = action_exit_cb;
 	opts.file = args[0];
 	opts.args = args;
 	opts.env = env;
 	opts.cwd = a->staging;
 	opts.flags = UV_PROCESS_DETACHED;	/* setsid: own group */
-	opts.stdio_count = 3;
+	opts.stdio_count = gate[0] >= 0 ? 4 : 3;
 	opts.stdio = stdio;
 	a->start_ns = uv_hrtime();
 	rv = uv_spawn(loop, &a->proc, &opts);
 	a->nopen++;
 	close(fds[1]);
+	if (gate[0] >= 0)
+		close(gate[0]);
+	a->gate = gate[1];
 	action_env_free(env);
 	env = NULL;
 	if (rv != 0) {
@@ -1299,6 +1329,18 @@ fail:
 	uv_close((uv_handle_t *)&a->pipe, action_close_cb);
 	uv_close((uv_handle_t *)&a->timer, action_close_cb);
 	return rv;
+}
+
+void
+arb_action_go(struct arb_action *a)
+{
+	if (a == NULL || a->gate < 0)
+		return;
+	if (arb_io_write_full(a->gate, "go\n", 3) != 0)
+		log_warn("agent: policy %s v%" PRIu32 ": gate", a->policy_id,
+		    a->version);
+	close(a->gate);
+	a->gate = -1;
 }
 
 void

@@ -672,6 +672,58 @@ test_cancel(void **state)
 }
 
 static void
+go_cb(uv_timer_t *t)
+{
+	struct fx	*f = t->data;
+	struct stat	 st;
+
+	/* Spawned, waiting at its gate: the script has not run. */
+	assert_int_equal(stat(f->marker, &st), -1);
+	arb_action_go(f->a);
+	arb_action_go(f->a);		/* twice is harmless */
+}
+
+/* A gated action runs its script only once it is let go. */
+static void
+test_gated_runs_after_go(void **state)
+{
+	struct fx		*f = *state;
+	struct arb_action_spec	 s;
+	char			 script[PATH_MAX + 32];
+	struct stat		 st;
+
+	snprintf(script, sizeof(script), "touch '%s'\n", f->marker);
+	spec_init(f, &s, script);
+	s.gated = 1;
+	uv_timer_start(&f->later, go_cb, 300, 0);
+	run(f, &s);
+	assert_true(f->res.success);
+	assert_int_equal(stat(f->marker, &st), 0);
+}
+
+/*
+ * One never let go (the process that would have said go is gone: here,
+ * its write end closes when the action is canceled and freed) runs
+ * nothing: its shell exits at the gate.
+ */
+static void
+test_gated_never_go(void **state)
+{
+	struct fx		*f = *state;
+	struct arb_action_spec	 s;
+	char			 script[PATH_MAX + 32];
+	struct stat		 st;
+
+	snprintf(script, sizeof(script), "touch '%s'\n", f->marker);
+	spec_init(f, &s, script);
+	s.gated = 1;
+	uv_timer_start(&f->later, cancel_cb, 300, 0);
+	run(f, &s);
+	assert_true(f->res.canceled);
+	assert_int_equal(stat(f->marker, &st), -1);
+}
+
+static void
 test_invalid_utf8(void **state)
 {
 	struct fx		*f = *state;
@@ -775,6 +827,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_names_refused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gated_runs_after_go, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gated_never_go, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_utf8, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_copy_fallback, setup,

@@ -95,6 +95,7 @@ struct arb_action_spec {
 	int64_t				 timeout_ms;	/* > 0 */
 	const char			*kind;		/* NULL: "action" */
 	const char			*cgroup;	/* NULL: parent chain */
+	int				 gated;	/* wait for arb_action_go */
 };
 
 /*
@@ -149,6 +150,16 @@ struct arb_action;
  */
 int	arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 	    arb_action_cb cb, void *arg, struct arb_action **ap);
+
+/*
+ * A gated action (spec->gated) is spawned, so that its identity can be
+ * recorded, but its script does not start until arb_action_go: the shell
+ * waits on a pipe.  If this process dies first, the pipe closes and the
+ * shell exits with status 125 without running the script, so a run that
+ * was never recorded never happens.  No-op for an action not gated, or
+ * already let go.
+ */
+void	arb_action_go(struct arb_action *a);
 
 /*
  * Kill the action's whole process group with SIGKILL.  The callback is
