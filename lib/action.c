@@ -1164,23 +1164,50 @@ action_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	action_pipe_done(a);
 }
 
-int
-arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
-    arb_action_cb cb, void *arg, struct arb_action **ap)
+/*
+ * The shell's command line.  It enters the action's cgroup (if it has
+ * one) before the script can fork; a gated one then waits for "go" on fd
+ * 3 and runs nothing if it reads anything else, or the end of the pipe.
+ * procs holds the cgroup.procs path the command names.
+ */
+static void
+action_shell_args(const struct arb_action *a, int gated, char *args[5],
+    char *procs, size_t plen)
 {
-	uv_process_options_t	 opts;
-	uv_stdio_container_t	 stdio[4];
+	args[0] = "/bin/sh";
+	args[1] = "-c";
+	args[3] = procs;
+	args[4] = NULL;
+	snprintf(procs, plen, "%s/cgroup.procs", a->cgroup);
+	if (a->cgroup[0] != '\0' && gated)
+		args[2] = "echo $$ >\"$0\" || exit 125; "
+		    "read -r go <&3 && [ \"$go\" = go ] || exit 125; "
+		    "exec 3<&-; exec /bin/sh ./" ARB_ACTION_SCRIPT;
+	else if (a->cgroup[0] != '\0')
+		args[2] = "echo $$ >\"$0\" || exit 125; "
+		    "exec /bin/sh ./" ARB_ACTION_SCRIPT;
+	else if (gated)
+		args[2] = "read -r go <&3 && [ \"$go\" = go ] || exit 125; "
+		    "exec 3<&-; exec /bin/sh ./" ARB_ACTION_SCRIPT;
+	else {
+		args[1] = "./" ARB_ACTION_SCRIPT;
+		args[2] = NULL;
+	}
+}
+
+/*
+ * The action's record, its staging directory and its environment: 0 with
+ * *ap and *envp (the caller owns both), or an error and nothing is left.
+ */
+static int
+action_prepare(const struct arb_action_spec *spec, arb_action_cb cb,
+    void *arg, struct arb_action **ap, char ***envp)
+{
 	struct arb_action	*a;
 	const char		*what;
-	char			*args[5], **env = NULL, procs[PATH_MAX + 16];
-	char			 state;
-	pid_t			 ppid;
-	uv_file			 fds[2], gate[2] = { -1, -1 };
+	char			**env = NULL;
 	int			 rv;
 
-	if (loop == NULL || spec == NULL || cb == NULL || ap == NULL ||
-	    !action_spec_ok(spec))
-		return ARB_EINVAL;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return -ENOMEM;
 	a->cb = cb;
@@ -1215,6 +1242,29 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 		action_free(a);
 		return rv;
 	}
+	*ap = a;
+	*envp = env;
+	return 0;
+}
+
+int
+arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
+    arb_action_cb cb, void *arg, struct arb_action **ap)
+{
+	uv_process_options_t	 opts;
+	uv_stdio_container_t	 stdio[4];
+	struct arb_action	*a;
+	char			*args[5], **env = NULL, procs[PATH_MAX + 16];
+	char			 state;
+	pid_t			 ppid;
+	uv_file			 fds[2], gate[2] = { -1, -1 };
+	int			 rv;
+
+	if (loop == NULL || spec == NULL || cb == NULL || ap == NULL ||
+	    !action_spec_ok(spec))
+		return ARB_EINVAL;
+	if ((rv = action_prepare(spec, cb, arg, &a, &env)) != 0)
+		return rv;
 	if ((rv = uv_pipe(fds, UV_NONBLOCK_PIPE, 0)) != 0) {
 		log_warnx("agent: policy %s v%" PRIu32 ": pipe: %s",
 		    a->policy_id, a->version, uv_strerror(rv));
@@ -1236,9 +1286,6 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 		goto fail;
 	}
 
-	args[0] = "/bin/sh";
-	args[1] = "./" ARB_ACTION_SCRIPT;
-	args[2] = NULL;
 	if (spec->cgroup != NULL)
 		action_cgroup_make(a, spec->cgroup);
 	else
@@ -1250,29 +1297,7 @@ arb_action_start(uv_loop_t *loop, const struct arb_action_spec *spec,
 		rv = -EMFILE;
 		goto fail;
 	}
-	/*
-	 * The shell enters the cgroup before the script can fork; a gated one
-	 * then waits for "go" on fd 3 and runs nothing if it reads anything
-	 * else, or the end of the pipe.
-	 */
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", a->cgroup);
-	args[1] = "-c";
-	args[3] = procs;
-	args[4] = NULL;
-	if (a->cgroup[0] != '\0' && spec->gated)
-		args[2] = "echo $$ >\"$0\" || exit 125; "
-		    "read -r go <&3 && [ \"$go\" = go ] || exit 125; "
-		    "exec 3<&-; exec /bin/sh ./" ARB_ACTION_SCRIPT;
-	else if (a->cgroup[0] != '\0')
-		args[2] = "echo $$ >\"$0\" || exit 125; "
-		    "exec /bin/sh ./" ARB_ACTION_SCRIPT;
-	else if (spec->gated)
-		args[2] = "read -r go <&3 && [ \"$go\" = go ] || exit 125; "
-		    "exec 3<&-; exec /bin/sh ./" ARB_ACTION_SCRIPT;
-	else {
-		args[1] = "./" ARB_ACTION_SCRIPT;
-		args[2] = NULL;
-	}
+	action_shell_args(a, spec->gated, args, procs, sizeof(procs));
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
 	stdio[0].flags = UV_IGNORE;		/* /dev/null */
