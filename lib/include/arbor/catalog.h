@@ -39,8 +39,13 @@ int	arb_head_verify(const struct arb_key *pin, const Arbor__Signed *s,
 /*
  * Verify a signed policy against a verified head: its body must hash to
  * the sha256 of one of the head's refs, with the same id and version
- * (else ARB_EMIXMATCH), and its signature must hold.  On success *polp
- * (free with arb_wire_free_policy) and *refp (points into head).
+ * (else ARB_EMIXMATCH).  The head, whose signature held, names exactly
+ * these bytes, so they are the publisher's: the policy's own signature
+ * (for a policy handled alone, as the root's store keeps it) is not
+ * checked again, which spares every endpoint an Ed25519 verification per
+ * policy.  pin is unused and kept for the callers' symmetry with
+ * arb_head_verify.  On success *polp (free with arb_wire_free_policy) and
+ * *refp (points into head).
  */
 int	arb_policy_verify(const struct arb_key *pin, const Arbor__Head *head,
 	    const Arbor__Signed *s, Arbor__Policy **polp,
