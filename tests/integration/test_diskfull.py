@@ -2,13 +2,14 @@
 its reason, which reaches the root as the endpoints' state
 download-failed; the agents retry with a back-off, not every two seconds
 for ever; and an emergency patch pushed meanwhile still lands.  The
-relay's data directory is a small tmpfs the test mounts (it needs root:
-without it the test says so and fails)."""
+relay's data directory is a small tmpfs the test mounts (it needs the
+right to mount: without it the test says SKIP and why)."""
 
 import json
 import os
 import re
 import subprocess
+import tempfile
 import time
 
 from arbortest import Net, run, wait_until, Failure
@@ -23,8 +24,24 @@ def mount_small(path, size):
                         "tmpfs", path], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
     if p.returncode != 0:
-        raise Failure("cannot mount a small tmpfs for the relay (run as "
-                      "root): %s" % p.stdout.strip())
+        raise Failure("cannot mount a small tmpfs for the relay: %s" %
+                      p.stdout.strip())
+
+
+def can_mount():
+    """Whether this process may mount a tmpfs (root with the right to);
+    the reason if not."""
+    d = tempfile.mkdtemp(prefix="arbor-mount-")
+    try:
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m",
+                            "tmpfs", d], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            return p.stdout.strip() or "mount failed"
+        subprocess.run(["umount", d])
+        return None
+    finally:
+        os.rmdir(d)
 
 
 def counts(net, pid):
@@ -88,5 +105,15 @@ def test_relay_disk_full():
             subprocess.run(["umount", "-l", disk])
 
 
-if __name__ == "__main__":
+def main():
+    why = can_mount()
+    if why is not None:
+        # Without the right to mount, there is no small disk to fill.
+        print("SKIP test_relay_disk_full: cannot mount a tmpfs here (%s)"
+              % why)
+        return
     run([test_relay_disk_full])
+
+
+if __name__ == "__main__":
+    main()
