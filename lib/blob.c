@@ -622,27 +622,28 @@ blob_ishex(const char *name, size_t n)
 	return name[n] == '\0';
 }
 
-/* Add the sizes of the blobs in one DIR/sha256/ab directory to *sum. */
+/*
+ * Call cb(path, name, arg) for every entry of directory path whose name is
+ * n hex digits followed by suffix, until cb returns nonzero (returned).
+ * A directory that is not there has no entries when missing_ok is set.
+ */
 static int
-blob_usage_sub(int topfd, const char *name, const char *path, uint64_t *sum)
+blob_each(const char *path, size_t n, const char *suffix, int missing_ok,
+    int (*cb)(const char *path, const char *name, void *arg), void *arg)
 {
 	struct dirent	*de;
-	struct stat	 st;
 	DIR		*dir;
-	int		 fd, rv = 0;
+	size_t		 slen = strlen(suffix);
+	char		 name[2 * ARB_SHA256_LEN + 1];
+	int		 rv = 0;
 
-	fd = openat(topfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
+	if (n >= sizeof(name))
+		return ARB_EINVAL;
+	if ((dir = opendir(path)) == NULL) {
+		if (missing_ok && errno == ENOENT)
 			return 0;
 		rv = -errno;
-		log_warn("%s/%s", path, name);
-		return rv;
-	}
-	if ((dir = fdopendir(fd)) == NULL) {
-		rv = -errno;
-		log_warn("%s/%s", path, name);
-		close(fd);
+		log_warn("%s", path);
 		return rv;
 	}
 	for (;;) {
@@ -650,62 +651,78 @@ blob_usage_sub(int topfd, const char *name, const char *path, uint64_t *sum)
 		if ((de = readdir(dir)) == NULL) {
 			if (errno != 0) {
 				rv = -errno;
-				log_warn("%s/%s", path, name);
+				log_warn("%s", path);
 			}
 			break;
 		}
-		if (!blob_ishex(de->d_name, 2 * ARB_SHA256_LEN) ||
-		    strncmp(de->d_name, name, 2) != 0)
+		if (strlen(de->d_name) != n + slen ||
+		    strcmp(de->d_name + n, suffix) != 0)
 			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno == ENOENT)
-				continue;	/* removed meanwhile */
-			rv = -errno;
-			log_warn("%s/%s/%s", path, name, de->d_name);
+		memcpy(name, de->d_name, n);
+		name[n] = '\0';
+		if (!blob_ishex(name, n))
+			continue;
+		if ((rv = cb(path, name, arg)) != 0)
 			break;
-		}
-		if (S_ISREG(st.st_mode))
-			*sum += (uint64_t)st.st_size;
 	}
 	closedir(dir);
 	return rv;
 }
 
+struct usage_arg {
+	uint64_t	sum;
+	const char	*sub;		/* the directory's two hex digits */
+};
+
+/* A blob in DIR/sha256/ab: add its size. */
+static int
+usage_file_cb(const char *path, const char *name, void *arg)
+{
+	struct usage_arg	*ua = arg;
+	struct stat		 st;
+	char			 file[PATH_MAX + 2 * ARB_SHA256_HEX];
+	int			 rv;
+
+	if (strncmp(name, ua->sub, 2) != 0)
+		return 0;		/* not where it belongs */
+	snprintf(file, sizeof(file), "%s/%s", path, name);
+	if (lstat(file, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;	/* removed meanwhile */
+		rv = -errno;
+		log_warn("%s", file);
+		return rv;
+	}
+	if (S_ISREG(st.st_mode))
+		ua->sum += (uint64_t)st.st_size;
+	return 0;
+}
+
+/* One DIR/sha256/ab directory. */
+static int
+usage_dir_cb(const char *path, const char *name, void *arg)
+{
+	struct usage_arg	*ua = arg;
+	char			 sub[PATH_MAX + 8];
+
+	snprintf(sub, sizeof(sub), "%s/%s", path, name);
+	ua->sub = name;
+	return blob_each(sub, 2 * ARB_SHA256_LEN, "", 1, usage_file_cb, ua);
+}
+
 int
 arb_blobdir_usage(const struct arb_blobdir *d, uint64_t *bytesp)
 {
-	struct dirent	*de;
-	DIR		*top;
-	char		 path[PATH_MAX];
-	uint64_t	 sum = 0;
-	int		 rv = 0;
+	struct usage_arg	ua;
+	char			path[PATH_MAX];
+	int			rv;
 
 	if (d == NULL || bytesp == NULL)
 		return ARB_EINVAL;
+	memset(&ua, 0, sizeof(ua));
 	snprintf(path, sizeof(path), "%s/sha256", d->path);
-	if ((top = opendir(path)) == NULL) {
-		rv = -errno;
-		log_warn("%s", path);
-		return rv;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(top)) == NULL) {
-			if (errno != 0) {
-				rv = -errno;
-				log_warn("%s", path);
-			}
-			break;
-		}
-		if (!blob_ishex(de->d_name, 2))
-			continue;
-		if ((rv = blob_usage_sub(dirfd(top), de->d_name, path,
-		    &sum)) != 0)
-			break;
-	}
-	closedir(top);
-	if (rv == 0)
-		*bytesp = sum;
+	if ((rv = blob_each(path, 2, "", 0, usage_dir_cb, &ua)) == 0)
+		*bytesp = ua.sum;
 	return rv;
 }
 
@@ -720,38 +737,62 @@ arb_blob_space(const struct arb_blobdir *d, uint64_t *freep)
 	return 0;
 }
 
+struct drop_arg {
+	int		(*keep)(void *arg, const uint8_t sha[ARB_SHA256_LEN]);
+	void		*arg;
+	uint64_t	 freed;
+};
+
+static int
+drop_cb(const char *path, const char *name, void *arg)
+{
+	struct drop_arg	*da = arg;
+	uint8_t		 sha[ARB_SHA256_LEN];
+	char		 file[PATH_MAX + 2 * ARB_SHA256_HEX];
+	struct stat	 st;
+
+	if (arb_unhex(name, sha, sizeof(sha)) != 0 ||
+	    (da->keep != NULL && da->keep(da->arg, sha)))
+		return 0;
+	snprintf(file, sizeof(file), "%s/%s.part", path, name);
+	if (stat(file, &st) == 0 && unlink(file) == 0)
+		da->freed += (uint64_t)st.st_size;
+	return 0;
+}
+
 int
 arb_blob_drop_parts(struct arb_blobdir *d,
     int (*keep)(void *arg, const uint8_t sha[ARB_SHA256_LEN]), void *arg,
     uint64_t *freedp)
 {
-	char		 dir[PATH_MAX], path[PATH_MAX + 2 * ARB_SHA256_LEN + 8];
-	char		 hex[ARB_SHA256_HEX];
-	uint8_t		 sha[ARB_SHA256_LEN];
-	struct dirent	*de;
-	struct stat	 st;
-	DIR		*dp;
-	size_t		 n;
+	struct drop_arg	da;
+	char		dir[PATH_MAX];
+	int		rv;
 
-	*freedp = 0;
+	da.keep = keep;
+	da.arg = arg;
+	da.freed = 0;
 	snprintf(dir, sizeof(dir), "%s/tmp", d->path);
-	if ((dp = opendir(dir)) == NULL)
-		return -errno;
-	while ((de = readdir(dp)) != NULL) {
-		n = strlen(de->d_name);
-		if (n != 2 * ARB_SHA256_LEN + 5 ||
-		    strcmp(de->d_name + 2 * ARB_SHA256_LEN, ".part") != 0)
-			continue;
-		memcpy(hex, de->d_name, 2 * ARB_SHA256_LEN);
-		hex[2 * ARB_SHA256_LEN] = '\0';
-		if (arb_unhex(hex, sha, sizeof(sha)) != 0 ||
-		    (keep != NULL && keep(arg, sha)))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s.part", dir, hex);
-		if (stat(path, &st) == 0 && unlink(path) == 0)
-			*freedp += (uint64_t)st.st_size;
-	}
-	closedir(dp);
+	rv = blob_each(dir, 2 * ARB_SHA256_LEN, ".part", 0, drop_cb, &da);
+	*freedp = da.freed;
+	return rv;
+}
+
+struct list_arg {
+	unsigned	prefix;
+	void		(*cb)(const uint8_t sha[ARB_SHA256_LEN], void *arg);
+	void		*arg;
+};
+
+static int
+list_cb(const char *path, const char *name, void *arg)
+{
+	struct list_arg	*la = arg;
+	uint8_t		 sha[ARB_SHA256_LEN];
+
+	(void)path;
+	if (arb_unhex(name, sha, ARB_SHA256_LEN) == 0 && sha[0] == la->prefix)
+		la->cb(sha, la->arg);
 	return 0;
 }
 
@@ -759,37 +800,14 @@ int
 arb_blob_list(const struct arb_blobdir *d, unsigned prefix,
     void (*cb)(const uint8_t sha[ARB_SHA256_LEN], void *arg), void *arg)
 {
-	struct dirent	*de;
-	DIR		*dir;
-	uint8_t		 sha[ARB_SHA256_LEN];
-	char		 path[PATH_MAX];
-	int		 rv = 0;
+	struct list_arg	la;
+	char		path[PATH_MAX];
 
 	if (d == NULL || cb == NULL || prefix > 0xff)
 		return ARB_EINVAL;
+	la.prefix = prefix;
+	la.cb = cb;
+	la.arg = arg;
 	snprintf(path, sizeof(path), "%s/sha256/%02x", d->path, prefix);
-	if ((dir = opendir(path)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		rv = -errno;
-		log_warn("%s", path);
-		return rv;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(dir)) == NULL) {
-			if (errno != 0) {
-				rv = -errno;
-				log_warn("%s", path);
-			}
-			break;
-		}
-		if (!blob_ishex(de->d_name, 2 * ARB_SHA256_LEN) ||
-		    arb_unhex(de->d_name, sha, ARB_SHA256_LEN) != 0 ||
-		    sha[0] != prefix)
-			continue;
-		cb(sha, arg);
-	}
-	closedir(dir);
-	return rv;
+	return blob_each(path, 2 * ARB_SHA256_LEN, "", 1, list_cb, &la);
 }
