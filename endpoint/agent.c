@@ -139,7 +139,7 @@ agent_upstream_new(struct agent *a, const struct agent_conf *conf,
 	sc.loop = a->loop;
 	sc.link = a->link;
 	sc.store = a->store;
-	sc.pin = a->pin;
+	sc.keys = a->keys;
 	sc.up = &conf->up;
 	sc.node_id = a->node_id;
 	sc.kind = "agent";
@@ -261,11 +261,6 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 		log_warn("agent: %s", a->staging);
 		goto fail;
 	}
-	if ((rv = arb_key_load_public(conf->pubkey, &a->pin)) != 0) {
-		log_warnx("agent: pubkey %s: %s", conf->pubkey,
-		    arb_strerror(rv));
-		goto fail;
-	}
 	if ((rv = agent_identity(a)) != 0) {
 		log_warnx("agent: identity: %s", arb_strerror(rv));
 		goto fail;
@@ -273,6 +268,9 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	snprintf(path, sizeof(path), "%s/db", a->data_dir);
 	if ((rv = arb_store_open_flags(path, env ? 4ULL << 20 : conf->map_size,
 	    env ? ARB_STORE_LIGHT : 0, &a->store)) != 0)
+		goto fail;
+	if ((rv = arb_keychain_open("agent", conf->pubkey, conf->trust_root,
+	    a->store, &a->keys)) != 0)
 		goto fail;
 	arb_queue_init(&a->outbox, a->store, ARB_DB_OUTBOX);
 	if ((rv = agent_local_new(a, conf, env)) != 0)
@@ -362,8 +360,7 @@ agent_free(struct agent *a)
 		arb_store_close(a->store);
 	if (a->key)
 		arb_key_free(a->key);
-	if (a->pin)
-		arb_key_free(a->pin);
+	arb_keychain_free(a->keys);
 	arb_strmap_free(a->awaiting, free);
 	free(a->staging);
 	free(a->cgroup);

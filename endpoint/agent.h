@@ -38,6 +38,7 @@ struct agent_conf {
 	struct arb_upstream	 up;		/* first: ARB_UPSTREAM_CONF_KEYS */
 	char			*data_dir;
 	char			*pubkey;
+	char			*trust_root;
 	uint64_t		 map_size;
 	char			*node_id;
 	char			*facts_root;
@@ -113,7 +114,7 @@ struct agent {
 	struct arb_store	*store;
 	struct arb_queue	 outbox;	/* reports, ARB_DB_OUTBOX */
 	struct arb_blobdir	*blobs;
-	struct arb_key		*pin;
+	struct arb_keychain	*keys;		/* publisher keys believed */
 	struct arb_key		*key;		/* this endpoint's own */
 	char			 id[ARB_EPID_HEX];
 	struct arb_facts	*facts;

@@ -21,6 +21,8 @@ ARB_CONF_STRKEY(k_data_dir, struct agent_conf, data_dir)
 
 ARB_CONF_STRKEY(k_pubkey, struct agent_conf, pubkey)
 
+ARB_CONF_STRKEY(k_trust_root, struct agent_conf, trust_root)
+
 ARB_CONF_STRKEY(k_node_id, struct agent_conf, node_id)
 
 static int
@@ -129,6 +131,8 @@ const struct arb_conf_key agent_conf_keys[] = {
 	ARB_UPSTREAM_CONF_KEYS("relay", "5m", "1m", "10s", "2"),
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
+	{ "trust_root", k_trust_root, "the trust root's public key (PEM) "
+	    "to pin instead: publisher keys from its statements" },
 	{ "map_size", k_map_size, "LMDB map size (default 64M)" },
 	{ "node_id", k_node_id, "name in logs and targets (default: host "
 	    "name)" },
@@ -186,8 +190,9 @@ agent_conf_check(struct agent_conf *c)
 		log_warnx("configuration: data_dir: required");
 		rv = ARB_ECONFIG;
 	}
-	if (c->pubkey == NULL) {
-		log_warnx("configuration: pubkey: required");
+	if ((c->pubkey == NULL) == (c->trust_root == NULL)) {
+		log_warnx("configuration: pubkey or trust_root: exactly one "
+		    "required");
 		rv = ARB_ECONFIG;
 	}
 	if (c->up.nparents == 0) {
@@ -210,6 +215,7 @@ agent_conf_clear(struct agent_conf *c)
 
 	free(c->data_dir);
 	free(c->pubkey);
+	free(c->trust_root);
 	arb_upstream_clear(&c->up);
 	free(c->node_id);
 	free(c->facts_root);

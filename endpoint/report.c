@@ -70,7 +70,7 @@ enroll_check(struct agent *a, const Arbor__EnrollReply *er)
 		    "root: not enrolled");
 		return ARB_EPROTO;
 	}
-	if ((rv = arb_receipt_open(a->pin, er->receipt, &rc)) != 0) {
+	if ((rv = arb_receipt_open(a->keys, er->receipt, &rc)) != 0) {
 		log_warnx("agent: enrolment reply not signed by the root "
 		    "(%s): not enrolled", arb_strerror(rv));
 		return rv;
@@ -421,7 +421,7 @@ agent_receipt(struct agent *a, const Arbor__Signed *sg)
 	struct arb_queue_sent	 done;
 	size_t			 i, n = 0;
 
-	if (arb_receipt_open(a->pin, sg, &rc) != 0)
+	if (arb_receipt_open(a->keys, sg, &rc) != 0)
 		return;		/* not the root's: ignored */
 	if (strcmp(rc->endpoint_id, a->id) != 0) {
 		arb_wire_free_receipt(rc);

@@ -8,6 +8,7 @@
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/keychain.h"
 
 static uint8_t *
 dup_bytes(const void *p, size_t n)
@@ -68,14 +69,14 @@ arb_signed_verify(const struct arb_key *pin, const Arbor__Signed *s)
 }
 
 int
-arb_head_verify(const struct arb_key *pin, const Arbor__Signed *s,
+arb_head_verify(const struct arb_keychain *kc, const Arbor__Signed *s,
     uint64_t held_seq, int64_t now, Arbor__Head **headp)
 {
 	Arbor__Head	*h;
 	size_t		 i, j;
 	int		 rv;
 
-	if ((rv = arb_signed_verify(pin, s)) != 0)
+	if ((rv = arb_keychain_verify(kc, s, now)) != 0)
 		return rv;
 	if ((rv = arb_wire_decode_head(s->body.data, s->body.len, &h)) != 0)
 		return rv;
@@ -90,6 +91,15 @@ arb_head_verify(const struct arb_key *pin, const Arbor__Signed *s,
 				rv = ARB_EPROTO;
 				goto fail;
 			}
+	/*
+	 * Signed under a statement this node has not taken: its key may be
+	 * revoked there.  The caller fetches the chain and asks again.
+	 */
+	if (arb_keychain_rotates(kc) &&
+	    h->key_version > arb_keychain_version(kc)) {
+		rv = ARB_EUNKNOWNKEY;
+		goto fail;
+	}
 	if (h->seq < held_seq) {
 		rv = ARB_EROLLBACK;
 		goto fail;

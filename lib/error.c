@@ -29,6 +29,11 @@ static const char *const arb_errtab[] = {
 	[ARB_ENET - ARB_EPROTO] = "messaging failure",
 	[ARB_EPERM - ARB_EPROTO] = "permission refused",
 	[ARB_EUNREACH - ARB_EPROTO] = "unreachable",
+	[ARB_EREVOKED - ARB_EPROTO] = "signed by a revoked key",
+	[ARB_EKEYOLD - ARB_EPROTO] = "key statement older than the one held",
+	[ARB_EKEYGAP - ARB_EPROTO] = "key statement skips a version",
+	[ARB_EKEYFORK - ARB_EPROTO] =
+	    "key statement: same version, other content",
 };
 
 const char *
@@ -38,7 +43,7 @@ arb_strerror(int err)
 
 	if (err == 0)
 		return "success";
-	if (err < ARB_EPROTO || err > ARB_EUNREACH)
+	if (err < ARB_EPROTO || err > ARB_EKEYFORK)
 		return err < 0 ? strerror(-err) : "unknown error";
 	i = (size_t)(err - ARB_EPROTO);
 	if (arb_errtab[i])

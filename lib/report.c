@@ -3,9 +3,11 @@
  * them.
  */
 #include <string.h>
+#include <time.h>
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/keychain.h"
 #include "arbor/report.h"
 
 static const char *const state_names[ARB_ST_COUNT] = {
@@ -118,14 +120,14 @@ arb_relayinfo_take(const Arbor__RelayInfo *old, const Arbor__RelayInfo *in,
 }
 
 int
-arb_receipt_open(const struct arb_key *pin, const Arbor__Signed *sg,
+arb_receipt_open(const struct arb_keychain *kc, const Arbor__Signed *sg,
     Arbor__Receipt **rp)
 {
 	int rv;
 
 	if (sg == NULL)
 		return ARB_EPROTO;
-	if ((rv = arb_signed_verify(pin, sg)) != 0)
+	if ((rv = arb_keychain_verify(kc, sg, (int64_t)time(NULL))) != 0)
 		return rv;
 	return arb_wire_decode_receipt(sg->body.data, sg->body.len, rp);
 }

@@ -17,6 +17,7 @@
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/keychain.h"
 #include "arbor/log.h"
 #include "arbor/sync.h"
 
@@ -40,6 +41,7 @@ struct sync_poll {		/* one poll: head, then missing policies */
 	Arbor__Signed		**pols;		/* fetched, verified */
 	size_t			 npending;
 	int			 rv;
+	int			 keys_asked;	/* GetKeys sent this poll */
 };
 
 struct arb_sync {
@@ -321,7 +323,7 @@ sync_policy_cb(int rv, Arbor__Envelope *env, void *arg)
 	if (rv == 0 && env->policy_reply->policy == NULL)
 		rv = ARB_EPROTO;
 	if (rv == 0) {
-		rv = arb_policy_verify(s->c.pin, p->head,
+		rv = arb_policy_verify(NULL, p->head,
 		    env->policy_reply->policy, &pol, &got);
 		if (rv == 0 && got != ref) {
 			arb_wire_free_policy(pol);
@@ -374,7 +376,7 @@ sync_inline_policies(struct sync_poll *p, const Arbor__HeadReply *hr)
 	int			 rv;
 
 	for (j = 0; j < hr->n_policies; j++) {
-		rv = arb_policy_verify(s->c.pin, p->head, hr->policies[j], &pol,
+		rv = arb_policy_verify(NULL, p->head, hr->policies[j], &pol,
 		    &got);
 		if (rv != 0) {
 			log_warnx("%s: rejected policy sent with head from %s: "
@@ -398,33 +400,109 @@ sync_inline_policies(struct sync_poll *p, const Arbor__HeadReply *hr)
 	}
 }
 
+static void	sync_head_take(struct sync_poll *, const Arbor__HeadReply *);
+
+/*
+ * The statements after the version we hold, taken one after the other:
+ * the first that is refused ends the walk (and is logged), then the head
+ * is judged again with whatever chain we hold.
+ */
+static void
+sync_keys_cb(int rv, Arbor__Envelope *env, void *arg)
+{
+	struct sync_poll	*p = arg;
+	struct arb_sync		*s = p->s;
+	size_t			 i;
+	int			 taken;
+
+	if (rv != 0 || s->closing) {
+		if (rv != ARB_ECLOSED)
+			log_warnx("%s: get keys from %s: %s", s->c.kind,
+			    arb_link_parent(s->c.link), arb_strerror(rv));
+		sync_poll_end(p, rv ? rv : ARB_ECLOSED);
+		return;
+	}
+	for (i = 0; i < env->keys_reply->n_statements; i++) {
+		rv = arb_keychain_take(s->c.keys, env->keys_reply->statements[i],
+		    &taken);
+		if (rv != 0) {
+			log_warnx("%s: rejected key statement from %s: %s",
+			    s->c.kind, arb_link_parent(s->c.link),
+			    arb_strerror(rv));
+			break;
+		}
+		if (taken)
+			log_info("%s: key statement %llu taken", s->c.kind,
+			    (unsigned long long)arb_keychain_version(
+			    s->c.keys));
+	}
+	sync_head_take(p, NULL);
+}
+
+/* Ask for the chain after the version we hold; 0 or the link's error. */
+static int
+sync_keys_start(struct sync_poll *p)
+{
+	Arbor__Envelope	env = ARBOR__ENVELOPE__INIT;
+	Arbor__GetKeys	gk = ARBOR__GET_KEYS__INIT;
+
+	p->keys_asked = 1;
+	gk.have_version = arb_keychain_version(p->s->c.keys);
+	env.body_case = ARBOR__ENVELOPE__BODY_GET_KEYS;
+	env.get_keys = &gk;
+	return arb_link_request(p->s->c.link, &env,
+	    ARBOR__ENVELOPE__BODY_KEYS_REPLY, sync_keys_cb, p);
+}
+
 static void
 sync_head_cb(int rv, Arbor__Envelope *env, void *arg)
 {
 	struct sync_poll	*p = arg;
+	struct arb_sync		*s = p->s;
+
+	if (rv != 0) {
+		if (rv != ARB_ECLOSED)
+			log_debug("%s: get head: %s", s->c.kind,
+			    arb_strerror(rv));
+		sync_poll_end(p, rv);
+		return;
+	}
+	if (env->head_reply->head == NULL) {
+		sync_poll_end(p, ARB_ENOTFOUND); /* the parent holds none yet */
+		return;
+	}
+	if (s->closing) {
+		sync_poll_end(p, ARB_ECLOSED);
+		return;
+	}
+	p->head_signed = env->head_reply->head;
+	env->head_reply->head = NULL;
+	sync_head_take(p, env->head_reply);
+}
+
+/*
+ * Judge the head p holds (with the policies hr carries inline, or none
+ * after a walk of the key chain) and fetch the policies it lacks.
+ */
+static void
+sync_head_take(struct sync_poll *p, const Arbor__HeadReply *hr)
+{
 	struct arb_sync		*s = p->s;
 	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
 	Arbor__GetPolicy	 gp = ARBOR__GET_POLICY__INIT;
 	uint64_t		 held = s->head ? s->head->seq : 0;
 	struct pol_req		*pr;
 	size_t			 i;
+	int			 rv;
 
-	if (rv != 0) {
-		if (rv != ARB_ECLOSED)
-			log_debug("%s: get head: %s", s->c.kind,
-			    arb_strerror(rv));
-		goto end;
+	rv = arb_head_verify(s->c.keys, p->head_signed, held, now_sec(),
+	    &p->head);
+	/* A key we do not know may be one a newer statement names. */
+	if (rv == ARB_EUNKNOWNKEY && arb_keychain_rotates(s->c.keys) &&
+	    !p->keys_asked) {
+		if ((rv = sync_keys_start(p)) == 0)
+			return;
 	}
-	if (env->head_reply->head == NULL) {
-		rv = ARB_ENOTFOUND;	/* the parent holds no head yet */
-		goto end;
-	}
-	if (s->closing) {
-		rv = ARB_ECLOSED;
-		goto end;
-	}
-	rv = arb_head_verify(s->c.pin, env->head_reply->head, held,
-	    now_sec(), &p->head);
 	if (rv != 0) {
 		log_warnx("%s: rejected head from %s: %s", s->c.kind,
 		    arb_link_parent(s->c.link), arb_strerror(rv));
@@ -432,8 +510,6 @@ sync_head_cb(int rv, Arbor__Envelope *env, void *arg)
 	}
 	if (p->head->seq == held)
 		goto end;		/* nothing new */
-	p->head_signed = env->head_reply->head;
-	env->head_reply->head = NULL;
 	if ((rv = arb_wire_encode_signed(p->head_signed, &p->head_bytes,
 	    &p->head_len)) != 0)
 		goto end;
@@ -442,7 +518,8 @@ sync_head_cb(int rv, Arbor__Envelope *env, void *arg)
 		rv = -ENOMEM;
 		goto end;
 	}
-	sync_inline_policies(p, env->head_reply);
+	if (hr != NULL)
+		sync_inline_policies(p, hr);
 
 	/* Ask for every policy we lack; one extra count guards the loop. */
 	p->npending = 1;

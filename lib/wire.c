@@ -203,6 +203,29 @@ wire_check_head(const Arbor__Head *h)
 	return 0;
 }
 
+/* Every key 32 bytes, every revoked id 8, the link a hash or nothing. */
+static int
+wire_check_keystmt(const Arbor__KeyStatement *k)
+{
+	size_t	i;
+
+	if (k->version == 0 || k->n_keys == 0 ||
+	    k->n_keys > ARB_KEYSTMT_KEYS_MAX ||
+	    k->n_revoked > ARB_KEYSTMT_REVOKED_MAX ||
+	    k->not_after <= k->not_before)
+		return ARB_EPROTO;
+	for (i = 0; i < k->n_keys; i++)
+		if (k->keys[i].len != ARB_PUBKEY_LEN)
+			return ARB_EPROTO;
+	for (i = 0; i < k->n_revoked; i++)
+		if (k->revoked[i].len != ARB_KEYID_LEN)
+			return ARB_EPROTO;
+	if (k->version == 1 ? k->prev_sha256.len != 0 :
+	    k->prev_sha256.len != ARB_SHA256_LEN)
+		return ARB_EPROTO;
+	return 0;
+}
+
 static int
 wire_check_policy(const Arbor__Policy *p)
 {
@@ -530,6 +553,22 @@ wire_check_envelope(const Arbor__Envelope *e)
 			if (wire_check_signed(
 			    e->catalog_reply->policies[i]) != 0)
 				return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_GET_KEYS:
+		return 0;
+	case ARBOR__ENVELOPE__BODY_KEYS_REPLY:
+		if (e->keys_reply->n_statements > ARB_KEYS_REPLY_MAX)
+			return ARB_EPROTO;
+		for (i = 0; i < e->keys_reply->n_statements; i++)
+			if (wire_check_signed(
+			    e->keys_reply->statements[i]) != 0)
+				return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_KEY_ROTATE:
+		if (wire_check_signed(e->key_rotate->statement) != 0 ||
+		    wire_check_text(e->key_rotate->key_path, ARB_MAX_URL * 16)
+		    != 0)
+			return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY__NOT_SET:
 	default:
@@ -1027,4 +1066,38 @@ arb_wire_free_receipt(Arbor__Receipt *r)
 {
 	if (r != NULL)
 		arbor__receipt__free_unpacked(r, NULL);
+}
+
+int
+arb_wire_decode_keystmt(const uint8_t *buf, size_t len,
+    Arbor__KeyStatement **kp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__key_statement__descriptor, buf, len,
+	    ARB_KEYSTMT_MAX, &m)) != 0)
+		return rv;
+	if ((rv = wire_check_keystmt((Arbor__KeyStatement *)m)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
+	*kp = (Arbor__KeyStatement *)m;
+	return 0;
+}
+
+void
+arb_wire_free_keystmt(Arbor__KeyStatement *k)
+{
+	if (k != NULL)
+		arbor__key_statement__free_unpacked(k, NULL);
+}
+
+int
+arb_wire_encode_keystmt(const Arbor__KeyStatement *k, uint8_t **bufp,
+    size_t *lenp)
+{
+	if (k == NULL || bufp == NULL || lenp == NULL)
+		return ARB_EINVAL;
+	return wire_pack(&k->base, ARB_KEYSTMT_MAX, bufp, lenp);
 }

@@ -180,9 +180,9 @@ receipt_keep(struct relay_core *c, struct arb_txn *t, const Arbor__Signed *sg)
 	size_t		 len;
 	int		 rv = 0, newer = 1;
 
-	if (c->c.pin == NULL)
+	if (c->c.keys == NULL)
 		return 0;
-	if ((rv = arb_receipt_open(c->c.pin, sg, &rc)) != 0)
+	if ((rv = arb_receipt_open(c->c.keys, sg, &rc)) != 0)
 		return rv;
 	if (receipt_get(t, rc->endpoint_id, &osg, &old) == 0) {
 		newer = rc->at_ms > old->at_ms;

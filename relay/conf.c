@@ -21,6 +21,8 @@ ARB_CONF_STRKEY(k_data_dir, struct relay_conf, data_dir)
 
 ARB_CONF_STRKEY(k_pubkey, struct relay_conf, pubkey)
 
+ARB_CONF_STRKEY(k_trust_root, struct relay_conf, trust_root)
+
 ARB_CONF_STRKEY(k_svc, struct relay_conf, svc)
 
 ARB_CONF_STRKEY(k_pub, struct relay_conf, pub)
@@ -85,6 +87,8 @@ const struct arb_conf_key relay_conf_keys[] = {
 	ARB_UPSTREAM_CONF_KEYS("parent", "60s", "10s", "0", "4"),
 	{ "data_dir", k_data_dir, "directory for the store and blob cache" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
+	{ "trust_root", k_trust_root, "the trust root's public key (PEM) "
+	    "to pin instead: publisher keys from its statements" },
 	{ "svc", k_svc, "REP address children send requests to" },
 	{ "pub", k_pub, "PUB address children subscribe to" },
 	{ "cache_size", k_cache_size, "byte limit of the blob cache "
@@ -136,8 +140,9 @@ relay_conf_check(struct relay_conf *c)
 		log_warnx("configuration: data_dir: required");
 		rv = ARB_ECONFIG;
 	}
-	if (c->pubkey == NULL) {
-		log_warnx("configuration: pubkey: required");
+	if ((c->pubkey == NULL) == (c->trust_root == NULL)) {
+		log_warnx("configuration: pubkey or trust_root: exactly one "
+		    "required");
 		rv = ARB_ECONFIG;
 	}
 	if (c->up.nparents == 0) {
@@ -162,6 +167,7 @@ relay_conf_clear(struct relay_conf *c)
 {
 	free(c->data_dir);
 	free(c->pubkey);
+	free(c->trust_root);
 	free(c->svc);
 	free(c->pub);
 	arb_upstream_clear(&c->up);

@@ -17,6 +17,7 @@
 
 #include "arbor/blob.h"
 #include "arbor/group.h"
+#include "arbor/keychain.h"
 #include "arbor/net.h"
 #include "arbor/store.h"
 #include "arbor/fetch.h"
@@ -45,7 +46,8 @@ struct relay_core_conf {
 	uint64_t		 spool_max;	/* reports spooled at most; 0: none */
 	uint64_t		 spool_size;	/* bytes of spool at most; 0: none */
 	uint32_t		 children_max;	/* children remembered at most */
-	const struct arb_key	*pin;		/* publisher key: receipts */
+	/* publisher keys: receipts; statements served from store */
+	const struct arb_keychain *keys;
 	/*
 	 * At the root, reports and enrolments end here: the hooks take them
 	 * (and answer req).  At a relay they are NULL: the core spools

@@ -33,7 +33,7 @@ struct relay {
 	struct arb_net		*net;
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
-	struct arb_key		*pin;
+	struct arb_keychain	*keys;
 	struct arb_link		*link;
 	struct arb_sync		*sync;
 	struct arb_fetcher	*fetch;
@@ -102,7 +102,7 @@ relay_upstream_new(struct relay *r)
 	sc.loop = &r->loop;
 	sc.link = r->link;
 	sc.store = r->store;
-	sc.pin = r->pin;
+	sc.keys = r->keys;
 	sc.up = &conf->up;
 	sc.node_id = conf->node_id;
 	sc.kind = "relay";
@@ -137,13 +137,11 @@ relay_new(const struct relay_conf *conf)
 		log_warn("relay: %s", conf->data_dir);
 		goto fail;
 	}
-	if ((rv = arb_key_load_public(conf->pubkey, &r->pin)) != 0) {
-		log_warnx("relay: pubkey %s: %s", conf->pubkey,
-		    arb_strerror(rv));
-		goto fail;
-	}
 	snprintf(path, sizeof(path), "%s/db", conf->data_dir);
 	if ((rv = arb_store_open(path, conf->map_size, &r->store)) != 0)
+		goto fail;
+	if ((rv = arb_keychain_open("relay", conf->pubkey, conf->trust_root,
+	    r->store, &r->keys)) != 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/blobs", conf->data_dir);
 	if ((rv = arb_blobdir_open(path, &r->blobs)) != 0)
@@ -176,7 +174,7 @@ relay_new(const struct relay_conf *conf)
 	cc.spool_size = conf->spool_size ? conf->spool_size :
 	    conf->map_size / 2;
 	cc.children_max = (uint32_t)conf->children_max;
-	cc.pin = r->pin;
+	cc.keys = r->keys;
 	if ((rv = relay_core_new(&cc, &r->core)) != 0) {
 		log_warnx("relay: cannot serve on %s / %s: %s", conf->svc,
 		    conf->pub, arb_strerror(rv));
@@ -220,7 +218,6 @@ relay_free(struct relay *r)
 		arb_blobdir_close(r->blobs);
 	if (r->store)
 		arb_store_close(r->store);
-	if (r->pin)
-		arb_key_free(r->pin);
+	arb_keychain_free(r->keys);
 	free(r);
 }

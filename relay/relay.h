@@ -13,6 +13,7 @@ struct relay_conf {
 	struct arb_upstream	 up;		/* first: ARB_UPSTREAM_CONF_KEYS */
 	char			*data_dir;
 	char			*pubkey;	/* the pinned publisher key */
+	char			*trust_root;	/* or the pinned trust root */
 	char			*svc;
 	char			*pub;
 	uint64_t		 cache_size;

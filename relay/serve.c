@@ -255,6 +255,30 @@ relay_children(struct relay_core *c, int64_t since)
 	return ca.n;
 }
 
+/* ------------------------------------------------------- key statements */
+
+/*
+ * The trust root's statements after the version the child holds, as this
+ * node took them (verified, in order): a child that slept through several
+ * rotations walks the chain from here, ARB_KEYS_REPLY_MAX at a time.
+ */
+static void
+serve_get_keys(struct relay_core *c, struct arb_req *req,
+    const Arbor__GetKeys *gk)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 rv;
+
+	if ((rv = arb_keychain_reply(c->c.store, gk->have_version, &buf,
+	    &len)) != 0) {
+		relay_error(c, req, rv, "keys");
+		return;
+	}
+	(void)arb_req_reply(req, buf, len);
+	free(buf);
+}
+
 /* ---------------------------------------------------- heads and policies */
 
 /*
@@ -408,6 +432,9 @@ relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_POLICY:
 		serve_get_policy(c, req, env->get_policy);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_KEYS:
+		serve_get_keys(c, req, env->get_keys);
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
 		relay_serve_chunk(c, req, env->get_chunk->sha256.data,

@@ -85,6 +85,7 @@ root_sign_head(struct root *r, Arbor__PolicyRef **refs, size_t n,
 	h.expires_at = now + (r->conf->head_ttl_ms + 999) / 1000;
 	h.n_policies = n;
 	h.policies = refs;
+	h.key_version = root_key_version(r);
 	if ((rv = arb_wire_encode_head(&h, &body, &blen)) != 0)
 		return rv;
 	if ((rv = arb_signed_make(r->key, body, blen, &sg)) != 0)

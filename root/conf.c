@@ -13,6 +13,8 @@
 
 ARB_CONF_STRKEY(k_data_dir, struct root_conf, data_dir)
 ARB_CONF_STRKEY(k_key, struct root_conf, key)
+
+ARB_CONF_STRKEY(k_trust_root, struct root_conf, trust_root)
 ARB_CONF_STRKEY(k_svc, struct root_conf, svc)
 ARB_CONF_STRKEY(k_pub, struct root_conf, pub)
 ARB_CONF_STRKEY(k_control, struct root_conf, control)
@@ -67,6 +69,8 @@ k_token(void *c, const char *v, char *e, size_t n)
 const struct arb_conf_key root_conf_keys[] = {
 	{ "data_dir", k_data_dir, "directory for the store and blobs" },
 	{ "key", k_key, "publisher private key (PEM, mode 0600)" },
+	{ "trust_root", k_trust_root, "trust-root public key (PEM): heads "
+	    "name its key statements; rotate with arborctl key rotate" },
 	{ "svc", k_svc, "REP address children send requests to" },
 	{ "pub", k_pub, "PUB address children subscribe to" },
 	{ "control", k_control, "arborctl's address (default "
@@ -179,6 +183,7 @@ root_conf_clear(struct root_conf *c)
 {
 	free(c->data_dir);
 	free(c->key);
+	free(c->trust_root);
 	free(c->svc);
 	free(c->pub);
 	free(c->control);

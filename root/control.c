@@ -488,6 +488,12 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	case ARBOR__ENVELOPE__BODY_GET_TREE:
 		root_get_tree(r, req);
 		break;
+	case ARBOR__ENVELOPE__BODY_GET_KEYS:
+		root_get_keys(r, req, env->get_keys);
+		break;
+	case ARBOR__ENVELOPE__BODY_KEY_ROTATE:
+		root_key_rotate(r, req, env->key_rotate);
+		break;
 	default:
 		root_refuse(req, ARB_EINVAL, "unexpected request (body %d)",
 		    (int)env->body_case);

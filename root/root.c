@@ -53,12 +53,10 @@ root_new(const struct root_conf *conf)
 		log_warn("root: %s", conf->data_dir);
 		goto fail;
 	}
-	if ((rv = arb_key_load_private(conf->key, &r->key)) != 0) {
-		log_warnx("root: key %s: %s", conf->key, arb_strerror(rv));
-		goto fail;
-	}
 	snprintf(path, sizeof(path), "%s/db", conf->data_dir);
 	if ((rv = arb_store_open(path, conf->map_size, &r->store)) != 0)
+		goto fail;
+	if ((rv = root_keys_open(r)) != 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/blobs", conf->data_dir);
 	if ((rv = arb_blobdir_open(path, &r->blobs)) != 0)
@@ -79,6 +77,7 @@ root_new(const struct root_conf *conf)
 	cc.on_enroll = root_enroll;
 	cc.on_batch = root_batch;
 	cc.hook_arg = r;
+	cc.keys = r->keys;
 	if ((rv = relay_core_new(&cc, &r->core)) != 0) {
 		log_warnx("root: cannot serve on %s / %s: %s", conf->svc,
 		    conf->pub, arb_strerror(rv));
@@ -143,5 +142,6 @@ root_free(struct root *r)
 		arb_store_close(r->store);
 	if (r->key)
 		arb_key_free(r->key);
+	arb_keychain_free(r->keys);
 	free(r);
 }

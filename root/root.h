@@ -9,6 +9,7 @@
 
 #include "arbor/blob.h"
 #include "arbor/conf.h"
+#include "arbor/keychain.h"
 #include "arbor/net.h"
 #include "arbor/report.h"
 #include "arbor/sig.h"
@@ -20,6 +21,7 @@
 struct root_conf {
 	char		*data_dir;
 	char		*key;		/* publisher private key (PEM, 0600) */
+	char		*trust_root;	/* trust-root public key, or NULL */
 	char		*svc;
 	char		*pub;
 	char		*control;	/* default ipc://DATA_DIR/control.sock */
@@ -65,7 +67,8 @@ struct root {
 	struct arb_net		*net;
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
-	struct arb_key		*key;
+	struct arb_key		*key;		/* the publisher key signing */
+	struct arb_keychain	*keys;		/* with trust_root, or NULL */
 	struct relay_core	*core;
 	struct arb_srv		*ctl;
 	Arbor__Head		*head;		/* current, or NULL */
@@ -97,6 +100,15 @@ int	root_catalog_load(struct root *);
 int	root_sign_head(struct root *, Arbor__PolicyRef **refs, size_t n,
 	    const char *why, const struct root_put *puts, size_t nputs);
 void	root_resign_cb(uv_timer_t *);
+
+/* rotate.c */
+/* The key chain (with trust_root) and the key to sign with; checked. */
+int	root_keys_open(struct root *);
+/* The version of the statement in force (0: no trust root). */
+uint64_t root_key_version(const struct root *);
+void	root_get_keys(struct root *, struct arb_req *, const Arbor__GetKeys *);
+void	root_key_rotate(struct root *, struct arb_req *,
+	    const Arbor__KeyRotate *);
 
 /* receipt.c */
 /*

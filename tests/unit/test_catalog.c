@@ -12,11 +12,28 @@
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/keychain.h"
 
 #define NOW	1800000000LL
 
+
+/* A keychain pinning k's public half (the simple case). */
+static int
+test_keychain(const struct arb_key *k, struct arb_keychain **kcp)
+{
+	struct arb_key	*pub;
+	uint8_t		 raw[ARB_PUBKEY_LEN];
+	int		 rv;
+
+	if ((rv = arb_key_raw_public(k, raw)) != 0 ||
+	    (rv = arb_key_from_raw_public(raw, &pub)) != 0)
+		return rv;
+	return arb_keychain_new(pub, NULL, NULL, kcp);
+}
+
 struct fx {
 	struct arb_key	*key;
+	struct arb_keychain	*kc;	/* pins key */
 	struct arb_key	*other;
 	Arbor__Signed	 pol;		/* signed policy "p1" v2 */
 	uint8_t		 polsha[ARB_SHA256_LEN];
@@ -73,6 +90,7 @@ setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(arb_key_generate(&f->key), 0);
+	assert_int_equal(test_keychain(f->key, &f->kc), 0);
 	assert_int_equal(arb_key_generate(&f->other), 0);
 	make_policy(f->key, "p1", 2, "one", &f->pol, f->polsha);
 	*state = f;
@@ -85,6 +103,7 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	arb_signed_clear(&f->pol);
+	arb_keychain_free(f->kc);
 	arb_key_free(f->key);
 	arb_key_free(f->other);
 	free(f);
@@ -99,14 +118,14 @@ test_head_accepted(void **state)
 	Arbor__Head	*h;
 
 	make_head(f->key, 7, NOW - 10, NOW + 3600, "p1", 2, f->polsha, 0, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 6, NOW, &h), 0);
+	assert_int_equal(arb_head_verify(f->kc, &s, 6, NOW, &h), 0);
 	assert_int_equal(h->seq, 7);
 	assert_int_equal(h->n_policies, 1);
 	assert_non_null(arb_head_find(h, "p1"));
 	assert_null(arb_head_find(h, "p2"));
 	arb_wire_free_head(h);
 	/* The same seq again is not a rollback. */
-	assert_int_equal(arb_head_verify(f->key, &s, 7, NOW, &h), 0);
+	assert_int_equal(arb_head_verify(f->kc, &s, 7, NOW, &h), 0);
 	arb_wire_free_head(h);
 	arb_signed_clear(&s);
 }
@@ -120,11 +139,11 @@ test_head_bad_signature(void **state)
 
 	make_head(f->key, 7, NOW - 10, NOW + 3600, "p1", 2, f->polsha, 0, &s);
 	s.sig.data[5] ^= 0x01;
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h),
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h),
 	    ARB_EBADSIG);
 	s.sig.data[5] ^= 0x01;
 	s.body.data[s.body.len - 1] ^= 0x01;	/* altered body */
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h),
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h),
 	    ARB_EBADSIG);
 	assert_null(h);
 	arb_signed_clear(&s);
@@ -139,11 +158,11 @@ test_head_unpinned_key(void **state)
 
 	make_head(f->other, 7, NOW - 10, NOW + 3600, "p1", 2, f->polsha, 0,
 	    &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h),
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h),
 	    ARB_EUNKNOWNKEY);
 	/* Claiming the pinned key's id does not help: the signature fails. */
 	assert_int_equal(arb_key_id(f->key, s.key_id.data), 0);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h),
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h),
 	    ARB_EBADSIG);
 	assert_null(h);
 	arb_signed_clear(&s);
@@ -157,7 +176,7 @@ test_head_rollback(void **state)
 	Arbor__Head	*h = NULL;
 
 	make_head(f->key, 4, NOW - 10, NOW + 3600, "p1", 2, f->polsha, 0, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 5, NOW, &h),
+	assert_int_equal(arb_head_verify(f->kc, &s, 5, NOW, &h),
 	    ARB_EROLLBACK);
 	assert_null(h);
 	arb_signed_clear(&s);
@@ -172,12 +191,12 @@ test_head_expired(void **state)
 
 	make_head(f->key, 9, NOW - 7200, NOW - 3600, "p1", 2, f->polsha, 0,
 	    &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h),
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h),
 	    ARB_EEXPIRED);
 	arb_signed_clear(&s);
 	/* Exactly at expires_at is expired too. */
 	make_head(f->key, 9, NOW - 7200, NOW, "p1", 2, f->polsha, 0, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h),
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h),
 	    ARB_EEXPIRED);
 	assert_null(h);
 	arb_signed_clear(&s);
@@ -192,15 +211,15 @@ test_head_malformed(void **state)
 
 	/* Expires before it was issued. */
 	make_head(f->key, 9, NOW + 10, NOW + 5, "p1", 2, f->polsha, 0, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h), ARB_EPROTO);
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h), ARB_EPROTO);
 	arb_signed_clear(&s);
 	/* The same id twice. */
 	make_head(f->key, 9, NOW - 10, NOW + 3600, "p1", 2, f->polsha, 1, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h), ARB_EPROTO);
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h), ARB_EPROTO);
 	arb_signed_clear(&s);
 	/* Seq 0. */
 	make_head(f->key, 0, NOW - 10, NOW + 3600, "p1", 2, f->polsha, 0, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h), ARB_EPROTO);
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h), ARB_EPROTO);
 	assert_null(h);
 	arb_signed_clear(&s);
 }
@@ -215,7 +234,7 @@ test_policy_accepted(void **state)
 	const Arbor__PolicyRef	*ref;
 
 	make_head(f->key, 7, NOW - 10, NOW + 3600, "p1", 2, f->polsha, 0, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h), 0);
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h), 0);
 	assert_int_equal(arb_policy_verify(f->key, h, &f->pol, &p, &ref), 0);
 	assert_string_equal(p->id, "p1");
 	assert_int_equal(p->version, 2);
@@ -236,7 +255,7 @@ test_policy_mix_and_match(void **state)
 	uint8_t			 sha[ARB_SHA256_LEN];
 
 	make_head(f->key, 7, NOW - 10, NOW + 3600, "p1", 2, f->polsha, 0, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h), 0);
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h), 0);
 	/* Same id and version, different content: hash not in the head. */
 	make_policy(f->key, "p1", 2, "changed", &other, sha);
 	assert_int_equal(arb_policy_verify(f->key, h, &other, &p, &ref),
@@ -274,7 +293,7 @@ test_policy_ref_version_mismatch(void **state)
 
 	/* The head names the right hash under another version. */
 	make_head(f->key, 7, NOW - 10, NOW + 3600, "p1", 3, f->polsha, 0, &s);
-	assert_int_equal(arb_head_verify(f->key, &s, 0, NOW, &h), 0);
+	assert_int_equal(arb_head_verify(f->kc, &s, 0, NOW, &h), 0);
 	assert_int_equal(arb_policy_verify(f->key, h, &f->pol, &p, &ref),
 	    ARB_EMIXMATCH);
 	assert_null(p);

@@ -25,6 +25,7 @@
 #include "arbor/blob.h"
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/keychain.h"
 #include "arbor/net.h"
 #include "arbor/report.h"
 #include "arbor/store.h"
@@ -37,6 +38,21 @@
 #define MAX_REPLIES	16
 #define MAX_HELD	8
 
+
+/* A keychain pinning k's public half (the simple case). */
+static int
+test_keychain(const struct arb_key *k, struct arb_keychain **kcp)
+{
+	struct arb_key	*pub;
+	uint8_t		 raw[ARB_PUBKEY_LEN];
+	int		 rv;
+
+	if ((rv = arb_key_raw_public(k, raw)) != 0 ||
+	    (rv = arb_key_from_raw_public(raw, &pub)) != 0)
+		return rv;
+	return arb_keychain_new(pub, NULL, NULL, kcp);
+}
+
 struct fx {
 	char			 dir[64];
 	char			 svc[128], pub[128];
@@ -47,6 +63,7 @@ struct fx {
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
 	struct arb_key		*key;
+	struct arb_keychain		*kc;	/* pins key */
 	struct arb_link		*link;
 	struct arb_sync		*sync;
 	struct arb_fetcher	*fetch;
@@ -319,6 +336,7 @@ setup(void **state)
 	uv_timer_init(&f->loop, &f->tick);
 	f->deadline.data = f->tick.data = f;
 	assert_int_equal(arb_key_generate(&f->key), 0);
+	assert_int_equal(test_keychain(f->key, &f->kc), 0);
 	build_catalog(f);
 	snprintf(path, sizeof(path), "%s/db", f->dir);
 	assert_int_equal(arb_store_open(path, 64 << 20, &f->store), 0);
@@ -349,7 +367,7 @@ setup(void **state)
 	sc.loop = &f->loop;
 	sc.link = f->link;
 	sc.store = f->store;
-	sc.pin = f->key;
+	sc.keys = f->kc;
 	sc.up = &f->up;
 	sc.node_id = "r-test";
 	sc.kind = "relay";
@@ -393,7 +411,7 @@ start(struct fx *f, uint64_t cache_limit, uint64_t report_max)
 	cc.node_id = "r-test";
 	cc.report_ms = 600000;		/* batches go up by report_max */
 	cc.report_max = report_max;
-	cc.pin = f->key;
+	cc.keys = f->kc;
 	assert_int_equal(relay_core_new(&cc, &f->core), 0);
 	assert_int_equal(arb_cli_dial(f->net, f->svc, 1, &f->cli), 0);
 	assert_int_equal(arb_link_start(f->link), 0);
@@ -422,6 +440,7 @@ teardown(void **state)
 	arb_store_close(f->store);
 	arb_signed_clear(&f->head);
 	arb_signed_clear(&f->pol);
+	arb_keychain_free(f->kc);
 	arb_key_free(f->key);
 	free(f->blob);
 	free(f->parent.svc);

@@ -18,6 +18,7 @@
 #include "arbor/blob.h"
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/keychain.h"
 #include "arbor/fetch.h"
 #include "arbor/link.h"
 #include "arbor/net.h"
@@ -29,6 +30,21 @@
 enum mode { SERVE_GOOD, SERVE_LONG, SERVE_FLIP };
 enum inl { INLINE_NONE, INLINE_GOOD, INLINE_FORGED };
 
+
+/* A keychain pinning k's public half (the simple case). */
+static int
+test_keychain(const struct arb_key *k, struct arb_keychain **kcp)
+{
+	struct arb_key	*pub;
+	uint8_t		 raw[ARB_PUBKEY_LEN];
+	int		 rv;
+
+	if ((rv = arb_key_raw_public(k, raw)) != 0 ||
+	    (rv = arb_key_from_raw_public(raw, &pub)) != 0)
+		return rv;
+	return arb_keychain_new(pub, NULL, NULL, kcp);
+}
+
 struct fx {
 	char			 dir[64];
 	uv_loop_t		 loop;
@@ -38,6 +54,7 @@ struct fx {
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
 	struct arb_key		*key;
+	struct arb_keychain		*kc;	/* pins key */
 	struct arb_link		*link;
 	struct arb_sync		*sync;
 	struct arb_fetcher	*fetch;
@@ -221,6 +238,7 @@ setup(void **state)
 	uv_timer_init(&f->loop, &f->deadline);
 	f->deadline.data = f;
 	assert_int_equal(arb_key_generate(&f->key), 0);
+	assert_int_equal(test_keychain(f->key, &f->kc), 0);
 	build_catalog(f);
 	snprintf(path, sizeof(path), "%s/db", f->dir);
 	assert_int_equal(arb_store_open(path, 64 << 20, &f->store), 0);
@@ -249,7 +267,7 @@ setup(void **state)
 	sc.loop = &f->loop;
 	sc.link = f->link;
 	sc.store = f->store;
-	sc.pin = f->key;
+	sc.keys = f->kc;
 	sc.up = &f->up;
 	sc.kind = "test";
 	sc.on_head = on_head;
@@ -286,6 +304,7 @@ teardown(void **state)
 	arb_signed_clear(&f->head);
 	arb_signed_clear(&f->pol);
 	arb_signed_clear(&f->forged);
+	arb_keychain_free(f->kc);
 	arb_key_free(f->key);
 	free(f->blob);
 	free(f->parent.svc);

@@ -25,15 +25,19 @@ void	arb_signed_clear(Arbor__Signed *s);
  */
 int	arb_signed_verify(const struct arb_key *pin, const Arbor__Signed *s);
 
+struct arb_keychain;
+
 /*
- * Verify and decode a signed head.  held_seq is the seq of the head the
- * node holds (0 for none), now the time in seconds.  Returns ARB_EROLLBACK
+ * Verify and decode a signed head with the keys kc holds in force at now
+ * (seconds; see arbor/keychain.h: ARB_EREVOKED, ARB_EUNKNOWNKEY, also for
+ * a head that names a key statement newer than kc's).  held_seq is the
+ * seq of the head the node holds (0 for none).  Returns ARB_EROLLBACK
  * for a seq below held_seq, ARB_EEXPIRED for one at or past expires_at,
  * ARB_EPROTO for one that breaks the schema (expires before issued,
  * duplicate policy ids).  On success *headp is freed with
  * arb_wire_free_head.
  */
-int	arb_head_verify(const struct arb_key *pin, const Arbor__Signed *s,
+int	arb_head_verify(const struct arb_keychain *kc, const Arbor__Signed *s,
 	    uint64_t held_seq, int64_t now, Arbor__Head **headp);
 
 /*

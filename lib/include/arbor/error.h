@@ -29,6 +29,10 @@ enum arb_err {
 	ARB_ENET,		/* messaging library failure */
 	ARB_EPERM,		/* refused: permissions */
 	ARB_EUNREACH,		/* no parent reachable */
+	ARB_EREVOKED,		/* signed by a revoked publisher key */
+	ARB_EKEYOLD,		/* key statement older than the one held */
+	ARB_EKEYGAP,		/* key statement skips a version */
+	ARB_EKEYFORK,		/* key statement: same version, other content */
 };
 
 /* Text for an error code (ARB_E* or -errno).  Never NULL. */

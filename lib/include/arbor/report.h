@@ -75,12 +75,13 @@ int	arb_relayinfo_take(const Arbor__RelayInfo *old,
 
 /*
  * Receipts: what the root took of one endpoint's reports, signed with the
- * publisher key.  Verify sg's exact bytes with pin (the pinned publisher
- * key), then decode: 0 with *rp (free with arb_wire_free_receipt);
+ * publisher key.  Verify sg's exact bytes with the publisher keys kc holds
+ * in force now, then decode: 0 with *rp (free with arb_wire_free_receipt);
  * ARB_EUNKNOWNKEY or ARB_EBADSIG when the root did not sign it; the
  * decoder's error for a body that breaks the schema.
  */
-int	arb_receipt_open(const struct arb_key *pin, const Arbor__Signed *sg,
+struct arb_keychain;
+int	arb_receipt_open(const struct arb_keychain *kc, const Arbor__Signed *sg,
 	    Arbor__Receipt **rp);
 /* The seq the receipt says the root took for policy (0: none). */
 uint64_t arb_receipt_seq(const Arbor__Receipt *r, const char *policy);

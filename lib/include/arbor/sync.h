@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "arbor/keychain.h"
 #include "arbor/link.h"
 #include "arbor/sig.h"
 #include "arbor/store.h"
@@ -24,7 +25,11 @@ struct arb_sync_conf {
 	uv_loop_t			*loop;
 	struct arb_link			*link;	/* the way up; listened to */
 	struct arb_store		*store;
-	const struct arb_key		*pin;	/* the publisher's key */
+	/*
+	 * The publisher keys believed; with a trust root, sync takes the
+	 * statements its parent holds into it when a head needs them.
+	 */
+	struct arb_keychain		*keys;
 	const struct arb_upstream	*up;	/* poll and jitter; kept */
 	const char			*node_id; /* sent in GetHead */
 	const char			*kind;	/* "relay" or "agent" */

@@ -106,6 +106,23 @@ int	arb_wire_decode_receipt(const uint8_t *buf, size_t len,
 void	arb_wire_free_receipt(Arbor__Receipt *r);
 
 /*
+ * A trust-root key statement's body (KeyStatement), at most
+ * ARB_KEYSTMT_MAX bytes: every key 32 bytes, every revoked id 8, the
+ * previous statement's hash present from version 2 on, not_after after
+ * not_before; otherwise ARB_EPROTO.  The chain's rules are arbor/keychain.h's.
+ */
+#define ARB_KEYSTMT_MAX		(64 * 1024)
+#define ARB_KEYSTMT_KEYS_MAX	16
+#define ARB_KEYSTMT_REVOKED_MAX	1024
+/* Statements in one KeysReply. */
+#define ARB_KEYS_REPLY_MAX	32
+int	arb_wire_decode_keystmt(const uint8_t *buf, size_t len,
+	    Arbor__KeyStatement **kp);
+void	arb_wire_free_keystmt(Arbor__KeyStatement *k);
+int	arb_wire_encode_keystmt(const Arbor__KeyStatement *k, uint8_t **bufp,
+	    size_t *lenp);
+
+/*
  * Convenience: encode an Error envelope with code and printf-style text.
  */
 int	arb_wire_error(int code, uint8_t **bufp, size_t *lenp,
