@@ -54,6 +54,8 @@ agent_stop_in(struct agent *a)
 		uv_close((uv_handle_t *)&a->prev, NULL);
 	if (a->gc.loop != NULL && !uv_is_closing((uv_handle_t *)&a->gc))
 		uv_close((uv_handle_t *)&a->gc, NULL);
+	if (a->inv.loop != NULL && !uv_is_closing((uv_handle_t *)&a->inv))
+		uv_close((uv_handle_t *)&a->inv, NULL);
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
 	/* The link last: closing it completes what the others wait for. */
@@ -293,6 +295,8 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	a->prev.data = a;
 	uv_timer_init(a->loop, &a->gc);
 	a->gc.data = a;
+	uv_timer_init(a->loop, &a->inv);
+	a->inv.data = a;
 
 	if ((rv = agent_upstream_new(a, conf, env)) != 0)
 		goto fail;

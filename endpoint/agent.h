@@ -23,6 +23,7 @@
 #include "arbor/sync.h"
 
 #define AGENT_MAX_FLIGHT	64
+#define AGENT_MAX_PROPS		64	/* properties reported */
 #define AGENT_MAX_ATTEMPTS	3	/* runs of one action, restarts included */
 #define AGENT_DL_REPORT		2	/* failed fetches before download-failed */
 
@@ -49,6 +50,7 @@ struct agent_conf {
 	size_t			 nprops;
 	int64_t			 report_ms;	/* batch reports this long */
 	int64_t			 receipt_ms;	/* no receipt: send again */
+	int64_t			 inventory_ms;	/* inventory this often */
 	char			*eval;		/* --eval: print and exit */
 	int64_t			 swarm;		/* --swarm N: simulated endpoints */
 	char			*swarm_fixed;	/* facts tree once patched */
@@ -141,6 +143,8 @@ struct agent {
 	struct agent_running	 prev_run;
 	int			 prev_wait;	/* it is alive: act on nothing */
 	int			 prev_killed;	/* past its deadline: killed */
+	uv_timer_t		 inv;		/* the next inventory */
+	uint64_t		 inv_sent_seq;	/* the latest inventory report */
 	uv_timer_t		 gc;		/* a blob collection pass */
 	unsigned		 gc_next;	/* next blob directory, 0..256 */
 	uint64_t		 gc_seq;	/* head seq last swept for */
@@ -169,6 +173,7 @@ void	agent_enroll(struct agent *);
 int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);
+void	agent_inventory_later(struct agent *);
 void	agent_flush(struct agent *);
 void	agent_flush_later(struct agent *);
 

@@ -29,6 +29,7 @@
 #include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/policy.h"
 #include "agent.h"
 
 #define DEFAULT_TIMEOUT_S	600
@@ -98,56 +99,32 @@ pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
 	(void)agent_report(a, id, st->version, state, exit_code, detail);
 }
 
-static int
-in_list(char *const *v, size_t n, const char *s)
+/* The agent's value of property key (klen bytes), or NULL. */
+static const char *
+agent_prop_of(void *arg, const char *key, size_t klen)
 {
-	size_t i;
+	const struct agent_conf	*c = arg;
+	size_t			 j;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
+	for (j = 0; j < c->nprops; j++)
+		if (strlen(c->prop_keys[j]) == klen &&
+		    strncmp(c->prop_keys[j], key, klen) == 0)
+			return c->prop_vals[j];
+	return NULL;
 }
 
-/*
- * Every endpoint when the policy names no target; otherwise one that
- * matches any kind named: its id or node name, one of its groups, or
- * all the properties listed.
- */
 static int
 targeted(const struct agent *a, const Arbor__Policy *p)
 {
-	const struct agent_conf	*c = a->conf;
-	size_t			 i, j, klen;
-	int			 all;
+	const struct arb_target	tg = {
+		p->target_endpoints, p->n_target_endpoints,
+		p->target_groups, p->n_target_groups,
+		p->target_props, p->n_target_props,
+	};
 
-	if (p->n_target_endpoints == 0 && p->n_target_groups == 0 &&
-	    p->n_target_props == 0)
-		return 1;
-	if (in_list(p->target_endpoints, p->n_target_endpoints, a->id) ||
-	    in_list(p->target_endpoints, p->n_target_endpoints, c->node_id))
-		return 1;
-	for (i = 0; i < c->ngroups; i++)
-		if (in_list(p->target_groups, p->n_target_groups,
-		    c->groups[i]))
-			return 1;
-	if (p->n_target_props == 0)
-		return 0;
-	all = 1;
-	for (i = 0; i < p->n_target_props && all; i++) {
-		const char *eq = strchr(p->target_props[i], '=');
-
-		if (eq == NULL)
-			return 0;
-		klen = (size_t)(eq - p->target_props[i]);
-		all = 0;
-		for (j = 0; j < c->nprops; j++)
-			if (strlen(c->prop_keys[j]) == klen &&
-			    strncmp(c->prop_keys[j], p->target_props[i],
-			    klen) == 0 && strcmp(c->prop_vals[j], eq + 1) == 0)
-				all = 1;
-	}
-	return all;
+	return arb_target_match(&tg, a->id, a->conf->node_id,
+	    a->conf->groups, a->conf->ngroups, agent_prop_of,
+	    (void *)a->conf);
 }
 
 /*
@@ -394,7 +371,8 @@ action_done(const struct arb_action_result *res, void *arg)
 	rv = arb_catalog_policy(a->store, st.sha, &p);
 	if (rv == 0)
 		rv = evaluate(a, p, &applies, err, sizeof(err));
-	a->inventory_next = 1;	/* the result carries the new inventory */
+	a->inventory_next = 1;	/* the result carries the new summary */
+	(void)agent_report_inventory(a);	/* and the changes, on their own */
 	if (rv != 0)
 		pstate_set(a, run->id, &st, ARB_ST_FAILED, 0, err);
 	else if (applies)

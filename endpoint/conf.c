@@ -91,6 +91,13 @@ k_report_ms(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_inventory_ms(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 1000, 7 * 86400000LL,
+	    &C(c)->inventory_ms, e, n);
+}
+
+static int
 k_receipt_ms(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_duration_ms(v, 1000, 86400000, &C(c)->receipt_ms, e,
@@ -141,6 +148,9 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "sending (default 1s)" },
 	{ "action_cgroup", k_action_cgroup, "run each action in a cgroup v2 "
 	    "of its own where one can be made (default true)" },
+	{ "inventory_interval", k_inventory_ms, "report the inventory this "
+	    "often, jittered by a tenth (default 6h; also at start and after "
+	    "every action)" },
 	{ "receipt_timeout", k_receipt_ms, "send reports again (through "
 	    "the next relay) when the root's receipt for them has not come "
 	    "this long after the relay took them (default 2m)" },
@@ -171,6 +181,7 @@ agent_conf_init(struct agent_conf *c)
 	c->up.fetch_depth = 2;
 	c->report_ms = 1000;
 	c->receipt_ms = 120000;
+	c->inventory_ms = 6 * 3600 * 1000LL;
 	c->up.notify_jitter_ms = 10000;
 	c->swarm_need = 100;
 	c->action_cgroup = 1;

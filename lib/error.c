@@ -29,6 +29,7 @@ static const char *const arb_errtab[] = {
 	[ARB_ENET - ARB_EPROTO] = "messaging failure",
 	[ARB_EPERM - ARB_EPROTO] = "permission refused",
 	[ARB_EUNREACH - ARB_EPROTO] = "unreachable",
+	[ARB_EUNKNOWN - ARB_EPROTO] = "not known here",
 };
 
 const char *
@@ -38,7 +39,7 @@ arb_strerror(int err)
 
 	if (err == 0)
 		return "success";
-	if (err < ARB_EPROTO || err > ARB_EUNREACH)
+	if (err < ARB_EPROTO || err > ARB_EUNKNOWN)
 		return err < 0 ? strerror(-err) : "unknown error";
 	i = (size_t)(err - ARB_EPROTO);
 	if (arb_errtab[i])

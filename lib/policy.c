@@ -752,3 +752,42 @@ arb_policy_file_free(struct arb_policy_file *pf)
 	free(pf->pol.target_props);
 	free(pf);
 }
+
+static int
+target_in(char *const *v, size_t n, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+int
+arb_target_match(const struct arb_target *tg, const char *id,
+    const char *name, char *const *groups, size_t ngroups,
+    const char *(*prop)(void *arg, const char *key, size_t klen), void *arg)
+{
+	const char	*eq, *v;
+	size_t		 i;
+
+	if (tg->nendpoints == 0 && tg->ngroups == 0 && tg->nprops == 0)
+		return 1;
+	if (target_in(tg->endpoints, tg->nendpoints, id) ||
+	    target_in(tg->endpoints, tg->nendpoints, name))
+		return 1;
+	for (i = 0; i < ngroups; i++)
+		if (target_in(tg->groups, tg->ngroups, groups[i]))
+			return 1;
+	if (tg->nprops == 0)
+		return 0;
+	for (i = 0; i < tg->nprops; i++) {
+		if ((eq = strchr(tg->props[i], '=')) == NULL ||
+		    (v = prop(arg, tg->props[i],
+		    (size_t)(eq - tg->props[i]))) == NULL ||
+		    strcmp(v, eq + 1) != 0)
+			return 0;
+	}
+	return 1;
+}

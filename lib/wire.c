@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "arbor/error.h"
+#include "arbor/expr.h"
+#include "arbor/inventory.h"
 #include "arbor/report.h"
 #include "arbor/sig.h"
 #include "arbor/wire.h"
@@ -446,6 +448,15 @@ wire_check_envelope(const Arbor__Envelope *e)
 	case ARBOR__ENVELOPE__BODY_TREE_REPLY:
 		return wire_check_relays(e->tree_reply->relays,
 		    e->tree_reply->n_relays);
+	case ARBOR__ENVELOPE__BODY_QUERY:
+		if (wire_check_text(e->query->expr, ARB_EXPR_MAX_LEN) != 0 ||
+		    e->query->n_target_endpoints > WIRE_BATCH_MAX ||
+		    e->query->n_target_groups > WIRE_BATCH_MAX ||
+		    e->query->n_target_props > WIRE_BATCH_MAX)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_QUERY_REPLY:
+		return 0;	/* from the root, to arborctl: texts only */
 	case ARBOR__ENVELOPE__BODY_ENROLL:
 		if (wire_check_signed(e->enroll->enroll) != 0 ||
 		    wire_check_via(e->enroll->via, e->enroll->n_via) != 0)
@@ -834,6 +845,11 @@ arb_wire_decode_report(const uint8_t *buf, size_t len, Arbor__Report **rp)
 		protobuf_c_message_free_unpacked(m, NULL);
 		return ARB_EPROTO;
 	}
+	if (r->inventory_delta != NULL &&
+	    (rv = arb_inv_check(r->inventory_delta)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
 	*rp = r;
 	return 0;
 }
@@ -1027,4 +1043,36 @@ arb_wire_free_receipt(Arbor__Receipt *r)
 {
 	if (r != NULL)
 		arbor__receipt__free_unpacked(r, NULL);
+}
+
+int
+arb_wire_encode_inv(const Arbor__InventoryDelta *d, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&d->base, ARB_INV_STORED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_inv(const uint8_t *buf, size_t len,
+    Arbor__InventoryDelta **dp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__inventory_delta__descriptor, buf, len,
+	    ARB_INV_STORED_MAX, &m)) != 0)
+		return rv;
+	if ((rv = arb_inv_check((Arbor__InventoryDelta *)m)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
+	*dp = (Arbor__InventoryDelta *)m;
+	return 0;
+}
+
+void
+arb_wire_free_inv(Arbor__InventoryDelta *d)
+{
+	if (d != NULL)
+		arbor__inventory_delta__free_unpacked(d, NULL);
 }

@@ -45,7 +45,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  keygen DIR            make the publisher key pair in DIR\n", 0 },
 	{ "publish", cmd_publish,
 	    "  publish POLICY.json   upload the policy's blobs and publish "
-	    "it\n", 1 },
+	    "it\n"
+	    "  publish --dry-run [--json] POLICY.json\n"
+	    "                        how many endpoints it would apply to, by "
+	    "relay\n", 1 },
 	{ "retire", cmd_retire,
 	    "  retire ID             remove a policy from the catalog\n", 1 },
 	{ "push", cmd_push,
@@ -68,6 +71,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  endpoints [--policy ID] [--state STATE] [--json]\n"
 	    "                        endpoints, last contact, state and "
 	    "path\n", 1 },
+	{ "query", cmd_query,
+	    "  query EXPR [--count] [--json] [--by relay|os|group]\n"
+	    "                        endpoints whose stored inventory "
+	    "matches EXPR\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },

@@ -74,6 +74,12 @@ void	ctl_clean(const char *in, size_t max, char *out, size_t outlen);
 /* Characters on screen, counting a UTF-8 sequence as one. */
 size_t	ctl_width(const char *s);
 
+/* ctl_inventory.c */
+struct arb_policy_file;
+int	cmd_query(struct ctl *, int, char *[]);
+/* publish --dry-run: what the policy would apply to, by relay. */
+int	ctl_dry_run(struct ctl *, const struct arb_policy_file *, int);
+
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);
 

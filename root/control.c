@@ -488,6 +488,9 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	case ARBOR__ENVELOPE__BODY_GET_TREE:
 		root_get_tree(r, req);
 		break;
+	case ARBOR__ENVELOPE__BODY_QUERY:
+		root_query(r, req, env->query);
+		break;
 	default:
 		root_refuse(req, ARB_EINVAL, "unexpected request (body %d)",
 		    (int)env->body_case);

@@ -149,6 +149,27 @@ void	root_status_free(struct root *);
 void	root_enroll(void *, struct arb_req *, Arbor__Enroll *);
 void	root_batch(void *, struct arb_req *, Arbor__ReportBatch *);
 
+/* inventory.c */
+struct arb_expr;
+struct arb_target;
+/*
+ * Apply the inventory delta d of endpoint eid in t: the stored inventory
+ * and the package index.  When d does not apply (another base, a digest
+ * that does not come out) nothing changes and rec->want_inventory is set,
+ * so that its receipt asks for a full one.  Returns 0, or ARB_ESTORE or
+ * -ENOMEM when t cannot go on.
+ */
+int	root_inv_take(struct arb_txn *t, Arbor__EndpointRecord *rec,
+	    const char *eid, const Arbor__InventoryDelta *d);
+/*
+ * Evaluate e over every endpoint in t that tg targets, into *out (clear
+ * it with root_inv_query_clear).  Returns 0 or a store error.
+ */
+int	root_inv_query(struct arb_txn *t, const struct arb_expr *e,
+	    const struct arb_target *tg, Arbor__QueryReply *out);
+void	root_inv_query_clear(Arbor__QueryReply *out);
+void	root_query(struct root *, struct arb_req *, const Arbor__Query *);
+
 /* status.c */
 /*
  * The operator's views, each answering req: the counts (of one policy, or

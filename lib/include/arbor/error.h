@@ -29,6 +29,7 @@ enum arb_err {
 	ARB_ENET,		/* messaging library failure */
 	ARB_EPERM,		/* refused: permissions */
 	ARB_EUNREACH,		/* no parent reachable */
+	ARB_EUNKNOWN,		/* a fact this node cannot know (file.* at the root) */
 };
 
 /* Text for an error code (ARB_E* or -errno).  Never NULL. */

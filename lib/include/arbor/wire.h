@@ -92,6 +92,18 @@ int	arb_wire_encode_eprec(const Arbor__EndpointRecord *e, uint8_t **bufp,
 int	arb_wire_decode_eprec(const uint8_t *buf, size_t len,
 	    Arbor__EndpointRecord **ep);
 void	arb_wire_free_eprec(Arbor__EndpointRecord *e);
+
+/*
+ * An inventory or inventory delta (arbor/inventory.h), as the root stores
+ * it: decoded within ARB_INV_STORED_MAX bytes and checked with
+ * arb_inv_check.  Free with arb_wire_free_inv.
+ */
+#define ARB_INV_STORED_MAX	(8 * 1024 * 1024)
+int	arb_wire_encode_inv(const Arbor__InventoryDelta *d, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_inv(const uint8_t *buf, size_t len,
+	    Arbor__InventoryDelta **dp);
+void	arb_wire_free_inv(Arbor__InventoryDelta *d);
 int	arb_wire_encode_relayinfo(const Arbor__RelayInfo *r, uint8_t **bufp,
 	    size_t *lenp);
 int	arb_wire_decode_relayinfo(const uint8_t *buf, size_t len,
