@@ -382,6 +382,23 @@ while [ "$(status_json | json 'sum(p["counts"]["fixed"] for p in d["policies"] i
 done
 B0=$(status_json | json 'd["batches"]')
 R0=$(status_json | json 'd["reports"]')
+# ---- inventory: what the root predicts before publishing (issue 11) ------
+# The root holds every endpoint's packages; a dry run evaluates the
+# policy's applicability over them, as the agents will.
+end=$(( $(now_us) + LIMIT * 1000000 ))
+while [ "$(ctl query --count true)" -lt $NAGENTS ] &&
+    [ "$(now_us)" -lt $end ]; do
+	sleep 0.05
+done
+say "the root's inventory: openssl by OS (query --by os):"
+ctl query --by os 'pkg("openssl") < version("3.0.22-1~deb12u2")' |
+    sed 's/^/      /'
+say "dry run of demo-openssl:"
+ctl publish --dry-run "$D/policy.json" | sed 's/^/      /'
+PREDICTED=$(ctl publish --dry-run --json "$D/policy.json" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["matched"])')
+# ---- end of the inventory block ---------------------------------------
+
 say "publishing demo-openssl (applies where openssl < 3.0.22-1~deb12u2)" \
     "and pushing it"
 ctl publish "$D/policy.json" >/dev/null
@@ -409,4 +426,7 @@ echo "demo: demo-openssl: $(echo "$J" | json 'c.get("fixed", 0)') fixed," \
     "$(echo "$J" | json 'c.get("failed", 0)') failed;" \
     "root received $REPORTS reports in $BATCHES batches;" \
     "last report at the root $LAST s after push"
+APPLIED=$(echo "$J" | json 'sum(v for k, v in c.items() if k != "not-applicable")')
+echo "demo: query pkg(\"openssl\") < version(\"3.0.22-1~deb12u2\"):" \
+    "$PREDICTED endpoints predicted, $APPLIED reported applicable"
 [ "$n" -ge $NAGENTS ]
