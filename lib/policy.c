@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "arbor/cvss.h"
 #include "arbor/error.h"
 #include "arbor/policy.h"
 #include "arbor/sig.h"
@@ -42,7 +43,7 @@ const char *const arb_policy_severities[] = {
 static const char *const policy_keys[] = {
 	"id", "version", "title", "severity", "applicability", "action",
 	"action_file", "rollback", "rollback_file", "blobs", "target",
-	"timeout", NULL
+	"timeout", "cves", "cvss", NULL
 };
 
 static const char *const policy_target_keys[] = {
@@ -593,6 +594,54 @@ policy_parse_target(struct policy_ctx *c, json_t *root,
 	return 0;
 }
 
+/*
+ * "cves": ["CVE-2026-1234", ...] and "cvss": a base score 0..10 or a
+ * CVSS 3.x vector, whose score is computed here.
+ */
+static int
+policy_parse_vuln(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
+{
+	const char	*why;
+	json_t		*v, *x;
+	size_t		 i;
+
+	if ((v = json_object_get(root, "cves")) != NULL) {
+		if (!json_is_array(v) || json_array_size(v) > ARB_CVE_MAX)
+			return policy_fail(c, "cves", "must be a list of at "
+			    "most %d CVE ids", ARB_CVE_MAX);
+		if ((p->cves = calloc(json_array_size(v) + 1,
+		    sizeof(char *))) == NULL)
+			return policy_nomem(c);
+		json_array_foreach(v, i, x) {
+			if (!json_is_string(x) ||
+			    !arb_cve_valid(json_string_value(x)))
+				return policy_fail(c, "cves", "entry %zu: must "
+				    "be a CVE id such as CVE-2026-1234", i);
+			if ((p->cves[i] = strdup(json_string_value(x))) ==
+			    NULL)
+				return policy_nomem(c);
+			p->n_cves++;
+		}
+	}
+	if ((v = json_object_get(root, "cvss")) == NULL)
+		return 0;
+	if (json_is_number(v)) {
+		p->cvss = json_number_value(v);
+		if (!(p->cvss >= 0 && p->cvss <= 10))
+			return policy_fail(c, "cvss", "a base score is 0.0 to "
+			    "10.0");
+		return 0;
+	}
+	if (!json_is_string(v))
+		return policy_fail(c, "cvss", "must be a base score or a "
+		    "CVSS 3.x vector");
+	if (arb_cvss_score(json_string_value(v), &p->cvss, &why) != 0)
+		return policy_fail(c, "cvss", "%s", why);
+	if ((p->cvss_vector = strdup(json_string_value(v))) == NULL)
+		return policy_nomem(c);
+	return 0;
+}
+
 static int
 policy_get_timeout(struct policy_ctx *c, json_t *root, uint32_t *out)
 {
@@ -643,6 +692,7 @@ policy_parse_doc(struct policy_ctx *c, json_t *root,
 	    &pf->pol.rollback)) != 0 ||
 	    (rv = policy_parse_blobs(c, root, pf)) != 0 ||
 	    (rv = policy_parse_target(c, root, pf)) != 0 ||
+	    (rv = policy_parse_vuln(c, root, &pf->pol)) != 0 ||
 	    (rv = policy_get_timeout(c, root, &pf->pol.timeout_s)) != 0)
 		return rv;
 	/* Refuse an expression the endpoints could not parse. */
@@ -750,6 +800,11 @@ arb_policy_file_free(struct arb_policy_file *pf)
 	for (i = 0; i < pf->pol.n_target_props; i++)
 		free(pf->pol.target_props[i]);
 	free(pf->pol.target_props);
+	for (i = 0; i < pf->pol.n_cves; i++)
+		free(pf->pol.cves[i]);
+	free(pf->pol.cves);
+	if (pf->pol.cvss_vector != protobuf_c_empty_string)
+		free(pf->pol.cvss_vector);
 	free(pf);
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arbor/cvss.h"
 #include "arbor/error.h"
 #include "arbor/expr.h"
 #include "arbor/inventory.h"
@@ -224,8 +225,13 @@ wire_check_policy(const Arbor__Policy *p)
 			sev = 1;
 	if (!sev)
 		return ARB_EPROTO;
-	if (p->n_blobs > ARB_MAX_BLOBS)
+	if (p->n_blobs > ARB_MAX_BLOBS || p->n_cves > ARB_CVE_MAX ||
+	    !(p->cvss >= 0 && p->cvss <= 10) ||
+	    wire_check_text(p->cvss_vector, ARB_CVSS_VECTOR_MAX) != 0)
 		return ARB_EPROTO;
+	for (i = 0; i < p->n_cves; i++)
+		if (!arb_cve_valid(p->cves[i]))
+			return ARB_EPROTO;
 	for (i = 0; i < p->n_blobs; i++) {
 		const Arbor__BlobRef	*b = p->blobs[i];
 

@@ -71,6 +71,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  endpoints [--policy ID] [--state STATE] [--json]\n"
 	    "                        endpoints, last contact, state and "
 	    "path\n", 1 },
+	{ "exposure", cmd_exposure,
+	    "  exposure [CVE] [--json]\n"
+	    "                        per CVE, the endpoints where a policy "
+	    "that fixes it\n"
+	    "                        applies and is not fixed, by score\n", 1 },
 	{ "query", cmd_query,
 	    "  query EXPR [--count] [--json] [--by relay|os|group]\n"
 	    "                        endpoints whose stored inventory "

@@ -105,6 +105,11 @@ int	ctl_get_current(const struct ctl *c, struct ctl_current **vp,
 const struct ctl_current *ctl_current_find(const struct ctl_current *v,
 	    size_t n, const char *id);
 void	ctl_current_free(struct ctl_current *v, size_t n);
+/* Ask the root for its catalog; 0 with *repp (arb_wire_free), or 1. */
+int	ctl_get_catalog(const struct ctl *c, Arbor__Envelope **repp);
+
+/* ctl_exposure.c */
+int	cmd_exposure(struct ctl *, int, char *[]);
 
 /* ctl_status.c */
 int	cmd_status(struct ctl *, int, char *[]);

@@ -398,8 +398,7 @@ done:
 	return ret;
 }
 
-/* Ask the root for its catalog; 0, or 1 after a message. */
-static int
+int
 ctl_get_catalog(const struct ctl *c, Arbor__Envelope **repp)
 {
 	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;

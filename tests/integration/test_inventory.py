@@ -149,5 +149,39 @@ def test_dry_run_equals_reported():
             raise Failure("a delta did not apply:\n" + root.text()[-2000:])
 
 
+def test_exposure():
+    """Policies name the CVEs they fix and a CVSS score (or vector):
+    exposure lists, per CVE, the endpoints where a fixing policy applies
+    and is not fixed, highest score first."""
+    with Net("inv-exposure") as net:
+        root, relays, agents, kinds = tree(net)
+        old = sum(1 for k, _ in kinds if k == "debian12-old-openssl")
+        net.publish("inv-broken", 1, {"p.bin": os.urandom(1000)},
+                    applicability=NEEDS, action="exit 3",
+                    cves=["CVE-2026-1111"],
+                    cvss="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
+        net.publish("inv-nowhere", 1, {"p.bin": os.urandom(1000)},
+                    applicability='pkg("openssl") == none',
+                    cves=["CVE-2026-2222", "CVE-2026-1111"], cvss=5.0)
+        bad = net.ctl("publish", net.policy_file(
+            "inv-bad", 1, {"p.bin": b"x"}, cves=["CVE-26-1"])[0],
+            check=False)
+        if bad.returncode == 0 or "cves" not in bad.stderr:
+            raise Failure("a bad CVE id was taken: %r" % bad.stderr)
+
+        def exposure():
+            d = json.loads(net.ctl("exposure", "--json").stdout)["cves"]
+            return d if d and d[0]["exposed"] == old else None
+        d = wait_until(exposure, 60, "the failed endpoints to be exposed")
+        d = exposure()
+        if [x["cve"] for x in d] != ["CVE-2026-1111", "CVE-2026-2222"] or \
+                abs(d[0]["cvss"] - 9.8) > 0.01 or d[1]["exposed"] != 0:
+            raise Failure("exposure: %r" % d)
+        text = net.ctl("exposure", "CVE-2026-1111").stdout
+        if text.count(" failed") != old:
+            raise Failure("exposure CVE-2026-1111: %r" % text)
+
+
 if __name__ == "__main__":
-    run([test_query_and_unknown, test_dry_run_equals_reported])
+    run([test_query_and_unknown, test_dry_run_equals_reported,
+         test_exposure])
