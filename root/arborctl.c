@@ -68,6 +68,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  endpoints [--policy ID] [--state STATE] [--json]\n"
 	    "                        endpoints, last contact, state and "
 	    "path\n", 1 },
+	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },

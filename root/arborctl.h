@@ -74,6 +74,9 @@ void	ctl_clean(const char *in, size_t max, char *out, size_t outlen);
 /* Characters on screen, counting a UTF-8 sequence as one. */
 size_t	ctl_width(const char *s);
 
+/* ctl_rollout.c */
+int	cmd_rollout(struct ctl *, int, char *[]);
+
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);
 
