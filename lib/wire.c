@@ -476,6 +476,19 @@ wire_check_envelope(const Arbor__Envelope *e)
 				return ARB_EPROTO;
 		}
 		return 0;
+	case ARBOR__ENVELOPE__BODY_ROLLOUT_CTL:
+		if (wire_check_text(e->rollout_ctl->id, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->rollout_ctl->op, ARB_MAX_ID) != 0)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_ROLLOUT_REPLY:
+		if (e->rollout_reply->n_lines > ARB_MAX_POLICIES)
+			return ARB_EPROTO;
+		for (i = 0; i < e->rollout_reply->n_lines; i++)
+			if (wire_check_text(e->rollout_reply->lines[i],
+			    ARB_MAX_TEXT) != 0)
+				return ARB_EPROTO;
+		return 0;
 	case ARBOR__ENVELOPE__BODY_TREE_REPLY:
 		return wire_check_relays(e->tree_reply->relays,
 		    e->tree_reply->n_relays);

@@ -294,9 +294,10 @@ rollout_check(struct root *r, const Arbor__PolicyRef *ref)
 	snprintf(reason, sizeof(reason), "wave %u: %u of %u fixed", rs->wave,
 	    c.ok, c.in);
 	ns.why = reason;
+	/* The signing frees the old head, rs and ref with it. */
 	if (sign_state(r, ref, &ns, "rollout advance") == 0)
 		log_info("root: rollout %s: wave %u (%u %%) after %s", p->id,
-		    ns.wave, p->waves[rs->wave]->share_pct, reason);
+		    ns.wave, p->waves[ns.wave - 1]->share_pct, reason);
 out:
 	arb_wire_free_policy(p);
 }
