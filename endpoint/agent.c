@@ -48,6 +48,8 @@ agent_stop_in(struct agent *a)
 	a->stopping = 1;
 	if (a->retry.loop != NULL && !uv_is_closing((uv_handle_t *)&a->retry))
 		uv_close((uv_handle_t *)&a->retry, NULL);
+	if (a->sched.loop != NULL && !uv_is_closing((uv_handle_t *)&a->sched))
+		uv_close((uv_handle_t *)&a->sched, NULL);
 	if (a->flush.loop != NULL && !uv_is_closing((uv_handle_t *)&a->flush))
 		uv_close((uv_handle_t *)&a->flush, NULL);
 	if (a->prev.loop != NULL && !uv_is_closing((uv_handle_t *)&a->prev))
@@ -289,6 +291,8 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 		goto fail;
 	uv_timer_init(a->loop, &a->retry);
 	a->retry.data = a;
+	uv_timer_init(a->loop, &a->sched);
+	a->sched.data = a;
 	uv_timer_init(a->loop, &a->flush);
 	a->flush.data = a;
 	uv_timer_init(a->loop, &a->prev);

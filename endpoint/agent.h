@@ -4,6 +4,7 @@
 #ifndef ARBOR_AGENT_H
 #define ARBOR_AGENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -43,6 +44,7 @@ struct agent_conf {
 	char			*node_id;
 	char			*facts_root;
 	char			*token;		/* enrolment token */
+	char			*time_zone;	/* TZ for schedules */
 	char			**groups;
 	size_t			 ngroups;
 	char			**prop_keys;
@@ -96,7 +98,13 @@ struct agent_pstate {
 	uint32_t	attempts;
 	int32_t		exit_code;
 	uint64_t	rollback_done;		/* rollback_seq handled */
+	/* Added with schedules: a record without them reads as zeros. */
+	int64_t		deferred_until;		/* arbor-agent defer */
+	uint32_t	wait;			/* enum arb_wait reported */
+	uint32_t	pad;
+	int64_t		wait_next;		/* and its next try */
 };
+#define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
 
 struct agent {
 	const struct agent_conf	*conf;
@@ -110,6 +118,8 @@ struct agent {
 	uv_signal_t		 sigterm;
 	uv_signal_t		 sigint;
 	uv_timer_t		 retry;
+	uv_timer_t		 sched;		/* the next scheduled try */
+	int64_t			 sched_next;	/* its time, epoch s; 0 none */
 	uv_timer_t		 flush;
 	struct arb_net		*net;
 	struct arb_store	*store;

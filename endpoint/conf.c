@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arbor/error.h"
@@ -32,6 +33,7 @@ k_map_size(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_facts_root, struct agent_conf, facts_root)
 
 ARB_CONF_STRKEY(k_token, struct agent_conf, token)
+ARB_CONF_STRKEY(k_time_zone, struct agent_conf, time_zone)
 
 ARB_CONF_STRKEY(k_eval, struct agent_conf, eval)
 
@@ -141,6 +143,8 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "name)" },
 	{ "facts_root", k_facts_root, "file-system root facts are read from "
 	    "(default /)" },
+	{ "time_zone", k_time_zone, "the zone schedules are read in, e.g. "
+	    "Europe/Paris (default: the system's)" },
 	{ "group", k_group, "a group this endpoint is in; repeat" },
 	{ "property", k_prop, "KEY=VALUE property of this endpoint; repeat" },
 	{ "enroll_token", k_token, "token presented at enrolment" },
@@ -205,6 +209,11 @@ agent_conf_check(struct agent_conf *c)
 		log_warnx("configuration: relay: at least one required");
 		rv = ARB_ECONFIG;
 	}
+	/* Schedules are local time: the C library's, in this zone. */
+	if (c->time_zone != NULL) {
+		setenv("TZ", c->time_zone, 1);
+		tzset();
+	}
 	if (c->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
 			strcpy(host, "agent");
@@ -224,6 +233,7 @@ agent_conf_clear(struct agent_conf *c)
 	arb_upstream_clear(&c->up);
 	free(c->node_id);
 	free(c->facts_root);
+	free(c->time_zone);
 	free(c->token);
 	free(c->eval);
 	free(c->swarm_fixed);

@@ -206,6 +206,39 @@ wire_check_head(const Arbor__Head *h)
 	return 0;
 }
 
+/* A schedule and waves the endpoints can evaluate (lib/schedule.c). */
+static int
+wire_check_schedule(const Arbor__Policy *p)
+{
+	const Arbor__Schedule	*s = p->schedule;
+	size_t			 i;
+	uint32_t		 share = 0;
+
+	if (s != NULL) {
+		if (s->n_windows > ARB_SCHED_MAX_WINDOWS ||
+		    wire_check_text(s->run_when, ARB_MAX_TEXT) != 0)
+			return ARB_EPROTO;
+		for (i = 0; i < s->n_windows; i++)
+			if (s->windows[i] == NULL || s->windows[i]->days > 0x7f ||
+			    s->windows[i]->start_min >= 1440 ||
+			    s->windows[i]->end_min > 1440)
+				return ARB_EPROTO;
+	}
+	if (p->n_waves > ARB_SCHED_MAX_WAVES)
+		return ARB_EPROTO;
+	for (i = 0; i < p->n_waves; i++) {
+		const Arbor__Wave *w = p->waves[i];
+
+		if (w == NULL || wire_check_text(w->name, ARB_MAX_ID) != 0 ||
+		    w->share_pct < share || w->share_pct == 0 ||
+		    w->share_pct > 100 || w->success_pct > 100 ||
+		    w->halt_pct > 100)
+			return ARB_EPROTO;
+		share = w->share_pct;
+	}
+	return 0;
+}
+
 static int
 wire_check_policy(const Arbor__Policy *p)
 {
@@ -227,7 +260,8 @@ wire_check_policy(const Arbor__Policy *p)
 		return ARB_EPROTO;
 	if (p->n_blobs > ARB_MAX_BLOBS || p->n_cves > ARB_CVE_MAX ||
 	    !(p->cvss >= 0 && p->cvss <= 10) ||
-	    wire_check_text(p->cvss_vector, ARB_CVSS_VECTOR_MAX) != 0)
+	    wire_check_text(p->cvss_vector, ARB_CVSS_VECTOR_MAX) != 0 ||
+	    wire_check_schedule(p) != 0)
 		return ARB_EPROTO;
 	for (i = 0; i < p->n_cves; i++)
 		if (!arb_cve_valid(p->cves[i]))
@@ -450,6 +484,19 @@ wire_check_envelope(const Arbor__Envelope *e)
 			    wire_check_via(x->via, x->n_via))
 				return ARB_EPROTO;
 		}
+		return 0;
+	case ARBOR__ENVELOPE__BODY_ROLLOUT_CTL:
+		if (wire_check_text(e->rollout_ctl->id, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->rollout_ctl->op, ARB_MAX_ID) != 0)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_ROLLOUT_REPLY:
+		if (e->rollout_reply->n_lines > ARB_MAX_POLICIES)
+			return ARB_EPROTO;
+		for (i = 0; i < e->rollout_reply->n_lines; i++)
+			if (wire_check_text(e->rollout_reply->lines[i],
+			    ARB_MAX_TEXT) != 0)
+				return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_TREE_REPLY:
 		return wire_check_relays(e->tree_reply->relays,

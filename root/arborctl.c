@@ -80,6 +80,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  query EXPR [--count] [--json] [--by relay|os|group]\n"
 	    "                        endpoints whose stored inventory "
 	    "matches EXPR\n", 1 },
+	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },

@@ -79,6 +79,8 @@ struct arb_policy_file;
 int	cmd_query(struct ctl *, int, char *[]);
 /* publish --dry-run: what the policy would apply to, by relay. */
 int	ctl_dry_run(struct ctl *, const struct arb_policy_file *, int);
+/* ctl_rollout.c */
+int	cmd_rollout(struct ctl *, int, char *[]);
 
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);

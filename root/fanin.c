@@ -565,8 +565,11 @@ batch_after(void *arg, int committed)
 	struct batch_done	*bd = arg;
 	size_t			 i;
 
-	for (i = 0; committed && i < bd->nd; i++)
+	for (i = 0; committed && i < bd->nd; i++) {
 		root_counts_apply(bd->r->counts, &bd->d[i]);
+		if (bd->r->delta_hook != NULL)
+			bd->r->delta_hook(bd->r, &bd->d[i]);
+	}
 	for (i = 0; i < bd->nrs; i++)
 		arb_signed_clear(&bd->rs[i]);
 	free(bd->rs);

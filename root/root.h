@@ -62,6 +62,11 @@ struct root {
 	uv_signal_t		 sigterm;
 	uv_signal_t		 sigint;
 	uv_timer_t		 resign;
+	uv_timer_t		 rollout;	/* staged rollouts judged */
+	struct arb_strmap	*fails;		/* policy -> int64 ms, last failure */
+	/* Called for each delta once committed (rollout.c's, or NULL). */
+	void			(*delta_hook)(struct root *,
+				    const struct root_delta *);
 	struct arb_net		*net;
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
@@ -180,6 +185,21 @@ void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);
 void	root_get_tree(struct root *, struct arb_req *);
+
+/* rollout.c */
+int64_t	root_rollout_now_ms(void);
+/* A published policy with waves: its first wave's state, into rs. */
+int	root_rollout_begin(struct root *, const Arbor__Policy *,
+	    Arbor__RolloutState *rs);
+/* Does a wave of in endpoints, failed of them failed, trip its halt? */
+int	root_rollout_trips(const Arbor__Wave *, uint32_t in, uint32_t failed,
+	    char *why, size_t whylen);
+void	root_rollout_check(struct root *);
+void	root_rollout_note(struct root *, const struct root_delta *);
+void	root_rollout_start(struct root *);
+void	root_rollout_stop(struct root *);
+void	root_rollout_ctl(struct root *, struct arb_req *,
+	    const Arbor__RolloutCtl *);
 
 /* control.c */
 void	root_control(struct arb_req *, const uint8_t *, size_t, void *);

@@ -75,15 +75,17 @@ class Node:
         self.log = os.path.join(net.dir, name + ".log")
         self.proc = None
         self.svc = self.pub = None
+        self.env = None  # extra environment (a test clock: ARBOR_CLOCK...)
 
     def start(self):
         logf = open(self.log, "ab")
         # A daemon whose stderr is a file logs to syslog unless given -d;
         # the tests read its lines from this node's log file.
         fg = ["-d"] if self.kind in ("root", "relay", "agent") else []
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen([BIN[self.kind]] + fg + self.args,
                                      stdout=logf, stderr=subprocess.STDOUT,
-                                     cwd=self.net.dir)
+                                     cwd=self.net.dir, env=env)
         logf.close()
         return self
 
@@ -238,7 +240,7 @@ class Net:
             node.wait_log(r"serving")
         return node
 
-    def agent(self, relays, name=None, start=True, **conf):
+    def agent(self, relays, name=None, start=True, env=None, **conf):
         self.n += 1
         name = name or "agent%d" % self.n
         c = {"data_dir": os.path.join(self.dir, name),
@@ -249,6 +251,7 @@ class Net:
              "notify_jitter": "100ms", "node_id": name}
         c.update(conf)
         node = self._node("agent", name, self._conf(c))
+        node.env = env
         if start:
             node.start()
             node.wait_log(r"started")

@@ -18,6 +18,8 @@
 /* Bounds on counts and strings inside decoded objects. */
 #define ARB_MAX_POLICIES	4096
 #define ARB_MAX_BLOBS		256
+#define ARB_SCHED_MAX_WINDOWS	16	/* maintenance windows of a policy */
+#define ARB_SCHED_MAX_WAVES	16	/* waves of a staged rollout */
 #define ARB_MAX_ID		128
 #define ARB_MAX_TEXT		(64 * 1024)
 /* Longest address (a relay's parent in RelayInfo). */
