@@ -172,7 +172,12 @@ def test_exposure():
         def exposure():
             d = json.loads(net.ctl("exposure", "--json").stdout)["cves"]
             return d if d and d[0]["exposed"] == old else None
-        d = wait_until(exposure, 60, "the failed endpoints to be exposed")
+
+        def failed():	# exposed counts those still running too
+            t = net.ctl("exposure", "CVE-2026-1111").stdout
+            return t if t.count(" failed") == old else None
+        wait_until(exposure, 60, "the failed endpoints to be exposed")
+        wait_until(failed, 60, "the exposed endpoints to have failed")
         d = exposure()
         if [x["cve"] for x in d] != ["CVE-2026-1111", "CVE-2026-2222"] or \
                 abs(d[0]["cvss"] - 9.8) > 0.01 or d[1]["exposed"] != 0:
