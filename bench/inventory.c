@@ -88,7 +88,7 @@ pkg_version(unsigned j, unsigned ep, unsigned bump)
 	return buf;
 }
 
-static void
+static _Noreturn void
 die(const char *what, int rv)
 {
 	fprintf(stderr, "inventory: %s: %s\n", what, arb_strerror(rv));
