@@ -77,6 +77,10 @@ size_t	ctl_width(const char *s);
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);
 
+/* ctl_ca.c */
+int	cmd_ca(struct ctl *, int, char *[]);
+int	cmd_cert(struct ctl *, int, char *[]);
+
 /* ctl_catalog.c */
 int	cmd_publish(struct ctl *, int, char *[]);
 int	cmd_retire(struct ctl *, int, char *[]);
