@@ -10,6 +10,7 @@
 
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/tls.h"
 #include "agent.h"
 
 #define C(v)	((struct agent_conf *)(v))
@@ -135,6 +136,7 @@ k_action_cgroup(void *c, const char *v, char *e, size_t n)
 }
 
 const struct arb_conf_key agent_conf_keys[] = {
+	ARB_TLS_CONF_KEYS,
 	ARB_UPSTREAM_CONF_KEYS("relay", "5m", "1m", "10s", "2"),
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
@@ -205,6 +207,8 @@ agent_conf_check(struct agent_conf *c)
 		log_warnx("configuration: pubkey: required");
 		rv = ARB_ECONFIG;
 	}
+	if (arb_upstream_check(&c->up, "relay") != 0)
+		rv = ARB_ECONFIG;
 	if (c->up.nparents == 0) {
 		log_warnx("configuration: relay: at least one required");
 		rv = ARB_ECONFIG;

@@ -43,6 +43,15 @@
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "keygen", cmd_keygen,
 	    "  keygen DIR            make the publisher key pair in DIR\n", 0 },
+	{ "ca", cmd_ca,
+	    "  ca init DIR           make Arbor's TLS certificate authority "
+	    "in DIR\n", 0 },
+	{ "cert", cmd_cert,
+	    "  cert issue --ca DIR --name NAME --out PREFIX [--client]\n"
+	    "       [--valid DURATION] [--backdate DURATION]\n"
+	    "                        a TLS key and certificate for a node "
+	    "(default: server\n"
+	    "                        and client, valid 365d)\n", 0 },
 	{ "publish", cmd_publish,
 	    "  publish POLICY.json   upload the policy's blobs and publish "
 	    "it\n"

@@ -85,6 +85,10 @@ int	cmd_rollout(struct ctl *, int, char *[]);
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);
 
+/* ctl_ca.c */
+int	cmd_ca(struct ctl *, int, char *[]);
+int	cmd_cert(struct ctl *, int, char *[]);
+
 /* ctl_catalog.c */
 int	cmd_publish(struct ctl *, int, char *[]);
 int	cmd_retire(struct ctl *, int, char *[]);

@@ -7,6 +7,7 @@
 
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/tls.h"
 #include "root.h"
 
 #define C(v)	((struct root_conf *)(v))
@@ -67,6 +68,7 @@ k_token(void *c, const char *v, char *e, size_t n)
 const struct arb_conf_key root_conf_keys[] = {
 	{ "data_dir", k_data_dir, "directory for the store and blobs" },
 	{ "key", k_key, "publisher private key (PEM, mode 0600)" },
+	ARB_TLS_CONF_KEYS,
 	{ "svc", k_svc, "REP address children send requests to" },
 	{ "pub", k_pub, "PUB address children subscribe to" },
 	{ "control", k_control, "arborctl's address (default "
@@ -162,7 +164,9 @@ root_conf_check(struct root_conf *c)
 	if (c->svc == NULL || c->pub == NULL) {
 		log_warnx("configuration: svc and pub: both required");
 		rv = ARB_ECONFIG;
-	}
+	} else if (arb_tls_conf_url("svc", c->svc) != 0 ||
+	    arb_tls_conf_url("pub", c->pub) != 0)
+		rv = ARB_ECONFIG;
 	if (rv == 0 && c->control == NULL) {
 		len = strlen(c->data_dir) + 32;
 		if ((c->control = malloc(len)) == NULL)
