@@ -36,6 +36,10 @@
 #      received 12 reports in 5 batches; last report at the root 1.2 s
 #      after push
 #
+# Every link is TLS (tls+tcp://): the demo makes its own CA and a
+# certificate for each node, and says so on its last line; PLAIN=1 runs it
+# over plain tcp:// instead.
+#
 # Every process it started is stopped on exit; the temporary directory is
 # removed unless KEEP=1.  ARBOR_BUILD names another build directory.
 # Waits are bounded: after 60 s the summary shows the count reached.
@@ -192,7 +196,23 @@ for try in $(seq 50); do
 done
 [ -n "$BASE" ] || die "no $NPORTS free ports found in 30000-50000"
 
-url() { echo "tcp://127.0.0.1:$(( BASE + $1 ))"; }
+# ---- TLS ------------------------------------------------------------------
+# Every link is tls+tcp:// (PLAIN=1: tcp://).  The demo makes its own CA
+# and a certificate per node: the root and the relays get server
+# certificates named NAME.arbor, which their children check; every child
+# shows a client certificate, which its parent requires.
+if [ "${PLAIN:-0}" = 1 ]; then SCHEME=tcp; else SCHEME=tls+tcp; fi
+url() { echo "$SCHEME://127.0.0.1:$(( BASE + $1 ))"; }
+# the name a parent's certificate carries, as a parent line's third word
+tls_name() { [ "$SCHEME" = tcp ] || echo " $1.arbor"; }
+# tls_args NAME [--client]: issue NAME's certificate; its daemon's keys
+tls_args() {
+	[ "$SCHEME" = tcp ] && return
+	"$CTL" cert issue --ca "$TMP/ca" --name "$1.arbor" \
+	    --out "$TMP/tls/$1" ${2:-} >/dev/null
+	echo "--tls_ca $TMP/ca/ca.crt --tls_cert $TMP/tls/$1.crt" \
+	    "--tls_key $TMP/tls/$1.key"
+}
 
 # ---- the tree ---------------------------------------------------------------
 
@@ -200,12 +220,17 @@ say "tree on 127.0.0.1 ports $BASE-$(( BASE + NPORTS - 1 )), in $TMP$( \
     [ "${KEEP:-0}" = 1 ] || echo ' (KEEP=1 keeps it)')"
 
 "$CTL" keygen "$TMP/keys" >/dev/null
+if [ "$SCHEME" != tcp ]; then
+	"$CTL" ca init "$TMP/ca" >/dev/null
+	mkdir -p "$TMP/tls"
+fi
 PUBKEY=$TMP/keys/publisher.pub
 
 ROOT_SVC=$(url 0) ROOT_PUB=$(url 1)
 TOKEN=demo-enrol-$RANDOM$RANDOM
 start root "$ROOT_BIN" --data_dir "$TMP/root" --key "$TMP/keys/publisher.key" \
-    --svc "$ROOT_SVC" --pub "$ROOT_PUB" --enroll_token "$TOKEN"
+    --svc "$ROOT_SVC" --pub "$ROOT_PUB" --enroll_token "$TOKEN" \
+    $(tls_args root)
 wait_log root "serving" 10
 ctl() { "$CTL" -d "$TMP/root" "$@"; }
 
@@ -217,15 +242,15 @@ for i in $(seq 1 $NRELAYS); do
 done
 relay_parent() {
 	case $1 in
-	1|2) echo "$ROOT_SVC $ROOT_PUB" ;;
-	*) echo "${SVC[1]} ${PUB[1]}" ;;
+	1|2) echo "$ROOT_SVC $ROOT_PUB$(tls_name root)" ;;
+	*) echo "${SVC[1]} ${PUB[1]}$(tls_name relay1)" ;;
 	esac
 }
 for i in $(seq 1 $NRELAYS); do
 	start relay$i "$RELAY_BIN" --data_dir "$TMP/relay$i" --pubkey "$PUBKEY" \
 	    --parent "$(relay_parent $i)" --svc "${SVC[$i]}" --pub "${PUB[$i]}" \
 	    --node_id relay$i --poll_interval 10m --poll_jitter 1m --timeout 5s \
-	    --report_interval 250ms
+	    --report_interval 250ms $(tls_args relay$i)
 	wait_log relay$i "serving" 10
 done
 
@@ -249,9 +274,10 @@ AGENTS=()
 for j in $(seq 1 $NAGENTS); do
 	i=$(( (j - 1) % NRELAYS + 1 ))
 	start agent$j "$AGENT_BIN" --data_dir "$TMP/agent$j" --pubkey "$PUBKEY" \
-	    --relay "${SVC[$i]} ${PUB[$i]}" --node_id agent$j \
+	    --relay "${SVC[$i]} ${PUB[$i]}$(tls_name relay$i)" --node_id agent$j \
 	    --poll_interval 10m --poll_jitter 1m --timeout 5s \
-	    --facts_root "$(fixture $j)" --enroll_token "$TOKEN"
+	    --facts_root "$(fixture $j)" --enroll_token "$TOKEN" \
+	    $(tls_args agent$j --client)
 	AGENTS+=("agent$j")
 done
 for a in "${AGENTS[@]}"; do
@@ -382,6 +408,23 @@ while [ "$(status_json | json 'sum(p["counts"]["fixed"] for p in d["policies"] i
 done
 B0=$(status_json | json 'd["batches"]')
 R0=$(status_json | json 'd["reports"]')
+# ---- inventory: what the root predicts before publishing (issue 11) ------
+# The root holds every endpoint's packages; a dry run evaluates the
+# policy's applicability over them, as the agents will.
+end=$(( $(now_us) + LIMIT * 1000000 ))
+while [ "$(ctl query --count true)" -lt $NAGENTS ] &&
+    [ "$(now_us)" -lt $end ]; do
+	sleep 0.05
+done
+say "the root's inventory: openssl by OS (query --by os):"
+ctl query --by os 'pkg("openssl") < version("3.0.22-1~deb12u2")' |
+    sed 's/^/      /'
+say "dry run of demo-openssl:"
+ctl publish --dry-run "$D/policy.json" | sed 's/^/      /'
+PREDICTED=$(ctl publish --dry-run --json "$D/policy.json" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["matched"])')
+# ---- end of the inventory block ---------------------------------------
+
 say "publishing demo-openssl (applies where openssl < 3.0.22-1~deb12u2)" \
     "and pushing it"
 ctl publish "$D/policy.json" >/dev/null
@@ -409,4 +452,15 @@ echo "demo: demo-openssl: $(echo "$J" | json 'c.get("fixed", 0)') fixed," \
     "$(echo "$J" | json 'c.get("failed", 0)') failed;" \
     "root received $REPORTS reports in $BATCHES batches;" \
     "last report at the root $LAST s after push"
+APPLIED=$(echo "$J" | json 'sum(v for k, v in c.items() if k != "not-applicable")')
+echo "demo: query pkg(\"openssl\") < version(\"3.0.22-1~deb12u2\"):" \
+    "$PREDICTED endpoints predicted, $APPLIED reported applicable"
+if [ "$SCHEME" = tcp ]; then
+	echo "demo: links: plain tcp:// on loopback (PLAIN=1)"
+else
+	echo "demo: links: TLS (tls+tcp://) on all $(( NRELAYS + NAGENTS ))" \
+	    "links; $(ls "$TMP/tls" | grep -c '\.crt$') certificates from the" \
+	    "demo's own CA; every parent checked by name, every child by" \
+	    "its client certificate"
+fi
 [ "$n" -ge $NAGENTS ]

@@ -48,12 +48,16 @@ agent_stop_in(struct agent *a)
 	a->stopping = 1;
 	if (a->retry.loop != NULL && !uv_is_closing((uv_handle_t *)&a->retry))
 		uv_close((uv_handle_t *)&a->retry, NULL);
+	if (a->sched.loop != NULL && !uv_is_closing((uv_handle_t *)&a->sched))
+		uv_close((uv_handle_t *)&a->sched, NULL);
 	if (a->flush.loop != NULL && !uv_is_closing((uv_handle_t *)&a->flush))
 		uv_close((uv_handle_t *)&a->flush, NULL);
 	if (a->prev.loop != NULL && !uv_is_closing((uv_handle_t *)&a->prev))
 		uv_close((uv_handle_t *)&a->prev, NULL);
 	if (a->gc.loop != NULL && !uv_is_closing((uv_handle_t *)&a->gc))
 		uv_close((uv_handle_t *)&a->gc, NULL);
+	if (a->inv.loop != NULL && !uv_is_closing((uv_handle_t *)&a->inv))
+		uv_close((uv_handle_t *)&a->inv, NULL);
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
 	/* The link last: closing it completes what the others wait for. */
@@ -285,12 +289,16 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 		goto fail;
 	uv_timer_init(a->loop, &a->retry);
 	a->retry.data = a;
+	uv_timer_init(a->loop, &a->sched);
+	a->sched.data = a;
 	uv_timer_init(a->loop, &a->flush);
 	a->flush.data = a;
 	uv_timer_init(a->loop, &a->prev);
 	a->prev.data = a;
 	uv_timer_init(a->loop, &a->gc);
 	a->gc.data = a;
+	uv_timer_init(a->loop, &a->inv);
+	a->inv.data = a;
 
 	if ((rv = agent_upstream_new(a, conf, env)) != 0)
 		goto fail;

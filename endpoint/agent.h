@@ -4,6 +4,7 @@
 #ifndef ARBOR_AGENT_H
 #define ARBOR_AGENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -23,6 +24,7 @@
 #include "arbor/sync.h"
 
 #define AGENT_MAX_FLIGHT	64
+#define AGENT_MAX_PROPS		64	/* properties reported */
 #define AGENT_MAX_ATTEMPTS	3	/* runs of one action, restarts included */
 #define AGENT_DL_REPORT		2	/* failed fetches before download-failed */
 
@@ -43,6 +45,7 @@ struct agent_conf {
 	char			*node_id;
 	char			*facts_root;
 	char			*token;		/* enrolment token */
+	char			*time_zone;	/* TZ for schedules */
 	char			**groups;
 	size_t			 ngroups;
 	char			**prop_keys;
@@ -50,6 +53,7 @@ struct agent_conf {
 	size_t			 nprops;
 	int64_t			 report_ms;	/* batch reports this long */
 	int64_t			 receipt_ms;	/* no receipt: send again */
+	int64_t			 inventory_ms;	/* inventory this often */
 	char			*eval;		/* --eval: print and exit */
 	int64_t			 swarm;		/* --swarm N: simulated endpoints */
 	char			*swarm_fixed;	/* facts tree once patched */
@@ -95,7 +99,13 @@ struct agent_pstate {
 	uint32_t	attempts;
 	int32_t		exit_code;
 	uint64_t	rollback_done;		/* rollback_seq handled */
+	/* Added with schedules: a record without them reads as zeros. */
+	int64_t		deferred_until;		/* arbor-agent defer */
+	uint32_t	wait;			/* enum arb_wait reported */
+	uint32_t	pad;
+	int64_t		wait_next;		/* and its next try */
 };
+#define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
 
 struct agent {
 	const struct agent_conf	*conf;
@@ -109,6 +119,8 @@ struct agent {
 	uv_signal_t		 sigterm;
 	uv_signal_t		 sigint;
 	uv_timer_t		 retry;
+	uv_timer_t		 sched;		/* the next scheduled try */
+	int64_t			 sched_next;	/* its time, epoch s; 0 none */
 	uv_timer_t		 flush;
 	struct arb_net		*net;
 	struct arb_store	*store;
@@ -142,6 +154,8 @@ struct agent {
 	struct agent_running	 prev_run;
 	int			 prev_wait;	/* it is alive: act on nothing */
 	int			 prev_killed;	/* past its deadline: killed */
+	uv_timer_t		 inv;		/* the next inventory */
+	uint64_t		 inv_sent_seq;	/* the latest inventory report */
 	uv_timer_t		 gc;		/* a blob collection pass */
 	unsigned		 gc_next;	/* next blob directory, 0..256 */
 	uint64_t		 gc_seq;	/* head seq last swept for */
@@ -170,6 +184,7 @@ void	agent_enroll(struct agent *);
 int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);
+void	agent_inventory_later(struct agent *);
 void	agent_flush(struct agent *);
 void	agent_flush_later(struct agent *);
 

@@ -29,6 +29,8 @@
 #include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/policy.h"
+#include "arbor/schedule.h"
 #include "agent.h"
 
 #define DEFAULT_TIMEOUT_S	600
@@ -66,11 +68,12 @@ pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
 	if ((rv = arb_store_get(a->store, ARB_DB_STATE, id, strlen(id), &v,
 	    &n)) != 0)
 		return rv;
-	if (n != sizeof(*st)) {
+	if (n != sizeof(*st) && n != AGENT_PSTATE_V1) {
 		free(v);
 		return ARB_ECORRUPT;
 	}
-	memcpy(st, v, sizeof(*st));
+	memset(st, 0, sizeof(*st));
+	memcpy(st, v, n);
 	free(v);
 	return 0;
 }
@@ -98,56 +101,32 @@ pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
 	(void)agent_report(a, id, st->version, state, exit_code, detail);
 }
 
-static int
-in_list(char *const *v, size_t n, const char *s)
+/* The agent's value of property key (klen bytes), or NULL. */
+static const char *
+agent_prop_of(void *arg, const char *key, size_t klen)
 {
-	size_t i;
+	const struct agent_conf	*c = arg;
+	size_t			 j;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
+	for (j = 0; j < c->nprops; j++)
+		if (strlen(c->prop_keys[j]) == klen &&
+		    strncmp(c->prop_keys[j], key, klen) == 0)
+			return c->prop_vals[j];
+	return NULL;
 }
 
-/*
- * Every endpoint when the policy names no target; otherwise one that
- * matches any kind named: its id or node name, one of its groups, or
- * all the properties listed.
- */
 static int
 targeted(const struct agent *a, const Arbor__Policy *p)
 {
-	const struct agent_conf	*c = a->conf;
-	size_t			 i, j, klen;
-	int			 all;
+	const struct arb_target	tg = {
+		p->target_endpoints, p->n_target_endpoints,
+		p->target_groups, p->n_target_groups,
+		p->target_props, p->n_target_props,
+	};
 
-	if (p->n_target_endpoints == 0 && p->n_target_groups == 0 &&
-	    p->n_target_props == 0)
-		return 1;
-	if (in_list(p->target_endpoints, p->n_target_endpoints, a->id) ||
-	    in_list(p->target_endpoints, p->n_target_endpoints, c->node_id))
-		return 1;
-	for (i = 0; i < c->ngroups; i++)
-		if (in_list(p->target_groups, p->n_target_groups,
-		    c->groups[i]))
-			return 1;
-	if (p->n_target_props == 0)
-		return 0;
-	all = 1;
-	for (i = 0; i < p->n_target_props && all; i++) {
-		const char *eq = strchr(p->target_props[i], '=');
-
-		if (eq == NULL)
-			return 0;
-		klen = (size_t)(eq - p->target_props[i]);
-		all = 0;
-		for (j = 0; j < c->nprops; j++)
-			if (strlen(c->prop_keys[j]) == klen &&
-			    strncmp(c->prop_keys[j], p->target_props[i],
-			    klen) == 0 && strcmp(c->prop_vals[j], eq + 1) == 0)
-				all = 1;
-	}
-	return all;
+	return arb_target_match(&tg, a->id, a->conf->node_id,
+	    a->conf->groups, a->conf->ngroups, agent_prop_of,
+	    (void *)a->conf);
 }
 
 /*
@@ -394,7 +373,8 @@ action_done(const struct arb_action_result *res, void *arg)
 	rv = arb_catalog_policy(a->store, st.sha, &p);
 	if (rv == 0)
 		rv = evaluate(a, p, &applies, err, sizeof(err));
-	a->inventory_next = 1;	/* the result carries the new inventory */
+	a->inventory_next = 1;	/* the result carries the new summary */
+	(void)agent_report_inventory(a);	/* and the changes, on their own */
 	if (rv != 0)
 		pstate_set(a, run->id, &st, ARB_ST_FAILED, 0, err);
 	else if (applies)
@@ -548,6 +528,130 @@ out:
 }
 
 /* --------------------------------------------------------------- policy */
+
+static void
+sched_cb(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	a->sched_next = 0;
+	agent_apply(a);
+}
+
+/* Try again at next (epoch s, the schedule's clock), if sooner. */
+static void
+sched_note(struct agent *a, int64_t next)
+{
+	if (next > 0 && (a->sched_next == 0 || next < a->sched_next))
+		a->sched_next = next;
+}
+
+static void
+sched_arm(struct agent *a)
+{
+	int64_t in;
+
+	if (a->sched_next == 0 || a->sched.loop == NULL)
+		return;
+	in = a->sched_next - arb_clock_now();
+	if (in < 1)
+		in = 1;		/* a fixed test clock must not spin */
+	if (in > 3600)
+		in = 3600;	/* clocks move: look again within the hour */
+	uv_timer_start(&a->sched, sched_cb, (uint64_t)in * 1000, 0);
+}
+
+/*
+ * The policy waits for its schedule or its rollout: say so when the reason
+ * or the next try changes, and come back then.  Always 1.
+ */
+static int
+sched_wait(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
+    enum arb_wait why, int64_t next, const char *more)
+{
+	char	when[40], detail[300];
+	time_t	t = (time_t)next;
+	struct tm tm;
+
+	sched_note(a, next);
+	if (st->state == ARB_ST_WAITING && st->wait == (uint32_t)why &&
+	    st->wait_next == next)
+		return 1;
+	st->wait = (uint32_t)why;
+	st->wait_next = next;
+	if (next > 0 && localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+	else
+		snprintf(when, sizeof(when), "unknown");
+	snprintf(detail, sizeof(detail), "%s%s%s; next try %s",
+	    arb_wait_name(why), more ? ": " : "", more ? more : "",
+	    next > 0 ? when : "when the root decides");
+	pstate_set(a, p->id, st, ARB_ST_WAITING, 0, detail);
+	return 1;
+}
+
+/*
+ * A staged rollout: may this endpoint start?  1 if it must wait (its
+ * bucket is not let in yet, or the rollout is halted or paused).
+ */
+static int
+rollout_wait(struct agent *a, const Arbor__PolicyRef *ref,
+    const Arbor__Policy *p, struct agent_pstate *st)
+{
+	const Arbor__RolloutState	*rs = ref->rollout;
+	char				 more[200];
+
+	if (p->n_waves == 0)
+		return 0;
+	if (rs != NULL && (rs->halted || rs->paused))
+		return sched_wait(a, p, st, ARB_WAIT_HALTED, 0, rs->halted ?
+		    "the rollout halted" : "the rollout is paused");
+	if (rs == NULL || arb_rollout_bucket(a->id, p->id) >= rs->buckets) {
+		snprintf(more, sizeof(more), "wave %u of %zu has not reached "
+		    "this endpoint", rs ? rs->wave : 0, p->n_waves);
+		return sched_wait(a, p, st, ARB_WAIT_WAVE, 0, more);
+	}
+	return 0;
+}
+
+/*
+ * The schedule, in local time: not before, spread, deferral, windows
+ * (none of which hold a policy past its deadline but not before), then
+ * the run_when constraint.  A push overrides windows and spread.  1 if
+ * the policy must wait.
+ */
+static int
+schedule_wait(struct agent *a, const Arbor__PolicyRef *ref,
+    const Arbor__Policy *p, struct agent_pstate *st)
+{
+	struct arb_sched_verdict	 v;
+	struct arb_expr			*e;
+	char				 err[256];
+	int64_t				 now = arb_clock_now();
+	int				 ok, rv;
+
+	if (p->schedule == NULL && st->deferred_until == 0)
+		return 0;
+	arb_sched_eval(p, a->id, now, st->deferred_until, &v);
+	if (v.wait != ARB_WAIT_NONE && !(ref->urgent &&
+	    (v.wait == ARB_WAIT_WINDOW || v.wait == ARB_WAIT_SPREAD)))
+		return sched_wait(a, p, st, v.wait, v.next, NULL);
+	if (p->schedule == NULL || p->schedule->run_when == NULL ||
+	    p->schedule->run_when[0] == '\0' || v.past_deadline)
+		return 0;
+	if ((rv = arb_expr_parse(p->schedule->run_when, &e, err,
+	    sizeof(err))) == 0) {
+		arb_facts_begin(a->facts);
+		rv = arb_expr_eval_bool(e, a->facts, &ok, err, sizeof(err));
+		arb_expr_free(e);
+	}
+	if (rv != 0)
+		return sched_wait(a, p, st, ARB_WAIT_CONSTRAINT, now + 60, err);
+	if (!ok)
+		return sched_wait(a, p, st, ARB_WAIT_CONSTRAINT, now + 60,
+		    p->schedule->run_when);
+	return 0;
+}
 
 /*
  * The head is past its expiry: act on nothing.  The policy waits (and says
@@ -722,8 +826,12 @@ apply_one(struct agent *a, const Arbor__Head *head,
 	if (st.state == ARB_ST_UNKNOWN || st.state == ARB_ST_NOT_APPLICABLE ||
 	    st.state == ARB_ST_ERROR)
 		pstate_set(a, p->id, &st, ARB_ST_APPLICABLE, 0, "");
+	if (rollout_wait(a, ref, p, &st))
+		goto out;		/* not downloaded before its wave */
 	if (apply_download(a, p, &st))
 		goto out;
+	if (schedule_wait(a, ref, p, &st))
+		goto out;		/* downloaded: ready when it may run */
 	if (a->action != NULL) {
 		if (st.state != ARB_ST_WAITING)
 			pstate_set(a, p->id, &st, ARB_ST_WAITING, 0,
@@ -755,6 +863,9 @@ agent_apply(struct agent *a)
 	}
 	if (a->env == NULL)	/* a swarm's fixture trees do not change */
 		arb_facts_reload(a->facts);
+	a->sched_next = 0;
+	if (a->sched.loop != NULL)
+		uv_timer_stop(&a->sched);
 	/* Pushed policies first: their downloads start before the rest. */
 	for (i = 0; i < head->n_policies; i++)
 		if (head->policies[i]->urgent)
@@ -762,5 +873,6 @@ agent_apply(struct agent *a)
 	for (i = 0; i < head->n_policies; i++)
 		if (!head->policies[i]->urgent)
 			apply_one(a, head, head->policies[i]);
+	sched_arm(a);
 	agent_collect(a);
 }

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/tls.h"
 #include "agent.h"
 
 #define C(v)	((struct agent_conf *)(v))
@@ -34,6 +36,7 @@ k_map_size(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_facts_root, struct agent_conf, facts_root)
 
 ARB_CONF_STRKEY(k_token, struct agent_conf, token)
+ARB_CONF_STRKEY(k_time_zone, struct agent_conf, time_zone)
 
 ARB_CONF_STRKEY(k_eval, struct agent_conf, eval)
 
@@ -93,6 +96,13 @@ k_report_ms(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_inventory_ms(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 1000, 7 * 86400000LL,
+	    &C(c)->inventory_ms, e, n);
+}
+
+static int
 k_receipt_ms(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_duration_ms(v, 1000, 86400000, &C(c)->receipt_ms, e,
@@ -128,6 +138,7 @@ k_action_cgroup(void *c, const char *v, char *e, size_t n)
 }
 
 const struct arb_conf_key agent_conf_keys[] = {
+	ARB_TLS_CONF_KEYS,
 	ARB_UPSTREAM_CONF_KEYS("relay", "5m", "1m", "10s", "2"),
 	{ "data_dir", k_data_dir, "directory for the store and downloads" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
@@ -138,6 +149,8 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "name)" },
 	{ "facts_root", k_facts_root, "file-system root facts are read from "
 	    "(default /)" },
+	{ "time_zone", k_time_zone, "the zone schedules are read in, e.g. "
+	    "Europe/Paris (default: the system's)" },
 	{ "group", k_group, "a group this endpoint is in; repeat" },
 	{ "property", k_prop, "KEY=VALUE property of this endpoint; repeat" },
 	{ "enroll_token", k_token, "token presented at enrolment" },
@@ -145,6 +158,9 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "sending (default 1s)" },
 	{ "action_cgroup", k_action_cgroup, "run each action in a cgroup v2 "
 	    "of its own where one can be made (default true)" },
+	{ "inventory_interval", k_inventory_ms, "report the inventory this "
+	    "often, jittered by a tenth (default 6h; also at start and after "
+	    "every action)" },
 	{ "receipt_timeout", k_receipt_ms, "send reports again (through "
 	    "the next relay) when the root's receipt for them has not come "
 	    "this long after the relay took them (default 2m)" },
@@ -175,6 +191,7 @@ agent_conf_init(struct agent_conf *c)
 	c->up.fetch_depth = 2;
 	c->report_ms = 1000;
 	c->receipt_ms = 120000;
+	c->inventory_ms = 6 * 3600 * 1000LL;
 	c->up.notify_jitter_ms = 10000;
 	c->swarm_need = 100;
 	c->action_cgroup = 1;
@@ -195,9 +212,16 @@ agent_conf_check(struct agent_conf *c)
 		    "required");
 		rv = ARB_ECONFIG;
 	}
+	if (arb_upstream_check(&c->up, "relay") != 0)
+		rv = ARB_ECONFIG;
 	if (c->up.nparents == 0) {
 		log_warnx("configuration: relay: at least one required");
 		rv = ARB_ECONFIG;
+	}
+	/* Schedules are local time: the C library's, in this zone. */
+	if (c->time_zone != NULL) {
+		setenv("TZ", c->time_zone, 1);
+		tzset();
 	}
 	if (c->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
@@ -219,6 +243,7 @@ agent_conf_clear(struct agent_conf *c)
 	arb_upstream_clear(&c->up);
 	free(c->node_id);
 	free(c->facts_root);
+	free(c->time_zone);
 	free(c->token);
 	free(c->eval);
 	free(c->swarm_fixed);

@@ -22,6 +22,7 @@
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
+#include "arbor/inventory.h"
 #include "arbor/log.h"
 #include "agent.h"
 
@@ -260,13 +261,14 @@ out:
 	return rv;
 }
 
-/* What the endpoint is: read from its facts. */
+/* What the endpoint is, in short: read from its facts. */
 static void
-inventory_fill(struct agent *a, Arbor__Inventory *inv)
+inventory_fill(struct agent *a, Arbor__Inventory *inv, char **props)
 {
-	const char	*v;
-	char *const	*groups;
-	size_t		 ngroups;
+	const struct agent_conf	*c = a->conf;
+	const char		*v;
+	char *const		*groups;
+	size_t			 ngroups, i, n = 0;
 
 	inv->hostname = (char *)(arb_facts_hostname(a->facts, &v) == 0 &&
 	    v ? v : a->node_id);
@@ -279,6 +281,22 @@ inventory_fill(struct agent *a, Arbor__Inventory *inv)
 	arb_facts_groups(a->facts, &groups, &ngroups);
 	inv->groups = (char **)groups;
 	inv->n_groups = ngroups;
+	for (i = 0; props != NULL && i < c->nprops && i < AGENT_MAX_PROPS;
+	    i++)
+		if (asprintf(&props[n], "%s=%s", c->prop_keys[i],
+		    c->prop_vals[i]) >= 0)
+			n++;
+	inv->props = props;
+	inv->n_props = n;
+}
+
+static void
+props_free(char **props, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(props[i]);
 }
 
 int
@@ -288,11 +306,12 @@ agent_report(struct agent *a, const char *policy, uint32_t version,
 	Arbor__Report		r = ARBOR__REPORT__INIT;
 	Arbor__Inventory	inv = ARBOR__INVENTORY__INIT;
 	char			clean[ARB_ACTION_OUTPUT_MAX];
+	char			*props[AGENT_MAX_PROPS];
 	int			rv;
 
 	/* After an action the endpoint changed: say what it is now. */
 	if (a->inventory_next) {
-		inventory_fill(a, &inv);
+		inventory_fill(a, &inv, props);
 		r.inventory = &inv;
 		a->inventory_next = 0;
 	}
@@ -304,7 +323,9 @@ agent_report(struct agent *a, const char *policy, uint32_t version,
 	snprintf(clean, sizeof(clean), "%s", detail ? detail : "");
 	r.detail = clean;
 	r.at = (int64_t)time(NULL);
-	if ((rv = outbox_add(a, &r)) != 0)
+	rv = outbox_add(a, &r);
+	props_free(inv.props, inv.n_props);
+	if (rv != 0)
 		log_warnx("agent: policy %s v%u: cannot queue report: %s",
 		    policy, version, arb_strerror(rv));
 	else if (a->env != NULL)		/* a swarm: thousands */
@@ -318,19 +339,133 @@ agent_report(struct agent *a, const char *policy, uint32_t version,
 	return rv;
 }
 
+/*
+ * The inventory report: the full inventory the first time, then the
+ * changes against the one the root's receipts say it holds
+ * (ARB_DB_META "inv.base"), with the digest of the new one.  The inventory
+ * a report carries waits in "inv.sent" (its seq, then the encoded
+ * inventory) until a receipt covers that seq.  A report that grows past
+ * what a signed report may hold leaves packages out (truncated) rather
+ * than fail.
+ */
 int
 agent_report_inventory(struct agent *a)
 {
 	Arbor__Report		 r = ARBOR__REPORT__INIT;
 	Arbor__Inventory	 inv = ARBOR__INVENTORY__INIT;
+	Arbor__InventoryDelta	*cur = NULL, *base = NULL;
+	struct arb_inv_delta	 d;
+	char			*props[AGENT_MAX_PROPS];
+	uint8_t			*buf = NULL;
+	void			*v;
+	size_t			 n, len;
+	int			 rv;
 
-	inventory_fill(a, &inv);
-	r.endpoint_id = a->id;
-	r.policy_id = (char *)"";
-	r.detail = (char *)"";
-	r.inventory = &inv;
-	r.at = (int64_t)time(NULL);
-	return outbox_add(a, &r);
+	memset(&d, 0, sizeof(d));
+	if ((rv = arb_inv_collect(a->facts, &cur)) != 0) {
+		log_warnx("agent: cannot collect the inventory: %s",
+		    arb_strerror(rv));
+		return rv;
+	}
+	if (arb_store_get(a->store, ARB_DB_META, "inv.base", 8, &v, &n) == 0) {
+		if (arb_wire_decode_inv(v, n, &base) != 0)
+			base = NULL;	/* then the full one */
+		free(v);
+	}
+	for (;;) {
+		if ((rv = arb_inv_diff(base, cur, &d)) != 0)
+			goto out;
+		inventory_fill(a, &inv, props);
+		inv.packages = cur->packages;
+		r.endpoint_id = a->id;
+		r.policy_id = (char *)"";
+		r.detail = (char *)"";
+		r.inventory = &inv;
+		r.inventory_delta = &d.m;
+		r.at = (int64_t)time(NULL);
+		rv = outbox_add(a, &r);
+		props_free(inv.props, inv.n_props);
+		if (rv != ARB_ETOOBIG || cur->n_set == 0)
+			break;
+		/* Too big to sign: leave the last half of the packages out. */
+		arb_inv_delta_clear(&d);
+		cur->n_set /= 2;
+		cur->truncated = 1;
+		if ((rv = arb_inv_digest(cur->set, cur->n_set,
+		    cur->digest.data)) != 0)
+			goto out;
+		log_warnx("agent: inventory too large to report: %zu "
+		    "packages of %u", cur->n_set, cur->packages);
+	}
+	if (rv != 0)
+		goto out;
+	/* What the report carries, kept until the root says it took it. */
+	a->inv_sent_seq = r.seq;
+	if ((rv = arb_wire_encode_inv(cur, &buf, &len)) == 0 &&
+	    (v = malloc(len + 8)) != NULL) {
+		arb_be64_put(v, r.seq);
+		memcpy((uint8_t *)v + 8, buf, len);
+		rv = arb_store_put(a->store, ARB_DB_META, "inv.sent", 8, v,
+		    len + 8);
+		free(v);
+	}
+out:
+	free(buf);
+	arb_inv_delta_clear(&d);
+	arb_wire_free_inv(base);
+	arb_inv_free(cur);
+	agent_inventory_later(a);
+	return rv;
+}
+
+static void
+inv_timer_cb(uv_timer_t *t)
+{
+	(void)agent_report_inventory(t->data);
+}
+
+/* The next inventory on the interval, jittered by a tenth of it. */
+void
+agent_inventory_later(struct agent *a)
+{
+	uint64_t	ms = (uint64_t)a->conf->inventory_ms, j = ms / 10;
+
+	if (a->stopping || a->inv.loop == NULL)
+		return;
+	if (j > 0)
+		ms = ms - j + (uint64_t)random() % (2 * j + 1);
+	uv_timer_start(&a->inv, inv_timer_cb, ms, 0);
+}
+
+/*
+ * A receipt says what the root holds of the inventory: the one sent, once
+ * its seq is covered, becomes the base of the next delta; a receipt that
+ * asks for a full inventory, once it covers the latest report (so that it
+ * is not answered twice), clears the base and sends one.
+ */
+static void
+inventory_receipt(struct agent *a, const Arbor__Receipt *rc)
+{
+	uint64_t	 taken = arb_receipt_seq(rc, "");
+	void		*v;
+	size_t		 n;
+
+	if (rc->want_inventory) {
+		if (taken < a->inv_sent_seq)
+			return;		/* the latest has not reached it yet */
+		log_info("agent: the root asks for the full inventory");
+		(void)arb_store_del(a->store, ARB_DB_META, "inv.base", 8);
+		(void)arb_store_del(a->store, ARB_DB_META, "inv.sent", 8);
+		(void)agent_report_inventory(a);
+		return;
+	}
+	if (arb_store_get(a->store, ARB_DB_META, "inv.sent", 8, &v, &n) != 0)
+		return;
+	if (n > 8 && taken >= arb_be64_get(v) &&
+	    arb_store_put(a->store, ARB_DB_META, "inv.base", 8,
+	    (uint8_t *)v + 8, n - 8) == 0)
+		(void)arb_store_del(a->store, ARB_DB_META, "inv.sent", 8);
+	free(v);
 }
 
 /* ---------------------------------------------------------------- flush */
@@ -432,6 +567,7 @@ agent_receipt(struct agent *a, const Arbor__Signed *sg)
 		arb_wire_free_receipt(rc);
 		return;
 	}
+	inventory_receipt(a, rc);
 	if (arb_queue_collect(&a->outbox, OUTBOX_BATCH, SIZE_MAX, 0,
 	    covered_cb, rc, &done) == 0) {
 		if (arb_queue_ack(&a->outbox, &done, &n, NULL) == 0)

@@ -29,6 +29,7 @@ static const char *const arb_errtab[] = {
 	[ARB_ENET - ARB_EPROTO] = "messaging failure",
 	[ARB_EPERM - ARB_EPROTO] = "permission refused",
 	[ARB_EUNREACH - ARB_EPROTO] = "unreachable",
+	[ARB_EUNKNOWN - ARB_EPROTO] = "not known here",
 	[ARB_EREVOKED - ARB_EPROTO] = "signed by a revoked key",
 	[ARB_EKEYOLD - ARB_EPROTO] = "key statement older than the one held",
 	[ARB_EKEYGAP - ARB_EPROTO] = "key statement skips a version",

@@ -1117,6 +1117,11 @@ file_err(struct evalctx *c, const struct node *n, const char *path, int rv,
 
 	if (rv == -ENOMEM)
 		return rv;
+	if (rv == ARB_EUNKNOWN) {	/* facts from elsewhere: never guessed */
+		(void)eerr(c, n, "%s(\"%.256s\"): only the endpoint knows",
+		    name, path);
+		return ARB_EUNKNOWN;
+	}
 	if (rv == ARB_EINVAL && arb_facts_path_ok(path, &why) != 0)
 		return eerr(c, n, "%s: %s", name, why);
 	if (rv == ARB_EINVAL)

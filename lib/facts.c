@@ -46,13 +46,10 @@
 #define FACTS_STATUS_MAX	(256ULL << 20)	/* dpkg status */
 #define FACTS_CHUNK		(64 * 1024)
 
-struct facts_pkg {
-	const char	*name;
-	const char	*arch;		/* "" when the stanza has none */
-	const char	*version;
-};
 
 struct arb_facts {
+	const struct arb_facts_view *view;	/* or NULL: from the root */
+	void			 *view_arg;
 	int			  rootfd;
 	char			 *root;
 	char			**groups;
@@ -72,7 +69,7 @@ struct arb_facts {
 	char			 *host;
 	int			  pkgs_loaded;
 	char			 *status;
-	struct facts_pkg	 *pkgs;
+	struct arb_facts_pkgent	 *pkgs;
 	size_t			  npkgs;
 
 	/* This evaluation's budget. */
@@ -153,6 +150,21 @@ arb_facts_new(const struct arb_facts_conf *conf, struct arb_facts **fp)
 fail:
 	arb_facts_free(f);
 	return rv;
+}
+
+int
+arb_facts_new_view(const struct arb_facts_view *view, void *arg,
+    struct arb_facts **fp)
+{
+	struct arb_facts	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -ENOMEM;
+	f->rootfd = -1;
+	f->view = view;
+	f->view_arg = arg;
+	*fp = f;
+	return 0;
 }
 
 void
@@ -450,6 +462,8 @@ arb_facts_os(struct arb_facts *f, const char *key, const char **vp)
 	size_t	i;
 	int	rv;
 
+	if (f->view != NULL)
+		return f->view->os(f->view_arg, key, vp);
 	*vp = NULL;
 	if ((rv = facts_os_load(f)) != 0)
 		return rv;
@@ -521,6 +535,8 @@ arb_facts_arch(struct arb_facts *f, const char **vp)
 	struct utsname	u;
 	int		rv, exists;
 
+	if (f->view != NULL)
+		return f->view->arch(f->view_arg, vp);
 	*vp = NULL;
 	if (!f->arch_loaded) {
 		if ((rv = facts_first_line(f, "/var/lib/dpkg/arch", &f->arch,
@@ -541,6 +557,8 @@ arb_facts_hostname(struct arb_facts *f, const char **vp)
 	char	name[HOST_NAME_MAX + 1];
 	int	rv, exists;
 
+	if (f->view != NULL)
+		return f->view->hostname(f->view_arg, vp);
 	*vp = NULL;
 	if (!f->host_loaded) {
 		if ((rv = facts_first_line(f, "/etc/hostname", &f->host,
@@ -565,6 +583,8 @@ arb_facts_prop(struct arb_facts *f, const char *key, const char **vp)
 {
 	size_t	i;
 
+	if (f->view != NULL)
+		return f->view->prop(f->view_arg, key, vp);
 	*vp = NULL;
 	for (i = 0; i < f->nprops; i++) {
 		if (strcmp(f->pkeys[i], key) == 0) {
@@ -578,6 +598,10 @@ arb_facts_prop(struct arb_facts *f, const char *key, const char **vp)
 void
 arb_facts_groups(const struct arb_facts *f, char *const **gp, size_t *np)
 {
+	if (f->view != NULL) {
+		f->view->groups(f->view_arg, gp, np);
+		return;
+	}
 	*gp = f->groups;
 	*np = f->ngroups;
 }
@@ -592,7 +616,7 @@ struct facts_field {
 static int
 facts_pkg_cmp(const void *a, const void *b)
 {
-	const struct facts_pkg	*pa = a, *pb = b;
+	const struct arb_facts_pkgent	*pa = a, *pb = b;
 	int			 c;
 
 	if ((c = strcmp(pa->name, pb->name)) != 0)
@@ -619,7 +643,7 @@ facts_stanza(struct arb_facts *f, struct facts_field *pkg,
     struct facts_field *ver, struct facts_field *arch,
     struct facts_field *status, size_t *capp)
 {
-	struct facts_pkg	*np;
+	struct arb_facts_pkgent	*np;
 
 	if (pkg->s == NULL || ver->s == NULL || status->s == NULL ||
 	    !facts_status_installed(status->s, status->e))
@@ -730,6 +754,8 @@ arb_facts_pkg(struct arb_facts *f, const char *name, const char **vp)
 	size_t		 lo, hi, mid, nlen;
 	int		 rv, c;
 
+	if (f->view != NULL)
+		return f->view->pkg(f->view_arg, name, vp);
 	*vp = NULL;
 	if ((rv = facts_pkgs_load(f)) != 0)
 		return rv;
@@ -762,6 +788,21 @@ arb_facts_pkg(struct arb_facts *f, const char *name, const char **vp)
 			best = f->pkgs[lo].version;
 	}
 	*vp = best;
+	return 0;
+}
+
+int
+arb_facts_pkg_list(struct arb_facts *f, const struct arb_facts_pkgent **vp,
+    size_t *np)
+{
+	int	rv;
+
+	if (f->view != NULL)
+		return ARB_EUNKNOWN;
+	if ((rv = facts_pkgs_load(f)) != 0)
+		return rv;
+	*vp = f->pkgs;
+	*np = f->npkgs;
 	return 0;
 }
 
@@ -834,6 +875,8 @@ arb_facts_file_exists(struct arb_facts *f, const char *path, int *existsp)
 	const char	*why;
 	int		 fd, rv;
 
+	if (f->view != NULL)
+		return ARB_EUNKNOWN;
 	*existsp = 0;
 	if (arb_facts_path_ok(path, &why) != 0)
 		return ARB_EINVAL;
@@ -858,6 +901,8 @@ arb_facts_file_sha256(struct arb_facts *f, const char *path, char *hex,
 	size_t			 n;
 	int			 fd = -1, rv, found;
 
+	if (f->view != NULL)
+		return ARB_EUNKNOWN;
 	*foundp = 0;
 	if ((rv = facts_file_open(f, path, &fd, &found)) != 0 || !found)
 		return rv;
@@ -895,6 +940,8 @@ arb_facts_file_contains(struct arb_facts *f, const char *path,
 	uint64_t	 off = 0;
 	int		 fd = -1, rv, found;
 
+	if (f->view != NULL)
+		return ARB_EUNKNOWN;
 	*foundp = 0;
 	if ((rv = facts_file_open(f, path, &fd, &found)) != 0 || !found)
 		return rv;

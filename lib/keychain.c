@@ -130,16 +130,15 @@ out:
 	return rv;
 }
 
-/* Count k (judged the next) as the newest statement. */
+/*
+ * Everything that can fail in counting k (judged the next) as the newest
+ * statement, done before it is stored: room for its hash, and its keys
+ * (refused, ARB_EREVOKED, when it names one it revokes).
+ */
 static int
-kc_advance(struct arb_keychain *kc, Arbor__KeyStatement *k,
-    const uint8_t sha[ARB_SHA256_LEN])
+kc_prepare(struct arb_keychain *kc, const Arbor__KeyStatement *k,
+    struct arb_key **keys, uint8_t (*ids)[ARB_KEYID_LEN], size_t *np)
 {
-	struct arb_key	*keys[ARB_KEYSTMT_KEYS_MAX];
-	uint8_t		 ids[ARB_KEYSTMT_KEYS_MAX][ARB_KEYID_LEN];
-	size_t		 i, n;
-	int		 rv;
-
 	if (kc->version + 1 > kc->cap) {
 		size_t	 cap = kc->cap ? kc->cap * 2 : 8;
 		void	*p = realloc(kc->hashes, cap * ARB_SHA256_LEN);
@@ -149,8 +148,17 @@ kc_advance(struct arb_keychain *kc, Arbor__KeyStatement *k,
 		kc->hashes = p;
 		kc->cap = cap;
 	}
-	if ((rv = kc_load_keys(k, keys, ids, &n)) != 0)
-		return rv;
+	return kc_load_keys(k, keys, ids, np);
+}
+
+/* Count k as the newest statement, with the keys kc_prepare made. */
+static void
+kc_advance(struct arb_keychain *kc, Arbor__KeyStatement *k,
+    const uint8_t sha[ARB_SHA256_LEN], struct arb_key **keys,
+    const uint8_t (*ids)[ARB_KEYID_LEN], size_t n)
+{
+	size_t	i;
+
 	for (i = 0; i < kc->nkeys; i++)
 		arb_key_free(kc->keys[i]);
 	memcpy(kc->keys, keys, n * sizeof(keys[0]));
@@ -160,7 +168,6 @@ kc_advance(struct arb_keychain *kc, Arbor__KeyStatement *k,
 	kc->version = k->version;
 	arb_wire_free_keystmt(kc->cur);
 	kc->cur = k;
-	return 0;
 }
 
 int
@@ -168,13 +175,18 @@ arb_keychain_take(struct arb_keychain *kc, const Arbor__Signed *s,
     int *takenp)
 {
 	Arbor__KeyStatement	*k = NULL;
+	struct arb_key		*keys[ARB_KEYSTMT_KEYS_MAX];
+	uint8_t			 ids[ARB_KEYSTMT_KEYS_MAX][ARB_KEYID_LEN];
 	uint8_t			 sha[ARB_SHA256_LEN], key[KC_KEYLEN], *buf;
-	size_t			 len;
+	size_t			 len, i, n = 0;
 	int			 next = 0, rv;
 
 	if ((rv = kc_judge(kc, s, &k, sha, &next)) != 0)
 		return rv;
 	if (next) {
+		/* Stored only once nothing else can refuse it. */
+		if ((rv = kc_prepare(kc, k, keys, ids, &n)) != 0)
+			goto fail;
 		if (kc->store != NULL) {
 			if ((rv = arb_wire_encode_signed(s, &buf, &len)) != 0)
 				goto fail;
@@ -185,13 +197,15 @@ arb_keychain_take(struct arb_keychain *kc, const Arbor__Signed *s,
 			if (rv != 0)
 				goto fail;
 		}
-		if ((rv = kc_advance(kc, k, sha)) != 0)
-			goto fail;
+		kc_advance(kc, k, sha, keys, (const uint8_t (*)[ARB_KEYID_LEN])
+		    ids, n);
 	}
 	if (takenp != NULL)
 		*takenp = next;
 	return 0;
 fail:
+	for (i = 0; i < n; i++)
+		arb_key_free(keys[i]);
 	arb_wire_free_keystmt(k);
 	return rv;
 }
@@ -237,8 +251,10 @@ kc_load(struct arb_keychain *kc, struct arb_store *st)
 {
 	Arbor__KeyStatement	 *k;
 	Arbor__Signed		**got;
+	struct arb_key		 *keys[ARB_KEYSTMT_KEYS_MAX];
+	uint8_t			  ids[ARB_KEYSTMT_KEYS_MAX][ARB_KEYID_LEN];
 	uint8_t			  sha[ARB_SHA256_LEN];
-	size_t			  i, n;
+	size_t			  i, n, nk;
 	int			  next, rv = 0;
 
 	do {
@@ -247,9 +263,14 @@ kc_load(struct arb_keychain *kc, struct arb_store *st)
 			return rv;
 		for (i = 0; i < n && rv == 0; i++) {
 			k = NULL;
-			if ((rv = kc_judge(kc, got[i], &k, sha, &next)) == 0 &&
-			    next && (rv = kc_advance(kc, k, sha)) != 0)
+			if ((rv = kc_judge(kc, got[i], &k, sha, &next)) != 0 ||
+			    !next)
+				continue;
+			if ((rv = kc_prepare(kc, k, keys, ids, &nk)) != 0)
 				arb_wire_free_keystmt(k);
+			else
+				kc_advance(kc, k, sha, keys,
+				    (const uint8_t (*)[ARB_KEYID_LEN])ids, nk);
 		}
 		for (i = 0; i < n; i++)
 			arb_wire_free_signed(got[i]);

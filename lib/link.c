@@ -19,6 +19,7 @@
 #include "arbor/error.h"
 #include "arbor/link.h"
 #include "arbor/log.h"
+#include "arbor/tls.h"
 
 /* Routine lines: info, or debug for a swarm of simulated endpoints. */
 #define link_note(l, ...) do {						\
@@ -399,20 +400,30 @@ int
 arb_parent_parse(const char *value, struct arb_parent *p, char *err,
     size_t errlen)
 {
-	char	*copy, *a, *b, *save = NULL;
+	char	*copy, *a, *b, *name, *save = NULL;
 
 	if ((copy = strdup(value)) == NULL)
 		return -ENOMEM;
 	a = strtok_r(copy, " \t,", &save);
 	b = a ? strtok_r(NULL, " \t,", &save) : NULL;
-	if (a == NULL || b == NULL || strtok_r(NULL, " \t,", &save) != NULL) {
-		snprintf(err, errlen, "expected two addresses: SVC_URL PUB_URL");
+	name = b ? strtok_r(NULL, " \t,", &save) : NULL;
+	if (a == NULL || b == NULL || (name != NULL &&
+	    (strstr(name, "://") != NULL ||
+	    strtok_r(NULL, " \t,", &save) != NULL))) {
+		snprintf(err, errlen, "expected two addresses and a name: "
+		    "SVC_URL PUB_URL [TLS_NAME]");
 		goto fail;
 	}
 	if (!url_ok(a) || !url_ok(b)) {
 		snprintf(err, errlen, "%s: not a tcp://, tls+tcp:// or ipc:// "
 		    "address", url_ok(a) ? b : a);
 		goto fail;
+	}
+	/* The name the parent's certificate carries, for both links. */
+	if (name != NULL && (arb_tls_expect(a, name) != 0 ||
+	    arb_tls_expect(b, name) != 0)) {
+		free(copy);
+		return -ENOMEM;
 	}
 	p->svc = strdup(a);
 	p->pub = strdup(b);
@@ -457,6 +468,19 @@ arb_parent_add(struct arb_parent **vp, size_t *np, const char *value,
 /* ------------------------------------------------------ configuration */
 
 #define UP(v)	((struct arb_upstream *)(v))
+
+int
+arb_upstream_check(const struct arb_upstream *u, const char *key)
+{
+	size_t	i;
+	int	rv = 0;
+
+	for (i = 0; i < u->nparents; i++)
+		if (arb_tls_conf_url(key, u->parents[i].svc) != 0 ||
+		    arb_tls_conf_url(key, u->parents[i].pub) != 0)
+			rv = ARB_ECONFIG;
+	return rv;
+}
 
 int
 arb_upstream_k_parent(void *c, const char *v, char *e, size_t n)

@@ -1,6 +1,7 @@
 /*
  * Messaging over nng, delivered on a libuv loop.  This is the only file in
- * Arbor that includes nng: REP servers served with contexts, PUB, SUB, REQ
+ * Arbor that makes nng sockets (lib/tls.c gives their dialers and
+ * listeners a TLS configuration): REP servers served with contexts, PUB, SUB, REQ
  * clients with one context per request, and a blocking request for tools.
  *
  * Threading model.  nng runs asynchronous operations on its own threads
@@ -63,6 +64,7 @@
 #include "arbor/error.h"
 #include "arbor/log.h"
 #include "arbor/net.h"
+#include "arbor/tls.h"
 #include "arbor/wire.h"
 
 /* Room for the REQ/REP header (request id and backtrace) on top. */
@@ -540,7 +542,7 @@ ipc_clear_stale(const char *url, const char *path)
  * with chmod afterwards.
  */
 static int
-net_listen(nng_socket sock, const char *url)
+net_listen(nng_socket sock, const char *url, enum arb_tls_auth auth)
 {
 	nng_listener	 l;
 	const char	*path = NULL;
@@ -553,6 +555,10 @@ net_listen(nng_socket sock, const char *url)
 	}
 	if ((rv = nng_listener_create(&l, sock, url)) != 0)
 		return net_err(url, "listen", rv);
+	if ((rv = arb_tls_listener(l, url, auth)) != 0) {
+		nng_listener_close(l);
+		return rv;
+	}
 	if (path != NULL && (rv = nng_listener_set_int(l,
 	    NNG_OPT_IPC_PERMISSIONS, 0600)) != 0) {
 		nng_listener_close(l);
@@ -571,6 +577,30 @@ net_listen(nng_socket sock, const char *url)
 	return 0;
 }
 
+/*
+ * Dial url, with its TLS configuration; flags as nng_dial's.  A refusal
+ * of the address or of its TLS settings is ARB_ECONFIG, logged.
+ */
+static int
+net_dial(nng_socket sock, const char *url, int flags)
+{
+	nng_dialer	d;
+	int		rv;
+
+	if ((rv = nng_dialer_create(&d, sock, url)) != 0)
+		return net_err(url, "dial", rv);
+	if ((rv = arb_tls_dialer(d, url)) != 0) {
+		nng_dialer_close(d);
+		return rv;
+	}
+	if ((rv = nng_dialer_start(d, flags)) != 0) {
+		nng_dialer_close(d);
+		return (flags & NNG_FLAG_NONBLOCK) ? net_err(url, "dial", rv) :
+		    net_dial_err(url, rv);
+	}
+	return 0;
+}
+
 /* ---- REP server */
 
 static void
@@ -582,9 +612,9 @@ srv_arm(struct arb_req *q)
 	nng_ctx_recv(q->ctx, q->aio);
 }
 
-int
-arb_srv_listen(struct arb_net *n, const char *url, int nctx, arb_srv_cb cb,
-    void *arg, struct arb_srv **sp)
+static int
+srv_listen(struct arb_net *n, const char *url, int nctx, arb_srv_cb cb,
+    void *arg, enum arb_tls_auth auth, struct arb_srv **sp)
 {
 	struct arb_srv	*s;
 	struct arb_req	*q;
@@ -625,7 +655,7 @@ arb_srv_listen(struct arb_net *n, const char *url, int nctx, arb_srv_cb cb,
 		}
 		q->aio = q->comp.aio;
 	}
-	if ((rv = net_listen(s->sock, url)) != 0)
+	if ((rv = net_listen(s->sock, url, auth)) != 0)
 		goto fail;
 	for (i = 0; i < nctx; i++)
 		srv_arm(&s->slots[i]);
@@ -643,6 +673,20 @@ fail:
 	free(s->url);
 	free(s);
 	return rv;
+}
+
+int
+arb_srv_listen(struct arb_net *n, const char *url, int nctx, arb_srv_cb cb,
+    void *arg, struct arb_srv **sp)
+{
+	return srv_listen(n, url, nctx, cb, arg, ARB_TLS_REQUIRE, sp);
+}
+
+int
+arb_srv_listen_enrol(struct arb_net *n, const char *url, int nctx,
+    arb_srv_cb cb, void *arg, struct arb_srv **sp)
+{
+	return srv_listen(n, url, nctx, cb, arg, ARB_TLS_ENROL, sp);
 }
 
 static void
@@ -882,7 +926,7 @@ arb_pub_listen(struct arb_net *n, const char *url, struct arb_pub **pp)
 		return rv;
 	}
 	if ((rv = sock_setup(p->sock, url)) != 0 ||
-	    (rv = net_listen(p->sock, url)) != 0) {
+	    (rv = net_listen(p->sock, url, ARB_TLS_REQUIRE)) != 0) {
 		nng_close(p->sock);
 		free(p->url);
 		free(p);
@@ -966,10 +1010,8 @@ arb_sub_dial(struct arb_net *n, const char *url, arb_sub_cb cb, void *arg,
 		rv = net_err(url, "pipe notify", rv);
 		goto fail;
 	}
-	if ((rv = nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		rv = net_err(url, "dial", rv);
+	if ((rv = net_dial(s->sock, url, NNG_FLAG_NONBLOCK)) != 0)
 		goto fail;
-	}
 	nng_recv_aio(s->sock, s->aio);
 	TAILQ_INSERT_TAIL(&n->subs, s, entry);
 	net_hold(n);
@@ -1086,16 +1128,8 @@ arb_cli_dial(struct arb_net *n, const char *url, int block,
 		rv = net_err(url, "pipe notify", rv);
 		goto fail;
 	}
-	if (block) {
-		if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
-			rv = net_dial_err(url, rv);
-			goto fail;
-		}
-	} else if ((rv = nng_dial(c->sock, url, NULL,
-	    NNG_FLAG_NONBLOCK)) != 0) {
-		rv = net_err(url, "dial", rv);
+	if ((rv = net_dial(c->sock, url, block ? 0 : NNG_FLAG_NONBLOCK)) != 0)
 		goto fail;
-	}
 	TAILQ_INSERT_TAIL(&n->clis, c, entry);
 	*cp = c;
 	return 0;
@@ -1359,10 +1393,8 @@ arb_net_call(const char *url, const uint8_t *data, size_t len,
 		rv = net_err(url, "socket options", rv);
 		goto fail;
 	}
-	if ((rv = nng_dial(sock, url, NULL, 0)) != 0) {
-		rv = net_dial_err(url, rv);
+	if ((rv = net_dial(sock, url, 0)) != 0)
 		goto fail;
-	}
 	if ((rv = nng_msg_alloc(&msg, len)) != 0) {
 		rv = net_err(url, "request", rv);
 		goto fail;

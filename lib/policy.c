@@ -20,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "arbor/cvss.h"
 #include "arbor/error.h"
 #include "arbor/policy.h"
 #include "arbor/sig.h"
@@ -42,7 +44,27 @@ const char *const arb_policy_severities[] = {
 static const char *const policy_keys[] = {
 	"id", "version", "title", "severity", "applicability", "action",
 	"action_file", "rollback", "rollback_file", "blobs", "target",
-	"timeout", NULL
+	"timeout", "cves", "cvss", "schedule", "rollout", NULL
+};
+
+static const char *const policy_schedule_keys[] = {
+	"not_before", "deadline", "windows", "spread", "run_when", NULL
+};
+
+static const char *const policy_window_keys[] = {
+	"days", "from", "to", NULL
+};
+
+static const char *const policy_rollout_keys[] = {
+	"waves", "silent", NULL
+};
+
+static const char *const policy_wave_keys[] = {
+	"name", "share", "soak", "success", "halt", "halt_count", NULL
+};
+
+static const char *const policy_days[] = {
+	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 };
 
 static const char *const policy_target_keys[] = {
@@ -593,6 +615,54 @@ policy_parse_target(struct policy_ctx *c, json_t *root,
 	return 0;
 }
 
+/*
+ * "cves": ["CVE-2026-1234", ...] and "cvss": a base score 0..10 or a
+ * CVSS 3.x vector, whose score is computed here.
+ */
+static int
+policy_parse_vuln(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
+{
+	const char	*why;
+	json_t		*v, *x;
+	size_t		 i;
+
+	if ((v = json_object_get(root, "cves")) != NULL) {
+		if (!json_is_array(v) || json_array_size(v) > ARB_CVE_MAX)
+			return policy_fail(c, "cves", "must be a list of at "
+			    "most %d CVE ids", ARB_CVE_MAX);
+		if ((p->cves = calloc(json_array_size(v) + 1,
+		    sizeof(char *))) == NULL)
+			return policy_nomem(c);
+		json_array_foreach(v, i, x) {
+			if (!json_is_string(x) ||
+			    !arb_cve_valid(json_string_value(x)))
+				return policy_fail(c, "cves", "entry %zu: must "
+				    "be a CVE id such as CVE-2026-1234", i);
+			if ((p->cves[i] = strdup(json_string_value(x))) ==
+			    NULL)
+				return policy_nomem(c);
+			p->n_cves++;
+		}
+	}
+	if ((v = json_object_get(root, "cvss")) == NULL)
+		return 0;
+	if (json_is_number(v)) {
+		p->cvss = json_number_value(v);
+		if (!(p->cvss >= 0 && p->cvss <= 10))
+			return policy_fail(c, "cvss", "a base score is 0.0 to "
+			    "10.0");
+		return 0;
+	}
+	if (!json_is_string(v))
+		return policy_fail(c, "cvss", "must be a base score or a "
+		    "CVSS 3.x vector");
+	if (arb_cvss_score(json_string_value(v), &p->cvss, &why) != 0)
+		return policy_fail(c, "cvss", "%s", why);
+	if ((p->cvss_vector = strdup(json_string_value(v))) == NULL)
+		return policy_nomem(c);
+	return 0;
+}
+
 static int
 policy_get_timeout(struct policy_ctx *c, json_t *root, uint32_t *out)
 {
@@ -604,6 +674,363 @@ policy_get_timeout(struct policy_ctx *c, json_t *root, uint32_t *out)
 	    json_integer_value(v) > 86400)
 		return policy_fail(c, "timeout", "must be seconds, 1..86400");
 	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+/*
+ * A duration: whole seconds, or a string of a number and a unit s, m, h,
+ * d, w ("90m").  1 s .. 400 days.
+ */
+static int
+policy_duration(struct policy_ctx *c, const char *field, json_t *v,
+    int64_t *out)
+{
+	const char	*str, *u;
+	char		*end;
+	long long	 n, mul = 1;
+
+	if (json_is_integer(v))
+		n = json_integer_value(v);
+	else if (json_is_string(v)) {
+		str = json_string_value(v);
+		n = strtoll(str, &end, 10);
+		u = end;
+		if (end == str)
+			goto bad;
+		if (*u == 's')
+			mul = 1;
+		else if (*u == 'm')
+			mul = 60;
+		else if (*u == 'h')
+			mul = 3600;
+		else if (*u == 'd')
+			mul = 86400;
+		else if (*u == 'w')
+			mul = 7 * 86400;
+		else if (*u != '\0')
+			goto bad;
+		if (*u != '\0' && u[1] != '\0')
+			goto bad;
+	} else
+		goto bad;
+	if (n < 1 || n > 400LL * 86400 / mul)
+		goto bad;
+	*out = n * mul;
+	return 0;
+bad:
+	return policy_fail(c, field, "must be a duration: seconds, or a "
+	    "number and s, m, h, d or w (\"90m\"), up to 400 days");
+}
+
+/*
+ * A time: "+DURATION" after the publish (into *relp), or an absolute UTC
+ * time "YYYY-MM-DDTHH:MM:SSZ" or seconds since the epoch (into *absp).
+ */
+static int
+policy_when(struct policy_ctx *c, json_t *obj, const char *key,
+    const char *field, int64_t *absp, int64_t *relp)
+{
+	json_t		*v, *d;
+	struct tm	 tm;
+	const char	*str, *end;
+	int		 rv;
+
+	if ((v = json_object_get(obj, key)) == NULL)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		*absp = json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		goto bad;
+	str = json_string_value(v);
+	if (str[0] == '+') {
+		if ((d = json_string(str + 1)) == NULL)
+			return policy_nomem(c);
+		rv = policy_duration(c, field, d, relp);
+		json_decref(d);
+		return rv;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(str, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		goto bad;
+	*absp = (int64_t)timegm(&tm);
+	if (*absp <= 0)
+		goto bad;
+	return 0;
+bad:
+	return policy_fail(c, field, "must be \"+DURATION\" after the "
+	    "publish, \"YYYY-MM-DDTHH:MM:SSZ\", or seconds since the epoch");
+}
+
+/* "HH:MM" into minutes; "24:00" only as an end. */
+static int
+policy_hhmm(struct policy_ctx *c, const char *field, json_t *v, int end,
+    uint32_t *out)
+{
+	unsigned	h, m;
+	char		x;
+
+	if (!json_is_string(v) || sscanf(json_string_value(v), "%2u:%2u%c",
+	    &h, &m, &x) != 2 || m > 59 || h > 24 || (h == 24 && (m != 0 ||
+	    !end)))
+		return policy_fail(c, field, "must be \"HH:MM\" (local time)");
+	*out = h * 60 + m;
+	return 0;
+}
+
+/* "mon-fri", "sat,sun", "daily", or an array of such names. */
+static int
+policy_days_of(struct policy_ctx *c, const char *field, const char *str,
+    uint32_t *mask)
+{
+	char	buf[128], *tok, *save, *dash;
+	int	a, b, i;
+
+	if (strcmp(str, "daily") == 0 || strcmp(str, "*") == 0) {
+		*mask = 0x7f;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", str);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if ((dash = strchr(tok, '-')) != NULL)
+			*dash++ = '\0';
+		for (a = 0; a < 7 && strcmp(policy_days[a], tok) != 0; a++)
+			;
+		b = a;
+		if (dash != NULL)
+			for (b = 0; b < 7 && strcmp(policy_days[b], dash) != 0;
+			    b++)
+				;
+		if (a == 7 || b == 7)
+			return policy_fail(c, field, "\"%s\": days are sun, "
+			    "mon, tue, wed, thu, fri, sat, ranges \"mon-fri\" "
+			    "and \"daily\"", str);
+		for (i = a;; i = (i + 1) % 7) {
+			*mask |= 1u << i;
+			if (i == b)
+				break;
+		}
+	}
+	return 0;
+}
+
+static int
+policy_parse_window(struct policy_ctx *c, json_t *w, size_t i,
+    Arbor__Window **outp)
+{
+	Arbor__Window	*win;
+	json_t		*d;
+	char		 field[64];
+	int		 rv;
+
+	snprintf(field, sizeof(field), "schedule.windows[%zu]", i);
+	if (!json_is_object(w))
+		return policy_fail(c, field, "must be an object with days, "
+		    "from, to");
+	if ((rv = policy_check_keys(c, w, policy_window_keys, field)) != 0)
+		return rv;
+	if ((win = calloc(1, sizeof(*win))) == NULL)
+		return policy_nomem(c);
+	arbor__window__init(win);
+	*outp = win;
+	if ((rv = policy_hhmm(c, field, json_object_get(w, "from"), 0,
+	    &win->start_min)) != 0 ||
+	    (rv = policy_hhmm(c, field, json_object_get(w, "to"), 1,
+	    &win->end_min)) != 0)
+		return rv;
+	if ((d = json_object_get(w, "days")) == NULL)
+		return 0;
+	if (json_is_string(d))
+		return policy_days_of(c, field, json_string_value(d),
+		    &win->days);
+	if (json_is_array(d)) {
+		json_t	*x;
+		size_t	 k;
+
+		json_array_foreach(d, k, x) {
+			if (!json_is_string(x))
+				return policy_fail(c, field, "days: names");
+			if ((rv = policy_days_of(c, field,
+			    json_string_value(x), &win->days)) != 0)
+				return rv;
+		}
+		return 0;
+	}
+	return policy_fail(c, field, "days: \"mon-fri\" or a list of names");
+}
+
+static int
+policy_parse_schedule(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
+{
+	Arbor__Schedule	*s;
+	json_t		*o, *v, *w;
+	struct arb_expr	*ex;
+	char		 perr[256];
+	int64_t		 span;
+	size_t		 i;
+	int		 rv;
+
+	if ((o = json_object_get(root, "schedule")) == NULL)
+		return 0;
+	if (!json_is_object(o))
+		return policy_fail(c, "schedule", "must be an object");
+	if ((rv = policy_check_keys(c, o, policy_schedule_keys,
+	    "schedule")) != 0)
+		return rv;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return policy_nomem(c);
+	arbor__schedule__init(s);
+	s->run_when = NULL;
+	p->schedule = s;
+	if ((rv = policy_when(c, o, "not_before", "schedule.not_before",
+	    &s->not_before, &s->not_before_rel)) != 0 ||
+	    (rv = policy_when(c, o, "deadline", "schedule.deadline",
+	    &s->deadline, &s->deadline_rel)) != 0)
+		return rv;
+	if ((v = json_object_get(o, "spread")) != NULL) {
+		if ((rv = policy_duration(c, "schedule.spread", v,
+		    &span)) != 0)
+			return rv;
+		s->spread_s = (uint32_t)span;
+	}
+	if ((rv = policy_get_string(c, o, "run_when", "schedule.run_when", 0,
+	    ARB_MAX_TEXT, &s->run_when)) != 0)
+		return rv;
+	if (s->run_when != NULL) {
+		if ((rv = arb_expr_parse(s->run_when, &ex, perr,
+		    sizeof(perr))) != 0)
+			return policy_fail(c, "schedule.run_when", "%s", perr);
+		arb_expr_free(ex);
+	}
+	if ((v = json_object_get(o, "windows")) == NULL)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > ARB_SCHED_MAX_WINDOWS)
+		return policy_fail(c, "schedule.windows", "must be an array "
+		    "of 1..%d windows", ARB_SCHED_MAX_WINDOWS);
+	if ((s->windows = calloc(json_array_size(v) + 1,
+	    sizeof(*s->windows))) == NULL)
+		return policy_nomem(c);
+	json_array_foreach(v, i, w) {
+		rv = policy_parse_window(c, w, i, &s->windows[i]);
+		if (s->windows[i] != NULL)
+			s->n_windows++;
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
+}
+
+static int
+policy_pct(struct policy_ctx *c, json_t *w, const char *key,
+    const char *field, uint32_t min, uint32_t *out)
+{
+	json_t *v;
+
+	if ((v = json_object_get(w, key)) == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > 100)
+		return policy_fail(c, field, "%s: must be a percentage, "
+		    "%u..100", key, min);
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+static int
+policy_parse_wave(struct policy_ctx *c, json_t *w, size_t i,
+    uint32_t prev_share, Arbor__Wave **outp)
+{
+	Arbor__Wave	*wv;
+	json_t		*v;
+	char		 field[64];
+	int64_t		 d;
+	int		 rv;
+
+	snprintf(field, sizeof(field), "rollout.waves[%zu]", i);
+	if (!json_is_object(w))
+		return policy_fail(c, field, "must be an object");
+	if ((rv = policy_check_keys(c, w, policy_wave_keys, field)) != 0)
+		return rv;
+	if ((wv = calloc(1, sizeof(*wv))) == NULL)
+		return policy_nomem(c);
+	arbor__wave__init(wv);
+	wv->name = NULL;
+	*outp = wv;
+	wv->success_pct = 100;
+	wv->halt_pct = 100;	/* no halt by percentage unless asked */
+	if ((rv = policy_get_string(c, w, "name", field, 0, ARB_MAX_ID,
+	    &wv->name)) != 0 ||
+	    (rv = policy_pct(c, w, "share", field, 1, &wv->share_pct)) != 0 ||
+	    (rv = policy_pct(c, w, "success", field, 0,
+	    &wv->success_pct)) != 0 ||
+	    (rv = policy_pct(c, w, "halt", field, 0, &wv->halt_pct)) != 0)
+		return rv;
+	if (wv->share_pct == 0)
+		return policy_fail(c, field, "share: missing (the cumulative "
+		    "percentage of endpoints this wave reaches)");
+	if (wv->share_pct < prev_share)
+		return policy_fail(c, field, "share: %u is less than the "
+		    "wave before (%u): shares are cumulative", wv->share_pct,
+		    prev_share);
+	if ((v = json_object_get(w, "soak")) != NULL) {
+		if ((rv = policy_duration(c, field, v, &d)) != 0)
+			return rv;
+		wv->soak_s = (uint32_t)d;
+	}
+	if ((v = json_object_get(w, "halt_count")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 1000000)
+			return policy_fail(c, field, "halt_count: must be "
+			    "1..1000000");
+		wv->halt_count = (uint32_t)json_integer_value(v);
+	}
+	return 0;
+}
+
+static int
+policy_parse_rollout(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
+{
+	json_t	*o, *v, *w;
+	int64_t	 d;
+	size_t	 i;
+	int	 rv;
+
+	if ((o = json_object_get(root, "rollout")) == NULL)
+		return 0;
+	if (!json_is_object(o))
+		return policy_fail(c, "rollout", "must be an object with "
+		    "waves");
+	if ((rv = policy_check_keys(c, o, policy_rollout_keys,
+	    "rollout")) != 0)
+		return rv;
+	if ((v = json_object_get(o, "silent")) != NULL) {
+		if ((rv = policy_duration(c, "rollout.silent", v, &d)) != 0)
+			return rv;
+		p->silent_s = (uint32_t)d;
+	}
+	if ((v = json_object_get(o, "waves")) == NULL || !json_is_array(v) ||
+	    json_array_size(v) == 0 ||
+	    json_array_size(v) > ARB_SCHED_MAX_WAVES)
+		return policy_fail(c, "rollout.waves", "must be an array of "
+		    "1..%d waves", ARB_SCHED_MAX_WAVES);
+	if ((p->waves = calloc(json_array_size(v) + 1,
+	    sizeof(*p->waves))) == NULL)
+		return policy_nomem(c);
+	json_array_foreach(v, i, w) {
+		rv = policy_parse_wave(c, w, i, i ? p->waves[i - 1]->share_pct :
+		    0, &p->waves[i]);
+		if (p->waves[i] != NULL)
+			p->n_waves++;
+		if (rv != 0)
+			return rv;
+	}
+	if (p->waves[p->n_waves - 1]->share_pct != 100)
+		return policy_fail(c, "rollout.waves", "the last wave must "
+		    "reach 100 %% of the endpoints (share 100)");
 	return 0;
 }
 
@@ -643,7 +1070,10 @@ policy_parse_doc(struct policy_ctx *c, json_t *root,
 	    &pf->pol.rollback)) != 0 ||
 	    (rv = policy_parse_blobs(c, root, pf)) != 0 ||
 	    (rv = policy_parse_target(c, root, pf)) != 0 ||
-	    (rv = policy_get_timeout(c, root, &pf->pol.timeout_s)) != 0)
+	    (rv = policy_parse_vuln(c, root, &pf->pol)) != 0 ||
+	    (rv = policy_get_timeout(c, root, &pf->pol.timeout_s)) != 0 ||
+	    (rv = policy_parse_schedule(c, root, &pf->pol)) != 0 ||
+	    (rv = policy_parse_rollout(c, root, &pf->pol)) != 0)
 		return rv;
 	/* Refuse an expression the endpoints could not parse. */
 	if ((rv = arb_expr_parse(pf->pol.applicability, &ex, perr,
@@ -750,5 +1180,61 @@ arb_policy_file_free(struct arb_policy_file *pf)
 	for (i = 0; i < pf->pol.n_target_props; i++)
 		free(pf->pol.target_props[i]);
 	free(pf->pol.target_props);
+	for (i = 0; i < pf->pol.n_cves; i++)
+		free(pf->pol.cves[i]);
+	free(pf->pol.cves);
+	if (pf->pol.cvss_vector != protobuf_c_empty_string)
+		free(pf->pol.cvss_vector);
+	if (pf->pol.schedule != NULL) {
+		for (i = 0; i < pf->pol.schedule->n_windows; i++)
+			free(pf->pol.schedule->windows[i]);
+		free(pf->pol.schedule->windows);
+		free(pf->pol.schedule->run_when);
+		free(pf->pol.schedule);
+	}
+	for (i = 0; i < pf->pol.n_waves; i++) {
+		free(pf->pol.waves[i]->name);
+		free(pf->pol.waves[i]);
+	}
+	free(pf->pol.waves);
 	free(pf);
+}
+
+static int
+target_in(char *const *v, size_t n, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+int
+arb_target_match(const struct arb_target *tg, const char *id,
+    const char *name, char *const *groups, size_t ngroups,
+    const char *(*prop)(void *arg, const char *key, size_t klen), void *arg)
+{
+	const char	*eq, *v;
+	size_t		 i;
+
+	if (tg->nendpoints == 0 && tg->ngroups == 0 && tg->nprops == 0)
+		return 1;
+	if (target_in(tg->endpoints, tg->nendpoints, id) ||
+	    target_in(tg->endpoints, tg->nendpoints, name))
+		return 1;
+	for (i = 0; i < ngroups; i++)
+		if (target_in(tg->groups, tg->ngroups, groups[i]))
+			return 1;
+	if (tg->nprops == 0)
+		return 0;
+	for (i = 0; i < tg->nprops; i++) {
+		if ((eq = strchr(tg->props[i], '=')) == NULL ||
+		    (v = prop(arg, tg->props[i],
+		    (size_t)(eq - tg->props[i]))) == NULL ||
+		    strcmp(v, eq + 1) != 0)
+			return 0;
+	}
+	return 1;
 }

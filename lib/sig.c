@@ -31,6 +31,7 @@
 #include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/sig.h"
+#include "sig_int.h"
 
 /* Streaming buffer for arb_sha256_fd. */
 #define SHA_FILE_BUF	(256 * 1024)
@@ -44,9 +45,8 @@ struct arb_key {
 	int		 private;	/* holds the private half */
 };
 
-/* Log what OpenSSL says went wrong in what and empty its error queue. */
-static void
-sig_crypto_log(const char *what)
+void
+arb__crypto_log(const char *what)
 {
 	const char	*data = NULL;
 	char		 buf[256];
@@ -73,7 +73,7 @@ sig_crypto_log(const char *what)
 static inline int
 sig_crypto_err(const char *what)
 {
-	sig_crypto_log(what);
+	arb__crypto_log(what);
 	return ARB_ECRYPTO;
 }
 

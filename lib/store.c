@@ -47,6 +47,8 @@ static const char *const store_dbnames[ARB_DB_COUNT] = {
 	[ARB_DB_ENDPOINTS] = "endpoints",
 	[ARB_DB_RELAYS] = "relays",
 	[ARB_DB_RECEIPTS] = "receipts",
+	[ARB_DB_INVENTORY] = "inventory",
+	[ARB_DB_PKGINDEX] = "pkgindex",
 };
 
 /*
@@ -338,6 +340,41 @@ arb_txn_foreach(struct arb_txn *t, enum arb_db db, arb_store_iter_fn fn,
 		if ((rv = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size,
 		    arg)) != 0) {
 			/* 1 means "stop here", not an error. */
+			if (rv > 0)
+				rv = 0;
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	return rv;
+}
+
+int
+arb_txn_foreach_prefix(struct arb_txn *t, enum arb_db db, const void *prefix,
+    size_t plen, arb_store_iter_fn fn, void *arg)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	MDB_cursor_op	 op;
+	int		 rc, rv = 0;
+
+	if (t == NULL || (unsigned)db >= ARB_DB_COUNT || fn == NULL ||
+	    plen == 0)
+		return ARB_EINVAL;
+	if ((rc = mdb_cursor_open(t->txn, t->store->dbi[db], &c)) != 0)
+		return store_err("cursor open", rc);
+	k.mv_data = (void *)prefix;
+	k.mv_size = plen;
+	for (op = MDB_SET_RANGE;; op = MDB_NEXT) {
+		if ((rc = mdb_cursor_get(c, &k, &v, op)) != 0) {
+			if (rc != MDB_NOTFOUND)
+				rv = store_err("cursor get", rc);
+			break;
+		}
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if ((rv = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size,
+		    arg)) != 0) {
 			if (rv > 0)
 				rv = 0;
 			break;

@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arbor/cvss.h"
 #include "arbor/error.h"
+#include "arbor/expr.h"
+#include "arbor/inventory.h"
 #include "arbor/report.h"
 #include "arbor/sig.h"
 #include "arbor/wire.h"
@@ -226,6 +229,39 @@ wire_check_keystmt(const Arbor__KeyStatement *k)
 	return 0;
 }
 
+/* A schedule and waves the endpoints can evaluate (lib/schedule.c). */
+static int
+wire_check_schedule(const Arbor__Policy *p)
+{
+	const Arbor__Schedule	*s = p->schedule;
+	size_t			 i;
+	uint32_t		 share = 0;
+
+	if (s != NULL) {
+		if (s->n_windows > ARB_SCHED_MAX_WINDOWS ||
+		    wire_check_text(s->run_when, ARB_MAX_TEXT) != 0)
+			return ARB_EPROTO;
+		for (i = 0; i < s->n_windows; i++)
+			if (s->windows[i] == NULL || s->windows[i]->days > 0x7f ||
+			    s->windows[i]->start_min >= 1440 ||
+			    s->windows[i]->end_min > 1440)
+				return ARB_EPROTO;
+	}
+	if (p->n_waves > ARB_SCHED_MAX_WAVES)
+		return ARB_EPROTO;
+	for (i = 0; i < p->n_waves; i++) {
+		const Arbor__Wave *w = p->waves[i];
+
+		if (w == NULL || wire_check_text(w->name, ARB_MAX_ID) != 0 ||
+		    w->share_pct < share || w->share_pct == 0 ||
+		    w->share_pct > 100 || w->success_pct > 100 ||
+		    w->halt_pct > 100)
+			return ARB_EPROTO;
+		share = w->share_pct;
+	}
+	return 0;
+}
+
 static int
 wire_check_policy(const Arbor__Policy *p)
 {
@@ -245,8 +281,14 @@ wire_check_policy(const Arbor__Policy *p)
 			sev = 1;
 	if (!sev)
 		return ARB_EPROTO;
-	if (p->n_blobs > ARB_MAX_BLOBS)
+	if (p->n_blobs > ARB_MAX_BLOBS || p->n_cves > ARB_CVE_MAX ||
+	    !(p->cvss >= 0 && p->cvss <= 10) ||
+	    wire_check_text(p->cvss_vector, ARB_CVSS_VECTOR_MAX) != 0 ||
+	    wire_check_schedule(p) != 0)
 		return ARB_EPROTO;
+	for (i = 0; i < p->n_cves; i++)
+		if (!arb_cve_valid(p->cves[i]))
+			return ARB_EPROTO;
 	for (i = 0; i < p->n_blobs; i++) {
 		const Arbor__BlobRef	*b = p->blobs[i];
 
@@ -466,9 +508,31 @@ wire_check_envelope(const Arbor__Envelope *e)
 				return ARB_EPROTO;
 		}
 		return 0;
+	case ARBOR__ENVELOPE__BODY_ROLLOUT_CTL:
+		if (wire_check_text(e->rollout_ctl->id, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->rollout_ctl->op, ARB_MAX_ID) != 0)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_ROLLOUT_REPLY:
+		if (e->rollout_reply->n_lines > ARB_MAX_POLICIES)
+			return ARB_EPROTO;
+		for (i = 0; i < e->rollout_reply->n_lines; i++)
+			if (wire_check_text(e->rollout_reply->lines[i],
+			    ARB_MAX_TEXT) != 0)
+				return ARB_EPROTO;
+		return 0;
 	case ARBOR__ENVELOPE__BODY_TREE_REPLY:
 		return wire_check_relays(e->tree_reply->relays,
 		    e->tree_reply->n_relays);
+	case ARBOR__ENVELOPE__BODY_QUERY:
+		if (wire_check_text(e->query->expr, ARB_EXPR_MAX_LEN) != 0 ||
+		    e->query->n_target_endpoints > WIRE_BATCH_MAX ||
+		    e->query->n_target_groups > WIRE_BATCH_MAX ||
+		    e->query->n_target_props > WIRE_BATCH_MAX)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_QUERY_REPLY:
+		return 0;	/* from the root, to arborctl: texts only */
 	case ARBOR__ENVELOPE__BODY_ENROLL:
 		if (wire_check_signed(e->enroll->enroll) != 0 ||
 		    wire_check_via(e->enroll->via, e->enroll->n_via) != 0)
@@ -873,6 +937,11 @@ arb_wire_decode_report(const uint8_t *buf, size_t len, Arbor__Report **rp)
 		protobuf_c_message_free_unpacked(m, NULL);
 		return ARB_EPROTO;
 	}
+	if (r->inventory_delta != NULL &&
+	    (rv = arb_inv_check(r->inventory_delta)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
 	*rp = r;
 	return 0;
 }
@@ -1100,4 +1169,36 @@ arb_wire_encode_keystmt(const Arbor__KeyStatement *k, uint8_t **bufp,
 	if (k == NULL || bufp == NULL || lenp == NULL)
 		return ARB_EINVAL;
 	return wire_pack(&k->base, ARB_KEYSTMT_MAX, bufp, lenp);
+}
+
+int
+arb_wire_encode_inv(const Arbor__InventoryDelta *d, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&d->base, ARB_INV_STORED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_inv(const uint8_t *buf, size_t len,
+    Arbor__InventoryDelta **dp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__inventory_delta__descriptor, buf, len,
+	    ARB_INV_STORED_MAX, &m)) != 0)
+		return rv;
+	if ((rv = arb_inv_check((Arbor__InventoryDelta *)m)) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return rv;
+	}
+	*dp = (Arbor__InventoryDelta *)m;
+	return 0;
+}
+
+void
+arb_wire_free_inv(Arbor__InventoryDelta *d)
+{
+	if (d != NULL)
+		arbor__inventory_delta__free_unpacked(d, NULL);
 }

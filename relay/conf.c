@@ -9,6 +9,7 @@
 
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/tls.h"
 #include "relay.h"
 
 #define C(v)	((struct relay_conf *)(v))
@@ -84,6 +85,7 @@ k_children_max(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
 
 const struct arb_conf_key relay_conf_keys[] = {
+	ARB_TLS_CONF_KEYS,
 	ARB_UPSTREAM_CONF_KEYS("parent", "60s", "10s", "0", "4"),
 	{ "data_dir", k_data_dir, "directory for the store and blob cache" },
 	{ "pubkey", k_pubkey, "the publisher's public key (PEM) to pin" },
@@ -145,6 +147,8 @@ relay_conf_check(struct relay_conf *c)
 		    "required");
 		rv = ARB_ECONFIG;
 	}
+	if (arb_upstream_check(&c->up, "parent") != 0)
+		rv = ARB_ECONFIG;
 	if (c->up.nparents == 0) {
 		log_warnx("configuration: parent: at least one required");
 		rv = ARB_ECONFIG;
@@ -152,7 +156,9 @@ relay_conf_check(struct relay_conf *c)
 	if (c->svc == NULL || c->pub == NULL) {
 		log_warnx("configuration: svc and pub: both required");
 		rv = ARB_ECONFIG;
-	}
+	} else if (arb_tls_conf_url("svc", c->svc) != 0 ||
+	    arb_tls_conf_url("pub", c->pub) != 0)
+		rv = ARB_ECONFIG;
 	if (c->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
 			strcpy(host, "relay");

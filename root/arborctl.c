@@ -42,10 +42,32 @@
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "keygen", cmd_keygen,
-	    "  keygen DIR            make the publisher key pair in DIR\n", 0 },
+	    "  keygen [--trust-root] DIR\n"
+	    "                        make the publisher (or trust-root) key "
+	    "pair in DIR\n", 0 },
+	{ "key", cmd_key,
+	    "  key rotate --trust-key PATH --key PATH [--revoke KEYID|FILE]...\n"
+	    "       [--valid DURATION]\n"
+	    "                        sign the next key statement (default "
+	    "valid 365d):\n"
+	    "                        the root signs with --key from now on\n"
+	    "  key status [--json]   the newest key statement the root "
+	    "serves\n", 1 },
+	{ "ca", cmd_ca,
+	    "  ca init DIR           make Arbor's TLS certificate authority "
+	    "in DIR\n", 0 },
+	{ "cert", cmd_cert,
+	    "  cert issue --ca DIR --name NAME --out PREFIX [--client]\n"
+	    "       [--valid DURATION] [--backdate DURATION]\n"
+	    "                        a TLS key and certificate for a node "
+	    "(default: server\n"
+	    "                        and client, valid 365d)\n", 0 },
 	{ "publish", cmd_publish,
 	    "  publish POLICY.json   upload the policy's blobs and publish "
-	    "it\n", 1 },
+	    "it\n"
+	    "  publish --dry-run [--json] POLICY.json\n"
+	    "                        how many endpoints it would apply to, by "
+	    "relay\n", 1 },
 	{ "retire", cmd_retire,
 	    "  retire ID             remove a policy from the catalog\n", 1 },
 	{ "push", cmd_push,
@@ -68,6 +90,16 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  endpoints [--policy ID] [--state STATE] [--json]\n"
 	    "                        endpoints, last contact, state and "
 	    "path\n", 1 },
+	{ "exposure", cmd_exposure,
+	    "  exposure [CVE] [--json]\n"
+	    "                        per CVE, the endpoints where a policy "
+	    "that fixes it\n"
+	    "                        applies and is not fixed, by score\n", 1 },
+	{ "query", cmd_query,
+	    "  query EXPR [--count] [--json] [--by relay|os|group]\n"
+	    "                        endpoints whose stored inventory "
+	    "matches EXPR\n", 1 },
+	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },

@@ -74,8 +74,22 @@ void	ctl_clean(const char *in, size_t max, char *out, size_t outlen);
 /* Characters on screen, counting a UTF-8 sequence as one. */
 size_t	ctl_width(const char *s);
 
+/* ctl_inventory.c */
+struct arb_policy_file;
+int	cmd_query(struct ctl *, int, char *[]);
+/* publish --dry-run: what the policy would apply to, by relay. */
+int	ctl_dry_run(struct ctl *, const struct arb_policy_file *, int);
+/* ctl_rollout.c */
+int	cmd_rollout(struct ctl *, int, char *[]);
+
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);
+/* ctl_rotate.c */
+int	cmd_key(struct ctl *, int, char *[]);
+
+/* ctl_ca.c */
+int	cmd_ca(struct ctl *, int, char *[]);
+int	cmd_cert(struct ctl *, int, char *[]);
 
 /* ctl_catalog.c */
 int	cmd_publish(struct ctl *, int, char *[]);
@@ -99,6 +113,11 @@ int	ctl_get_current(const struct ctl *c, struct ctl_current **vp,
 const struct ctl_current *ctl_current_find(const struct ctl_current *v,
 	    size_t n, const char *id);
 void	ctl_current_free(struct ctl_current *v, size_t n);
+/* Ask the root for its catalog; 0 with *repp (arb_wire_free), or 1. */
+int	ctl_get_catalog(const struct ctl *c, Arbor__Envelope **repp);
+
+/* ctl_exposure.c */
+int	cmd_exposure(struct ctl *, int, char *[]);
 
 /* ctl_status.c */
 int	cmd_status(struct ctl *, int, char *[]);

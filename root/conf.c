@@ -7,6 +7,7 @@
 
 #include "arbor/error.h"
 #include "arbor/log.h"
+#include "arbor/tls.h"
 #include "root.h"
 
 #define C(v)	((struct root_conf *)(v))
@@ -71,6 +72,7 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "key", k_key, "publisher private key (PEM, mode 0600)" },
 	{ "trust_root", k_trust_root, "trust-root public key (PEM): heads "
 	    "name its key statements; rotate with arborctl key rotate" },
+	ARB_TLS_CONF_KEYS,
 	{ "svc", k_svc, "REP address children send requests to" },
 	{ "pub", k_pub, "PUB address children subscribe to" },
 	{ "control", k_control, "arborctl's address (default "
@@ -166,7 +168,9 @@ root_conf_check(struct root_conf *c)
 	if (c->svc == NULL || c->pub == NULL) {
 		log_warnx("configuration: svc and pub: both required");
 		rv = ARB_ECONFIG;
-	}
+	} else if (arb_tls_conf_url("svc", c->svc) != 0 ||
+	    arb_tls_conf_url("pub", c->pub) != 0)
+		rv = ARB_ECONFIG;
 	if (rv == 0 && c->control == NULL) {
 		len = strlen(c->data_dir) + 32;
 		if ((c->control = malloc(len)) == NULL)

@@ -223,6 +223,7 @@ root_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 {
 	Arbor__Policy		 *p = pb->policy;
 	Arbor__PolicyRef	  ref = ARBOR__POLICY_REF__INIT, **refs = NULL;
+	Arbor__RolloutState	  rs = ARBOR__ROLLOUT_STATE__INIT;
 	Arbor__Signed		  sg = ARBOR__SIGNED__INIT;
 	uint8_t			 *body = NULL, *sbytes = NULL;
 	uint8_t			  sha[ARB_SHA256_LEN];
@@ -283,6 +284,11 @@ root_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 	ref.version = p->version;
 	ref.sha256.data = sha;
 	ref.sha256.len = ARB_SHA256_LEN;
+	if (p->n_waves > 0) {
+		if ((rv = root_rollout_begin(r, p, &rs)) != 0)
+			goto fail;
+		ref.rollout = &rs;
+	}
 	refs[n++] = &ref;
 	snprintf(key, sizeof(key), "ver:%s", p->id);
 	puts[0].db = ARB_DB_POLICIES;
@@ -493,6 +499,12 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		break;
 	case ARBOR__ENVELOPE__BODY_KEY_ROTATE:
 		root_key_rotate(r, req, env->key_rotate);
+		break;
+	case ARBOR__ENVELOPE__BODY_QUERY:
+		root_query(r, req, env->query);
+		break;
+	case ARBOR__ENVELOPE__BODY_ROLLOUT_CTL:
+		root_rollout_ctl(r, req, env->rollout_ctl);
 		break;
 	default:
 		root_refuse(req, ARB_EINVAL, "unexpected request (body %d)",

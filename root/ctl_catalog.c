@@ -130,16 +130,33 @@ cmd_publish(struct ctl *c, int argc, char *argv[])
 	Arbor__Envelope		*rep;
 	struct arb_policy_file	*pf;
 	char			 err[1024];
+	const char		*path = NULL;
 	size_t			 i;
-	int			 rv;
+	int			 rv, dry = 0, as_json = 0, k;
 
-	if (argc != 2) {
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--dry-run") == 0)
+			dry = 1;
+		else if (strcmp(argv[k], "--json") == 0)
+			as_json = 1;
+		else if (path == NULL && argv[k][0] != '-')
+			path = argv[k];
+		else {
+			ctl_usage(stderr);
+			return 1;
+		}
+	}
+	if (path == NULL || (as_json && !dry)) {
 		ctl_usage(stderr);
 		return 1;
 	}
-	if (arb_policy_load(argv[1], &pf, err, sizeof(err)) != 0) {
+	if (arb_policy_load(path, &pf, err, sizeof(err)) != 0) {
 		ctl_warnx(c, "%s", err);
 		return 1;
+	}
+	if (dry) {
+		rv = ctl_dry_run(c, pf, as_json);
+		goto done;
 	}
 	for (i = 0; i < pf->nblobs; i++)
 		if ((rv = ctl_upload(c, pf->blob_paths[i],
@@ -381,8 +398,7 @@ done:
 	return ret;
 }
 
-/* Ask the root for its catalog; 0, or 1 after a message. */
-static int
+int
 ctl_get_catalog(const struct ctl *c, Arbor__Envelope **repp)
 {
 	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;

@@ -352,6 +352,13 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	rec->n_via = e->n_via;
 	if (rep->inventory != NULL)	/* alone, or with an action's result */
 		rec->inventory = rep->inventory;
+	if (rep->inventory_delta != NULL && (rv = root_inv_take(t, rec,
+	    rep->endpoint_id, rep->inventory_delta)) != 0) {
+		rec->via = old_via;
+		rec->n_via = old_nvia;
+		rec->inventory = old_inv;
+		goto out;
+	}
 	/* What its next receipt says: this policy's latest, at this seq. */
 	if ((rv = take_note(rec, rep, &te, &tv)) == 0)
 		rv = arb_wire_encode_eprec(rec, &buf, &len);
@@ -558,8 +565,11 @@ batch_after(void *arg, int committed)
 	struct batch_done	*bd = arg;
 	size_t			 i;
 
-	for (i = 0; committed && i < bd->nd; i++)
+	for (i = 0; committed && i < bd->nd; i++) {
 		root_counts_apply(bd->r->counts, &bd->d[i]);
+		if (bd->r->delta_hook != NULL)
+			bd->r->delta_hook(bd->r, &bd->d[i]);
+	}
 	for (i = 0; i < bd->nrs; i++)
 		arb_signed_clear(&bd->rs[i]);
 	free(bd->rs);

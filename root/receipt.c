@@ -30,6 +30,7 @@ root_sign_receipt(struct root *r, const char *id,
 		rc.pubkey = rec->pubkey;
 		rc.taken = rec->taken;
 		rc.n_taken = rec->n_taken;
+		rc.want_inventory = rec->want_inventory;
 	}
 	if ((rv = arb_wire_encode_receipt(&rc, &body, &len)) != 0)
 		return rv;

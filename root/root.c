@@ -27,6 +27,7 @@ root_stop(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&r->sigint, NULL);
 	uv_timer_stop(&r->resign);
 	uv_close((uv_handle_t *)&r->resign, NULL);
+	root_rollout_stop(r);
 	if (r->ctl) {
 		arb_srv_close(r->ctl);
 		r->ctl = NULL;
@@ -87,6 +88,8 @@ root_new(const struct root_conf *conf)
 		log_warnx("root: stored status: %s", arb_strerror(rv));
 		goto fail;
 	}
+	if ((rv = arb_strmap_new(&r->fails)) != 0)
+		goto fail;
 	if ((rv = root_catalog_load(r)) != 0) {
 		log_warnx("root: stored catalog: %s", arb_strerror(rv));
 		goto fail;
@@ -101,6 +104,8 @@ root_new(const struct root_conf *conf)
 	r->resign.data = r;
 	uv_timer_start(&r->resign, root_resign_cb, ROOT_RESIGN_CHECK_MS,
 	    ROOT_RESIGN_CHECK_MS);
+	root_rollout_start(r);
+	r->delta_hook = root_rollout_note;
 	uv_signal_init(&r->loop, &r->sigterm);
 	uv_signal_init(&r->loop, &r->sigint);
 	r->sigterm.data = r->sigint.data = r;
@@ -136,6 +141,8 @@ root_free(struct root *r)
 	if (r->head)
 		arb_wire_free_head(r->head);
 	root_status_free(r);
+	if (r->fails)
+		arb_strmap_free(r->fails, free);
 	if (r->blobs)
 		arb_blobdir_close(r->blobs);
 	if (r->store)

@@ -64,6 +64,11 @@ struct root {
 	uv_signal_t		 sigterm;
 	uv_signal_t		 sigint;
 	uv_timer_t		 resign;
+	uv_timer_t		 rollout;	/* staged rollouts judged */
+	struct arb_strmap	*fails;		/* policy -> int64 ms, last failure */
+	/* Called for each delta once committed (rollout.c's, or NULL). */
+	void			(*delta_hook)(struct root *,
+				    const struct root_delta *);
 	struct arb_net		*net;
 	struct arb_store	*store;
 	struct arb_blobdir	*blobs;
@@ -161,6 +166,27 @@ void	root_status_free(struct root *);
 void	root_enroll(void *, struct arb_req *, Arbor__Enroll *);
 void	root_batch(void *, struct arb_req *, Arbor__ReportBatch *);
 
+/* inventory.c */
+struct arb_expr;
+struct arb_target;
+/*
+ * Apply the inventory delta d of endpoint eid in t: the stored inventory
+ * and the package index.  When d does not apply (another base, a digest
+ * that does not come out) nothing changes and rec->want_inventory is set,
+ * so that its receipt asks for a full one.  Returns 0, or ARB_ESTORE or
+ * -ENOMEM when t cannot go on.
+ */
+int	root_inv_take(struct arb_txn *t, Arbor__EndpointRecord *rec,
+	    const char *eid, const Arbor__InventoryDelta *d);
+/*
+ * Evaluate e over every endpoint in t that tg targets, into *out (clear
+ * it with root_inv_query_clear).  Returns 0 or a store error.
+ */
+int	root_inv_query(struct arb_txn *t, const struct arb_expr *e,
+	    const struct arb_target *tg, Arbor__QueryReply *out);
+void	root_inv_query_clear(Arbor__QueryReply *out);
+void	root_query(struct root *, struct arb_req *, const Arbor__Query *);
+
 /* status.c */
 /*
  * The operator's views, each answering req: the counts (of one policy, or
@@ -171,6 +197,21 @@ void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);
 void	root_get_tree(struct root *, struct arb_req *);
+
+/* rollout.c */
+int64_t	root_rollout_now_ms(void);
+/* A published policy with waves: its first wave's state, into rs. */
+int	root_rollout_begin(struct root *, const Arbor__Policy *,
+	    Arbor__RolloutState *rs);
+/* Does a wave of in endpoints, failed of them failed, trip its halt? */
+int	root_rollout_trips(const Arbor__Wave *, uint32_t in, uint32_t failed,
+	    char *why, size_t whylen);
+void	root_rollout_check(struct root *);
+void	root_rollout_note(struct root *, const struct root_delta *);
+void	root_rollout_start(struct root *);
+void	root_rollout_stop(struct root *);
+void	root_rollout_ctl(struct root *, struct arb_req *,
+	    const Arbor__RolloutCtl *);
 
 /* control.c */
 void	root_control(struct arb_req *, const uint8_t *, size_t, void *);

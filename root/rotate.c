@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arbor/error.h"
 #include "arbor/keychain.h"
@@ -91,23 +92,33 @@ root_get_keys(struct root *r, struct arb_req *req, const Arbor__GetKeys *gk)
 	free(buf);
 }
 
-/* 1 when the statement s (not yet verified) names k's public half. */
+/*
+ * What a rotation must carry beyond what every node checks: a statement
+ * (not yet verified) that names k's public half and is in force now, so
+ * that the root never signs a head no node would take.  0, ARB_EINVAL
+ * (the key not named), ARB_EEXPIRED, or the decoder's error.
+ */
 static int
-root_named(const Arbor__Signed *s, const struct arb_key *k)
+root_check_stmt(const Arbor__Signed *s, const struct arb_key *k)
 {
 	Arbor__KeyStatement	*ks;
 	uint8_t			 raw[ARB_PUBKEY_LEN];
+	int64_t			 now = time(NULL);
 	size_t			 i;
-	int			 found = 0;
+	int			 rv;
 
-	if (arb_key_raw_public(k, raw) != 0 ||
-	    arb_wire_decode_keystmt(s->body.data, s->body.len, &ks) != 0)
-		return 0;
+	if ((rv = arb_key_raw_public(k, raw)) != 0 ||
+	    (rv = arb_wire_decode_keystmt(s->body.data, s->body.len,
+	    &ks)) != 0)
+		return rv;
+	rv = ARB_EINVAL;
 	for (i = 0; i < ks->n_keys; i++)
 		if (memcmp(ks->keys[i].data, raw, sizeof(raw)) == 0)
-			found = 1;
+			rv = 0;
+	if (rv == 0 && (now < ks->not_before || now >= ks->not_after))
+		rv = ARB_EEXPIRED;
 	arb_wire_free_keystmt(ks);
-	return found;
+	return rv;
 }
 
 void
@@ -128,10 +139,11 @@ root_key_rotate(struct root *r, struct arb_req *req,
 		root_reply_error(req, rv, "new publisher key");
 		return;
 	}
-	if (!root_named(kr->statement, k)) {
+	if ((rv = root_check_stmt(kr->statement, k)) != 0) {
 		arb_key_free(k);
-		root_reply_error(req, ARB_EINVAL,
-		    "the statement does not name the new key");
+		root_reply_error(req, rv, rv == ARB_EINVAL ? "the statement "
+		    "does not name the new key" : rv == ARB_EEXPIRED ?
+		    "the statement is not valid now" : "key statement");
 		return;
 	}
 	if ((rv = arb_keychain_take(r->keys, kr->statement, &taken)) != 0) {

@@ -75,15 +75,18 @@ class Node:
         self.log = os.path.join(net.dir, name + ".log")
         self.proc = None
         self.svc = self.pub = None
+        self.env = None  # extra environment (a test clock: ARBOR_CLOCK...)
+        self.tls_name = None    # the name its server certificate carries
 
     def start(self):
         logf = open(self.log, "ab")
         # A daemon whose stderr is a file logs to syslog unless given -d;
         # the tests read its lines from this node's log file.
         fg = ["-d"] if self.kind in ("root", "relay", "agent") else []
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen([BIN[self.kind]] + fg + self.args,
                                      stdout=logf, stderr=subprocess.STDOUT,
-                                     cwd=self.net.dir)
+                                     cwd=self.net.dir, env=env)
         logf.close()
         return self
 
@@ -143,6 +146,8 @@ class Node:
             return False
 
     def address(self):
+        if self.tls_name:
+            return "%s %s %s" % (self.svc, self.pub, self.tls_name)
         return "%s %s" % (self.svc, self.pub)
 
 
@@ -160,6 +165,22 @@ class Net:
         self.pubkey = os.path.join(self.keys, "publisher.pub")
         self.root_node = None
         self.n = 0
+        self.trust_pub = self.trust_key = None
+
+    def trust_root(self):
+        """Pin a trust root instead of the publisher key on every node made
+        from now on (the root signs with self.key once a key statement
+        names it); returns the trust-root private key's path."""
+        d = os.path.join(self.dir, "trust")
+        self.ctl("keygen", "--trust-root", d)
+        self.trust_key = os.path.join(d, "trust-root.key")
+        self.trust_pub = os.path.join(d, "trust-root.pub")
+        return self.trust_key
+
+    def _pin(self):
+        if self.trust_pub:
+            return {"trust_root": self.trust_pub}
+        return {"pubkey": self.pubkey}
 
     def __enter__(self):
         return self
@@ -204,14 +225,44 @@ class Net:
                 args += ["--" + k, str(v)]
         return args
 
-    def root(self, name="root", start=True, **conf):
-        svc = "tcp://127.0.0.1:%d" % free_port()
-        pub = "tcp://127.0.0.1:%d" % free_port()
+    def ca(self):
+        """The tree's TLS certificate authority, made at first use."""
+        d = os.path.join(self.dir, "ca")
+        if not os.path.exists(os.path.join(d, "ca.crt")):
+            self.ctl("ca", "init", d)
+        return d
+
+    def cert(self, name, *opts, ca=None):
+        """Issue a key and certificate named name; returns the prefix of
+        PREFIX.crt and PREFIX.key."""
+        os.makedirs(os.path.join(self.dir, "certs"), exist_ok=True)
+        out = os.path.join(self.dir, "certs", "%s-%d" % (name, free_port()))
+        self.ctl("cert", "issue", "--ca", ca or self.ca(), "--name", name,
+                 "--out", out, *opts)
+        return out
+
+    def tls_conf(self, name, *opts):
+        """tls_* keys of a node whose certificate names name."""
+        out = self.cert(name, *opts)
+        return {"tls_ca": os.path.join(self.ca(), "ca.crt"),
+                "tls_cert": out + ".crt", "tls_key": out + ".key"}
+
+    @staticmethod
+    def _addr(tls):
+        return ("tls+tcp" if tls else "tcp") + "://127.0.0.1:%d" % free_port()
+
+    def root(self, name="root", start=True, tls=False, **conf):
+        svc, pub = self._addr(tls), self._addr(tls)
         c = {"data_dir": os.path.join(self.dir, name), "key": self.key,
              "svc": svc, "pub": pub}
+        if self.trust_pub:
+            c["trust_root"] = self.trust_pub
+        if tls:
+            c.update(self.tls_conf(name + ".arbor"))
         c.update(conf)
         node = self._node("root", name, self._conf(c))
         node.svc, node.pub = svc, pub
+        node.tls_name = name + ".arbor" if tls else None
         node.control = conf.get("control")
         self.root_node = node
         if start:
@@ -219,36 +270,38 @@ class Net:
             node.wait_log(r"serving .* control")
         return node
 
-    def relay(self, parents, name=None, start=True, **conf):
+    def relay(self, parents, name=None, start=True, tls=False, **conf):
         self.n += 1
         name = name or "relay%d" % self.n
-        svc = "tcp://127.0.0.1:%d" % free_port()
-        pub = "tcp://127.0.0.1:%d" % free_port()
-        c = {"data_dir": os.path.join(self.dir, name),
-             "pubkey": self.pubkey, "svc": svc, "pub": pub,
+        svc, pub = self._addr(tls), self._addr(tls)
+        c = {"data_dir": os.path.join(self.dir, name), **self._pin(),
+             "svc": svc, "pub": pub,
              "parent": [p if isinstance(p, str) else p.address()
                         for p in parents],
              "poll_interval": "30s", "poll_jitter": "1s", "timeout": "3s",
              "node_id": name}
+        if tls:
+            c.update(self.tls_conf(name + ".arbor"))
         c.update(conf)
         node = self._node("relay", name, self._conf(c))
         node.svc, node.pub = svc, pub
+        node.tls_name = name + ".arbor" if tls else None
         if start:
             node.start()
             node.wait_log(r"serving")
         return node
 
-    def agent(self, relays, name=None, start=True, **conf):
+    def agent(self, relays, name=None, start=True, env=None, **conf):
         self.n += 1
         name = name or "agent%d" % self.n
-        c = {"data_dir": os.path.join(self.dir, name),
-             "pubkey": self.pubkey,
+        c = {"data_dir": os.path.join(self.dir, name), **self._pin(),
              "relay": [r if isinstance(r, str) else r.address()
                        for r in relays],
              "poll_interval": "30s", "poll_jitter": "1s", "timeout": "3s",
              "notify_jitter": "100ms", "node_id": name}
         c.update(conf)
         node = self._node("agent", name, self._conf(c))
+        node.env = env
         if start:
             node.start()
             node.wait_log(r"started")
@@ -257,7 +310,7 @@ class Net:
     def ctl(self, *args, check=True, timeout=60):
         cmd = [BIN["ctl"]]
         root = self.__dict__.get("root_node")
-        if args and args[0] != "keygen" and root:
+        if args and args[0] not in ("keygen", "ca", "cert") and root:
             if getattr(root, "control", None):
                 cmd += ["-s", root.control]
             else:

@@ -15,6 +15,15 @@
  *	arbor-forge badsig URL TOKEN N
  *	arbor-forge publish CONTROL_URL ID APPLICABILITY
  *	arbor-forge spoof URL ENDPOINT_ID POLICY SEQ STATE [COUNT [MS]]
+ *	arbor-forge keystmt --trust PRIV.pem --version N --key PUB.pem...
+ *	    [--prev STMT] [--revoke PUB.pem]... [--expired] --out STMT
+ *	arbor-forge rotate CONTROL_URL STMT KEY.pem
+ *
+ * serve --keys STMT (repeatable) also answers GetKeys with those key
+ * statements, as they are, and its head names the last one's version.
+ * keystmt signs any key statement (one that skips a version, one linked
+ * to the wrong predecessor, one not signed by the trust root), and
+ * rotate hands one to the root as `arborctl key rotate` would.
  *
  * serve answers GetHead, GetPolicy and GetChunk like a parent that holds a
  * one-policy catalog naming FILE, but breaks exactly the rule that MODE
@@ -51,6 +60,7 @@
 #include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/io.h"
+#include "arbor/keychain.h"
 #include "arbor/log.h"
 #include "arbor/net.h"
 #include "arbor/report.h"
@@ -92,7 +102,12 @@ struct forge {
 	size_t		 pol_len;
 	uint8_t		*notify_msg;
 	size_t		 notify_len;
+	uint8_t		*keys_reply;	/* --keys: the statements, as given */
+	size_t		 keys_len;
+	uint64_t	 key_version;	/* the last one's */
 };
+
+#define FORGE_KEYS_MAX	8
 
 static void __attribute__((noreturn))
 usage(void)
@@ -116,6 +131,10 @@ usage(void)
 	    "       arbor-forge publish CONTROL_URL ID APPLICABILITY\n"
 	    "       arbor-forge spoof URL ENDPOINT_ID POLICY SEQ STATE "
 	    "[COUNT [MS]]\n"
+	    "       arbor-forge keystmt --trust PRIV.pem --version N "
+	    "--key PUB.pem... [--prev STMT]\n"
+	    "           [--revoke PUB.pem]... [--expired] --out STMT\n"
+	    "       arbor-forge rotate CONTROL_URL STMT KEY.pem\n"
 	    "modes: good badsig unpinned expired mixmatch foreign longblob "
 	    "badhash\n");
 	exit(1);
@@ -252,6 +271,7 @@ forge_build(struct forge *f, const char *pid, const struct arb_key *key,
 	}
 	h.policies = &refp;
 	h.n_policies = 1;
+	h.key_version = f->key_version;
 	if ((rv = arb_wire_encode_head(&h, &body, &len)) != 0)
 		goto done;
 	rv = arb_signed_make(k, body, len, &hs);
@@ -396,6 +416,15 @@ forge_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
 		forge_chunk(f, req, env->get_chunk);
 		break;
+	case ARBOR__ENVELOPE__BODY_GET_KEYS:
+		if (f->keys_reply == NULL) {
+			forge_error(req, ARB_EINVAL, "no trust root");
+			break;
+		}
+		log_info("forge: keys after %llu", (unsigned long long)
+		    env->get_keys->have_version);
+		forge_reply(req, f->keys_reply, f->keys_len);
+		break;
 	default:
 		log_info("forge: unexpected request (body %d)",
 		    (int)env->body_case);
@@ -430,6 +459,52 @@ forge_stop(uv_signal_t *s, int signum)
 	f->net = NULL;
 }
 
+/* A statement file as keystmt wrote it: 0 with *sp (arb_wire_free_signed). */
+static int
+read_stmt(const char *path, Arbor__Signed **sp)
+{
+	uint8_t		*buf;
+	uint64_t	 len;
+	int		 rv;
+
+	if ((rv = read_file(path, &buf, &len)) != 0)
+		return rv;
+	rv = arb_wire_decode_signed(buf, (size_t)len, sp);
+	free(buf);
+	return rv;
+}
+
+/* The KeysReply serve gives to every GetKeys: the files, in order. */
+static int
+forge_keys(struct forge *f, const char *const *paths, size_t n)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__KeysReply	 kr = ARBOR__KEYS_REPLY__INIT;
+	Arbor__Signed		*st[FORGE_KEYS_MAX];
+	Arbor__KeyStatement	*ks;
+	size_t			 i, got = 0;
+	int			 rv = 0;
+
+	for (i = 0; i < n && rv == 0; i++)
+		if ((rv = read_stmt(paths[i], &st[i])) == 0)
+			got++;
+	if (rv == 0 && (rv = arb_wire_decode_keystmt(st[n - 1]->body.data,
+	    st[n - 1]->body.len, &ks)) == 0) {
+		f->key_version = ks->version;
+		arb_wire_free_keystmt(ks);
+	}
+	if (rv == 0) {
+		kr.statements = st;
+		kr.n_statements = n;
+		env.body_case = ARBOR__ENVELOPE__BODY_KEYS_REPLY;
+		env.keys_reply = &kr;
+		rv = arb_wire_encode(&env, &f->keys_reply, &f->keys_len);
+	}
+	for (i = 0; i < got; i++)
+		arb_wire_free_signed(st[i]);
+	return rv;
+}
+
 static int
 cmd_serve(int argc, char *argv[])
 {
@@ -442,8 +517,11 @@ cmd_serve(int argc, char *argv[])
 		{ "mode", required_argument, NULL, 'm' },
 		{ "seq", required_argument, NULL, 'n' },
 		{ "id", required_argument, NULL, 'i' },
+		{ "keys", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char	*keysp[FORGE_KEYS_MAX];
+	size_t		 nkeys = 0;
 	struct forge	 f;
 	struct arb_key	*key = NULL, *other = NULL;
 	const char	*svc = NULL, *pub = NULL, *keyp = NULL, *otherp = NULL;
@@ -478,12 +556,20 @@ cmd_serve(int argc, char *argv[])
 		case 'i':
 			pid = optarg;
 			break;
+		case 'K':
+			if (nkeys == FORGE_KEYS_MAX)
+				fatalx("forge: at most %d --keys",
+				    FORGE_KEYS_MAX);
+			keysp[nkeys++] = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || !svc || !pub || !keyp || !blobp)
 		usage();
+	if (nkeys > 0 && (rv = forge_keys(&f, keysp, nkeys)) != 0)
+		fatalx("forge: --keys: %s", arb_strerror(rv));
 	for (i = 0; forge_modes[i] != NULL; i++)
 		if (strcmp(forge_modes[i], modep) == 0)
 			break;
@@ -532,6 +618,7 @@ cmd_serve(int argc, char *argv[])
 	free(f.head_reply);
 	free(f.pol_reply);
 	free(f.notify_msg);
+	free(f.keys_reply);
 	return 0;
 }
 
@@ -1672,6 +1759,129 @@ cmd_spoof(int argc, char *argv[])
 	return rv;
 }
 
+/* ------------------------------------------------------- key statements */
+
+static int
+cmd_keystmt(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "trust", required_argument, NULL, 't' },
+		{ "version", required_argument, NULL, 'v' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "prev", required_argument, NULL, 'p' },
+		{ "revoke", required_argument, NULL, 'r' },
+		{ "expired", no_argument, NULL, 'e' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct arb_key	*trust = NULL, *keys[FORGE_KEYS_MAX], *k;
+	uint8_t		 revoked[FORGE_KEYS_MAX][ARB_KEYID_LEN];
+	uint8_t		 prev[ARB_SHA256_LEN], *buf;
+	Arbor__Signed	 s = ARBOR__SIGNED__INIT, *ps;
+	const char	*out = NULL;
+	uint64_t	 version = 0;
+	size_t		 nkeys = 0, nrev = 0, len, i;
+	int64_t		 now = (int64_t)time(NULL), nb, na;
+	int		 ch, rv, expired = 0, linked = 0, fd;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			if ((rv = arb_key_load_private(optarg, &trust)) != 0)
+				fatalx("forge: %s: %s", optarg,
+				    arb_strerror(rv));
+			break;
+		case 'v':
+			version = parse_u64(optarg, UINT64_MAX);
+			break;
+		case 'k':
+		case 'r':
+			if ((rv = arb_key_load_public(optarg, &k)) != 0 &&
+			    (rv = arb_key_load_private(optarg, &k)) != 0)
+				fatalx("forge: %s: %s", optarg,
+				    arb_strerror(rv));
+			if (ch == 'k' && nkeys < FORGE_KEYS_MAX)
+				keys[nkeys++] = k;
+			else if (ch == 'r' && nrev < FORGE_KEYS_MAX) {
+				arb_key_id(k, revoked[nrev++]);
+				arb_key_free(k);
+			} else
+				fatalx("forge: at most %d keys",
+				    FORGE_KEYS_MAX);
+			break;
+		case 'p':
+			if ((rv = read_stmt(optarg, &ps)) != 0)
+				fatalx("forge: %s: %s", optarg,
+				    arb_strerror(rv));
+			arb_sha256(ps->body.data, ps->body.len, prev);
+			arb_wire_free_signed(ps);
+			linked = 1;
+			break;
+		case 'e':
+			expired = 1;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || trust == NULL || version == 0 || nkeys == 0 ||
+	    out == NULL)
+		usage();
+	nb = expired ? now - 7200 : now - 300;
+	na = expired ? now - 3600 : now + 86400;
+	rv = arb_keychain_sign(trust, version, linked ? prev : NULL,
+	    (const struct arb_key *const *)keys, nkeys,
+	    (const uint8_t (*)[ARB_KEYID_LEN])revoked, nrev, nb, na, &s);
+	if (rv != 0)
+		fatalx("forge: sign: %s", arb_strerror(rv));
+	if ((rv = arb_wire_encode_signed(&s, &buf, &len)) != 0)
+		fatalx("forge: encode: %s", arb_strerror(rv));
+	if ((fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1 ||
+	    write(fd, buf, len) != (ssize_t)len || close(fd) != 0)
+		fatalx("forge: %s: %s", out, strerror(errno));
+	printf("statement %llu: %zu key(s), %zu revoked\n",
+	    (unsigned long long)version, nkeys, nrev);
+	free(buf);
+	arb_signed_clear(&s);
+	for (i = 0; i < nkeys; i++)
+		arb_key_free(keys[i]);
+	arb_key_free(trust);
+	return 0;
+}
+
+static int
+cmd_rotate(int argc, char *argv[])
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT, *r;
+	Arbor__KeyRotate	 kr = ARBOR__KEY_ROTATE__INIT;
+	Arbor__Signed		*st;
+	int			 rv;
+
+	if (argc != 4)
+		usage();
+	if ((rv = read_stmt(argv[2], &st)) != 0)
+		fatalx("forge: %s: %s", argv[2], arb_strerror(rv));
+	kr.statement = st;
+	kr.key_path = argv[3];
+	env.body_case = ARBOR__ENVELOPE__BODY_KEY_ROTATE;
+	env.key_rotate = &kr;
+	rv = call(argv[1], &env, &r);
+	arb_wire_free_signed(st);
+	if (rv != 0)
+		return rv;
+	if (r->body_case == ARBOR__ENVELOPE__BODY_ERROR)
+		printf("error %d %s\n", r->error->code, r->error->message);
+	else if (r->body_case == ARBOR__ENVELOPE__BODY_DONE)
+		printf("done %s\n", r->done->detail);
+	else
+		printf("reply %d\n", (int)r->body_case);
+	arb_wire_free(r);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1706,5 +1916,9 @@ main(int argc, char *argv[])
 		return cmd_publish(argc - 1, argv + 1);
 	if (strcmp(argv[1], "spoof") == 0)
 		return cmd_spoof(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keystmt") == 0)
+		return cmd_keystmt(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rotate") == 0)
+		return cmd_rotate(argc - 1, argv + 1);
 	usage();
 }

@@ -205,7 +205,9 @@ test_revoke(void **state)
 {
 	struct fx	*f = *state;
 	Arbor__Signed	 s1, s2, s3, h;
-	uint8_t		 h2[ARB_SHA256_LEN];
+	uint8_t		 h2[ARB_SHA256_LEN], rid[1][ARB_KEYID_LEN];
+	Arbor__Signed	**held;
+	size_t		 nheld;
 	const struct arb_key *back[1] = { f->k1 };
 	const struct arb_key *k3[1] = { f->k3 };
 
@@ -229,7 +231,18 @@ test_revoke(void **state)
 	assert_int_equal(arb_keychain_sign(f->trust, 3, h2, back, 1, NULL, 0,
 	    NOW - DAY, NOW + DAY, &s3), 0);
 	assert_int_equal(arb_keychain_take(f->kc, &s3, NULL), ARB_EREVOKED);
+	arb_signed_clear(&s3);
+	/* Nor one that names it while it keeps the revocation; and what is
+	 * refused is not stored either. */
+	assert_int_equal(arb_key_id(f->k1, rid[0]), 0);
+	assert_int_equal(arb_keychain_sign(f->trust, 3, h2, back, 1,
+	    (const uint8_t (*)[ARB_KEYID_LEN])rid, 1, NOW - DAY, NOW + DAY,
+	    &s3), 0);
+	assert_int_equal(arb_keychain_take(f->kc, &s3, NULL), ARB_EREVOKED);
 	assert_int_equal(arb_keychain_version(f->kc), 2);
+	assert_int_equal(arb_keychain_stored(f->st, 2, 4, &held, &nheld), 0);
+	assert_int_equal(nheld, 0);
+	free(held);
 	arb_signed_clear(&s1);
 	arb_signed_clear(&s2);
 	arb_signed_clear(&s3);

@@ -517,6 +517,12 @@ test_parent_parse(void **state)
 	assert_non_null(strstr(err, "http://a"));
 	assert_int_equal(arb_parent_parse("tcp://a:1 tcp://a:2 tcp://a:3", &p,
 	    err, sizeof(err)), ARB_ECONFIG);
+	/* A third word is the name the parent's certificate carries. */
+	assert_int_equal(arb_parent_parse("tls+tcp://a:1 tls+tcp://a:2 "
+	    "relay.example", &p, err, sizeof(err)), 0);
+	arb_parent_clear(&p);
+	assert_int_equal(arb_parent_parse("tls+tcp://a:1 tls+tcp://a:2 n m",
+	    &p, err, sizeof(err)), ARB_ECONFIG);
 }
 
 int

@@ -29,6 +29,7 @@ enum arb_err {
 	ARB_ENET,		/* messaging library failure */
 	ARB_EPERM,		/* refused: permissions */
 	ARB_EUNREACH,		/* no parent reachable */
+	ARB_EUNKNOWN,		/* a fact this node cannot know (file.* at the root) */
 	ARB_EREVOKED,		/* signed by a revoked publisher key */
 	ARB_EKEYOLD,		/* key statement older than the one held */
 	ARB_EKEYGAP,		/* key statement skips a version */

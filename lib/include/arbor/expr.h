@@ -123,7 +123,10 @@ void	arb_expr_free(struct arb_expr *e);
  * owns it: arb_value_clear), or ARB_EINVAL with err saying why it cannot
  * be evaluated, e.g. "at 9: cannot compare a string with an integer",
  * "at 1: file.sha256: more than 64 MiB of files read in one evaluation",
- * or -ENOMEM.  On failure *out is none.
+ * or -ENOMEM.  With facts from a view (arb_facts_new_view, the root's
+ * stored inventories) a file function that must be evaluated returns
+ * ARB_EUNKNOWN ("at 1: file.exists(\"/x\"): only the endpoint knows"):
+ * the answer is unknown, neither true nor false.  On failure *out is none.
  */
 int	arb_expr_eval(const struct arb_expr *e, struct arb_facts *facts,
 	    struct arb_value *out, char *err, size_t errlen);

@@ -57,6 +57,31 @@ struct arb_facts_stats {
  */
 int	arb_facts_new(const struct arb_facts_conf *conf, struct arb_facts **fp);
 
+/*
+ * Facts that come from somewhere else than a file-system root: the root's
+ * stored inventory of an endpoint.  Each getter sets *vp to a string that
+ * stays valid until the next call of that getter or until the view's
+ * data changes (NULL when absent) and returns 0 or an error.  File
+ * functions of such facts return ARB_EUNKNOWN: the files are the
+ * endpoint's, and nothing stands in for them.
+ */
+struct arb_facts_view {
+	int	(*os)(void *arg, const char *key, const char **vp);
+	int	(*arch)(void *arg, const char **vp);
+	int	(*hostname)(void *arg, const char **vp);
+	int	(*prop)(void *arg, const char *key, const char **vp);
+	int	(*pkg)(void *arg, const char *name, const char **vp);
+	void	(*groups)(void *arg, char *const **gp, size_t *np);
+};
+
+/*
+ * Make a facts object that asks view (with arg) for every fact.  view and
+ * arg must outlive it; the caller may change what arg describes between
+ * evaluations.  Returns 0 and *fp, or -ENOMEM.
+ */
+int	arb_facts_new_view(const struct arb_facts_view *view, void *arg,
+	    struct arb_facts **fp);
+
 /* Free f and its caches.  NULL is a no-op. */
 void	arb_facts_free(struct arb_facts *f);
 
@@ -108,6 +133,21 @@ int	arb_facts_prop(struct arb_facts *f, const char *key, const char **vp);
  * parsed once and cached; a file larger than 256 MiB is ARB_ETOOBIG.
  */
 int	arb_facts_pkg(struct arb_facts *f, const char *name, const char **vp);
+
+/* One installed package of the dpkg status (arch "" when it names none). */
+struct arb_facts_pkgent {
+	const char	*name;
+	const char	*arch;
+	const char	*version;
+};
+
+/*
+ * Every installed package, sorted by (name, arch): *vp is f's array of *np
+ * entries, valid until arb_facts_reload or arb_facts_free.  Returns 0, or
+ * an error as arb_facts_pkg does.
+ */
+int	arb_facts_pkg_list(struct arb_facts *f,
+	    const struct arb_facts_pkgent **vp, size_t *np);
 
 /* The agent's groups; f owns the array. */
 void	arb_facts_groups(const struct arb_facts *f, char *const **gp,

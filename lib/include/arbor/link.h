@@ -44,6 +44,11 @@ struct arb_upstream {
 	uint64_t		 fetch_rate;	/* bytes/s from upstream; 0: no cap */
 };
 
+/*
+ * Check the parents' addresses against the TLS settings (arbor/tls.h),
+ * logged under key.  0 or ARB_ECONFIG.
+ */
+int	arb_upstream_check(const struct arb_upstream *u, const char *key);
 /* Free the parent list. */
 void	arb_upstream_clear(struct arb_upstream *u);
 

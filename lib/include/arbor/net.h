@@ -46,10 +46,19 @@ typedef void (*arb_srv_cb)(struct arb_req *req, const uint8_t *data,
     size_t len, void *arg);
 
 /*
- * Listen on url (tcp://, ipc://) with nctx requests in flight at most.
- * For ipc:// the socket file is made mode 0600.
+ * Listen on url (tcp://, tls+tcp://, ipc://) with nctx requests in flight
+ * at most.  For ipc:// the socket file is made mode 0600; over tls+tcp://
+ * every child must show a client certificate from the pinned CA
+ * (arbor/tls.h).
  */
 int	arb_srv_listen(struct arb_net *n, const char *url, int nctx,
+	    arb_srv_cb cb, void *arg, struct arb_srv **sp);
+/*
+ * The same, for the enrolment listener: over tls+tcp:// it asks no client
+ * certificate of a child (the server's is still verified by the child);
+ * the caller serves nothing but enrolment on it.
+ */
+int	arb_srv_listen_enrol(struct arb_net *n, const char *url, int nctx,
 	    arb_srv_cb cb, void *arg, struct arb_srv **sp);
 /* Send the reply (copied) and free req.  Returns 0 or an error. */
 int	arb_req_reply(struct arb_req *req, const uint8_t *data, size_t len);

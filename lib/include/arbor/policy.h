@@ -68,4 +68,25 @@ int	arb_policy_id_valid(const char *id);
  */
 int	arb_policy_blob_name_valid(const char *name);
 
+/*
+ * 1 if a target (a Policy's target_endpoints, target_groups and
+ * target_props, "key=value") takes an endpoint, else 0: every endpoint
+ * when all three are empty; otherwise one that matches any kind named:
+ * its id or name, one of its groups, or all the properties listed (prop
+ * gives the endpoint's value of a key, or NULL).  The agent decides with
+ * it, and the root's dry run with the same words.
+ */
+struct arb_target {
+	char *const	 *endpoints;
+	size_t		  nendpoints;
+	char *const	 *groups;
+	size_t		  ngroups;
+	char *const	 *props;
+	size_t		  nprops;
+};
+int	arb_target_match(const struct arb_target *tg, const char *id,
+	    const char *name, char *const *groups, size_t ngroups,
+	    const char *(*prop)(void *arg, const char *key, size_t klen),
+	    void *arg);
+
 #endif

@@ -20,6 +20,8 @@ enum arb_db {
 	ARB_DB_ENDPOINTS,	/* enrolled endpoints (root) */
 	ARB_DB_RELAYS,		/* relays below (root) */
 	ARB_DB_RECEIPTS,	/* endpoint id -> root-signed receipt (relay) */
+	ARB_DB_INVENTORY,	/* endpoint id -> full inventory (root) */
+	ARB_DB_PKGINDEX,	/* name NUL id NUL arch -> version (root) */
 	ARB_DB_COUNT
 };
 
@@ -81,6 +83,9 @@ typedef int (*arb_store_iter_fn)(const void *key, size_t klen,
     const void *val, size_t vlen, void *arg);
 int	arb_txn_foreach(struct arb_txn *t, enum arb_db db,
 	    arb_store_iter_fn fn, void *arg);
+/* Like arb_txn_foreach, for the records whose key begins with prefix. */
+int	arb_txn_foreach_prefix(struct arb_txn *t, enum arb_db db,
+	    const void *prefix, size_t plen, arb_store_iter_fn fn, void *arg);
 /* Number of records. */
 int	arb_txn_count(struct arb_txn *t, enum arb_db db, uint64_t *np);
 /*

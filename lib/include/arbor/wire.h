@@ -18,6 +18,8 @@
 /* Bounds on counts and strings inside decoded objects. */
 #define ARB_MAX_POLICIES	4096
 #define ARB_MAX_BLOBS		256
+#define ARB_SCHED_MAX_WINDOWS	16	/* maintenance windows of a policy */
+#define ARB_SCHED_MAX_WAVES	16	/* waves of a staged rollout */
 #define ARB_MAX_ID		128
 #define ARB_MAX_TEXT		(64 * 1024)
 /* Longest address (a relay's parent in RelayInfo). */
@@ -92,6 +94,18 @@ int	arb_wire_encode_eprec(const Arbor__EndpointRecord *e, uint8_t **bufp,
 int	arb_wire_decode_eprec(const uint8_t *buf, size_t len,
 	    Arbor__EndpointRecord **ep);
 void	arb_wire_free_eprec(Arbor__EndpointRecord *e);
+
+/*
+ * An inventory or inventory delta (arbor/inventory.h), as the root stores
+ * it: decoded within ARB_INV_STORED_MAX bytes and checked with
+ * arb_inv_check.  Free with arb_wire_free_inv.
+ */
+#define ARB_INV_STORED_MAX	(8 * 1024 * 1024)
+int	arb_wire_encode_inv(const Arbor__InventoryDelta *d, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_inv(const uint8_t *buf, size_t len,
+	    Arbor__InventoryDelta **dp);
+void	arb_wire_free_inv(Arbor__InventoryDelta *d);
 int	arb_wire_encode_relayinfo(const Arbor__RelayInfo *r, uint8_t **bufp,
 	    size_t *lenp);
 int	arb_wire_decode_relayinfo(const uint8_t *buf, size_t len,

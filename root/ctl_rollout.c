@@ -1,0 +1,103 @@
+/*
+ * arborctl rollout status|pause|resume|advance [ID] [--json]: a staged
+ * rollout's wave, its counts, whether it halted and why.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arborctl.h"
+
+/* "key=value key=value ... why=rest of the line" into a JSON object. */
+static json_t *
+line_json(const char *line)
+{
+	json_t		*o = json_object();
+	const char	*p = line, *eq, *sp;
+	char		 key[64];
+	char		*end;
+	long long	 n;
+
+	while (o != NULL && *p != '\0') {
+		if ((eq = strchr(p, '=')) == NULL ||
+		    (size_t)(eq - p) >= sizeof(key))
+			break;
+		memcpy(key, p, (size_t)(eq - p));
+		key[eq - p] = '\0';
+		eq++;
+		sp = strcmp(key, "why") == 0 ? eq + strlen(eq) :
+		    strchr(eq, ' ');
+		if (sp == NULL)
+			sp = eq + strlen(eq);
+		{
+			char *v = strndup(eq, (size_t)(sp - eq));
+
+			if (v == NULL)
+				break;
+			n = strtoll(v, &end, 10);
+			if (*v != '\0' && *end == '\0')
+				json_object_set_new(o, key, json_integer(n));
+			else
+				json_object_set_new(o, key, json_string(v));
+			free(v);
+		}
+		p = *sp ? sp + 1 : sp;
+	}
+	return o;
+}
+
+int
+cmd_rollout(struct ctl *c, int argc, char *argv[])
+{
+	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT, *rep;
+	Arbor__RolloutCtl	 rc = ARBOR__ROLLOUT_CTL__INIT;
+	const char		*op = NULL, *id = "";
+	char			 clean[1024];
+	json_t			*arr;
+	int			 i, as_json = 0, rv;
+	size_t			 k;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			as_json = 1;
+		else if (op == NULL)
+			op = argv[i];
+		else if (id[0] == '\0')
+			id = argv[i];
+		else
+			goto usage;
+	}
+	if (op == NULL || (strcmp(op, "status") != 0 && strcmp(op, "pause") !=
+	    0 && strcmp(op, "resume") != 0 && strcmp(op, "advance") != 0) ||
+	    (strcmp(op, "status") != 0 && id[0] == '\0'))
+		goto usage;
+	rc.op = (char *)op;
+	rc.id = (char *)id;
+	req.body_case = ARBOR__ENVELOPE__BODY_ROLLOUT_CTL;
+	req.rollout_ctl = &rc;
+	if ((rv = ctl_call(c, &req, ARBOR__ENVELOPE__BODY_ROLLOUT_REPLY,
+	    &rep)) != 0)
+		return rv;
+	if (as_json) {
+		arr = json_array();
+		for (k = 0; arr && k < rep->rollout_reply->n_lines; k++)
+			json_array_append_new(arr,
+			    line_json(rep->rollout_reply->lines[k]));
+		arb_wire_free(rep);
+		return ctl_json_print(c, arr);
+	}
+	if (strcmp(op, "status") != 0)
+		printf("rollout %s: %s (head seq %llu)\n", id, op,
+		    (unsigned long long)rep->rollout_reply->head_seq);
+	for (k = 0; k < rep->rollout_reply->n_lines; k++) {
+		ctl_clean(rep->rollout_reply->lines[k], 0, clean,
+		    sizeof(clean));
+		printf("%s\n", clean);
+	}
+	arb_wire_free(rep);
+	return 0;
+usage:
+	ctl_warnx(c, "usage: rollout status [ID] [--json] | "
+	    "rollout pause|resume|advance ID");
+	return 2;
+}
