@@ -10,6 +10,7 @@
  * a change of parent, and within notify_jitter on any other notification.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +510,59 @@ sync_poll_start(struct arb_sync *s)
 	if ((rv = arb_link_request(s->c.link, &env,
 	    ARBOR__ENVELOPE__BODY_HEAD_REPLY, sync_head_cb, p)) != 0)
 		sync_poll_end(p, rv);
+}
+
+/*
+ * A head and its policies from elsewhere than the link: the same checks a
+ * HeadReply from the parent passes (arb_head_verify, then
+ * sync_inline_policies), then prepare, then the same commit.
+ */
+int
+arb_sync_offer(struct arb_sync *s, const Arbor__HeadReply *hr,
+    int (*prepare)(void *, const Arbor__Head *), void *parg, size_t *badp)
+{
+	struct sync_poll	*p;
+	uint64_t		 held = s->head ? s->head->seq : 0;
+	size_t			 i;
+	int			 rv;
+
+	*badp = SIZE_MAX;
+	if (s->poll != NULL || s->closing)
+		return ARB_EAGAIN;
+	if (hr->head == NULL)
+		return ARB_ENOTFOUND;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -ENOMEM;
+	p->s = s;
+	if ((rv = arb_head_verify(s->c.pin, hr->head, held, now_sec(),
+	    &p->head)) != 0)
+		goto out;
+	if (p->head->seq == held) {
+		rv = ARB_EEXIST;
+		goto out;
+	}
+	if ((rv = arb_wire_encode_signed(hr->head, &p->head_bytes,
+	    &p->head_len)) != 0)
+		goto out;
+	if ((p->pols = calloc(p->head->n_policies + 1,
+	    sizeof(*p->pols))) == NULL) {
+		rv = -ENOMEM;
+		goto out;
+	}
+	sync_inline_policies(p, hr);
+	for (i = 0; i < p->head->n_policies; i++)
+		if (p->pols[i] == NULL &&
+		    !sync_have_policy(s, p->head->policies[i]->sha256.data)) {
+			*badp = i;
+			rv = ARB_EMIXMATCH;
+			goto out;
+		}
+	if (prepare != NULL && (rv = prepare(parg, p->head)) != 0)
+		goto out;
+	rv = sync_commit(p);
+out:
+	sync_poll_free(p);
+	return rv;
 }
 
 void

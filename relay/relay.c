@@ -185,6 +185,10 @@ relay_new(const struct relay_conf *conf)
 	/* Serve the head we already hold while we catch up. */
 	if (arb_sync_head(r->sync) != NULL)
 		relay_on_head(r, arb_sync_head(r->sync));
+	/* An export from across an air gap, judged as a parent's head. */
+	if (conf->import_dir != NULL && relay_import(conf->import_dir,
+	    r->sync, r->core, r->blobs, r->pin) != 0)
+		goto fail;
 	if ((rv = arb_link_start(r->link)) != 0 ||
 	    (rv = arb_sync_start(r->sync)) != 0)
 		goto fail;

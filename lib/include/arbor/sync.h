@@ -48,6 +48,23 @@ int	arb_sync_new(const struct arb_sync_conf *c, struct arb_sync **sp);
 int	arb_sync_start(struct arb_sync *s);
 /* Poll now (coalesced with a poll in progress). */
 void	arb_sync_poll_now(struct arb_sync *s);
+/*
+ * Take a head and its policies that came another way than the link (a
+ * catalog export carried across an air gap): hr is checked exactly as a
+ * HeadReply from the parent would be (signature, pinned key, rollback,
+ * freeze; each policy against the head) and every policy the head names
+ * must be in hr or held.  prepare (may be NULL) is then called with the
+ * verified head, before anything is written: a nonzero return refuses the
+ * whole offer.  Then head and policies are committed as a poll commits
+ * them and on_head is called.  Returns 0; ARB_EEXIST for the head already
+ * held (nothing written); the verifier's error (*badp SIZE_MAX for the
+ * head, else the index in the head of the policy that is missing or does
+ * not match, ARB_EMIXMATCH); prepare's error; ARB_EAGAIN while a poll is
+ * in progress.  hr stays the caller's.
+ */
+int	arb_sync_offer(struct arb_sync *s, const Arbor__HeadReply *hr,
+	    int (*prepare)(void *arg, const Arbor__Head *head), void *parg,
+	    size_t *badp);
 /* The verified head held, or NULL. */
 const Arbor__Head *arb_sync_head(const struct arb_sync *s);
 /* The encoded Signed head held (for serving), or NULL. */
