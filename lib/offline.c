@@ -192,6 +192,7 @@ arb_manifest_parse(const uint8_t *buf, size_t len, struct arb_manifest **mp,
 		if ((nl = strchr(line, '\n')) == NULL) {
 			snprintf(err, errlen, "line %zu: no end line (cut short)",
 			    lineno);
+			rv = ARB_EPROTO;
 			goto fail;
 		}
 		*nl = '\0';
