@@ -198,6 +198,9 @@ relay_new(const struct relay_conf *conf)
 	r->sigterm.data = r->sigint.data = r;
 	uv_signal_start(&r->sigterm, relay_stop, SIGTERM);
 	uv_signal_start(&r->sigint, relay_stop, SIGINT);
+	if (conf->up.nparents == 0)
+		log_info("relay: no parent: the catalog comes from imports "
+		    "(--import DIR)");
 	log_info("relay: %s serving %s and %s", conf->node_id, conf->svc,
 	    conf->pub);
 	return r;
