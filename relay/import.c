@@ -37,8 +37,8 @@ struct import {
 	struct relay_core	*core;
 	struct arb_blobdir	*blobs;
 	const struct arb_key	*pin;
-	Arbor__HeadReply	 hr;
-	char			**polpath;	/* file of each hr.policies[] */
+	Arbor__Signed		*head;		/* head.signed */
+	int			 said;		/* import_get logged why */
 	uint64_t		 nblobs;
 };
 
@@ -103,44 +103,26 @@ import_read_signed(struct import *im, const char *rel, Arbor__Signed **sp)
 	return 0;
 }
 
+/* The policy file for ref: read and decoded, for the sync to judge. */
 static int
-import_has_policy(const struct import *im, const char *hex)
+import_get(void *arg, const Arbor__PolicyRef *ref, Arbor__Signed **sp)
 {
-	char rel[96];
+	struct import	*im = arg;
+	char		 hex[ARB_SHA256_HEX], rel[96];
 
+	if (ref->sha256.len != ARB_SHA256_LEN)
+		return ARB_EPROTO;
+	arb_hex(ref->sha256.data, ARB_SHA256_LEN, hex);
 	snprintf(rel, sizeof(rel), "policies/%s.signed", hex);
-	return arb_manifest_find(im->m, rel) != NULL;
-}
-
-/* Read head.signed and every policies/ file into im->hr. */
-static int
-import_read(struct import *im)
-{
-	const struct arb_manifest_file	*f;
-	size_t				 i, n = 0;
-	int				 rv;
-
-	if (arb_manifest_find(im->m, "head.signed") == NULL) {
-		log_warnx("relay: import: %s/%s: names no head.signed",
-		    im->dir, ARB_MANIFEST_NAME);
+	im->said = 1;
+	if (arb_manifest_find(im->m, rel) == NULL) {
+		log_warnx("relay: import: %s/%s: policy %s v%u missing: "
+		    "refused", im->dir, rel, ref->id, ref->version);
 		return ARB_ENOTFOUND;
 	}
-	if ((rv = import_read_signed(im, "head.signed", &im->hr.head)) != 0)
-		return rv;
-	im->hr.policies = calloc(im->m->nfiles + 1, sizeof(*im->hr.policies));
-	im->polpath = calloc(im->m->nfiles + 1, sizeof(*im->polpath));
-	if (im->hr.policies == NULL || im->polpath == NULL)
-		return -ENOMEM;
-	for (i = 0; i < im->m->nfiles; i++) {
-		f = &im->m->files[i];
-		if (strncmp(f->path, "policies/", 9) != 0)
-			continue;
-		if ((rv = import_read_signed(im, f->path,
-		    &im->hr.policies[n])) != 0)
-			return rv;
-		im->polpath[n] = (char *)f->path;
-		im->hr.n_policies = ++n;
-	}
+	if (import_read_signed(im, rel, sp) != 0)
+		return ARB_EPROTO;
+	im->said = 0;		/* read; the sync judges it */
 	return 0;
 }
 
@@ -188,23 +170,24 @@ import_blob(struct import *im, const Arbor__BlobRef *b)
 }
 
 /*
- * The head is verified: every blob of its policies, before anything is
- * committed.  A policy file the head does not name is judged by the
- * offer, which refuses the head if one it names is missing or wrong.
+ * The head and the policies it lacked are verified: every blob those
+ * policies name, before anything is committed.
  */
 static int
-import_prepare(void *arg, const Arbor__Head *head)
+import_prepare(void *arg, const Arbor__Head *head,
+    const Arbor__Signed *const *pols)
 {
-	struct import		*im = arg;
-	const Arbor__PolicyRef	*ref;
-	Arbor__Policy		*pol;
-	size_t			 i, j;
-	int			 rv;
+	struct import	*im = arg;
+	Arbor__Policy	*pol;
+	size_t		 i, j;
+	int		 rv;
 
-	for (i = 0; i < im->hr.n_policies; i++) {
-		if (arb_policy_verify(im->pin, head, im->hr.policies[i], &pol,
-		    &ref) != 0)
-			continue;	/* not this head's */
+	for (i = 0; i < head->n_policies; i++) {
+		if (pols[i] == NULL)
+			continue;	/* held: its blobs were taken with it */
+		if ((rv = arb_wire_decode_policy(pols[i]->body.data,
+		    pols[i]->body.len, &pol)) != 0)
+			return rv;
 		for (j = 0, rv = 0; rv == 0 && j < pol->n_blobs; j++)
 			rv = import_blob(im, pol->blobs[j]);
 		arb_wire_free_policy(pol);
@@ -224,32 +207,24 @@ import_say_policy(struct import *im, size_t bad, int rv)
 	Arbor__Head	*h;
 	char		 hex[ARB_SHA256_HEX];
 
-	if (arb_wire_decode_head(im->hr.head->body.data, im->hr.head->body.len,
+	if (arb_wire_decode_head(im->head->body.data, im->head->body.len,
 	    &h) != 0 || bad >= h->n_policies) {
 		log_warnx("relay: import: %s: refused: %s", im->dir,
 		    arb_strerror(rv));
 		return;
 	}
 	arb_hex(h->policies[bad]->sha256.data, ARB_SHA256_LEN, hex);
-	log_warnx("relay: import: %s/policies/%s.signed: policy %s v%u %s: "
+	log_warnx("relay: import: %s/policies/%s.signed: policy %s v%u: %s: "
 	    "refused", im->dir, hex, h->policies[bad]->id,
-	    h->policies[bad]->version,
-	    !import_has_policy(im, hex) ? "missing" :
-	    "not what the head names");
+	    h->policies[bad]->version, arb_strerror(rv));
 	arb_wire_free_head(h);
 }
 
 static void
 import_clear(struct import *im)
 {
-	size_t i;
-
-	if (im->hr.head)
-		arb_wire_free_signed(im->hr.head);
-	for (i = 0; im->hr.policies && i < im->hr.n_policies; i++)
-		arb_wire_free_signed(im->hr.policies[i]);
-	free(im->hr.policies);
-	free(im->polpath);
+	if (im->head)
+		arb_wire_free_signed(im->head);
 	arb_manifest_free(im->m);
 }
 
@@ -258,6 +233,7 @@ relay_import(const char *dir, struct arb_sync *sync, struct relay_core *core,
     struct arb_blobdir *blobs, const struct arb_key *pin)
 {
 	struct import		 im;
+	struct arb_sync_source	 src;
 	const Arbor__Head	*held = arb_sync_head(sync);
 	const Arbor__Head	*now;
 	char			 path[PATH_MAX], err[256];
@@ -266,7 +242,6 @@ relay_import(const char *dir, struct arb_sync *sync, struct relay_core *core,
 	int			 rv;
 
 	memset(&im, 0, sizeof(im));
-	arbor__head_reply__init(&im.hr);
 	im.dir = dir;
 	im.sync = sync;
 	im.core = core;
@@ -285,13 +260,23 @@ relay_import(const char *dir, struct arb_sync *sync, struct relay_core *core,
 		log_warnx("relay: import: %s: %s", path, err);
 		return rv;
 	}
-	if ((rv = import_check_files(&im)) != 0 ||
-	    (rv = import_read(&im)) != 0)
+	if ((rv = import_check_files(&im)) != 0)
 		goto out;
-	rv = arb_sync_offer(sync, &im.hr, import_prepare, &im, &bad);
+	if (arb_manifest_find(im.m, "head.signed") == NULL) {
+		log_warnx("relay: import: %s: names no head.signed", path);
+		rv = ARB_ENOTFOUND;
+		goto out;
+	}
+	if ((rv = import_read_signed(&im, "head.signed", &im.head)) != 0)
+		goto out;
+	src.get = import_get;
+	src.prepare = import_prepare;
+	src.arg = &im;
+	rv = arb_sync_offer(sync, im.head, &src, &bad);
 	if (rv == ARB_EEXIST) {
 		log_info("relay: import: %s: head seq %llu is the one held; "
-		    "nothing new", dir, (unsigned long long)held->seq);
+		    "nothing new", dir,
+		    (unsigned long long)(held ? held->seq : 0));
 		rv = 0;
 		goto out;
 	}
@@ -299,8 +284,10 @@ relay_import(const char *dir, struct arb_sync *sync, struct relay_core *core,
 		log_warnx("relay: import: %s/head.signed: older than the head "
 		    "held (seq %llu): refused", dir,
 		    (unsigned long long)(held ? held->seq : 0));
-	else if (rv != 0 && bad != SIZE_MAX)
-		import_say_policy(&im, bad, rv);
+	else if (rv != 0 && bad != SIZE_MAX) {
+		if (!im.said)
+			import_say_policy(&im, bad, rv);
+	}
 	else if (rv != 0 && (rv == ARB_EBADSIG || rv == ARB_EUNKNOWNKEY ||
 	    rv == ARB_EEXPIRED || rv == ARB_EPROTO))
 		log_warnx("relay: import: %s/head.signed: %s: refused", dir,

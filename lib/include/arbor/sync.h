@@ -49,22 +49,37 @@ int	arb_sync_start(struct arb_sync *s);
 /* Poll now (coalesced with a poll in progress). */
 void	arb_sync_poll_now(struct arb_sync *s);
 /*
- * Take a head and its policies that came another way than the link (a
- * catalog export carried across an air gap): hr is checked exactly as a
- * HeadReply from the parent would be (signature, pinned key, rollback,
- * freeze; each policy against the head) and every policy the head names
- * must be in hr or held.  prepare (may be NULL) is then called with the
- * verified head, before anything is written: a nonzero return refuses the
- * whole offer.  Then head and policies are committed as a poll commits
- * them and on_head is called.  Returns 0; ARB_EEXIST for the head already
- * held (nothing written); the verifier's error (*badp SIZE_MAX for the
- * head, else the index in the head of the policy that is missing or does
- * not match, ARB_EMIXMATCH); prepare's error; ARB_EAGAIN while a poll is
- * in progress.  hr stays the caller's.
+ * Where an offered catalog comes from (see arb_sync_offer).  get gives
+ * the signed policy ref names (*sp, which the sync frees) or an error;
+ * prepare is called with the verified head and its policies (pols[i] the
+ * one for the head's ref i, verified, or NULL for one already held)
+ * before anything is written, and refuses the whole offer with a nonzero
+ * return.  Both are called during arb_sync_offer only.
  */
-int	arb_sync_offer(struct arb_sync *s, const Arbor__HeadReply *hr,
-	    int (*prepare)(void *arg, const Arbor__Head *head), void *parg,
-	    size_t *badp);
+struct arb_sync_source {
+	int	(*get)(void *arg, const Arbor__PolicyRef *ref,
+		    Arbor__Signed **sp);
+	int	(*prepare)(void *arg, const Arbor__Head *head,
+		    const Arbor__Signed *const *pols);
+	void	 *arg;
+};
+
+/*
+ * Take a head that came another way than the link (a catalog export
+ * carried across an air gap), judged exactly as one from the parent:
+ * arb_head_verify (signature, pinned key, rollback, freeze), then every
+ * policy it names that the store lacks asked of src and checked against
+ * the head, as a GetPolicy reply is, then src->prepare, then the commit
+ * a poll makes (on_head is called).  Returns 0; ARB_EEXIST for the head
+ * already held (nothing written); the head's error (*badp SIZE_MAX) or a
+ * policy's (get's error, or ARB_EMIXMATCH for one the head does not
+ * name; *badp its index in the head); prepare's error; ARB_EAGAIN while
+ * a poll is in progress.  Nothing is written unless it returns 0.  head
+ * stays the caller's.
+ */
+int	arb_sync_offer(struct arb_sync *s, const Arbor__Signed *head,
+	    const struct arb_sync_source *src, size_t *badp);
+
 /* The verified head held, or NULL. */
 const Arbor__Head *arb_sync_head(const struct arb_sync *s);
 /* The encoded Signed head held (for serving), or NULL. */
