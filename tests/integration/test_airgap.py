@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 
-from arbortest import Net, run, wait_until, Failure, BIN, SCALE
+from arbortest import Net, run, wait_until, Failure, BIN, SCALE, SANITIZER
 from test_reports import fixture, counts, status, publish_openssl, TOKEN
 
 
@@ -35,6 +35,9 @@ def relay_run(gap, *extra):
     p = subprocess.run([BIN["relay"], "-d"] + gap.args + list(extra),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=60 * SCALE, text=True)
+    m = SANITIZER.search(p.stdout)
+    if m:
+        raise Failure("%s: %s" % (gap.name, m.group(0)))
     return p.returncode, p.stdout
 
 
