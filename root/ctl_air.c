@@ -9,6 +9,7 @@
  * held changes nothing).
  */
 #include <sys/stat.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -150,20 +151,33 @@ air_put_blobs(const struct ctl *c, struct arb_blobdir *bd, const char *out,
 	return rv;
 }
 
-/* DIR must be new or empty: an export never mixes with what was there. */
+/*
+ * DIR must be new or empty (the root of a mounted stick is fine): an
+ * export never mixes with what was there.
+ */
 static int
 air_out_dir(const struct ctl *c, const char *out)
 {
-	char	path[PATH_MAX];
-	int	rv;
+	struct dirent	*de;
+	DIR		*d;
+	char		 path[PATH_MAX];
+	int		 rv, n = 0;
 
 	if ((rv = arb_io_mkdirs(out, 0755)) != 0) {
 		ctl_warnx(c, "%s: %s", out, strerror(-rv));
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/%s", out, ARB_MANIFEST_NAME);
-	if (access(path, F_OK) == 0 || rmdir(out) != 0 ||
-	    mkdir(out, 0755) != 0) {
+	if ((d = opendir(out)) == NULL) {
+		ctl_warnx(c, "%s: %s", out, strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    strcmp(de->d_name, "lost+found") != 0)
+			n++;
+	closedir(d);
+	if (n > 0) {
 		ctl_warnx(c, "%s: not empty (an export goes to a new or "
 		    "empty directory)", out);
 		return 1;

@@ -113,6 +113,9 @@ def test_airgap_round_trip():
         out = net.ctl("export", exp).stdout
         if not re.search(r"exported head seq \d+: 1 policies", out):
             raise Failure("export said: %r" % out)
+        p = net.ctl("export", exp, check=False)
+        if p.returncode == 0 or "not empty" not in p.stderr:
+            raise Failure("export over an export: %r" % p.stderr)
         import_at(gap, exp)
         wait_until(lambda: all(os.path.exists(os.path.join(t, "installed"))
                                for t in trees[1:3]), 30,
@@ -128,6 +131,18 @@ def test_airgap_round_trip():
             net.ctl("import-reports", rep)
             return counts(net, "demo-openssl") == {"fixed": 3}
         wait_until(carried, 30, "the site's reports to reach the root")
+        # A reports file cut or changed is refused whole.
+        with open(rep, "rb") as f:
+            good = f.read()
+        for name, data in (("cut", good[:-7]),
+                           ("changed", good[:40] + bytes([good[40] ^ 1]) +
+                            good[41:])):
+            f2 = os.path.join(net.dir, "reports-" + name)
+            with open(f2, "wb") as f:
+                f.write(data)
+            p = net.ctl("import-reports", f2, check=False)
+            if p.returncode == 0 or "nothing imported" not in p.stderr:
+                raise Failure("import-reports %s: %r" % (name, p.stderr))
         before = status(net)
         p = net.ctl("import-reports", rep)
         if counts(net, "demo-openssl") != {"fixed": 3} or \
