@@ -4,11 +4,12 @@
  *
  * The manifest, written last by the exporter, must be whole and every file
  * it names present with its size and SHA-256: an export cut short or
- * changed is refused before anything is judged.  Then the head and its
- * policies go to catalog sync's arb_sync_offer, which checks them exactly
- * as it checks a parent's HeadReply (publisher signature, pinned key,
- * rollback, freeze, each policy against the head) and commits them the way
- * a poll does.  Before that commit every blob the new policies name is
+ * changed is refused before anything is judged.  Then the head goes to
+ * catalog sync's arb_sync_offer, which checks it exactly as it checks a
+ * parent's HeadReply (publisher signature, pinned key, rollback, freeze),
+ * asks the export for each policy it lacks (import_get, where a poll asks
+ * the parent), judges each as a parent's reply, and commits the way a
+ * poll does.  Before that commit every blob the new policies name is
  * copied into the blob directory by arb_blob_import, which takes it only
  * if it hashes to what the verified policy names, and indexed for serving.
  * Any refusal writes no head and no policy: what the relay held stays.
@@ -33,10 +34,8 @@
 struct import {
 	const char		*dir;
 	struct arb_manifest	*m;
-	struct arb_sync		*sync;
 	struct relay_core	*core;
 	struct arb_blobdir	*blobs;
-	const struct arb_key	*pin;
 	Arbor__Signed		*head;		/* head.signed */
 	int			 said;		/* import_get logged why */
 	uint64_t		 nblobs;
@@ -230,7 +229,7 @@ import_clear(struct import *im)
 
 int
 relay_import(const char *dir, struct arb_sync *sync, struct relay_core *core,
-    struct arb_blobdir *blobs, const struct arb_key *pin)
+    struct arb_blobdir *blobs)
 {
 	struct import		 im;
 	struct arb_sync_source	 src;
@@ -243,10 +242,8 @@ relay_import(const char *dir, struct arb_sync *sync, struct relay_core *core,
 
 	memset(&im, 0, sizeof(im));
 	im.dir = dir;
-	im.sync = sync;
 	im.core = core;
 	im.blobs = blobs;
-	im.pin = pin;
 	import_path(&im, ARB_MANIFEST_NAME, path, sizeof(path));
 	if ((rv = arb_io_read_file(path, ARB_MANIFEST_MAX, &buf, &len)) != 0) {
 		log_warnx("relay: import: %s: %s%s", path, arb_strerror(rv),

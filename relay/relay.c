@@ -187,7 +187,7 @@ relay_new(const struct relay_conf *conf)
 		relay_on_head(r, arb_sync_head(r->sync));
 	/* An export from across an air gap, judged as a parent's head. */
 	if (conf->import_dir != NULL && relay_import(conf->import_dir,
-	    r->sync, r->core, r->blobs, r->pin) != 0)
+	    r->sync, r->core, r->blobs) != 0)
 		goto fail;
 	if ((rv = arb_link_start(r->link)) != 0 ||
 	    (rv = arb_sync_start(r->sync)) != 0)

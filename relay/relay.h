@@ -37,7 +37,6 @@ void	relay_conf_clear(struct relay_conf *);
 /* import.c */
 struct arb_sync;
 struct arb_blobdir;
-struct arb_key;
 struct relay_core;
 /*
  * Take the catalog export in dir as if the parent had sent it (see the
@@ -45,8 +44,7 @@ struct relay_core;
  * logged with the file it concerns; on error nothing was committed.
  */
 int	relay_import(const char *dir, struct arb_sync *sync,
-	    struct relay_core *core, struct arb_blobdir *blobs,
-	    const struct arb_key *pin);
+	    struct relay_core *core, struct arb_blobdir *blobs);
 
 /* export.c */
 /*
