@@ -13,7 +13,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include "arbor/error.h"
 
 #include "arbor/io.h"
 
@@ -160,6 +163,66 @@ arb_io_mkdirs(const char *path, mode_t mode)
 	if (mkdir(buf, mode) == -1 && errno != EEXIST) {
 		e = errno;
 		return -e;
+	}
+	return 0;
+}
+
+int
+arb_io_read_file(const char *path, size_t max, uint8_t **bufp, size_t *lenp)
+{
+	struct stat	 st;
+	uint8_t		*buf;
+	size_t		 n;
+	int		 fd, rv;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -errno;
+	if (fstat(fd, &st) == -1) {
+		rv = -errno;
+		close(fd);
+		return rv;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+		close(fd);
+		return ARB_ETOOBIG;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	rv = arb_io_read_full(fd, buf, (size_t)st.st_size, &n);
+	close(fd);
+	if (rv != 0) {
+		free(buf);
+		return rv;
+	}
+	buf[n] = '\0';
+	*bufp = buf;
+	*lenp = n;
+	return 0;
+}
+
+int
+arb_io_write_file(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	char	tmp[PATH_MAX];
+	int	fd, rv;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    mode)) == -1)
+		return -errno;
+	if ((rv = arb_io_write_full(fd, buf, len)) != 0 ||
+	    (fsync(fd) == -1 && (rv = -errno) != 0)) {
+		close(fd);
+		unlink(tmp);
+		return rv;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		rv = -errno;
+		unlink(tmp);
+		return rv;
 	}
 	return 0;
 }

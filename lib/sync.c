@@ -10,6 +10,7 @@
  * a change of parent, and within notify_jitter on any other notification.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,29 @@ struct pol_req {
 	size_t			 idx;
 };
 
+/*
+ * A signed policy came for ref idx of the poll's head: keep it if it is
+ * the one the head names (ARB_EMIXMATCH otherwise).  Takes *sgp on 0.
+ */
+static int
+sync_take_policy(struct sync_poll *p, size_t idx, Arbor__Signed **sgp)
+{
+	struct arb_sync		*s = p->s;
+	const Arbor__PolicyRef	*ref = p->head->policies[idx], *got;
+	Arbor__Policy		*pol;
+	int			 rv;
+
+	if ((rv = arb_policy_verify(NULL, p->head, *sgp, &pol,
+	    &got)) != 0)
+		return rv;
+	arb_wire_free_policy(pol);
+	if (got != ref)
+		return ARB_EMIXMATCH;
+	p->pols[idx] = *sgp;
+	*sgp = NULL;
+	return 0;
+}
+
 static void
 sync_policy_cb(int rv, Arbor__Envelope *env, void *arg)
 {
@@ -316,28 +340,16 @@ sync_policy_cb(int rv, Arbor__Envelope *env, void *arg)
 	struct sync_poll	*p = pr->p;
 	struct arb_sync		*s = p->s;
 	size_t			 idx = pr->idx;
-	const Arbor__PolicyRef	*ref = p->head->policies[idx], *got;
-	Arbor__Policy		*pol;
+	const Arbor__PolicyRef	*ref = p->head->policies[idx];
 
 	free(pr);
 	if (rv == 0 && env->policy_reply->policy == NULL)
 		rv = ARB_EPROTO;
-	if (rv == 0) {
-		rv = arb_policy_verify(NULL, p->head,
-		    env->policy_reply->policy, &pol, &got);
-		if (rv == 0 && got != ref) {
-			arb_wire_free_policy(pol);
-			rv = ARB_EMIXMATCH;
-		}
-		if (rv == 0) {
-			arb_wire_free_policy(pol);
-			p->pols[idx] = env->policy_reply->policy;
-			env->policy_reply->policy = NULL;
-		} else
-			log_warnx("%s: rejected policy %s v%u from %s: %s",
-			    s->c.kind, ref->id, ref->version,
-			    arb_link_parent(s->c.link), arb_strerror(rv));
-	}
+	if (rv == 0 && (rv = sync_take_policy(p, idx,
+	    &env->policy_reply->policy)) != 0)
+		log_warnx("%s: rejected policy %s v%u from %s: %s",
+		    s->c.kind, ref->id, ref->version,
+		    arb_link_parent(s->c.link), arb_strerror(rv));
 	if (rv != 0 && p->rv == 0)
 		p->rv = rv;
 	if (--p->npending > 0)
@@ -586,6 +598,65 @@ sync_poll_start(struct arb_sync *s)
 	if ((rv = arb_link_request(s->c.link, &env,
 	    ARBOR__ENVELOPE__BODY_HEAD_REPLY, sync_head_cb, p)) != 0)
 		sync_poll_end(p, rv);
+}
+
+/*
+ * A head from elsewhere than the link: the same checks as a HeadReply
+ * (arb_head_verify), each policy it lacks asked of get as a poll asks the
+ * parent and judged as a reply is (sync_take_policy), then prepare, then
+ * the same commit.
+ */
+int
+arb_sync_offer(struct arb_sync *s, const Arbor__Signed *head,
+    const struct arb_sync_source *src, size_t *badp)
+{
+	struct sync_poll	*p;
+	Arbor__Signed		*sg;
+	uint64_t		 held = s->head ? s->head->seq : 0;
+	size_t			 i;
+	int			 rv;
+
+	*badp = SIZE_MAX;
+	if (s->poll != NULL || s->closing)
+		return ARB_EAGAIN;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -ENOMEM;
+	p->s = s;
+	if ((rv = arb_head_verify(s->c.keys, head, held, now_sec(),
+	    &p->head)) != 0)
+		goto out;
+	if (p->head->seq == held) {
+		rv = ARB_EEXIST;
+		goto out;
+	}
+	if ((rv = arb_wire_encode_signed(head, &p->head_bytes,
+	    &p->head_len)) != 0)
+		goto out;
+	if ((p->pols = calloc(p->head->n_policies + 1,
+	    sizeof(*p->pols))) == NULL) {
+		rv = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < p->head->n_policies; i++) {
+		if (sync_have_policy(s, p->head->policies[i]->sha256.data))
+			continue;
+		sg = NULL;
+		if ((rv = src->get(src->arg, p->head->policies[i], &sg)) == 0)
+			rv = sync_take_policy(p, i, &sg);
+		if (sg != NULL)
+			arb_wire_free_signed(sg);
+		if (rv != 0) {
+			*badp = i;
+			goto out;
+		}
+	}
+	if (src->prepare != NULL && (rv = src->prepare(src->arg, p->head,
+	    (const Arbor__Signed *const *)p->pols)) != 0)
+		goto out;
+	rv = sync_commit(p);
+out:
+	sync_poll_free(p);
+	return rv;
 }
 
 void

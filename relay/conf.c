@@ -149,10 +149,6 @@ relay_conf_check(struct relay_conf *c)
 	}
 	if (arb_upstream_check(&c->up, "parent") != 0)
 		rv = ARB_ECONFIG;
-	if (c->up.nparents == 0) {
-		log_warnx("configuration: parent: at least one required");
-		rv = ARB_ECONFIG;
-	}
 	if (c->svc == NULL || c->pub == NULL) {
 		log_warnx("configuration: svc and pub: both required");
 		rv = ARB_ECONFIG;

@@ -183,6 +183,10 @@ relay_new(const struct relay_conf *conf)
 	/* Serve the head we already hold while we catch up. */
 	if (arb_sync_head(r->sync) != NULL)
 		relay_on_head(r, arb_sync_head(r->sync));
+	/* An export from across an air gap, judged as a parent's head. */
+	if (conf->import_dir != NULL && relay_import(conf->import_dir,
+	    r->sync, r->core, r->blobs) != 0)
+		goto fail;
 	if ((rv = arb_link_start(r->link)) != 0 ||
 	    (rv = arb_sync_start(r->sync)) != 0)
 		goto fail;
@@ -192,6 +196,9 @@ relay_new(const struct relay_conf *conf)
 	r->sigterm.data = r->sigint.data = r;
 	uv_signal_start(&r->sigterm, relay_stop, SIGTERM);
 	uv_signal_start(&r->sigint, relay_stop, SIGINT);
+	if (conf->up.nparents == 0)
+		log_info("relay: no parent: the catalog comes from imports "
+		    "(--import DIR)");
 	log_info("relay: %s serving %s and %s", conf->node_id, conf->svc,
 	    conf->pub);
 	return r;

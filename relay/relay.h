@@ -26,6 +26,7 @@ struct relay_conf {
 	int64_t			 spool_max;
 	uint64_t		 spool_size;	/* 0: half of map_size */
 	int64_t			 children_max;
+	const char		*import_dir;	/* --import DIR, or NULL */
 };
 
 /* conf.c */
@@ -33,6 +34,26 @@ extern const struct arb_conf_key relay_conf_keys[];
 void	relay_conf_init(struct relay_conf *);
 int	relay_conf_check(struct relay_conf *);
 void	relay_conf_clear(struct relay_conf *);
+
+/* import.c */
+struct arb_sync;
+struct arb_blobdir;
+struct relay_core;
+/*
+ * Take the catalog export in dir as if the parent had sent it (see the
+ * top of import.c).  0 (taken, or nothing newer than held) or the error,
+ * logged with the file it concerns; on error nothing was committed.
+ */
+int	relay_import(const char *dir, struct arb_sync *sync,
+	    struct relay_core *core, struct arb_blobdir *blobs);
+
+/* export.c */
+/*
+ * Write the reports spooled in the store of conf (not yet acknowledged by
+ * a parent) to file as a reports file (arbor/offline.h).  They stay
+ * spooled.  0 or an error, logged.
+ */
+int	relay_export_reports(const struct relay_conf *conf, const char *file);
 
 /* relay.c */
 struct relay;

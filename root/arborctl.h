@@ -74,6 +74,10 @@ void	ctl_clean(const char *in, size_t max, char *out, size_t outlen);
 /* Characters on screen, counting a UTF-8 sequence as one. */
 size_t	ctl_width(const char *s);
 
+/* ctl_air.c */
+int	cmd_export(struct ctl *, int, char *[]);
+int	cmd_import_reports(struct ctl *, int, char *[]);
+
 /* ctl_inventory.c */
 struct arb_policy_file;
 int	cmd_query(struct ctl *, int, char *[]);

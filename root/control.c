@@ -506,6 +506,10 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	case ARBOR__ENVELOPE__BODY_ROLLOUT_CTL:
 		root_rollout_ctl(r, req, env->rollout_ctl);
 		break;
+	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
+		/* arborctl import-reports: judged as a relay's batch is. */
+		root_batch(r, req, env->report_batch);
+		break;
 	default:
 		root_refuse(req, ARB_EINVAL, "unexpected request (body %d)",
 		    (int)env->body_case);

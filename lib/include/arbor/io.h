@@ -57,4 +57,18 @@ int	arb_io_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
  */
 int	arb_io_mkdirs(const char *path, mode_t mode);
 
+/*
+ * Read the whole file at path, at most max bytes: 0 with *bufp (malloc'd,
+ * one NUL byte past the end; free it) and *lenp, ARB_ETOOBIG for a
+ * larger file, or -errno.
+ */
+int	arb_io_read_file(const char *path, size_t max, uint8_t **bufp,
+	    size_t *lenp);
+/*
+ * Write len bytes to path atomically: to path.tmp, fsynced, renamed over
+ * path.  0 or -errno.
+ */
+int	arb_io_write_file(const char *path, const void *buf, size_t len,
+	    mode_t mode);
+
 #endif

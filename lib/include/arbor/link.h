@@ -128,7 +128,11 @@ struct arb_link_listener {
 	void	 *arg;
 };
 
-/* Make a link; nothing is dialled until arb_link_start. */
+/*
+ * Make a link; nothing is dialled until arb_link_start.  A link with no
+ * parent (an air-gapped relay, which takes its catalog from imports)
+ * dials nothing and every request on it fails with ARB_ECLOSED.
+ */
 int	arb_link_new(const struct arb_link_conf *c, struct arb_link **lp);
 /*
  * Dial the first parent and subscribe to its notifications, without

@@ -53,6 +53,38 @@ int	arb_sync_new(const struct arb_sync_conf *c, struct arb_sync **sp);
 int	arb_sync_start(struct arb_sync *s);
 /* Poll now (coalesced with a poll in progress). */
 void	arb_sync_poll_now(struct arb_sync *s);
+/*
+ * Where an offered catalog comes from (see arb_sync_offer).  get gives
+ * the signed policy ref names (*sp, which the sync frees) or an error;
+ * prepare is called with the verified head and its policies (pols[i] the
+ * one for the head's ref i, verified, or NULL for one already held)
+ * before anything is written, and refuses the whole offer with a nonzero
+ * return.  Both are called during arb_sync_offer only.
+ */
+struct arb_sync_source {
+	int	(*get)(void *arg, const Arbor__PolicyRef *ref,
+		    Arbor__Signed **sp);
+	int	(*prepare)(void *arg, const Arbor__Head *head,
+		    const Arbor__Signed *const *pols);
+	void	 *arg;
+};
+
+/*
+ * Take a head that came another way than the link (a catalog export
+ * carried across an air gap), judged exactly as one from the parent:
+ * arb_head_verify (signature, pinned key, rollback, freeze), then every
+ * policy it names that the store lacks asked of src and checked against
+ * the head, as a GetPolicy reply is, then src->prepare, then the commit
+ * a poll makes (on_head is called).  Returns 0; ARB_EEXIST for the head
+ * already held (nothing written); the head's error (*badp SIZE_MAX) or a
+ * policy's (get's error, or ARB_EMIXMATCH for one the head does not
+ * name; *badp its index in the head); prepare's error; ARB_EAGAIN while
+ * a poll is in progress.  Nothing is written unless it returns 0.  head
+ * stays the caller's.
+ */
+int	arb_sync_offer(struct arb_sync *s, const Arbor__Signed *head,
+	    const struct arb_sync_source *src, size_t *badp);
+
 /* The verified head held, or NULL. */
 const Arbor__Head *arb_sync_head(const struct arb_sync *s);
 /* The encoded Signed head held (for serving), or NULL. */
