@@ -317,7 +317,6 @@ struct pol_req {
 static int
 sync_take_policy(struct sync_poll *p, size_t idx, Arbor__Signed **sgp)
 {
-	struct arb_sync		*s = p->s;
 	const Arbor__PolicyRef	*ref = p->head->policies[idx], *got;
 	Arbor__Policy		*pol;
 	int			 rv;

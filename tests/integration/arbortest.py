@@ -1,7 +1,7 @@
 """Arbor integration test harness.
 
-Starts real arbor-root, arbor-relay and arbor-agent processes on 127.0.0.1,
-each with its own data directory and log file under one temporary directory,
+Starts real arbor-root, arbor-relay and arbor-agent processes on 127.0.0.1
+(or, given netns and host, inside a network namespace on its address), each with its own data directory and log file under one temporary directory,
 and stops every one of them when the test ends (SIGTERM, then SIGKILL).
 Every wait is bounded.  ARBOR_BUILD names the build directory;
 ARBOR_TIMEOUT_SCALE stretches waits (sanitizer builds are slower).
@@ -30,6 +30,7 @@ BIN = {
     "ctl": os.path.join(BUILD, "root", "arborctl"),
     "forge": os.path.join(BUILD, "tests", "integration", "arbor-forge"),
 }
+IP = shutil.which("ip") or "/usr/sbin/ip"
 
 
 class Failure(Exception):
@@ -77,6 +78,7 @@ class Node:
         self.svc = self.pub = None
         self.env = None  # extra environment (a test clock: ARBOR_CLOCK...)
         self.tls_name = None    # the name its server certificate carries
+        self.netns = None       # the network namespace it runs in
 
     def start(self):
         logf = open(self.log, "ab")
@@ -84,7 +86,9 @@ class Node:
         # the tests read its lines from this node's log file.
         fg = ["-d"] if self.kind in ("root", "relay", "agent") else []
         env = dict(os.environ, **self.env) if self.env else None
-        self.proc = subprocess.Popen([BIN[self.kind]] + fg + self.args,
+        # ip netns exec execs the daemon: the process is the daemon.
+        pre = [IP, "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen(pre + [BIN[self.kind]] + fg + self.args,
                                      stdout=logf, stderr=subprocess.STDOUT,
                                      cwd=self.net.dir, env=env)
         logf.close()
@@ -248,11 +252,13 @@ class Net:
                 "tls_cert": out + ".crt", "tls_key": out + ".key"}
 
     @staticmethod
-    def _addr(tls):
-        return ("tls+tcp" if tls else "tcp") + "://127.0.0.1:%d" % free_port()
+    def _addr(tls, host):
+        return "%s://%s:%d" % ("tls+tcp" if tls else "tcp", host or "127.0.0.1",
+                               free_port())
 
-    def root(self, name="root", start=True, tls=False, **conf):
-        svc, pub = self._addr(tls), self._addr(tls)
+    def root(self, name="root", start=True, tls=False, netns=None, host=None,
+             **conf):
+        svc, pub = self._addr(tls, host), self._addr(tls, host)
         c = {"data_dir": os.path.join(self.dir, name), "key": self.key,
              "svc": svc, "pub": pub}
         if self.trust_pub:
@@ -261,7 +267,7 @@ class Net:
             c.update(self.tls_conf(name + ".arbor"))
         c.update(conf)
         node = self._node("root", name, self._conf(c))
-        node.svc, node.pub = svc, pub
+        node.svc, node.pub, node.netns = svc, pub, netns
         node.tls_name = name + ".arbor" if tls else None
         node.control = conf.get("control")
         self.root_node = node
@@ -270,10 +276,11 @@ class Net:
             node.wait_log(r"serving .* control")
         return node
 
-    def relay(self, parents, name=None, start=True, tls=False, **conf):
+    def relay(self, parents, name=None, start=True, tls=False, netns=None,
+              host=None, **conf):
         self.n += 1
         name = name or "relay%d" % self.n
-        svc, pub = self._addr(tls), self._addr(tls)
+        svc, pub = self._addr(tls, host), self._addr(tls, host)
         c = {"data_dir": os.path.join(self.dir, name), **self._pin(),
              "svc": svc, "pub": pub,
              "parent": [p if isinstance(p, str) else p.address()
@@ -284,14 +291,15 @@ class Net:
             c.update(self.tls_conf(name + ".arbor"))
         c.update(conf)
         node = self._node("relay", name, self._conf(c))
-        node.svc, node.pub = svc, pub
+        node.svc, node.pub, node.netns = svc, pub, netns
         node.tls_name = name + ".arbor" if tls else None
         if start:
             node.start()
             node.wait_log(r"serving")
         return node
 
-    def agent(self, relays, name=None, start=True, env=None, **conf):
+    def agent(self, relays, name=None, start=True, env=None, netns=None,
+              **conf):
         self.n += 1
         name = name or "agent%d" % self.n
         c = {"data_dir": os.path.join(self.dir, name), **self._pin(),
@@ -301,7 +309,7 @@ class Net:
              "notify_jitter": "100ms", "node_id": name}
         c.update(conf)
         node = self._node("agent", name, self._conf(c))
-        node.env = env
+        node.env, node.netns = env, netns
         if start:
             node.start()
             node.wait_log(r"started")
