@@ -79,6 +79,7 @@ struct relay_agg {
 	struct arb_queue	 spool;		/* ARB_DB_SPOOL */
 	struct arb_queue_sent	 sent;		/* the batch in flight */
 	int			 inflight;
+	int			 tick_missed;	/* a flush came while inflight */
 	uint64_t		 spooled;	/* records added since a flush */
 	uint64_t		 last_up_ms;
 	/* What the relay info last sent said, to send it when it changes. */
@@ -736,8 +737,14 @@ agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 	    deleted);
 out:
 	arb_queue_sent_clear(&g->sent);
-	if (rv == 0 && g->spooled > 0)
-		agg_flush(g);		/* more waited meanwhile */
+	/*
+	 * The tick that came while this batch was in flight is sent now, as
+	 * is a spool that filled meanwhile; anything else waits for the next
+	 * tick, so the parent hears at most once per interval.
+	 */
+	if (rv == 0 && g->spooled > 0 &&
+	    (g->tick_missed || g->spooled >= c->c.report_max))
+		agg_flush(g);
 }
 
 struct want_arg {		/* the receipts a batch asks for */
@@ -792,9 +799,13 @@ agg_flush(struct relay_agg *g)
 	int			 rv;
 
 	/* One batch in flight; none while a failure's back-off runs. */
-	if (g->inflight || !arb_queue_ready(&g->spool, now) ||
-	    g->want == NULL)
+	if (g->inflight) {
+		g->tick_missed = 1;
 		return;
+	}
+	if (!arb_queue_ready(&g->spool, now) || g->want == NULL)
+		return;
+	g->tick_missed = 0;
 	memset(&co, 0, sizeof(co));
 	memset(&sent, 0, sizeof(sent));
 	memset(&ia, 0, sizeof(ia));
