@@ -84,8 +84,8 @@ enum comp_kind {
 	COMP_FREE_SRV,		/* last record of a closed object */
 	COMP_FREE_SUB,
 	COMP_FREE_CLI,
-	COMP_CONN_SUB,		/* a connection came up (deduplicated) */
-	COMP_CONN_CLI,
+	COMP_FREE_DSOCK,
+	COMP_CONN,		/* a connection came up (deduplicated) */
 };
 
 /* One finished operation, queued from an nng thread to the loop. */
@@ -96,8 +96,8 @@ struct comp {
 	void		*obj;
 	nng_aio		*aio;
 	int		 rv;
-	int		 queued;	/* COMP_CONN_*: in the FIFO; under mtx */
-	int		 dead;		/* COMP_CONN_*: socket closing; mtx */
+	int		 queued;	/* COMP_CONN: in the FIFO; under mtx */
+	int		 dead;		/* COMP_CONN: socket closing; mtx */
 };
 
 enum slot_state {
@@ -142,11 +142,39 @@ struct arb_pub {
 	nng_socket	 sock;
 };
 
+/*
+ * A dialled socket: a SUB or REQ socket with one dialer, and its
+ * connections counted.  nng 1.5.2 can destroy a dialer while its poller
+ * thread still runs the callback of a connection attempt (a panic on a
+ * destroyed mutex, or a crash), and the dialer of a peer that is down is
+ * always attempting.  So a dialled socket without a connection is never
+ * closed: its user's close parks it, and the next dial of the same
+ * address and protocol takes it back; a link that cycles through parents
+ * that are down reuses one socket per parent.  A socket that has a
+ * connection when its user lets it go, or that gets one while parked, is
+ * closed: nothing attempts on it then.
+ */
+enum dsock_proto {
+	DS_SUB,
+	DS_REQ,
+};
+
+struct dsock {
+	TAILQ_ENTRY(dsock) entry;	/* in the net's idle list if parked */
+	struct arb_net	*n;
+	char		*url;
+	enum dsock_proto proto;
+	nng_socket	 sock;
+	void		*owner;		/* its arb_sub or arb_cli; NULL: parked */
+	int		 pipes;		/* connections; under n->mtx */
+	struct comp	 conn;		/* a connection came up; obj: this */
+	struct comp	 last;		/* closed: free it */
+};
+
 struct arb_sub {
 	TAILQ_ENTRY(arb_sub) entry;
 	struct arb_net	*n;
-	char		*url;
-	nng_socket	 sock;
+	struct dsock	*ds;
 	nng_aio		*aio;
 	int		 closing;
 	arb_sub_cb	 cb;
@@ -154,7 +182,6 @@ struct arb_sub {
 	void		(*on_conn)(void *);
 	void		*conn_arg;
 	struct comp	 comp;
-	struct comp	 conn;
 	struct comp	 last;
 };
 
@@ -173,13 +200,11 @@ struct cli_req {
 struct arb_cli {
 	TAILQ_ENTRY(arb_cli) entry;
 	struct arb_net	*n;
-	char		*url;
-	nng_socket	 sock;
+	struct dsock	*ds;
 	int		 closing;
 	TAILQ_HEAD(, cli_req) reqs;
 	void		(*on_conn)(void *);
 	void		*conn_arg;
-	struct comp	 conn;
 	struct comp	 last;
 };
 
@@ -195,6 +220,7 @@ struct arb_net {
 	TAILQ_HEAD(, arb_pub) pubs;
 	TAILQ_HEAD(, arb_sub) subs;
 	TAILQ_HEAD(, arb_cli) clis;
+	TAILQ_HEAD(, dsock) idle;	/* parked dialled sockets */
 };
 
 static void	net_async_cb(uv_async_t *);
@@ -303,51 +329,36 @@ net_aio_cb(void *arg)
 }
 
 /*
- * nng thread: a connection (pipe) was added to the socket that owns the
- * record.  One record per socket stands for any number of connections
- * since the loop last looked, so it is queued only when it is not queued
- * already, and never once its socket is closing.
+ * nng thread: a connection (pipe) of a dialled socket came or went.  One
+ * record per socket stands for any number of connections since the loop
+ * last looked, so it is queued only when it is not queued already, and
+ * never once the socket is closing.
  */
 static void
 net_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	struct comp	*cp = arg;
-	struct arb_net	*n = cp->n;
+	struct dsock	*d = arg;
+	struct arb_net	*n = d->n;
 	int		 wake = 0;
 
 	(void)p;
-	(void)ev;
 	pthread_mutex_lock(&n->mtx);
-	if (!cp->queued && !cp->dead) {
-		cp->queued = 1;
-		cp->next = NULL;
-		*n->tailp = cp;
-		n->tailp = &cp->next;
-		wake = 1;
+	if (ev == NNG_PIPE_EV_REM_POST) {
+		if (d->pipes > 0)
+			d->pipes--;
+	} else if (ev == NNG_PIPE_EV_ADD_POST) {
+		d->pipes++;
+		if (!d->conn.queued && !d->conn.dead) {
+			d->conn.queued = 1;
+			d->conn.next = NULL;
+			*n->tailp = &d->conn;
+			n->tailp = &d->conn.next;
+			wake = 1;
+		}
 	}
 	pthread_mutex_unlock(&n->mtx);
 	if (wake)
 		uv_async_send(&n->async);
-}
-
-/* Loop thread: no connection record of this socket is queued after this. */
-static void
-net_conn_kill(struct arb_net *n, struct comp *cp)
-{
-	pthread_mutex_lock(&n->mtx);
-	cp->dead = 1;
-	pthread_mutex_unlock(&n->mtx);
-}
-
-static int
-net_conn_watch(nng_socket sock, struct comp *cp, struct arb_net *n,
-    enum comp_kind kind, void *obj)
-{
-	memset(cp, 0, sizeof(*cp));
-	cp->n = n;
-	cp->kind = kind;
-	cp->obj = obj;
-	return nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, net_pipe_cb, cp);
 }
 
 static void
@@ -403,6 +414,7 @@ arb_net_new(uv_loop_t *loop, struct arb_net **np)
 	TAILQ_INIT(&n->pubs);
 	TAILQ_INIT(&n->subs);
 	TAILQ_INIT(&n->clis);
+	TAILQ_INIT(&n->idle);
 	if ((rv = pthread_mutex_init(&n->mtx, NULL)) != 0) {
 		free(n);
 		return -rv;
@@ -429,6 +441,7 @@ net_close_cb(uv_handle_t *h)
 }
 
 static void	srv_free(struct arb_srv *);
+static void	dsock_bury_idle(struct arb_net *);
 
 void
 arb_net_free(struct arb_net *n)
@@ -462,6 +475,7 @@ arb_net_free(struct arb_net *n)
 	/* Servers whose requests the user still holds. */
 	while ((s = TAILQ_FIRST(&n->srvs)) != NULL)
 		srv_free(s);
+	dsock_bury_idle(n);
 	uv_close((uv_handle_t *)&n->async, net_close_cb);
 }
 
@@ -967,6 +981,179 @@ arb_pub_close(struct arb_pub *p)
 	free(p);
 }
 
+/* ---- dialled sockets */
+
+static struct dsock *
+dsock_take(struct arb_net *n, const char *url, enum dsock_proto proto,
+    void *owner)
+{
+	struct dsock	*d;
+
+	TAILQ_FOREACH(d, &n->idle, entry)
+		if (d->proto == proto && strcmp(d->url, url) == 0) {
+			TAILQ_REMOVE(&n->idle, d, entry);
+			d->owner = owner;
+			return d;
+		}
+	return NULL;
+}
+
+/*
+ * A socket dialling url for owner: a parked one if there is, else a new
+ * one.  A blocking dial (connected, or failed, on return) always gets a
+ * new one.
+ */
+static int
+dsock_open(struct arb_net *n, const char *url, enum dsock_proto proto,
+    int block, void *owner, struct dsock **dp)
+{
+	struct dsock	*d;
+	int		 rv, open = 0;
+
+	if (!block && (*dp = dsock_take(n, url, proto, owner)) != NULL)
+		return 0;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return -ENOMEM;
+	d->n = n;
+	d->proto = proto;
+	d->owner = owner;
+	d->conn.n = d->last.n = n;
+	d->conn.kind = COMP_CONN;
+	d->last.kind = COMP_FREE_DSOCK;
+	d->conn.obj = d->last.obj = d;
+	if ((d->url = strdup(url)) == NULL) {
+		rv = -ENOMEM;
+		goto fail;
+	}
+	rv = proto == DS_SUB ? nng_sub0_open(&d->sock) :
+	    nng_req0_open(&d->sock);
+	if (rv != 0) {
+		rv = net_err(url, "open", rv);
+		goto fail;
+	}
+	open = 1;
+	if ((rv = sock_setup(d->sock, url)) != 0)
+		goto fail;
+	rv = proto == DS_SUB ?
+	    nng_socket_set(d->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0) :
+	    nng_socket_set_ms(d->sock, NNG_OPT_REQ_RESENDTIME, NET_RESEND);
+	if (rv != 0 ||
+	    (rv = nng_pipe_notify(d->sock, NNG_PIPE_EV_ADD_POST, net_pipe_cb,
+	    d)) != 0 ||
+	    (rv = nng_pipe_notify(d->sock, NNG_PIPE_EV_REM_POST, net_pipe_cb,
+	    d)) != 0) {
+		rv = net_err(url, "socket options", rv);
+		goto fail;
+	}
+	/* A dialer that failed to start is not attempting: closed safely. */
+	if ((rv = net_dial(d->sock, url, block ? 0 : NNG_FLAG_NONBLOCK)) != 0)
+		goto fail;
+	*dp = d;
+	return 0;
+fail:
+	if (open)
+		nng_close(d->sock);
+	free(d->url);
+	free(d);
+	return rv;
+}
+
+static void
+dsock_close(struct dsock *d)
+{
+	pthread_mutex_lock(&d->n->mtx);
+	d->conn.dead = 1;
+	pthread_mutex_unlock(&d->n->mtx);
+	nng_close(d->sock);
+	net_hold(d->n);
+	net_push(d->n, &d->last);	/* after any record of its own */
+}
+
+static void
+dsock_free(struct dsock *d)
+{
+	struct arb_net	*n = d->n;
+
+	free(d->url);
+	free(d);
+	net_release(n);
+}
+
+/* Loop thread: whether d has a connection now. */
+static int
+dsock_connected(struct dsock *d)
+{
+	int	c;
+
+	pthread_mutex_lock(&d->n->mtx);
+	c = d->pipes > 0;
+	pthread_mutex_unlock(&d->n->mtx);
+	return c;
+}
+
+/* Its user lets d go: closed if it has a connection, else parked. */
+static void
+dsock_release(struct dsock *d)
+{
+	d->owner = NULL;
+	if (dsock_connected(d))
+		dsock_close(d);
+	else
+		TAILQ_INSERT_TAIL(&d->n->idle, d, entry);
+}
+
+/*
+ * The net goes: parked sockets are left open, for the process's exit to
+ * close, and forgotten here (kept reachable, as nng still holds them).
+ */
+static pthread_mutex_t	 dsock_buried_mtx = PTHREAD_MUTEX_INITIALIZER;
+static TAILQ_HEAD(, dsock) dsock_buried = TAILQ_HEAD_INITIALIZER(dsock_buried);
+
+static void
+dsock_bury_idle(struct arb_net *n)
+{
+	struct dsock	*d;
+
+	while ((d = TAILQ_FIRST(&n->idle)) != NULL) {
+		TAILQ_REMOVE(&n->idle, d, entry);
+		pthread_mutex_lock(&n->mtx);
+		d->conn.dead = 1;
+		pthread_mutex_unlock(&n->mtx);
+		(void)nng_pipe_notify(d->sock, NNG_PIPE_EV_ADD_POST, NULL,
+		    NULL);
+		(void)nng_pipe_notify(d->sock, NNG_PIPE_EV_REM_POST, NULL,
+		    NULL);
+		pthread_mutex_lock(&dsock_buried_mtx);
+		TAILQ_INSERT_TAIL(&dsock_buried, d, entry);
+		pthread_mutex_unlock(&dsock_buried_mtx);
+	}
+}
+
+/* Loop thread: a connection came up; tell its owner, or close it. */
+static void
+dsock_conn(struct dsock *d)
+{
+	struct arb_sub	*sub;
+	struct arb_cli	*cli;
+
+	if (d->conn.dead)
+		return;
+	if (d->owner == NULL) {
+		if (dsock_connected(d)) {
+			TAILQ_REMOVE(&d->n->idle, d, entry);
+			dsock_close(d);
+		}
+	} else if (d->proto == DS_SUB) {
+		sub = d->owner;
+		if (!sub->closing && sub->on_conn)
+			sub->on_conn(sub->conn_arg);
+	} else {
+		cli = d->owner;
+		if (!cli->closing && cli->on_conn)
+			cli->on_conn(cli->conn_arg);
+	}
+}
+
 /* ---- SUB */
 
 int
@@ -974,7 +1161,7 @@ arb_sub_dial(struct arb_net *n, const char *url, arb_sub_cb cb, void *arg,
     struct arb_sub **sp)
 {
 	struct arb_sub	*s;
-	int		 rv, open = 0;
+	int		 rv;
 
 	if (n->freeing)
 		return ARB_ECLOSED;
@@ -988,41 +1175,21 @@ arb_sub_dial(struct arb_net *n, const char *url, arb_sub_cb cb, void *arg,
 	s->last.n = n;
 	s->last.kind = COMP_FREE_SUB;
 	s->last.obj = s;
-	if ((s->url = strdup(url)) == NULL) {
-		rv = -ENOMEM;
-		goto fail;
-	}
-	if ((rv = nng_sub0_open(&s->sock)) != 0) {
-		rv = net_err(url, "open", rv);
-		goto fail;
-	}
-	open = 1;
-	if ((rv = sock_setup(s->sock, url)) != 0)
-		goto fail;
-	if ((rv = nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
-	    (rv = net_aio_new(n, &s->comp, COMP_SUB, s)) != 0) {
+	if ((rv = net_aio_new(n, &s->comp, COMP_SUB, s)) != 0) {
 		rv = net_err(url, "subscribe", rv);
 		goto fail;
 	}
 	s->aio = s->comp.aio;
-	if ((rv = net_conn_watch(s->sock, &s->conn, n, COMP_CONN_SUB,
-	    s)) != 0) {
-		rv = net_err(url, "pipe notify", rv);
+	if ((rv = dsock_open(n, url, DS_SUB, 0, s, &s->ds)) != 0)
 		goto fail;
-	}
-	if ((rv = net_dial(s->sock, url, NNG_FLAG_NONBLOCK)) != 0)
-		goto fail;
-	nng_recv_aio(s->sock, s->aio);
+	nng_recv_aio(s->ds->sock, s->aio);
 	TAILQ_INSERT_TAIL(&n->subs, s, entry);
 	net_hold(n);
 	*sp = s;
 	return 0;
 
 fail:
-	if (open)
-		nng_close(s->sock);
 	net_aio_free(s->aio);
-	free(s->url);
 	free(s);
 	return rv;
 }
@@ -1047,9 +1214,9 @@ sub_done(struct arb_sub *s)
 	} else if (rv == NNG_ECLOSED)
 		return;
 	else
-		log_debug("%s: receive: %s", s->url, nng_strerror(rv));
+		log_debug("%s: receive: %s", s->ds->url, nng_strerror(rv));
 	if (!s->closing)	/* the callback may have closed it */
-		nng_recv_aio(s->sock, s->aio);
+		nng_recv_aio(s->ds->sock, s->aio);
 }
 
 void
@@ -1058,9 +1225,9 @@ arb_sub_close(struct arb_sub *s)
 	if (s == NULL || s->closing)
 		return;
 	s->closing = 1;
-	net_conn_kill(s->n, &s->conn);
-	nng_close(s->sock);
 	nng_aio_stop(s->aio);
+	dsock_release(s->ds);
+	s->ds = NULL;
 	net_push(s->n, &s->last);
 }
 
@@ -1078,7 +1245,6 @@ sub_free(struct arb_sub *s)
 
 	net_aio_free(s->aio);
 	TAILQ_REMOVE(&n->subs, s, entry);
-	free(s->url);
 	free(s);
 	net_release(n);
 }
@@ -1096,7 +1262,7 @@ arb_cli_dial(struct arb_net *n, const char *url, int block,
     struct arb_cli **cp)
 {
 	struct arb_cli	*c;
-	int		 rv, open = 0;
+	int		 rv;
 
 	if (n->freeing)
 		return ARB_ECLOSED;
@@ -1107,39 +1273,13 @@ arb_cli_dial(struct arb_net *n, const char *url, int block,
 	c->last.n = n;
 	c->last.kind = COMP_FREE_CLI;
 	c->last.obj = c;
-	if ((c->url = strdup(url)) == NULL) {
-		rv = -ENOMEM;
-		goto fail;
+	if ((rv = dsock_open(n, url, DS_REQ, block, c, &c->ds)) != 0) {
+		free(c);
+		return rv;
 	}
-	if ((rv = nng_req0_open(&c->sock)) != 0) {
-		rv = net_err(url, "open", rv);
-		goto fail;
-	}
-	open = 1;
-	if ((rv = sock_setup(c->sock, url)) != 0)
-		goto fail;
-	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
-	    NET_RESEND)) != 0) {
-		rv = net_err(url, "socket options", rv);
-		goto fail;
-	}
-	if ((rv = net_conn_watch(c->sock, &c->conn, n, COMP_CONN_CLI,
-	    c)) != 0) {
-		rv = net_err(url, "pipe notify", rv);
-		goto fail;
-	}
-	if ((rv = net_dial(c->sock, url, block ? 0 : NNG_FLAG_NONBLOCK)) != 0)
-		goto fail;
 	TAILQ_INSERT_TAIL(&n->clis, c, entry);
 	*cp = c;
 	return 0;
-
-fail:
-	if (open)
-		nng_close(c->sock);
-	free(c->url);
-	free(c);
-	return rv;
 }
 
 int
@@ -1161,14 +1301,14 @@ arb_cli_request(struct arb_cli *c, const uint8_t *data, size_t len,
 	r->c = c;
 	r->cb = cb;
 	r->arg = arg;
-	if ((rv = nng_ctx_open(&r->ctx, c->sock)) != 0) {
-		rv = net_err(c->url, "context", rv);
+	if ((rv = nng_ctx_open(&r->ctx, c->ds->sock)) != 0) {
+		rv = net_err(c->ds->url, "context", rv);
 		goto fail;
 	}
 	ctx = 1;
 	if ((rv = net_aio_new(c->n, &r->comp, COMP_CREQ, r)) != 0 ||
 	    (rv = nng_msg_alloc(&msg, len)) != 0) {
-		rv = net_err(c->url, "request", rv);
+		rv = net_err(c->ds->url, "request", rv);
 		goto fail;
 	}
 	r->aio = r->comp.aio;
@@ -1200,9 +1340,8 @@ cli_req_finish(struct cli_req *r, int rv, nng_msg *msg)
 	struct arb_net	*n = c->n;
 
 	TAILQ_REMOVE(&c->reqs, r, entry);
-	/* Closing the socket closed its contexts (ids are not reused). */
-	if (!c->closing)
-		nng_ctx_close(r->ctx);
+	/* Its socket may be closed, and its contexts: ids are not reused. */
+	nng_ctx_close(r->ctx);
 	if (msg != NULL)
 		r->cb(0, nng_msg_body(msg), nng_msg_len(msg), r->arg);
 	else
@@ -1234,7 +1373,7 @@ cli_req_done(struct cli_req *r)
 	}
 	if (rv != 0) {
 		nng_msg_free(msg);
-		log_debug("%s: request: %s", c->url, nng_strerror(rv));
+		log_debug("%s: request: %s", c->ds->url, nng_strerror(rv));
 		cli_req_finish(r, net_errno(rv, NET_REQUEST), NULL);
 		return;
 	}
@@ -1246,7 +1385,7 @@ cli_req_done(struct cli_req *r)
 	r->sending = 0;
 	now = net_now_ms();
 	if (now >= r->deadline) {
-		log_debug("%s: request: timed out", c->url);
+		log_debug("%s: request: timed out", c->ds->url);
 		cli_req_finish(r, ARB_ETIMEDOUT, NULL);
 		return;
 	}
@@ -1263,10 +1402,10 @@ arb_cli_close(struct arb_cli *c)
 		return;
 	c->closing = 1;
 	net_hold(c->n);
-	net_conn_kill(c->n, &c->conn);
-	nng_close(c->sock);
 	TAILQ_FOREACH(r, &c->reqs, entry)
 		nng_aio_stop(r->aio);
+	dsock_release(c->ds);
+	c->ds = NULL;
 	net_push(c->n, &c->last);
 }
 
@@ -1283,7 +1422,6 @@ cli_free(struct arb_cli *c)
 	struct arb_net	*n = c->n;
 
 	TAILQ_REMOVE(&n->clis, c, entry);
-	free(c->url);
 	free(c);
 	net_release(n);
 }
@@ -1294,8 +1432,6 @@ static void
 net_dispatch(struct comp *cp)
 {
 	struct arb_srv	*s;
-	struct arb_sub	*sub;
-	struct arb_cli	*cli;
 
 	switch (cp->kind) {
 	case COMP_SLOT:
@@ -1319,15 +1455,11 @@ net_dispatch(struct comp *cp)
 	case COMP_FREE_CLI:
 		cli_free(cp->obj);
 		break;
-	case COMP_CONN_SUB:
-		sub = cp->obj;
-		if (!sub->closing && sub->on_conn)
-			sub->on_conn(sub->conn_arg);
+	case COMP_FREE_DSOCK:
+		dsock_free(cp->obj);
 		break;
-	case COMP_CONN_CLI:
-		cli = cp->obj;
-		if (!cli->closing && cli->on_conn)
-			cli->on_conn(cli->conn_arg);
+	case COMP_CONN:
+		dsock_conn(cp->obj);
 		break;
 	}
 }

@@ -2,7 +2,9 @@
 is skipped, a black-holed one too within the configured timeout, a parent
 that dies is left for the next one; a push sent while a child reconnects
 reaches it when it is back; a restarted root keeps its catalog; the root
-re-signs the head before it expires."""
+re-signs the head before it expires; a relay whose parents are all down
+cycles through them for as long as it takes, without harm, and takes the
+first that comes back."""
 
 import os
 import re
@@ -185,8 +187,45 @@ def test_resign_before_expiry():
                 raise Failure("%s rejected a head: %s" % (n.name, n.text()))
 
 
+def test_all_parents_down():
+    """Every parent down while the relay starts: it goes round them every
+    100 ms (a dialer per parent attempting all the time) and must neither
+    crash nor hang; when one comes back it gets the catalog, and it stops
+    on SIGTERM with status 0."""
+    with Net("failover-alldown") as net:
+        root = net.root(tls=True)
+        p1 = net.relay([root], tls=True)
+        p2 = net.relay([root], tls=True)
+        net.publish("p", 1, {"a.bin": os.urandom(1000)})
+        wait_until(lambda: head_seqs(p2, "relay"), 10 * SCALE,
+                   "the second parent to hold the head")
+        p1.stop()
+        p2.stop()
+        relay = net.relay([p1, p2], tls=True, timeout="100ms")
+        deadline = time.monotonic() + 20 * SCALE
+        while time.monotonic() < deadline:
+            if not relay.running():
+                raise Failure("relay died (status %s) going round its "
+                              "parents:\n%s" % (relay.proc.returncode,
+                                                 relay.text()[-800:]))
+            time.sleep(0.5)
+        rounds = relay.text().count("no connection; trying")
+        if rounds < 20:
+            raise Failure("relay went round its parents only %d times"
+                          % rounds)
+        p2.start()
+        wait_until(lambda: head_seqs(relay, "relay"), 20,
+                   "the relay to get the head from the parent back")
+        rc = relay.stop()
+        if rc != 0:
+            raise Failure("relay exited with status %s" % rc)
+        print("     %d changes of parent in 20 s, then the catalog from "
+              "the one back" % rounds)
+
+
 if __name__ == "__main__":
     run([test_unreachable_first_choice,
          test_black_holed_first_choice,
          test_push_while_relay_restarts, test_parent_dies,
-         test_root_restart_keeps_catalog, test_resign_before_expiry])
+         test_root_restart_keeps_catalog, test_resign_before_expiry,
+         test_all_parents_down])
