@@ -46,15 +46,16 @@ typedef void (*arb_srv_cb)(struct arb_req *req, const uint8_t *data,
     size_t len, void *arg);
 
 /*
- * Listen on url (tcp://, tls+tcp://, ipc://) with nctx requests in flight
- * at most.  For ipc:// the socket file is made mode 0600; over tls+tcp://
- * every child must show a client certificate from the pinned CA
+ * Listen on url (tls+tcp://, wss://, tcp://, ws://, ipc://; or several,
+ * separated by blanks, all on one socket) with nctx requests in flight at
+ * most.  For ipc:// the socket file is made mode 0600; over tls+tcp:// and
+ * wss:// every child must show a client certificate from the pinned CA
  * (arbor/tls.h).
  */
 int	arb_srv_listen(struct arb_net *n, const char *url, int nctx,
 	    arb_srv_cb cb, void *arg, struct arb_srv **sp);
 /*
- * The same, for the enrolment listener: over tls+tcp:// it asks no client
+ * The same, for the enrolment listener: over TLS it asks no client
  * certificate of a child (the server's is still verified by the child);
  * the caller serves nothing but enrolment on it.
  */
