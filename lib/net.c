@@ -894,6 +894,12 @@ reply_copy(uint8_t *buf, size_t len, void *arg)
 	return 0;
 }
 
+uint32_t
+arb_req_conn(const struct arb_req *req)
+{
+	return req->pipe;
+}
+
 int
 arb_req_reply(struct arb_req *q, const uint8_t *data, size_t len)
 {

@@ -70,6 +70,8 @@ int	arb_req_reply(struct arb_req *req, const uint8_t *data, size_t len);
  */
 int	arb_req_reply_fill(struct arb_req *req, size_t len,
 	    int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg);
+/* The connection req came on: an id unique while it is open, never 0. */
+uint32_t arb_req_conn(const struct arb_req *req);
 /* Drop a request without answering (the requester will time out). */
 void	arb_req_drop(struct arb_req *req);
 /*
