@@ -106,6 +106,18 @@ arb_tls_k_plain(void *c, const char *v, char *e, size_t n)
 	return arb_conf_bool(v, &tls.allow_plain, e, n);
 }
 
+int
+arb_tls_k_engine(void *c, const char *v, char *e, size_t n)
+{
+	(void)c;
+	if (strcmp(v, "openssl") == 0 || strcmp(v, "mbedtls") == 0) {
+		tls.mbedtls = strcmp(v, "mbedtls") == 0;
+		return 0;
+	}
+	snprintf(e, n, "%s: not openssl or mbedtls", v);
+	return ARB_ECONFIG;
+}
+
 /*
  * TLS_ON for the schemes that run over TLS (tls+tcp://, wss://),
  * TLS_PLAIN for their plain forms (tcp://, ws://), TLS_LOCAL for the rest
@@ -324,6 +336,8 @@ tls_config(const char *url, nng_tls_mode mode, nng_tls_config **cfgp)
 		    "tls_key", url);
 		return ARB_ECONFIG;
 	}
+	if (!tls.mbedtls && (rv = arb_tls_engine_openssl()) != 0)
+		return rv;
 	if ((rv = nng_tls_config_alloc(&cfg, mode)) != 0) {
 		log_warnx("%s: TLS: %s", url, nng_strerror(rv));
 		return rv == NNG_ENOMEM ? -ENOMEM : ARB_ENET;

@@ -27,6 +27,7 @@ struct arb_tls_conf {
 	char	*key;		/* PEM: its private key (0600) */
 	char	*name;		/* the name a parent's certificate must carry */
 	int	 allow_plain;	/* tcp:// off loopback */
+	int	 mbedtls;	/* tls_engine mbedtls: nng's own */
 };
 
 /* How a listener treats a child's certificate. */
@@ -47,6 +48,7 @@ int	arb_tls_k_cert(void *, const char *, char *, size_t);
 int	arb_tls_k_key(void *, const char *, char *, size_t);
 int	arb_tls_k_name(void *, const char *, char *, size_t);
 int	arb_tls_k_plain(void *, const char *, char *, size_t);
+int	arb_tls_k_engine(void *, const char *, char *, size_t);
 
 #define ARB_TLS_CONF_KEYS						\
 	{ "tls_ca", arb_tls_k_ca, "PEM file of the Arbor CA that "	\
@@ -57,7 +59,15 @@ int	arb_tls_k_plain(void *, const char *, char *, size_t);
 	{ "tls_name", arb_tls_k_name, "the name the parent's "	\
 	    "certificate must carry (a parent line may name its own)" },\
 	{ "allow_plain", arb_tls_k_plain, "allow tcp:// on an address "	\
-	    "that is not loopback (default no)" }
+	    "that is not loopback (default no)" },			\
+	{ "tls_engine", arb_tls_k_engine, "openssl (default) or "	\
+	    "mbedtls: the library under nng's TLS" }
+
+/*
+ * Put OpenSSL under nng's TLS (lib/tls_engine.c) for the whole process;
+ * done once, before the first TLS configuration.  0 or an error, logged.
+ */
+int	arb_tls_engine_openssl(void);
 
 /* Whether url runs over TLS (tls+tcp://, wss://). */
 int	arb_tls_on(const char *url);
