@@ -91,6 +91,13 @@ def run(relays, endpoints, size, report_interval, case, limit_s, tls):
             "root_messages_in": st["batches"] - before["batches"],
             "root_reports_in": st["reports"] - before["reports"],
             "cpu_s_after_push": {k: round(v, 2) for k, v in cpu.items()},
+            # Per role: a relay's per endpoint it served, the root's per
+            # report it took, a simulated endpoint's own.
+            "cpu_us_per": {
+                "relay_endpoint": round(cpu["relays"] * 1e6 / endpoints),
+                "root_report": round(cpu["root"] * 1e6 / max(
+                    1, st["reports"] - before["reports"])),
+                "swarm_endpoint": round(cpu["swarms"] * 1e6 / endpoints)},
             "root_rss_kb_peak": B.proc_kb(root, "VmHWM"),
             "relay_rss_kb_peak": max(B.proc_kb(r, "VmHWM") for r in rels),
             "relay_kb_per_endpoint": round(max(

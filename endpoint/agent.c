@@ -60,6 +60,7 @@ agent_stop_in(struct agent *a)
 		uv_close((uv_handle_t *)&a->inv, NULL);
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
+	agent_cert_stop(a);
 	/* The link last: closing it completes what the others wait for. */
 	arb_sync_free(a->sync);
 	a->sync = NULL;
@@ -302,8 +303,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 
 	if ((rv = agent_upstream_new(a, conf, env)) != 0)
 		goto fail;
-	if ((rv = arb_link_start(a->link)) != 0 ||
-	    (rv = arb_sync_start(a->sync)) != 0)
+	if ((rv = agent_cert_start(a)) != 0)
 		goto fail;
 	(void)agent_report_inventory(a);
 	agent_running_start(a);	/* a run that outlived the last agent */

@@ -45,6 +45,7 @@ struct agent_conf {
 	char			*node_id;
 	char			*facts_root;
 	char			*token;		/* enrolment token */
+	char			*enroll_via;	/* first contact: URL, for a cert */
 	char			*time_zone;	/* TZ for schedules */
 	char			**groups;
 	size_t			 ngroups;
@@ -107,6 +108,14 @@ struct agent_pstate {
 };
 #define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
 
+/* An enrolment being sent: the envelope and what it points to. */
+struct agent_enrol {
+	Arbor__Envelope		 env;
+	Arbor__Enroll		 en;
+	Arbor__Signed		 sg;
+	uint8_t			*body;
+};
+
 struct agent {
 	const struct agent_conf	*conf;
 	const struct agent_env	*env;		/* a swarm's, or NULL */
@@ -142,6 +151,9 @@ struct agent {
 	char			 action_id[ARB_MAX_ID + 1];
 	int			 enrolled;
 	int			 enrolling;
+	int			 cert_wait;	/* no certificate: no link yet */
+	struct arb_cli		*cert_cli;	/* ... but to enroll_via */
+	uv_timer_t		 cert_timer;	/* retry, or renewal check */
 	int			 sending;	/* a batch in flight */
 	struct arb_strmap	*awaiting;	/* outbox key -> struct await */
 	uint64_t		 resent_ms;	/* last resend for no receipt */
@@ -181,12 +193,22 @@ int		 agent_eval(const struct agent_conf *);
 /* report.c */
 int	agent_identity(struct agent *);
 void	agent_enroll(struct agent *);
+void	agent_enroll_renew(struct agent *);
+int	agent_enrol_make(struct agent *, struct agent_enrol *);
+void	agent_enrol_clear(struct agent_enrol *);
+int	agent_enroll_reply(struct agent *, int rv, Arbor__Envelope *);
 int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);
 void	agent_inventory_later(struct agent *);
 void	agent_flush(struct agent *);
 void	agent_flush_later(struct agent *);
+
+/* cert.c */
+int	agent_cert_start(struct agent *);
+void	agent_cert_stop(struct agent *);
+int	agent_cert_request(struct agent *, char **csrp);
+int	agent_cert_take(struct agent *, const char *pem);
 
 /* swarm.c */
 int	agent_swarm(const struct agent_conf *);

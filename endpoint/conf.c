@@ -1,6 +1,7 @@
 /*
  * arbor-agent configuration keys.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,34 @@ k_map_size(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_facts_root, struct agent_conf, facts_root)
 
 ARB_CONF_STRKEY(k_token, struct agent_conf, token)
+
+/* enroll_via = URL [TLS_NAME] */
+static int
+k_enroll_via(void *c, const char *v, char *e, size_t n)
+{
+	char	*copy, *url, *name, *save = NULL;
+	int	 rv = 0;
+
+	if ((copy = strdup(v)) == NULL)
+		return -ENOMEM;
+	url = strtok_r(copy, " \t", &save);
+	name = url ? strtok_r(NULL, " \t", &save) : NULL;
+	if (url == NULL || strtok_r(NULL, " \t", &save) != NULL ||
+	    !arb_tls_on(url)) {
+		snprintf(e, n, "expected a TLS address and the name its "
+		    "certificate carries: URL [TLS_NAME]");
+		rv = ARB_ECONFIG;
+	} else if (name != NULL && arb_tls_expect(url, name) != 0)
+		rv = -ENOMEM;
+	else {
+		free(((struct agent_conf *)c)->enroll_via);
+		if ((((struct agent_conf *)c)->enroll_via = strdup(url)) ==
+		    NULL)
+			rv = -ENOMEM;
+	}
+	free(copy);
+	return rv;
+}
 ARB_CONF_STRKEY(k_time_zone, struct agent_conf, time_zone)
 
 ARB_CONF_STRKEY(k_eval, struct agent_conf, eval)
@@ -154,6 +183,9 @@ const struct arb_conf_key agent_conf_keys[] = {
 	{ "group", k_group, "a group this endpoint is in; repeat" },
 	{ "property", k_prop, "KEY=VALUE property of this endpoint; repeat" },
 	{ "enroll_token", k_token, "token presented at enrolment" },
+	{ "enroll_via", k_enroll_via, "a relay's enrolment address (URL "
+	    "[TLS_NAME]): enrol there for a TLS certificate at tls_cert, "
+	    "made for the key at tls_key" },
 	{ "report_delay", k_report_ms, "gather reports this long before "
 	    "sending (default 1s)" },
 	{ "action_cgroup", k_action_cgroup, "run each action in a cgroup v2 "
@@ -218,6 +250,13 @@ agent_conf_check(struct agent_conf *c)
 		log_warnx("configuration: relay: at least one required");
 		rv = ARB_ECONFIG;
 	}
+	if (c->enroll_via != NULL && (arb_tls_get()->cert == NULL ||
+	    arb_tls_get()->key == NULL || arb_tls_get()->ca == NULL)) {
+		log_warnx("configuration: enroll_via: needs tls_ca, and "
+		    "tls_cert and tls_key (where the certificate and its "
+		    "key are kept)");
+		rv = ARB_ECONFIG;
+	}
 	/* Schedules are local time: the C library's, in this zone. */
 	if (c->time_zone != NULL) {
 		setenv("TZ", c->time_zone, 1);
@@ -245,6 +284,7 @@ agent_conf_clear(struct agent_conf *c)
 	free(c->facts_root);
 	free(c->time_zone);
 	free(c->token);
+	free(c->enroll_via);
 	free(c->eval);
 	free(c->swarm_fixed);
 	free(c->swarm_events);

@@ -88,14 +88,14 @@ enroll_check(struct agent *a, const Arbor__EnrollReply *er)
 	return rv;
 }
 
-static void
-enroll_cb(int rv, Arbor__Envelope *env, void *arg)
+/*
+ * The reply to an enrolment (or a certificate renewal), on any link: 0
+ * once it is checked and this endpoint counts itself enrolled, with the
+ * certificate it carries taken; else an error, said.
+ */
+int
+agent_enroll_reply(struct agent *a, int rv, Arbor__Envelope *env)
 {
-	struct agent	*a = arg;
-
-	a->enrolling = 0;
-	if (a->stopping)
-		return;
 	if (rv != 0 && env != NULL) {
 		log_warnx("agent: enrolment refused: %s", env->error->message);
 		rv = ARB_EPERM;
@@ -105,60 +105,132 @@ enroll_cb(int rv, Arbor__Envelope *env, void *arg)
 	if (rv != 0) {
 		if (rv != ARB_EPERM)
 			log_warnx("agent: enrolment: %s", arb_strerror(rv));
-		agent_retry_later(a);
-		return;
+		return rv;
 	}
+	if (env->enroll_reply->cert != NULL &&
+	    env->enroll_reply->cert[0] != '\0' &&
+	    (rv = agent_cert_take(a, env->enroll_reply->cert)) != 0)
+		return rv;
+	if (a->enrolled)
+		return 0;
 	if ((rv = arb_store_put(a->store, ARB_DB_META, "enrolled", 8, a->id,
 	    strlen(a->id))) != 0)
-		return;
+		return rv;
 	a->enrolled = 1;
 	arb_queue_ok(&a->outbox);
 	if (a->env && a->env->event)
 		a->env->event(a->env->event_arg, "enrolled", "", a->index);
 	else
 		log_info("agent: enrolled as %s", a->id);
+	return 0;
+}
+
+static void
+enroll_cb(int rv, Arbor__Envelope *env, void *arg)
+{
+	struct agent	*a = arg;
+	int		 was = a->enrolled;
+
+	a->enrolling = 0;
+	if (a->stopping)
+		return;
+	if ((rv = agent_enroll_reply(a, rv, env)) != 0) {
+		agent_retry_later(a);
+		return;
+	}
+	if (was)
+		return;		/* a renewal */
 	agent_flush(a);
+}
+
+/*
+ * The signed enrolment of this endpoint, asking for a TLS certificate
+ * when it takes one from enrolment.  Clear with agent_enrol_clear.
+ */
+int
+agent_enrol_make(struct agent *a, struct agent_enrol *e)
+{
+	Arbor__EnrollBody	 b = ARBOR__ENROLL_BODY__INIT;
+	uint8_t			 pub[ARB_PUBKEY_LEN];
+	char			*csr = NULL;
+	size_t			 len;
+	int			 rv;
+
+	memset(e, 0, sizeof(*e));
+	arbor__envelope__init(&e->env);
+	arbor__enroll__init(&e->en);
+	arbor__signed__init(&e->sg);
+	if (a->conf->token == NULL && !a->enrolled) {
+		log_warnx("agent: no enroll_token configured: cannot enrol");
+		return ARB_ECONFIG;
+	}
+	if ((rv = arb_key_raw_public(a->key, pub)) != 0 ||
+	    (rv = agent_cert_request(a, &csr)) != 0)
+		return rv;
+	b.pubkey.data = pub;
+	b.pubkey.len = sizeof(pub);
+	b.endpoint_id = a->id;
+	b.token = a->conf->token ? a->conf->token : "";
+	b.hostname = a->node_id;
+	b.at = (int64_t)time(NULL);
+	b.csr = csr ? csr : "";
+	if ((rv = arb_wire_encode_enroll(&b, &e->body, &len)) == 0)
+		rv = arb_signed_make(a->key, e->body, len, &e->sg);
+	free(csr);
+	if (rv != 0) {
+		agent_enrol_clear(e);
+		return rv;
+	}
+	e->en.enroll = &e->sg;
+	e->env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
+	e->env.enroll = &e->en;
+	return 0;
+}
+
+void
+agent_enrol_clear(struct agent_enrol *e)
+{
+	arb_signed_clear(&e->sg);
+	free(e->body);
+	e->body = NULL;
+}
+
+/*
+ * Enrol through the link (renew: again, for a new certificate, while
+ * enrolled).
+ */
+static void
+enroll_send(struct agent *a, int renew)
+{
+	struct agent_enrol	 e;
+	int			 rv;
+
+	if ((a->enrolled && !renew) || a->enrolling || a->stopping ||
+	    a->cert_wait)
+		return;
+	if ((rv = agent_enrol_make(a, &e)) != 0) {
+		if (rv != ARB_ECONFIG)
+			log_warnx("agent: enrolment: %s", arb_strerror(rv));
+		return;
+	}
+	if ((rv = arb_link_request(a->link, &e.env,
+	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, enroll_cb, a)) == 0)
+		a->enrolling = 1;
+	else
+		log_warnx("agent: enrolment: %s", arb_strerror(rv));
+	agent_enrol_clear(&e);
 }
 
 void
 agent_enroll(struct agent *a)
 {
-	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
-	Arbor__Enroll		 en = ARBOR__ENROLL__INIT;
-	Arbor__EnrollBody	 b = ARBOR__ENROLL_BODY__INIT;
-	Arbor__Signed		 sg = ARBOR__SIGNED__INIT;
-	uint8_t			 pub[ARB_PUBKEY_LEN], *body = NULL;
-	size_t			 len;
-	int			 rv;
+	enroll_send(a, 0);
+}
 
-	if (a->enrolled || a->enrolling || a->stopping)
-		return;
-	if (a->conf->token == NULL) {
-		log_warnx("agent: no enroll_token configured: cannot enrol");
-		return;
-	}
-	if ((rv = arb_key_raw_public(a->key, pub)) != 0)
-		return;
-	b.pubkey.data = pub;
-	b.pubkey.len = sizeof(pub);
-	b.endpoint_id = a->id;
-	b.token = a->conf->token;
-	b.hostname = a->node_id;
-	b.at = (int64_t)time(NULL);
-	if ((rv = arb_wire_encode_enroll(&b, &body, &len)) != 0 ||
-	    (rv = arb_signed_make(a->key, body, len, &sg)) != 0)
-		goto out;
-	en.enroll = &sg;
-	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
-	env.enroll = &en;
-	if ((rv = arb_link_request(a->link, &env,
-	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, enroll_cb, a)) == 0)
-		a->enrolling = 1;
-out:
-	if (rv != 0)
-		log_warnx("agent: enrolment: %s", arb_strerror(rv));
-	arb_signed_clear(&sg);
-	free(body);
+void
+agent_enroll_renew(struct agent *a)
+{
+	enroll_send(a, 1);
 }
 
 /* --------------------------------------------------------------- outbox */
@@ -731,7 +803,7 @@ agent_flush(struct agent *a)
 	char			*want = a->id;
 	size_t			 i;
 
-	if (a->stopping || a->sending)
+	if (a->stopping || a->sending || a->cert_wait)
 		return;
 	if (!a->enrolled) {
 		agent_enroll(a);

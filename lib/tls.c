@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
@@ -347,7 +348,13 @@ tls_config(const char *url, nng_tls_mode mode, nng_tls_config **cfgp)
 		nng_tls_config_free(cfg);
 		return ARB_ECONFIG;
 	}
-	if (tls.cert != NULL && (rv = tls_own(cfg, url)) != 0) {
+	/*
+	 * A child without its certificate yet (it comes from enrolment)
+	 * dials without one: only an enrolment listener takes it.
+	 */
+	if (tls.cert != NULL && !(mode == NNG_TLS_MODE_CLIENT &&
+	    access(tls.cert, F_OK) != 0 && errno == ENOENT) &&
+	    (rv = tls_own(cfg, url)) != 0) {
 		nng_tls_config_free(cfg);
 		return rv;
 	}

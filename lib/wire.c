@@ -542,6 +542,8 @@ wire_check_envelope(const Arbor__Envelope *e)
 		if (e->enroll_reply->receipt != NULL &&
 		    wire_check_signed(e->enroll_reply->receipt) != 0)
 			return ARB_EPROTO;
+		if (wire_check_text(e->enroll_reply->cert, ARB_CERT_MAX) != 0)
+			return ARB_EPROTO;
 		return wire_check_text(e->enroll_reply->endpoint_id,
 		    ARB_MAX_ID);
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
@@ -973,7 +975,8 @@ arb_wire_decode_enroll(const uint8_t *buf, size_t len, Arbor__EnrollBody **ep)
 	if (e->pubkey.len != ARB_PUBKEY_LEN ||
 	    wire_check_text(e->endpoint_id, ARB_MAX_ID) != 0 ||
 	    wire_check_text(e->token, ARB_MAX_TEXT) != 0 ||
-	    wire_check_text(e->hostname, ARB_MAX_ID) != 0) {
+	    wire_check_text(e->hostname, ARB_MAX_ID) != 0 ||
+	    wire_check_text(e->csr, ARB_CSR_MAX) != 0) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return ARB_EPROTO;
 	}

@@ -28,6 +28,8 @@ ARB_CONF_STRKEY(k_svc, struct relay_conf, svc)
 
 ARB_CONF_STRKEY(k_pub, struct relay_conf, pub)
 
+ARB_CONF_STRKEY(k_enroll_svc, struct relay_conf, enroll_svc)
+
 static int
 k_cache_size(void *c, const char *v, char *e, size_t n)
 {
@@ -105,6 +107,9 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "to pin instead: publisher keys from its statements" },
 	{ "svc", k_svc, "REP address children send requests to" },
 	{ "pub", k_pub, "PUB address children subscribe to" },
+	{ "enroll_svc", k_enroll_svc, "address that serves nothing but "
+	    "enrolment, no client certificate asked: where agents get "
+	    "their certificates (default none)" },
 	{ "cache_size", k_cache_size, "byte limit of the blob cache "
 	    "(default 10G; 0: none)" },
 	{ "chunk_cache", k_chunk_cache, "bytes of recently served, verified "
@@ -172,6 +177,9 @@ relay_conf_check(struct relay_conf *c)
 	} else if (arb_tls_conf_url("svc", c->svc) != 0 ||
 	    arb_tls_conf_url("pub", c->pub) != 0)
 		rv = ARB_ECONFIG;
+	if (c->enroll_svc != NULL &&
+	    arb_tls_conf_url("enroll_svc", c->enroll_svc) != 0)
+		rv = ARB_ECONFIG;
 	if (c->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
 			strcpy(host, "relay");
@@ -189,6 +197,7 @@ relay_conf_clear(struct relay_conf *c)
 	free(c->trust_root);
 	free(c->svc);
 	free(c->pub);
+	free(c->enroll_svc);
 	arb_upstream_clear(&c->up);
 	free(c->node_id);
 	memset(c, 0, sizeof(*c));

@@ -22,6 +22,7 @@
 
 /* Requests in flight one connection may always have. */
 #define CORE_CONN_MIN	8
+#define CORE_ENROL_CTX	64	/* enrolments in flight on enroll_svc */
 
 /* ------------------------------------------------------------ notifying */
 
@@ -208,9 +209,15 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	if ((rv = arb_srv_listen(cf->net, cf->svc, cf->nctx, relay_request, c,
 	    &c->srv)) != 0 || (rv = core_conn_limit(c)) != 0)
 		goto fail;
+	if (cf->enroll_svc != NULL && (rv = arb_srv_listen_enrol(cf->net,
+	    cf->enroll_svc, CORE_ENROL_CTX, relay_enroll_request, c,
+	    &c->esrv)) != 0)
+		goto fail;
 	*cp = c;
 	return 0;
 fail:
+	if (c->esrv)
+		arb_srv_close(c->esrv);
 	if (c->srv)
 		arb_srv_close(c->srv);
 	if (c->pubs)
@@ -250,6 +257,8 @@ relay_core_free(struct relay_core *c)
 	if (c->agg)
 		relay_agg_free(c);
 	relay_shape_fini(c);
+	if (c->esrv)
+		arb_srv_close(c->esrv);
 	arb_srv_close(c->srv);
 	arb_pub_close(c->pubs);
 	arb_strmap_free(c->children, free);

@@ -34,6 +34,7 @@ struct relay_core_conf {
 	struct arb_blobdir	*blobs;
 	const char		*svc;		/* REP address for children */
 	const char		*pub;		/* PUB address for children */
+	const char		*enroll_svc;	/* enrolment only; or NULL */
 	int			 nctx;		/* requests in flight */
 	uint64_t		 cache_limit;	/* bytes of blobs; 0: none */
 	uint64_t		 chunk_cache;	/* bytes of verified chunks in RAM */

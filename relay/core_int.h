@@ -50,6 +50,7 @@ struct relay_core {
 	struct fetch_fail	 fails[RELAY_FAILS_MAX];
 	int			 nfails;
 	struct arb_srv		*srv;
+	struct arb_srv		*esrv;		/* enrolment only, or NULL */
 	struct arb_pub		*pubs;
 	struct arb_group	*group;		/* commits before acks */
 	Arbor__Signed		*head_signed;	/* decoded, for replies */
@@ -84,6 +85,8 @@ void	relay_notify(struct relay_core *);
 
 /* serve.c */
 void	relay_request(struct arb_req *, const uint8_t *, size_t, void *);
+void	relay_enroll_request(struct arb_req *, const uint8_t *, size_t,
+	    void *);
 void	relay_send(struct relay_core *, struct arb_req *,
 	    Arbor__Envelope *);
 void	relay_error(struct relay_core *, struct arb_req *, int code,

@@ -174,6 +174,7 @@ relay_new(const struct relay_conf *conf)
 	cc.spool_size = conf->spool_size ? conf->spool_size :
 	    conf->map_size / 2;
 	cc.children_max = (uint32_t)conf->children_max;
+	cc.enroll_svc = conf->enroll_svc;
 	cc.serve_rate = conf->serve_rate;
 	cc.child_rate = conf->child_rate;
 	cc.keys = r->keys;
@@ -203,6 +204,9 @@ relay_new(const struct relay_conf *conf)
 		    "(--import DIR)");
 	log_info("relay: %s serving %s and %s", conf->node_id, conf->svc,
 	    conf->pub);
+	if (conf->enroll_svc != NULL)
+		log_info("relay: enrolment only, no client certificate asked, "
+		    "on %s", conf->enroll_svc);
 	return r;
 fail:
 	relay_free(r);

@@ -391,6 +391,45 @@ serve_hello(struct relay_core *c, struct arb_req *req, const Arbor__Hello *h)
 
 /* --------------------------------------------------------------- requests */
 
+static void
+serve_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
+{
+	if (c->c.on_enroll)
+		c->c.on_enroll(c->c.hook_arg, req, e);
+	else if (c->agg)
+		relay_agg_enroll(c, req, e);
+	else
+		relay_error(c, req, ARB_EINVAL, "enrol");
+}
+
+/*
+ * The enrolment listener's callback: a child that shows no client
+ * certificate may enrol here (asking the root for one), and do nothing
+ * else.
+ */
+void
+relay_enroll_request(struct arb_req *req, const uint8_t *data, size_t len,
+    void *arg)
+{
+	struct relay_core	*c = arg;
+	Arbor__Envelope		*env;
+	int			 rv;
+
+	c->st.requests++;
+	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
+		log_warnx("%s: malformed request on the enrolment address "
+		    "(%zu bytes): %s", c->c.name, len, arb_strerror(rv));
+		relay_error(c, req, rv, "request");
+		return;
+	}
+	if (env->body_case == ARBOR__ENVELOPE__BODY_ENROLL)
+		serve_enroll(c, req, env->enroll);
+	else
+		relay_error(c, req, ARB_EPERM, "this address serves only "
+		    "enrolment");
+	arb_wire_free(env);
+}
+
 /* The svc server's callback: one request from a child. */
 void
 relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
@@ -414,12 +453,7 @@ relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		serve_get_head(c, req, env->get_head);
 		break;
 	case ARBOR__ENVELOPE__BODY_ENROLL:
-		if (c->c.on_enroll)
-			c->c.on_enroll(c->c.hook_arg, req, env->enroll);
-		else if (c->agg)
-			relay_agg_enroll(c, req, env->enroll);
-		else
-			relay_error(c, req, ARB_EINVAL, "enrol");
+		serve_enroll(c, req, env->enroll);
 		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
 		c->st.batch_bytes_in += len;

@@ -55,7 +55,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "serves\n", 1 },
 	{ "ca", cmd_ca,
 	    "  ca init DIR           make Arbor's TLS certificate authority "
-	    "in DIR\n", 0 },
+	    "in DIR\n"
+	    "  ca init --enrol CA DIR  an enrolment CA under CA, for the "
+	    "root to sign\n                        endpoints' certificates "
+	    "(enroll_ca)\n", 0 },
 	{ "cert", cmd_cert,
 	    "  cert issue --ca DIR --name NAME --out PREFIX [--client]\n"
 	    "       [--valid DURATION] [--backdate DURATION]\n"

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "arbor/ca.h"
 #include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
@@ -154,6 +155,30 @@ token_ok(const struct root *r, const char *token)
 	return 0;
 }
 
+/*
+ * The TLS client certificate an enrolling endpoint asked for: its
+ * request signed by the enrolment CA, named by its id, for cert_valid
+ * from now (and from a minute before, for clocks a little behind).
+ */
+static int
+root_issue_cert(struct root *r, const char *id, const char *csr,
+    char **certp)
+{
+	int	rv;
+
+	if (r->conf->enroll_ca == NULL) {
+		log_warnx("root: %s asks for a TLS certificate, and no "
+		    "enroll_ca is configured", id);
+		return ARB_EPERM;
+	}
+	if ((rv = arb_ca_sign(r->conf->enroll_ca, (const uint8_t *)csr,
+	    strlen(csr), id, ARB_CERT_CLIENT, 60,
+	    r->conf->cert_valid_ms / 1000 + 60, certp)) != 0)
+		log_warnx("root: certificate for %s: %s", id,
+		    arb_strerror(rv));
+	return rv;
+}
+
 void
 root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 {
@@ -165,7 +190,7 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	Arbor__EnrollBody	*b = NULL;
 	struct arb_key		*k = NULL;
 	uint8_t			 kid[ARB_KEYID_LEN], *buf = NULL;
-	char			 id[ARB_EPID_HEX];
+	char			 id[ARB_EPID_HEX], *cert = NULL;
 	void			*v;
 	size_t			 n, len;
 	int			 rv;
@@ -191,12 +216,6 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	if ((rv = arb_verify(k, en->enroll->body.data, en->enroll->body.len,
 	    en->enroll->sig.data, en->enroll->sig.len)) != 0)
 		goto fail;
-	if (!token_ok(r, b->token)) {
-		log_warnx("root: enrolment of %s (%s) refused: wrong token",
-		    id, b->hostname);
-		root_reply_error(req, ARB_EPERM, "enrol: enrolment token");
-		goto out;
-	}
 	rec.enrolled_at = (int64_t)time(NULL);
 	if (arb_store_get(r->store, ARB_DB_ENDPOINTS, id, strlen(id), &v,
 	    &n) == 0) {
@@ -208,6 +227,22 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 		}
 		free(v);
 	}
+	/*
+	 * The key already enrolled (its id derives from it, and it signed
+	 * this) needs no token again: a certificate renewal, or an agent
+	 * whose reply was lost.
+	 */
+	if (!(old != NULL && old->pubkey.len == b->pubkey.len &&
+	    memcmp(old->pubkey.data, b->pubkey.data, b->pubkey.len) == 0) &&
+	    !token_ok(r, b->token)) {
+		log_warnx("root: enrolment of %s (%s) refused: wrong token",
+		    id, b->hostname);
+		root_reply_error(req, ARB_EPERM, "enrol: enrolment token");
+		goto out;
+	}
+	if (b->csr != NULL && b->csr[0] != '\0' &&
+	    (rv = root_issue_cert(r, id, b->csr, &cert)) != 0)
+		goto fail;
 	rec.pubkey = b->pubkey;
 	rec.hostname = b->hostname;
 	rec.last_contact = (int64_t)time(NULL);
@@ -224,6 +259,7 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	    b->hostname, en->n_via);
 	er.endpoint_id = id;
 	er.receipt = &rs;
+	er.cert = cert;
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL_REPLY;
 	env.enroll_reply = &er;
 	arb_group_defer(relay_core_commit_group(r->core), req, &env, NULL,
@@ -233,6 +269,7 @@ fail:
 	log_warnx("root: enrolment refused: %s", arb_strerror(rv));
 	root_reply_error(req, rv, "enrol");
 out:
+	free(cert);
 	arb_signed_clear(&rs);
 	arb_wire_free_eprec(old);
 	free(buf);

@@ -71,6 +71,7 @@ root_new(const struct root_conf *conf)
 	cc.blobs = r->blobs;
 	cc.svc = conf->svc;
 	cc.pub = conf->pub;
+	cc.enroll_svc = conf->enroll_svc;
 	cc.nctx = (int)conf->nctx;
 	cc.name = "root";
 	cc.chunk_cache = 64ULL << 20;

@@ -31,6 +31,9 @@ struct root_conf {
 	int64_t		 nctx;
 	char		**tokens;	/* enrolment tokens accepted */
 	size_t		 ntokens;
+	char		*enroll_ca;	/* CA dir signing endpoints' requests */
+	int64_t		 cert_valid_ms;	/* their certificates' validity */
+	char		*enroll_svc;	/* enrolment-only listener, or NULL */
 };
 
 /* Counters of what the root received, kept in its store. */

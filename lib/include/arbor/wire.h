@@ -22,6 +22,8 @@
 #define ARB_SCHED_MAX_WAVES	16	/* waves of a staged rollout */
 #define ARB_MAX_ID		128
 #define ARB_MAX_TEXT		(64 * 1024)
+#define ARB_CSR_MAX		(4 * 1024)	/* a P-256 certificate request, PEM */
+#define ARB_CERT_MAX		(16 * 1024)	/* a certificate and its CA's */
 /* Longest address (a relay's parent in RelayInfo). */
 #define ARB_MAX_URL		256
 /* RelayInfo entries in one ReportBatch: the sender and relays below it. */
