@@ -21,14 +21,17 @@
 #define ARBOR_BUILD_VERSION	"unknown"
 #endif
 
+#define MET_LABELS	2	/* labels a family has at most */
+
 struct sample {
-	char	*lv;		/* label value, or NULL */
+	char	*lv[MET_LABELS];	/* label values, NULL past the last */
 	double	 v;
 };
 
 struct family {
 	char			*name;
-	char			*label;
+	char			*label[MET_LABELS];	/* NULL past the last */
+	size_t			 nlabels;
 	char			*help;
 	enum arb_metric_type	 type;
 	struct sample		*s;
@@ -47,6 +50,8 @@ struct out {
 	int	 failed;
 };
 
+static void	family_clear(struct family *);
+
 int
 arb_metrics_new(struct arb_metrics **mp)
 {
@@ -61,18 +66,12 @@ arb_metrics_new(struct arb_metrics **mp)
 void
 arb_metrics_free(struct arb_metrics *m)
 {
-	size_t	i, j;
+	size_t	i;
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->n; i++) {
-		for (j = 0; j < m->f[i].n; j++)
-			free(m->f[i].s[j].lv);
-		free(m->f[i].s);
-		free(m->f[i].name);
-		free(m->f[i].label);
-		free(m->f[i].help);
-	}
+	for (i = 0; i < m->n; i++)
+		family_clear(&m->f[i]);
 	free(m->f);
 	free(m);
 }
@@ -97,6 +96,46 @@ name_ok(const char *s, int colon)
 	return 1;
 }
 
+static void
+family_clear(struct family *f)
+{
+	size_t	i, k;
+
+	for (i = 0; i < f->n; i++)
+		for (k = 0; k < MET_LABELS; k++)
+			free(f->s[i].lv[k]);
+	free(f->s);
+	free(f->name);
+	for (k = 0; k < MET_LABELS; k++)
+		free(f->label[k]);
+	free(f->help);
+}
+
+/* The comma-separated label names in labels, into f. */
+static int
+family_labels(struct family *f, const char *labels)
+{
+	const char	*p = labels, *comma;
+	size_t		 n;
+
+	while (p != NULL) {
+		comma = strchr(p, ',');
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		if (f->nlabels == MET_LABELS)
+			return ARB_EINVAL;
+		if ((f->label[f->nlabels] = strndup(p, n)) == NULL)
+			return -ENOMEM;
+		if (!name_ok(f->label[f->nlabels], 0) ||
+		    strncmp(f->label[f->nlabels], "__", 2) == 0) {
+			f->nlabels++;
+			return ARB_EINVAL;
+		}
+		f->nlabels++;
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
 static struct family *
 family_find(const struct arb_metrics *m, const char *name)
 {
@@ -114,9 +153,9 @@ arb_metrics_family(struct arb_metrics *m, const char *name,
 {
 	struct family	*f, *nv;
 	size_t		 len;
+	int		 rv;
 
-	if (!name_ok(name, 1) || (label != NULL && (!name_ok(label, 0) ||
-	    strncmp(label, "__", 2) == 0)) || family_find(m, name) != NULL)
+	if (!name_ok(name, 1) || family_find(m, name) != NULL)
 		return ARB_EINVAL;
 	len = strlen(name);
 	if (type == ARB_METRIC_COUNTER &&
@@ -132,31 +171,43 @@ arb_metrics_family(struct arb_metrics *m, const char *name,
 	f = &m->f[m->n];
 	memset(f, 0, sizeof(*f));
 	f->type = type;
+	rv = -ENOMEM;
 	if ((f->name = strdup(name)) == NULL ||
-	    (label != NULL && (f->label = strdup(label)) == NULL) ||
-	    (f->help = strdup(help ? help : "")) == NULL) {
-		free(f->name);
-		free(f->label);
-		return -ENOMEM;
+	    (f->help = strdup(help ? help : "")) == NULL ||
+	    (label != NULL && (rv = family_labels(f, label)) != 0)) {
+		family_clear(f);
+		return rv;
 	}
 	m->n++;
 	return 0;
 }
 
-int
-arb_metrics_set(struct arb_metrics *m, const char *name, const char *lv,
-    double v)
+/* Whether sample s has the nlv label values lv. */
+static int
+sample_is(const struct sample *s, const char *const *lv, size_t nlv)
+{
+	size_t	k;
+
+	for (k = 0; k < nlv; k++)
+		if (strcmp(s->lv[k], lv[k]) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+metrics_set(struct arb_metrics *m, const char *name, const char *const *lv,
+    size_t nlv, double v)
 {
 	struct family	*f;
-	struct sample	*nv;
-	size_t		 i;
+	struct sample	*nv, *s;
+	size_t		 i, k;
 
 	if ((f = family_find(m, name)) == NULL)
 		return ARB_ENOTFOUND;
-	if ((lv == NULL) != (f->label == NULL))
+	if (nlv != f->nlabels)
 		return ARB_EINVAL;
 	for (i = 0; i < f->n; i++)
-		if (lv == NULL || strcmp(f->s[i].lv, lv) == 0) {
+		if (sample_is(&f->s[i], lv, nlv)) {
 			f->s[i].v = v;
 			return 0;
 		}
@@ -167,11 +218,35 @@ arb_metrics_set(struct arb_metrics *m, const char *name, const char *lv,
 		f->s = nv;
 		f->cap = f->cap ? 2 * f->cap : 4;
 	}
-	f->s[f->n].lv = NULL;
-	if (lv != NULL && (f->s[f->n].lv = strdup(lv)) == NULL)
-		return -ENOMEM;
-	f->s[f->n++].v = v;
+	s = &f->s[f->n];
+	memset(s, 0, sizeof(*s));
+	for (k = 0; k < nlv; k++)
+		if ((s->lv[k] = strdup(lv[k])) == NULL) {
+			while (k-- > 0)
+				free(s->lv[k]);
+			return -ENOMEM;
+		}
+	s->v = v;
+	f->n++;
 	return 0;
+}
+
+int
+arb_metrics_set(struct arb_metrics *m, const char *name, const char *lv,
+    double v)
+{
+	return metrics_set(m, name, &lv, lv != NULL, v);
+}
+
+int
+arb_metrics_set2(struct arb_metrics *m, const char *name, const char *lv1,
+    const char *lv2, double v)
+{
+	const char	*lv[2] = { lv1, lv2 };
+
+	if (lv1 == NULL || lv2 == NULL)
+		return ARB_EINVAL;
+	return metrics_set(m, name, lv, 2, v);
 }
 
 int
@@ -267,7 +342,7 @@ arb_metrics_render(const struct arb_metrics *m, char **bufp, size_t *lenp)
 {
 	const struct family	*f;
 	struct out		 o;
-	size_t			 i, j;
+	size_t			 i, j, k;
 
 	memset(&o, 0, sizeof(o));
 	out_put(&o, "", 0);
@@ -285,13 +360,15 @@ arb_metrics_render(const struct arb_metrics *m, char **bufp, size_t *lenp)
 		    " gauge\n");
 		for (j = 0; j < f->n; j++) {
 			out_str(&o, f->name);
-			if (f->label != NULL) {
-				out_str(&o, "{");
-				out_str(&o, f->label);
+			for (k = 0; k < f->nlabels; k++) {
+				out_str(&o, k == 0 ? "{" : ",");
+				out_str(&o, f->label[k]);
 				out_str(&o, "=\"");
-				out_escaped(&o, f->s[j].lv, 1);
-				out_str(&o, "\"}");
+				out_escaped(&o, f->s[j].lv[k], 1);
+				out_str(&o, "\"");
 			}
+			if (f->nlabels > 0)
+				out_str(&o, "}");
 			out_str(&o, " ");
 			out_value(&o, f->s[j].v);
 			out_str(&o, "\n");

@@ -137,7 +137,9 @@ tls_scheme(const char *url, const char **hostp)
 		enum tls_scheme	 s;
 	} schemes[] = {
 		{ "tls+tcp://", TLS_ON }, { "wss://", TLS_ON },
+		{ "https://", TLS_ON },
 		{ "tcp://", TLS_PLAIN }, { "ws://", TLS_PLAIN },
+		{ "http://", TLS_PLAIN },
 	};
 	size_t	i, len;
 
@@ -194,13 +196,15 @@ int
 arb_tls_url_ok(const char *url, char *err, size_t errlen)
 {
 	const char	*host;
+	int		 http;
 
 	if (tls_scheme(url, &host) != TLS_PLAIN || tls.allow_plain ||
 	    tls_loopback(host))
 		return 0;
-	snprintf(err, errlen, "%s: plain %.*s off loopback; use tls+tcp:// "
-	    "or wss:// (or set allow_plain yes)", url,
-	    (int)(host - url), url);
+	http = strncmp(url, "http://", 7) == 0;
+	snprintf(err, errlen, "%s: plain %.*s off loopback; use %s (or set "
+	    "allow_plain yes)", url, (int)(host - url), url,
+	    http ? "https://" : "tls+tcp:// or wss://");
 	return ARB_ECONFIG;
 }
 
@@ -218,6 +222,34 @@ arb_tls_conf_url(const char *key, const char *urls)
 			log_warnx("configuration: %s: %s", key, err);
 	free(copy);
 	return rv;
+}
+
+int
+arb_conf_http_url(const char *key, const char *url)
+{
+	const char	*hp;
+
+	if (strncmp(url, "http://", 7) == 0)
+		hp = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		hp = url + 8;
+	else {
+		log_warnx("configuration: %s: %s: not http://HOST:PORT or "
+		    "https://HOST:PORT", key, url);
+		return ARB_ECONFIG;
+	}
+	if (strchr(hp, '/') != NULL || strchr(hp, ':') == NULL ||
+	    hp[strlen(hp) - 1] == ':') {
+		log_warnx("configuration: %s: %s: HOST:PORT and no path (the "
+		    "metrics are at /metrics)", key, url);
+		return ARB_ECONFIG;
+	}
+	if (hp == url + 8 && (tls.cert == NULL || tls.key == NULL)) {
+		log_warnx("configuration: %s: %s: https:// needs tls_cert and "
+		    "tls_key", key, url);
+		return ARB_ECONFIG;
+	}
+	return arb_tls_conf_url(key, url);
 }
 
 int
@@ -411,4 +443,35 @@ arb_tls_listener(nng_listener l, const char *url, enum arb_tls_auth auth)
 	}
 	nng_tls_config_free(cfg);
 	return rv;
+}
+
+int
+arb_tls_https(const char *url, struct nng_tls_config **cfgp)
+{
+	nng_tls_config	*cfg;
+	int		 rv;
+
+	if (tls.cert == NULL || tls.key == NULL) {
+		log_warnx("%s: https:// needs tls_cert and tls_key", url);
+		return ARB_ECONFIG;
+	}
+	if (!tls.mbedtls && (rv = arb_tls_engine_openssl()) != 0)
+		return rv;
+	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {
+		log_warnx("%s: TLS: %s", url, nng_strerror(rv));
+		return rv == NNG_ENOMEM ? -ENOMEM : ARB_ENET;
+	}
+	/* A scraper shows no certificate: what it reads is not secret. */
+	if ((rv = nng_tls_config_auth_mode(cfg,
+	    NNG_TLS_AUTH_MODE_NONE)) != 0) {
+		log_warnx("%s: TLS: %s", url, nng_strerror(rv));
+		nng_tls_config_free(cfg);
+		return ARB_ENET;
+	}
+	if ((rv = tls_own(cfg, url)) != 0) {
+		nng_tls_config_free(cfg);
+		return rv;
+	}
+	*cfgp = cfg;
+	return 0;
 }

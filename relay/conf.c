@@ -96,6 +96,8 @@ k_child_rate(void *c, const char *v, char *e, size_t n)
 
 ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
 
+ARB_CONF_STRKEY(k_metrics_listen, struct relay_conf, metrics_listen)
+
 const struct arb_conf_key relay_conf_keys[] = {
 	ARB_TLS_CONF_KEYS,
 	ARB_UPSTREAM_CONF_KEYS("parent", "60s", "10s", "0", "4"),
@@ -128,6 +130,9 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "(default 0: none)" },
 	{ "node_id", k_node_id, "this relay's name in the tree and in "
 	    "report paths (default: host name)" },
+	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
+	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
+	    "https://HOST:PORT/metrics (default: off)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -172,6 +177,9 @@ relay_conf_check(struct relay_conf *c)
 	} else if (arb_tls_conf_url("svc", c->svc) != 0 ||
 	    arb_tls_conf_url("pub", c->pub) != 0)
 		rv = ARB_ECONFIG;
+	if (c->metrics_listen != NULL &&
+	    arb_conf_http_url("metrics_listen", c->metrics_listen) != 0)
+		rv = ARB_ECONFIG;
 	if (c->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
 			strcpy(host, "relay");
@@ -191,5 +199,6 @@ relay_conf_clear(struct relay_conf *c)
 	free(c->pub);
 	arb_upstream_clear(&c->up);
 	free(c->node_id);
+	free(c->metrics_listen);
 	memset(c, 0, sizeof(*c));
 }

@@ -20,6 +20,7 @@
 #include "arbor/sig.h"
 #include "arbor/store.h"
 #include "arbor/fetch.h"
+#include "arbor/http.h"
 #include "arbor/link.h"
 #include "arbor/sync.h"
 #include "core.h"
@@ -38,6 +39,7 @@ struct relay {
 	struct arb_sync		*sync;
 	struct arb_fetcher	*fetch;
 	struct relay_core	*core;
+	struct arb_http		*http;		/* metrics, or NULL */
 };
 
 static void
@@ -55,6 +57,8 @@ relay_on_head(void *arg, const Arbor__Head *head)
 static void
 relay_close_upstream(struct relay *r)
 {
+	arb_http_free(r->http);		/* it reads the core */
+	r->http = NULL;
 	if (r->core)
 		relay_core_free(r->core);
 	r->core = NULL;
@@ -182,6 +186,12 @@ relay_new(const struct relay_conf *conf)
 		    conf->pub, arb_strerror(rv));
 		goto fail;
 	}
+	if (conf->metrics_listen != NULL &&
+	    ((rv = arb_http_new(&r->loop, conf->metrics_listen,
+	    &r->http)) != 0 ||
+	    (rv = relay_core_serve_metrics(r->core, r->http, NULL,
+	    NULL)) != 0 || (rv = arb_http_start(r->http)) != 0))
+		goto fail;
 	/* Serve the head we already hold while we catch up. */
 	if (arb_sync_head(r->sync) != NULL)
 		relay_on_head(r, arb_sync_head(r->sync));

@@ -20,6 +20,8 @@ ARB_CONF_STRKEY(k_svc, struct root_conf, svc)
 ARB_CONF_STRKEY(k_pub, struct root_conf, pub)
 ARB_CONF_STRKEY(k_control, struct root_conf, control)
 
+ARB_CONF_STRKEY(k_metrics_listen, struct root_conf, metrics_listen)
+
 static int
 k_control_tcp(void *c, const char *v, char *e, size_t n)
 {
@@ -87,6 +89,9 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "contexts", k_nctx, "requests served in flight (default 256)" },
 	{ "enroll_token", k_token, "a token endpoints present at enrolment; "
 	    "repeat for several" },
+	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
+	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
+	    "https://HOST:PORT/metrics (default: off)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -177,6 +182,9 @@ root_conf_check(struct root_conf *c)
 			return ARB_ECONFIG;
 		snprintf(c->control, len, "ipc://%s/control.sock", c->data_dir);
 	}
+	if (c->metrics_listen != NULL &&
+	    arb_conf_http_url("metrics_listen", c->metrics_listen) != 0)
+		rv = ARB_ECONFIG;
 	if (rv == 0)
 		rv = control_check(c);
 	return rv;
@@ -191,6 +199,7 @@ root_conf_clear(struct root_conf *c)
 	free(c->svc);
 	free(c->pub);
 	free(c->control);
+	free(c->metrics_listen);
 	while (c->ntokens > 0)
 		free(c->tokens[--c->ntokens]);
 	free(c->tokens);

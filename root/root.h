@@ -31,6 +31,7 @@ struct root_conf {
 	int64_t		 nctx;
 	char		**tokens;	/* enrolment tokens accepted */
 	size_t		 ntokens;
+	char		*metrics_listen;	/* http(s)://, or NULL */
 };
 
 /* Counters of what the root received, kept in its store. */
@@ -40,6 +41,17 @@ struct root_counters {
 	uint64_t	accepted;
 	uint64_t	rejected;
 	int64_t		last_report_ms;
+};
+
+/* Why reports were refused, counted (in memory) since the root started. */
+enum root_reject {
+	ROOT_REJ_MALFORMED,	/* does not decode, or a bad id */
+	ROOT_REJ_NOT_ENROLLED,
+	ROOT_REJ_BAD_SIGNATURE,	/* or a key that is not the endpoint's */
+	ROOT_REJ_STALE,		/* replayed, or an older version */
+	ROOT_REJ_UNVERIFIED,	/* after too many bad signatures in a batch */
+	ROOT_REJ_OTHER,
+	ROOT_REJ_COUNT
 };
 
 /* The counts by state of one policy, as fan-in keeps them. */
@@ -80,6 +92,8 @@ struct root {
 	struct root_upload	*uploads;
 	struct arb_strmap	*counts;	/* policy id -> root_pcounts */
 	struct root_counters	 ctr;
+	uint64_t		 rejected_by[ROOT_REJ_COUNT];
+	struct arb_http		*http;		/* metrics, or NULL */
 };
 
 /* conf.c */
@@ -197,6 +211,11 @@ void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);
 void	root_get_tree(struct root *, struct arb_req *);
+
+/* metrics.c */
+struct arb_metrics;
+/* The root's own metrics (reports, endpoints by state), after the core's. */
+int	root_metrics(void *root, struct arb_metrics *m);
 
 /* rollout.c */
 int64_t	root_rollout_now_ms(void);

@@ -91,6 +91,43 @@ test_values(void **state)
 }
 
 static void
+test_two_labels(void **state)
+{
+	struct arb_metrics	*m;
+	char			*buf;
+
+	(void)state;
+	assert_int_equal(arb_metrics_new(&m), 0);
+	assert_int_equal(arb_metrics_family(m, "arbor_policy_endpoints",
+	    ARB_METRIC_GAUGE, "policy,state", "Endpoints by state"), 0);
+	assert_int_equal(arb_metrics_set2(m, "arbor_policy_endpoints", "p1",
+	    "fixed", 2), 0);
+	assert_int_equal(arb_metrics_set2(m, "arbor_policy_endpoints", "p1",
+	    "failed", 1), 0);
+	assert_int_equal(arb_metrics_set2(m, "arbor_policy_endpoints", "p1",
+	    "fixed", 3), 0);
+	assert_int_equal(arb_metrics_set(m, "arbor_policy_endpoints", "p1",
+	    1), ARB_EINVAL);
+	assert_int_equal(arb_metrics_set2(m, "arbor_policy_endpoints", "p1",
+	    NULL, 1), ARB_EINVAL);
+	buf = render(m);
+	assert_string_equal(buf,
+	    "# HELP arbor_policy_endpoints Endpoints by state\n"
+	    "# TYPE arbor_policy_endpoints gauge\n"
+	    "arbor_policy_endpoints{policy=\"p1\",state=\"fixed\"} 3\n"
+	    "arbor_policy_endpoints{policy=\"p1\",state=\"failed\"} 1\n");
+	free(buf);
+	/* At most two labels, each a valid name. */
+	assert_int_equal(arb_metrics_family(m, "x", ARB_METRIC_GAUGE,
+	    "a,b,c", "h"), ARB_EINVAL);
+	assert_int_equal(arb_metrics_family(m, "x", ARB_METRIC_GAUGE,
+	    "a,", "h"), ARB_EINVAL);
+	assert_int_equal(arb_metrics_family(m, "x", ARB_METRIC_GAUGE,
+	    "a,b-c", "h"), ARB_EINVAL);
+	arb_metrics_free(m);
+}
+
+static void
 test_refused(void **state)
 {
 	struct arb_metrics	*m;
@@ -162,6 +199,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_two_labels),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_write),
 	};

@@ -1,7 +1,7 @@
 /*
  * Metrics in the Prometheus text exposition format (version 0.0.4): a
  * small registry of counter and gauge families, each with its HELP and
- * TYPE lines and at most one label, rendered in the order the families
+ * TYPE lines and at most two labels, rendered in the order the families
  * were declared.  A daemon fills a registry from its own counters when it
  * is scraped and renders it; the agent writes one to a file for
  * node_exporter's textfile collector.  Nothing here touches the network.
@@ -29,7 +29,8 @@ void	arb_metrics_free(struct arb_metrics *m);
 /*
  * Declare the family name ([a-zA-Z_:][a-zA-Z0-9_:]*; a counter's ends in
  * "_total") with its help text (any bytes; escaped when rendered) and the
- * name of its one label, or NULL for none.  0, ARB_EINVAL for a bad name
+ * names of its labels, comma-separated ("policy,state"; at most two), or
+ * NULL for none.  0, ARB_EINVAL for a bad name
  * or one declared before, or -ENOMEM.  The strings are copied.
  */
 int	arb_metrics_family(struct arb_metrics *m, const char *name,
@@ -37,13 +38,18 @@ int	arb_metrics_family(struct arb_metrics *m, const char *name,
 
 /*
  * Set the sample of family name with label value lv (NULL exactly when
- * the family has no label; any bytes, escaped when rendered) to v,
+ * the family has no label, given when it has one; any bytes, escaped
+ * when rendered) to v,
  * replacing an earlier value of the same sample.  0, ARB_ENOTFOUND for
  * an undeclared family, ARB_EINVAL for a label given or missing wrongly,
  * or -ENOMEM.
  */
 int	arb_metrics_set(struct arb_metrics *m, const char *name,
 	    const char *lv, double v);
+
+/* The same for a family with two labels. */
+int	arb_metrics_set2(struct arb_metrics *m, const char *name,
+	    const char *lv1, const char *lv2, double v);
 
 /* Declare and set a family without a label in one call. */
 int	arb_metrics_one(struct arb_metrics *m, const char *name,
