@@ -277,9 +277,7 @@ arb_http_new(uv_loop_t *loop, const char *url, struct arb_http **hp)
 		rv = ARB_EINVAL;
 		goto fail;
 	}
-	h->async.data = h;
-	/* It waits for requests; it keeps no loop running by itself. */
-	uv_unref((uv_handle_t *)&h->async);
+	h->async.data = h;	/* referenced: a server keeps its loop up */
 	*hp = h;
 	return 0;
 fail:
@@ -327,6 +325,17 @@ arb_http_handle(struct arb_http *h, const char *method, const char *path,
 	}
 	h->routes[h->nroutes++] = rt;	/* the server owns hh */
 	return 0;
+}
+
+size_t
+arb_http_pending(struct arb_http *h)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&h->mtx);
+	n = h->njobs;
+	pthread_mutex_unlock(&h->mtx);
+	return n;
 }
 
 int

@@ -58,6 +58,9 @@ int	arb_http_new(uv_loop_t *loop, const char *url, struct arb_http **hp);
 int	arb_http_handle(struct arb_http *h, const char *method,
 	    const char *path, arb_http_cb cb, void *arg);
 
+/* Requests waiting for the loop or in its hands now; on any thread. */
+size_t	arb_http_pending(struct arb_http *h);
+
 /* Listen.  0 or an error, logged (the address in use, say). */
 int	arb_http_start(struct arb_http *h);
 
