@@ -118,83 +118,103 @@ handler(void *arg, const struct arb_http_req *req, struct arb_http_res *res)
 	res->len = 6;
 }
 
-static struct arb_http *
-server(uv_loop_t *loop, int *portp)
-{
+struct fix {
+	uv_loop_t	 loop;
 	struct arb_http	*h;
-	char		 url[64];
+	int		 port;
+};
 
-	*portp = free_port();
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", *portp);
-	assert_int_equal(arb_http_new(loop, url, &h), 0);
-	assert_int_equal(arb_http_handle(h, "GET", "/x", handler, NULL), 0);
-	assert_int_equal(arb_http_start(h), 0);
-	return h;
+/* A loop on this thread and a server on it for GET /x. */
+static void
+fix_start(struct fix *f)
+{
+	char	url[64];
+
+	loop_thread = pthread_self();
+	handled = 0;
+	uv_loop_init(&f->loop);
+	f->port = free_port();
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->port);
+	assert_int_equal(arb_http_new(&f->loop, url, &f->h), 0);
+	assert_int_equal(arb_http_handle(f->h, "GET", "/x", handler, NULL),
+	    0);
+	assert_int_equal(arb_http_start(f->h), 0);
 }
 
 static void
-finish(uv_loop_t *loop, struct arb_http *h)
+fix_end(struct fix *f)
 {
-	arb_http_free(h);
-	uv_run(loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(loop), 0);
+	arb_http_free(f->h);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+static void
+client_start(struct fix *f, struct client *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = f->port;
+	assert_int_equal(pthread_create(&c->th, NULL, client_run, c), 0);
+}
+
+/* Run the loop until client c has its answer (bounded), and join it. */
+static void
+client_wait(struct fix *f, struct client *c)
+{
+	int	t;
+
+	for (t = 0; t < 5000 && !client_done(c); t++) {
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		nap();
+	}
+	assert_true(client_done(c));
+	pthread_join(c->th, NULL);
+}
+
+/* Wait (bounded, the loop not running) until n requests are queued. */
+static void
+wait_pending(struct fix *f, size_t n)
+{
+	int	t;
+
+	for (t = 0; t < 5000 && arb_http_pending(f->h) < n; t++)
+		nap();
+	assert_int_equal(arb_http_pending(f->h), n);
 }
 
 static void
 test_served_on_loop(void **state)
 {
-	uv_loop_t	 loop;
-	struct arb_http	*h;
-	struct client	 c;
-	int		 i, t, port;
+	struct fix	f;
+	struct client	c;
+	int		i;
 
 	(void)state;
-	loop_thread = pthread_self();
-	handled = 0;
-	uv_loop_init(&loop);
-	h = server(&loop, &port);
+	fix_start(&f);
 	for (i = 0; i < 2; i++) {	/* twice: the server goes on */
-		memset(&c, 0, sizeof(c));
-		c.port = port;
-		assert_int_equal(pthread_create(&c.th, NULL, client_run, &c),
-		    0);
-		for (t = 0; t < 5000 && !client_done(&c); t++) {
-			uv_run(&loop, UV_RUN_NOWAIT);
-			nap();
-		}
-		assert_true(client_done(&c));
-		pthread_join(c.th, NULL);
+		client_start(&f, &c);
+		client_wait(&f, &c);
 		assert_non_null(strstr(c.resp, "HTTP/1.1 200"));
 		assert_non_null(strstr(c.resp, "Content-Type: text/plain; "
 		    "charset=utf-8\r\n"));
 		assert_non_null(strstr(c.resp, "\r\n\r\nhello\n"));
 	}
 	assert_int_equal(handled, 2);
-	assert_int_equal(arb_http_pending(h), 0);
-	finish(&loop, h);
+	assert_int_equal(arb_http_pending(f.h), 0);
+	fix_end(&f);
 }
 
 static void
 test_dropped_when_freed(void **state)
 {
-	uv_loop_t	 loop;
-	struct arb_http	*h;
-	struct client	 c;
-	int		 t, port;
+	struct fix	f;
+	struct client	c;
 
 	(void)state;
-	loop_thread = pthread_self();
-	handled = 0;
-	uv_loop_init(&loop);
-	h = server(&loop, &port);
-	memset(&c, 0, sizeof(c));
-	c.port = port;
-	assert_int_equal(pthread_create(&c.th, NULL, client_run, &c), 0);
-	/* The loop does not run: the request waits for it. */
-	for (t = 0; t < 5000 && arb_http_pending(h) == 0; t++)
-		nap();
-	assert_int_equal(arb_http_pending(h), 1);
-	finish(&loop, h);
+	fix_start(&f);
+	client_start(&f, &c);
+	wait_pending(&f, 1);	/* the loop does not run: it waits */
+	fix_end(&f);
 	pthread_join(c.th, NULL);
 	assert_int_equal(handled, 0);
 	assert_int_equal(c.len, 0);	/* closed without an answer */
@@ -203,48 +223,30 @@ test_dropped_when_freed(void **state)
 static void
 test_queue_bounded(void **state)
 {
-	uv_loop_t	 loop;
-	struct arb_http	*h;
+	struct fix	 f;
 	struct client	*c, extra;
-	int		 i, t, port;
+	int		 i;
 
 	(void)state;
-	loop_thread = pthread_self();
-	handled = 0;
-	uv_loop_init(&loop);
-	h = server(&loop, &port);
+	fix_start(&f);
 	c = calloc(ARB_HTTP_QUEUE_MAX, sizeof(*c));
 	assert_non_null(c);
-	for (i = 0; i < ARB_HTTP_QUEUE_MAX; i++) {
-		c[i].port = port;
-		assert_int_equal(pthread_create(&c[i].th, NULL, client_run,
-		    &c[i]), 0);
-	}
-	for (t = 0; t < 5000 && arb_http_pending(h) < ARB_HTTP_QUEUE_MAX; t++)
-		nap();
-	assert_int_equal(arb_http_pending(h), ARB_HTTP_QUEUE_MAX);
+	for (i = 0; i < ARB_HTTP_QUEUE_MAX; i++)
+		client_start(&f, &c[i]);
+	wait_pending(&f, ARB_HTTP_QUEUE_MAX);
 	/* One more is told to come back, without the loop. */
 	memset(&extra, 0, sizeof(extra));
-	extra.port = port;
+	extra.port = f.port;
 	client_run(&extra);
 	assert_non_null(strstr(extra.resp, "HTTP/1.1 503"));
 	/* The loop answers the others. */
-	for (t = 0; t < 5000 && handled < ARB_HTTP_QUEUE_MAX; t++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		nap();
-	}
 	for (i = 0; i < ARB_HTTP_QUEUE_MAX; i++) {
-		for (t = 0; t < 5000 && !client_done(&c[i]); t++) {
-			uv_run(&loop, UV_RUN_NOWAIT);
-			nap();
-		}
-		assert_true(client_done(&c[i]));
-		pthread_join(c[i].th, NULL);
+		client_wait(&f, &c[i]);
 		assert_non_null(strstr(c[i].resp, "HTTP/1.1 200"));
 	}
 	assert_int_equal(handled, ARB_HTTP_QUEUE_MAX);
 	free(c);
-	finish(&loop, h);
+	fix_end(&f);
 }
 
 static void
