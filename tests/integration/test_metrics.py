@@ -202,6 +202,11 @@ def test_tree_metrics():
         if val(l, "arbor_head_seq") != seq:
             raise Failure("relay head seq %r, root %r" %
                           (val(l, "arbor_head_seq"), seq))
+        if val(l, "arbor_parent_head_seq") != seq or \
+                val(l, "arbor_head_lag_seq") != 0:
+            raise Failure("relay: parent head seq %r, lag %r; root %r" %
+                          (val(l, "arbor_parent_head_seq"),
+                           val(l, "arbor_head_lag_seq"), seq))
         if val(r, "arbor_served_bytes_total") != \
                 val(l, "arbor_fetched_bytes_total"):
             raise Failure("root served %r, relay fetched %r" %
