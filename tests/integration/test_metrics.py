@@ -457,6 +457,17 @@ def test_hostile_http():
         scrape(url + "/metrics")
         if not root.running():
             raise Failure("root died")
+        # It stops at once with connections open, one mid-request.
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=10)
+                for _ in range(20)]
+        idle[0].sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        t0 = time.monotonic()
+        rc = root.stop()
+        for c in idle:
+            c.close()
+        if rc != 0 or time.monotonic() - t0 > 10 * SCALE:
+            raise Failure("root stopped with %r after %.1f s" %
+                          (rc, time.monotonic() - t0))
 
 
 if __name__ == "__main__":
