@@ -170,7 +170,7 @@ def test_tree_metrics():
 
         l = scrape(lurl + "/metrics")
         if val(l, "arbor_fetched_bytes_total") != BLOB or \
-                val(l, "arbor_upstream_fetches_total") != 1:
+                val(l, "arbor_upstream_fetches_total") < 1:
             raise Failure("relay fetched %r bytes in %r fetches" %
                           (val(l, "arbor_fetched_bytes_total"),
                            val(l, "arbor_upstream_fetches_total")))
@@ -207,7 +207,9 @@ def test_tree_metrics():
             raise Failure("relay: parent head seq %r, lag %r; root %r" %
                           (val(l, "arbor_parent_head_seq"),
                            val(l, "arbor_head_lag_seq"), seq))
-        if val(r, "arbor_served_bytes_total") != \
+        # Every byte the relay holds came from the root (a chunk asked
+        # again after a timeout is served twice, fetched once).
+        if val(r, "arbor_served_bytes_total") < \
                 val(l, "arbor_fetched_bytes_total"):
             raise Failure("root served %r, relay fetched %r" %
                           (val(r, "arbor_served_bytes_total"),
