@@ -225,7 +225,7 @@ arb_tls_conf_url(const char *key, const char *urls)
 }
 
 int
-arb_conf_http_url(const char *key, const char *url)
+arb_tls_conf_http(const char *key, const char *url)
 {
 	const char	*hp;
 

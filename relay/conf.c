@@ -178,7 +178,7 @@ relay_conf_check(struct relay_conf *c)
 	    arb_tls_conf_url("pub", c->pub) != 0)
 		rv = ARB_ECONFIG;
 	if (c->metrics_listen != NULL &&
-	    arb_conf_http_url("metrics_listen", c->metrics_listen) != 0)
+	    arb_tls_conf_http("metrics_listen", c->metrics_listen) != 0)
 		rv = ARB_ECONFIG;
 	if (c->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)

@@ -183,7 +183,7 @@ root_conf_check(struct root_conf *c)
 		snprintf(c->control, len, "ipc://%s/control.sock", c->data_dir);
 	}
 	if (c->metrics_listen != NULL &&
-	    arb_conf_http_url("metrics_listen", c->metrics_listen) != 0)
+	    arb_tls_conf_http("metrics_listen", c->metrics_listen) != 0)
 		rv = ARB_ECONFIG;
 	if (rv == 0)
 		rv = control_check(c);

@@ -91,7 +91,7 @@ int	arb_tls_conf_url(const char *key, const char *url);
  * with tls_cert and tls_key.  0, or ARB_ECONFIG logged as
  * "configuration: key: reason".
  */
-int	arb_conf_http_url(const char *key, const char *url);
+int	arb_tls_conf_http(const char *key, const char *url);
 
 /*
  * Expect the certificate of the parent at url to carry name (copied);
