@@ -2,7 +2,8 @@
  * TLS settings and the nng TLS configurations made from them (nng's TLS
  * supplement, mbedTLS underneath in Debian's build: ECDSA P-256
  * certificates, no Ed25519).  lib/net.c hands every dialer and listener
- * here before starting it; nothing else in Arbor knows about TLS.
+ * here before starting it, and lib/http.c asks here for its https://
+ * server's; nothing else in Arbor knows about TLS.
  */
 #include <arpa/inet.h>
 

@@ -1,7 +1,8 @@
 /*
  * TLS on every link: the one place that knows where a node's certificate,
  * key and pinned CA are, and that turns them into nng TLS configurations
- * for the dialers and listeners lib/net.c makes.
+ * for the dialers and listeners lib/net.c makes and the https:// server
+ * of lib/http.c.
  *
  * The settings are the process's: a daemon's configuration table carries
  * ARB_TLS_CONF_KEYS, whose handlers fill them in (one node, one identity).
