@@ -58,6 +58,9 @@ agent_stop_in(struct agent *a)
 		uv_close((uv_handle_t *)&a->gc, NULL);
 	if (a->inv.loop != NULL && !uv_is_closing((uv_handle_t *)&a->inv))
 		uv_close((uv_handle_t *)&a->inv, NULL);
+	if (a->metrics.loop != NULL &&
+	    !uv_is_closing((uv_handle_t *)&a->metrics))
+		uv_close((uv_handle_t *)&a->metrics, NULL);
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
 	agent_cert_stop(a);
@@ -300,6 +303,8 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	a->gc.data = a;
 	uv_timer_init(a->loop, &a->inv);
 	a->inv.data = a;
+	uv_timer_init(a->loop, &a->metrics);
+	a->metrics.data = a;
 
 	if ((rv = agent_upstream_new(a, conf, env)) != 0)
 		goto fail;
@@ -308,8 +313,10 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	(void)agent_report_inventory(a);
 	agent_running_start(a);	/* a run that outlived the last agent */
 	agent_apply(a);		/* an action cut by a restart, first */
-	if (env == NULL)
+	if (env == NULL) {
+		agent_metrics_start(a);
 		log_info("agent: %s (%s) started", a->node_id, a->id);
+	}
 	return a;
 fail:
 	agent_stop_in(a);

@@ -62,6 +62,8 @@ struct agent_conf {
 	int			 swarm_run;	/* really run actions */
 	char			*swarm_events;	/* file of "verified" events */
 	int			 action_cgroup;	/* contain actions in a cgroup */
+	char			*metrics_file;	/* textfile collector's, or NULL */
+	int64_t			 metrics_ms;	/* written this often */
 };
 
 /*
@@ -144,6 +146,7 @@ struct agent {
 	struct arb_fetcher	*fetch;
 	struct arb_strmap	*sunk;		/* swarm: blobs verified, hex */
 	uint8_t			 flight[AGENT_MAX_FLIGHT][ARB_SHA256_LEN];
+	uint64_t		 flight_size[AGENT_MAX_FLIGHT];
 	int			 nflight;
 	struct agent_dlfail	 dlfail[AGENT_MAX_FLIGHT];
 	int			 ndlfail;
@@ -172,6 +175,11 @@ struct agent {
 	unsigned		 gc_next;	/* next blob directory, 0..256 */
 	uint64_t		 gc_seq;	/* head seq last swept for */
 	uint64_t		 gc_sweep;	/* head seq of this sweep */
+	uv_timer_t		 metrics;	/* metrics_file written */
+	uint64_t		 m_download_bytes;	/* blobs verified */
+	uint64_t		 m_action_failures;
+	uint64_t		 m_reports_sent;	/* taken by a relay */
+	int64_t			 m_last_report;		/* s; 0: none yet */
 };
 
 /* conf.c */
@@ -214,6 +222,10 @@ int	agent_cert_take(struct agent *, const char *pem);
 int	agent_swarm(const struct agent_conf *);
 int	agent_sink_init(struct agent *, struct arb_fetch_sink *);
 void	agent_sink_free(struct agent *);
+
+/* metrics.c */
+/* Write metrics_file now and every metrics_interval (if it is set). */
+void	agent_metrics_start(struct agent *);
 
 /* running.c */
 void	agent_running_start(struct agent *);

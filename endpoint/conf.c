@@ -160,6 +160,15 @@ k_swarm_run(void *c, const char *v, char *e, size_t n)
 
 ARB_CONF_STRKEY(k_swarm_events, struct agent_conf, swarm_events)
 
+ARB_CONF_STRKEY(k_metrics_file, struct agent_conf, metrics_file)
+
+static int
+k_metrics_ms(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 100, 86400000, &C(c)->metrics_ms, e,
+	    n);
+}
+
 static int
 k_action_cgroup(void *c, const char *v, char *e, size_t n)
 {
@@ -207,6 +216,11 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "(default: simulate them)" },
 	{ "swarm_events", k_swarm_events, "swarm: append \"ms event policy "
 	    "index\" lines here (enrolled, verified, fixed)" },
+	{ "metrics_file", k_metrics_file, "write Prometheus metrics to this "
+	    "file (name it *.prom in node_exporter's textfile directory; "
+	    "default: none)" },
+	{ "metrics_interval", k_metrics_ms, "write metrics_file this often "
+	    "(default 15s)" },
 	{ "eval", k_eval, "evaluate an applicability expression against "
 	    "this endpoint's facts, print its value and exit" },
 	{ NULL, NULL, NULL }
@@ -227,6 +241,7 @@ agent_conf_init(struct agent_conf *c)
 	c->up.notify_jitter_ms = 10000;
 	c->swarm_need = 100;
 	c->action_cgroup = 1;
+	c->metrics_ms = 15000;
 }
 
 int
@@ -288,6 +303,7 @@ agent_conf_clear(struct agent_conf *c)
 	free(c->eval);
 	free(c->swarm_fixed);
 	free(c->swarm_events);
+	free(c->metrics_file);
 	for (i = 0; i < c->ngroups; i++)
 		free(c->groups[i]);
 	free(c->groups);

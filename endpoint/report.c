@@ -693,6 +693,8 @@ flush_cb(int rv, Arbor__Envelope *env, void *arg)
 		return;
 	}
 	ack = env->report_ack;
+	a->m_reports_sent += fa->sent.n;
+	a->m_last_report = (int64_t)time(NULL);
 	memset(&done, 0, sizeof(done));
 	if (fa->sent.n > 0 && ((refused = calloc(fa->sent.n, 1)) == NULL ||
 	    (done.v = calloc(fa->sent.n, sizeof(*done.v))) == NULL))

@@ -2,7 +2,8 @@
  * TLS settings and the nng TLS configurations made from them (nng's TLS
  * supplement, mbedTLS underneath in Debian's build: ECDSA P-256
  * certificates, no Ed25519).  lib/net.c hands every dialer and listener
- * here before starting it; nothing else in Arbor knows about TLS.
+ * here before starting it, and lib/http.c asks here for its https://
+ * server's; nothing else in Arbor knows about TLS.
  */
 #include <arpa/inet.h>
 
@@ -138,7 +139,9 @@ tls_scheme(const char *url, const char **hostp)
 		enum tls_scheme	 s;
 	} schemes[] = {
 		{ "tls+tcp://", TLS_ON }, { "wss://", TLS_ON },
+		{ "https://", TLS_ON },
 		{ "tcp://", TLS_PLAIN }, { "ws://", TLS_PLAIN },
+		{ "http://", TLS_PLAIN },
 	};
 	size_t	i, len;
 
@@ -195,13 +198,15 @@ int
 arb_tls_url_ok(const char *url, char *err, size_t errlen)
 {
 	const char	*host;
+	int		 http;
 
 	if (tls_scheme(url, &host) != TLS_PLAIN || tls.allow_plain ||
 	    tls_loopback(host))
 		return 0;
-	snprintf(err, errlen, "%s: plain %.*s off loopback; use tls+tcp:// "
-	    "or wss:// (or set allow_plain yes)", url,
-	    (int)(host - url), url);
+	http = strncmp(url, "http://", 7) == 0;
+	snprintf(err, errlen, "%s: plain %.*s off loopback; use %s (or set "
+	    "allow_plain yes)", url, (int)(host - url), url,
+	    http ? "https://" : "tls+tcp:// or wss://");
 	return ARB_ECONFIG;
 }
 
@@ -219,6 +224,34 @@ arb_tls_conf_url(const char *key, const char *urls)
 			log_warnx("configuration: %s: %s", key, err);
 	free(copy);
 	return rv;
+}
+
+int
+arb_tls_conf_http(const char *key, const char *url)
+{
+	const char	*hp;
+
+	if (strncmp(url, "http://", 7) == 0)
+		hp = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		hp = url + 8;
+	else {
+		log_warnx("configuration: %s: %s: not http://HOST:PORT or "
+		    "https://HOST:PORT", key, url);
+		return ARB_ECONFIG;
+	}
+	if (strchr(hp, '/') != NULL || strchr(hp, ':') == NULL ||
+	    hp[strlen(hp) - 1] == ':') {
+		log_warnx("configuration: %s: %s: HOST:PORT and no path (the "
+		    "metrics are at /metrics)", key, url);
+		return ARB_ECONFIG;
+	}
+	if (hp == url + 8 && (tls.cert == NULL || tls.key == NULL)) {
+		log_warnx("configuration: %s: %s: https:// needs tls_cert and "
+		    "tls_key", key, url);
+		return ARB_ECONFIG;
+	}
+	return arb_tls_conf_url(key, url);
 }
 
 int
@@ -418,4 +451,35 @@ arb_tls_listener(nng_listener l, const char *url, enum arb_tls_auth auth)
 	}
 	nng_tls_config_free(cfg);
 	return rv;
+}
+
+int
+arb_tls_https(const char *url, struct nng_tls_config **cfgp)
+{
+	nng_tls_config	*cfg;
+	int		 rv;
+
+	if (tls.cert == NULL || tls.key == NULL) {
+		log_warnx("%s: https:// needs tls_cert and tls_key", url);
+		return ARB_ECONFIG;
+	}
+	if (!tls.mbedtls && (rv = arb_tls_engine_openssl()) != 0)
+		return rv;
+	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {
+		log_warnx("%s: TLS: %s", url, nng_strerror(rv));
+		return rv == NNG_ENOMEM ? -ENOMEM : ARB_ENET;
+	}
+	/* A scraper shows no certificate: what it reads is not secret. */
+	if ((rv = nng_tls_config_auth_mode(cfg,
+	    NNG_TLS_AUTH_MODE_NONE)) != 0) {
+		log_warnx("%s: TLS: %s", url, nng_strerror(rv));
+		nng_tls_config_free(cfg);
+		return ARB_ENET;
+	}
+	if ((rv = tls_own(cfg, url)) != 0) {
+		nng_tls_config_free(cfg);
+		return rv;
+	}
+	*cfgp = cfg;
+	return 0;
 }

@@ -98,6 +98,8 @@ k_child_rate(void *c, const char *v, char *e, size_t n)
 
 ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
 
+ARB_CONF_STRKEY(k_metrics_listen, struct relay_conf, metrics_listen)
+
 const struct arb_conf_key relay_conf_keys[] = {
 	ARB_TLS_CONF_KEYS,
 	ARB_UPSTREAM_CONF_KEYS("parent", "60s", "10s", "0", "4"),
@@ -133,6 +135,9 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "(default 0: none)" },
 	{ "node_id", k_node_id, "this relay's name in the tree and in "
 	    "report paths (default: host name)" },
+	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
+	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
+	    "https://HOST:PORT/metrics (default: off)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -180,6 +185,9 @@ relay_conf_check(struct relay_conf *c)
 	if (c->enroll_svc != NULL &&
 	    arb_tls_conf_url("enroll_svc", c->enroll_svc) != 0)
 		rv = ARB_ECONFIG;
+	if (c->metrics_listen != NULL &&
+	    arb_tls_conf_http("metrics_listen", c->metrics_listen) != 0)
+		rv = ARB_ECONFIG;
 	if (c->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
 			strcpy(host, "relay");
@@ -200,5 +208,6 @@ relay_conf_clear(struct relay_conf *c)
 	free(c->enroll_svc);
 	arb_upstream_clear(&c->up);
 	free(c->node_id);
+	free(c->metrics_listen);
 	memset(c, 0, sizeof(*c));
 }

@@ -86,6 +86,7 @@ relay_core_head(struct relay_core *c, const Arbor__Head *head,
 		arb_wire_free_signed(c->head_signed);
 	c->head_signed = sg;
 	c->head_seq = head->seq;
+	c->head_issued_at = head->issued_at;
 	relay_head_replies(c, head);
 
 	/* Which blobs do the current policies name? */

@@ -55,6 +55,7 @@ struct relay_core {
 	struct arb_group	*group;		/* commits before acks */
 	Arbor__Signed		*head_signed;	/* decoded, for replies */
 	uint64_t		 head_seq;
+	int64_t			 head_issued_at;	/* s */
 	struct named_blob	*named;
 	size_t			 nnamed;
 	char			**urgent_ids;	/* "id@pushed_seq" of the last head */
@@ -78,6 +79,8 @@ struct relay_core {
 	int64_t			 children_pruned;	/* s, last looked */
 	int			 children_full;	/* logged that it is */
 	struct relay_shape	*shape;		/* NULL: no rate to children */
+	int			(*mfill)(void *, struct arb_metrics *);
+	void			*marg;		/* relay_core_serve_metrics */
 };
 
 /* core.c */
@@ -129,5 +132,10 @@ void	relay_agg_enroll(struct relay_core *, struct arb_req *,
 	    Arbor__Enroll *);
 void	relay_agg_batch(struct relay_core *, struct arb_req *,
 	    Arbor__ReportBatch *);
+/* Reports spooled, and ms since the parent last took a batch (0: never). */
+void	relay_agg_spool(struct relay_core *, uint64_t *depthp,
+	    uint64_t *agep);
+/* Children are counted as connected when heard from this recently. */
+#define RELAY_CHILD_WINDOW	600		/* s */
 
 #endif

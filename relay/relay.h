@@ -29,6 +29,7 @@ struct relay_conf {
 	char			*enroll_svc;
 	uint64_t		 serve_rate;	/* bytes/s to all children */
 	uint64_t		 child_rate;	/* bytes/s to one child */
+	char			*metrics_listen;	/* http(s)://, or NULL */
 	const char		*import_dir;	/* --import DIR, or NULL */
 };
 

@@ -29,6 +29,8 @@ k_cert_valid(void *c, const char *v, char *e, size_t n)
 	    &C(c)->cert_valid_ms, e, n);
 }
 
+ARB_CONF_STRKEY(k_metrics_listen, struct root_conf, metrics_listen)
+
 static int
 k_control_tcp(void *c, const char *v, char *e, size_t n)
 {
@@ -103,6 +105,9 @@ const struct arb_conf_key root_conf_keys[] = {
 	    "valid; agents renew at half (default 7d)" },
 	{ "enroll_svc", k_enroll_svc, "address that serves nothing but "
 	    "enrolment, no client certificate asked (default none)" },
+	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
+	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
+	    "https://HOST:PORT/metrics (default: off)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -197,6 +202,9 @@ root_conf_check(struct root_conf *c)
 			return ARB_ECONFIG;
 		snprintf(c->control, len, "ipc://%s/control.sock", c->data_dir);
 	}
+	if (c->metrics_listen != NULL &&
+	    arb_tls_conf_http("metrics_listen", c->metrics_listen) != 0)
+		rv = ARB_ECONFIG;
 	if (rv == 0)
 		rv = control_check(c);
 	return rv;
@@ -213,6 +221,7 @@ root_conf_clear(struct root_conf *c)
 	free(c->control);
 	free(c->enroll_ca);
 	free(c->enroll_svc);
+	free(c->metrics_listen);
 	while (c->ntokens > 0)
 		free(c->tokens[--c->ntokens]);
 	free(c->tokens);

@@ -704,6 +704,45 @@ batch_extras(struct root *r, struct arb_txn *t, const Arbor__ReportBatch *b,
 	return rv;
 }
 
+static enum root_reject
+reject_reason(int rv)
+{
+	switch (rv) {
+	case ARB_EPROTO:
+	case ARB_ETOOBIG:
+		return ROOT_REJ_MALFORMED;
+	case ARB_ENOTFOUND:
+		return ROOT_REJ_NOT_ENROLLED;
+	case ARB_EBADSIG:
+	case ARB_EUNKNOWNKEY:
+		return ROOT_REJ_BAD_SIGNATURE;
+	case ARB_ESTALE:
+		return ROOT_REJ_STALE;
+	default:
+		return ROOT_REJ_OTHER;
+	}
+}
+
+/*
+ * Count the refusals of a batch by reason: codes holds each entry's error
+ * (0: taken); the rejected entries without one were refused unverified.
+ */
+static void
+root_reject_count(struct root *r, const int *codes, size_t n,
+    uint32_t rejected)
+{
+	size_t		i;
+	uint32_t	named = 0;
+
+	for (i = 0; i < n; i++)
+		if (codes[i] != 0) {
+			r->rejected_by[reject_reason(codes[i])]++;
+			named++;
+		}
+	if (rejected > named)
+		r->rejected_by[ROOT_REJ_UNVERIFIED] += rejected - named;
+}
+
 void
 root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 {
@@ -744,6 +783,7 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 	r->ctr.reports += b->n_entries;
 	r->ctr.accepted += ack.accepted;
 	r->ctr.rejected += ack.rejected;
+	root_reject_count(r, bd->codes, b->n_entries, ack.rejected);
 	if (ack.accepted > 0)
 		r->ctr.last_report_ms = now_ms();
 	(void)arb_txn_put(t, ARB_DB_META, "counters", 8, &r->ctr,

@@ -34,6 +34,7 @@ struct root_conf {
 	char		*enroll_ca;	/* CA dir signing endpoints' requests */
 	int64_t		 cert_valid_ms;	/* their certificates' validity */
 	char		*enroll_svc;	/* enrolment-only listener, or NULL */
+	char		*metrics_listen;	/* http(s)://, or NULL */
 };
 
 /* Counters of what the root received, kept in its store. */
@@ -43,6 +44,17 @@ struct root_counters {
 	uint64_t	accepted;
 	uint64_t	rejected;
 	int64_t		last_report_ms;
+};
+
+/* Why reports were refused, counted (in memory) since the root started. */
+enum root_reject {
+	ROOT_REJ_MALFORMED,	/* does not decode, or a bad id */
+	ROOT_REJ_NOT_ENROLLED,
+	ROOT_REJ_BAD_SIGNATURE,	/* or a key that is not the endpoint's */
+	ROOT_REJ_STALE,		/* replayed, or an older version */
+	ROOT_REJ_UNVERIFIED,	/* after too many bad signatures in a batch */
+	ROOT_REJ_OTHER,
+	ROOT_REJ_COUNT
 };
 
 /* The counts by state of one policy, as fan-in keeps them. */
@@ -83,6 +95,8 @@ struct root {
 	struct root_upload	*uploads;
 	struct arb_strmap	*counts;	/* policy id -> root_pcounts */
 	struct root_counters	 ctr;
+	uint64_t		 rejected_by[ROOT_REJ_COUNT];
+	struct arb_http		*http;		/* metrics, or NULL */
 };
 
 /* conf.c */
@@ -200,6 +214,11 @@ void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);
 void	root_get_tree(struct root *, struct arb_req *);
+
+/* metrics.c */
+struct arb_metrics;
+/* The root's own metrics (reports, endpoints by state), after the core's. */
+int	root_metrics(void *root, struct arb_metrics *m);
 
 /* rollout.c */
 int64_t	root_rollout_now_ms(void);
