@@ -45,6 +45,7 @@ struct agent_conf {
 	char			*node_id;
 	char			*facts_root;
 	char			*token;		/* enrolment token */
+	char			*token_file;	/* or the file holding it */
 	char			*time_zone;	/* TZ for schedules */
 	char			**groups;
 	size_t			 ngroups;
@@ -181,6 +182,8 @@ int		 agent_eval(const struct agent_conf *);
 /* report.c */
 int	agent_identity(struct agent *);
 void	agent_enroll(struct agent *);
+/* The groups an enrolment token gave, from the store, into the facts. */
+void	agent_groups_load(struct agent *);
 int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);

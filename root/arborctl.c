@@ -102,6 +102,19 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
 	{ "export", cmd_export, "  export DIR            the signed catalog and its blobs, for an air-gapped site\n", 1 },
 	{ "import-reports", cmd_import_reports, "  import-reports FILE   reports a relay exported (arbor-relay --export-reports)\n", 1 },
+	{ "token", cmd_token,
+	    "  token create [--group G]... [--expires DURATION] [--uses N] "
+	    "--out FILE\n"
+	    "                        a new enrolment token, written to FILE "
+	    "(mode 0600);\n"
+	    "                        prints its id\n"
+	    "  token list [--json]   the enrolment tokens: uses, expiry, "
+	    "groups\n"
+	    "  token revoke ID       refuse enrolments with that token\n", 1 },
+	{ "endpoint", cmd_endpoint,
+	    "  endpoint revoke ID [--reason TEXT]\n"
+	    "                        refuse that endpoint's reports and "
+	    "enrolments\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },

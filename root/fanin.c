@@ -127,6 +127,12 @@ root_status_load(struct root *r)
 			memcpy(&r->ctr, v, n);
 		free(v);
 	}
+	if (arb_store_get(r->store, ARB_DB_META, "refusals", 8, &v,
+	    &n) == 0) {
+		if (n == sizeof(r->refusals))
+			memcpy(&r->refusals, v, n);
+		free(v);
+	}
 	if ((rv = arb_txn_begin(r->store, 0, &t)) != 0)
 		return rv;
 	rv = root_counts_load(r->counts, t);
@@ -154,6 +160,19 @@ token_ok(const struct root *r, const char *token)
 	return 0;
 }
 
+/* Count a refused enrolment (kept with the loop turn's group). */
+static void
+enrol_refused(struct root *r, struct arb_req *req, enum root_enrol_why why,
+    const char *id, const char *host)
+{
+	r->refusals.enrol[why]++;
+	(void)arb_store_put(r->store, ARB_DB_META, "refusals", 8,
+	    &r->refusals, sizeof(r->refusals));
+	log_warnx("root: enrolment of %s (%s) refused: %s", id, host,
+	    root_enrol_why_name(why));
+	root_reply_error(req, ARB_EPERM, root_enrol_why_name(why));
+}
+
 void
 root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 {
@@ -163,11 +182,15 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	Arbor__EndpointRecord	 rec = ARBOR__ENDPOINT_RECORD__INIT, *old = NULL;
 	Arbor__Signed		 rs = ARBOR__SIGNED__INIT;
 	Arbor__EnrollBody	*b = NULL;
+	Arbor__TokenRecord	*tk = NULL;
+	struct arb_txn		*t = NULL;
 	struct arb_key		*k = NULL;
+	enum root_enrol_why	 why;
 	uint8_t			 kid[ARB_KEYID_LEN], *buf = NULL;
 	char			 id[ARB_EPID_HEX];
 	void			*v;
 	size_t			 n, len;
+	int64_t			 now = (int64_t)time(NULL);
 	int			 rv;
 
 	if ((rv = arb_wire_decode_enroll(en->enroll->body.data,
@@ -191,37 +214,64 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	if ((rv = arb_verify(k, en->enroll->body.data, en->enroll->body.len,
 	    en->enroll->sig.data, en->enroll->sig.len)) != 0)
 		goto fail;
-	if (!token_ok(r, b->token)) {
-		log_warnx("root: enrolment of %s (%s) refused: wrong token",
-		    id, b->hostname);
-		root_reply_error(req, ARB_EPERM, "enrol: enrolment token");
+	/* The token's use and the record: one transaction, or neither. */
+	if ((rv = arb_txn_begin(r->store, 1, &t)) != 0)
+		goto fail;
+	if (arb_txn_get(t, ARB_DB_ENDPOINTS, id, strlen(id), &v, &n) == 0) {
+		if (arb_wire_decode_eprec(v, n, &old) != 0)
+			old = NULL;
+		free(v);
+	}
+	if (old != NULL && old->revoked) {
+		arb_txn_abort(t);
+		enrol_refused(r, req, ROOT_ENR_REVOKED, id, b->hostname);
 		goto out;
 	}
-	rec.enrolled_at = (int64_t)time(NULL);
-	if (arb_store_get(r->store, ARB_DB_ENDPOINTS, id, strlen(id), &v,
-	    &n) == 0) {
-		if (arb_wire_decode_eprec(v, n, &old) == 0) {
-			rec.enrolled_at = old->enrolled_at;
-			/* Enrolled again: what it reported still stands. */
-			rec.taken = old->taken;
-			rec.n_taken = old->n_taken;
+	/* The configuration's tokens first: the bootstrap path. */
+	if (!token_ok(r, b->token) && (rv = root_token_take(t, b->token, old,
+	    now, &tk, &why)) != 0) {
+		arb_txn_abort(t);
+		if (rv != ARB_EPERM) {
+			t = NULL;
+			goto fail;
 		}
-		free(v);
+		enrol_refused(r, req, why, id, b->hostname);
+		goto out;
+	}
+	rec.enrolled_at = now;
+	if (old != NULL) {
+		rec.enrolled_at = old->enrolled_at;
+		/* Enrolled again: what it reported still stands. */
+		rec.taken = old->taken;
+		rec.n_taken = old->n_taken;
 	}
 	rec.pubkey = b->pubkey;
 	rec.hostname = b->hostname;
-	rec.last_contact = (int64_t)time(NULL);
+	rec.last_contact = now;
 	rec.via = en->via;
 	rec.n_via = en->n_via;
-	if ((rv = arb_wire_encode_eprec(&rec, &buf, &len)) != 0 ||
-	    (rv = arb_store_put(r->store, ARB_DB_ENDPOINTS, id, strlen(id),
-	    buf, len)) != 0)
+	if (tk != NULL) {
+		rec.token_id = tk->id;
+		rec.groups = tk->groups;
+		rec.n_groups = tk->n_groups;
+	}
+	rv = arb_wire_encode_eprec(&rec, &buf, &len);
+	if (rv == 0)
+		rv = arb_txn_put(t, ARB_DB_ENDPOINTS, id, strlen(id), buf,
+		    len);
+	if (rv != 0) {
+		arb_txn_abort(t);
+		t = NULL;
 		goto fail;
+	}
+	rv = arb_txn_commit(t);
+	t = NULL;
 	/* The receipt binds id to its key: relays and the agent check it. */
-	if ((rv = root_sign_receipt(r, id, &rec, &rs)) != 0)
+	if (rv != 0 || (rv = root_sign_receipt(r, id, &rec, &rs)) != 0)
 		goto fail;
-	log_info("root: endpoint %s (%s) enrolled via %zu relays", id,
-	    b->hostname, en->n_via);
+	log_info("root: endpoint %s (%s) enrolled via %zu relays%s%s", id,
+	    b->hostname, en->n_via, tk ? " with token " : "",
+	    tk ? tk->id : "");
 	er.endpoint_id = id;
 	er.receipt = &rs;
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL_REPLY;
@@ -230,10 +280,12 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	    NULL);
 	goto out;
 fail:
+	r->refusals.enrol[ROOT_ENR_INVALID]++;
 	log_warnx("root: enrolment refused: %s", arb_strerror(rv));
 	root_reply_error(req, rv, "enrol");
 out:
 	arb_signed_clear(&rs);
+	arb_wire_free_token(tk);
 	arb_wire_free_eprec(old);
 	free(buf);
 	if (k)
@@ -315,6 +367,11 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	if ((rv = arb_key_from_raw_public(rec->pubkey.data, &k)) != 0 ||
 	    (rv = arb_signed_verify(k, sg)) != 0)
 		goto out;
+	/* Its own, from an endpoint the operator revoked: refused. */
+	if (rec->revoked) {
+		rv = ARB_EREVOKED;
+		goto out;
+	}
 
 	a = strlen(rep->endpoint_id);
 	b = strlen(rep->policy_id);
@@ -388,6 +445,7 @@ out:
 		    rv == ARB_ESTALE ? "replayed (sequence already seen) "
 		    "or an older version" :
 		    rv == ARB_ENOTFOUND ? "unknown endpoint" :
+		    rv == ARB_EREVOKED ? "the endpoint is revoked" :
 		    arb_strerror(rv));
 	free(buf);
 	if (k)
@@ -667,6 +725,22 @@ batch_extras(struct root *r, struct arb_txn *t, const Arbor__ReportBatch *b,
 	return rv;
 }
 
+/* Count a batch's refusals by reason; those not named went unverified. */
+static void
+batch_refusals(struct root *r, size_t n, const int *codes, uint32_t rejected)
+{
+	size_t		i;
+	uint32_t	named = 0;
+
+	for (i = 0; i < n; i++)
+		if (codes[i] != 0) {
+			r->refusals.reports[root_reject_why(codes[i])]++;
+			named++;
+		}
+	if (rejected > named)
+		r->refusals.reports[ROOT_REJ_UNVERIFIED] += rejected - named;
+}
+
 void
 root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 {
@@ -711,6 +785,11 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 		r->ctr.last_report_ms = now_ms();
 	(void)arb_txn_put(t, ARB_DB_META, "counters", 8, &r->ctr,
 	    sizeof(r->ctr));
+	if (ack.rejected > 0) {
+		batch_refusals(r, b->n_entries, bd->codes, ack.rejected);
+		(void)arb_txn_put(t, ARB_DB_META, "refusals", 8,
+		    &r->refusals, sizeof(r->refusals));
+	}
 	if ((rv = arb_txn_commit(t)) != 0) {
 		batch_after(bd, 0);
 		root_reply_error(req, rv, "reports");
