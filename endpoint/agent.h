@@ -143,6 +143,7 @@ struct agent {
 	char			 action_id[ARB_MAX_ID + 1];
 	int			 enrolled;
 	int			 enrolling;
+	int			 revoked;	/* a receipt said so (logged) */
 	int			 sending;	/* a batch in flight */
 	struct arb_strmap	*awaiting;	/* outbox key -> struct await */
 	uint64_t		 resent_ms;	/* last resend for no receipt */

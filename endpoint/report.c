@@ -615,7 +615,8 @@ covered_cb(const void *key, size_t klen, uint64_t seq, const uint8_t *data,
 		return 1;
 	memcpy(policy, (const char *)key + 2, klen - 2);
 	policy[klen - 2] = '\0';
-	return arb_receipt_seq(rc, policy) >= seq ? 0 : 1;
+	/* Revoked: the root takes none of them, now or later. */
+	return rc->revoked || arb_receipt_seq(rc, policy) >= seq ? 0 : 1;
 }
 
 /*
@@ -639,6 +640,11 @@ agent_receipt(struct agent *a, const Arbor__Signed *sg)
 		agent_unenrolled(a, "its signed receipt says so");
 		arb_wire_free_receipt(rc);
 		return;
+	}
+	if (rc->revoked && !a->revoked) {
+		log_warnx("agent: the root revoked this endpoint: it refuses "
+		    "its reports (enrol again with a new key)");
+		a->revoked = 1;
 	}
 	inventory_receipt(a, rc);
 	token_groups(a, rc);

@@ -82,6 +82,14 @@ def test_tokens():
         if (t["uses"], t["max_uses"], t["state"], t["groups"]) != \
                 (2, 2, "used up", ["lab"]):
             raise Failure("token after two enrolments: %r" % t)
+        line = [ln for ln in net.ctl("token", "list").stdout.splitlines()
+                if ln.startswith(tid)]
+        if len(line) != 1 or not all(w in line[0] for w in
+                                     ("used up", "2/2", "never", "lab")):
+            raise Failure("token list: %r" % line)
+        if not re.search(r"enrolments refused: \d+ token used up",
+                         net.ctl("status").stdout):
+            raise Failure("status: %s" % net.ctl("status").stdout)
         if status(net)["endpoints"] != 2 or refused(net, "token used up") < 1:
             raise Failure("the third enrolled, or was not counted: %r" %
                           status(net))
@@ -183,6 +191,11 @@ def test_endpoint_revoke():
                    "the revoked endpoint's report refused, counted")
         root.wait_log(r"report from %s .* refused: the endpoint is revoked"
                       % ids[stolen.name])
+        if not re.search(r"\(\d+ rejected: (.*, )?\d+ revoked",
+                         net.ctl("status").stdout):
+            raise Failure("status: %s" % net.ctl("status").stdout)
+        # The root's signed receipt tells the agent; it stops resending.
+        stolen.wait_log(r"the root revoked this endpoint", 20)
 
         # A restart of the root forgets none of it.
         before = revoked_rejects()
