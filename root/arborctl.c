@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -295,6 +296,19 @@ ctl_clean(const char *in, size_t max, char *out, size_t outlen)
 		chars--;
 	}
 	memcpy(out + o, "...", 4);
+}
+
+void
+ctl_span(int64_t d, char *out, size_t outlen)
+{
+	if (d < 120)
+		snprintf(out, outlen, "%" PRId64 "s", d);
+	else if (d < 2 * 3600)
+		snprintf(out, outlen, "%" PRId64 "m", d / 60);
+	else if (d < 2 * 86400)
+		snprintf(out, outlen, "%" PRId64 "h", d / 3600);
+	else
+		snprintf(out, outlen, "%" PRId64 "d", d / 86400);
 }
 
 /* Characters on screen, counting a UTF-8 sequence as one. */

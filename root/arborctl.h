@@ -71,6 +71,8 @@ void	ctl_cat(char *buf, size_t size, const char *fmt, ...)
  * marked with "..." when cut.
  */
 void	ctl_clean(const char *in, size_t max, char *out, size_t outlen);
+/* A span of seconds, rounded down, as "40s", "12m", "5h" or "6d". */
+void	ctl_span(int64_t d, char *out, size_t outlen);
 /* Characters on screen, counting a UTF-8 sequence as one. */
 size_t	ctl_width(const char *s);
 

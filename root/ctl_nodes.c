@@ -33,14 +33,10 @@ ctl_age(int64_t t, char *out, size_t outlen)
 		snprintf(out, outlen, "never");
 	else if (d < 0)
 		snprintf(out, outlen, "just now");
-	else if (d < 120)
-		snprintf(out, outlen, "%" PRId64 "s ago", d);
-	else if (d < 2 * 3600)
-		snprintf(out, outlen, "%" PRId64 "m ago", d / 60);
-	else if (d < 2 * 86400)
-		snprintf(out, outlen, "%" PRId64 "h ago", d / 3600);
-	else
-		snprintf(out, outlen, "%" PRId64 "d ago", d / 86400);
+	else {
+		ctl_span(d, out, outlen);
+		ctl_cat(out, outlen, " ago");
+	}
 }
 
 

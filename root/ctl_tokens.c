@@ -38,20 +38,6 @@ token_state(const Arbor__TokenRecord *t, int64_t now)
 	return "active";
 }
 
-/* A span of seconds as "40s", "12m", "5h", "6d". */
-static void
-span(int64_t d, char *out, size_t outlen)
-{
-	if (d < 120)
-		snprintf(out, outlen, "%" PRId64 "s", d);
-	else if (d < 2 * 3600)
-		snprintf(out, outlen, "%" PRId64 "m", d / 60);
-	else if (d < 2 * 86400)
-		snprintf(out, outlen, "%" PRId64 "h", d / 3600);
-	else
-		snprintf(out, outlen, "%" PRId64 "d", d / 86400);
-}
-
 static void
 token_groups(const Arbor__TokenRecord *t, char *buf, size_t size)
 {
@@ -223,11 +209,11 @@ token_list(struct ctl *c, int as_json)
 		if (t->expires == 0)
 			snprintf(exp, sizeof(exp), "never");
 		else if (t->expires <= tr->now) {
-			span(tr->now - t->expires, exp, sizeof(exp));
+			ctl_span(tr->now - t->expires, exp, sizeof(exp));
 			ctl_cat(exp, sizeof(exp), " ago");
 		} else {
 			snprintf(exp, sizeof(exp), "in ");
-			span(t->expires - tr->now, exp + 3, sizeof(exp) - 3);
+			ctl_span(t->expires - tr->now, exp + 3, sizeof(exp) - 3);
 		}
 		printf("%-16s  %-8s  %-10s  %-20s  %s\n", id,
 		    token_state(t, tr->now), uses, exp, groups);
