@@ -1,5 +1,6 @@
 """Enrolment tokens and endpoint revocation: a token with two uses enrols
-two agents and refuses the third; an expired, a revoked and an unknown
+two agents and refuses the third, while the same key enrolling again
+takes no use; an expired, a revoked and an unknown
 token are refused, each counted by reason; the token's group reaches the
 endpoint beside its own; no token is ever in the root's store in clear
 nor on any command line.  A revoked endpoint's reports are refused and
@@ -100,6 +101,19 @@ def test_tokens():
         wait_until(lambda: groups().get("lab") == 2 and
                    groups().get("servers") == 1, 20,
                    "the token's group at the root")
+
+        # The same key again with the same token (its first reply lost,
+        # say: here a fresh store beside a copy of a1's key) is let in,
+        # used up as the token is, and takes no use.
+        d = os.path.join(net.dir, "again")
+        os.makedirs(d)
+        shutil.copy2(os.path.join(a1.dir, "endpoint.key"), d)
+        again = agent(net, relay, path, data_dir=d)
+        again.wait_log(r"enrolled as", 20)
+        if tokens(net)[tid]["uses"] != 2 or status(net)["endpoints"] != 2:
+            raise Failure("enrolling again took a use: %r" %
+                          tokens(net)[tid])
+        again.stop()
 
         # Expired.
         eid, epath, etext = create(net, "short", "--expires", "2s")
