@@ -82,6 +82,18 @@ k_children_max(void *c, const char *v, char *e, size_t n)
 	return arb_conf_int(v, 1, 10000000, &C(c)->children_max, e, n);
 }
 
+static int
+k_serve_rate(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->serve_rate, e, n);
+}
+
+static int
+k_child_rate(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->child_rate, e, n);
+}
+
 ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
 
 const struct arb_conf_key relay_conf_keys[] = {
@@ -109,6 +121,11 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "(default: half of map_size)" },
 	{ "children_max", k_children_max, "children remembered for the "
 	    "tree view (default 65536)" },
+	{ "serve_rate", k_serve_rate, "cap on bytes a second of blob data "
+	    "to all children together, shared fairly, urgent first "
+	    "(default 0: none)" },
+	{ "child_rate", k_child_rate, "cap on bytes a second to one child "
+	    "(default 0: none)" },
 	{ "node_id", k_node_id, "this relay's name in the tree and in "
 	    "report paths (default: host name)" },
 	{ NULL, NULL, NULL }

@@ -199,7 +199,7 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	if ((rv = arb_strmap_new(&c->children)) != 0 ||
 	    (rv = relay_cache_init(c)) != 0 ||
 	    (rv = arb_group_new(cf->loop, cf->store, cf->name,
-	    &c->group)) != 0)
+	    &c->group)) != 0 || (rv = relay_shape_init(c)) != 0)
 		goto fail;
 	if ((rv = arb_pub_listen(cf->net, cf->pub, &c->pubs)) != 0)
 		goto fail;
@@ -218,6 +218,7 @@ fail:
 	if (c->agg)
 		relay_agg_free(c);
 	arb_group_free(c->group);
+	relay_shape_fini(c);
 	relay_cache_fini(c);
 	arb_strmap_free(c->children, free);
 	free(c->chunkbuf);
@@ -248,6 +249,7 @@ relay_core_free(struct relay_core *c)
 	c->group = NULL;
 	if (c->agg)
 		relay_agg_free(c);
+	relay_shape_fini(c);
 	arb_srv_close(c->srv);
 	arb_pub_close(c->pubs);
 	arb_strmap_free(c->children, free);

@@ -46,6 +46,8 @@ struct relay_core_conf {
 	uint64_t		 spool_max;	/* reports spooled at most; 0: none */
 	uint64_t		 spool_size;	/* bytes of spool at most; 0: none */
 	uint32_t		 children_max;	/* children remembered at most */
+	uint64_t		 serve_rate;	/* bytes/s of chunks to children */
+	uint64_t		 child_rate;	/* ... to one child; 0: no cap */
 	/* publisher keys: receipts; statements served from store */
 	const struct arb_keychain *keys;
 	/*
@@ -108,6 +110,8 @@ struct relay_core_stats {
 	uint64_t	reports_in;
 	uint64_t	batches_up;	/* batches sent and acknowledged */
 	uint64_t	reports_up;
+	uint64_t	shaped;		/* chunk requests paced (serve_rate) */
+	uint64_t	shaped_urgent;	/* urgent chunks sent ahead of others */
 };
 void	relay_core_stats(const struct relay_core *c,
 	    struct relay_core_stats *st);

@@ -1,6 +1,7 @@
 /*
  * The relay core's private declarations, shared by its files: core.c (the
- * core's life and its heads), serve.c (answering children), cache.c (the
+ * core's life and its heads), serve.c (answering children), shape.c (the
+ * rates to children), cache.c (the
  * blob index and its byte limit, the chunks kept in memory, the blobs
  * being fetched for children) and aggregate.c (the report spool and
  * enrolments, forwarded upward).  Nothing outside relay/ includes it.
@@ -29,6 +30,7 @@ struct named_blob {		/* a blob that a current policy names */
 
 struct miss;			/* cache.c: one blob being fetched */
 struct cchunk;			/* cache.c: one chunk kept in memory */
+struct relay_shape;		/* shape.c: the rates to children */
 
 /*
  * A blob whose upstream fetch failed: children asking for it get the same
@@ -74,6 +76,7 @@ struct relay_core {
 	struct arb_strmap	*children;	/* node id -> struct child */
 	int64_t			 children_pruned;	/* s, last looked */
 	int			 children_full;	/* logged that it is */
+	struct relay_shape	*shape;		/* NULL: no rate to children */
 };
 
 /* core.c */
@@ -89,6 +92,12 @@ void	relay_serve_chunk(struct relay_core *, struct arb_req *,
 	    const uint8_t *sha, uint64_t off, uint32_t len);
 void	relay_head_replies(struct relay_core *, const Arbor__Head *);
 uint32_t relay_children(struct relay_core *, int64_t since);
+
+/* shape.c */
+int	relay_shape_init(struct relay_core *);
+void	relay_shape_fini(struct relay_core *);
+void	relay_shape_chunk(struct relay_core *, struct arb_req *,
+	    const uint8_t *sha, uint64_t off, uint32_t len);
 
 /* cache.c */
 int	relay_cache_init(struct relay_core *);

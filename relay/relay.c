@@ -174,6 +174,8 @@ relay_new(const struct relay_conf *conf)
 	cc.spool_size = conf->spool_size ? conf->spool_size :
 	    conf->map_size / 2;
 	cc.children_max = (uint32_t)conf->children_max;
+	cc.serve_rate = conf->serve_rate;
+	cc.child_rate = conf->child_rate;
 	cc.keys = r->keys;
 	if ((rv = relay_core_new(&cc, &r->core)) != 0) {
 		log_warnx("relay: cannot serve on %s / %s: %s", conf->svc,

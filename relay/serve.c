@@ -437,7 +437,7 @@ relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		serve_get_keys(c, req, env->get_keys);
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
-		relay_serve_chunk(c, req, env->get_chunk->sha256.data,
+		relay_shape_chunk(c, req, env->get_chunk->sha256.data,
 		    env->get_chunk->offset, env->get_chunk->len);
 		break;
 	default:

@@ -59,13 +59,20 @@ int	arb_tls_k_plain(void *, const char *, char *, size_t);
 	{ "allow_plain", arb_tls_k_plain, "allow tcp:// on an address "	\
 	    "that is not loopback (default no)" }
 
+/* Whether url runs over TLS (tls+tcp://, wss://). */
+int	arb_tls_on(const char *url);
+
 /*
- * Whether url may be used: a tls+tcp:// one always, a tcp:// one on
- * loopback or with allow_plain.  0, or ARB_ECONFIG with the reason in err.
+ * Whether url may be used: a tls+tcp:// or wss:// one always, a tcp:// or
+ * ws:// one on loopback or with allow_plain; ipc:// always.  0, or
+ * ARB_ECONFIG with the reason in err.
  */
 int	arb_tls_url_ok(const char *url, char *err, size_t errlen);
 
-/* The same, logged as "configuration: key: reason". */
+/*
+ * The same for each of the addresses in urls (separated by blanks: a
+ * listening key may name several), logged as "configuration: key: reason".
+ */
 int	arb_tls_conf_url(const char *key, const char *url);
 
 /*
