@@ -12,8 +12,9 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 
-from arbortest import Net, run, wait_until, Failure
+from arbortest import BIN, Net, run, wait_until, Failure
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "fixtures")
@@ -160,6 +161,26 @@ def test_tokens():
             raise Failure("token list: %s" % listing)
         for n in (a3, a4, a5, a6):
             n.stop()
+
+        # enroll_token_file: not beside enroll_token, not empty.
+        empty = os.path.join(net.dir, "empty.token")
+        open(empty, "w").close()
+        base = [BIN["agent"], "-n", "--data_dir", os.path.join(net.dir, "x"),
+                "--relay", relay.address()] + Net._conf(net._pin())
+        for extra, want in (
+                (["--enroll_token_file", path], "configuration OK"),
+                (["--enroll_token_file", path, "--enroll_token", "abcdefgh"],
+                 "enroll_token_file: not with enroll_token"),
+                (["--enroll_token_file", empty], "empty"),
+                (["--enroll_token_file", empty + ".none"],
+                 "No such file")):
+            p = subprocess.run(base + extra, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               timeout=30)
+            if want not in p.stdout or \
+                    (p.returncode == 0) != (want == "configuration OK"):
+                raise Failure("agent -n %r: %d %s" % (extra, p.returncode,
+                                                     p.stdout))
 
 
 def test_endpoint_revoke():
