@@ -283,6 +283,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	arb_queue_init(&a->outbox, a->store, ARB_DB_OUTBOX);
 	if ((rv = agent_local_new(a, conf, env)) != 0)
 		goto fail;
+	agent_groups_load(a);
 	if ((rv = arb_strmap_new(&a->awaiting)) != 0)
 		goto fail;
 	if (arb_store_get(a->store, ARB_DB_META, "enrolled", 8, &v, &n) == 0) {

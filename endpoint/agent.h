@@ -46,6 +46,7 @@ struct agent_conf {
 	char			*facts_root;
 	char			*token;		/* enrolment token */
 	char			*enroll_via;	/* first contact: URL, for a cert */
+	char			*token_file;	/* or the file holding it */
 	char			*time_zone;	/* TZ for schedules */
 	char			**groups;
 	size_t			 ngroups;
@@ -157,6 +158,7 @@ struct agent {
 	int			 cert_wait;	/* no certificate: no link yet */
 	struct arb_cli		*cert_cli;	/* ... but to enroll_via */
 	uv_timer_t		 cert_timer;	/* retry, or renewal check */
+	int			 revoked;	/* a receipt said so (logged) */
 	int			 sending;	/* a batch in flight */
 	struct arb_strmap	*awaiting;	/* outbox key -> struct await */
 	uint64_t		 resent_ms;	/* last resend for no receipt */
@@ -205,6 +207,8 @@ void	agent_enroll_renew(struct agent *);
 int	agent_enrol_make(struct agent *, struct agent_enrol *);
 void	agent_enrol_clear(struct agent_enrol *);
 int	agent_enroll_reply(struct agent *, int rv, Arbor__Envelope *);
+/* The groups an enrolment token gave, from the store, into the facts. */
+void	agent_groups_load(struct agent *);
 int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);

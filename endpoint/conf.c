@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/tls.h"
 #include "agent.h"
@@ -65,6 +66,7 @@ k_enroll_via(void *c, const char *v, char *e, size_t n)
 	free(copy);
 	return rv;
 }
+ARB_CONF_STRKEY(k_token_file, struct agent_conf, token_file)
 ARB_CONF_STRKEY(k_time_zone, struct agent_conf, time_zone)
 
 ARB_CONF_STRKEY(k_eval, struct agent_conf, eval)
@@ -195,6 +197,8 @@ const struct arb_conf_key agent_conf_keys[] = {
 	{ "enroll_via", k_enroll_via, "a relay's enrolment address (URL "
 	    "[TLS_NAME]): enrol there for a TLS certificate at tls_cert, "
 	    "made for the key at tls_key" },
+	{ "enroll_token_file", k_token_file, "a file holding the token "
+	    "instead (arborctl token create --out FILE)" },
 	{ "report_delay", k_report_ms, "gather reports this long before "
 	    "sending (default 1s)" },
 	{ "action_cgroup", k_action_cgroup, "run each action in a cgroup v2 "
@@ -244,6 +248,38 @@ agent_conf_init(struct agent_conf *c)
 	c->metrics_ms = 15000;
 }
 
+/* The token from enroll_token_file: its first line, without blanks. */
+static int
+token_file_read(struct agent_conf *c)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 rv;
+
+	if (c->token != NULL) {
+		log_warnx("configuration: enroll_token_file: not with "
+		    "enroll_token");
+		return ARB_ECONFIG;
+	}
+	if ((rv = arb_io_read_file(c->token_file, 4096, &buf, &len)) != 0) {
+		log_warnx("configuration: enroll_token_file: %s: %s",
+		    c->token_file, arb_strerror(rv));
+		return ARB_ECONFIG;
+	}
+	len = strcspn((char *)buf, "\r\n");
+	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	buf[len] = '\0';
+	if (len == 0) {
+		log_warnx("configuration: enroll_token_file: %s: empty",
+		    c->token_file);
+		free(buf);
+		return ARB_ECONFIG;
+	}
+	c->token = (char *)buf;
+	return 0;
+}
+
 int
 agent_conf_check(struct agent_conf *c)
 {
@@ -272,6 +308,8 @@ agent_conf_check(struct agent_conf *c)
 		    "key are kept)");
 		rv = ARB_ECONFIG;
 	}
+	if (c->token_file != NULL && token_file_read(c) != 0)
+		rv = ARB_ECONFIG;
 	/* Schedules are local time: the C library's, in this zone. */
 	if (c->time_zone != NULL) {
 		setenv("TZ", c->time_zone, 1);
@@ -300,6 +338,7 @@ agent_conf_clear(struct agent_conf *c)
 	free(c->time_zone);
 	free(c->token);
 	free(c->enroll_via);
+	free(c->token_file);
 	free(c->eval);
 	free(c->swarm_fixed);
 	free(c->swarm_events);

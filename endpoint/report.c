@@ -55,6 +55,77 @@ agent_identity(struct agent *a)
 /* ------------------------------------------------------------ enrolment */
 
 /*
+ * The groups the enrolment token gave this endpoint, as the root's signed
+ * receipts say: added to the configured ones (agent.groups, targets) and
+ * kept in the store, NUL-separated, for the next start.  A simulated
+ * endpoint shares its facts with the swarm: it keeps its configured ones.
+ */
+#define AGENT_GROUPS_KEY	"token_groups"
+#define AGENT_GROUPS_MAX	(ARB_TOKEN_GROUPS_MAX * (ARB_MAX_ID + 1))
+
+static int
+groups_apply(struct agent *a, const char *buf, size_t len)
+{
+	char	*g[ARB_TOKEN_GROUPS_MAX];
+	size_t	 n = 0, off = 0;
+
+	while (off < len && n < ARB_TOKEN_GROUPS_MAX) {
+		g[n++] = (char *)buf + off;
+		off += strnlen(buf + off, len - off) + 1;
+	}
+	return arb_facts_extra_groups(a->facts, g, n);
+}
+
+void
+agent_groups_load(struct agent *a)
+{
+	void	*v;
+	size_t	 n;
+
+	if (a->env != NULL || arb_store_get(a->store, ARB_DB_META,
+	    AGENT_GROUPS_KEY, strlen(AGENT_GROUPS_KEY), &v, &n) != 0)
+		return;
+	/* Our own store: the last byte is a NUL, as written. */
+	if (n > 0 && n <= AGENT_GROUPS_MAX && ((char *)v)[n - 1] == '\0')
+		(void)groups_apply(a, v, n);
+	free(v);
+}
+
+static void
+token_groups(struct agent *a, const Arbor__Receipt *rc)
+{
+	char	 buf[AGENT_GROUPS_MAX];
+	void	*v;
+	size_t	 i, len = 0, n;
+	int	 same = 0;
+
+	if (a->env != NULL)
+		return;
+	for (i = 0; i < rc->n_groups && i < ARB_TOKEN_GROUPS_MAX; i++) {
+		n = strlen(rc->groups[i]) + 1;	/* decoder bounded it */
+		memcpy(buf + len, rc->groups[i], n);
+		len += n;
+	}
+	if (arb_store_get(a->store, ARB_DB_META, AGENT_GROUPS_KEY,
+	    strlen(AGENT_GROUPS_KEY), &v, &n) == 0) {
+		same = n == len && memcmp(v, buf, len) == 0;
+		free(v);
+	} else
+		same = len == 0;
+	if (same || groups_apply(a, buf, len) != 0)
+		return;
+	if (len == 0)
+		(void)arb_store_del(a->store, ARB_DB_META, AGENT_GROUPS_KEY,
+		    strlen(AGENT_GROUPS_KEY));
+	else
+		(void)arb_store_put(a->store, ARB_DB_META, AGENT_GROUPS_KEY,
+		    strlen(AGENT_GROUPS_KEY), buf, len);
+	log_info("agent: groups from the enrolment token: %zu", rc->n_groups);
+	/* The root's view of our groups comes with the inventory. */
+	(void)agent_report_inventory(a);
+}
+
+/*
  * The enrolment reply must carry the root's receipt for this endpoint:
  * signed with the pinned publisher key, naming this id and this key.  A
  * relay can answer an enrolment itself, but not sign that.
@@ -84,6 +155,8 @@ enroll_check(struct agent *a, const Arbor__EnrollReply *er)
 		    "endpoint or key: not enrolled");
 		rv = ARB_EPROTO;
 	}
+	if (rv == 0)
+		token_groups(a, rc);
 	arb_wire_free_receipt(rc);
 	return rv;
 }
@@ -614,7 +687,8 @@ covered_cb(const void *key, size_t klen, uint64_t seq, const uint8_t *data,
 		return 1;
 	memcpy(policy, (const char *)key + 2, klen - 2);
 	policy[klen - 2] = '\0';
-	return arb_receipt_seq(rc, policy) >= seq ? 0 : 1;
+	/* Revoked: the root takes none of them, now or later. */
+	return rc->revoked || arb_receipt_seq(rc, policy) >= seq ? 0 : 1;
 }
 
 /*
@@ -639,7 +713,13 @@ agent_receipt(struct agent *a, const Arbor__Signed *sg)
 		arb_wire_free_receipt(rc);
 		return;
 	}
+	if (rc->revoked && !a->revoked) {
+		log_warnx("agent: the root revoked this endpoint: it refuses "
+		    "its reports (enrol again with a new key)");
+		a->revoked = 1;
+	}
 	inventory_receipt(a, rc);
+	token_groups(a, rc);
 	if (arb_queue_collect(&a->outbox, OUTBOX_BATCH, SIZE_MAX, 0,
 	    covered_cb, rc, &done) == 0) {
 		if (arb_queue_ack(&a->outbox, &done, &n, NULL) == 0)
@@ -669,7 +749,8 @@ agent_refused(struct agent *a, const struct arb_queue_item *it, int code)
 	    arb_strerror(code));
 	if (code == ARB_ENOTFOUND)
 		agent_unenrolled(a, "it refused a report as unknown");
-	return code == ARB_ESTALE;
+	/* Revoked: the root takes none of ours again; keep none. */
+	return code == ARB_ESTALE || code == ARB_EREVOKED;
 }
 
 static void

@@ -258,6 +258,12 @@ agg_enroll_cb(int rv, Arbor__Envelope *reply, void *arg)
 
 	if (g == NULL)
 		return;			/* the child's request is gone too */
+	if (rv != 0 && reply != NULL &&
+	    reply->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
+		/* The root's refusal says why (a token used up): pass it on. */
+		relay_send(g->c, req, reply);
+		return;
+	}
 	if (rv != 0) {
 		relay_error(g->c, req, rv == ARB_ECLOSED ? ARB_EAGAIN : rv,
 		    "enrol: parent");

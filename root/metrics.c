@@ -12,13 +12,23 @@
 #include "arbor/report.h"
 #include "root.h"
 
+/* The refusals' reasons (root/tokens.c's), as label values. */
 static const char *const reject_names[ROOT_REJ_COUNT] = {
+	[ROOT_REJ_REVOKED] = "revoked",
+	[ROOT_REJ_UNKNOWN] = "not_enrolled",
+	[ROOT_REJ_BADSIG] = "bad_signature",
+	[ROOT_REJ_REPLAYED] = "stale",
 	[ROOT_REJ_MALFORMED] = "malformed",
-	[ROOT_REJ_NOT_ENROLLED] = "not_enrolled",
-	[ROOT_REJ_BAD_SIGNATURE] = "bad_signature",
-	[ROOT_REJ_STALE] = "stale",
 	[ROOT_REJ_UNVERIFIED] = "unverified",
-	[ROOT_REJ_OTHER] = "other",
+};
+
+static const char *const enrol_names[ROOT_ENR_COUNT] = {
+	[ROOT_ENR_TOKEN_UNKNOWN] = "token_unknown",
+	[ROOT_ENR_TOKEN_EXPIRED] = "token_expired",
+	[ROOT_ENR_TOKEN_USED] = "token_used_up",
+	[ROOT_ENR_TOKEN_REVOKED] = "token_revoked",
+	[ROOT_ENR_REVOKED] = "endpoint_revoked",
+	[ROOT_ENR_INVALID] = "invalid",
 };
 
 struct by_state_arg {
@@ -68,12 +78,20 @@ root_metrics(void *arg, struct arb_metrics *m)
 	    ARB_METRIC_COUNTER, "Reports accepted (kept in the store; "
 	    "arborctl status shows the same)", (double)r->ctr.accepted)) != 0 ||
 	    (rv = arb_metrics_family(m, "arbor_reports_rejected_total",
-	    ARB_METRIC_COUNTER, "reason", "Reports refused since the root "
-	    "started, by reason")) != 0)
+	    ARB_METRIC_COUNTER, "reason", "Reports refused, by reason (kept "
+	    "in the store)")) != 0)
 		return rv;
 	for (i = 0; i < ROOT_REJ_COUNT; i++)
 		if ((rv = arb_metrics_set(m, "arbor_reports_rejected_total",
-		    reject_names[i], (double)r->rejected_by[i])) != 0)
+		    reject_names[i], (double)r->refusals.reports[i])) != 0)
+			return rv;
+	if ((rv = arb_metrics_family(m, "arbor_enrolments_refused_total",
+	    ARB_METRIC_COUNTER, "reason", "Enrolments refused, by reason "
+	    "(kept in the store)")) != 0)
+		return rv;
+	for (i = 0; i < ROOT_ENR_COUNT; i++)
+		if ((rv = arb_metrics_set(m, "arbor_enrolments_refused_total",
+		    enrol_names[i], (double)r->refusals.enrol[i])) != 0)
 			return rv;
 	if ((rv = arb_metrics_one(m, "arbor_last_report_timestamp_seconds",
 	    ARB_METRIC_GAUGE, "When a report was last accepted (0: never)",

@@ -160,8 +160,11 @@ def test_tree_metrics():
                           val(r, "arbor_served_bytes_total"))
         build_info(r)
         for reason in ("malformed", "not_enrolled", "bad_signature",
-                       "stale", "unverified", "other"):
+                       "stale", "unverified", "revoked"):
             val(r, "arbor_reports_rejected_total", reason=reason)
+        for reason in ("token_unknown", "token_expired", "token_used_up",
+                       "token_revoked", "endpoint_revoked", "invalid"):
+            val(r, "arbor_enrolments_refused_total", reason=reason)
         # No endpoint id anywhere in a label.
         for a in agents:
             eid = re.search(r"agent: \S+ \(([0-9a-f]+)\) started", a.text())
