@@ -101,6 +101,14 @@ def test_certificate_from_enrolment():
                    20, "the agent to start again")
         if len(re.findall(r"enrolling at", a.text())) != 1:
             raise Failure("a restart threw away a valid certificate")
+        # A revoked endpoint's certificate is not renewed.
+        net.ctl("endpoint", "revoke", epid, "--reason", "stolen")
+        before = not_after(crt)
+        wait_until(lambda: root.has_log(r"enrolment of %s .*refused: "
+                                        r"endpoint revoked" % epid), 60,
+                   "the root to refuse the revoked endpoint's renewal")
+        if not_after(crt) != before:
+            raise Failure("a revoked endpoint got a new certificate")
 
 
 def test_no_enroll_ca():
