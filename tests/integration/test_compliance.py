@@ -196,6 +196,17 @@ def test_compliance():
         if "cmp-flaky (failed)" not in text:
             raise Failure("below, what is missing:\n%s" % text)
 
+        # A group's exemption covers its endpoints in every baseline.
+        net.ctl("exempt", "--group", "lab", "--reason", "test machines")
+        fleet = {e["hostname"]: e for e in ctl_json(
+            net, "compliance", "fleet")["baselines"][0]["endpoints"]}
+        if fleet["lab-1"]["status"] != "exempt" or \
+                fleet["lab-1"]["reason"] != "test machines" or \
+                fleet["lab-1"]["until"] is not None or \
+                fleet["srv-fix"]["status"] != "compliant":
+            raise Failure("group exemption: %r" % fleet)
+        net.ctl("exempt", "rm", "--group", "lab")
+
         # srv-quiet stops: past --silent-after it is not reporting, while
         # the others, reporting every second, are still heard.
         agents["srv-quiet"].stop()
