@@ -23,7 +23,8 @@
 #include "arbor/policy.h"
 #include "root.h"
 
-#define COMP_BASELINES_MAX	256
+#define COMP_BASELINES_MAX	64
+#define COMP_BASELINE_BYTES	8192	/* one baseline, encoded */
 #define COMP_EXEMPTIONS_MAX	100000
 /* The reply stops listing short of the wire limit; totals stay whole. */
 #define COMP_REPLY_BYTES	(900 * 1024)
@@ -78,6 +79,8 @@ struct comp_set {
 	size_t			  nb;
 	Arbor__Exemption	**x;
 	size_t			  nx;
+	size_t			  bytes;	/* stored bytes of those held */
+	uint64_t		  xleft;	/* exemptions not held: full */
 };
 
 static void
@@ -116,6 +119,7 @@ comp_load_cb(const void *key, size_t klen, const void *val, size_t vlen,
 
 	(void)key;
 	(void)klen;
+	s->bytes += vlen;
 	if (arb_wire_decode_baseline(val, vlen, &b) != 0) {
 		log_warnx("root: a stored baseline is damaged: left out");
 		return 0;
@@ -135,6 +139,11 @@ comp_load_x_cb(const void *key, size_t klen, const void *val, size_t vlen,
 
 	(void)key;
 	(void)klen;
+	if (s->bytes + vlen > COMP_REPLY_BYTES) {
+		s->xleft++;		/* the reply would not hold it */
+		return 0;
+	}
+	s->bytes += vlen;
 	if (arb_wire_decode_exemption(val, vlen, &x) != 0) {
 		log_warnx("root: a stored exemption is damaged: left out");
 		return 0;
@@ -144,15 +153,15 @@ comp_load_x_cb(const void *key, size_t klen, const void *val, size_t vlen,
 	return rv;
 }
 
-/* Every baseline and exemption in t, into s (clear it). */
+/* Every baseline (and exemption, with x) in t, into s (clear it). */
 static int
-comp_load(struct arb_txn *t, struct comp_set *s)
+comp_load(struct arb_txn *t, struct comp_set *s, int x)
 {
 	int	rv;
 
 	memset(s, 0, sizeof(*s));
 	if ((rv = arb_txn_foreach(t, ARB_DB_BASELINES, comp_load_cb, s)) ==
-	    0)
+	    0 && x)
 		rv = arb_txn_foreach(t, ARB_DB_EXEMPTIONS, comp_load_x_cb, s);
 	if (rv != 0)
 		comp_set_clear(s);
@@ -222,7 +231,7 @@ baseline_set(struct root *r, struct arb_req *req, struct arb_txn *t,
 	    n >= COMP_BASELINES_MAX) {
 		root_reply_refuse(req, rv ? rv : ARB_ETOOBIG, "baseline %s: "
 		    "%s", b->name, rv ? arb_strerror(rv) :
-		    "too many baselines (256)");
+		    "too many baselines (64)");
 		return rv ? rv : ARB_ETOOBIG;
 	}
 	b->created_ms = comp_now_ms();
@@ -230,6 +239,13 @@ baseline_set(struct root *r, struct arb_req *req, struct arb_txn *t,
 		root_reply_refuse(req, rv, "baseline %s: %s", b->name,
 		    arb_strerror(rv));
 		return rv;
+	}
+	if (len > COMP_BASELINE_BYTES) {
+		free(buf);
+		root_reply_refuse(req, ARB_ETOOBIG, "baseline %s: %zu bytes of "
+		    "targets and policies, at most %d", b->name, len,
+		    COMP_BASELINE_BYTES);
+		return ARB_ETOOBIG;
 	}
 	rv = arb_txn_put(t, ARB_DB_BASELINES, b->name, strlen(b->name), buf,
 	    len);
@@ -355,7 +371,7 @@ root_compliance_ctl(struct root *r, struct arb_req *req,
 		arb_txn_abort(t);
 		return;			/* refused, saying why */
 	}
-	if ((rv = comp_load(t, &s)) != 0) {
+	if ((rv = comp_load(t, &s, 1)) != 0) {
 		arb_txn_abort(t);
 		root_reply_error(req, rv, op);
 		return;
@@ -375,6 +391,7 @@ root_compliance_ctl(struct root *r, struct arb_req *req,
 	cr.exemptions = s.x;
 	cr.n_exemptions = s.nx;
 	cr.now_ms = comp_now_ms();
+	cr.unlisted = s.xleft;
 	cr.detail = (char *)op;
 	env.body_case = ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL_REPLY;
 	env.compliance_ctl_reply = &cr;
@@ -396,28 +413,54 @@ struct comp_run {
 
 static const Arbor__Inventory comp_empty_inv = ARBOR__INVENTORY__INIT;
 
+/* The stored exemption under key, if it has not expired, into *xp. */
+static int
+comp_exempt_get(const struct comp_run *cr, const char *key,
+    Arbor__Exemption **xp)
+{
+	Arbor__Exemption	*x;
+	void			*v;
+	size_t			 n;
+	int			 rv;
+
+	if (arb_txn_get(cr->t, ARB_DB_EXEMPTIONS, key, strlen(key), &v,
+	    &n) != 0)
+		return 0;
+	rv = arb_wire_decode_exemption(v, n, &x);
+	free(v);
+	if (rv != 0)
+		return 0;
+	if (x->until_ms != 0 && x->until_ms <= cr->now_ms) {
+		arb_wire_free_exemption(x);
+		return 0;
+	}
+	*xp = x;
+	return 1;
+}
+
 /*
- * The exemption that applies to endpoint eid in groups now: its own, else
- * one of a group it is in; expired ones no longer apply.  NULL if none.
+ * The exemption that applies to endpoint eid now: its own, else that of
+ * the first of its groups that has one; expired ones no longer apply.
+ * One look-up per group, whatever the number of exemptions.  NULL if
+ * none; free with arb_wire_free_exemption.
  */
-static const Arbor__Exemption *
+static Arbor__Exemption *
 comp_exempt(const struct comp_run *cr, const char *eid,
     const Arbor__Inventory *inv)
 {
-	const Arbor__Exemption	*x, *g = NULL;
-	size_t			 i, j;
+	Arbor__Exemption	*x = NULL;
+	char			 key[ARB_MAX_ID + 8];
+	size_t			 i;
 
-	for (i = 0; i < cr->s.nx; i++) {
-		x = cr->s.x[i];
-		if (x->until_ms != 0 && x->until_ms <= cr->now_ms)
-			continue;
-		if (strcmp(x->endpoint_id, eid) == 0)
+	snprintf(key, sizeof(key), "id:%s", eid);
+	if (comp_exempt_get(cr, key, &x))
+		return x;
+	for (i = 0; i < inv->n_groups; i++) {
+		snprintf(key, sizeof(key), "group:%s", inv->groups[i]);
+		if (comp_exempt_get(cr, key, &x))
 			return x;
-		for (j = 0; g == NULL && x->group[0] && j < inv->n_groups; j++)
-			if (strcmp(x->group, inv->groups[j]) == 0)
-				g = x;
 	}
-	return g;
+	return NULL;
 }
 
 /*
@@ -478,13 +521,16 @@ comp_state(struct arb_txn *t, const char *eid, const char *pid,
 	return st;
 }
 
-/* Endpoint eid (record rec) against baseline k, counted and listed. */
+/*
+ * Endpoint eid (record rec, inventory inv) against baseline k, counted
+ * and listed; x is the exemption that applies to it, or NULL.
+ */
 static int
 comp_one(struct comp_run *cr, size_t k, const char *eid,
-    const Arbor__EndpointRecord *rec, const Arbor__Inventory *inv)
+    const Arbor__EndpointRecord *rec, const Arbor__Inventory *inv,
+    const Arbor__Exemption *x)
 {
 	const Arbor__Baseline	*b = cr->s.b[k];
-	const Arbor__Exemption	*x;
 	Arbor__ComplianceItem	*it, **nv;
 	Arbor__CompliancePolicy	*p;
 	const char		*lockwhy;
@@ -514,7 +560,6 @@ comp_one(struct comp_run *cr, size_t k, const char *eid,
 		p->ok = root_comp_satisfied(p->state, p->version,
 		    p->want_version);
 	}
-	x = comp_exempt(cr, eid, inv);
 	locked = x == NULL && comp_locked(cr, eid, &lockwhy);
 	it->status = root_comp_classify(x != NULL || locked,
 	    rec->last_contact, cr->now_ms, cr->silent_ms, it->policies,
@@ -528,7 +573,7 @@ comp_one(struct comp_run *cr, size_t k, const char *eid,
 		goto nomem;
 	cr->totals[k * ROOT_COMP_COUNT + it->status]++;
 	cr->bytes += 160 + 48 * it->n_policies + strlen(it->reason);
-	if (cr->bytes > COMP_REPLY_BYTES) {
+	if (cr->s.bytes + cr->bytes > COMP_REPLY_BYTES) {
 		cr->out.unlisted++;
 		comp_item_free(it);
 		return 0;
@@ -554,6 +599,7 @@ comp_ep_cb(const void *key, size_t klen, const void *val, size_t vlen,
 	struct comp_run		*cr = arg;
 	Arbor__EndpointRecord	*rec;
 	const Arbor__Inventory	*inv;
+	Arbor__Exemption	*x;
 	char			 eid[ARB_MAX_ID + 1];
 	size_t			 k;
 	int			 rv = 0;
@@ -565,6 +611,7 @@ comp_ep_cb(const void *key, size_t klen, const void *val, size_t vlen,
 	if (arb_wire_decode_eprec(val, vlen, &rec) != 0)
 		return 0;
 	inv = rec->inventory != NULL ? rec->inventory : &comp_empty_inv;
+	x = comp_exempt(cr, eid, inv);
 	for (k = 0; rv == 0 && k < cr->s.nb; k++) {
 		const Arbor__Baseline	*b = cr->s.b[k];
 		const struct arb_target	 tg = {
@@ -574,8 +621,9 @@ comp_ep_cb(const void *key, size_t klen, const void *val, size_t vlen,
 		};
 
 		if (root_inv_targeted(&tg, eid, rec))
-			rv = comp_one(cr, k, eid, rec, inv);
+			rv = comp_one(cr, k, eid, rec, inv, x);
 	}
+	arb_wire_free_exemption(x);
 	arb_wire_free_eprec(rec);
 	return rv;
 }
@@ -599,7 +647,7 @@ root_get_compliance(struct root *r, struct arb_req *req,
 		root_reply_error(req, rv, "compliance");
 		return;
 	}
-	if ((rv = comp_load(cr.t, &cr.s)) != 0) {
+	if ((rv = comp_load(cr.t, &cr.s, 0)) != 0) {
 		arb_txn_abort(cr.t);
 		root_reply_error(req, rv, "compliance");
 		return;

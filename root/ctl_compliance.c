@@ -13,8 +13,8 @@
 #include "arbor/report.h"
 #include "arborctl.h"
 
-#define CTL_TARGETS_MAX		256
-#define CTL_POLICIES_MAX	64
+#define CTL_TARGETS_MAX		ARB_BASELINE_TARGETS_MAX
+#define CTL_POLICIES_MAX	ARB_BASELINE_POLICIES_MAX
 
 /* The order of the root's enum root_comp. */
 static const char *const comp_status[] = {
@@ -296,6 +296,9 @@ exemptions_print(const struct ctl *c, const Arbor__ComplianceCtlReply *cr,
 		printf("%-40s %-22s %-8s %s\n", who, until[0] ? until :
 		    "no expiry", expired ? "expired" : "", why);
 	}
+	if (!as_json && cr->unlisted)
+		printf("(%" PRIu64 " more not listed: the reply is full)\n",
+		    cr->unlisted);
 	return as_json ? ctl_json_print(c, a) : 0;
 }
 

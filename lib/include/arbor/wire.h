@@ -117,7 +117,7 @@ void	arb_wire_free_relayinfo(Arbor__RelayInfo *r);
  * stores them: checked like the control request that made them.
  */
 #define ARB_BASELINE_POLICIES_MAX	64
-#define ARB_BASELINE_TARGETS_MAX	256
+#define ARB_BASELINE_TARGETS_MAX	64
 #define ARB_EXEMPT_REASON_MAX		512
 int	arb_wire_encode_baseline(const Arbor__Baseline *b, uint8_t **bufp,
 	    size_t *lenp);
