@@ -237,6 +237,18 @@ def test_compliance():
             raise Failure("exemptions after a restart: %r" % ex)
         check(net, endpoints(net), exempt, set())
 
+        # A target by name and by id, as a policy's target takes them.
+        net.ctl("baseline", "set", "two", "--target", "endpoint:srv-fix",
+                "--target", "endpoint:" + eps["lab-1"]["id"], "--policy",
+                "cmp-flaky")
+        two = ctl_json(net, "compliance", "two")["baselines"][0]
+        st = {e["hostname"]: e["status"] for e in two["endpoints"]}
+        if st != {"srv-fix": "compliant", "lab-1": "below"} or \
+                two["target"] != "endpoint:srv-fix,endpoint:" + \
+                eps["lab-1"]["id"]:
+            raise Failure("baseline of two endpoints: %r" % two)
+        net.ctl("baseline", "rm", "two")
+
         # Removing them; errors name what is wrong.
         net.ctl("exempt", "rm", eps["srv-exempt"]["id"])
         net.ctl("baseline", "rm", "fleet")
