@@ -50,6 +50,8 @@ static const char *const store_dbnames[ARB_DB_COUNT] = {
 	[ARB_DB_INVENTORY] = "inventory",
 	[ARB_DB_PKGINDEX] = "pkgindex",
 	[ARB_DB_TOKENS] = "tokens",
+	[ARB_DB_BASELINES] = "baselines",
+	[ARB_DB_EXEMPTIONS] = "exemptions",
 };
 
 /*

@@ -487,6 +487,54 @@ wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
  * long on purpose: one short case per body, all in one place, so that a
  * new body without its bounds stands out in review.
  */
+/* Every string of v (n of them, at most max) within ARB_MAX_ID bytes. */
+static int
+wire_check_names(char **v, size_t n, size_t max)
+{
+	size_t	i;
+
+	if (n > max)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++)
+		if (wire_strlen(v[i], ARB_MAX_ID) == 0 ||
+		    wire_strlen(v[i], ARB_MAX_ID) == (size_t)-1)
+			return ARB_EPROTO;
+	return 0;
+}
+
+/* A baseline: a name, targets and policy ids within their bounds. */
+static int
+wire_check_baseline(const Arbor__Baseline *b)
+{
+	size_t	i;
+
+	if (b == NULL || wire_check_id(b->name) != 0 ||
+	    wire_check_names(b->target_endpoints, b->n_target_endpoints,
+	    ARB_BASELINE_TARGETS_MAX) != 0 ||
+	    wire_check_names(b->target_groups, b->n_target_groups,
+	    ARB_BASELINE_TARGETS_MAX) != 0 ||
+	    wire_check_names(b->target_props, b->n_target_props,
+	    ARB_BASELINE_TARGETS_MAX) != 0 ||
+	    b->n_policies > ARB_BASELINE_POLICIES_MAX)
+		return ARB_EPROTO;
+	for (i = 0; i < b->n_policies; i++)
+		if (wire_check_id(b->policies[i]) != 0)
+			return ARB_EPROTO;
+	return 0;
+}
+
+/* An exemption: exactly one of an endpoint id and a group, a reason. */
+static int
+wire_check_exemption(const Arbor__Exemption *x)
+{
+	if (x == NULL || wire_check_text(x->endpoint_id, ARB_MAX_ID) != 0 ||
+	    wire_check_text(x->group, ARB_MAX_ID) != 0 ||
+	    (x->endpoint_id[0] == '\0') == (x->group[0] == '\0') ||
+	    wire_check_text(x->reason, ARB_EXEMPT_REASON_MAX) != 0)
+		return ARB_EPROTO;
+	return 0;
+}
+
 static int
 wire_check_envelope(const Arbor__Envelope *e)
 {
@@ -702,6 +750,22 @@ wire_check_envelope(const Arbor__Envelope *e)
 		    != 0)
 			return ARB_EPROTO;
 		return 0;
+	case ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL: {
+		const Arbor__ComplianceCtl *c = e->compliance_ctl;
+
+		if (wire_check_text(c->op, ARB_MAX_ID) != 0 ||
+		    (c->baseline != NULL &&
+		    wire_check_baseline(c->baseline) != 0) ||
+		    (c->exemption != NULL &&
+		    wire_check_exemption(c->exemption) != 0))
+			return ARB_EPROTO;
+		return 0;
+	}
+	case ARBOR__ENVELOPE__BODY_GET_COMPLIANCE:
+		return wire_check_optid(e->get_compliance->baseline);
+	case ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL_REPLY:
+	case ARBOR__ENVELOPE__BODY_COMPLIANCE_REPLY:
+		return 0;	/* from the root, to arborctl: texts only */
 	case ARBOR__ENVELOPE__BODY__NOT_SET:
 	default:
 		return ARB_EPROTO;
@@ -1196,6 +1260,70 @@ arb_wire_free_relayinfo(Arbor__RelayInfo *r)
 {
 	if (r != NULL)
 		arbor__relay_info__free_unpacked(r, NULL);
+}
+
+int
+arb_wire_encode_baseline(const Arbor__Baseline *b, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&b->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_baseline(const uint8_t *buf, size_t len,
+    Arbor__Baseline **bp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__baseline__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	if (wire_check_baseline((Arbor__Baseline *)m) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*bp = (Arbor__Baseline *)m;
+	return 0;
+}
+
+void
+arb_wire_free_baseline(Arbor__Baseline *b)
+{
+	if (b != NULL)
+		arbor__baseline__free_unpacked(b, NULL);
+}
+
+int
+arb_wire_encode_exemption(const Arbor__Exemption *x, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&x->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_exemption(const uint8_t *buf, size_t len,
+    Arbor__Exemption **xp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__exemption__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	if (wire_check_exemption((Arbor__Exemption *)m) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*xp = (Arbor__Exemption *)m;
+	return 0;
+}
+
+void
+arb_wire_free_exemption(Arbor__Exemption *x)
+{
+	if (x != NULL)
+		arbor__exemption__free_unpacked(x, NULL);
 }
 
 int

@@ -99,6 +99,24 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "                        per CVE, the endpoints where a policy "
 	    "that fixes it\n"
 	    "                        applies and is not fixed, by score\n", 1 },
+	{ "baseline", cmd_baseline,
+	    "  baseline set NAME --target T... --policy ID... | baseline list "
+	    "[--json] |\n"
+	    "  baseline rm NAME      the policies a target must have fixed; T is "
+	    "all,\n"
+	    "                        group:G, endpoint:ID or prop:KEY=VALUE\n",
+	    1 },
+	{ "exempt", cmd_exempt,
+	    "  exempt ID|--group G --reason TEXT [--until T] | exempt list "
+	    "[--json] |\n"
+	    "  exempt rm ID|--group G\n"
+	    "                        keep an endpoint or group out of "
+	    "compliance\n", 1 },
+	{ "compliance", cmd_compliance,
+	    "  compliance [BASELINE] [--json|--csv] [--silent-after D]\n"
+	    "                        per endpoint: compliant, below (what is "
+	    "missing),\n"
+	    "                        exempt, not reporting; totals\n", 1 },
 	{ "query", cmd_query,
 	    "  query EXPR [--count] [--json] [--by relay|os|group]\n"
 	    "                        endpoints whose stored inventory "

@@ -126,6 +126,11 @@ void	ctl_current_free(struct ctl_current *v, size_t n);
 /* Ask the root for its catalog; 0 with *repp (arb_wire_free), or 1. */
 int	ctl_get_catalog(const struct ctl *c, Arbor__Envelope **repp);
 
+/* ctl_compliance.c */
+int	cmd_baseline(struct ctl *, int, char *[]);
+int	cmd_exempt(struct ctl *, int, char *[]);
+int	cmd_compliance(struct ctl *, int, char *[]);
+
 /* ctl_exposure.c */
 int	cmd_exposure(struct ctl *, int, char *[]);
 
@@ -133,6 +138,8 @@ int	cmd_exposure(struct ctl *, int, char *[]);
 int	cmd_status(struct ctl *, int, char *[]);
 
 /* ctl_nodes.c */
+/* How long ago t (seconds since the epoch) was: "3s ago", "never". */
+void	ctl_age(int64_t t, char *out, size_t outlen);
 int	cmd_endpoints(struct ctl *, int, char *[]);
 int	cmd_tree(struct ctl *, int, char *[]);
 

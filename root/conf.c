@@ -57,6 +57,13 @@ k_nctx(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_silent_after(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 1000, 3650LL * 86400000,
+	    &C(c)->silent_after_ms, e, n);
+}
+
+static int
 k_token(void *c, const char *v, char *e, size_t n)
 {
 	struct root_conf	*rc = C(c);
@@ -96,6 +103,8 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "head_ttl", k_head_ttl, "how long a signed head is valid; it is "
 	    "re-signed at half of it (default 24h)" },
 	{ "contexts", k_nctx, "requests served in flight (default 256)" },
+	{ "compliance_silent_after", k_silent_after, "an endpoint silent "
+	    "this long is not reporting, never compliant (default 3d)" },
 	{ "enroll_token", k_token, "a token endpoints present at enrolment; "
 	    "repeat for several" },
 	{ "enroll_ca", k_enroll_ca, "directory of the enrolment CA "
@@ -119,6 +128,7 @@ root_conf_init(struct root_conf *c)
 	c->head_ttl_ms = 24LL * 3600 * 1000;
 	c->nctx = 256;
 	c->cert_valid_ms = 7LL * 86400000;
+	c->silent_after_ms = 3LL * 86400000;
 }
 
 /* tcp://127.0.0.1:PORT, tcp://[::1]:PORT or tcp://localhost:PORT */

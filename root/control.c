@@ -37,21 +37,11 @@ root_refuse(struct arb_req *req, int code, const char *fmt, ...)
 static void
 root_refuse(struct arb_req *req, int code, const char *fmt, ...)
 {
-	char	 msg[512];
-	uint8_t	*buf;
-	size_t	 len;
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	root_reply_vrefuse(req, code, fmt, ap);
 	va_end(ap);
-	log_warnx("root: control: %s", msg);
-	if (arb_wire_error(code, &buf, &len, "%s", msg) != 0) {
-		arb_req_drop(req);
-		return;
-	}
-	(void)arb_req_reply(req, buf, len);
-	free(buf);
 }
 
 static void
@@ -511,6 +501,12 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		break;
 	case ARBOR__ENVELOPE__BODY_ENDPOINT_REVOKE:
 		root_endpoint_revoke(r, req, env->endpoint_revoke);
+		break;
+	case ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL:
+		root_compliance_ctl(r, req, env->compliance_ctl);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_COMPLIANCE:
+		root_get_compliance(r, req, env->get_compliance);
 		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
 		/* arborctl import-reports: judged as a relay's batch is. */

@@ -23,8 +23,7 @@
 
 #define CTL_DETAIL_MAX		60	/* characters of detail shown */
 
-/* How long ago t (seconds since the epoch) was: "3s ago", "never". */
-static void
+void
 ctl_age(int64_t t, char *out, size_t outlen)
 {
 	int64_t	d = (int64_t)time(NULL) - t;

@@ -192,10 +192,11 @@ qv_hostname(void *arg, const char **vp)
 	return 0;
 }
 
+/* The value of property key (klen bytes) in inventory arg, or NULL. */
 static const char *
-qv_prop_of(void *arg, const char *key, size_t klen)
+inv_prop_of(void *arg, const char *key, size_t klen)
 {
-	const Arbor__Inventory	*inv = qv_inv(arg);
+	const Arbor__Inventory	*inv = arg;
 	size_t			 i;
 
 	for (i = 0; i < inv->n_props; i++)
@@ -203,6 +204,12 @@ qv_prop_of(void *arg, const char *key, size_t klen)
 		    inv->props[i][klen] == '=')
 			return inv->props[i] + klen + 1;
 	return NULL;
+}
+
+static const char *
+qv_prop_of(void *arg, const char *key, size_t klen)
+{
+	return inv_prop_of((void *)qv_inv(arg), key, klen);
 }
 
 static int
@@ -339,6 +346,19 @@ qhit_add(struct qrun *r, int unknown, const Arbor__EndpointRecord *rec,
 	return 0;
 }
 
+int
+root_inv_targeted(const struct arb_target *tg, const char *eid,
+    const Arbor__EndpointRecord *rec)
+{
+	const Arbor__Inventory	*inv = rec->inventory != NULL ?
+				    rec->inventory : &empty_inv;
+
+	return arb_target_match(tg, eid, nz(inv->hostname) ? inv->hostname :
+	    rec->hostname, inv->groups, inv->n_groups, inv_prop_of,
+	    (void *)inv) || arb_target_match(tg, eid, rec->hostname,
+	    inv->groups, inv->n_groups, inv_prop_of, (void *)inv);
+}
+
 static int
 query_cb(const void *key, size_t klen, const void *val, size_t vlen,
     void *arg)
@@ -346,7 +366,6 @@ query_cb(const void *key, size_t klen, const void *val, size_t vlen,
 	struct qrun		*r = arg;
 	Arbor__EndpointRecord	*rec;
 	char			 eid[ARB_MAX_ID + 1], err[512];
-	const Arbor__Inventory	*inv;
 	int			 rv, yes = 0;
 
 	if (klen > ARB_MAX_ID)
@@ -355,11 +374,7 @@ query_cb(const void *key, size_t klen, const void *val, size_t vlen,
 	eid[klen] = '\0';
 	if (arb_wire_decode_eprec(val, vlen, &rec) != 0)
 		return 0;
-	inv = rec->inventory != NULL ? rec->inventory : &empty_inv;
-	if (!arb_target_match(r->tg, eid, nz(inv->hostname) ?
-	    inv->hostname : rec->hostname, inv->groups, inv->n_groups,
-	    qv_prop_of, &r->q) && !arb_target_match(r->tg, eid,
-	    rec->hostname, inv->groups, inv->n_groups, qv_prop_of, &r->q)) {
+	if (!root_inv_targeted(r->tg, eid, rec)) {
 		arb_wire_free_eprec(rec);
 		return 0;
 	}

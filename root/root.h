@@ -4,6 +4,7 @@
 #ifndef ARBOR_ROOT_H
 #define ARBOR_ROOT_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -29,6 +30,7 @@ struct root_conf {
 	uint64_t	 map_size;
 	int64_t		 head_ttl_ms;
 	int64_t		 nctx;
+	int64_t		 silent_after_ms;	/* compliance: not reporting */
 	char		**tokens;	/* enrolment tokens accepted */
 	size_t		 ntokens;
 	char		*enroll_ca;	/* CA dir signing endpoints' requests */
@@ -162,6 +164,11 @@ int	root_sign_receipt(struct root *, const char *id,
 void	root_reply(struct arb_req *req, Arbor__Envelope *env);
 /* Reply to req with an Error: code, and "msg: " its arb_strerror. */
 void	root_reply_error(struct arb_req *req, int code, const char *msg);
+/* Reply to req with an Error: code and the message, logged too. */
+void	root_reply_refuse(struct arb_req *req, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	root_reply_vrefuse(struct arb_req *req, int code, const char *fmt,
+	    va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* fanin.c */
 /*
@@ -248,7 +255,44 @@ int	root_inv_take(struct arb_txn *t, Arbor__EndpointRecord *rec,
 int	root_inv_query(struct arb_txn *t, const struct arb_expr *e,
 	    const struct arb_target *tg, Arbor__QueryReply *out);
 void	root_inv_query_clear(Arbor__QueryReply *out);
+/*
+ * Does tg take endpoint eid (its record rec)?  The agents' rules, with the
+ * groups and properties of its stored inventory, by id, the host name its
+ * facts say or the name it enrolled with.
+ */
+int	root_inv_targeted(const struct arb_target *tg, const char *eid,
+	    const Arbor__EndpointRecord *rec);
 void	root_query(struct root *, struct arb_req *, const Arbor__Query *);
+
+/* compliance.c */
+/* Where an endpoint stands against a baseline. */
+enum root_comp {
+	ROOT_COMP_COMPLIANT,	/* every policy fixed or not applicable */
+	ROOT_COMP_BELOW,	/* at least one policy is not */
+	ROOT_COMP_EXEMPT,	/* an unexpired exemption (or a lock) */
+	ROOT_COMP_SILENT,	/* not reporting: silent too long */
+	ROOT_COMP_COUNT
+};
+/* "compliant", "below", "exempt", "not-reporting"; "?" out of range. */
+const char *root_comp_name(unsigned);
+/*
+ * Does the latest report in state st (-1: none) about version have
+ * satisfy a baseline that wants version want (0: any)?  Only fixed and
+ * not applicable do, and only about want or a later version.
+ */
+int	root_comp_satisfied(int st, uint32_t have, uint32_t want);
+/*
+ * An endpoint's standing: exempt when exempt is set, else not reporting
+ * when its last contact (seconds) is more than silent_ms before now_ms,
+ * else below when any of the n policies of v is not ok, else compliant.
+ */
+enum root_comp root_comp_classify(int exempt, int64_t last_contact,
+	    int64_t now_ms, int64_t silent_ms,
+	    Arbor__CompliancePolicy *const *v, size_t n);
+void	root_compliance_ctl(struct root *, struct arb_req *,
+	    const Arbor__ComplianceCtl *);
+void	root_get_compliance(struct root *, struct arb_req *,
+	    const Arbor__GetCompliance *);
 
 /* status.c */
 /*

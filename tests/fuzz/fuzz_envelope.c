@@ -4,6 +4,8 @@
  * must decode again (the bounds hold for what we send as for what we
  * accept).  Signed objects inside are decoded too, as a node does once the
  * signature holds: the head and policy decoders see bytes a peer chose.
+ * The baselines and exemptions of a compliance request are stored as the
+ * root stores them and read back.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +38,30 @@ fuzz_signed_body(const Arbor__Signed *s, int head)
 		abort();
 	arb_wire_free_signed(s2);
 	free(buf);
+}
+
+static void
+fuzz_stored(const Arbor__ComplianceCtl *c)
+{
+	Arbor__Baseline		*b;
+	Arbor__Exemption	*x;
+	uint8_t			*buf;
+	size_t			 len;
+
+	if (c->baseline != NULL &&
+	    arb_wire_encode_baseline(c->baseline, &buf, &len) == 0) {
+		if (arb_wire_decode_baseline(buf, len, &b) != 0)
+			abort();
+		arb_wire_free_baseline(b);
+		free(buf);
+	}
+	if (c->exemption != NULL &&
+	    arb_wire_encode_exemption(c->exemption, &buf, &len) == 0) {
+		if (arb_wire_decode_exemption(buf, len, &x) != 0)
+			abort();
+		arb_wire_free_exemption(x);
+		free(buf);
+	}
 }
 
 int
@@ -79,6 +105,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			arb_wire_free_policy(p);
 			free(buf);
 		}
+		break;
+	case ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL:
+		/* As the root stores them, and reads them back. */
+		fuzz_stored(env->compliance_ctl);
 		break;
 	default:
 		break;

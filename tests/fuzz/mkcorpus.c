@@ -311,6 +311,42 @@ env(const char *name, Arbor__Envelope *e)
 	free(buf);
 }
 
+/* The compliance control requests (arborctl baseline, exempt, compliance). */
+static void
+compliance(void)
+{
+	Arbor__Envelope		e = ARBOR__ENVELOPE__INIT;
+	Arbor__ComplianceCtl	cc = ARBOR__COMPLIANCE_CTL__INIT;
+	Arbor__Baseline		b = ARBOR__BASELINE__INIT;
+	Arbor__Exemption	x = ARBOR__EXEMPTION__INIT;
+	Arbor__GetCompliance	g = ARBOR__GET_COMPLIANCE__INIT;
+	char			*groups[] = { "servers" };
+	char			*pols[] = { "openssl-3.0.15", "kernel-6.1" };
+
+	b.name = "servers-2026-12";
+	b.target_groups = groups;
+	b.n_target_groups = 1;
+	b.policies = pols;
+	b.n_policies = 2;
+	cc.op = "baseline-set";
+	cc.baseline = &b;
+	e.body_case = ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL;
+	e.compliance_ctl = &cc;
+	env("compliance_baseline", &e);
+	x.group = "lab";
+	x.reason = "change freeze";
+	x.until_ms = 1798761600000LL;
+	cc.op = "exempt-set";
+	cc.baseline = NULL;
+	cc.exemption = &x;
+	env("compliance_exempt", &e);
+	g.baseline = "servers-2026-12";
+	g.silent_after_ms = 8000;
+	e.body_case = ARBOR__ENVELOPE__BODY_GET_COMPLIANCE;
+	e.get_compliance = &g;
+	env("get_compliance", &e);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -534,6 +570,7 @@ main(int argc, char *argv[])
 
 	reports();
 	batches();
+	compliance();
 
 	free(hbuf);
 	free(pbuf);

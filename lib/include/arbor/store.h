@@ -23,6 +23,8 @@ enum arb_db {
 	ARB_DB_INVENTORY,	/* endpoint id -> full inventory (root) */
 	ARB_DB_PKGINDEX,	/* name NUL id NUL arch -> version (root) */
 	ARB_DB_TOKENS,		/* token id -> TokenRecord (root) */
+	ARB_DB_BASELINES,	/* name -> Baseline (root) */
+	ARB_DB_EXEMPTIONS,	/* "id:ID" or "group:G" -> Exemption (root) */
 	ARB_DB_COUNT
 };
 

@@ -123,6 +123,24 @@ int	arb_wire_decode_relayinfo(const uint8_t *buf, size_t len,
 	    Arbor__RelayInfo **rp);
 void	arb_wire_free_relayinfo(Arbor__RelayInfo *r);
 
+/*
+ * The root's baselines and exemptions (arborctl baseline, exempt), as it
+ * stores them: checked like the control request that made them.
+ */
+#define ARB_BASELINE_POLICIES_MAX	64
+#define ARB_BASELINE_TARGETS_MAX	64
+#define ARB_EXEMPT_REASON_MAX		512
+int	arb_wire_encode_baseline(const Arbor__Baseline *b, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_baseline(const uint8_t *buf, size_t len,
+	    Arbor__Baseline **bp);
+void	arb_wire_free_baseline(Arbor__Baseline *b);
+int	arb_wire_encode_exemption(const Arbor__Exemption *x, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_exemption(const uint8_t *buf, size_t len,
+	    Arbor__Exemption **xp);
+void	arb_wire_free_exemption(Arbor__Exemption *x);
+
 /* A root-signed receipt's body (Receipt), bounded like a report. */
 int	arb_wire_encode_receipt(const Arbor__Receipt *r, uint8_t **bufp,
 	    size_t *lenp);
