@@ -79,6 +79,7 @@ agent_stop(uv_signal_t *s, int signum)
 	struct agent *a = s->data;
 
 	log_info("agent: signal %d: stopping", signum);
+	arb_net_exiting(a->net);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	agent_stop_in(a);

@@ -98,6 +98,7 @@ swarm_stop(uv_signal_t *s, int signum)
 
 	log_info("swarm: signal %d: stopping %d endpoints", signum,
 	    sw->started);
+	arb_net_exiting(sw->env.net);
 	/*
 	 * Everything an endpoint has is committed to its store as it
 	 * happens, so a large swarm may simply go: closing thousands of nng

@@ -216,6 +216,7 @@ struct arb_net {
 	struct comp	**tailp;
 	int		 nactive;	/* reasons to keep the loop alive */
 	int		 freeing;
+	int		 exiting;	/* the process goes: close no dialler */
 	TAILQ_HEAD(, arb_srv) srvs;
 	TAILQ_HEAD(, arb_pub) pubs;
 	TAILQ_HEAD(, arb_sub) subs;
@@ -442,6 +443,12 @@ net_close_cb(uv_handle_t *h)
 
 static void	srv_free(struct arb_srv *);
 static void	dsock_bury_idle(struct arb_net *);
+
+void
+arb_net_exiting(struct arb_net *n)
+{
+	n->exiting = 1;
+}
 
 void
 arb_net_free(struct arb_net *n)
@@ -1122,12 +1129,17 @@ dsock_connected(struct dsock *d)
 	return c;
 }
 
-/* Its user lets d go: closed if it has a connection, else parked. */
+/*
+ * Its user lets d go: closed if it has a connection, else parked.  Once
+ * the process is exiting, parked whatever it has: nng 1.5.2's close can
+ * also wait forever for a connection torn down at the same moment (its
+ * issue #1543), and the exit closes everything anyway.
+ */
 static void
 dsock_release(struct dsock *d)
 {
 	d->owner = NULL;
-	if (dsock_connected(d))
+	if (!d->n->exiting && dsock_connected(d))
 		dsock_close(d);
 	else
 		TAILQ_INSERT_TAIL(&d->n->idle, d, entry);
@@ -1170,7 +1182,7 @@ dsock_conn(struct dsock *d)
 	if (d->conn.dead)
 		return;
 	if (d->owner == NULL) {
-		if (dsock_connected(d)) {
+		if (!d->n->exiting && dsock_connected(d)) {
 			TAILQ_REMOVE(&d->n->idle, d, entry);
 			dsock_close(d);
 		}

@@ -96,6 +96,7 @@ relay_stop(uv_signal_t *s, int signum)
 	struct relay *r = s->data;
 
 	log_info("relay: signal %d: stopping", signum);
+	arb_net_exiting(r->net);
 	uv_signal_stop(&r->sigterm);
 	uv_signal_stop(&r->sigint);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);

@@ -24,6 +24,7 @@ root_stop(uv_signal_t *s, int signum)
 	struct root *r = s->data;
 
 	log_info("root: signal %d: stopping", signum);
+	arb_net_exiting(r->net);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);
 	uv_close((uv_handle_t *)&r->sigint, NULL);
 	uv_timer_stop(&r->resign);

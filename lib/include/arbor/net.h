@@ -34,6 +34,13 @@ int	arb_net_new(uv_loop_t *loop, struct arb_net **np);
  * close).
  */
 void	arb_net_free(struct arb_net *n);
+/*
+ * The process is about to exit: from now on dialled sockets are left
+ * open when their users close them (for the exit to close), never closed
+ * with nng_close, which in nng 1.5.2 can hang when a connection is torn
+ * down at the same moment.
+ */
+void	arb_net_exiting(struct arb_net *n);
 
 /* ---- REP server */
 
