@@ -10,7 +10,8 @@ per byte of content, and peak memory of every process.
 
 With --tls every link is tls+tcp:// (the tree's own CA, a server
 certificate per relay and the root, a client certificate per swarm), as
-an enterprise runs it; without, tcp://.
+an enterprise runs it; without, tcp://.  --tls-engine mbedtls runs nng's
+own TLS instead of OpenSSL's under it.
 
 Prints one JSON object per result line.  Every process it starts is
 stopped at the end; every wait is bounded.
@@ -24,17 +25,19 @@ import time
 import benchlib as B
 
 
-def run(relays, endpoints, size, report_interval, case, limit_s, tls):
+def run(relays, endpoints, size, report_interval, case, limit_s, tls,
+        engine=None):
+    eng = {"tls_engine": engine} if engine else {}
     with B.Net("bench-fanout") as net:
-        root = B.root(net, tls=tls)
+        root = B.root(net, tls=tls, **eng)
         rels = [net.relay([root], report_interval=report_interval,
-                          poll_interval="10m", contexts=1024, tls=tls)
+                          poll_interval="10m", contexts=1024, tls=tls, **eng)
                 for _ in range(relays)]
         time.sleep(0.3)
         base_kb = [B.proc_kb(r, "VmRSS") for r in rels]
         per = [endpoints // relays + (1 if i < endpoints % relays else 0)
                for i in range(relays)]
-        swarms = [B.swarm(net, "swarm%d" % i, rels[i], n,
+        swarms = [B.swarm(net, "swarm%d" % i, rels[i], n, **eng,
                           **(net.tls_conf("swarm%d" % i, "--client")
                              if tls else {}))
                   for i, n in enumerate(per) if n > 0]
@@ -77,6 +80,7 @@ def run(relays, endpoints, size, report_interval, case, limit_s, tls):
         res = {
             "bench": "fanout", "case": case, "relays": relays,
             "transport": "tls+tcp" if tls else "tcp",
+            "tls_engine": (engine or "openssl") if tls else None,
             "endpoints": endpoints, "size": size,
             "report_interval": report_interval,
             "verified": len(ver),
@@ -119,6 +123,8 @@ def main():
     ap.add_argument("--report-interval", default="1s")
     ap.add_argument("--limit", type=float, default=300)
     ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--tls-engine", choices=["openssl", "mbedtls"],
+                    help="the library under nng's TLS (default openssl)")
     ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
     if a.smoke:
@@ -126,7 +132,7 @@ def main():
     B.build()
     case = a.case or ("small" if a.size <= 1 << 20 else "large")
     B.emit(run(a.relays, a.endpoints, a.size, a.report_interval, case,
-               a.limit, a.tls))
+               a.limit, a.tls, a.tls_engine))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ def main(path):
     peer = next((r for r in res if r.get("bench") == "peer"), None)
     fan = [r for r in res if r.get("bench") == "fanout"]
     tcp = [r for r in fan if r.get("transport", "tcp") == "tcp"]
-    tls = [r for r in fan if r.get("transport") == "tls+tcp"]
+    tls = [r for r in fan if r.get("transport") == "tls+tcp" and
+           r.get("tls_engine", "openssl") == "openssl"]
     large = max(tcp, key=lambda r: r["size"]) if tcp else None
     out = {"bench": "ratios"}
     if large and floor:
