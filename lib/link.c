@@ -9,6 +9,12 @@
  * messaging layer failed, also when the parent reports them itself in an
  * Error reply) move the link to the next parent; every other error is the
  * caller's to judge.
+ *
+ * With several parents the link also times a Hello to each over a client
+ * of its own (one per parent, dialled once and kept), and moves to the
+ * nearest that answers: see arb_link.h.  The parent in use is probed more
+ * often, so that one that falls silent is left within the failover time
+ * even when the daemon itself has nothing to ask it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +26,7 @@
 #include "arbor/link.h"
 #include "arbor/log.h"
 #include "arbor/tls.h"
+#include "arbor/wire.h"
 
 /* Routine lines: info, or debug for a swarm of simulated endpoints. */
 #define link_note(l, ...) do {						\
@@ -29,8 +36,22 @@
 		log_info(__VA_ARGS__);					\
 } while (0)
 
+struct link_peer {		/* what the link knows of one parent */
+	struct arb_link		*l;
+	struct arb_cli		*cli;		/* its probe client, kept */
+	int64_t			 srtt_us;	/* smoothed; -1: none yet */
+	int			 health;	/* -1 unknown, 0 silent, 1 answers */
+	int			 busy;		/* a probe in flight */
+	uint64_t		 due;		/* next probe, loop ms */
+	uint64_t		 sent_ns;	/* the probe in flight's start */
+};
+
 struct arb_link {
 	struct arb_link_conf	 c;
+	struct link_peer	*peers;		/* nparents, when probing */
+	uv_timer_t		*probe_timer;
+	int64_t			 wait_ms;	/* a probe's time to answer */
+	int64_t			 check_ms;	/* probe of the one in use */
 	struct arb_link_listener ls;
 	struct arb_cli		*cli;
 	struct arb_sub		*sub;
@@ -139,6 +160,8 @@ link_disconnect(struct arb_link *l)
 }
 
 static void	link_next(struct arb_link *, const char *);
+static void	link_moved(struct arb_link *);
+static void	link_destroy(struct arb_link *);
 
 /* The REQ socket has a connection to the parent. */
 static void
@@ -226,15 +249,212 @@ link_connect(struct arb_link *l, size_t from)
 	return 0;
 }
 
-/* Leave the parent in use for the next one, and tell the listener. */
+/*
+ * The nearest parent other than skip that answers its probes, or
+ * nparents when none does (nor when the link does not probe).
+ */
+static size_t
+link_nearest(const struct arb_link *l, size_t skip)
+{
+	size_t	i, best = l->c.up->nparents;
+
+	if (l->peers == NULL)
+		return best;
+	for (i = 0; i < l->c.up->nparents; i++) {
+		if (i == skip || l->peers[i].health != 1 ||
+		    l->peers[i].srtt_us < 0)
+			continue;
+		if (best == l->c.up->nparents ||
+		    l->peers[i].srtt_us < l->peers[best].srtt_us)
+			best = i;
+	}
+	return best;
+}
+
+/* Tell the listener and the owner that the link is on another parent. */
+static void
+link_moved(struct arb_link *l)
+{
+	if (l->ls.on_switch)
+		l->ls.on_switch(l->ls.arg);	/* ask the new parent at once */
+	if (l->c.on_parent)
+		l->c.on_parent(l->c.arg);
+}
+
+/*
+ * Leave the parent in use for the nearest other that answers, or, when
+ * none is known to, the next in order; and tell the listener.
+ */
 static void
 link_next(struct arb_link *l, const char *why)
 {
+	size_t	to = link_nearest(l, l->cur);
+
+	if (to == l->c.up->nparents)
+		to = (l->cur + 1) % l->c.up->nparents;
 	log_warnx("%s: %s %s: %s; trying %s", l->c.kind, link_word(l),
-	    l->c.up->parents[l->cur].svc, why,
-	    l->c.up->parents[(l->cur + 1) % l->c.up->nparents].svc);
-	if (link_connect(l, l->cur + 1) == 0 && l->ls.on_switch)
-		l->ls.on_switch(l->ls.arg);	/* ask the new parent at once */
+	    l->c.up->parents[l->cur].svc, why, l->c.up->parents[to].svc);
+	if (l->peers != NULL)	/* just chosen: next asked a check from now */
+		l->peers[to].due = uv_now(l->c.loop) + (uint64_t)l->check_ms;
+	if (link_connect(l, to) == 0)
+		link_moved(l);
+}
+
+/* ------------------------------------------------------------- probes */
+
+/*
+ * After each probe: leave a parent in use that did not answer for the
+ * nearest that does; leave one that answers for another only when that
+ * is clearly nearer (hysteresis: 20 % and ARB_LINK_HYST_MS), so that the
+ * link does not flap between parents at about the same distance.
+ */
+static void
+link_choose(struct arb_link *l)
+{
+	const struct link_peer	*cur = &l->peers[l->cur];
+	size_t			 best;
+	int64_t			 margin;
+	char			 why[96];
+
+	if (l->closing || (best = link_nearest(l, l->cur)) ==
+	    l->c.up->nparents)
+		return;
+	if (cur->health == 0) {
+		snprintf(why, sizeof(why), "no answer to a probe in %lld ms",
+		    (long long)l->wait_ms);
+		link_next(l, why);
+		return;
+	}
+	if (cur->health != 1 || cur->srtt_us < 0)
+		return;		/* not measured yet: wait for it */
+	margin = cur->srtt_us / 5;
+	if (margin < ARB_LINK_HYST_MS * 1000)
+		margin = ARB_LINK_HYST_MS * 1000;
+	if (l->peers[best].srtt_us + margin >= cur->srtt_us)
+		return;
+	link_note(l, "%s: %s %s is nearer (%.1f ms against %.1f ms for %s)",
+	    l->c.kind, link_word(l), l->c.up->parents[best].svc,
+	    (double)l->peers[best].srtt_us / 1000.0,
+	    (double)cur->srtt_us / 1000.0, l->c.up->parents[l->cur].svc);
+	l->peers[best].due = uv_now(l->c.loop) + (uint64_t)l->check_ms;
+	if (link_connect(l, best) == 0)
+		link_moved(l);
+}
+
+static void
+link_probe_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct link_peer	*p = arg;
+	struct arb_link		*l = p->l;
+	Arbor__Envelope		*env = NULL;
+	int64_t			 us;
+	int			 was;
+
+	p->busy = 0;
+	if (rv == 0 && (rv = arb_reply_decode(data, len,
+	    ARBOR__ENVELOPE__BODY_HELLO_REPLY, &env)) == 0)
+		arb_wire_free(env);
+	else if (env != NULL)
+		arb_wire_free(env);
+	if (!l->closing) {
+		was = p->health;
+		us = (int64_t)((uv_hrtime() - p->sent_ns) / 1000);
+		/* An answer, even an Error, shows the parent is there. */
+		if (rv == 0 || (rv != ARB_ETIMEDOUT && rv != ARB_EUNREACH &&
+		    rv != ARB_ENET && rv != ARB_ECLOSED && env != NULL)) {
+			p->srtt_us = p->srtt_us < 0 || was != 1 ? us :
+			    p->srtt_us + (us - p->srtt_us) / 4;
+			p->health = 1;
+			if (was == 0)
+				link_note(l, "%s: %s %s answers again (%.1f ms)",
+				    l->c.kind, link_word(l),
+				    l->c.up->parents[p - l->peers].svc,
+				    (double)us / 1000.0);
+		} else {
+			p->health = 0;
+			if (was != 0)
+				log_debug("%s: probe of %s: %s", l->c.kind,
+				    l->c.up->parents[p - l->peers].svc,
+				    arb_strerror(rv));
+		}
+		link_choose(l);
+	}
+	if (--l->ncalls == 0 && l->closing)
+		link_destroy(l);
+}
+
+/* Send a Hello to p, timed. */
+static void
+link_probe(struct arb_link *l, struct link_peer *p)
+{
+	Arbor__Envelope	env = ARBOR__ENVELOPE__INIT;
+	Arbor__Hello	h = ARBOR__HELLO__INIT;
+	uint8_t		*buf;
+	size_t		 len;
+
+	h.node_id = (char *)"";
+	h.kind = (char *)l->c.kind;
+	env.body_case = ARBOR__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	if (arb_wire_encode(&env, &buf, &len) != 0)
+		return;
+	p->sent_ns = uv_hrtime();
+	if (arb_cli_request(p->cli, buf, len, (int)l->wait_ms, link_probe_cb,
+	    p) == 0) {
+		p->busy = 1;
+		l->ncalls++;
+	}
+	free(buf);
+}
+
+/* Every tick: probe each parent whose time has come. */
+static void
+link_probe_tick(uv_timer_t *t)
+{
+	struct arb_link	*l = t->data;
+	struct link_peer *p;
+	uint64_t	 now = uv_now(l->c.loop);
+	size_t		 i;
+
+	if (l->closing)
+		return;
+	for (i = 0; i < l->c.up->nparents; i++) {
+		p = &l->peers[i];
+		if (p->busy || now < p->due)
+			continue;
+		p->due = now + (uint64_t)(i == l->cur ? l->check_ms :
+		    l->c.up->probe_ms);
+		link_probe(l, p);
+	}
+}
+
+/* One probe client per parent, dialled once; all probed at once. */
+static int
+link_probe_start(struct arb_link *l)
+{
+	const struct arb_upstream	*up = l->c.up;
+	size_t				 i;
+	int				 rv;
+
+	if (up->nparents < 2 || up->probe_ms <= 0)
+		return 0;
+	if ((l->peers = calloc(up->nparents, sizeof(*l->peers))) == NULL ||
+	    (l->probe_timer = calloc(1, sizeof(*l->probe_timer))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < up->nparents; i++) {
+		l->peers[i].l = l;
+		l->peers[i].srtt_us = -1;
+		l->peers[i].health = -1;
+		if ((rv = arb_cli_dial(l->c.net, up->parents[i].svc, 0,
+		    &l->peers[i].cli)) != 0)
+			return rv;
+	}
+	uv_timer_init(l->c.loop, l->probe_timer);
+	l->probe_timer->data = l;
+	/* A tick a tenth of the shortest interval: the check's due time. */
+	uv_timer_start(l->probe_timer, link_probe_tick, 0,
+	    (uint64_t)(l->check_ms / 10 > 0 ? l->check_ms / 10 : 1));
+	return 0;
 }
 
 /*
@@ -283,7 +503,7 @@ link_call_cb(int rv, const uint8_t *data, size_t len, void *arg)
 		arb_wire_free(env);
 	free(lc);
 	if (--l->ncalls == 0 && l->closing)
-		free(l);
+		link_destroy(l);
 }
 
 int
@@ -337,6 +557,17 @@ arb_link_new(const struct arb_link_conf *c, struct arb_link **lp)
 	l->c = *c;
 	if (l->c.kind == NULL)
 		l->c.kind = "node";
+	/* A probe may take W = min(timeout, 2/3 failover); checks every F-W. */
+	{
+		int64_t f = c->up->failover_ms > 0 ? c->up->failover_ms :
+		    ARB_LINK_FAILOVER_MS;
+
+		l->wait_ms = c->up->timeout_ms < f * 2 / 3 ?
+		    c->up->timeout_ms : f * 2 / 3;
+		if (l->wait_ms < 50)
+			l->wait_ms = 50;
+		l->check_ms = f - l->wait_ms > 100 ? f - l->wait_ms : 100;
+	}
 	uv_timer_init(c->loop, l->conn_timer);
 	l->conn_timer->data = l;
 	*lp = l;
@@ -347,9 +578,13 @@ int
 arb_link_start(struct arb_link *l)
 {
 	/* No parent (an air-gapped site): every request fails, closed. */
+	int	rv;
+
 	if (l->c.up->nparents == 0)
 		return 0;
-	return link_connect(l, 0);
+	if ((rv = link_connect(l, 0)) != 0)
+		return rv;
+	return link_probe_start(l);
 }
 
 void
@@ -369,6 +604,16 @@ arb_link_skip(struct arb_link *l, const char *why)
 	link_next(l, why);
 }
 
+int
+arb_link_rtt(const struct arb_link *l, size_t i, int64_t *usp)
+{
+	if (l->peers == NULL || i >= l->c.up->nparents ||
+	    l->peers[i].health != 1 || l->peers[i].srtt_us < 0)
+		return ARB_ENOTFOUND;
+	*usp = l->peers[i].srtt_us;
+	return 0;
+}
+
 const char *
 arb_link_parent(const struct arb_link *l)
 {
@@ -377,19 +622,38 @@ arb_link_parent(const struct arb_link *l)
 	return l->c.up->parents[l->cur].svc;
 }
 
+static void
+link_destroy(struct arb_link *l)
+{
+	free(l->peers);
+	free(l);
+}
+
 void
 arb_link_free(struct arb_link *l)
 {
+	size_t	i;
+
 	if (l == NULL)
 		return;
 	l->closing = 1;
 	memset(&l->ls, 0, sizeof(l->ls));
 	uv_close((uv_handle_t *)l->conn_timer, timer_free_cb);
 	l->conn_timer = NULL;
+	if (l->probe_timer != NULL) {
+		if (l->probe_timer->loop != NULL)
+			uv_close((uv_handle_t *)l->probe_timer, timer_free_cb);
+		else
+			free(l->probe_timer);
+		l->probe_timer = NULL;
+	}
 	/* Requests in flight complete with ARB_ECLOSED through the loop. */
 	link_disconnect(l);
+	if (l->peers != NULL)
+		for (i = 0; i < l->c.up->nparents; i++)
+			arb_cli_close(l->peers[i].cli);
 	if (l->ncalls == 0)
-		free(l);
+		link_destroy(l);
 }
 
 /* ------------------------------------------------------------- parents */
@@ -528,6 +792,19 @@ arb_upstream_k_depth(void *c, const char *v, char *e, size_t n)
 	if ((rv = arb_conf_int(v, 1, 64, &d, e, n)) == 0)
 		UP(c)->fetch_depth = (int)d;
 	return rv;
+}
+
+int
+arb_upstream_k_probe(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &UP(c)->probe_ms, e, n);
+}
+
+int
+arb_upstream_k_failover(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 200, 3600000, &UP(c)->failover_ms, e,
+	    n);
 }
 
 int

@@ -58,8 +58,8 @@ ctl_state_list(char *buf, size_t size)
 /* ---- endpoints */
 
 enum {
-	EPC_ID, EPC_HOST, EPC_POLICY, EPC_CONTACT, EPC_STATE, EPC_VIA,
-	EPC_DETAIL, EPC_COUNT
+	EPC_ID, EPC_HOST, EPC_POLICY, EPC_CONTACT, EPC_STATE, EPC_RELAY,
+	EPC_VIA, EPC_DETAIL, EPC_COUNT
 };
 
 struct ctl_eprow {
@@ -131,6 +131,8 @@ ctl_ep_row(const Arbor__EndpointInfo *e, struct ctl_eprow *row)
 	else
 		snprintf(buf, sizeof(buf), "%s", name);
 	row->col[EPC_STATE] = strdup(buf);
+	ctl_clean(e->relay, ARB_MAX_URL, buf, sizeof(buf));
+	row->col[EPC_RELAY] = strdup(buf[0] != '\0' ? buf : "-");
 	row->col[EPC_VIA] = ctl_via(e);
 	ctl_clean(e->detail, CTL_DETAIL_MAX, buf, sizeof(buf));
 	row->col[EPC_DETAIL] = strdup(buf);
@@ -154,8 +156,8 @@ ctl_ep_table(const struct ctl *c, Arbor__EndpointInfo **v, size_t n,
     int show_policy)
 {
 	static const char	*head[EPC_COUNT] = { "ENDPOINT", "HOSTNAME",
-				    "POLICY", "LAST CONTACT", "STATE", "VIA",
-				    "DETAIL" };
+				    "POLICY", "LAST CONTACT", "STATE", "RELAY",
+				    "VIA", "DETAIL" };
 	struct ctl_eprow	*rows;
 	size_t			 w[EPC_COUNT], i, len;
 	int			 j, ret = 1;
@@ -227,14 +229,15 @@ ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
 			}
 		name = arb_state_name(v[i]->state);
 		o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?, s:I, s:i, "
-		    "s:s, s:I}", "endpoint_id", v[i]->endpoint_id,
+		    "s:s, s:I, s:s}", "endpoint_id", v[i]->endpoint_id,
 		    "hostname", v[i]->hostname,
 		    "last_contact", (json_int_t)v[i]->last_contact,
 		    "via", via, "policy_id", v[i]->policy_id,
 		    "state", name, "state_code", (json_int_t)v[i]->state,
 		    "exit_code", (int)v[i]->exit_code,
 		    "detail", v[i]->detail,
-		    "version", (json_int_t)v[i]->version);
+		    "version", (json_int_t)v[i]->version,
+		    "relay", v[i]->relay);
 		if (o == NULL || json_array_append_new(doc, o) != 0)
 			goto nomem;
 	}

@@ -117,6 +117,7 @@ ep_info_free(Arbor__EndpointInfo *o)
 	free(o->hostname);
 	free(o->policy_id);
 	free(o->detail);
+	free(o->relay);
 	for (i = 0; i < o->n_via; i++)
 		free(o->via[i]);
 	free(o->via);
@@ -161,6 +162,7 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 			    rec->inventory->hostname[0] != '\0' ?
 			    rec->inventory->hostname : rec->hostname);
 			o->last_contact = rec->last_contact;
+			o->relay = strdup(rec->relay);
 			o->via = calloc(rec->n_via + 1, sizeof(char *));
 			for (i = 0; o->via && i < rec->n_via; i++)
 				o->via[o->n_via++] = strdup(rec->via[i]);
@@ -170,6 +172,8 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 	}
 	if (o->hostname == NULL)
 		o->hostname = strdup("");
+	if (o->relay == NULL)
+		o->relay = strdup("");
 	ea->bytes += 128 + strlen(o->detail);
 	ea->v[ea->n++] = o;
 	if (ea->seen != NULL && arb_strmap_get(ea->seen, id) == NULL &&
