@@ -159,7 +159,7 @@ link_disconnect(struct arb_link *l)
 	}
 }
 
-static void	link_next(struct arb_link *, const char *);
+static void	link_next(struct arb_link *, const char *, int);
 static void	link_moved(struct arb_link *);
 static void	link_destroy(struct arb_link *);
 
@@ -209,7 +209,7 @@ link_conn_timeout(uv_timer_t *t)
 	if (l->closing || l->connected)
 		return;
 	if (l->c.up->nparents > 1)
-		link_next(l, "no connection");
+		link_next(l, "no connection", 1);
 	else
 		log_warnx("%s: %s %s: no connection in %lld s (not running, "
 		    "or not reachable?); still trying, every %d s at most",
@@ -283,12 +283,19 @@ link_moved(struct arb_link *l)
 
 /*
  * Leave the parent in use for the nearest other that answers, or, when
- * none is known to, the next in order; and tell the listener.
+ * none is known to, the next in order; and tell the listener.  One left
+ * because it fell silent counts as not answering until a probe says it
+ * does again (and is measured again: an answer that waited out the
+ * silence says nothing of its distance).
  */
 static void
-link_next(struct arb_link *l, const char *why)
+link_next(struct arb_link *l, const char *why, int silent)
 {
-	size_t	to = link_nearest(l, l->cur);
+	size_t	to;
+
+	if (silent && l->peers != NULL)
+		l->peers[l->cur].health = 0;
+	to = link_nearest(l, l->cur);
 
 	if (to == l->c.up->nparents)
 		to = (l->cur + 1) % l->c.up->nparents;
@@ -322,7 +329,7 @@ link_choose(struct arb_link *l)
 	if (cur->health == 0) {
 		snprintf(why, sizeof(why), "no answer to a probe in %lld ms",
 		    (long long)l->wait_ms);
-		link_next(l, why);
+		link_next(l, why, 1);
 		return;
 	}
 	if (cur->health != 1 || cur->srtt_us < 0)
@@ -362,14 +369,21 @@ link_probe_cb(int rv, const uint8_t *data, size_t len, void *arg)
 		/* An answer, even an Error, shows the parent is there. */
 		if (rv == 0 || (rv != ARB_ETIMEDOUT && rv != ARB_EUNREACH &&
 		    rv != ARB_ENET && rv != ARB_ECLOSED && env != NULL)) {
-			p->srtt_us = p->srtt_us < 0 || was != 1 ? us :
-			    p->srtt_us + (us - p->srtt_us) / 4;
 			p->health = 1;
-			if (was == 0)
-				link_note(l, "%s: %s %s answers again (%.1f ms)",
+			if (was == 0) {
+				/*
+				 * The first answer after silence may have
+				 * waited out the silence (a stopped process):
+				 * measure again at once, from scratch.
+				 */
+				link_note(l, "%s: %s %s answers again",
 				    l->c.kind, link_word(l),
-				    l->c.up->parents[p - l->peers].svc,
-				    (double)us / 1000.0);
+				    l->c.up->parents[p - l->peers].svc);
+				p->srtt_us = -1;
+				p->due = 0;
+			} else
+				p->srtt_us = p->srtt_us < 0 ? us :
+				    p->srtt_us + (us - p->srtt_us) / 4;
 		} else {
 			p->health = 0;
 			if (was != 0)
@@ -470,7 +484,7 @@ link_failed(struct arb_link *l, uint64_t gen, int rv)
 	if (rv != ARB_ETIMEDOUT && rv != ARB_EUNREACH && rv != ARB_ENET)
 		return;
 	if (l->c.up->nparents > 1)
-		link_next(l, arb_strerror(rv));
+		link_next(l, arb_strerror(rv), 1);
 	else
 		log_warnx("%s: %s %s: not answering (%s); asking again "
 		    "at the next request", l->c.kind, link_word(l),
@@ -557,7 +571,11 @@ arb_link_new(const struct arb_link_conf *c, struct arb_link **lp)
 	l->c = *c;
 	if (l->c.kind == NULL)
 		l->c.kind = "node";
-	/* A probe may take W = min(timeout, 2/3 failover); checks every F-W. */
+	/*
+	 * A probe may take W = min(timeout, 2/3 failover); the parent in use
+	 * is probed every 0.9 (F - W), on a tick of a tenth of that, so that
+	 * one that falls silent is left within F: 0.99 (F - W) + W.
+	 */
 	{
 		int64_t f = c->up->failover_ms > 0 ? c->up->failover_ms :
 		    ARB_LINK_FAILOVER_MS;
@@ -566,7 +584,9 @@ arb_link_new(const struct arb_link_conf *c, struct arb_link **lp)
 		    c->up->timeout_ms : f * 2 / 3;
 		if (l->wait_ms < 50)
 			l->wait_ms = 50;
-		l->check_ms = f - l->wait_ms > 100 ? f - l->wait_ms : 100;
+		l->check_ms = (f - l->wait_ms) * 9 / 10;
+		if (l->check_ms < 100)
+			l->check_ms = 100;
 	}
 	uv_timer_init(c->loop, l->conn_timer);
 	l->conn_timer->data = l;
@@ -601,7 +621,7 @@ arb_link_skip(struct arb_link *l, const char *why)
 {
 	if (l->closing || l->c.up->nparents < 2)
 		return;
-	link_next(l, why);
+	link_next(l, why, 0);
 }
 
 int

@@ -149,8 +149,8 @@ struct arb_link_listener {
  * Nearest parent.  With several parents and probe_ms > 0 the link keeps
  * one long-lived REQ client per parent (never one per probe) and sends a
  * Hello on it: at start, then every probe_ms, and to the parent in use
- * every failover - W, where W = min(timeout, 2/3 failover) is how long a
- * probe may take.  The round-trip times are smoothed (EWMA, 1/4 of each
+ * every 0.9 (failover - W), where W = min(timeout, 2/3 failover) is how
+ * long a probe may take.  The round-trip times are smoothed (EWMA, 1/4 of each
  * new sample); a parent is healthy while its last probe was answered
  * within W.  The link moves to the nearest healthy parent when the one in
  * use stops answering (so within failover of its last answer), or when
