@@ -15,10 +15,11 @@ import re
 import select
 import signal
 import socket
+import subprocess
 import threading
 import time
 
-from arbortest import Net, run, wait_until, Failure, SCALE
+from arbortest import BIN, Net, run, wait_until, Failure, SCALE
 
 TOKEN = "nearest-token"
 DELAY = 0.075          # seconds each way: ~150 ms more round trip
@@ -319,6 +320,28 @@ def test_no_flap_at_the_same_distance():
                           "distance:\n%s" % agent.text())
 
 
+def test_configuration():
+    """failover and probe_interval are checked (-n) with their range."""
+    with Net("nearest-conf") as net:
+        two = ["--relay", "tcp://127.0.0.1:1 tcp://127.0.0.1:2",
+               "--relay", "tcp://127.0.0.1:3 tcp://127.0.0.1:4"]
+        base = [BIN["agent"], "-n", "--data_dir",
+                os.path.join(net.dir, "a"), "--pubkey", net.pubkey] + two
+        for bad, key in ((["--failover", "50ms"], "failover"),
+                         (["--probe_interval", "-1s"], "probe_interval")):
+            p = subprocess.run(base + bad, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               timeout=30)
+            if p.returncode == 0 or key not in p.stdout:
+                raise Failure("%s accepted, or not named: %s" %
+                              (" ".join(bad), p.stdout))
+        p = subprocess.run(base + ["--failover", "3s", "--probe_interval",
+                                   "0"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=30)
+        if p.returncode != 0:
+            raise Failure("a good configuration refused: %s" % p.stdout)
+
+
 if __name__ == "__main__":
     run([test_agent_nearest_relay, test_relay_nearest_parent,
-         test_no_flap_at_the_same_distance])
+         test_no_flap_at_the_same_distance, test_configuration])
