@@ -174,18 +174,21 @@ link_cli_up(void *arg)
 }
 
 /*
- * The SUB socket has a connection.  The first one follows the poll that a
- * start or a change of parent makes anyway; a new one after it lost one
- * means notifications sent meanwhile are lost, so the listener asks again
+ * The SUB socket has a connection.  The first one at start follows the
+ * poll that the start makes anyway; a new one after it lost one means
+ * notifications sent meanwhile are lost, so the listener asks again
  * (after a random delay, so that thousands of children whose parent came
- * back do not all ask in the same millisecond).
+ * back do not all ask in the same millisecond).  So does the first one
+ * after a change of parent: the poll the change made may have found a
+ * parent that had just started and had no head yet, and told nothing of
+ * it, its notification gone before this connection was up.
  */
 static void
 link_sub_up(void *arg)
 {
 	struct arb_link *l = arg;
 
-	if (++l->sub_ups > 1 && l->ls.on_connect)
+	if ((++l->sub_ups > 1 || l->gen > 1) && l->ls.on_connect)
 		l->ls.on_connect(l->ls.arg);
 }
 
@@ -355,20 +358,22 @@ link_probe_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	struct arb_link		*l = p->l;
 	Arbor__Envelope		*env = NULL;
 	int64_t			 us;
-	int			 was;
+	int			 was, answered = 0;
 
 	p->busy = 0;
-	if (rv == 0 && (rv = arb_reply_decode(data, len,
-	    ARBOR__ENVELOPE__BODY_HELLO_REPLY, &env)) == 0)
+	/* An answer, even an Error, shows the parent is there. */
+	if (rv == 0) {
+		answered = 1;
+		if (arb_reply_decode(data, len,
+		    ARBOR__ENVELOPE__BODY_HELLO_REPLY, &env) != 0 &&
+		    env == NULL)
+			answered = 0;	/* bytes that do not decode */
 		arb_wire_free(env);
-	else if (env != NULL)
-		arb_wire_free(env);
+	}
 	if (!l->closing) {
 		was = p->health;
 		us = (int64_t)((uv_hrtime() - p->sent_ns) / 1000);
-		/* An answer, even an Error, shows the parent is there. */
-		if (rv == 0 || (rv != ARB_ETIMEDOUT && rv != ARB_EUNREACH &&
-		    rv != ARB_ENET && rv != ARB_ECLOSED && env != NULL)) {
+		if (answered) {
 			p->health = 1;
 			if (was == 0) {
 				/*
