@@ -44,6 +44,7 @@ struct link_peer {		/* what the link knows of one parent */
 	int			 busy;		/* a probe in flight */
 	uint64_t		 due;		/* next probe, loop ms */
 	uint64_t		 sent_ns;	/* the probe in flight's start */
+	uint64_t		 held;		/* skipped: not chosen before */
 };
 
 struct arb_link {
@@ -160,7 +161,6 @@ link_disconnect(struct arb_link *l)
 }
 
 static void	link_next(struct arb_link *, const char *, int);
-static void	link_moved(struct arb_link *);
 static void	link_destroy(struct arb_link *);
 
 /* The REQ socket has a connection to the parent. */
@@ -259,13 +259,14 @@ link_connect(struct arb_link *l, size_t from)
 static size_t
 link_nearest(const struct arb_link *l, size_t skip)
 {
-	size_t	i, best = l->c.up->nparents;
+	uint64_t	now = uv_now(l->c.loop);
+	size_t		i, best = l->c.up->nparents;
 
 	if (l->peers == NULL)
 		return best;
 	for (i = 0; i < l->c.up->nparents; i++) {
 		if (i == skip || l->peers[i].health != 1 ||
-		    l->peers[i].srtt_us < 0)
+		    l->peers[i].srtt_us < 0 || l->peers[i].held > now)
 			continue;
 		if (best == l->c.up->nparents ||
 		    l->peers[i].srtt_us < l->peers[best].srtt_us)
@@ -274,10 +275,25 @@ link_nearest(const struct arb_link *l, size_t skip)
 	return best;
 }
 
-/* Tell the listener and the owner that the link is on another parent. */
+/*
+ * Move to parent to, and tell the listener and the owner.  The one left
+ * is probed on the interval of the others from now on; the one taken has
+ * just been heard from, or is about to be (when none answers): its next
+ * check is a check interval away.
+ */
 static void
-link_moved(struct arb_link *l)
+link_go(struct arb_link *l, size_t to)
 {
+	uint64_t	now = uv_now(l->c.loop), due;
+
+	if (l->peers != NULL) {
+		due = now + (uint64_t)l->c.up->probe_ms;
+		if (l->peers[l->cur].due > due)
+			l->peers[l->cur].due = due;
+		l->peers[to].due = now + (uint64_t)l->check_ms;
+	}
+	if (link_connect(l, to) != 0)
+		return;
 	if (l->ls.on_switch)
 		l->ls.on_switch(l->ls.arg);	/* ask the new parent at once */
 	if (l->c.on_parent)
@@ -289,7 +305,8 @@ link_moved(struct arb_link *l)
  * none is known to, the next in order; and tell the listener.  One left
  * because it fell silent counts as not answering until a probe says it
  * does again (and is measured again: an answer that waited out the
- * silence says nothing of its distance).
+ * silence says nothing of its distance).  One left because its answers
+ * do not hold is not chosen again for ARB_LINK_HOLD_MS, near as it is.
  */
 static void
 link_next(struct arb_link *l, const char *why, int silent)
@@ -298,16 +315,15 @@ link_next(struct arb_link *l, const char *why, int silent)
 
 	if (silent && l->peers != NULL)
 		l->peers[l->cur].health = 0;
+	else if (l->peers != NULL)
+		l->peers[l->cur].held = uv_now(l->c.loop) + ARB_LINK_HOLD_MS;
 	to = link_nearest(l, l->cur);
 
 	if (to == l->c.up->nparents)
 		to = (l->cur + 1) % l->c.up->nparents;
 	log_warnx("%s: %s %s: %s; trying %s", l->c.kind, link_word(l),
 	    l->c.up->parents[l->cur].svc, why, l->c.up->parents[to].svc);
-	if (l->peers != NULL)	/* just chosen: next asked a check from now */
-		l->peers[to].due = uv_now(l->c.loop) + (uint64_t)l->check_ms;
-	if (link_connect(l, to) == 0)
-		link_moved(l);
+	link_go(l, to);
 }
 
 /* ------------------------------------------------------------- probes */
@@ -346,9 +362,7 @@ link_choose(struct arb_link *l)
 	    l->c.kind, link_word(l), l->c.up->parents[best].svc,
 	    (double)l->peers[best].srtt_us / 1000.0,
 	    (double)cur->srtt_us / 1000.0, l->c.up->parents[l->cur].svc);
-	l->peers[best].due = uv_now(l->c.loop) + (uint64_t)l->check_ms;
-	if (link_connect(l, best) == 0)
-		link_moved(l);
+	link_go(l, best);
 }
 
 static void

@@ -320,6 +320,38 @@ def test_no_flap_at_the_same_distance():
                           "distance:\n%s" % agent.text())
 
 
+def test_skipped_relay_held():
+    """A near relay whose acknowledged reports never reach the root (a
+    hostile one that drops them) is left for the far one once no receipt
+    comes, and not chosen again while it stays nearer: the reports reach
+    the root through the far one."""
+    import test_integrity as ti
+    with Net("nearest-skip") as net:
+        root = net.root(enroll_token=ti.TOKEN)
+        far = net.relay([root], report_interval="200ms")
+        proxy = DelayProxy([("127.0.0.1", port_of(far.svc)),
+                            ("127.0.0.1", port_of(far.pub))])
+        try:
+            fsvc = far_address(proxy).split()[0]
+            h = ti.hostile(net, "drop", root)
+            a = ti.agent(net, [far_address(proxy), h], receipt_timeout="3s",
+                         poll_interval="1s", probe_interval="500ms")
+            a.wait_log(r"agent: relay %s is nearer" % re.escape(h.svc), 15)
+            ti.publish(net, "p", 1, b"z" * 1000)
+            a.wait_log(r"no receipt from the root for \d+ reports", 20)
+            wait_until(lambda: ti.counts(net, "p")[1] == {"fixed": 1}, 30,
+                       "the dropped reports, through the far relay")
+            moved = a.text().count("agent: relay %s\n" % h.svc)
+            time.sleep(3)   # a span to watch: a probe every 500 ms
+            if a.text().count("agent: relay %s\n" % h.svc) != moved:
+                raise Failure("the agent went back to the relay it left")
+            if endpoint_relay(net) != fsvc:
+                raise Failure("arborctl endpoints shows %r, not %s" %
+                              (endpoint_relay(net), fsvc))
+        finally:
+            proxy.close()
+
+
 def test_configuration():
     """failover and probe_interval are checked (-n) with their range."""
     with Net("nearest-conf") as net:
@@ -344,4 +376,5 @@ def test_configuration():
 
 if __name__ == "__main__":
     run([test_agent_nearest_relay, test_relay_nearest_parent,
-         test_no_flap_at_the_same_distance, test_configuration])
+         test_no_flap_at_the_same_distance, test_skipped_relay_held,
+         test_configuration])

@@ -158,6 +158,8 @@ struct arb_link_listener {
  * that two parents at about the same distance do not make it flap.
  */
 #define ARB_LINK_HYST_MS	5
+/* A parent left by arb_link_skip is not chosen again for this long. */
+#define ARB_LINK_HOLD_MS	(10 * 60 * 1000)
 
 /*
  * Make a link; nothing is dialled until arb_link_start.  A link with no
@@ -194,7 +196,9 @@ int	arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
 /*
  * Leave the parent in use for the next one (logging why, and calling the
  * listener's on_switch): for a parent that answers, but whose answers the
- * caller found do not hold.  Nothing when there is only one parent.
+ * caller found do not hold.  Nothing when there is only one parent.  The
+ * parent left is not chosen again, nearest as it may be, for
+ * ARB_LINK_HOLD_MS (unless every other falls silent).
  */
 void	arb_link_skip(struct arb_link *l, const char *why);
 
