@@ -86,12 +86,12 @@ def made(nodes):
     return total
 
 
-def root(net):
+def root(net, tls=False):
     """The root, with its control socket on loopback TCP: nng 1.5's ipc
     listener can stop accepting when a client gives up mid-handshake,
     which a root under a benchmark's load makes likely."""
     return net.root(enroll_token=TOKEN, control="tcp://127.0.0.1:%d" %
-                    arbortest.free_port(), control_tcp="yes")
+                    arbortest.free_port(), control_tcp="yes", tls=tls)
 
 
 def status(net):

@@ -6,7 +6,11 @@ verified and until the root has all their reports, the bytes the root sent
 per byte of content, and peak memory of every process.
 
     bench/fanout.py [--relays 10] [--endpoints 10000] [--size 65536]
-                    [--report-interval 1s] [--smoke]
+                    [--report-interval 1s] [--tls] [--smoke]
+
+With --tls every link is tls+tcp:// (the tree's own CA, a server
+certificate per relay and the root, a client certificate per swarm), as
+an enterprise runs it; without, tcp://.
 
 Prints one JSON object per result line.  Every process it starts is
 stopped at the end; every wait is bounded.
@@ -20,17 +24,19 @@ import time
 import benchlib as B
 
 
-def run(relays, endpoints, size, report_interval, case, limit_s):
+def run(relays, endpoints, size, report_interval, case, limit_s, tls):
     with B.Net("bench-fanout") as net:
-        root = B.root(net)
+        root = B.root(net, tls=tls)
         rels = [net.relay([root], report_interval=report_interval,
-                          poll_interval="10m", contexts=1024)
+                          poll_interval="10m", contexts=1024, tls=tls)
                 for _ in range(relays)]
         time.sleep(0.3)
         base_kb = [B.proc_kb(r, "VmRSS") for r in rels]
         per = [endpoints // relays + (1 if i < endpoints % relays else 0)
                for i in range(relays)]
-        swarms = [B.swarm(net, "swarm%d" % i, rels[i], n)
+        swarms = [B.swarm(net, "swarm%d" % i, rels[i], n,
+                          **(net.tls_conf("swarm%d" % i, "--client")
+                             if tls else {}))
                   for i, n in enumerate(per) if n > 0]
         # Connection set-up and enrolment are not push latency: wait.
         B.wait_until(lambda: B.status(net)["endpoints"] == endpoints,
@@ -70,6 +76,7 @@ def run(relays, endpoints, size, report_interval, case, limit_s):
                cpu0["swarms"]}
         res = {
             "bench": "fanout", "case": case, "relays": relays,
+            "transport": "tls+tcp" if tls else "tcp",
             "endpoints": endpoints, "size": size,
             "report_interval": report_interval,
             "verified": len(ver),
@@ -84,6 +91,13 @@ def run(relays, endpoints, size, report_interval, case, limit_s):
             "root_messages_in": st["batches"] - before["batches"],
             "root_reports_in": st["reports"] - before["reports"],
             "cpu_s_after_push": {k: round(v, 2) for k, v in cpu.items()},
+            # Per role: a relay's per endpoint it served, the root's per
+            # report it took, a simulated endpoint's own.
+            "cpu_us_per": {
+                "relay_endpoint": round(cpu["relays"] * 1e6 / endpoints),
+                "root_report": round(cpu["root"] * 1e6 / max(
+                    1, st["reports"] - before["reports"])),
+                "swarm_endpoint": round(cpu["swarms"] * 1e6 / endpoints)},
             "root_rss_kb_peak": B.proc_kb(root, "VmHWM"),
             "relay_rss_kb_peak": max(B.proc_kb(r, "VmHWM") for r in rels),
             "relay_kb_per_endpoint": round(max(
@@ -104,6 +118,7 @@ def main():
     ap.add_argument("--case", default=None)
     ap.add_argument("--report-interval", default="1s")
     ap.add_argument("--limit", type=float, default=300)
+    ap.add_argument("--tls", action="store_true")
     ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
     if a.smoke:
@@ -111,7 +126,7 @@ def main():
     B.build()
     case = a.case or ("small" if a.size <= 1 << 20 else "large")
     B.emit(run(a.relays, a.endpoints, a.size, a.report_interval, case,
-               a.limit))
+               a.limit, a.tls))
 
 
 if __name__ == "__main__":

@@ -43,14 +43,21 @@ if [ -n "$smoke" ]; then
 	run "$here/floor.sh" --smoke
 	run "$here/peer.sh" --smoke
 	run python3 "$here/fanout.py" --smoke
+	run python3 "$here/fanout.py" --smoke --tls
 	run python3 "$here/fanin.py" --smoke
 else
 	run "$here/floor.sh"
 	run "$here/peer.sh"
 	run python3 "$here/fanout.py" --relays 10 --endpoints 10000 \
 	    --size 65536
-	run python3 "$here/fanout.py" --relays 10 --endpoints 1000 \
-	    --size 10485760
+	# The large case over tcp:// and tls+tcp://, interleaved (the
+	# machine drifts): three rounds, the ratio per round.
+	for round in 1 2 3; do
+		run python3 "$here/fanout.py" --relays 10 --endpoints 1000 \
+		    --size 10485760
+		run python3 "$here/fanout.py" --relays 10 --endpoints 1000 \
+		    --size 10485760 --tls
+	done
 	run python3 "$here/fanin.py" --relays 10 --endpoints 10000
 fi
 python3 "$here/ratios.py" "$out"

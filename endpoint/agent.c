@@ -58,8 +58,12 @@ agent_stop_in(struct agent *a)
 		uv_close((uv_handle_t *)&a->gc, NULL);
 	if (a->inv.loop != NULL && !uv_is_closing((uv_handle_t *)&a->inv))
 		uv_close((uv_handle_t *)&a->inv, NULL);
+	if (a->metrics.loop != NULL &&
+	    !uv_is_closing((uv_handle_t *)&a->metrics))
+		uv_close((uv_handle_t *)&a->metrics, NULL);
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
+	agent_cert_stop(a);
 	/* The link last: closing it completes what the others wait for. */
 	arb_sync_free(a->sync);
 	a->sync = NULL;
@@ -281,6 +285,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	arb_queue_init(&a->outbox, a->store, ARB_DB_OUTBOX);
 	if ((rv = agent_local_new(a, conf, env)) != 0)
 		goto fail;
+	agent_groups_load(a);
 	if ((rv = arb_strmap_new(&a->awaiting)) != 0)
 		goto fail;
 	if (arb_store_get(a->store, ARB_DB_META, "enrolled", 8, &v, &n) == 0) {
@@ -301,17 +306,20 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	a->gc.data = a;
 	uv_timer_init(a->loop, &a->inv);
 	a->inv.data = a;
+	uv_timer_init(a->loop, &a->metrics);
+	a->metrics.data = a;
 
 	if ((rv = agent_upstream_new(a, conf, env)) != 0)
 		goto fail;
-	if ((rv = arb_link_start(a->link)) != 0 ||
-	    (rv = arb_sync_start(a->sync)) != 0)
+	if ((rv = agent_cert_start(a)) != 0)
 		goto fail;
 	(void)agent_report_inventory(a);
 	agent_running_start(a);	/* a run that outlived the last agent */
 	agent_apply(a);		/* an action cut by a restart, first */
-	if (env == NULL)
+	if (env == NULL) {
+		agent_metrics_start(a);
 		log_info("agent: %s (%s) started", a->node_id, a->id);
+	}
 	return a;
 fail:
 	agent_stop_in(a);

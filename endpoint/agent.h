@@ -45,6 +45,8 @@ struct agent_conf {
 	char			*node_id;
 	char			*facts_root;
 	char			*token;		/* enrolment token */
+	char			*enroll_via;	/* first contact: URL, for a cert */
+	char			*token_file;	/* or the file holding it */
 	char			*time_zone;	/* TZ for schedules */
 	char			**groups;
 	size_t			 ngroups;
@@ -61,6 +63,8 @@ struct agent_conf {
 	int			 swarm_run;	/* really run actions */
 	char			*swarm_events;	/* file of "verified" events */
 	int			 action_cgroup;	/* contain actions in a cgroup */
+	char			*metrics_file;	/* textfile collector's, or NULL */
+	int64_t			 metrics_ms;	/* written this often */
 };
 
 /*
@@ -107,6 +111,14 @@ struct agent_pstate {
 };
 #define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
 
+/* An enrolment being sent: the envelope and what it points to. */
+struct agent_enrol {
+	Arbor__Envelope		 env;
+	Arbor__Enroll		 en;
+	Arbor__Signed		 sg;
+	uint8_t			*body;
+};
+
 struct agent {
 	const struct agent_conf	*conf;
 	const struct agent_env	*env;		/* a swarm's, or NULL */
@@ -135,6 +147,7 @@ struct agent {
 	struct arb_fetcher	*fetch;
 	struct arb_strmap	*sunk;		/* swarm: blobs verified, hex */
 	uint8_t			 flight[AGENT_MAX_FLIGHT][ARB_SHA256_LEN];
+	uint64_t		 flight_size[AGENT_MAX_FLIGHT];
 	int			 nflight;
 	struct agent_dlfail	 dlfail[AGENT_MAX_FLIGHT];
 	int			 ndlfail;
@@ -142,6 +155,10 @@ struct agent {
 	char			 action_id[ARB_MAX_ID + 1];
 	int			 enrolled;
 	int			 enrolling;
+	int			 cert_wait;	/* no certificate: no link yet */
+	struct arb_cli		*cert_cli;	/* ... but to enroll_via */
+	uv_timer_t		 cert_timer;	/* retry, or renewal check */
+	int			 revoked;	/* a receipt said so (logged) */
 	int			 sending;	/* a batch in flight */
 	struct arb_strmap	*awaiting;	/* outbox key -> struct await */
 	uint64_t		 resent_ms;	/* last resend for no receipt */
@@ -160,6 +177,11 @@ struct agent {
 	unsigned		 gc_next;	/* next blob directory, 0..256 */
 	uint64_t		 gc_seq;	/* head seq last swept for */
 	uint64_t		 gc_sweep;	/* head seq of this sweep */
+	uv_timer_t		 metrics;	/* metrics_file written */
+	uint64_t		 m_download_bytes;	/* blobs verified */
+	uint64_t		 m_action_failures;
+	uint64_t		 m_reports_sent;	/* taken by a relay */
+	int64_t			 m_last_report;		/* s; 0: none yet */
 };
 
 /* conf.c */
@@ -181,6 +203,12 @@ int		 agent_eval(const struct agent_conf *);
 /* report.c */
 int	agent_identity(struct agent *);
 void	agent_enroll(struct agent *);
+void	agent_enroll_renew(struct agent *);
+int	agent_enrol_make(struct agent *, struct agent_enrol *);
+void	agent_enrol_clear(struct agent_enrol *);
+int	agent_enroll_reply(struct agent *, int rv, Arbor__Envelope *);
+/* The groups an enrolment token gave, from the store, into the facts. */
+void	agent_groups_load(struct agent *);
 int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);
@@ -189,10 +217,20 @@ void	agent_relay_changed(void *);
 void	agent_flush(struct agent *);
 void	agent_flush_later(struct agent *);
 
+/* cert.c */
+int	agent_cert_start(struct agent *);
+void	agent_cert_stop(struct agent *);
+int	agent_cert_request(struct agent *, char **csrp);
+int	agent_cert_take(struct agent *, const char *pem);
+
 /* swarm.c */
 int	agent_swarm(const struct agent_conf *);
 int	agent_sink_init(struct agent *, struct arb_fetch_sink *);
 void	agent_sink_free(struct agent *);
+
+/* metrics.c */
+/* Write metrics_file now and every metrics_interval (if it is set). */
+void	agent_metrics_start(struct agent *);
 
 /* running.c */
 void	agent_running_start(struct agent *);

@@ -94,6 +94,8 @@ pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
 	st->exit_code = exit_code;
 	if (pstate_save(a, id, st) != 0)
 		return;
+	if (state == ARB_ST_FAILED)
+		a->m_action_failures++;
 	if (a->env && a->env->event && (state >= ARB_ST_FIXED ||
 	    state == ARB_ST_NOT_APPLICABLE))
 		a->env->event(a->env->event_arg, arb_state_name(state), id,
@@ -250,8 +252,12 @@ fetch_cb(int rv, const uint8_t *sha, const uint8_t *chunks, size_t nchunks,
 	(void)chunks;		/* a relay's concern: agents do not serve */
 	(void)nchunks;
 	if ((i = agent_in_flight(a, sha)) >= 0) {
+		if (rv == 0)
+			a->m_download_bytes += a->flight_size[i];
 		memmove(a->flight[i], a->flight[i + 1],
 		    (size_t)(a->nflight - i - 1) * ARB_SHA256_LEN);
+		memmove(&a->flight_size[i], &a->flight_size[i + 1],
+		    (size_t)(a->nflight - i - 1) * sizeof(a->flight_size[0]));
 		a->nflight--;
 	}
 	if (a->stopping)
@@ -303,6 +309,7 @@ blobs_missing(struct agent *a, const Arbor__Policy *p,
 			    b->name, arb_strerror(rv));
 			continue;
 		}
+		a->flight_size[a->nflight] = b->size;
 		memcpy(a->flight[a->nflight++], b->sha256.data,
 		    ARB_SHA256_LEN);
 	}

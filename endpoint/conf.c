@@ -1,6 +1,7 @@
 /*
  * arbor-agent configuration keys.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "arbor/error.h"
+#include "arbor/io.h"
 #include "arbor/log.h"
 #include "arbor/tls.h"
 #include "agent.h"
@@ -36,6 +38,35 @@ k_map_size(void *c, const char *v, char *e, size_t n)
 ARB_CONF_STRKEY(k_facts_root, struct agent_conf, facts_root)
 
 ARB_CONF_STRKEY(k_token, struct agent_conf, token)
+
+/* enroll_via = URL [TLS_NAME] */
+static int
+k_enroll_via(void *c, const char *v, char *e, size_t n)
+{
+	char	*copy, *url, *name, *save = NULL;
+	int	 rv = 0;
+
+	if ((copy = strdup(v)) == NULL)
+		return -ENOMEM;
+	url = strtok_r(copy, " \t", &save);
+	name = url ? strtok_r(NULL, " \t", &save) : NULL;
+	if (url == NULL || strtok_r(NULL, " \t", &save) != NULL ||
+	    !arb_tls_on(url)) {
+		snprintf(e, n, "expected a TLS address and the name its "
+		    "certificate carries: URL [TLS_NAME]");
+		rv = ARB_ECONFIG;
+	} else if (name != NULL && arb_tls_expect(url, name) != 0)
+		rv = -ENOMEM;
+	else {
+		free(((struct agent_conf *)c)->enroll_via);
+		if ((((struct agent_conf *)c)->enroll_via = strdup(url)) ==
+		    NULL)
+			rv = -ENOMEM;
+	}
+	free(copy);
+	return rv;
+}
+ARB_CONF_STRKEY(k_token_file, struct agent_conf, token_file)
 ARB_CONF_STRKEY(k_time_zone, struct agent_conf, time_zone)
 
 ARB_CONF_STRKEY(k_eval, struct agent_conf, eval)
@@ -131,6 +162,15 @@ k_swarm_run(void *c, const char *v, char *e, size_t n)
 
 ARB_CONF_STRKEY(k_swarm_events, struct agent_conf, swarm_events)
 
+ARB_CONF_STRKEY(k_metrics_file, struct agent_conf, metrics_file)
+
+static int
+k_metrics_ms(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 100, 86400000, &C(c)->metrics_ms, e,
+	    n);
+}
+
 static int
 k_action_cgroup(void *c, const char *v, char *e, size_t n)
 {
@@ -154,6 +194,11 @@ const struct arb_conf_key agent_conf_keys[] = {
 	{ "group", k_group, "a group this endpoint is in; repeat" },
 	{ "property", k_prop, "KEY=VALUE property of this endpoint; repeat" },
 	{ "enroll_token", k_token, "token presented at enrolment" },
+	{ "enroll_via", k_enroll_via, "a relay's enrolment address (URL "
+	    "[TLS_NAME]): enrol there for a TLS certificate at tls_cert, "
+	    "made for the key at tls_key" },
+	{ "enroll_token_file", k_token_file, "a file holding the token "
+	    "instead (arborctl token create --out FILE)" },
 	{ "report_delay", k_report_ms, "gather reports this long before "
 	    "sending (default 1s)" },
 	{ "action_cgroup", k_action_cgroup, "run each action in a cgroup v2 "
@@ -175,6 +220,11 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "(default: simulate them)" },
 	{ "swarm_events", k_swarm_events, "swarm: append \"ms event policy "
 	    "index\" lines here (enrolled, verified, fixed)" },
+	{ "metrics_file", k_metrics_file, "write Prometheus metrics to this "
+	    "file (name it *.prom in node_exporter's textfile directory; "
+	    "default: none)" },
+	{ "metrics_interval", k_metrics_ms, "write metrics_file this often "
+	    "(default 15s)" },
 	{ "eval", k_eval, "evaluate an applicability expression against "
 	    "this endpoint's facts, print its value and exit" },
 	{ NULL, NULL, NULL }
@@ -197,6 +247,39 @@ agent_conf_init(struct agent_conf *c)
 	c->up.notify_jitter_ms = 10000;
 	c->swarm_need = 100;
 	c->action_cgroup = 1;
+	c->metrics_ms = 15000;
+}
+
+/* The token from enroll_token_file: its first line, without blanks. */
+static int
+token_file_read(struct agent_conf *c)
+{
+	uint8_t	*buf;
+	size_t	 len;
+	int	 rv;
+
+	if (c->token != NULL) {
+		log_warnx("configuration: enroll_token_file: not with "
+		    "enroll_token");
+		return ARB_ECONFIG;
+	}
+	if ((rv = arb_io_read_file(c->token_file, 4096, &buf, &len)) != 0) {
+		log_warnx("configuration: enroll_token_file: %s: %s",
+		    c->token_file, arb_strerror(rv));
+		return ARB_ECONFIG;
+	}
+	len = strcspn((char *)buf, "\r\n");
+	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	buf[len] = '\0';
+	if (len == 0) {
+		log_warnx("configuration: enroll_token_file: %s: empty",
+		    c->token_file);
+		free(buf);
+		return ARB_ECONFIG;
+	}
+	c->token = (char *)buf;
+	return 0;
 }
 
 int
@@ -220,6 +303,15 @@ agent_conf_check(struct agent_conf *c)
 		log_warnx("configuration: relay: at least one required");
 		rv = ARB_ECONFIG;
 	}
+	if (c->enroll_via != NULL && (arb_tls_get()->cert == NULL ||
+	    arb_tls_get()->key == NULL || arb_tls_get()->ca == NULL)) {
+		log_warnx("configuration: enroll_via: needs tls_ca, and "
+		    "tls_cert and tls_key (where the certificate and its "
+		    "key are kept)");
+		rv = ARB_ECONFIG;
+	}
+	if (c->token_file != NULL && token_file_read(c) != 0)
+		rv = ARB_ECONFIG;
 	/* Schedules are local time: the C library's, in this zone. */
 	if (c->time_zone != NULL) {
 		setenv("TZ", c->time_zone, 1);
@@ -247,9 +339,12 @@ agent_conf_clear(struct agent_conf *c)
 	free(c->facts_root);
 	free(c->time_zone);
 	free(c->token);
+	free(c->enroll_via);
+	free(c->token_file);
 	free(c->eval);
 	free(c->swarm_fixed);
 	free(c->swarm_events);
+	free(c->metrics_file);
 	for (i = 0; i < c->ngroups; i++)
 		free(c->groups[i]);
 	free(c->groups);

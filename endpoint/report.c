@@ -55,6 +55,77 @@ agent_identity(struct agent *a)
 /* ------------------------------------------------------------ enrolment */
 
 /*
+ * The groups the enrolment token gave this endpoint, as the root's signed
+ * receipts say: added to the configured ones (agent.groups, targets) and
+ * kept in the store, NUL-separated, for the next start.  A simulated
+ * endpoint shares its facts with the swarm: it keeps its configured ones.
+ */
+#define AGENT_GROUPS_KEY	"token_groups"
+#define AGENT_GROUPS_MAX	(ARB_TOKEN_GROUPS_MAX * (ARB_MAX_ID + 1))
+
+static int
+groups_apply(struct agent *a, const char *buf, size_t len)
+{
+	char	*g[ARB_TOKEN_GROUPS_MAX];
+	size_t	 n = 0, off = 0;
+
+	while (off < len && n < ARB_TOKEN_GROUPS_MAX) {
+		g[n++] = (char *)buf + off;
+		off += strnlen(buf + off, len - off) + 1;
+	}
+	return arb_facts_extra_groups(a->facts, g, n);
+}
+
+void
+agent_groups_load(struct agent *a)
+{
+	void	*v;
+	size_t	 n;
+
+	if (a->env != NULL || arb_store_get(a->store, ARB_DB_META,
+	    AGENT_GROUPS_KEY, strlen(AGENT_GROUPS_KEY), &v, &n) != 0)
+		return;
+	/* Our own store: the last byte is a NUL, as written. */
+	if (n > 0 && n <= AGENT_GROUPS_MAX && ((char *)v)[n - 1] == '\0')
+		(void)groups_apply(a, v, n);
+	free(v);
+}
+
+static void
+token_groups(struct agent *a, const Arbor__Receipt *rc)
+{
+	char	 buf[AGENT_GROUPS_MAX];
+	void	*v;
+	size_t	 i, len = 0, n;
+	int	 same = 0;
+
+	if (a->env != NULL)
+		return;
+	for (i = 0; i < rc->n_groups && i < ARB_TOKEN_GROUPS_MAX; i++) {
+		n = strlen(rc->groups[i]) + 1;	/* decoder bounded it */
+		memcpy(buf + len, rc->groups[i], n);
+		len += n;
+	}
+	if (arb_store_get(a->store, ARB_DB_META, AGENT_GROUPS_KEY,
+	    strlen(AGENT_GROUPS_KEY), &v, &n) == 0) {
+		same = n == len && memcmp(v, buf, len) == 0;
+		free(v);
+	} else
+		same = len == 0;
+	if (same || groups_apply(a, buf, len) != 0)
+		return;
+	if (len == 0)
+		(void)arb_store_del(a->store, ARB_DB_META, AGENT_GROUPS_KEY,
+		    strlen(AGENT_GROUPS_KEY));
+	else
+		(void)arb_store_put(a->store, ARB_DB_META, AGENT_GROUPS_KEY,
+		    strlen(AGENT_GROUPS_KEY), buf, len);
+	log_info("agent: groups from the enrolment token: %zu", rc->n_groups);
+	/* The root's view of our groups comes with the inventory. */
+	(void)agent_report_inventory(a);
+}
+
+/*
  * The enrolment reply must carry the root's receipt for this endpoint:
  * signed with the pinned publisher key, naming this id and this key.  A
  * relay can answer an enrolment itself, but not sign that.
@@ -84,18 +155,20 @@ enroll_check(struct agent *a, const Arbor__EnrollReply *er)
 		    "endpoint or key: not enrolled");
 		rv = ARB_EPROTO;
 	}
+	if (rv == 0)
+		token_groups(a, rc);
 	arb_wire_free_receipt(rc);
 	return rv;
 }
 
-static void
-enroll_cb(int rv, Arbor__Envelope *env, void *arg)
+/*
+ * The reply to an enrolment (or a certificate renewal), on any link: 0
+ * once it is checked and this endpoint counts itself enrolled, with the
+ * certificate it carries taken; else an error, said.
+ */
+int
+agent_enroll_reply(struct agent *a, int rv, Arbor__Envelope *env)
 {
-	struct agent	*a = arg;
-
-	a->enrolling = 0;
-	if (a->stopping)
-		return;
 	if (rv != 0 && env != NULL) {
 		log_warnx("agent: enrolment refused: %s", env->error->message);
 		rv = ARB_EPERM;
@@ -105,60 +178,132 @@ enroll_cb(int rv, Arbor__Envelope *env, void *arg)
 	if (rv != 0) {
 		if (rv != ARB_EPERM)
 			log_warnx("agent: enrolment: %s", arb_strerror(rv));
-		agent_retry_later(a);
-		return;
+		return rv;
 	}
+	if (env->enroll_reply->cert != NULL &&
+	    env->enroll_reply->cert[0] != '\0' &&
+	    (rv = agent_cert_take(a, env->enroll_reply->cert)) != 0)
+		return rv;
+	if (a->enrolled)
+		return 0;
 	if ((rv = arb_store_put(a->store, ARB_DB_META, "enrolled", 8, a->id,
 	    strlen(a->id))) != 0)
-		return;
+		return rv;
 	a->enrolled = 1;
 	arb_queue_ok(&a->outbox);
 	if (a->env && a->env->event)
 		a->env->event(a->env->event_arg, "enrolled", "", a->index);
 	else
 		log_info("agent: enrolled as %s", a->id);
+	return 0;
+}
+
+static void
+enroll_cb(int rv, Arbor__Envelope *env, void *arg)
+{
+	struct agent	*a = arg;
+	int		 was = a->enrolled;
+
+	a->enrolling = 0;
+	if (a->stopping)
+		return;
+	if ((rv = agent_enroll_reply(a, rv, env)) != 0) {
+		agent_retry_later(a);
+		return;
+	}
+	if (was)
+		return;		/* a renewal */
 	agent_flush(a);
+}
+
+/*
+ * The signed enrolment of this endpoint, asking for a TLS certificate
+ * when it takes one from enrolment.  Clear with agent_enrol_clear.
+ */
+int
+agent_enrol_make(struct agent *a, struct agent_enrol *e)
+{
+	Arbor__EnrollBody	 b = ARBOR__ENROLL_BODY__INIT;
+	uint8_t			 pub[ARB_PUBKEY_LEN];
+	char			*csr = NULL;
+	size_t			 len;
+	int			 rv;
+
+	memset(e, 0, sizeof(*e));
+	arbor__envelope__init(&e->env);
+	arbor__enroll__init(&e->en);
+	arbor__signed__init(&e->sg);
+	if (a->conf->token == NULL && !a->enrolled) {
+		log_warnx("agent: no enroll_token configured: cannot enrol");
+		return ARB_ECONFIG;
+	}
+	if ((rv = arb_key_raw_public(a->key, pub)) != 0 ||
+	    (rv = agent_cert_request(a, &csr)) != 0)
+		return rv;
+	b.pubkey.data = pub;
+	b.pubkey.len = sizeof(pub);
+	b.endpoint_id = a->id;
+	b.token = a->conf->token ? a->conf->token : "";
+	b.hostname = a->node_id;
+	b.at = (int64_t)time(NULL);
+	b.csr = csr ? csr : "";
+	if ((rv = arb_wire_encode_enroll(&b, &e->body, &len)) == 0)
+		rv = arb_signed_make(a->key, e->body, len, &e->sg);
+	free(csr);
+	if (rv != 0) {
+		agent_enrol_clear(e);
+		return rv;
+	}
+	e->en.enroll = &e->sg;
+	e->env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
+	e->env.enroll = &e->en;
+	return 0;
+}
+
+void
+agent_enrol_clear(struct agent_enrol *e)
+{
+	arb_signed_clear(&e->sg);
+	free(e->body);
+	e->body = NULL;
+}
+
+/*
+ * Enrol through the link (renew: again, for a new certificate, while
+ * enrolled).
+ */
+static void
+enroll_send(struct agent *a, int renew)
+{
+	struct agent_enrol	 e;
+	int			 rv;
+
+	if ((a->enrolled && !renew) || a->enrolling || a->stopping ||
+	    a->cert_wait)
+		return;
+	if ((rv = agent_enrol_make(a, &e)) != 0) {
+		if (rv != ARB_ECONFIG)
+			log_warnx("agent: enrolment: %s", arb_strerror(rv));
+		return;
+	}
+	if ((rv = arb_link_request(a->link, &e.env,
+	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, enroll_cb, a)) == 0)
+		a->enrolling = 1;
+	else
+		log_warnx("agent: enrolment: %s", arb_strerror(rv));
+	agent_enrol_clear(&e);
 }
 
 void
 agent_enroll(struct agent *a)
 {
-	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
-	Arbor__Enroll		 en = ARBOR__ENROLL__INIT;
-	Arbor__EnrollBody	 b = ARBOR__ENROLL_BODY__INIT;
-	Arbor__Signed		 sg = ARBOR__SIGNED__INIT;
-	uint8_t			 pub[ARB_PUBKEY_LEN], *body = NULL;
-	size_t			 len;
-	int			 rv;
+	enroll_send(a, 0);
+}
 
-	if (a->enrolled || a->enrolling || a->stopping)
-		return;
-	if (a->conf->token == NULL) {
-		log_warnx("agent: no enroll_token configured: cannot enrol");
-		return;
-	}
-	if ((rv = arb_key_raw_public(a->key, pub)) != 0)
-		return;
-	b.pubkey.data = pub;
-	b.pubkey.len = sizeof(pub);
-	b.endpoint_id = a->id;
-	b.token = a->conf->token;
-	b.hostname = a->node_id;
-	b.at = (int64_t)time(NULL);
-	if ((rv = arb_wire_encode_enroll(&b, &body, &len)) != 0 ||
-	    (rv = arb_signed_make(a->key, body, len, &sg)) != 0)
-		goto out;
-	en.enroll = &sg;
-	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
-	env.enroll = &en;
-	if ((rv = arb_link_request(a->link, &env,
-	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, enroll_cb, a)) == 0)
-		a->enrolling = 1;
-out:
-	if (rv != 0)
-		log_warnx("agent: enrolment: %s", arb_strerror(rv));
-	arb_signed_clear(&sg);
-	free(body);
+void
+agent_enroll_renew(struct agent *a)
+{
+	enroll_send(a, 1);
 }
 
 /* --------------------------------------------------------------- outbox */
@@ -559,7 +704,8 @@ covered_cb(const void *key, size_t klen, uint64_t seq, const uint8_t *data,
 		return 1;
 	memcpy(policy, (const char *)key + 2, klen - 2);
 	policy[klen - 2] = '\0';
-	return arb_receipt_seq(rc, policy) >= seq ? 0 : 1;
+	/* Revoked: the root takes none of them, now or later. */
+	return rc->revoked || arb_receipt_seq(rc, policy) >= seq ? 0 : 1;
 }
 
 /*
@@ -584,7 +730,13 @@ agent_receipt(struct agent *a, const Arbor__Signed *sg)
 		arb_wire_free_receipt(rc);
 		return;
 	}
+	if (rc->revoked && !a->revoked) {
+		log_warnx("agent: the root revoked this endpoint: it refuses "
+		    "its reports (enrol again with a new key)");
+		a->revoked = 1;
+	}
 	inventory_receipt(a, rc);
+	token_groups(a, rc);
 	if (arb_queue_collect(&a->outbox, OUTBOX_BATCH, SIZE_MAX, 0,
 	    covered_cb, rc, &done) == 0) {
 		if (arb_queue_ack(&a->outbox, &done, &n, NULL) == 0)
@@ -614,7 +766,8 @@ agent_refused(struct agent *a, const struct arb_queue_item *it, int code)
 	    arb_strerror(code));
 	if (code == ARB_ENOTFOUND)
 		agent_unenrolled(a, "it refused a report as unknown");
-	return code == ARB_ESTALE;
+	/* Revoked: the root takes none of ours again; keep none. */
+	return code == ARB_ESTALE || code == ARB_EREVOKED;
 }
 
 static void
@@ -638,6 +791,8 @@ flush_cb(int rv, Arbor__Envelope *env, void *arg)
 		return;
 	}
 	ack = env->report_ack;
+	a->m_reports_sent += fa->sent.n;
+	a->m_last_report = (int64_t)time(NULL);
 	memset(&done, 0, sizeof(done));
 	if (fa->sent.n > 0 && ((refused = calloc(fa->sent.n, 1)) == NULL ||
 	    (done.v = calloc(fa->sent.n, sizeof(*done.v))) == NULL))
@@ -748,7 +903,7 @@ agent_flush(struct agent *a)
 	char			*want = a->id;
 	size_t			 i;
 
-	if (a->stopping || a->sending)
+	if (a->stopping || a->sending || a->cert_wait)
 		return;
 	if (!a->enrolled) {
 		agent_enroll(a);

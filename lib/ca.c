@@ -227,9 +227,13 @@ ca_make(EVP_PKEY *pub, const char *name, X509 *issuer, EVP_PKEY *ikey,
 	BN_free(bn);
 	bn = NULL;
 	if (ca) {
-		if (!ca_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") ||
+		/* One under the root CA issues leaves only. */
+		if (!ca_ext(x, x, NID_basic_constraints, issuer ?
+		    "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") ||
 		    !ca_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-		    !ca_ext(x, x, NID_subject_key_identifier, "hash"))
+		    !ca_ext(x, x, NID_subject_key_identifier, "hash") ||
+		    (issuer != NULL && !ca_ext(x, issuer,
+		    NID_authority_key_identifier, "keyid")))
 			goto fail;
 	} else {
 		snprintf(san, sizeof(san), "DNS:%s", name);
@@ -252,12 +256,16 @@ fail:
 	return NULL;
 }
 
-int
-arb_ca_init(const char *dir)
+/*
+ * Make the CA in dir: self-signed for ten years, or (parent set) signed by
+ * the CA in parent for five, to issue leaves only.
+ */
+static int
+ca_init(const char *dir, const char *parent)
 {
 	char		 kpath[PATH_MAX], cpath[PATH_MAX], *pem = NULL;
-	EVP_PKEY	*pkey;
-	X509		*x = NULL;
+	EVP_PKEY	*pkey, *ikey = NULL;
+	X509		*x = NULL, *issuer = NULL;
 	int		 rv;
 
 	if (snprintf(kpath, sizeof(kpath), "%s/ca.key", dir) >=
@@ -276,8 +284,19 @@ arb_ca_init(const char *dir)
 	}
 	if ((pkey = ca_newkey()) == NULL)
 		return ARB_ECRYPTO;
-	if ((x = ca_make(pkey, "Arbor CA", NULL, pkey, 1, ARB_CERT_SERVER,
-	    60, (int64_t)CA_DAYS * 86400)) == NULL) {
+	if (parent != NULL) {
+		rv = ARB_ECRYPTO;
+		snprintf(kpath, sizeof(kpath), "%s/ca.key", parent);
+		if ((ikey = ca_load_key(kpath)) == NULL)
+			goto done;
+		snprintf(kpath, sizeof(kpath), "%s/ca.crt", parent);
+		if ((issuer = ca_load_cert(kpath)) == NULL)
+			goto done;
+		snprintf(kpath, sizeof(kpath), "%s/ca.key", dir);
+	}
+	if ((x = ca_make(pkey, parent ? "Arbor enrolment CA" : "Arbor CA",
+	    issuer, ikey ? ikey : pkey, 1, ARB_CERT_SERVER, 60,
+	    (int64_t)(parent ? CA_DAYS / 2 : CA_DAYS) * 86400)) == NULL) {
 		rv = ca_err("CA certificate");
 		goto done;
 	}
@@ -288,8 +307,22 @@ arb_ca_init(const char *dir)
 done:
 	free(pem);
 	X509_free(x);
+	X509_free(issuer);
+	EVP_PKEY_free(ikey);
 	EVP_PKEY_free(pkey);
 	return rv;
+}
+
+int
+arb_ca_init(const char *dir)
+{
+	return ca_init(dir, NULL);
+}
+
+int
+arb_ca_init_sub(const char *dir, const char *parent)
+{
+	return ca_init(dir, parent);
 }
 
 int
@@ -349,6 +382,40 @@ done:
 	return rv;
 }
 
+/*
+ * x as PEM, and after it its issuer's when that is not the root CA (self
+ * issued): a child shows the chain up to the CA its parent pins.
+ */
+static int
+ca_chain_pem(X509 *x, X509 *issuer, char **pemp)
+{
+	char	*a, *b, *out;
+	size_t	 la, lb;
+	int	 rv;
+
+	if ((rv = ca_cert_pem(x, &a)) != 0)
+		return rv;
+	if (X509_check_issued(issuer, issuer) == X509_V_OK) {
+		*pemp = a;
+		return 0;
+	}
+	if ((rv = ca_cert_pem(issuer, &b)) != 0) {
+		free(a);
+		return rv;
+	}
+	la = strlen(a);
+	lb = strlen(b);
+	if ((out = realloc(a, la + lb + 1)) == NULL) {
+		free(a);
+		free(b);
+		return -ENOMEM;
+	}
+	memcpy(out + la, b, lb + 1);
+	free(b);
+	*pemp = out;
+	return 0;
+}
+
 /* Sign pub with the CA in cadir. */
 static int
 ca_sign_key(const char *cadir, EVP_PKEY *pub, const char *name,
@@ -378,7 +445,7 @@ ca_sign_key(const char *cadir, EVP_PKEY *pub, const char *name,
 		rv = ca_err(name);
 		goto done;
 	}
-	rv = ca_cert_pem(x, pemp);
+	rv = ca_chain_pem(x, issuer, pemp);
 done:
 	X509_free(x);
 	X509_free(issuer);
@@ -440,6 +507,63 @@ arb_ca_issue(const char *cadir, const char *name, enum arb_cert_kind kind,
 		rv = arb_ca_write(cpath, pem, strlen(pem), 0644);
 	free(pem);
 	EVP_PKEY_free(pkey);
+	return rv;
+}
+
+int
+arb_cert_check(const char *pem, size_t len, const char *keypath,
+    const char *cafile, int64_t *untilp)
+{
+	X509_STORE_CTX	*sc = NULL;
+	X509_STORE	*st = NULL;
+	STACK_OF(X509)	*chain = NULL;
+	EVP_PKEY	*pkey = NULL;
+	X509		*x = NULL, *y;
+	BIO		*bio;
+	struct tm	 t;
+	int		 rv = ARB_EINVAL;
+
+	if (len == 0 || len > ARB_CA_PEM_MAX ||
+	    (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return ARB_EINVAL;
+	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
+	    (chain = sk_X509_new_null()) == NULL)
+		goto done;
+	while ((y = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(chain, y)) {
+			X509_free(y);
+			goto done;
+		}
+	ERR_clear_error();	/* the end of the file */
+	if ((pkey = ca_load_key(keypath)) == NULL ||
+	    X509_check_private_key(x, pkey) != 1) {
+		log_warnx("certificate: not for the key %s", keypath);
+		goto done;
+	}
+	if ((st = X509_STORE_new()) == NULL ||
+	    X509_STORE_load_file(st, cafile) != 1 ||
+	    (sc = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(sc, st, x, chain) != 1) {
+		rv = ca_err(cafile);
+		goto done;
+	}
+	if (X509_verify_cert(sc) != 1) {
+		log_warnx("certificate: %s", X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(sc)));
+		goto done;
+	}
+	if (!ASN1_TIME_to_tm(X509_get0_notAfter(x), &t))
+		goto done;
+	*untilp = (int64_t)timegm(&t);
+	rv = 0;
+done:
+	ERR_clear_error();
+	X509_STORE_CTX_free(sc);
+	X509_STORE_free(st);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(pkey);
+	X509_free(x);
+	BIO_free(bio);
 	return rv;
 }
 

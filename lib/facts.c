@@ -52,8 +52,9 @@ struct arb_facts {
 	void			 *view_arg;
 	int			  rootfd;
 	char			 *root;
-	char			**groups;
+	char			**groups;	/* conf's, then extra ones */
 	size_t			  ngroups;
+	size_t			  nconf_groups;
 	char			**pkeys;
 	char			**pvals;
 	size_t			  nprops;
@@ -133,6 +134,7 @@ arb_facts_new(const struct arb_facts_conf *conf, struct arb_facts **fp)
 	    &f->groups)) != 0)
 		goto fail;
 	f->ngroups = conf->ngroups;
+	f->nconf_groups = conf->ngroups;
 	if ((rv = facts_strv_dup(conf->prop_keys, conf->nprops,
 	    &f->pkeys)) != 0 ||
 	    (rv = facts_strv_dup(conf->prop_vals, conf->nprops,
@@ -592,6 +594,37 @@ arb_facts_prop(struct arb_facts *f, const char *key, const char **vp)
 			break;
 		}
 	}
+	return 0;
+}
+
+int
+arb_facts_extra_groups(struct arb_facts *f, char *const *g, size_t n)
+{
+	char	**v;
+	size_t	  i, k, nv;
+
+	if ((v = calloc(f->nconf_groups + n + 1, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	for (nv = 0; nv < f->nconf_groups; nv++)
+		v[nv] = f->groups[nv];
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < nv && strcmp(v[k], g[i]) != 0; k++)
+			;
+		if (k < nv)
+			continue;	/* configured already, or twice */
+		if ((v[nv] = strdup(g[i])) == NULL) {
+			while (nv > f->nconf_groups)
+				free(v[--nv]);
+			free(v);
+			return -ENOMEM;
+		}
+		nv++;
+	}
+	for (i = f->nconf_groups; i < f->ngroups; i++)
+		free(f->groups[i]);
+	free(f->groups);
+	f->groups = v;
+	f->ngroups = nv;
 	return 0;
 }
 

@@ -700,8 +700,15 @@ arb_link_free(struct arb_link *l)
 static int
 url_ok(const char *u)
 {
-	return strncmp(u, "tcp://", 6) == 0 || strncmp(u, "ipc://", 6) == 0 ||
-	    strncmp(u, "tls+tcp://", 10) == 0 || strncmp(u, "inproc://", 9) == 0;
+	static const char *const schemes[] = {
+		"tcp://", "tls+tcp://", "ws://", "wss://", "ipc://", "inproc://",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strncmp(u, schemes[i], strlen(schemes[i])) == 0)
+			return 1;
+	return 0;
 }
 
 int
@@ -723,8 +730,8 @@ arb_parent_parse(const char *value, struct arb_parent *p, char *err,
 		goto fail;
 	}
 	if (!url_ok(a) || !url_ok(b)) {
-		snprintf(err, errlen, "%s: not a tcp://, tls+tcp:// or ipc:// "
-		    "address", url_ok(a) ? b : a);
+		snprintf(err, errlen, "%s: not a tls+tcp://, wss://, tcp://, "
+		    "ws:// or ipc:// address", url_ok(a) ? b : a);
 		goto fail;
 	}
 	/* The name the parent's certificate carries, for both links. */

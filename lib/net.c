@@ -556,7 +556,7 @@ ipc_clear_stale(const char *url, const char *path)
  * with chmod afterwards.
  */
 static int
-net_listen(nng_socket sock, const char *url, enum arb_tls_auth auth)
+net_listen_one(nng_socket sock, const char *url, enum arb_tls_auth auth)
 {
 	nng_listener	 l;
 	const char	*path = NULL;
@@ -589,6 +589,31 @@ net_listen(nng_socket sock, const char *url, enum arb_tls_auth auth)
 		return -e;
 	}
 	return 0;
+}
+
+/*
+ * Listen on each of the addresses in urls (separated by blanks), one
+ * socket for all: a relay serves tls+tcp:// inside and wss:// for roaming
+ * endpoints on the same REP socket.  On failure the caller closes the
+ * socket, and with it the listeners already started.
+ */
+static int
+net_listen(nng_socket sock, const char *urls, enum arb_tls_auth auth)
+{
+	char	*copy, *u, *save = NULL;
+	int	 rv = 0, any = 0;
+
+	if ((copy = strdup(urls)) == NULL)
+		return -ENOMEM;
+	for (u = strtok_r(copy, " \t", &save); u != NULL && rv == 0;
+	    u = strtok_r(NULL, " \t", &save), any = 1)
+		rv = net_listen_one(sock, u, auth);
+	free(copy);
+	if (rv == 0 && !any) {
+		log_warnx("listen: no address");
+		rv = ARB_ECONFIG;
+	}
+	return rv;
 }
 
 /*
@@ -867,6 +892,12 @@ reply_copy(uint8_t *buf, size_t len, void *arg)
 {
 	memcpy(buf, arg, len);
 	return 0;
+}
+
+uint32_t
+arb_req_conn(const struct arb_req *req)
+{
+	return req->pipe;
 }
 
 int

@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/pem.h>
 
 #include "arbor/error.h"
@@ -140,6 +141,14 @@ arb_sha256_free(struct arb_sha256 *h)
 		return;
 	EVP_MD_CTX_free(h->ctx);
 	free(h);
+}
+
+int
+arb_random(void *buf, size_t len)
+{
+	if (len > INT_MAX || RAND_bytes(buf, (int)len) != 1)
+		return sig_crypto_err("random");
+	return 0;
 }
 
 int

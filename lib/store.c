@@ -49,6 +49,7 @@ static const char *const store_dbnames[ARB_DB_COUNT] = {
 	[ARB_DB_RECEIPTS] = "receipts",
 	[ARB_DB_INVENTORY] = "inventory",
 	[ARB_DB_PKGINDEX] = "pkgindex",
+	[ARB_DB_TOKENS] = "tokens",
 };
 
 /*

@@ -53,6 +53,7 @@ struct arb_sync {
 	Arbor__Head		*head;
 	uint8_t			*head_bytes;
 	size_t			 head_len;
+	uint64_t		 seen_seq;	/* newest verified head offered */
 	int			 closing;
 };
 
@@ -519,6 +520,8 @@ sync_head_take(struct sync_poll *p, const Arbor__HeadReply *hr)
 		    arb_link_parent(s->c.link), arb_strerror(rv));
 		goto end;
 	}
+	if (p->head->seq > s->seen_seq)
+		s->seen_seq = p->head->seq;
 	if (p->head->seq == held)
 		goto end;		/* nothing new */
 	if ((rv = arb_wire_encode_signed(p->head_signed, &p->head_bytes,
@@ -708,6 +711,14 @@ arb_sync_start(struct arb_sync *s)
 {
 	sync_arm(s, 0);
 	return 0;
+}
+
+uint64_t
+arb_sync_seen_seq(const struct arb_sync *s)
+{
+	uint64_t held = s->head ? s->head->seq : 0;
+
+	return s->seen_seq > held ? s->seen_seq : held;
 }
 
 const Arbor__Head *

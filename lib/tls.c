@@ -2,7 +2,8 @@
  * TLS settings and the nng TLS configurations made from them (nng's TLS
  * supplement, mbedTLS underneath in Debian's build: ECDSA P-256
  * certificates, no Ed25519).  lib/net.c hands every dialer and listener
- * here before starting it; nothing else in Arbor knows about TLS.
+ * here before starting it, and lib/http.c asks here for its https://
+ * server's; nothing else in Arbor knows about TLS.
  */
 #include <arpa/inet.h>
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
@@ -106,7 +108,64 @@ arb_tls_k_plain(void *c, const char *v, char *e, size_t n)
 	return arb_conf_bool(v, &tls.allow_plain, e, n);
 }
 
-/* The host of a tcp:// url is a loopback address or localhost. */
+int
+arb_tls_k_engine(void *c, const char *v, char *e, size_t n)
+{
+	(void)c;
+	if (strcmp(v, "openssl") == 0 || strcmp(v, "mbedtls") == 0) {
+		tls.mbedtls = strcmp(v, "mbedtls") == 0;
+		return 0;
+	}
+	snprintf(e, n, "%s: not openssl or mbedtls", v);
+	return ARB_ECONFIG;
+}
+
+/*
+ * TLS_ON for the schemes that run over TLS (tls+tcp://, wss://),
+ * TLS_PLAIN for their plain forms (tcp://, ws://), TLS_LOCAL for the rest
+ * (ipc://, inproc://: never off the machine).
+ */
+enum tls_scheme {
+	TLS_LOCAL,
+	TLS_PLAIN,
+	TLS_ON,
+};
+
+static enum tls_scheme
+tls_scheme(const char *url, const char **hostp)
+{
+	static const struct {
+		const char	*prefix;
+		enum tls_scheme	 s;
+	} schemes[] = {
+		{ "tls+tcp://", TLS_ON }, { "wss://", TLS_ON },
+		{ "https://", TLS_ON },
+		{ "tcp://", TLS_PLAIN }, { "ws://", TLS_PLAIN },
+		{ "http://", TLS_PLAIN },
+	};
+	size_t	i, len;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		len = strlen(schemes[i].prefix);
+		if (strncmp(url, schemes[i].prefix, len) == 0) {
+			if (hostp != NULL)
+				*hostp = url + len;
+			return schemes[i].s;
+		}
+	}
+	return TLS_LOCAL;
+}
+
+int
+arb_tls_on(const char *url)
+{
+	return tls_scheme(url, NULL) == TLS_ON;
+}
+
+/*
+ * The host of HOST[:PORT][/PATH] ([V6]:PORT too) is a loopback address or
+ * localhost.
+ */
 static int
 tls_loopback(const char *hostport)
 {
@@ -120,7 +179,7 @@ tls_loopback(const char *hostport)
 		if ((end = strchr(hostport, ']')) == NULL)
 			return 0;
 		hostport++;
-	} else if ((end = strrchr(hostport, ':')) == NULL)
+	} else if ((end = strpbrk(hostport, ":/")) == NULL)
 		end = hostport + strlen(hostport);
 	if ((len = (size_t)(end - hostport)) >= sizeof(host))
 		return 0;
@@ -138,23 +197,61 @@ tls_loopback(const char *hostport)
 int
 arb_tls_url_ok(const char *url, char *err, size_t errlen)
 {
-	if (strncmp(url, "tcp://", 6) != 0 || tls.allow_plain ||
-	    tls_loopback(url + 6))
+	const char	*host;
+	int		 http;
+
+	if (tls_scheme(url, &host) != TLS_PLAIN || tls.allow_plain ||
+	    tls_loopback(host))
 		return 0;
-	snprintf(err, errlen, "%s: plain tcp:// off loopback; use tls+tcp:// "
-	    "(or set allow_plain yes)", url);
+	http = strncmp(url, "http://", 7) == 0;
+	snprintf(err, errlen, "%s: plain %.*s off loopback; use %s (or set "
+	    "allow_plain yes)", url, (int)(host - url), url,
+	    http ? "https://" : "tls+tcp:// or wss://");
 	return ARB_ECONFIG;
 }
 
 int
-arb_tls_conf_url(const char *key, const char *url)
+arb_tls_conf_url(const char *key, const char *urls)
 {
-	char	err[512];
-	int	rv;
+	char	 err[512], *copy, *u, *save = NULL;
+	int	 rv = 0;
 
-	if ((rv = arb_tls_url_ok(url, err, sizeof(err))) != 0)
-		log_warnx("configuration: %s: %s", key, err);
+	if ((copy = strdup(urls)) == NULL)
+		return -ENOMEM;
+	for (u = strtok_r(copy, " \t", &save); u != NULL && rv == 0;
+	    u = strtok_r(NULL, " \t", &save))
+		if ((rv = arb_tls_url_ok(u, err, sizeof(err))) != 0)
+			log_warnx("configuration: %s: %s", key, err);
+	free(copy);
 	return rv;
+}
+
+int
+arb_tls_conf_http(const char *key, const char *url)
+{
+	const char	*hp;
+
+	if (strncmp(url, "http://", 7) == 0)
+		hp = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		hp = url + 8;
+	else {
+		log_warnx("configuration: %s: %s: not http://HOST:PORT or "
+		    "https://HOST:PORT", key, url);
+		return ARB_ECONFIG;
+	}
+	if (strchr(hp, '/') != NULL || strchr(hp, ':') == NULL ||
+	    hp[strlen(hp) - 1] == ':') {
+		log_warnx("configuration: %s: %s: HOST:PORT and no path (the "
+		    "metrics are at /metrics)", key, url);
+		return ARB_ECONFIG;
+	}
+	if (hp == url + 8 && (tls.cert == NULL || tls.key == NULL)) {
+		log_warnx("configuration: %s: %s: https:// needs tls_cert and "
+		    "tls_key", key, url);
+		return ARB_ECONFIG;
+	}
+	return arb_tls_conf_url(key, url);
 }
 
 int
@@ -261,7 +358,7 @@ tls_config(const char *url, nng_tls_mode mode, nng_tls_config **cfgp)
 	int		 rv;
 
 	if (tls.ca == NULL) {
-		log_warnx("%s: tls+tcp:// needs tls_ca", url);
+		log_warnx("%s: TLS needs tls_ca", url);
 		return ARB_ECONFIG;
 	}
 	if ((tls.cert == NULL) != (tls.key == NULL)) {
@@ -269,10 +366,12 @@ tls_config(const char *url, nng_tls_mode mode, nng_tls_config **cfgp)
 		return ARB_ECONFIG;
 	}
 	if (mode == NNG_TLS_MODE_SERVER && tls.cert == NULL) {
-		log_warnx("%s: listening on tls+tcp:// needs tls_cert and "
+		log_warnx("%s: listening with TLS needs tls_cert and "
 		    "tls_key", url);
 		return ARB_ECONFIG;
 	}
+	if (!tls.mbedtls && (rv = arb_tls_engine_openssl()) != 0)
+		return rv;
 	if ((rv = nng_tls_config_alloc(&cfg, mode)) != 0) {
 		log_warnx("%s: TLS: %s", url, nng_strerror(rv));
 		return rv == NNG_ENOMEM ? -ENOMEM : ARB_ENET;
@@ -282,7 +381,13 @@ tls_config(const char *url, nng_tls_mode mode, nng_tls_config **cfgp)
 		nng_tls_config_free(cfg);
 		return ARB_ECONFIG;
 	}
-	if (tls.cert != NULL && (rv = tls_own(cfg, url)) != 0) {
+	/*
+	 * A child without its certificate yet (it comes from enrolment)
+	 * dials without one: only an enrolment listener takes it.
+	 */
+	if (tls.cert != NULL && !(mode == NNG_TLS_MODE_CLIENT &&
+	    access(tls.cert, F_OK) != 0 && errno == ENOENT) &&
+	    (rv = tls_own(cfg, url)) != 0) {
 		nng_tls_config_free(cfg);
 		return rv;
 	}
@@ -308,10 +413,10 @@ arb_tls_dialer(nng_dialer d, const char *url)
 	const char	*name;
 	int		 rv;
 
-	if (strncmp(url, "tls+tcp://", 10) != 0)
+	if (!arb_tls_on(url))
 		return tls_plain_check(url);
 	if ((name = tls_name_for(url)) == NULL) {
-		log_warnx("%s: tls+tcp:// needs the name the parent's "
+		log_warnx("%s: TLS needs the name the parent's "
 		    "certificate carries (tls_name)", url);
 		return ARB_ECONFIG;
 	}
@@ -334,7 +439,7 @@ arb_tls_listener(nng_listener l, const char *url, enum arb_tls_auth auth)
 	nng_tls_config	*cfg;
 	int		 rv;
 
-	if (strncmp(url, "tls+tcp://", 10) != 0)
+	if (!arb_tls_on(url))
 		return tls_plain_check(url);
 	if ((rv = tls_config(url, NNG_TLS_MODE_SERVER, &cfg)) != 0)
 		return rv;
@@ -346,4 +451,35 @@ arb_tls_listener(nng_listener l, const char *url, enum arb_tls_auth auth)
 	}
 	nng_tls_config_free(cfg);
 	return rv;
+}
+
+int
+arb_tls_https(const char *url, struct nng_tls_config **cfgp)
+{
+	nng_tls_config	*cfg;
+	int		 rv;
+
+	if (tls.cert == NULL || tls.key == NULL) {
+		log_warnx("%s: https:// needs tls_cert and tls_key", url);
+		return ARB_ECONFIG;
+	}
+	if (!tls.mbedtls && (rv = arb_tls_engine_openssl()) != 0)
+		return rv;
+	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {
+		log_warnx("%s: TLS: %s", url, nng_strerror(rv));
+		return rv == NNG_ENOMEM ? -ENOMEM : ARB_ENET;
+	}
+	/* A scraper shows no certificate: what it reads is not secret. */
+	if ((rv = nng_tls_config_auth_mode(cfg,
+	    NNG_TLS_AUTH_MODE_NONE)) != 0) {
+		log_warnx("%s: TLS: %s", url, nng_strerror(rv));
+		nng_tls_config_free(cfg);
+		return ARB_ENET;
+	}
+	if ((rv = tls_own(cfg, url)) != 0) {
+		nng_tls_config_free(cfg);
+		return rv;
+	}
+	*cfgp = cfg;
+	return 0;
 }

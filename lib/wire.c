@@ -173,6 +173,44 @@ wire_check_via(char **via, size_t n)
 	return 0;
 }
 
+/* Groups an enrolment token gives: 1..ARB_MAX_ID bytes each, a few. */
+static int
+wire_check_groups(char **g, size_t n)
+{
+	size_t	i, len;
+
+	if (n > ARB_TOKEN_GROUPS_MAX)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++)
+		if ((len = wire_strlen(g[i], ARB_MAX_ID)) == 0 ||
+		    len == (size_t)-1)
+			return ARB_EPROTO;
+	return 0;
+}
+
+/* A token's bounds, in a reply and in the store alike. */
+static int
+wire_check_token(const Arbor__TokenRecord *t)
+{
+	if (wire_check_text(t->id, ARB_MAX_ID) != 0 ||
+	    (t->sha256.len != 0 && t->sha256.len != ARB_SHA256_LEN))
+		return ARB_EPROTO;
+	return wire_check_groups(t->groups, t->n_groups);
+}
+
+static int
+wire_check_reasons(Arbor__ReasonCount **v, size_t n)
+{
+	size_t	i;
+
+	if (n > WIRE_STATES_MAX)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++)
+		if (wire_check_text(v[i]->reason, ARB_MAX_ID) != 0)
+			return ARB_EPROTO;
+	return 0;
+}
+
 static int
 wire_check_relays(Arbor__RelayInfo **r, size_t n)
 {
@@ -488,6 +526,11 @@ wire_check_envelope(const Arbor__Envelope *e)
 	case ARBOR__ENVELOPE__BODY_GET_ENDPOINTS:
 		return wire_check_optid(e->get_endpoints->policy_id);
 	case ARBOR__ENVELOPE__BODY_STATUS_REPLY:
+		if (wire_check_reasons(e->status_reply->rejected_by,
+		    e->status_reply->n_rejected_by) != 0 ||
+		    wire_check_reasons(e->status_reply->enrol_refused,
+		    e->status_reply->n_enrol_refused) != 0)
+			return ARB_EPROTO;
 		for (i = 0; i < e->status_reply->n_policies; i++)
 			if (wire_check_id(
 			    e->status_reply->policies[i]->policy_id) != 0 ||
@@ -504,6 +547,7 @@ wire_check_envelope(const Arbor__Envelope *e)
 			    wire_check_text(x->hostname, ARB_MAX_ID) ||
 			    wire_check_optid(x->policy_id) ||
 			    wire_check_text(x->detail, ARB_MAX_TEXT) ||
+			    wire_check_text(x->revoked_reason, ARB_MAX_ID * 4) ||
 			    wire_check_via(x->via, x->n_via))
 				return ARB_EPROTO;
 		}
@@ -520,6 +564,28 @@ wire_check_envelope(const Arbor__Envelope *e)
 			if (wire_check_text(e->rollout_reply->lines[i],
 			    ARB_MAX_TEXT) != 0)
 				return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_TOKEN_CTL:
+		if (wire_check_text(e->token_ctl->op, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->token_ctl->id, ARB_MAX_ID) != 0 ||
+		    (e->token_ctl->sha256.len != 0 &&
+		    wire_check_sha(&e->token_ctl->sha256) != 0) ||
+		    wire_check_groups(e->token_ctl->groups,
+		    e->token_ctl->n_groups) != 0)
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_TOKEN_REPLY:
+		if (e->token_reply->n_tokens > ARB_TOKENS_MAX)
+			return ARB_EPROTO;
+		for (i = 0; i < e->token_reply->n_tokens; i++)
+			if (wire_check_token(e->token_reply->tokens[i]) != 0)
+				return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_ENDPOINT_REVOKE:
+		if (wire_check_text(e->endpoint_revoke->endpoint_id,
+		    ARB_MAX_ID) != 0 || wire_check_text(
+		    e->endpoint_revoke->reason, ARB_MAX_ID * 4) != 0)
+			return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_TREE_REPLY:
 		return wire_check_relays(e->tree_reply->relays,
@@ -541,6 +607,8 @@ wire_check_envelope(const Arbor__Envelope *e)
 	case ARBOR__ENVELOPE__BODY_ENROLL_REPLY:
 		if (e->enroll_reply->receipt != NULL &&
 		    wire_check_signed(e->enroll_reply->receipt) != 0)
+			return ARB_EPROTO;
+		if (wire_check_text(e->enroll_reply->cert, ARB_CERT_MAX) != 0)
 			return ARB_EPROTO;
 		return wire_check_text(e->enroll_reply->endpoint_id,
 		    ARB_MAX_ID);
@@ -974,7 +1042,8 @@ arb_wire_decode_enroll(const uint8_t *buf, size_t len, Arbor__EnrollBody **ep)
 	if (e->pubkey.len != ARB_PUBKEY_LEN ||
 	    wire_check_text(e->endpoint_id, ARB_MAX_ID) != 0 ||
 	    wire_check_text(e->token, ARB_MAX_TEXT) != 0 ||
-	    wire_check_text(e->hostname, ARB_MAX_ID) != 0) {
+	    wire_check_text(e->hostname, ARB_MAX_ID) != 0 ||
+	    wire_check_text(e->csr, ARB_CSR_MAX) != 0) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return ARB_EPROTO;
 	}
@@ -1050,12 +1119,45 @@ arb_wire_decode_eprec(const uint8_t *buf, size_t len,
 		return rv;
 	e = (Arbor__EndpointRecord *)m;
 	if (e->pubkey.len != ARB_PUBKEY_LEN ||
-	    wire_check_via(e->via, e->n_via) != 0) {
+	    wire_check_via(e->via, e->n_via) != 0 ||
+	    wire_check_groups(e->groups, e->n_groups) != 0) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return ARB_EPROTO;
 	}
 	*ep = e;
 	return 0;
+}
+
+int
+arb_wire_encode_token(const Arbor__TokenRecord *t, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&t->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_token(const uint8_t *buf, size_t len,
+    Arbor__TokenRecord **tp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__token_record__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	if (wire_check_token((Arbor__TokenRecord *)m) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*tp = (Arbor__TokenRecord *)m;
+	return 0;
+}
+
+void
+arb_wire_free_token(Arbor__TokenRecord *t)
+{
+	if (t != NULL)
+		arbor__token_record__free_unpacked(t, NULL);
 }
 
 void
@@ -1123,6 +1225,8 @@ arb_wire_decode_receipt(const uint8_t *buf, size_t len, Arbor__Receipt **rp)
 	for (i = 0; rv == 0 && i < r->n_taken; i++)
 		if (wire_check_optid(r->taken[i]->policy_id) != 0)
 			rv = ARB_EPROTO;
+	if (rv == 0 && wire_check_groups(r->groups, r->n_groups) != 0)
+		rv = ARB_EPROTO;
 	if (rv != 0) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return rv;

@@ -45,7 +45,7 @@
  */
 #define AGG_IDLE_MS		5000		/* receipts asked for, at most */
 #define AGG_HEARTBEAT_MS	(240 * 1000)
-#define AGG_CHILD_WINDOW	600		/* s: a child counts this long */
+#define AGG_CHILD_WINDOW	RELAY_CHILD_WINDOW	/* s: a child counts */
 /*
  * Relays below that are remembered (and so sent up in every batch, with
  * this relay's own entry): few enough that a batch always fits the wire.
@@ -82,6 +82,7 @@ struct relay_agg {
 	int			 tick_missed;	/* a flush came while inflight */
 	uint64_t		 spooled;	/* records added since a flush */
 	uint64_t		 last_up_ms;
+	uint64_t		 last_ack_ms;	/* a batch taken; loop clock */
 	/* What the relay info last sent said, to send it when it changes. */
 	int			 info_changed;	/* a relay below changed */
 	uint32_t		 sent_children;
@@ -257,6 +258,12 @@ agg_enroll_cb(int rv, Arbor__Envelope *reply, void *arg)
 
 	if (g == NULL)
 		return;			/* the child's request is gone too */
+	if (rv != 0 && reply != NULL &&
+	    reply->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
+		/* The root's refusal says why (a token used up): pass it on. */
+		relay_send(g->c, req, reply);
+		return;
+	}
 	if (rv != 0) {
 		relay_error(g->c, req, rv == ARB_ECLOSED ? ARB_EAGAIN : rv,
 		    "enrol: parent");
@@ -733,6 +740,7 @@ agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 		goto out;
 	c->st.batches_up++;
 	c->st.reports_up += g->sent.n;
+	g->last_ack_ms = uv_now(c->c.loop);
 	log_debug("relay: reports: %zu sent up, %zu cleared", g->sent.n,
 	    deleted);
 out:
@@ -936,4 +944,20 @@ relay_agg_free(struct relay_core *c)
 	free(g->sent_parent);
 	free(g);
 	c->agg = NULL;
+}
+
+void
+relay_agg_spool(struct relay_core *c, uint64_t *depthp, uint64_t *agep)
+{
+	struct relay_agg	*g = c->agg;
+	struct arb_txn		*t;
+	uint64_t		 n = 0;
+
+	if (g != NULL && arb_txn_begin(c->c.store, 0, &t) == 0) {
+		(void)arb_txn_count(t, ARB_DB_SPOOL, &n);
+		arb_txn_abort(t);
+	}
+	*depthp = n;
+	*agep = g != NULL && g->last_ack_ms != 0 ?
+	    uv_now(c->c.loop) - g->last_ack_ms : 0;
 }

@@ -38,6 +38,7 @@ struct miss {			/* one blob being fetched for children */
 	uint8_t			 sha[ARB_SHA256_LEN];
 	struct parked		*parked;
 	int			 prefetch;	/* counts toward a push */
+	uint64_t		 size;		/* the blob's, named */
 	struct miss		*next;
 };
 
@@ -219,6 +220,7 @@ cache_trim_to(struct relay_core *c, uint64_t limit)
 	if (ta.n > 1)
 		qsort(ta.v, ta.n, sizeof(*ta.v), trim_cmp);
 	for (i = 0; i < ta.n && ta.total > limit; i++) {
+		c->st.evictions++;
 		arb_hex(ta.v[i].sha, ARB_SHA256_LEN, hex);
 		log_info("%s: cache: evicting blob %.12s (%llu bytes)",
 		    c->c.name, hex, (unsigned long long)ta.v[i].size);
@@ -343,8 +345,10 @@ cache_miss_done(int rv, const uint8_t *sha, const uint8_t *chunks,
 			free(c);
 		return;
 	}
-	if (rv == 0)
+	if (rv == 0) {
 		cache_fail_forget(c, sha);
+		c->st.fetched_bytes += m->size;
+	}
 	else if (rv != ARB_ECLOSED)
 		cache_fail_note(c, sha, rv);
 	if (rv == 0 && (rv = relay_core_index_blob(c, sha, chunks,
@@ -404,6 +408,7 @@ cache_fetch(struct relay_core *c, const struct named_blob *nb, int prefetch,
 	m->c = c;
 	memcpy(m->sha, nb->sha, ARB_SHA256_LEN);
 	m->prefetch = prefetch;
+	m->size = nb->size;
 	if ((rv = arb_fetch_blob(c->c.fetch, nb->sha, nb->size,
 	    cache_miss_done, m)) != 0) {
 		arb_hex(nb->sha, ARB_SHA256_LEN, hex);

@@ -28,6 +28,8 @@ ARB_CONF_STRKEY(k_svc, struct relay_conf, svc)
 
 ARB_CONF_STRKEY(k_pub, struct relay_conf, pub)
 
+ARB_CONF_STRKEY(k_enroll_svc, struct relay_conf, enroll_svc)
+
 static int
 k_cache_size(void *c, const char *v, char *e, size_t n)
 {
@@ -82,7 +84,21 @@ k_children_max(void *c, const char *v, char *e, size_t n)
 	return arb_conf_int(v, 1, 10000000, &C(c)->children_max, e, n);
 }
 
+static int
+k_serve_rate(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->serve_rate, e, n);
+}
+
+static int
+k_child_rate(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_size(v, 0, 1ULL << 40, &C(c)->child_rate, e, n);
+}
+
 ARB_CONF_STRKEY(k_node_id, struct relay_conf, node_id)
+
+ARB_CONF_STRKEY(k_metrics_listen, struct relay_conf, metrics_listen)
 
 const struct arb_conf_key relay_conf_keys[] = {
 	ARB_TLS_CONF_KEYS,
@@ -93,6 +109,9 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "to pin instead: publisher keys from its statements" },
 	{ "svc", k_svc, "REP address children send requests to" },
 	{ "pub", k_pub, "PUB address children subscribe to" },
+	{ "enroll_svc", k_enroll_svc, "address that serves nothing but "
+	    "enrolment, no client certificate asked: where agents get "
+	    "their certificates (default none)" },
 	{ "cache_size", k_cache_size, "byte limit of the blob cache "
 	    "(default 10G; 0: none)" },
 	{ "chunk_cache", k_chunk_cache, "bytes of recently served, verified "
@@ -109,8 +128,16 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "(default: half of map_size)" },
 	{ "children_max", k_children_max, "children remembered for the "
 	    "tree view (default 65536)" },
+	{ "serve_rate", k_serve_rate, "cap on bytes a second of blob data "
+	    "to all children together, shared fairly, urgent first "
+	    "(default 0: none)" },
+	{ "child_rate", k_child_rate, "cap on bytes a second to one child "
+	    "(default 0: none)" },
 	{ "node_id", k_node_id, "this relay's name in the tree and in "
 	    "report paths (default: host name)" },
+	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
+	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
+	    "https://HOST:PORT/metrics (default: off)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -157,6 +184,12 @@ relay_conf_check(struct relay_conf *c)
 	} else if (arb_tls_conf_url("svc", c->svc) != 0 ||
 	    arb_tls_conf_url("pub", c->pub) != 0)
 		rv = ARB_ECONFIG;
+	if (c->enroll_svc != NULL &&
+	    arb_tls_conf_url("enroll_svc", c->enroll_svc) != 0)
+		rv = ARB_ECONFIG;
+	if (c->metrics_listen != NULL &&
+	    arb_tls_conf_http("metrics_listen", c->metrics_listen) != 0)
+		rv = ARB_ECONFIG;
 	if (c->node_id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
 			strcpy(host, "relay");
@@ -174,7 +207,9 @@ relay_conf_clear(struct relay_conf *c)
 	free(c->trust_root);
 	free(c->svc);
 	free(c->pub);
+	free(c->enroll_svc);
 	arb_upstream_clear(&c->up);
 	free(c->node_id);
+	free(c->metrics_listen);
 	memset(c, 0, sizeof(*c));
 }

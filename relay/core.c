@@ -22,6 +22,7 @@
 
 /* Requests in flight one connection may always have. */
 #define CORE_CONN_MIN	8
+#define CORE_ENROL_CTX	64	/* enrolments in flight on enroll_svc */
 
 /* ------------------------------------------------------------ notifying */
 
@@ -85,6 +86,7 @@ relay_core_head(struct relay_core *c, const Arbor__Head *head,
 		arb_wire_free_signed(c->head_signed);
 	c->head_signed = sg;
 	c->head_seq = head->seq;
+	c->head_issued_at = head->issued_at;
 	relay_head_replies(c, head);
 
 	/* Which blobs do the current policies name? */
@@ -199,7 +201,7 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	if ((rv = arb_strmap_new(&c->children)) != 0 ||
 	    (rv = relay_cache_init(c)) != 0 ||
 	    (rv = arb_group_new(cf->loop, cf->store, cf->name,
-	    &c->group)) != 0)
+	    &c->group)) != 0 || (rv = relay_shape_init(c)) != 0)
 		goto fail;
 	if ((rv = arb_pub_listen(cf->net, cf->pub, &c->pubs)) != 0)
 		goto fail;
@@ -208,9 +210,15 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	if ((rv = arb_srv_listen(cf->net, cf->svc, cf->nctx, relay_request, c,
 	    &c->srv)) != 0 || (rv = core_conn_limit(c)) != 0)
 		goto fail;
+	if (cf->enroll_svc != NULL && (rv = arb_srv_listen_enrol(cf->net,
+	    cf->enroll_svc, CORE_ENROL_CTX, relay_enroll_request, c,
+	    &c->esrv)) != 0)
+		goto fail;
 	*cp = c;
 	return 0;
 fail:
+	if (c->esrv)
+		arb_srv_close(c->esrv);
 	if (c->srv)
 		arb_srv_close(c->srv);
 	if (c->pubs)
@@ -218,6 +226,7 @@ fail:
 	if (c->agg)
 		relay_agg_free(c);
 	arb_group_free(c->group);
+	relay_shape_fini(c);
 	relay_cache_fini(c);
 	arb_strmap_free(c->children, free);
 	free(c->chunkbuf);
@@ -248,6 +257,9 @@ relay_core_free(struct relay_core *c)
 	c->group = NULL;
 	if (c->agg)
 		relay_agg_free(c);
+	relay_shape_fini(c);
+	if (c->esrv)
+		arb_srv_close(c->esrv);
 	arb_srv_close(c->srv);
 	arb_pub_close(c->pubs);
 	arb_strmap_free(c->children, free);

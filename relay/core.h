@@ -34,6 +34,7 @@ struct relay_core_conf {
 	struct arb_blobdir	*blobs;
 	const char		*svc;		/* REP address for children */
 	const char		*pub;		/* PUB address for children */
+	const char		*enroll_svc;	/* enrolment only; or NULL */
 	int			 nctx;		/* requests in flight */
 	uint64_t		 cache_limit;	/* bytes of blobs; 0: none */
 	uint64_t		 chunk_cache;	/* bytes of verified chunks in RAM */
@@ -46,6 +47,8 @@ struct relay_core_conf {
 	uint64_t		 spool_max;	/* reports spooled at most; 0: none */
 	uint64_t		 spool_size;	/* bytes of spool at most; 0: none */
 	uint32_t		 children_max;	/* children remembered at most */
+	uint64_t		 serve_rate;	/* bytes/s of chunks to children */
+	uint64_t		 child_rate;	/* ... to one child; 0: no cap */
 	/* publisher keys: receipts; statements served from store */
 	const struct arb_keychain *keys;
 	/*
@@ -95,22 +98,59 @@ int	relay_core_index_blob(struct relay_core *c,
  */
 struct arb_group *relay_core_commit_group(struct relay_core *c);
 
-/* Counters, for logs and tests. */
+/* The kinds of request children send, counted apart. */
+enum relay_req_kind {
+	RELAY_REQ_HELLO,
+	RELAY_REQ_HEAD,
+	RELAY_REQ_POLICY,
+	RELAY_REQ_KEYS,
+	RELAY_REQ_CHUNK,
+	RELAY_REQ_ENROL,
+	RELAY_REQ_REPORTS,
+	RELAY_REQ_OTHER,	/* unexpected, or not decoded */
+	RELAY_REQ_KINDS
+};
+
+/* Counters, for logs, tests and metrics. */
 struct relay_core_stats {
 	uint64_t	requests;
+	uint64_t	by_kind[RELAY_REQ_KINDS];
 	uint64_t	errors;		/* error replies sent */
 	uint64_t	chunks;		/* chunks served */
 	uint64_t	chunk_bytes;
 	uint64_t	upstream_fetches;
+	uint64_t	fetched_bytes;	/* of blobs fetched upstream, verified */
+	uint64_t	cache_hits;	/* chunk asked of a blob held */
+	uint64_t	cache_misses;	/* ... of one being fetched for it */
+	uint64_t	evictions;	/* blobs evicted from the cache */
 	uint64_t	corrupt;	/* damaged blobs found on disk */
 	uint64_t	batches_in;	/* report batches from children */
 	uint64_t	batch_bytes_in;
 	uint64_t	reports_in;
 	uint64_t	batches_up;	/* batches sent and acknowledged */
 	uint64_t	reports_up;
+	uint64_t	shaped;		/* chunk requests paced (serve_rate) */
+	uint64_t	shaped_urgent;	/* urgent chunks sent ahead of others */
 };
 void	relay_core_stats(const struct relay_core *c,
 	    struct relay_core_stats *st);
+
+struct arb_metrics;
+/*
+ * Add what the core counts to m (see the README's "Metrics"): requests by
+ * kind, bytes served and fetched, the cache, children, the spool and the
+ * reports sent up, the head.  0 or an error.
+ */
+int	relay_core_metrics(struct relay_core *c, struct arb_metrics *m);
+
+struct arb_http;
+/*
+ * Serve GET /metrics on h (before arb_http_start): arbor_build_info, the
+ * core's metrics, then what fill(arg, m) adds (NULL: nothing), rendered
+ * fresh at every scrape on the loop.  h must be freed before the core.
+ */
+int	relay_core_serve_metrics(struct relay_core *c, struct arb_http *h,
+	    int (*fill)(void *arg, struct arb_metrics *m), void *arg);
 
 /*
  * Commit what the group holds (its replies go out), stop serving and

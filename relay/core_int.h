@@ -1,6 +1,7 @@
 /*
  * The relay core's private declarations, shared by its files: core.c (the
- * core's life and its heads), serve.c (answering children), cache.c (the
+ * core's life and its heads), serve.c (answering children), shape.c (the
+ * rates to children), cache.c (the
  * blob index and its byte limit, the chunks kept in memory, the blobs
  * being fetched for children) and aggregate.c (the report spool and
  * enrolments, forwarded upward).  Nothing outside relay/ includes it.
@@ -29,6 +30,7 @@ struct named_blob {		/* a blob that a current policy names */
 
 struct miss;			/* cache.c: one blob being fetched */
 struct cchunk;			/* cache.c: one chunk kept in memory */
+struct relay_shape;		/* shape.c: the rates to children */
 
 /*
  * A blob whose upstream fetch failed: children asking for it get the same
@@ -48,10 +50,12 @@ struct relay_core {
 	struct fetch_fail	 fails[RELAY_FAILS_MAX];
 	int			 nfails;
 	struct arb_srv		*srv;
+	struct arb_srv		*esrv;		/* enrolment only, or NULL */
 	struct arb_pub		*pubs;
 	struct arb_group	*group;		/* commits before acks */
 	Arbor__Signed		*head_signed;	/* decoded, for replies */
 	uint64_t		 head_seq;
+	int64_t			 head_issued_at;	/* s */
 	struct named_blob	*named;
 	size_t			 nnamed;
 	char			**urgent_ids;	/* "id@pushed_seq" of the last head */
@@ -74,6 +78,9 @@ struct relay_core {
 	struct arb_strmap	*children;	/* node id -> struct child */
 	int64_t			 children_pruned;	/* s, last looked */
 	int			 children_full;	/* logged that it is */
+	struct relay_shape	*shape;		/* NULL: no rate to children */
+	int			(*mfill)(void *, struct arb_metrics *);
+	void			*marg;		/* relay_core_serve_metrics */
 };
 
 /* core.c */
@@ -81,6 +88,8 @@ void	relay_notify(struct relay_core *);
 
 /* serve.c */
 void	relay_request(struct arb_req *, const uint8_t *, size_t, void *);
+void	relay_enroll_request(struct arb_req *, const uint8_t *, size_t,
+	    void *);
 void	relay_send(struct relay_core *, struct arb_req *,
 	    Arbor__Envelope *);
 void	relay_error(struct relay_core *, struct arb_req *, int code,
@@ -89,6 +98,12 @@ void	relay_serve_chunk(struct relay_core *, struct arb_req *,
 	    const uint8_t *sha, uint64_t off, uint32_t len);
 void	relay_head_replies(struct relay_core *, const Arbor__Head *);
 uint32_t relay_children(struct relay_core *, int64_t since);
+
+/* shape.c */
+int	relay_shape_init(struct relay_core *);
+void	relay_shape_fini(struct relay_core *);
+void	relay_shape_chunk(struct relay_core *, struct arb_req *,
+	    const uint8_t *sha, uint64_t off, uint32_t len);
 
 /* cache.c */
 int	relay_cache_init(struct relay_core *);
@@ -117,5 +132,10 @@ void	relay_agg_enroll(struct relay_core *, struct arb_req *,
 	    Arbor__Enroll *);
 void	relay_agg_batch(struct relay_core *, struct arb_req *,
 	    Arbor__ReportBatch *);
+/* Reports spooled, and ms since the parent last took a batch (0: never). */
+void	relay_agg_spool(struct relay_core *, uint64_t *depthp,
+	    uint64_t *agep);
+/* Children are counted as connected when heard from this recently. */
+#define RELAY_CHILD_WINDOW	600		/* s */
 
 #endif

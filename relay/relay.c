@@ -16,10 +16,12 @@
 #include "arbor/error.h"
 #include "arbor/io.h"
 #include "arbor/log.h"
+#include "arbor/metrics.h"
 #include "arbor/net.h"
 #include "arbor/sig.h"
 #include "arbor/store.h"
 #include "arbor/fetch.h"
+#include "arbor/http.h"
 #include "arbor/link.h"
 #include "arbor/sync.h"
 #include "core.h"
@@ -38,6 +40,7 @@ struct relay {
 	struct arb_sync		*sync;
 	struct arb_fetcher	*fetch;
 	struct relay_core	*core;
+	struct arb_http		*http;		/* metrics, or NULL */
 };
 
 static void
@@ -51,10 +54,31 @@ relay_on_head(void *arg, const Arbor__Head *head)
 	relay_core_head(r->core, head, sb, len);
 }
 
+/* The relay's part of /metrics, after the core's: its parent. */
+static int
+relay_metrics(void *arg, struct arb_metrics *m)
+{
+	struct relay		*r = arg;
+	const Arbor__Head	*h = arb_sync_head(r->sync);
+	uint64_t		 seen = arb_sync_seen_seq(r->sync);
+	uint64_t		 held = h ? h->seq : 0;
+	int			 rv;
+
+	if ((rv = arb_metrics_one(m, "arbor_parent_head_seq",
+	    ARB_METRIC_GAUGE, "Sequence number of the newest verified head "
+	    "a parent offered", (double)seen)) != 0)
+		return rv;
+	return arb_metrics_one(m, "arbor_head_lag_seq", ARB_METRIC_GAUGE,
+	    "Heads the parent offered that this relay has not taken yet",
+	    (double)(seen - held));
+}
+
 /* Serving first, then what it uses; the link last (it completes the rest). */
 static void
 relay_close_upstream(struct relay *r)
 {
+	arb_http_free(r->http);		/* it reads the core */
+	r->http = NULL;
 	if (r->core)
 		relay_core_free(r->core);
 	r->core = NULL;
@@ -174,12 +198,21 @@ relay_new(const struct relay_conf *conf)
 	cc.spool_size = conf->spool_size ? conf->spool_size :
 	    conf->map_size / 2;
 	cc.children_max = (uint32_t)conf->children_max;
+	cc.enroll_svc = conf->enroll_svc;
+	cc.serve_rate = conf->serve_rate;
+	cc.child_rate = conf->child_rate;
 	cc.keys = r->keys;
 	if ((rv = relay_core_new(&cc, &r->core)) != 0) {
 		log_warnx("relay: cannot serve on %s / %s: %s", conf->svc,
 		    conf->pub, arb_strerror(rv));
 		goto fail;
 	}
+	if (conf->metrics_listen != NULL &&
+	    ((rv = arb_http_new(&r->loop, conf->metrics_listen,
+	    &r->http)) != 0 ||
+	    (rv = relay_core_serve_metrics(r->core, r->http, relay_metrics,
+	    r)) != 0 || (rv = arb_http_start(r->http)) != 0))
+		goto fail;
 	/* Serve the head we already hold while we catch up. */
 	if (arb_sync_head(r->sync) != NULL)
 		relay_on_head(r, arb_sync_head(r->sync));
@@ -201,6 +234,9 @@ relay_new(const struct relay_conf *conf)
 		    "(--import DIR)");
 	log_info("relay: %s serving %s and %s", conf->node_id, conf->svc,
 	    conf->pub);
+	if (conf->enroll_svc != NULL)
+		log_info("relay: enrolment only, no client certificate asked, "
+		    "on %s", conf->enroll_svc);
 	return r;
 fail:
 	relay_free(r);

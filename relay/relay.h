@@ -26,6 +26,10 @@ struct relay_conf {
 	int64_t			 spool_max;
 	uint64_t		 spool_size;	/* 0: half of map_size */
 	int64_t			 children_max;
+	char			*enroll_svc;
+	uint64_t		 serve_rate;	/* bytes/s to all children */
+	uint64_t		 child_rate;	/* bytes/s to one child */
+	char			*metrics_listen;	/* http(s)://, or NULL */
 	const char		*import_dir;	/* --import DIR, or NULL */
 };
 

@@ -89,10 +89,12 @@ relay_serve_chunk(struct relay_core *c, struct arb_req *req,
 			return;
 		}
 		/* A miss: wait for the one upstream fetch. */
+		c->st.cache_misses++;
 		if ((rv = relay_cache_park(c, nb, req, off, len)) != 0)
 			relay_error(c, req, rv, "blob fetch");
 		return;
 	}
+	c->st.cache_hits++;
 	if (off % ARB_CHUNK_SIZE != 0 || off >= h.size || len == 0 ||
 	    len != (h.size - off < ARB_CHUNK_SIZE ? h.size - off :
 	    ARB_CHUNK_SIZE)) {
@@ -391,6 +393,70 @@ serve_hello(struct relay_core *c, struct arb_req *req, const Arbor__Hello *h)
 
 /* --------------------------------------------------------------- requests */
 
+static void
+serve_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
+{
+	if (c->c.on_enroll)
+		c->c.on_enroll(c->c.hook_arg, req, e);
+	else if (c->agg)
+		relay_agg_enroll(c, req, e);
+	else
+		relay_error(c, req, ARB_EINVAL, "enrol");
+}
+
+/*
+ * The enrolment listener's callback: a child that shows no client
+ * certificate may enrol here (asking the root for one), and do nothing
+ * else.
+ */
+void
+relay_enroll_request(struct arb_req *req, const uint8_t *data, size_t len,
+    void *arg)
+{
+	struct relay_core	*c = arg;
+	Arbor__Envelope		*env;
+	int			 rv;
+
+	c->st.requests++;
+	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
+		log_warnx("%s: malformed request on the enrolment address "
+		    "(%zu bytes): %s", c->c.name, len, arb_strerror(rv));
+		relay_error(c, req, rv, "request");
+		return;
+	}
+	if (env->body_case == ARBOR__ENVELOPE__BODY_ENROLL)
+		serve_enroll(c, req, env->enroll);
+	else
+		relay_error(c, req, ARB_EPERM, "this address serves only "
+		    "enrolment");
+	c->st.by_kind[env->body_case == ARBOR__ENVELOPE__BODY_ENROLL ?
+	    RELAY_REQ_ENROL : RELAY_REQ_OTHER]++;
+	arb_wire_free(env);
+}
+
+static enum relay_req_kind
+req_kind(Arbor__Envelope__BodyCase bc)
+{
+	switch (bc) {
+	case ARBOR__ENVELOPE__BODY_HELLO:
+		return RELAY_REQ_HELLO;
+	case ARBOR__ENVELOPE__BODY_GET_HEAD:
+		return RELAY_REQ_HEAD;
+	case ARBOR__ENVELOPE__BODY_GET_POLICY:
+		return RELAY_REQ_POLICY;
+	case ARBOR__ENVELOPE__BODY_GET_KEYS:
+		return RELAY_REQ_KEYS;
+	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
+		return RELAY_REQ_CHUNK;
+	case ARBOR__ENVELOPE__BODY_ENROLL:
+		return RELAY_REQ_ENROL;
+	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
+		return RELAY_REQ_REPORTS;
+	default:
+		return RELAY_REQ_OTHER;
+	}
+}
+
 /* The svc server's callback: one request from a child. */
 void
 relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
@@ -401,11 +467,13 @@ relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 
 	c->st.requests++;
 	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
+		c->st.by_kind[RELAY_REQ_OTHER]++;
 		log_warnx("%s: malformed request (%zu bytes): %s", c->c.name,
 		    len, arb_strerror(rv));
 		relay_error(c, req, rv, "request");
 		return;
 	}
+	c->st.by_kind[req_kind(env->body_case)]++;
 	switch (env->body_case) {
 	case ARBOR__ENVELOPE__BODY_HELLO:
 		serve_hello(c, req, env->hello);
@@ -414,12 +482,7 @@ relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		serve_get_head(c, req, env->get_head);
 		break;
 	case ARBOR__ENVELOPE__BODY_ENROLL:
-		if (c->c.on_enroll)
-			c->c.on_enroll(c->c.hook_arg, req, env->enroll);
-		else if (c->agg)
-			relay_agg_enroll(c, req, env->enroll);
-		else
-			relay_error(c, req, ARB_EINVAL, "enrol");
+		serve_enroll(c, req, env->enroll);
 		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
 		c->st.batch_bytes_in += len;
@@ -437,7 +500,7 @@ relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		serve_get_keys(c, req, env->get_keys);
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
-		relay_serve_chunk(c, req, env->get_chunk->sha256.data,
+		relay_shape_chunk(c, req, env->get_chunk->sha256.data,
 		    env->get_chunk->offset, env->get_chunk->len);
 		break;
 	default:

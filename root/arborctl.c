@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,7 +56,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "serves\n", 1 },
 	{ "ca", cmd_ca,
 	    "  ca init DIR           make Arbor's TLS certificate authority "
-	    "in DIR\n", 0 },
+	    "in DIR\n"
+	    "  ca init --enrol CA DIR  an enrolment CA under CA, for the "
+	    "root to sign\n                        endpoints' certificates "
+	    "(enroll_ca)\n", 0 },
 	{ "cert", cmd_cert,
 	    "  cert issue --ca DIR --name NAME --out PREFIX [--client]\n"
 	    "       [--valid DURATION] [--backdate DURATION]\n"
@@ -102,6 +106,19 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
 	{ "export", cmd_export, "  export DIR            the signed catalog and its blobs, for an air-gapped site\n", 1 },
 	{ "import-reports", cmd_import_reports, "  import-reports FILE   reports a relay exported (arbor-relay --export-reports)\n", 1 },
+	{ "token", cmd_token,
+	    "  token create [--group G]... [--expires DURATION] [--uses N] "
+	    "--out FILE\n"
+	    "                        a new enrolment token, written to FILE "
+	    "(mode 0600);\n"
+	    "                        prints its id\n"
+	    "  token list [--json]   the enrolment tokens: uses, expiry, "
+	    "groups\n"
+	    "  token revoke ID       refuse enrolments with that token\n", 1 },
+	{ "endpoint", cmd_endpoint,
+	    "  endpoint revoke ID [--reason TEXT]\n"
+	    "                        refuse that endpoint's reports and "
+	    "enrolments\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },
@@ -282,6 +299,19 @@ ctl_clean(const char *in, size_t max, char *out, size_t outlen)
 		chars--;
 	}
 	memcpy(out + o, "...", 4);
+}
+
+void
+ctl_span(int64_t d, char *out, size_t outlen)
+{
+	if (d < 120)
+		snprintf(out, outlen, "%" PRId64 "s", d);
+	else if (d < 2 * 3600)
+		snprintf(out, outlen, "%" PRId64 "m", d / 60);
+	else if (d < 2 * 86400)
+		snprintf(out, outlen, "%" PRId64 "h", d / 3600);
+	else
+		snprintf(out, outlen, "%" PRId64 "d", d / 86400);
 }
 
 /* Characters on screen, counting a UTF-8 sequence as one. */

@@ -71,6 +71,8 @@ void	ctl_cat(char *buf, size_t size, const char *fmt, ...)
  * marked with "..." when cut.
  */
 void	ctl_clean(const char *in, size_t max, char *out, size_t outlen);
+/* A span of seconds, rounded down, as "40s", "12m", "5h" or "6d". */
+void	ctl_span(int64_t d, char *out, size_t outlen);
 /* Characters on screen, counting a UTF-8 sequence as one. */
 size_t	ctl_width(const char *s);
 
@@ -85,6 +87,10 @@ int	cmd_query(struct ctl *, int, char *[]);
 int	ctl_dry_run(struct ctl *, const struct arb_policy_file *, int);
 /* ctl_rollout.c */
 int	cmd_rollout(struct ctl *, int, char *[]);
+
+/* ctl_tokens.c */
+int	cmd_token(struct ctl *, int, char *[]);
+int	cmd_endpoint(struct ctl *, int, char *[]);
 
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);

@@ -19,6 +19,17 @@ ARB_CONF_STRKEY(k_trust_root, struct root_conf, trust_root)
 ARB_CONF_STRKEY(k_svc, struct root_conf, svc)
 ARB_CONF_STRKEY(k_pub, struct root_conf, pub)
 ARB_CONF_STRKEY(k_control, struct root_conf, control)
+ARB_CONF_STRKEY(k_enroll_ca, struct root_conf, enroll_ca)
+ARB_CONF_STRKEY(k_enroll_svc, struct root_conf, enroll_svc)
+
+static int
+k_cert_valid(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 10000, 3650LL * 86400000,
+	    &C(c)->cert_valid_ms, e, n);
+}
+
+ARB_CONF_STRKEY(k_metrics_listen, struct root_conf, metrics_listen)
 
 static int
 k_control_tcp(void *c, const char *v, char *e, size_t n)
@@ -87,6 +98,16 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "contexts", k_nctx, "requests served in flight (default 256)" },
 	{ "enroll_token", k_token, "a token endpoints present at enrolment; "
 	    "repeat for several" },
+	{ "enroll_ca", k_enroll_ca, "directory of the enrolment CA "
+	    "(arborctl ca init --enrol) that signs the TLS certificate an "
+	    "endpoint asks for at enrolment" },
+	{ "cert_valid", k_cert_valid, "how long those certificates are "
+	    "valid; agents renew at half (default 7d)" },
+	{ "enroll_svc", k_enroll_svc, "address that serves nothing but "
+	    "enrolment, no client certificate asked (default none)" },
+	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
+	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
+	    "https://HOST:PORT/metrics (default: off)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -97,6 +118,7 @@ root_conf_init(struct root_conf *c)
 	c->map_size = 1ULL << 30;
 	c->head_ttl_ms = 24LL * 3600 * 1000;
 	c->nctx = 256;
+	c->cert_valid_ms = 7LL * 86400000;
 }
 
 /* tcp://127.0.0.1:PORT, tcp://[::1]:PORT or tcp://localhost:PORT */
@@ -171,12 +193,18 @@ root_conf_check(struct root_conf *c)
 	} else if (arb_tls_conf_url("svc", c->svc) != 0 ||
 	    arb_tls_conf_url("pub", c->pub) != 0)
 		rv = ARB_ECONFIG;
+	if (c->enroll_svc != NULL &&
+	    arb_tls_conf_url("enroll_svc", c->enroll_svc) != 0)
+		rv = ARB_ECONFIG;
 	if (rv == 0 && c->control == NULL) {
 		len = strlen(c->data_dir) + 32;
 		if ((c->control = malloc(len)) == NULL)
 			return ARB_ECONFIG;
 		snprintf(c->control, len, "ipc://%s/control.sock", c->data_dir);
 	}
+	if (c->metrics_listen != NULL &&
+	    arb_tls_conf_http("metrics_listen", c->metrics_listen) != 0)
+		rv = ARB_ECONFIG;
 	if (rv == 0)
 		rv = control_check(c);
 	return rv;
@@ -191,6 +219,9 @@ root_conf_clear(struct root_conf *c)
 	free(c->svc);
 	free(c->pub);
 	free(c->control);
+	free(c->enroll_ca);
+	free(c->enroll_svc);
+	free(c->metrics_listen);
 	while (c->ntokens > 0)
 		free(c->tokens[--c->ntokens]);
 	free(c->tokens);

@@ -506,6 +506,12 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	case ARBOR__ENVELOPE__BODY_ROLLOUT_CTL:
 		root_rollout_ctl(r, req, env->rollout_ctl);
 		break;
+	case ARBOR__ENVELOPE__BODY_TOKEN_CTL:
+		root_token_ctl(r, req, env->token_ctl);
+		break;
+	case ARBOR__ENVELOPE__BODY_ENDPOINT_REVOKE:
+		root_endpoint_revoke(r, req, env->endpoint_revoke);
+		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
 		/* arborctl import-reports: judged as a relay's batch is. */
 		root_batch(r, req, env->report_batch);

@@ -17,6 +17,19 @@ cmd_ca(struct ctl *c, int argc, char *argv[])
 {
 	int	rv;
 
+	if (argc == 5 && strcmp(argv[1], "init") == 0 &&
+	    strcmp(argv[2], "--enrol") == 0) {
+		/* ca init --enrol PARENT DIR */
+		if ((rv = arb_ca_init_sub(argv[4], argv[3])) != 0) {
+			ctl_warnx(c, "%s: %s", argv[4], arb_strerror(rv));
+			return 1;
+		}
+		printf("enrolment CA key:         %s/ca.key (the root's "
+		    "enroll_ca)\n", argv[4]);
+		printf("enrolment CA certificate: %s/ca.crt (signed by %s)\n",
+		    argv[4], argv[3]);
+		return 0;
+	}
 	if (argc != 3 || strcmp(argv[1], "init") != 0) {
 		ctl_usage(stderr);
 		return 1;

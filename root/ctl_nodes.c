@@ -33,14 +33,10 @@ ctl_age(int64_t t, char *out, size_t outlen)
 		snprintf(out, outlen, "never");
 	else if (d < 0)
 		snprintf(out, outlen, "just now");
-	else if (d < 120)
-		snprintf(out, outlen, "%" PRId64 "s ago", d);
-	else if (d < 2 * 3600)
-		snprintf(out, outlen, "%" PRId64 "m ago", d / 60);
-	else if (d < 2 * 86400)
-		snprintf(out, outlen, "%" PRId64 "h ago", d / 3600);
-	else
-		snprintf(out, outlen, "%" PRId64 "d ago", d / 86400);
+	else {
+		ctl_span(d, out, outlen);
+		ctl_cat(out, outlen, " ago");
+	}
 }
 
 
@@ -130,7 +126,8 @@ ctl_ep_row(const Arbor__EndpointInfo *e, struct ctl_eprow *row)
 		    e->exit_code);
 	else
 		snprintf(buf, sizeof(buf), "%s", name);
-	row->col[EPC_STATE] = strdup(buf);
+	/* Revoked: what it last reported no longer matters. */
+	row->col[EPC_STATE] = strdup(e->revoked ? "REVOKED" : buf);
 	ctl_clean(e->relay, ARB_MAX_URL, buf, sizeof(buf));
 	row->col[EPC_RELAY] = strdup(buf[0] != '\0' ? buf : "-");
 	row->col[EPC_VIA] = ctl_via(e);
@@ -229,7 +226,7 @@ ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
 			}
 		name = arb_state_name(v[i]->state);
 		o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?, s:I, s:i, "
-		    "s:s, s:I, s:s}", "endpoint_id", v[i]->endpoint_id,
+		    "s:s, s:I, s:b, s:s, s:s}", "endpoint_id", v[i]->endpoint_id,
 		    "hostname", v[i]->hostname,
 		    "last_contact", (json_int_t)v[i]->last_contact,
 		    "via", via, "policy_id", v[i]->policy_id,
@@ -237,6 +234,8 @@ ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
 		    "exit_code", (int)v[i]->exit_code,
 		    "detail", v[i]->detail,
 		    "version", (json_int_t)v[i]->version,
+		    "revoked", (int)v[i]->revoked,
+		    "revoked_reason", v[i]->revoked_reason,
 		    "relay", v[i]->relay);
 		if (o == NULL || json_array_append_new(doc, o) != 0)
 			goto nomem;

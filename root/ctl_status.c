@@ -243,20 +243,54 @@ ctl_none_line(const char *id, char *buf, size_t size)
  * received, an endpoint's inventory too (it is no policy's); a message is
  * a batch from a child: reports, the relays' heartbeat, or both.
  */
+/* ": 2 revoked, 1 replayed" from the counts by reason, or "". */
+static void
+ctl_reasons(Arbor__ReasonCount **v, size_t n, char *buf, size_t size)
+{
+	char	clean[ARB_MAX_ID + 8];
+	size_t	i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		ctl_clean(v[i]->reason, 32, clean, sizeof(clean));
+		ctl_cat(buf, size, "%s%" PRIu64 " %s", i ? ", " : ": ",
+		    v[i]->count, clean);
+	}
+}
+
 static void
 ctl_summary_line(const Arbor__StatusReply *sr, char *buf, size_t size)
 {
-	char	t[48];
+	char	t[48], why[512], enr[512];
 
 	ctl_time_ms(sr->last_report_at_ms, t, sizeof(t));
+	ctl_reasons(sr->rejected_by, sr->n_rejected_by, why, sizeof(why));
+	ctl_reasons(sr->enrol_refused, sr->n_enrol_refused, enr,
+	    sizeof(enr));
 	snprintf(buf, size, "root: %" PRIu64 " endpoint%s enrolled; "
 	    "%" PRIu64 " report%s received, inventories included "
-	    "(%" PRIu64 " rejected), in %" PRIu64 " message%s from "
-	    "children; last report %s; head seq %" PRIu64,
+	    "(%" PRIu64 " rejected%s), in %" PRIu64 " message%s from "
+	    "children; last report %s; head seq %" PRIu64 "%s%s",
 	    sr->endpoints, sr->endpoints == 1 ? "" : "s",
 	    sr->reports, sr->reports == 1 ? "" : "s",
-	    sr->rejected, sr->batches, sr->batches == 1 ? "" : "s",
-	    t, sr->head_seq);
+	    sr->rejected, why, sr->batches, sr->batches == 1 ? "" : "s",
+	    t, sr->head_seq, enr[0] ? "; enrolments refused" : "", enr);
+}
+
+/* {"revoked": 2, ...} */
+static json_t *
+ctl_reasons_json(Arbor__ReasonCount **v, size_t n)
+{
+	json_t	*o = json_object();
+	size_t	 i;
+
+	for (i = 0; o != NULL && i < n; i++)
+		if (json_object_set_new(o, v[i]->reason,
+		    json_integer((json_int_t)v[i]->count)) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	return o;
 }
 
 static int
@@ -279,7 +313,11 @@ ctl_status_json(const struct ctl *c, const struct ctl_view *v)
 	    "bytes_served", (json_int_t)sr->bytes_served,
 	    "report_bytes", (json_int_t)sr->report_bytes,
 	    "requests", (json_int_t)sr->requests);
-	if (doc == NULL || (pols = json_array()) == NULL ||
+	if (doc == NULL || json_object_set_new(doc, "rejected_by",
+	    ctl_reasons_json(sr->rejected_by, sr->n_rejected_by)) != 0 ||
+	    json_object_set_new(doc, "enrol_refused",
+	    ctl_reasons_json(sr->enrol_refused, sr->n_enrol_refused)) != 0 ||
+	    (pols = json_array()) == NULL ||
 	    json_object_set_new(doc, "policies", pols) != 0)
 		goto nomem;
 	for (i = 0; i < sr->n_policies; i++) {

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "arbor/ca.h"
 #include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/log.h"
@@ -127,6 +128,12 @@ root_status_load(struct root *r)
 			memcpy(&r->ctr, v, n);
 		free(v);
 	}
+	if (arb_store_get(r->store, ARB_DB_META, "refusals", 8, &v,
+	    &n) == 0) {
+		if (n == sizeof(r->refusals))
+			memcpy(&r->refusals, v, n);
+		free(v);
+	}
 	if ((rv = arb_txn_begin(r->store, 0, &t)) != 0)
 		return rv;
 	rv = root_counts_load(r->counts, t);
@@ -154,6 +161,43 @@ token_ok(const struct root *r, const char *token)
 	return 0;
 }
 
+/*
+ * The TLS client certificate an enrolling endpoint asked for: its
+ * request signed by the enrolment CA, named by its id, for cert_valid
+ * from now (and from a minute before, for clocks a little behind).
+ */
+static int
+root_issue_cert(struct root *r, const char *id, const char *csr,
+    char **certp)
+{
+	int	rv;
+
+	if (r->conf->enroll_ca == NULL) {
+		log_warnx("root: %s asks for a TLS certificate, and no "
+		    "enroll_ca is configured", id);
+		return ARB_EPERM;
+	}
+	if ((rv = arb_ca_sign(r->conf->enroll_ca, (const uint8_t *)csr,
+	    strlen(csr), id, ARB_CERT_CLIENT, 60,
+	    r->conf->cert_valid_ms / 1000 + 60, certp)) != 0)
+		log_warnx("root: certificate for %s: %s", id,
+		    arb_strerror(rv));
+	return rv;
+}
+
+/* Count a refused enrolment (kept with the loop turn's group). */
+static void
+enrol_refused(struct root *r, struct arb_req *req, enum root_enrol_why why,
+    const char *id, const char *host)
+{
+	r->refusals.enrol[why]++;
+	(void)arb_store_put(r->store, ARB_DB_META, "refusals", 8,
+	    &r->refusals, sizeof(r->refusals));
+	log_warnx("root: enrolment of %s (%s) refused: %s", id, host,
+	    root_enrol_why_name(why));
+	root_reply_error(req, ARB_EPERM, root_enrol_why_name(why));
+}
+
 void
 root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 {
@@ -163,12 +207,16 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	Arbor__EndpointRecord	 rec = ARBOR__ENDPOINT_RECORD__INIT, *old = NULL;
 	Arbor__Signed		 rs = ARBOR__SIGNED__INIT;
 	Arbor__EnrollBody	*b = NULL;
+	Arbor__TokenRecord	*tk = NULL;
+	struct arb_txn		*t = NULL;
 	struct arb_key		*k = NULL;
+	enum root_enrol_why	 why;
 	uint8_t			 kid[ARB_KEYID_LEN], *buf = NULL;
-	char			 id[ARB_EPID_HEX];
+	char			 id[ARB_EPID_HEX], *cert = NULL;
 	void			*v;
 	size_t			 n, len;
-	int			 rv;
+	int64_t			 now = (int64_t)time(NULL);
+	int			 rv, same;
 
 	if ((rv = arb_wire_decode_enroll(en->enroll->body.data,
 	    en->enroll->body.len, &b)) != 0) {
@@ -191,49 +239,97 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	if ((rv = arb_verify(k, en->enroll->body.data, en->enroll->body.len,
 	    en->enroll->sig.data, en->enroll->sig.len)) != 0)
 		goto fail;
-	if (!token_ok(r, b->token)) {
-		log_warnx("root: enrolment of %s (%s) refused: wrong token",
-		    id, b->hostname);
-		root_reply_error(req, ARB_EPERM, "enrol: enrolment token");
+	/* The token's use and the record: one transaction, or neither. */
+	if ((rv = arb_txn_begin(r->store, 1, &t)) != 0)
+		goto fail;
+	if (arb_txn_get(t, ARB_DB_ENDPOINTS, id, strlen(id), &v, &n) == 0) {
+		if (arb_wire_decode_eprec(v, n, &old) != 0)
+			old = NULL;
+		free(v);
+	}
+	if (old != NULL && old->revoked) {
+		arb_txn_abort(t);
+		enrol_refused(r, req, ROOT_ENR_REVOKED, id, b->hostname);
 		goto out;
 	}
-	rec.enrolled_at = (int64_t)time(NULL);
-	if (arb_store_get(r->store, ARB_DB_ENDPOINTS, id, strlen(id), &v,
-	    &n) == 0) {
-		if (arb_wire_decode_eprec(v, n, &old) == 0) {
-			rec.enrolled_at = old->enrolled_at;
-			/* Enrolled again: what it reported still stands. */
-			rec.taken = old->taken;
-			rec.n_taken = old->n_taken;
+	/*
+	 * The key already enrolled (its id derives from it, and it signed
+	 * this) needs no token again: a certificate renewal, or an agent
+	 * whose reply was lost.  Else the configuration's tokens first (the
+	 * bootstrap path), then the stored ones.
+	 */
+	same = old != NULL && old->pubkey.len == b->pubkey.len &&
+	    memcmp(old->pubkey.data, b->pubkey.data, b->pubkey.len) == 0;
+	if (!same && !token_ok(r, b->token) && (rv = root_token_take(t,
+	    b->token, old, now, &tk, &why)) != 0) {
+		arb_txn_abort(t);
+		if (rv != ARB_EPERM) {
+			t = NULL;
+			goto fail;
 		}
-		free(v);
+		enrol_refused(r, req, why, id, b->hostname);
+		goto out;
+	}
+	rec.enrolled_at = now;
+	if (old != NULL) {
+		rec.enrolled_at = old->enrolled_at;
+		/* Enrolled again: what it reported still stands. */
+		rec.taken = old->taken;
+		rec.n_taken = old->n_taken;
 	}
 	rec.pubkey = b->pubkey;
 	rec.hostname = b->hostname;
-	rec.last_contact = (int64_t)time(NULL);
+	rec.last_contact = now;
 	rec.via = en->via;
 	rec.n_via = en->n_via;
-	if ((rv = arb_wire_encode_eprec(&rec, &buf, &len)) != 0 ||
-	    (rv = arb_store_put(r->store, ARB_DB_ENDPOINTS, id, strlen(id),
-	    buf, len)) != 0)
+	if (tk != NULL) {
+		rec.token_id = tk->id;
+		rec.groups = tk->groups;
+		rec.n_groups = tk->n_groups;
+	} else if (same) {
+		rec.token_id = old->token_id;
+		rec.groups = old->groups;
+		rec.n_groups = old->n_groups;
+	}
+	if (b->csr != NULL && b->csr[0] != '\0' &&
+	    (rv = root_issue_cert(r, id, b->csr, &cert)) != 0) {
+		arb_txn_abort(t);
+		t = NULL;
 		goto fail;
+	}
+	rv = arb_wire_encode_eprec(&rec, &buf, &len);
+	if (rv == 0)
+		rv = arb_txn_put(t, ARB_DB_ENDPOINTS, id, strlen(id), buf,
+		    len);
+	if (rv != 0) {
+		arb_txn_abort(t);
+		t = NULL;
+		goto fail;
+	}
+	rv = arb_txn_commit(t);
+	t = NULL;
 	/* The receipt binds id to its key: relays and the agent check it. */
-	if ((rv = root_sign_receipt(r, id, &rec, &rs)) != 0)
+	if (rv != 0 || (rv = root_sign_receipt(r, id, &rec, &rs)) != 0)
 		goto fail;
-	log_info("root: endpoint %s (%s) enrolled via %zu relays", id,
-	    b->hostname, en->n_via);
+	log_info("root: endpoint %s (%s) enrolled via %zu relays%s%s", id,
+	    b->hostname, en->n_via, tk ? " with token " : "",
+	    tk ? tk->id : "");
 	er.endpoint_id = id;
 	er.receipt = &rs;
+	er.cert = cert;
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL_REPLY;
 	env.enroll_reply = &er;
 	arb_group_defer(relay_core_commit_group(r->core), req, &env, NULL,
 	    NULL);
 	goto out;
 fail:
+	r->refusals.enrol[ROOT_ENR_INVALID]++;
 	log_warnx("root: enrolment refused: %s", arb_strerror(rv));
 	root_reply_error(req, rv, "enrol");
 out:
+	free(cert);
 	arb_signed_clear(&rs);
+	arb_wire_free_token(tk);
 	arb_wire_free_eprec(old);
 	free(buf);
 	if (k)
@@ -315,6 +411,11 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	if ((rv = arb_key_from_raw_public(rec->pubkey.data, &k)) != 0 ||
 	    (rv = arb_signed_verify(k, sg)) != 0)
 		goto out;
+	/* Its own, from an endpoint the operator revoked: refused. */
+	if (rec->revoked) {
+		rv = ARB_EREVOKED;
+		goto out;
+	}
 
 	a = strlen(rep->endpoint_id);
 	b = strlen(rep->policy_id);
@@ -397,6 +498,7 @@ out:
 		    rv == ARB_ESTALE ? "replayed (sequence already seen) "
 		    "or an older version" :
 		    rv == ARB_ENOTFOUND ? "unknown endpoint" :
+		    rv == ARB_EREVOKED ? "the endpoint is revoked" :
 		    arb_strerror(rv));
 	free(buf);
 	if (k)
@@ -676,6 +778,22 @@ batch_extras(struct root *r, struct arb_txn *t, const Arbor__ReportBatch *b,
 	return rv;
 }
 
+/* Count a batch's refusals by reason; those not named went unverified. */
+static void
+batch_refusals(struct root *r, size_t n, const int *codes, uint32_t rejected)
+{
+	size_t		i;
+	uint32_t	named = 0;
+
+	for (i = 0; i < n; i++)
+		if (codes[i] != 0) {
+			r->refusals.reports[root_reject_why(codes[i])]++;
+			named++;
+		}
+	if (rejected > named)
+		r->refusals.reports[ROOT_REJ_UNVERIFIED] += rejected - named;
+}
+
 void
 root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 {
@@ -720,6 +838,11 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 		r->ctr.last_report_ms = now_ms();
 	(void)arb_txn_put(t, ARB_DB_META, "counters", 8, &r->ctr,
 	    sizeof(r->ctr));
+	if (ack.rejected > 0) {
+		batch_refusals(r, b->n_entries, bd->codes, ack.rejected);
+		(void)arb_txn_put(t, ARB_DB_META, "refusals", 8,
+		    &r->refusals, sizeof(r->refusals));
+	}
 	if ((rv = arb_txn_commit(t)) != 0) {
 		batch_after(bd, 0);
 		root_reply_error(req, rv, "reports");

@@ -31,6 +31,9 @@ root_sign_receipt(struct root *r, const char *id,
 		rc.taken = rec->taken;
 		rc.n_taken = rec->n_taken;
 		rc.want_inventory = rec->want_inventory;
+		rc.groups = rec->groups;
+		rc.n_groups = rec->n_groups;
+		rc.revoked = rec->revoked;
 	}
 	if ((rv = arb_wire_encode_receipt(&rc, &body, &len)) != 0)
 		return rv;

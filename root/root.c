@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "arbor/error.h"
+#include "arbor/http.h"
 #include "arbor/io.h"
 #include "arbor/log.h"
 #include "root.h"
@@ -28,6 +29,8 @@ root_stop(uv_signal_t *s, int signum)
 	uv_timer_stop(&r->resign);
 	uv_close((uv_handle_t *)&r->resign, NULL);
 	root_rollout_stop(r);
+	arb_http_free(r->http);		/* it reads the core */
+	r->http = NULL;
 	if (r->ctl) {
 		arb_srv_close(r->ctl);
 		r->ctl = NULL;
@@ -71,6 +74,7 @@ root_new(const struct root_conf *conf)
 	cc.blobs = r->blobs;
 	cc.svc = conf->svc;
 	cc.pub = conf->pub;
+	cc.enroll_svc = conf->enroll_svc;
 	cc.nctx = (int)conf->nctx;
 	cc.name = "root";
 	cc.chunk_cache = 64ULL << 20;
@@ -100,6 +104,12 @@ root_new(const struct root_conf *conf)
 		    arb_strerror(rv));
 		goto fail;
 	}
+	if (conf->metrics_listen != NULL &&
+	    ((rv = arb_http_new(&r->loop, conf->metrics_listen,
+	    &r->http)) != 0 ||
+	    (rv = relay_core_serve_metrics(r->core, r->http, root_metrics,
+	    r)) != 0 || (rv = arb_http_start(r->http)) != 0))
+		goto fail;
 	uv_timer_init(&r->loop, &r->resign);
 	r->resign.data = r;
 	uv_timer_start(&r->resign, root_resign_cb, ROOT_RESIGN_CHECK_MS,
@@ -129,6 +139,8 @@ root_run(struct root *r)
 void
 root_free(struct root *r)
 {
+	arb_http_free(r->http);
+	r->http = NULL;
 	if (r->ctl)
 		arb_srv_close(r->ctl);
 	root_uploads_free(r);

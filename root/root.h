@@ -31,6 +31,10 @@ struct root_conf {
 	int64_t		 nctx;
 	char		**tokens;	/* enrolment tokens accepted */
 	size_t		 ntokens;
+	char		*enroll_ca;	/* CA dir signing endpoints' requests */
+	int64_t		 cert_valid_ms;	/* their certificates' validity */
+	char		*enroll_svc;	/* enrolment-only listener, or NULL */
+	char		*metrics_listen;	/* http(s)://, or NULL */
 };
 
 /* Counters of what the root received, kept in its store. */
@@ -40,6 +44,32 @@ struct root_counters {
 	uint64_t	accepted;
 	uint64_t	rejected;
 	int64_t		last_report_ms;
+};
+
+/* Why an enrolment is refused, and a report: counted per reason. */
+enum root_enrol_why {
+	ROOT_ENR_TOKEN_UNKNOWN,
+	ROOT_ENR_TOKEN_EXPIRED,
+	ROOT_ENR_TOKEN_USED,
+	ROOT_ENR_TOKEN_REVOKED,
+	ROOT_ENR_REVOKED,	/* the endpoint was revoked */
+	ROOT_ENR_INVALID,	/* malformed, or not signed by its key */
+	ROOT_ENR_COUNT
+};
+enum root_reject_why {
+	ROOT_REJ_REVOKED,
+	ROOT_REJ_UNKNOWN,
+	ROOT_REJ_BADSIG,
+	ROOT_REJ_REPLAYED,
+	ROOT_REJ_MALFORMED,
+	ROOT_REJ_UNVERIFIED,	/* after too many bad signatures */
+	ROOT_REJ_COUNT
+};
+
+/* The refusals by reason, kept in the store beside the counters. */
+struct root_refusals {
+	uint64_t	reports[ROOT_REJ_COUNT];
+	uint64_t	enrol[ROOT_ENR_COUNT];
 };
 
 /* The counts by state of one policy, as fan-in keeps them. */
@@ -80,6 +110,8 @@ struct root {
 	struct root_upload	*uploads;
 	struct arb_strmap	*counts;	/* policy id -> root_pcounts */
 	struct root_counters	 ctr;
+	struct arb_http		*http;		/* metrics, or NULL */
+	struct root_refusals	 refusals;
 };
 
 /* conf.c */
@@ -166,6 +198,37 @@ void	root_status_free(struct root *);
 void	root_enroll(void *, struct arb_req *, Arbor__Enroll *);
 void	root_batch(void *, struct arb_req *, Arbor__ReportBatch *);
 
+/* tokens.c */
+/* A token's id: hex of the first ROOT_TOKEN_ID_LEN bytes of its hash. */
+#define ROOT_TOKEN_ID_LEN	8
+#define ROOT_TOKEN_ID_HEX	(2 * ROOT_TOKEN_ID_LEN + 1)
+void	root_token_id(const uint8_t sha[ARB_SHA256_LEN],
+	    char id[ROOT_TOKEN_ID_HEX]);
+/*
+ * May tk enrol one more endpoint at now?  again: the endpoint already
+ * holds tk (it takes no use).  0, or ARB_EPERM with *whyp.
+ */
+int	root_token_judge(const Arbor__TokenRecord *tk, int64_t now, int again,
+	    enum root_enrol_why *whyp);
+/*
+ * The stored token whose text is token, judged for an endpoint whose
+ * record is old (NULL: a new one) and, unless old already holds it, one
+ * use of it staged in t.  0 with *tkp (arb_wire_free_token); ARB_EPERM
+ * with *whyp; or a store error.
+ */
+int	root_token_take(struct arb_txn *t, const char *token,
+	    const Arbor__EndpointRecord *old, int64_t now,
+	    Arbor__TokenRecord **tkp, enum root_enrol_why *whyp);
+/* Names of the reasons, as status shows them; and a refusal's reason. */
+const char *root_enrol_why_name(enum root_enrol_why);
+const char *root_reject_why_name(enum root_reject_why);
+enum root_reject_why root_reject_why(int code);
+/* arborctl token create|list|revoke, and endpoint revoke. */
+void	root_token_ctl(struct root *, struct arb_req *,
+	    const Arbor__TokenCtl *);
+void	root_endpoint_revoke(struct root *, struct arb_req *,
+	    const Arbor__EndpointRevoke *);
+
 /* inventory.c */
 struct arb_expr;
 struct arb_target;
@@ -197,6 +260,11 @@ void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);
 void	root_get_tree(struct root *, struct arb_req *);
+
+/* metrics.c */
+struct arb_metrics;
+/* The root's own metrics (reports, endpoints by state), after the core's. */
+int	root_metrics(void *root, struct arb_metrics *m);
 
 /* rollout.c */
 int64_t	root_rollout_now_ms(void);

@@ -51,6 +51,15 @@ status_cb(const char *key, void *val, void *arg)
 	sa->v[sa->n++] = o;
 }
 
+static Arbor__ReasonCount *
+reason(Arbor__ReasonCount *rc, const char *why, uint64_t n)
+{
+	arbor__reason_count__init(rc);
+	rc->reason = (char *)why;
+	rc->count = n;
+	return rc;
+}
+
 void
 root_get_status(struct root *r, struct arb_req *req, const char *policy)
 {
@@ -59,7 +68,10 @@ root_get_status(struct root *r, struct arb_req *req, const char *policy)
 	struct status_arg	 sa;
 	struct relay_core_stats	 st;
 	struct arb_txn		*t;
+	Arbor__ReasonCount	 rc[ROOT_REJ_COUNT + ROOT_ENR_COUNT];
+	Arbor__ReasonCount	*rej[ROOT_REJ_COUNT], *enr[ROOT_ENR_COUNT];
 	uint64_t		 n = 0;
+	unsigned		 i, nrc = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.cap = arb_strmap_count(r->counts) + 1;
@@ -91,6 +103,16 @@ root_get_status(struct root *r, struct arb_req *req, const char *policy)
 	sr.bytes_served = st.chunk_bytes;
 	sr.report_bytes = st.batch_bytes_in;
 	sr.requests = st.requests;
+	for (i = 0; i < ROOT_REJ_COUNT; i++)
+		if (r->refusals.reports[i] > 0)
+			rej[sr.n_rejected_by++] = reason(&rc[nrc++],
+			    root_reject_why_name(i), r->refusals.reports[i]);
+	for (i = 0; i < ROOT_ENR_COUNT; i++)
+		if (r->refusals.enrol[i] > 0)
+			enr[sr.n_enrol_refused++] = reason(&rc[nrc++],
+			    root_enrol_why_name(i), r->refusals.enrol[i]);
+	sr.rejected_by = rej;
+	sr.enrol_refused = enr;
 	env.body_case = ARBOR__ENVELOPE__BODY_STATUS_REPLY;
 	env.status_reply = &sr;
 	root_reply(req, &env);
@@ -118,6 +140,8 @@ ep_info_free(Arbor__EndpointInfo *o)
 	free(o->policy_id);
 	free(o->detail);
 	free(o->relay);
+	if (o->revoked_reason != protobuf_c_empty_string)
+		free(o->revoked_reason);
 	for (i = 0; i < o->n_via; i++)
 		free(o->via[i]);
 	free(o->via);
@@ -163,6 +187,9 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 			    rec->inventory->hostname : rec->hostname);
 			o->last_contact = rec->last_contact;
 			o->relay = strdup(rec->relay);
+			o->revoked = rec->revoked;
+			if (rec->revoked)
+				o->revoked_reason = strdup(rec->revoked_reason);
 			o->via = calloc(rec->n_via + 1, sizeof(char *));
 			for (i = 0; o->via && i < rec->n_via; i++)
 				o->via[o->n_via++] = strdup(rec->via[i]);
@@ -170,9 +197,10 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 		}
 		free(v);
 	}
-	if (o->hostname == NULL)
+	/* Its own copies, also with no record (ep_info_free frees them). */
+	if (o->hostname == NULL || o->hostname == protobuf_c_empty_string)
 		o->hostname = strdup("");
-	if (o->relay == NULL)
+	if (o->relay == NULL || o->relay == protobuf_c_empty_string)
 		o->relay = strdup("");
 	ea->bytes += 128 + strlen(o->detail);
 	ea->v[ea->n++] = o;

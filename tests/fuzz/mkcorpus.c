@@ -330,6 +330,11 @@ main(int argc, char *argv[])
 	Arbor__Done		dn = ARBOR__DONE__INIT;
 	Arbor__GetCatalog	gcat = ARBOR__GET_CATALOG__INIT;
 	Arbor__CatalogReply	cr = ARBOR__CATALOG_REPLY__INIT;
+	Arbor__TokenCtl		tc = ARBOR__TOKEN_CTL__INIT;
+	Arbor__TokenReply	tr = ARBOR__TOKEN_REPLY__INIT;
+	Arbor__TokenRecord	tk = ARBOR__TOKEN_RECORD__INIT, *tkp[1];
+	Arbor__EndpointRevoke	erv = ARBOR__ENDPOINT_REVOKE__INIT;
+	static char		*groups[] = { "lab", "servers" };
 	Arbor__Head		h = ARBOR__HEAD__INIT;
 	Arbor__PolicyRef	ref[3], *refp[3];
 	Arbor__Policy		pol = ARBOR__POLICY__INIT;
@@ -488,6 +493,37 @@ main(int argc, char *argv[])
 	cr.n_policies = 1;
 	e.catalog_reply = &cr;
 	env("catalog_reply", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_TOKEN_CTL;
+	tc.op = "create";
+	tc.sha256 = bin(sha, 32);
+	tc.groups = groups;
+	tc.n_groups = 2;
+	tc.expires_s = 7 * 86400;
+	tc.max_uses = 2;
+	e.token_ctl = &tc;
+	env("token_ctl", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_TOKEN_REPLY;
+	tk.id = "00070e151c232a31";
+	tk.groups = groups;
+	tk.n_groups = 1;
+	tk.created = 1700000000;
+	tk.expires = 1700604800;
+	tk.max_uses = 2;
+	tk.uses = 1;
+	tkp[0] = &tk;
+	tr.tokens = tkp;
+	tr.n_tokens = 1;
+	tr.now = 1700000100;
+	e.token_reply = &tr;
+	env("token_reply", &e);
+
+	e.body_case = ARBOR__ENVELOPE__BODY_ENDPOINT_REVOKE;
+	erv.endpoint_id = "0123456789abcdef0123456789abcdef";
+	erv.reason = "laptop stolen";
+	e.endpoint_revoke = &erv;
+	env("endpoint_revoke", &e);
 
 	if (arb_wire_error(ARB_ENOTFOUND, &buf, &len, "policy %s: %s",
 	    "openssl", arb_strerror(ARB_ENOTFOUND)) != 0)

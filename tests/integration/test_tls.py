@@ -1,5 +1,5 @@
 """TLS on every link: a tree over tls+tcp:// publishes, pushes and reports
-end to end; a child without a client certificate, with one from another
+end to end (one agent on nng's mbedTLS engine, the rest on OpenSSL's); a child without a client certificate, with one from another
 CA, with an expired one, or a parent whose certificate names another name,
 gets no link; plain tcp:// off loopback is refused unless allowed."""
 
@@ -23,8 +23,11 @@ def test_tls_tree():
         relay = net.relay([root], tls=True, report_interval="300ms")
         if not relay.svc.startswith("tls+tcp://"):
             raise Failure("relay not on TLS: %s" % relay.svc)
+        # One agent on nng's own TLS (mbedTLS) beside the OpenSSL engine
+        # every other node uses: the two interoperate.
         agents = [tls_agent(net, relay, "ep%d" % i,
-                            fixture(net, "debian12-old-openssl"))
+                            fixture(net, "debian12-old-openssl"),
+                            **({"tls_engine": "mbedtls"} if i else {}))
                   for i in range(2)]
         wait_until(lambda: status(net)["endpoints"] == 2, 30,
                    "both agents to enrol over TLS")
@@ -67,6 +70,9 @@ def test_tls_refusals():
 
         # No client certificate: the relay requires one.
         refused(net, relay, "nocert", {"tls_ca": ca}, r"timed out")
+        # The relay says why, in OpenSSL's words.
+        wait_until(lambda: relay.has_log(r"tls: handshake: .*certificate"),
+                   20, "the relay to log the missing certificate")
         # A certificate from another CA.
         other = os.path.join(net.dir, "other-ca")
         net.ctl("ca", "init", other)
@@ -85,6 +91,9 @@ def test_tls_refusals():
         refused(net, relay, "expired", {"tls_ca": ca, "tls_cert": e + ".crt",
                                         "tls_key": e + ".key"},
                 r"timed out")
+        wait_until(lambda: relay.has_log(r"peer certificate: certificate "
+                                         r"has expired"), 20,
+                   "the relay to log the expired certificate")
         # The parent's certificate does not carry the name expected.
         w = dict(good)
         bad = "%s %s wrong.arbor" % (relay.svc, relay.pub)

@@ -403,6 +403,26 @@ test_agent(void **state)
 	check_value(f->facts, "agent.prop(\"role\") == \"frontend\"", "true");
 }
 
+/* An enrolment token's groups join the configured ones, and replace
+ * those it gave before. */
+static void
+test_extra_groups(void **state)
+{
+	struct fixture	*f = *state;
+	char		*lab[] = { (char *)"lab", (char *)"pilot",
+			    (char *)"lab" };
+	char		*db[] = { (char *)"db" };
+
+	assert_int_equal(arb_facts_extra_groups(f->facts, lab, 3), 0);
+	check_value(f->facts, "agent.groups",
+	    "[\"web\", \"pilot\", \"lab\"]");
+	assert_int_equal(arb_facts_extra_groups(f->facts, db, 1), 0);
+	check_value(f->facts, "agent.groups",
+	    "[\"web\", \"pilot\", \"db\"]");
+	assert_int_equal(arb_facts_extra_groups(f->facts, NULL, 0), 0);
+	check_value(f->facts, "agent.groups", "[\"web\", \"pilot\"]");
+}
+
 static void
 test_files(void **state)
 {
@@ -623,6 +643,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pkg_large, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_agent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extra_groups, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_absent, setup, teardown),

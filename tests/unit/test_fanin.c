@@ -2,7 +2,8 @@
  * Unit tests for the root's fan-in (root/fanin.c): a report from an
  * enrolled endpoint is taken and counted; a replayed sequence, a report
  * signed by another key and one from an endpoint that never enrolled are
- * refused; a stored predecessor with a state that does not exist (as a
+ * refused, and so is one from an endpoint the operator revoked; a
+ * stored predecessor with a state that does not exist (as a
  * database written before that check might hold) leaves the counts
  * whole; and the counts rebuilt from the status database at start equal
  * the counts kept live.  Every store lives under its own mkdtemp()
@@ -344,6 +345,37 @@ test_unknown_endpoint_refused(void **state)
 }
 
 static void
+test_revoked_endpoint_refused(void **state)
+{
+	struct fixture		*f = *state;
+	Arbor__EndpointRecord	*rec;
+	uint8_t			*buf;
+	void			*v;
+	size_t			 n, len;
+
+	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 1, "openssl",
+	    ARB_ST_FIXED, 1)), 0);
+	/* arborctl endpoint revoke marks the record. */
+	assert_int_equal(arb_store_get(f->s, ARB_DB_ENDPOINTS, f->a.id,
+	    strlen(f->a.id), &v, &n), 0);
+	assert_int_equal(arb_wire_decode_eprec(v, n, &rec), 0);
+	free(v);
+	rec->revoked = 1;
+	assert_int_equal(arb_wire_encode_eprec(rec, &buf, &len), 0);
+	arb_wire_free_eprec(rec);
+	assert_int_equal(arb_store_put(f->s, ARB_DB_ENDPOINTS, f->a.id,
+	    strlen(f->a.id), buf, len), 0);
+	free(buf);
+	/* Its own, newer, well signed: refused all the same, not counted. */
+	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 2, "openssl",
+	    ARB_ST_FAILED, 1)), ARB_EREVOKED);
+	assert_int_equal(total(f->live, "openssl"), 1);
+	/* One signed by another key is still refused for its signature. */
+	assert_int_equal(take(f, entry_new(f->b.k, f->a.id, 3, "openssl",
+	    ARB_ST_FAILED, 1)), ARB_EUNKNOWNKEY);
+}
+
+static void
 test_bad_stored_state(void **state)
 {
 	struct fixture		*f = *state;
@@ -628,6 +660,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_other_key_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_endpoint_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoked_endpoint_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_stored_state,
 		    setup, teardown),

@@ -24,6 +24,7 @@
 #include "arbor/net.h"
 #include "arbor/store.h"
 #include "arbor/sync.h"
+#include "arbor/tls.h"
 
 #define BLOB_SIZE	(2 * ARB_CHUNK_SIZE + ARB_CHUNK_SIZE / 2)
 
@@ -523,12 +524,50 @@ test_parent_parse(void **state)
 	arb_parent_clear(&p);
 	assert_int_equal(arb_parent_parse("tls+tcp://a:1 tls+tcp://a:2 n m",
 	    &p, err, sizeof(err)), ARB_ECONFIG);
+	/* WebSocket links for roaming endpoints, with their paths. */
+	assert_int_equal(arb_parent_parse("wss://dmz:443/svc wss://dmz:443/pub "
+	    "dmz.example", &p, err, sizeof(err)), 0);
+	assert_string_equal(p.pub, "wss://dmz:443/pub");
+	arb_parent_clear(&p);
+}
+
+/* Which addresses may be used without allow_plain. */
+static void
+test_plain_urls(void **state)
+{
+	char	err[256];
+
+	(void)state;
+	assert_int_equal(arb_tls_url_ok("tls+tcp://10.0.0.1:1", err,
+	    sizeof(err)), 0);
+	assert_int_equal(arb_tls_url_ok("wss://10.0.0.1:1/svc", err,
+	    sizeof(err)), 0);
+	assert_int_equal(arb_tls_url_ok("tcp://127.0.0.1:1", err,
+	    sizeof(err)), 0);
+	assert_int_equal(arb_tls_url_ok("ws://127.0.0.1:1/svc", err,
+	    sizeof(err)), 0);
+	assert_int_equal(arb_tls_url_ok("ws://localhost/svc", err,
+	    sizeof(err)), 0);
+	assert_int_equal(arb_tls_url_ok("ws://[::1]:80/p", err,
+	    sizeof(err)), 0);
+	assert_int_equal(arb_tls_url_ok("ipc:///tmp/x", err, sizeof(err)), 0);
+	assert_int_equal(arb_tls_url_ok("tcp://10.0.0.1:1", err,
+	    sizeof(err)), ARB_ECONFIG);
+	assert_non_null(strstr(err, "plain tcp:// off loopback"));
+	assert_int_equal(arb_tls_url_ok("ws://10.0.0.1:1/127.0.0.1", err,
+	    sizeof(err)), ARB_ECONFIG);
+	assert_non_null(strstr(err, "plain ws:// off loopback"));
+	assert_int_equal(arb_tls_url_ok("ws://localhost.evil/x", err,
+	    sizeof(err)), ARB_ECONFIG);
+	assert_true(arb_tls_on("wss://a/b"));
+	assert_false(arb_tls_on("ws://a/b"));
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain_urls),
 		cmocka_unit_test_setup_teardown(test_catalog_synced, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_single_flight_chunks,

@@ -2,7 +2,7 @@
  * Unit tests for lib/wire.c: every body type survives a round trip, and
  * every bound that the decoders promise is enforced: message size, version,
  * missing body, hash lengths, chunk sizes, signed field lengths, ids, blob
- * names, severities and counts.
+ * names, severities and counts, and an enrolment token's groups.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1006,6 +1006,113 @@ test_ack_many_refusals(void **state)
 	free(rf);
 }
 
+/*
+ * Enrolment tokens: a token's groups are bounded in number and length on
+ * the control socket, in the store and in receipts; a hash is 32 bytes.
+ */
+static uint8_t *
+pack_env(const Arbor__Envelope *e, size_t *lenp)
+{
+	uint8_t	*buf;
+
+	*lenp = arbor__envelope__get_packed_size(e);
+	assert_non_null(buf = malloc(*lenp + 1));
+	assert_int_equal(arbor__envelope__pack(e, buf), *lenp);
+	return buf;
+}
+
+/* What arb_wire_decode says of e's bytes (packed as they are). */
+static int
+decode_rv(const Arbor__Envelope *e)
+{
+	Arbor__Envelope	*out;
+	uint8_t		*buf;
+	size_t		 len;
+	int		 rv;
+
+	buf = pack_env(e, &len);
+	if ((rv = arb_wire_decode(buf, len, &out)) == 0)
+		arb_wire_free(out);
+	free(buf);
+	return rv;
+}
+
+static void
+test_token_bounds(void **state)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT, *out;
+	Arbor__TokenCtl		 tc = ARBOR__TOKEN_CTL__INIT;
+	Arbor__TokenRecord	 tk = ARBOR__TOKEN_RECORD__INIT, *tp;
+	Arbor__Receipt		 rc = ARBOR__RECEIPT__INIT, *rp;
+	char			*g[ARB_TOKEN_GROUPS_MAX + 1], empty[] = "";
+	char			 longg[ARB_MAX_ID + 2];
+	uint8_t			*buf;
+	size_t			 i, len;
+
+	(void)state;
+	for (i = 0; i <= ARB_TOKEN_GROUPS_MAX; i++)
+		g[i] = (char *)"lab";
+	env.version = 1;
+	env.body_case = ARBOR__ENVELOPE__BODY_TOKEN_CTL;
+	env.token_ctl = &tc;
+	tc.op = (char *)"create";
+	tc.sha256.data = sha;
+	tc.sha256.len = 32;
+	tc.groups = g;
+	tc.n_groups = ARB_TOKEN_GROUPS_MAX;
+	buf = pack_env(&env, &len);
+	assert_int_equal(arb_wire_decode(buf, len, &out), 0);
+	assert_int_equal(out->token_ctl->n_groups, ARB_TOKEN_GROUPS_MAX);
+	arb_wire_free(out);
+	free(buf);
+	tc.n_groups = ARB_TOKEN_GROUPS_MAX + 1;		/* one too many */
+	assert_int_equal(decode_rv(&env), ARB_EPROTO);
+	tc.n_groups = 1;
+	g[0] = empty;					/* an empty group */
+	assert_int_equal(decode_rv(&env), ARB_EPROTO);
+	memset(longg, 'g', sizeof(longg) - 1);
+	longg[sizeof(longg) - 1] = '\0';
+	g[0] = longg;					/* a group too long */
+	assert_int_equal(decode_rv(&env), ARB_EPROTO);
+	g[0] = (char *)"lab";
+	tc.sha256.len = 31;				/* a short hash */
+	assert_int_equal(decode_rv(&env), ARB_EPROTO);
+	tc.sha256.len = 32;
+	assert_int_equal(decode_rv(&env), 0);
+
+	/* The stored record and a receipt, the same bounds. */
+	tk.id = (char *)"0123456789abcdef";
+	tk.sha256.data = sha;
+	tk.sha256.len = 32;
+	tk.groups = g;
+	tk.n_groups = 2;
+	assert_int_equal(arb_wire_encode_token(&tk, &buf, &len), 0);
+	assert_int_equal(arb_wire_decode_token(buf, len, &tp), 0);
+	assert_int_equal(tp->n_groups, 2);
+	arb_wire_free_token(tp);
+	free(buf);
+	tk.n_groups = ARB_TOKEN_GROUPS_MAX + 1;
+	assert_int_equal(arb_wire_encode_token(&tk, &buf, &len), 0);
+	assert_int_equal(arb_wire_decode_token(buf, len, &tp), ARB_EPROTO);
+	free(buf);
+	rc.endpoint_id = (char *)"0123456789abcdef0123456789abcdef";
+	rc.pubkey.data = sha;
+	rc.pubkey.len = 32;
+	rc.groups = g;
+	rc.n_groups = ARB_TOKEN_GROUPS_MAX + 1;
+	rc.revoked = 1;
+	assert_int_equal(arb_wire_encode_receipt(&rc, &buf, &len), 0);
+	assert_int_equal(arb_wire_decode_receipt(buf, len, &rp), ARB_EPROTO);
+	free(buf);
+	rc.n_groups = 1;
+	assert_int_equal(arb_wire_encode_receipt(&rc, &buf, &len), 0);
+	assert_int_equal(arb_wire_decode_receipt(buf, len, &rp), 0);
+	assert_true(rp->revoked);
+	assert_string_equal(rp->groups[0], "lab");
+	arb_wire_free_receipt(rp);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -1020,6 +1127,7 @@ main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_alloc_budget),
 		cmocka_unit_test(test_ack_many_refusals),
+		cmocka_unit_test(test_token_bounds),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_signed_record),
 		cmocka_unit_test(test_error),

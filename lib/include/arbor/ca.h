@@ -27,6 +27,14 @@ enum arb_cert_kind {
  */
 int	arb_ca_init(const char *dir);
 
+/*
+ * Make an enrolment CA in dir, signed by the CA in parent (which may then
+ * go offline): ca.key and ca.crt, valid for five years, issuing leaves
+ * only.  The root holds it (enroll_ca) to sign endpoints' requests; what
+ * it signs carries its certificate after the leaf.
+ */
+int	arb_ca_init_sub(const char *dir, const char *parent);
+
 /* Make a P-256 private key at path (0600, PEM); refuses to overwrite. */
 int	arb_ca_keygen(const char *path);
 
@@ -54,6 +62,14 @@ int	arb_ca_sign(const char *cadir, const uint8_t *csr, size_t len,
 int	arb_ca_issue(const char *cadir, const char *name,
 	    enum arb_cert_kind kind, int64_t backdate_s, int64_t valid_s,
 	    const char *out);
+
+/*
+ * Whether pem (len bytes: a certificate, then the CAs it needs) is for
+ * the private key at keypath and chains to the CA certificate in cafile,
+ * valid now: 0 with *untilp its end, or ARB_EINVAL, said why.
+ */
+int	arb_cert_check(const char *pem, size_t len, const char *keypath,
+	    const char *cafile, int64_t *untilp);
 
 /* The validity of the certificate at path, as Unix times. */
 int	arb_cert_validity(const char *path, int64_t *fromp, int64_t *untilp);

@@ -149,6 +149,12 @@ struct arb_facts_pkgent {
 int	arb_facts_pkg_list(struct arb_facts *f,
 	    const struct arb_facts_pkgent **vp, size_t *np);
 
+/*
+ * Groups given beside those of conf (an enrolment token's): agent.groups
+ * becomes conf's followed by those of g not among them; g replaces the
+ * extra groups set before.  g is copied.  0 or -ENOMEM (nothing changed).
+ */
+int	arb_facts_extra_groups(struct arb_facts *f, char *const *g, size_t n);
 /* The agent's groups; f owns the array. */
 void	arb_facts_groups(const struct arb_facts *f, char *const **gp,
 	    size_t *np);

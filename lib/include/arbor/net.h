@@ -46,15 +46,16 @@ typedef void (*arb_srv_cb)(struct arb_req *req, const uint8_t *data,
     size_t len, void *arg);
 
 /*
- * Listen on url (tcp://, tls+tcp://, ipc://) with nctx requests in flight
- * at most.  For ipc:// the socket file is made mode 0600; over tls+tcp://
- * every child must show a client certificate from the pinned CA
+ * Listen on url (tls+tcp://, wss://, tcp://, ws://, ipc://; or several,
+ * separated by blanks, all on one socket) with nctx requests in flight at
+ * most.  For ipc:// the socket file is made mode 0600; over tls+tcp:// and
+ * wss:// every child must show a client certificate from the pinned CA
  * (arbor/tls.h).
  */
 int	arb_srv_listen(struct arb_net *n, const char *url, int nctx,
 	    arb_srv_cb cb, void *arg, struct arb_srv **sp);
 /*
- * The same, for the enrolment listener: over tls+tcp:// it asks no client
+ * The same, for the enrolment listener: over TLS it asks no client
  * certificate of a child (the server's is still verified by the child);
  * the caller serves nothing but enrolment on it.
  */
@@ -69,6 +70,8 @@ int	arb_req_reply(struct arb_req *req, const uint8_t *data, size_t len);
  */
 int	arb_req_reply_fill(struct arb_req *req, size_t len,
 	    int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg);
+/* The connection req came on: an id unique while it is open, never 0. */
+uint32_t arb_req_conn(const struct arb_req *req);
 /* Drop a request without answering (the requester will time out). */
 void	arb_req_drop(struct arb_req *req);
 /*

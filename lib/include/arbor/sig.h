@@ -24,6 +24,8 @@ int	arb_sha256_update(struct arb_sha256 *h, const void *data, size_t len);
 int	arb_sha256_final(struct arb_sha256 *h, uint8_t out[ARB_SHA256_LEN]);
 int	arb_sha256_reset(struct arb_sha256 *h);
 void	arb_sha256_free(struct arb_sha256 *h);
+/* len bytes from the system's cryptographic random source: 0 or ARB_ECRYPTO. */
+int	arb_random(void *buf, size_t len);
 /* One shot. */
 int	arb_sha256(const void *data, size_t len, uint8_t out[ARB_SHA256_LEN]);
 /*

@@ -22,6 +22,7 @@ enum arb_db {
 	ARB_DB_RECEIPTS,	/* endpoint id -> root-signed receipt (relay) */
 	ARB_DB_INVENTORY,	/* endpoint id -> full inventory (root) */
 	ARB_DB_PKGINDEX,	/* name NUL id NUL arch -> version (root) */
+	ARB_DB_TOKENS,		/* token id -> TokenRecord (root) */
 	ARB_DB_COUNT
 };
 

@@ -85,6 +85,13 @@ struct arb_sync_source {
 int	arb_sync_offer(struct arb_sync *s, const Arbor__Signed *head,
 	    const struct arb_sync_source *src, size_t *badp);
 
+/*
+ * The sequence number of the newest head a parent offered that verified
+ * (taken or not yet: its policies still coming, say), at least the held
+ * one's; 0 before any.
+ */
+uint64_t arb_sync_seen_seq(const struct arb_sync *s);
+
 /* The verified head held, or NULL. */
 const Arbor__Head *arb_sync_head(const struct arb_sync *s);
 /* The encoded Signed head held (for serving), or NULL. */

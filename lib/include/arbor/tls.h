@@ -1,7 +1,8 @@
 /*
  * TLS on every link: the one place that knows where a node's certificate,
  * key and pinned CA are, and that turns them into nng TLS configurations
- * for the dialers and listeners lib/net.c makes.
+ * for the dialers and listeners lib/net.c makes and the https:// server
+ * of lib/http.c.
  *
  * The settings are the process's: a daemon's configuration table carries
  * ARB_TLS_CONF_KEYS, whose handlers fill them in (one node, one identity).
@@ -27,6 +28,7 @@ struct arb_tls_conf {
 	char	*key;		/* PEM: its private key (0600) */
 	char	*name;		/* the name a parent's certificate must carry */
 	int	 allow_plain;	/* tcp:// off loopback */
+	int	 mbedtls;	/* tls_engine mbedtls: nng's own */
 };
 
 /* How a listener treats a child's certificate. */
@@ -47,6 +49,7 @@ int	arb_tls_k_cert(void *, const char *, char *, size_t);
 int	arb_tls_k_key(void *, const char *, char *, size_t);
 int	arb_tls_k_name(void *, const char *, char *, size_t);
 int	arb_tls_k_plain(void *, const char *, char *, size_t);
+int	arb_tls_k_engine(void *, const char *, char *, size_t);
 
 #define ARB_TLS_CONF_KEYS						\
 	{ "tls_ca", arb_tls_k_ca, "PEM file of the Arbor CA that "	\
@@ -57,16 +60,39 @@ int	arb_tls_k_plain(void *, const char *, char *, size_t);
 	{ "tls_name", arb_tls_k_name, "the name the parent's "	\
 	    "certificate must carry (a parent line may name its own)" },\
 	{ "allow_plain", arb_tls_k_plain, "allow tcp:// on an address "	\
-	    "that is not loopback (default no)" }
+	    "that is not loopback (default no)" },			\
+	{ "tls_engine", arb_tls_k_engine, "openssl (default) or "	\
+	    "mbedtls: the library under nng's TLS" }
 
 /*
- * Whether url may be used: a tls+tcp:// one always, a tcp:// one on
- * loopback or with allow_plain.  0, or ARB_ECONFIG with the reason in err.
+ * Put OpenSSL under nng's TLS (lib/tls_engine.c) for the whole process;
+ * done once, before the first TLS configuration.  0 or an error, logged.
+ */
+int	arb_tls_engine_openssl(void);
+
+/* Whether url runs over TLS (tls+tcp://, wss://, https://). */
+int	arb_tls_on(const char *url);
+
+/*
+ * Whether url may be used: a tls+tcp://, wss:// or https:// one always, a
+ * tcp://, ws:// or http:// one on loopback or with allow_plain; ipc://
+ * always.  0, or ARB_ECONFIG with the reason in err.
  */
 int	arb_tls_url_ok(const char *url, char *err, size_t errlen);
 
-/* The same, logged as "configuration: key: reason". */
+/*
+ * The same for each of the addresses in urls (separated by blanks: a
+ * listening key may name several), logged as "configuration: key: reason".
+ */
 int	arb_tls_conf_url(const char *key, const char *url);
+
+/*
+ * An address to serve HTTP on (lib/http.c): http:// or https://, then
+ * host:port and nothing else; http:// as arb_tls_url_ok says, https://
+ * with tls_cert and tls_key.  0, or ARB_ECONFIG logged as
+ * "configuration: key: reason".
+ */
+int	arb_tls_conf_http(const char *key, const char *url);
 
 /*
  * Expect the certificate of the parent at url to carry name (copied);
@@ -82,5 +108,13 @@ int	arb_tls_dialer(nng_dialer d, const char *url);
 /* The same for a listener, with auth saying what it asks of a child. */
 int	arb_tls_listener(nng_listener l, const char *url,
 	    enum arb_tls_auth auth);
+
+/*
+ * A server configuration for an https:// listener at url (lib/http.c):
+ * this node's tls_cert and tls_key, no client certificate asked.  *cfgp
+ * is the caller's (nng_tls_config_free).  0, or an error logged.
+ */
+struct nng_tls_config;
+int	arb_tls_https(const char *url, struct nng_tls_config **cfgp);
 
 #endif

@@ -22,8 +22,13 @@
 #define ARB_SCHED_MAX_WAVES	16	/* waves of a staged rollout */
 #define ARB_MAX_ID		128
 #define ARB_MAX_TEXT		(64 * 1024)
+#define ARB_CSR_MAX		(4 * 1024)	/* a P-256 certificate request, PEM */
+#define ARB_CERT_MAX		(16 * 1024)	/* a certificate and its CA's */
 /* Longest address (a relay's parent in RelayInfo). */
 #define ARB_MAX_URL		256
+/* Groups one enrolment token gives; tokens one TokenReply lists. */
+#define ARB_TOKEN_GROUPS_MAX	16
+#define ARB_TOKENS_MAX		4096
 /* RelayInfo entries in one ReportBatch: the sender and relays below it. */
 #define ARB_RELAYS_BATCH_MAX	512
 
@@ -94,6 +99,12 @@ int	arb_wire_encode_eprec(const Arbor__EndpointRecord *e, uint8_t **bufp,
 int	arb_wire_decode_eprec(const uint8_t *buf, size_t len,
 	    Arbor__EndpointRecord **ep);
 void	arb_wire_free_eprec(Arbor__EndpointRecord *e);
+/* An enrolment token's record (no more than ARB_TOKEN_GROUPS_MAX groups). */
+int	arb_wire_encode_token(const Arbor__TokenRecord *t, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_token(const uint8_t *buf, size_t len,
+	    Arbor__TokenRecord **tp);
+void	arb_wire_free_token(Arbor__TokenRecord *t);
 
 /*
  * An inventory or inventory delta (arbor/inventory.h), as the root stores
