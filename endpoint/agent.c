@@ -142,6 +142,8 @@ agent_upstream_new(struct agent *a, const struct agent_conf *conf,
 	lc.up = &conf->up;
 	lc.kind = "agent";
 	lc.quiet = env != NULL;
+	lc.on_parent = agent_relay_changed;
+	lc.arg = a;
 	if ((rv = arb_link_new(&lc, &a->link)) != 0)
 		return rv;
 	memset(&sc, 0, sizeof(sc));

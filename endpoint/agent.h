@@ -213,6 +213,7 @@ int	agent_report(struct agent *, const char *policy, uint32_t version,
 	    unsigned state, int exit_code, const char *detail);
 int	agent_report_inventory(struct agent *);
 void	agent_inventory_later(struct agent *);
+void	agent_relay_changed(void *);
 void	agent_flush(struct agent *);
 void	agent_flush_later(struct agent *);
 

@@ -238,6 +238,8 @@ agent_conf_init(struct agent_conf *c)
 	c->up.poll_ms = 300000;
 	c->up.jitter_ms = 60000;
 	c->up.timeout_ms = 10000;
+	c->up.probe_ms = ARB_LINK_PROBE_MS;
+	c->up.failover_ms = ARB_LINK_FAILOVER_MS;
 	c->up.fetch_depth = 2;
 	c->report_ms = 1000;
 	c->receipt_ms = 120000;

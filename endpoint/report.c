@@ -362,6 +362,8 @@ outbox_add(struct agent *a, Arbor__Report *r)
 
 	if ((klen = outbox_key(r->policy_id, key, sizeof(key))) == 0)
 		return ARB_EINVAL;
+	/* The relay in use: the root shows it (arborctl endpoints). */
+	r->relay = (char *)arb_link_parent(a->link);
 	if ((rv = arb_txn_begin(a->store, 1, &t)) != 0)
 		return rv;
 	if (arb_txn_get(t, ARB_DB_META, "seq", 3, &v, &n) == 0) {
@@ -567,6 +569,21 @@ static void
 inv_timer_cb(uv_timer_t *t)
 {
 	(void)agent_report_inventory(t->data);
+}
+
+/*
+ * The link moved to another relay: an inventory report soon (from the
+ * loop, not from inside the link), so that the root learns, signed, which
+ * relay the endpoint uses now.
+ */
+void
+agent_relay_changed(void *arg)
+{
+	struct agent	*a = arg;
+
+	if (a->stopping || a->inv.loop == NULL)
+		return;
+	uv_timer_start(&a->inv, inv_timer_cb, 0, 0);
 }
 
 /* The next inventory on the interval, jittered by a tenth of it. */

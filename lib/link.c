@@ -9,6 +9,12 @@
  * messaging layer failed, also when the parent reports them itself in an
  * Error reply) move the link to the next parent; every other error is the
  * caller's to judge.
+ *
+ * With several parents the link also times a Hello to each over a client
+ * of its own (one per parent, dialled once and kept), and moves to the
+ * nearest that answers: see arb_link.h.  The parent in use is probed more
+ * often, so that one that falls silent is left within the failover time
+ * even when the daemon itself has nothing to ask it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +26,7 @@
 #include "arbor/link.h"
 #include "arbor/log.h"
 #include "arbor/tls.h"
+#include "arbor/wire.h"
 
 /* Routine lines: info, or debug for a swarm of simulated endpoints. */
 #define link_note(l, ...) do {						\
@@ -29,8 +36,23 @@
 		log_info(__VA_ARGS__);					\
 } while (0)
 
+struct link_peer {		/* what the link knows of one parent */
+	struct arb_link		*l;
+	struct arb_cli		*cli;		/* its probe client, kept */
+	int64_t			 srtt_us;	/* smoothed; -1: none yet */
+	int			 health;	/* -1 unknown, 0 silent, 1 answers */
+	int			 busy;		/* a probe in flight */
+	uint64_t		 due;		/* next probe, loop ms */
+	uint64_t		 sent_ns;	/* the probe in flight's start */
+	uint64_t		 held;		/* skipped: not chosen before */
+};
+
 struct arb_link {
 	struct arb_link_conf	 c;
+	struct link_peer	*peers;		/* nparents, when probing */
+	uv_timer_t		*probe_timer;
+	int64_t			 wait_ms;	/* a probe's time to answer */
+	int64_t			 check_ms;	/* probe of the one in use */
 	struct arb_link_listener ls;
 	struct arb_cli		*cli;
 	struct arb_sub		*sub;
@@ -138,7 +160,8 @@ link_disconnect(struct arb_link *l)
 	}
 }
 
-static void	link_next(struct arb_link *, const char *);
+static void	link_next(struct arb_link *, const char *, int);
+static void	link_destroy(struct arb_link *);
 
 /* The REQ socket has a connection to the parent. */
 static void
@@ -151,18 +174,21 @@ link_cli_up(void *arg)
 }
 
 /*
- * The SUB socket has a connection.  The first one follows the poll that a
- * start or a change of parent makes anyway; a new one after it lost one
- * means notifications sent meanwhile are lost, so the listener asks again
+ * The SUB socket has a connection.  The first one at start follows the
+ * poll that the start makes anyway; a new one after it lost one means
+ * notifications sent meanwhile are lost, so the listener asks again
  * (after a random delay, so that thousands of children whose parent came
- * back do not all ask in the same millisecond).
+ * back do not all ask in the same millisecond).  So does the first one
+ * after a change of parent: the poll the change made may have found a
+ * parent that had just started and had no head yet, and told nothing of
+ * it, its notification gone before this connection was up.
  */
 static void
 link_sub_up(void *arg)
 {
 	struct arb_link *l = arg;
 
-	if (++l->sub_ups > 1 && l->ls.on_connect)
+	if ((++l->sub_ups > 1 || l->gen > 1) && l->ls.on_connect)
 		l->ls.on_connect(l->ls.arg);
 }
 
@@ -186,7 +212,7 @@ link_conn_timeout(uv_timer_t *t)
 	if (l->closing || l->connected)
 		return;
 	if (l->c.up->nparents > 1)
-		link_next(l, "no connection");
+		link_next(l, "no connection", 1);
 	else
 		log_warnx("%s: %s %s: no connection in %lld s (not running, "
 		    "or not reachable?); still trying, every %d s at most",
@@ -226,15 +252,242 @@ link_connect(struct arb_link *l, size_t from)
 	return 0;
 }
 
-/* Leave the parent in use for the next one, and tell the listener. */
-static void
-link_next(struct arb_link *l, const char *why)
+/*
+ * The nearest parent other than skip that answers its probes, or
+ * nparents when none does (nor when the link does not probe).
+ */
+static size_t
+link_nearest(const struct arb_link *l, size_t skip)
 {
-	log_warnx("%s: %s %s: %s; trying %s", l->c.kind, link_word(l),
-	    l->c.up->parents[l->cur].svc, why,
-	    l->c.up->parents[(l->cur + 1) % l->c.up->nparents].svc);
-	if (link_connect(l, l->cur + 1) == 0 && l->ls.on_switch)
+	uint64_t	now = uv_now(l->c.loop);
+	size_t		i, best = l->c.up->nparents;
+
+	if (l->peers == NULL)
+		return best;
+	for (i = 0; i < l->c.up->nparents; i++) {
+		if (i == skip || l->peers[i].health != 1 ||
+		    l->peers[i].srtt_us < 0 || l->peers[i].held > now)
+			continue;
+		if (best == l->c.up->nparents ||
+		    l->peers[i].srtt_us < l->peers[best].srtt_us)
+			best = i;
+	}
+	return best;
+}
+
+/*
+ * Move to parent to, and tell the listener and the owner.  The one left
+ * is probed on the interval of the others from now on; the one taken has
+ * just been heard from, or is about to be (when none answers): its next
+ * check is a check interval away.
+ */
+static void
+link_go(struct arb_link *l, size_t to)
+{
+	uint64_t	now = uv_now(l->c.loop), due;
+
+	if (l->peers != NULL) {
+		due = now + (uint64_t)l->c.up->probe_ms;
+		if (l->peers[l->cur].due > due)
+			l->peers[l->cur].due = due;
+		l->peers[to].due = now + (uint64_t)l->check_ms;
+	}
+	if (link_connect(l, to) != 0)
+		return;
+	if (l->ls.on_switch)
 		l->ls.on_switch(l->ls.arg);	/* ask the new parent at once */
+	if (l->c.on_parent)
+		l->c.on_parent(l->c.arg);
+}
+
+/*
+ * Leave the parent in use for the nearest other that answers, or, when
+ * none is known to, the next in order; and tell the listener.  One left
+ * because it fell silent counts as not answering until a probe says it
+ * does again (and is measured again: an answer that waited out the
+ * silence says nothing of its distance).  One left because its answers
+ * do not hold is not chosen again for ARB_LINK_HOLD_MS, near as it is.
+ */
+static void
+link_next(struct arb_link *l, const char *why, int silent)
+{
+	size_t	to;
+
+	if (silent && l->peers != NULL)
+		l->peers[l->cur].health = 0;
+	else if (l->peers != NULL)
+		l->peers[l->cur].held = uv_now(l->c.loop) + ARB_LINK_HOLD_MS;
+	to = link_nearest(l, l->cur);
+
+	if (to == l->c.up->nparents)
+		to = (l->cur + 1) % l->c.up->nparents;
+	log_warnx("%s: %s %s: %s; trying %s", l->c.kind, link_word(l),
+	    l->c.up->parents[l->cur].svc, why, l->c.up->parents[to].svc);
+	link_go(l, to);
+}
+
+/* ------------------------------------------------------------- probes */
+
+/*
+ * After each probe: leave a parent in use that did not answer for the
+ * nearest that does; leave one that answers for another only when that
+ * is clearly nearer (hysteresis: 20 % and ARB_LINK_HYST_MS), so that the
+ * link does not flap between parents at about the same distance.
+ */
+static void
+link_choose(struct arb_link *l)
+{
+	const struct link_peer	*cur = &l->peers[l->cur];
+	size_t			 best;
+	int64_t			 margin;
+	char			 why[96];
+
+	if (l->closing || (best = link_nearest(l, l->cur)) ==
+	    l->c.up->nparents)
+		return;
+	if (cur->health == 0) {
+		snprintf(why, sizeof(why), "no answer to a probe in %lld ms",
+		    (long long)l->wait_ms);
+		link_next(l, why, 1);
+		return;
+	}
+	if (cur->health != 1 || cur->srtt_us < 0)
+		return;		/* not measured yet: wait for it */
+	margin = cur->srtt_us / 5;
+	if (margin < ARB_LINK_HYST_MS * 1000)
+		margin = ARB_LINK_HYST_MS * 1000;
+	if (l->peers[best].srtt_us + margin >= cur->srtt_us)
+		return;
+	link_note(l, "%s: %s %s is nearer (%.1f ms against %.1f ms for %s)",
+	    l->c.kind, link_word(l), l->c.up->parents[best].svc,
+	    (double)l->peers[best].srtt_us / 1000.0,
+	    (double)cur->srtt_us / 1000.0, l->c.up->parents[l->cur].svc);
+	link_go(l, best);
+}
+
+static void
+link_probe_cb(int rv, const uint8_t *data, size_t len, void *arg)
+{
+	struct link_peer	*p = arg;
+	struct arb_link		*l = p->l;
+	Arbor__Envelope		*env = NULL;
+	int64_t			 us;
+	int			 was, answered = 0;
+
+	p->busy = 0;
+	/* An answer, even an Error, shows the parent is there. */
+	if (rv == 0) {
+		answered = 1;
+		if (arb_reply_decode(data, len,
+		    ARBOR__ENVELOPE__BODY_HELLO_REPLY, &env) != 0 &&
+		    env == NULL)
+			answered = 0;	/* bytes that do not decode */
+		arb_wire_free(env);
+	}
+	if (!l->closing) {
+		was = p->health;
+		us = (int64_t)((uv_hrtime() - p->sent_ns) / 1000);
+		if (answered) {
+			p->health = 1;
+			if (was == 0) {
+				/*
+				 * The first answer after silence may have
+				 * waited out the silence (a stopped process):
+				 * measure again at once, from scratch.
+				 */
+				link_note(l, "%s: %s %s answers again",
+				    l->c.kind, link_word(l),
+				    l->c.up->parents[p - l->peers].svc);
+				p->srtt_us = -1;
+				p->due = 0;
+			} else
+				p->srtt_us = p->srtt_us < 0 ? us :
+				    p->srtt_us + (us - p->srtt_us) / 4;
+		} else {
+			p->health = 0;
+			if (was != 0)
+				log_debug("%s: probe of %s: %s", l->c.kind,
+				    l->c.up->parents[p - l->peers].svc,
+				    arb_strerror(rv));
+		}
+		link_choose(l);
+	}
+	if (--l->ncalls == 0 && l->closing)
+		link_destroy(l);
+}
+
+/* Send a Hello to p, timed. */
+static void
+link_probe(struct arb_link *l, struct link_peer *p)
+{
+	Arbor__Envelope	env = ARBOR__ENVELOPE__INIT;
+	Arbor__Hello	h = ARBOR__HELLO__INIT;
+	uint8_t		*buf;
+	size_t		 len;
+
+	h.node_id = (char *)"";
+	h.kind = (char *)l->c.kind;
+	env.body_case = ARBOR__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	if (arb_wire_encode(&env, &buf, &len) != 0)
+		return;
+	p->sent_ns = uv_hrtime();
+	if (arb_cli_request(p->cli, buf, len, (int)l->wait_ms, link_probe_cb,
+	    p) == 0) {
+		p->busy = 1;
+		l->ncalls++;
+	}
+	free(buf);
+}
+
+/* Every tick: probe each parent whose time has come. */
+static void
+link_probe_tick(uv_timer_t *t)
+{
+	struct arb_link	*l = t->data;
+	struct link_peer *p;
+	uint64_t	 now = uv_now(l->c.loop);
+	size_t		 i;
+
+	if (l->closing)
+		return;
+	for (i = 0; i < l->c.up->nparents; i++) {
+		p = &l->peers[i];
+		if (p->busy || now < p->due)
+			continue;
+		p->due = now + (uint64_t)(i == l->cur ? l->check_ms :
+		    l->c.up->probe_ms);
+		link_probe(l, p);
+	}
+}
+
+/* One probe client per parent, dialled once; all probed at once. */
+static int
+link_probe_start(struct arb_link *l)
+{
+	const struct arb_upstream	*up = l->c.up;
+	size_t				 i;
+	int				 rv;
+
+	if (up->nparents < 2 || up->probe_ms <= 0)
+		return 0;
+	if ((l->peers = calloc(up->nparents, sizeof(*l->peers))) == NULL ||
+	    (l->probe_timer = calloc(1, sizeof(*l->probe_timer))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < up->nparents; i++) {
+		l->peers[i].l = l;
+		l->peers[i].srtt_us = -1;
+		l->peers[i].health = -1;
+		if ((rv = arb_cli_dial(l->c.net, up->parents[i].svc, 0,
+		    &l->peers[i].cli)) != 0)
+			return rv;
+	}
+	uv_timer_init(l->c.loop, l->probe_timer);
+	l->probe_timer->data = l;
+	/* A tick a tenth of the shortest interval: the check's due time. */
+	uv_timer_start(l->probe_timer, link_probe_tick, 0,
+	    (uint64_t)(l->check_ms / 10 > 0 ? l->check_ms / 10 : 1));
+	return 0;
 }
 
 /*
@@ -250,7 +503,7 @@ link_failed(struct arb_link *l, uint64_t gen, int rv)
 	if (rv != ARB_ETIMEDOUT && rv != ARB_EUNREACH && rv != ARB_ENET)
 		return;
 	if (l->c.up->nparents > 1)
-		link_next(l, arb_strerror(rv));
+		link_next(l, arb_strerror(rv), 1);
 	else
 		log_warnx("%s: %s %s: not answering (%s); asking again "
 		    "at the next request", l->c.kind, link_word(l),
@@ -283,7 +536,7 @@ link_call_cb(int rv, const uint8_t *data, size_t len, void *arg)
 		arb_wire_free(env);
 	free(lc);
 	if (--l->ncalls == 0 && l->closing)
-		free(l);
+		link_destroy(l);
 }
 
 int
@@ -337,6 +590,23 @@ arb_link_new(const struct arb_link_conf *c, struct arb_link **lp)
 	l->c = *c;
 	if (l->c.kind == NULL)
 		l->c.kind = "node";
+	/*
+	 * A probe may take W = min(timeout, 2/3 failover); the parent in use
+	 * is probed every 0.9 (F - W), on a tick of a tenth of that, so that
+	 * one that falls silent is left within F: 0.99 (F - W) + W.
+	 */
+	{
+		int64_t f = c->up->failover_ms > 0 ? c->up->failover_ms :
+		    ARB_LINK_FAILOVER_MS;
+
+		l->wait_ms = c->up->timeout_ms < f * 2 / 3 ?
+		    c->up->timeout_ms : f * 2 / 3;
+		if (l->wait_ms < 50)
+			l->wait_ms = 50;
+		l->check_ms = (f - l->wait_ms) * 9 / 10;
+		if (l->check_ms < 100)
+			l->check_ms = 100;
+	}
 	uv_timer_init(c->loop, l->conn_timer);
 	l->conn_timer->data = l;
 	*lp = l;
@@ -347,9 +617,13 @@ int
 arb_link_start(struct arb_link *l)
 {
 	/* No parent (an air-gapped site): every request fails, closed. */
+	int	rv;
+
 	if (l->c.up->nparents == 0)
 		return 0;
-	return link_connect(l, 0);
+	if ((rv = link_connect(l, 0)) != 0)
+		return rv;
+	return link_probe_start(l);
 }
 
 void
@@ -366,7 +640,17 @@ arb_link_skip(struct arb_link *l, const char *why)
 {
 	if (l->closing || l->c.up->nparents < 2)
 		return;
-	link_next(l, why);
+	link_next(l, why, 0);
+}
+
+int
+arb_link_rtt(const struct arb_link *l, size_t i, int64_t *usp)
+{
+	if (l->peers == NULL || i >= l->c.up->nparents ||
+	    l->peers[i].health != 1 || l->peers[i].srtt_us < 0)
+		return ARB_ENOTFOUND;
+	*usp = l->peers[i].srtt_us;
+	return 0;
 }
 
 const char *
@@ -377,19 +661,38 @@ arb_link_parent(const struct arb_link *l)
 	return l->c.up->parents[l->cur].svc;
 }
 
+static void
+link_destroy(struct arb_link *l)
+{
+	free(l->peers);
+	free(l);
+}
+
 void
 arb_link_free(struct arb_link *l)
 {
+	size_t	i;
+
 	if (l == NULL)
 		return;
 	l->closing = 1;
 	memset(&l->ls, 0, sizeof(l->ls));
 	uv_close((uv_handle_t *)l->conn_timer, timer_free_cb);
 	l->conn_timer = NULL;
+	if (l->probe_timer != NULL) {
+		if (l->probe_timer->loop != NULL)
+			uv_close((uv_handle_t *)l->probe_timer, timer_free_cb);
+		else
+			free(l->probe_timer);
+		l->probe_timer = NULL;
+	}
 	/* Requests in flight complete with ARB_ECLOSED through the loop. */
 	link_disconnect(l);
+	if (l->peers != NULL)
+		for (i = 0; i < l->c.up->nparents; i++)
+			arb_cli_close(l->peers[i].cli);
 	if (l->ncalls == 0)
-		free(l);
+		link_destroy(l);
 }
 
 /* ------------------------------------------------------------- parents */
@@ -535,6 +838,19 @@ arb_upstream_k_depth(void *c, const char *v, char *e, size_t n)
 	if ((rv = arb_conf_int(v, 1, 64, &d, e, n)) == 0)
 		UP(c)->fetch_depth = (int)d;
 	return rv;
+}
+
+int
+arb_upstream_k_probe(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 0, 86400000, &UP(c)->probe_ms, e, n);
+}
+
+int
+arb_upstream_k_failover(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 200, 3600000, &UP(c)->failover_ms, e,
+	    n);
 }
 
 int

@@ -1065,6 +1065,7 @@ arb_wire_decode_report(const uint8_t *buf, size_t len, Arbor__Report **rp)
 	if (wire_check_text(r->endpoint_id, ARB_MAX_ID) != 0 ||
 	    r->endpoint_id[0] == '\0' || wire_check_optid(r->policy_id) != 0 ||
 	    wire_check_text(r->detail, ARB_MAX_TEXT) != 0 ||
+	    wire_check_text(r->relay, ARB_MAX_URL) != 0 ||
 	    r->state >= ARB_ST_COUNT || r->seq == 0) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return ARB_EPROTO;

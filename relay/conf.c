@@ -151,6 +151,8 @@ relay_conf_init(struct relay_conf *c)
 	c->up.poll_ms = 60000;
 	c->up.jitter_ms = 10000;
 	c->up.timeout_ms = 10000;
+	c->up.probe_ms = ARB_LINK_PROBE_MS;
+	c->up.failover_ms = ARB_LINK_FAILOVER_MS;
 	c->nctx = 256;
 	c->up.fetch_depth = 4;
 	c->report_ms = 1000;

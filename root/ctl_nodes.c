@@ -53,8 +53,8 @@ ctl_state_list(char *buf, size_t size)
 /* ---- endpoints */
 
 enum {
-	EPC_ID, EPC_HOST, EPC_POLICY, EPC_CONTACT, EPC_STATE, EPC_VIA,
-	EPC_DETAIL, EPC_COUNT
+	EPC_ID, EPC_HOST, EPC_POLICY, EPC_CONTACT, EPC_STATE, EPC_RELAY,
+	EPC_VIA, EPC_DETAIL, EPC_COUNT
 };
 
 struct ctl_eprow {
@@ -127,6 +127,8 @@ ctl_ep_row(const Arbor__EndpointInfo *e, struct ctl_eprow *row)
 		snprintf(buf, sizeof(buf), "%s", name);
 	/* Revoked: what it last reported no longer matters. */
 	row->col[EPC_STATE] = strdup(e->revoked ? "REVOKED" : buf);
+	ctl_clean(e->relay, ARB_MAX_URL, buf, sizeof(buf));
+	row->col[EPC_RELAY] = strdup(buf[0] != '\0' ? buf : "-");
 	row->col[EPC_VIA] = ctl_via(e);
 	ctl_clean(e->detail, CTL_DETAIL_MAX, buf, sizeof(buf));
 	row->col[EPC_DETAIL] = strdup(buf);
@@ -150,8 +152,8 @@ ctl_ep_table(const struct ctl *c, Arbor__EndpointInfo **v, size_t n,
     int show_policy)
 {
 	static const char	*head[EPC_COUNT] = { "ENDPOINT", "HOSTNAME",
-				    "POLICY", "LAST CONTACT", "STATE", "VIA",
-				    "DETAIL" };
+				    "POLICY", "LAST CONTACT", "STATE", "RELAY",
+				    "VIA", "DETAIL" };
 	struct ctl_eprow	*rows;
 	size_t			 w[EPC_COUNT], i, len;
 	int			 j, ret = 1;
@@ -223,7 +225,7 @@ ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
 			}
 		name = arb_state_name(v[i]->state);
 		o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?, s:I, s:i, "
-		    "s:s, s:I, s:b, s:s}", "endpoint_id", v[i]->endpoint_id,
+		    "s:s, s:I, s:b, s:s, s:s}", "endpoint_id", v[i]->endpoint_id,
 		    "hostname", v[i]->hostname,
 		    "last_contact", (json_int_t)v[i]->last_contact,
 		    "via", via, "policy_id", v[i]->policy_id,
@@ -232,7 +234,8 @@ ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
 		    "detail", v[i]->detail,
 		    "version", (json_int_t)v[i]->version,
 		    "revoked", (int)v[i]->revoked,
-		    "revoked_reason", v[i]->revoked_reason);
+		    "revoked_reason", v[i]->revoked_reason,
+		    "relay", v[i]->relay);
 		if (o == NULL || json_array_append_new(doc, o) != 0)
 			goto nomem;
 	}

@@ -381,7 +381,7 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	Arbor__EndpointRecord	*rec = NULL;
 	Arbor__Inventory	*old_inv;
 	Arbor__ReceiptEntry	**old_taken, **tv = NULL, te;
-	char			**old_via;
+	char			**old_via, *old_relay;
 	size_t			 old_nvia, old_ntaken;
 	struct arb_key		*k = NULL;
 	uint8_t			 key[ARB_REPORT_KEY_MAX], *buf = NULL;
@@ -451,6 +451,13 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	rec->last_contact = (int64_t)time(NULL);
 	rec->via = e->via;
 	rec->n_via = e->n_via;
+	/* The relay it uses: its newest report's word (reports of different
+	 * policies may arrive out of order). */
+	old_relay = rec->relay;
+	if (rep->relay[0] != '\0' && rep->seq > rec->relay_seq) {
+		rec->relay = rep->relay;
+		rec->relay_seq = rep->seq;
+	}
 	if (rep->inventory != NULL)	/* alone, or with an action's result */
 		rec->inventory = rep->inventory;
 	if (rep->inventory_delta != NULL && (rv = root_inv_take(t, rec,
@@ -458,6 +465,7 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 		rec->via = old_via;
 		rec->n_via = old_nvia;
 		rec->inventory = old_inv;
+		rec->relay = old_relay;
 		goto out;
 	}
 	/* What its next receipt says: this policy's latest, at this seq. */
@@ -466,6 +474,7 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	rec->via = old_via;
 	rec->n_via = old_nvia;
 	rec->inventory = old_inv;
+	rec->relay = old_relay;
 	rec->taken = old_taken;
 	rec->n_taken = old_ntaken;
 	free(tv);

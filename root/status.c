@@ -139,6 +139,7 @@ ep_info_free(Arbor__EndpointInfo *o)
 	free(o->hostname);
 	free(o->policy_id);
 	free(o->detail);
+	free(o->relay);
 	if (o->revoked_reason != protobuf_c_empty_string)
 		free(o->revoked_reason);
 	for (i = 0; i < o->n_via; i++)
@@ -185,6 +186,7 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 			    rec->inventory->hostname[0] != '\0' ?
 			    rec->inventory->hostname : rec->hostname);
 			o->last_contact = rec->last_contact;
+			o->relay = strdup(rec->relay);
 			o->revoked = rec->revoked;
 			if (rec->revoked)
 				o->revoked_reason = strdup(rec->revoked_reason);
@@ -195,8 +197,11 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 		}
 		free(v);
 	}
-	if (o->hostname == NULL)
+	/* Its own copies, also with no record (ep_info_free frees them). */
+	if (o->hostname == NULL || o->hostname == protobuf_c_empty_string)
 		o->hostname = strdup("");
+	if (o->relay == NULL || o->relay == protobuf_c_empty_string)
+		o->relay = strdup("");
 	ea->bytes += 128 + strlen(o->detail);
 	ea->v[ea->n++] = o;
 	if (ea->seen != NULL && arb_strmap_get(ea->seen, id) == NULL &&

@@ -155,8 +155,9 @@ def test_dropped_batch_is_noticed():
         root = net.root(enroll_token=TOKEN)
         relay = net.relay([root], report_interval="300ms")
         h = hostile(net, "drop", root)
+        # In order: the hostile one first, whatever their distances.
         a = agent(net, [h, relay], receipt_timeout="3s",
-                  poll_interval="1s")
+                  poll_interval="1s", probe_interval="0")
         agent_id(a)
         publish(net, "p", 1, b"z" * 1000)
         h.wait_log(r"drop: [1-9]\d* reports acknowledged and dropped", 20)

@@ -136,6 +136,8 @@ teardown(void **state)
  * A report entry from endpoint id, signed with k, via one relay: free
  * with entry_free.
  */
+static const char	*entry_relay = "";	/* the relay reports name */
+
 static Arbor__ReportEntry *
 entry_new(const struct arb_key *k, const char *id, uint64_t seq,
     const char *policy, unsigned st, uint32_t version)
@@ -153,6 +155,7 @@ entry_new(const struct arb_key *k, const char *id, uint64_t seq,
 	r.version = version;
 	r.state = st;
 	r.detail = "";
+	r.relay = (char *)entry_relay;
 	r.at = 1700000100;
 	assert_int_equal(arb_wire_encode_report(&r, &body, &len), 0);
 	assert_non_null(e = calloc(1, sizeof(*e)));
@@ -546,6 +549,70 @@ test_relay_info_rule(void **state)
 	arb_wire_free_relayinfo(got);
 }
 
+/* The relay an endpoint's record says it uses, "" for none. */
+static char *
+relay_in_use(struct fixture *f, const char *id)
+{
+	Arbor__EndpointRecord	*rec;
+	void			*v;
+	size_t			 n;
+	char			*s;
+
+	assert_int_equal(arb_store_get(f->s, ARB_DB_ENDPOINTS, id,
+	    strlen(id), &v, &n), 0);
+	assert_int_equal(arb_wire_decode_eprec(v, n, &rec), 0);
+	free(v);
+	assert_non_null(s = strdup(rec->relay));
+	arb_wire_free_eprec(rec);
+	return s;
+}
+
+static void
+assert_relay(struct fixture *f, const char *want)
+{
+	char	*got = relay_in_use(f, f->a.id);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/*
+ * The relay in use is the newest report's word: an older report of
+ * another policy arriving later does not bring back the relay it names,
+ * one that names none keeps it, and one too long is refused whole.
+ */
+static void
+test_relay_in_use(void **state)
+{
+	static char	 big[ARB_MAX_URL + 2];
+	static const struct {
+		const char	*relay;
+		uint64_t	 seq;
+		const char	*policy;
+		uint32_t	 version;
+		int		 rv;
+		const char	*after;
+	} steps[] = {
+		{ "tcp://near:7201", 2, "openssl", 1, 0, "tcp://near:7201" },
+		{ "tcp://far:7201", 1, "zlib", 1, 0, "tcp://near:7201" },
+		{ "tcp://far:7201", 3, "zlib", 2, 0, "tcp://far:7201" },
+		{ "", 4, "openssl", 2, 0, "tcp://far:7201" },
+		{ big, 5, "openssl", 2, ARB_EPROTO, "tcp://far:7201" },
+	};
+	struct fixture	*f = *state;
+	size_t		 i;
+
+	memset(big, 'x', sizeof(big) - 1);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		entry_relay = steps[i].relay;
+		assert_int_equal(take(f, entry_new(f->a.k, f->a.id,
+		    steps[i].seq, steps[i].policy, ARB_ST_FIXED,
+		    steps[i].version)), steps[i].rv);
+		assert_relay(f, steps[i].after);
+	}
+	entry_relay = "";
+}
+
 /* Past 32 bad signatures the rest of a batch is refused unverified. */
 static void
 test_bad_signatures_capped(void **state)
@@ -602,6 +669,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_info_rule,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_in_use, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_signatures_capped,
 		    setup, teardown),
 	};

@@ -40,6 +40,8 @@ struct arb_upstream {
 	int64_t			 jitter_ms;	/* plus uniform [0, jitter) */
 	int64_t			 notify_jitter_ms; /* non-urgent notify: delay */
 	int64_t			 timeout_ms;	/* per request */
+	int64_t			 probe_ms;	/* RTT probe of each; 0: none */
+	int64_t			 failover_ms;	/* leave a silent one within */
 	int			 fetch_depth;	/* chunks in flight per blob */
 	uint64_t		 fetch_rate;	/* bytes/s from upstream; 0: no cap */
 };
@@ -59,6 +61,12 @@ int	arb_upstream_k_notify_jitter(void *, const char *, char *, size_t);
 int	arb_upstream_k_timeout(void *, const char *, char *, size_t);
 int	arb_upstream_k_depth(void *, const char *, char *, size_t);
 int	arb_upstream_k_rate(void *, const char *, char *, size_t);
+int	arb_upstream_k_probe(void *, const char *, char *, size_t);
+int	arb_upstream_k_failover(void *, const char *, char *, size_t);
+
+/* Defaults of probe_interval and failover (see arb_link_new). */
+#define ARB_LINK_PROBE_MS	30000
+#define ARB_LINK_FAILOVER_MS	15000
 
 /* The table entries, naming the parent key and the defaults for the help. */
 #define ARB_UPSTREAM_CONF_KEYS(parent, poll, jitter, notify, depth)	\
@@ -77,7 +85,13 @@ int	arb_upstream_k_rate(void *, const char *, char *, size_t);
 	{ "fetch_depth", arb_upstream_k_depth, "chunk requests in "	\
 	    "flight per blob (default " depth ")" },			\
 	{ "fetch_rate", arb_upstream_k_rate, "cap on bytes a second "	\
-	    "fetched from the " parent ", e.g. 20M (default 0: none)" }
+	    "fetched from the " parent ", e.g. 20M (default 0: none)" },	\
+	{ "probe_interval", arb_upstream_k_probe, "with several "	\
+	    parent "s: how often to time a request to each, to use the "	\
+	    "nearest that answers (default 30s; 0: in order only)" },	\
+	{ "failover", arb_upstream_k_failover, "with several " parent	\
+	    "s: the " parent " in use is checked so that one that stops "	\
+	    "answering is left for the next within this (default 15s)" }
 
 /*
  * Parse a parent (or relay) address pair "SVC_URL PUB_URL" (space or comma
@@ -115,6 +129,9 @@ struct arb_link_conf {
 	const struct arb_upstream	*up;	/* parents, timeout; kept */
 	const char			*kind;	/* "relay", "agent": in logs */
 	int				 quiet;	/* routine lines at debug */
+	/* After each change of parent (not the first): for the reports. */
+	void				(*on_parent)(void *arg);
+	void				*arg;
 };
 
 /*
@@ -127,6 +144,22 @@ struct arb_link_listener {
 	void	(*on_connect)(void *arg);	/* subscribed again */
 	void	 *arg;
 };
+
+/*
+ * Nearest parent.  With several parents and probe_ms > 0 the link keeps
+ * one long-lived REQ client per parent (never one per probe) and sends a
+ * Hello on it: at start, then every probe_ms, and to the parent in use
+ * every 0.9 (failover - W), where W = min(timeout, 2/3 failover) is how
+ * long a probe may take.  The round-trip times are smoothed (EWMA, 1/4 of each
+ * new sample); a parent is healthy while its last probe was answered
+ * within W.  The link moves to the nearest healthy parent when the one in
+ * use stops answering (so within failover of its last answer), or when
+ * another is clearly nearer: by 20 % and at least ARB_LINK_HYST_MS, so
+ * that two parents at about the same distance do not make it flap.
+ */
+#define ARB_LINK_HYST_MS	5
+/* A parent left by arb_link_skip is not chosen again for this long. */
+#define ARB_LINK_HOLD_MS	(10 * 60 * 1000)
 
 /*
  * Make a link; nothing is dialled until arb_link_start.  A link with no
@@ -163,12 +196,20 @@ int	arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
 /*
  * Leave the parent in use for the next one (logging why, and calling the
  * listener's on_switch): for a parent that answers, but whose answers the
- * caller found do not hold.  Nothing when there is only one parent.
+ * caller found do not hold.  Nothing when there is only one parent.  The
+ * parent left is not chosen again, nearest as it may be, for
+ * ARB_LINK_HOLD_MS (unless every other falls silent).
  */
 void	arb_link_skip(struct arb_link *l, const char *why);
 
 /* The svc address of the parent in use. */
 const char *arb_link_parent(const struct arb_link *l);
+
+/*
+ * Smoothed round-trip time to parent i, in microseconds: 0 and *usp set,
+ * or ARB_ENOTFOUND when it has none (not measured, or not answering).
+ */
+int	arb_link_rtt(const struct arb_link *l, size_t i, int64_t *usp);
 
 /*
  * Close: requests in flight complete with ARB_ECLOSED through the loop;
