@@ -53,11 +53,21 @@ def wait_until(pred, timeout, what):
         time.sleep(0.02)
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and that
+    this process has not handed out before (the kernel may give the same
+    free port twice in a row, and a node's svc and pub would collide)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
+    raise Failure("no fresh free port in 100 tries")
 
 
 def sha256_hex(data):
