@@ -29,6 +29,7 @@
 
 #include <nng/nng.h>
 #include <nng/supplemental/tls/engine.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -468,6 +469,18 @@ static const nng_tls_engine eng = {
 	.description	= "Arbor's nng TLS engine on OpenSSL",
 	.fips_mode	= false,
 };
+
+/*
+ * No clean-up of OpenSSL at exit: a daemon leaves its dialled sockets
+ * open for the exit to close (lib/net.c), and nng's threads may be in a
+ * handshake on one of them while atexit handlers run.  This must be the
+ * process's first initialisation of OpenSSL, so it runs before main.
+ */
+__attribute__((constructor)) static void
+eng_no_atexit(void)
+{
+	(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
 
 static pthread_once_t	eng_once = PTHREAD_ONCE_INIT;
 static int		eng_rv;
