@@ -19,6 +19,8 @@
 #include "arbor/wire.h"
 #include "core.h"
 
+#define ROOT_SEVERITIES	4	/* critical, high, medium, low */
+
 struct root_conf {
 	char		*data_dir;
 	char		*key;		/* publisher private key (PEM, 0600) */
@@ -37,6 +39,9 @@ struct root_conf {
 	int64_t		 cert_valid_ms;	/* their certificates' validity */
 	char		*enroll_svc;	/* enrolment-only listener, or NULL */
 	char		*metrics_listen;	/* http(s)://, or NULL */
+	/* Per severity (critical, high, medium, low): the deadline, in
+	 * seconds after the publish, of a policy that gives none; 0: none. */
+	int64_t		 deadline_s[ROOT_SEVERITIES];
 };
 
 /* Counters of what the root received, kept in its store. */
@@ -121,6 +126,13 @@ extern const struct arb_conf_key root_conf_keys[];
 void	root_conf_init(struct root_conf *);
 int	root_conf_check(struct root_conf *);
 void	root_conf_clear(struct root_conf *);
+
+/*
+ * A severity's default deadline, as the key deadline_SEVERITY takes it:
+ * "none" (0) or a duration (a number with s, m, h, d or w) of at most
+ * ten years, in seconds into *sp.  0 or ARB_ECONFIG with the reason.
+ */
+int	root_conf_deadline(const char *v, int64_t *sp, char *err, size_t n);
 
 /* root.c */
 struct root	*root_new(const struct root_conf *);

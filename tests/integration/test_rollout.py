@@ -8,6 +8,7 @@ ARBOR_CLOCK_OFFSET, never hours of waiting."""
 
 import json
 import os
+import re
 import time
 
 from arbortest import Net, run, wait_until, Failure
@@ -128,6 +129,41 @@ def test_deadline_overrides_window():
         agent.wait_log(r"policy due v1: fixed", 60)
 
 
+def test_severity_deadline():
+    """A policy that gives no deadline takes its severity's (critical 24h
+    by default), signed into it: an agent whose clock is 25 hours past the
+    publish runs it outside its window, while a low one (no deadline)
+    waits, and a critical one under deadline_critical = 48h waits too."""
+    with Net("ro-severity") as net:
+        root = net.root(enroll_token=TOKEN)
+        relay = net.relay([root])
+        offset = 25 * 3600
+        f = facts(net, "a")
+        agent = net.agent([relay], facts_root=f, time_zone="UTC",
+                          report_delay="20ms", enroll_token=TOKEN,
+                          env={"ARBOR_CLOCK_OFFSET": str(offset)})
+        shut = int(time.time()) + offset + 2 * 3600
+        win = {"windows": [{"from": hhmm(shut), "to": hhmm(shut + 60)}]}
+        for pid, sev in (("crit", "critical"), ("lowp", "low")):
+            net.publish(pid, 1, {}, severity=sev, schedule=win,
+                        applicability='!file.exists("/%s")' % pid,
+                        action='touch "$ARBOR_FACTS_ROOT/%s"' % pid)
+        agent.wait_log(r"policy crit v1: fixed", 30)
+        agent.wait_log(r"policy lowp v1: waiting: window", 30)
+        if os.path.exists(os.path.join(f, "lowp")):
+            raise Failure("a low policy ran outside its window")
+        root.stop()
+        root.args += ["--deadline_critical", "48h"]
+        root.start()
+        wait_until(lambda: len(re.findall(r"serving .* control",
+                                          root.text())) == 2, 10,
+                   "the root serving again")
+        net.publish("crit2", 1, {}, severity="critical", schedule=win,
+                    applicability='!file.exists("/crit2")',
+                    action='touch "$ARBOR_FACTS_ROOT/crit2"')
+        agent.wait_log(r"policy crit2 v1: waiting: window", 30)
+
+
 def fleet(net, n, **conf):
     root = net.root(enroll_token=TOKEN)
     relay = net.relay([root])
@@ -228,6 +264,7 @@ if __name__ == "__main__":
     run([test_window_holds_then_opens,
          test_push_overrides_window,
          test_deadline_overrides_window,
+         test_severity_deadline,
          test_pilot_fails_halts,
          test_pilot_succeeds_advances,
          test_silent_trips_halt])
