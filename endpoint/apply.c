@@ -661,6 +661,39 @@ schedule_wait(struct agent *a, const Arbor__PolicyRef *ref,
 }
 
 /*
+ * The operator locked this endpoint (the head names it or one of its
+ * groups): it runs no action at all, and says so once per lock; it looks
+ * again when the lock runs out.  1 if locked.
+ */
+static int
+lock_wait(struct agent *a, const Arbor__Head *head, const Arbor__Policy *p,
+    struct agent_pstate *st, int say)
+{
+	const Arbor__Lock	*l;
+	char			 when[40], detail[300];
+	time_t			 t;
+	struct tm		 tm;
+
+	if ((l = arb_head_locked(head, a->id, a->conf->groups,
+	    a->conf->ngroups, arb_clock_now() * 1000)) == NULL)
+		return 0;
+	if (l->until_ms != 0)
+		sched_note(a, (l->until_ms + 999) / 1000);
+	if (!say || st->state == ARB_ST_LOCKED)
+		return 1;
+	t = (time_t)(l->until_ms / 1000);
+	if (l->until_ms != 0 && localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+	else
+		snprintf(when, sizeof(when), "unlocked");
+	snprintf(detail, sizeof(detail), "locked%s%s: %s; until %s",
+	    l->group[0] ? " with group " : "", l->group, l->reason[0] ?
+	    l->reason : "by the operator", when);
+	pstate_set(a, p->id, st, ARB_ST_LOCKED, 0, detail);
+	return 1;
+}
+
+/*
  * The head is past its expiry: act on nothing.  The policy waits (and says
  * so once); 1 if it must wait.
  */
@@ -803,6 +836,9 @@ apply_one(struct agent *a, const Arbor__Head *head,
 	}
 	if (!targeted(a, p))
 		goto out;		/* not ours: nothing at all */
+	if (ref->rollback_seq > st.rollback_done && lock_wait(a, head, p,
+	    &st, 0))
+		goto out;		/* no rollback either while locked */
 	if (apply_rollback(a, head, ref, p, &st))
 		goto out;
 	switch (st.state) {
@@ -830,6 +866,8 @@ apply_one(struct agent *a, const Arbor__Head *head,
 			    "");
 		goto out;
 	}
+	if (lock_wait(a, head, p, &st, 1))
+		goto out;		/* locked: it applies, nothing runs */
 	if (st.state == ARB_ST_UNKNOWN || st.state == ARB_ST_NOT_APPLICABLE ||
 	    st.state == ARB_ST_ERROR)
 		pstate_set(a, p->id, &st, ARB_ST_APPLICABLE, 0, "");

@@ -62,6 +62,13 @@ int	ctl_json_arg(int argc, char *argv[], int *as_jsonp);
  */
 int	ctl_opt(int argc, char *argv[], int *ip, const char *name,
 	    const char **valp);
+/* "YYYY-MM-DDTHH:MM:SSZ" of ms since the epoch; "" for 0. */
+void	ctl_utc(int64_t ms, char *out, size_t size);
+/*
+ * --until's value: "YYYY-MM-DDTHH:MM:SSZ", or a duration from now ("7d",
+ * "+12h"), as ms since the epoch into *msp.  0, or 1 after saying why.
+ */
+int	ctl_until(const struct ctl *c, const char *s, int64_t *msp);
 /* Append to the string in buf (size bytes), truncating. */
 void	ctl_cat(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -91,6 +98,7 @@ int	cmd_rollout(struct ctl *, int, char *[]);
 /* ctl_tokens.c */
 int	cmd_token(struct ctl *, int, char *[]);
 int	cmd_endpoint(struct ctl *, int, char *[]);
+int	cmd_endpoint_lock(struct ctl *, int, char *[]);
 
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);

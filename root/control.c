@@ -541,6 +541,9 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	case ARBOR__ENVELOPE__BODY_GET_COMPLIANCE:
 		root_get_compliance(r, req, env->get_compliance);
 		break;
+	case ARBOR__ENVELOPE__BODY_LOCK_CTL:
+		root_lock_ctl(r, req, env->lock_ctl);
+		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
 		/* arborctl import-reports: judged as a relay's batch is. */
 		root_batch(r, req, env->report_batch);

@@ -116,7 +116,7 @@ struct wave_count {
 	uint32_t	 version;
 	uint32_t	 buckets;
 	int64_t		 silent_after;	/* epoch s: pending since: silent */
-	uint32_t	 in, ok, failed, silent, pending, ran;
+	uint32_t	 in, ok, failed, silent, pending, ran, locked;
 	uint32_t	 outside_ran;	/* outside the range, yet it ran */
 	struct arb_txn	*t;
 };
@@ -149,6 +149,10 @@ count_cb(const void *key, size_t klen, const void *val, size_t vlen,
 			arb_wire_free_report(rep);
 		}
 		free(v);
+	}
+	if (in && st == ARB_ST_LOCKED) {
+		c->locked++;	/* held by the operator: not judged */
+		return 0;
 	}
 	if (!in) {
 		if (st == ARB_ST_RUNNING || st == ARB_ST_FIXED ||
@@ -326,6 +330,7 @@ static void
 check_cb(uv_timer_t *t)
 {
 	root_rollout_check(t->data);
+	root_locks_check(t->data);
 }
 
 void

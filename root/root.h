@@ -148,8 +148,18 @@ struct root_put {		/* a write committed with a new head */
 	size_t		 vlen;
 };
 int	root_catalog_load(struct root *);
+/*
+ * Sign and commit head seq+1 naming refs, with puts in the same
+ * transaction; make it current, and tell the children.  refs are copied.
+ * The current head's locks go on (less the expired).  On failure nothing
+ * is stored and the current head stays.
+ */
 int	root_sign_head(struct root *, Arbor__PolicyRef **refs, size_t n,
 	    const char *why, const struct root_put *puts, size_t nputs);
+/* The same with the locks given (copied) instead of the current ones. */
+int	root_sign_head_locks(struct root *, Arbor__PolicyRef **refs, size_t n,
+	    Arbor__Lock **locks, size_t nlocks, const char *why,
+	    const struct root_put *puts, size_t nputs);
 void	root_resign_cb(uv_timer_t *);
 
 /* rotate.c */
@@ -321,6 +331,26 @@ void	root_get_tree(struct root *, struct arb_req *);
 struct arb_metrics;
 /* The root's own metrics (reports, endpoints by state), after the core's. */
 int	root_metrics(void *root, struct arb_metrics *m);
+
+/* locks.c */
+/*
+ * The locks after op on the n locks of old at now_ms, expired ones
+ * dropped: "lock" adds l (replacing a lock of the same endpoint or group;
+ * ARB_EEXPIRED if its until_ms has passed, ARB_ETOOBIG past
+ * ARB_LOCKS_MAX), "unlock" drops the lock of l's endpoint or group
+ * (ARB_ENOTFOUND if none), "expire" only drops (l NULL).  On 0, *outp is
+ * a new array (free it; not its elements) of pointers into old and l.
+ */
+int	root_locks_edit(Arbor__Lock *const *old, size_t n, const char *op,
+	    Arbor__Lock *l, int64_t now_ms, Arbor__Lock ***outp, size_t *np);
+/* Has a lock of h passed its until_ms at now_ms? */
+int	root_locks_expired(const Arbor__Head *h, int64_t now_ms);
+
+/* lockctl.c */
+/* arborctl endpoint lock|unlock|locks. */
+void	root_lock_ctl(struct root *, struct arb_req *, const Arbor__LockCtl *);
+/* A lock has passed its time: sign a head without it. */
+void	root_locks_check(struct root *);
 
 /* rollout.c */
 int64_t	root_rollout_now_ms(void);
