@@ -68,7 +68,7 @@ pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
 	if ((rv = arb_store_get(a->store, ARB_DB_STATE, id, strlen(id), &v,
 	    &n)) != 0)
 		return rv;
-	if (n != sizeof(*st) && n != AGENT_PSTATE_V1) {
+	if (n != sizeof(*st) && n != AGENT_PSTATE_V1 && n != AGENT_PSTATE_V2) {
 		free(v);
 		return ARB_ECORRUPT;
 	}
@@ -100,7 +100,8 @@ pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
 	    state == ARB_ST_NOT_APPLICABLE))
 		a->env->event(a->env->event_arg, arb_state_name(state), id,
 		    a->index);
-	(void)agent_report(a, id, st->version, state, exit_code, detail);
+	(void)agent_report(a, id, st->version, st->retry_done, state,
+	    exit_code, detail);
 }
 
 /* The agent's value of property key (klen bytes), or NULL. */
@@ -741,6 +742,34 @@ apply_rollback(struct agent *a, const Arbor__Head *head,
 }
 
 /*
+ * The operator asked the rollout's failed endpoints to try again (arborctl
+ * rollout retry-failed): one of the wave whose policy failed here starts
+ * over, once per retry asked.
+ */
+static void
+apply_retry(struct agent *a, const Arbor__PolicyRef *ref,
+    const Arbor__Policy *p, struct agent_pstate *st)
+{
+	const Arbor__RolloutState *rs = ref->rollout;
+
+	if (rs == NULL || rs->retry_seq <= st->retry_done ||
+	    arb_rollout_bucket(a->id, p->id) >= rs->buckets)
+		return;
+	st->retry_done = rs->retry_seq;
+	if (st->state != ARB_ST_FAILED && st->state != ARB_ST_ERROR &&
+	    st->state != ARB_ST_DOWNLOAD_FAILED) {
+		(void)pstate_save(a, p->id, st);
+		return;
+	}
+	st->attempts = 0;
+	log_info("agent: policy %s v%u: the rollout's failed endpoints try "
+	    "again (head seq %llu)", p->id, p->version,
+	    (unsigned long long)rs->retry_seq);
+	pstate_set(a, p->id, st, ARB_ST_APPLICABLE, 0, "retry asked by the "
+	    "operator");
+}
+
+/*
  * The action was running when the agent stopped: look before acting
  * again.  1 if the policy has nothing more to do now.
  */
@@ -841,6 +870,7 @@ apply_one(struct agent *a, const Arbor__Head *head,
 		goto out;		/* no rollback either while locked */
 	if (apply_rollback(a, head, ref, p, &st))
 		goto out;
+	apply_retry(a, ref, p, &st);
 	switch (st.state) {
 	case ARB_ST_FIXED:
 	case ARB_ST_FAILED:

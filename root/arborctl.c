@@ -123,7 +123,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  query EXPR [--count] [--json] [--by relay|os|group]\n"
 	    "                        endpoints whose stored inventory "
 	    "matches EXPR\n", 1 },
-	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
+	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance|retry-failed ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
 	{ "export", cmd_export, "  export DIR            the signed catalog and its blobs, for an air-gapped site\n", 1 },
 	{ "import-reports", cmd_import_reports, "  import-reports FILE   reports a relay exported (arbor-relay --export-reports)\n", 1 },
 	{ "token", cmd_token,

@@ -1,6 +1,6 @@
 /*
- * arborctl rollout status|pause|resume|advance [ID] [--json]: a staged
- * rollout's wave, its counts, whether it halted and why.
+ * arborctl rollout status|pause|resume|advance|retry-failed [ID] [--json]:
+ * a staged rollout's wave, its counts, whether it halted and why.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +68,8 @@ cmd_rollout(struct ctl *c, int argc, char *argv[])
 			goto usage;
 	}
 	if (op == NULL || (strcmp(op, "status") != 0 && strcmp(op, "pause") !=
-	    0 && strcmp(op, "resume") != 0 && strcmp(op, "advance") != 0) ||
+	    0 && strcmp(op, "resume") != 0 && strcmp(op, "advance") != 0 &&
+	    strcmp(op, "retry-failed") != 0) ||
 	    (strcmp(op, "status") != 0 && id[0] == '\0'))
 		goto usage;
 	rc.op = (char *)op;
@@ -98,6 +99,6 @@ cmd_rollout(struct ctl *c, int argc, char *argv[])
 	return 0;
 usage:
 	ctl_warnx(c, "usage: rollout status [ID] [--json] | "
-	    "rollout pause|resume|advance ID");
+	    "rollout pause|resume|advance|retry-failed ID");
 	return 2;
 }

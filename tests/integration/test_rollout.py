@@ -260,6 +260,47 @@ def test_silent_trips_halt():
             raise Failure("an endpoint outside the pilot ran it")
 
 
+def test_retry_failed():
+    """A pilot that failed halts; once the cause is fixed, `rollout
+    retry-failed` lets the failed endpoints run it again (and only them,
+    once each), and the rollout goes on to every endpoint."""
+    with Net("ro-retry") as net:
+        n = 6
+        fleet(net, n)
+        net.publish("flaky", 1, {},
+                    applicability='!file.exists("/ok")',
+                    action='echo x >> "$ARBOR_FACTS_ROOT/runs"; '
+                           'test -e "$ARBOR_FACTS_ROOT/cured" && '
+                           'touch "$ARBOR_FACTS_ROOT/ok"',
+                    rollout={"waves": [
+                        {"name": "pilot", "share": 50, "halt": 50,
+                         "soak": "1s"},
+                        {"name": "all", "share": 100}]})
+        wait_until(lambda: rollout(net, "flaky")["state"] == "halted", 60,
+                   "the rollout to halt")
+        pilot = ran(net, n, "runs")
+        if len(pilot) != 3:
+            raise Failure("the pilot is not 3 endpoints: %s" % pilot)
+        p = net.ctl("rollout", "retry-failed", "nosuch", check=False)
+        if p.returncode != 1:
+            raise Failure("retry-failed of no rollout: %r" % p.stderr)
+        for i in range(n):
+            open(os.path.join(net.dir, "facts-e%d" % i, "cured"), "w").close()
+        net.ctl("rollout", "retry-failed", "flaky")
+
+        def done():
+            st = rollout(net, "flaky")
+            return st["state"] == "complete" and st["ok"] == n
+        wait_until(done, 90, "the retried rollout to reach every endpoint")
+        if counts(net, "flaky") != {"fixed": n}:
+            raise Failure("not all fixed: %s" % counts(net, "flaky"))
+        for i in range(n):
+            with open(os.path.join(net.dir, "facts-e%d" % i, "runs")) as f:
+                runs = len(f.read().split())
+            if runs != (2 if i in pilot else 1):
+                raise Failure("e%d ran it %d times" % (i, runs))
+
+
 if __name__ == "__main__":
     run([test_window_holds_then_opens,
          test_push_overrides_window,
@@ -267,4 +308,5 @@ if __name__ == "__main__":
          test_severity_deadline,
          test_pilot_fails_halts,
          test_pilot_succeeds_advances,
-         test_silent_trips_halt])
+         test_silent_trips_halt,
+         test_retry_failed])
