@@ -100,6 +100,16 @@ int	cmd_token(struct ctl *, int, char *[]);
 int	cmd_endpoint(struct ctl *, int, char *[]);
 int	cmd_endpoint_lock(struct ctl *, int, char *[]);
 
+/* ctl_rollout.c */
+/* Every staged rollout's status line from the root into *repp. */
+int	ctl_rollout_get(const struct ctl *c, Arbor__Envelope **repp);
+/* One status line ("policy=ID wave=1 ...") as a JSON object. */
+json_t	*ctl_rollout_json(const char *line);
+/* The line of policy id in rep (NULL allowed) as JSON, or NULL. */
+json_t	*ctl_rollout_find(const Arbor__Envelope *rep, const char *id);
+/* "  rollout: wave 1 of 3 (pilot, 5 %): halted; 4 in, ..." of o. */
+void	ctl_rollout_text(json_t *o, char *buf, size_t size);
+
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);
 /* ctl_rotate.c */

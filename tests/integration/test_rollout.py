@@ -208,6 +208,17 @@ def test_pilot_fails_halts():
         c = counts(net, "bad")
         if c.get("waiting", 0) < n - 4:
             raise Failure("the others do not wait: %s" % c)
+        # arborctl status shows the rollout: its wave and that it halted.
+        text = net.ctl("status", "bad").stdout
+        if not re.search(r"\n  rollout: wave 1 of 2 \(pilot, 33 %\): "
+                         r"halted; 4 in, \d+ ok, [34] failed.*wave 1 "
+                         r"\(pilot\)", text):
+            raise Failure("status without the rollout:\n%s" % text)
+        doc = json.loads(net.ctl("status", "--json").stdout)
+        ro = {p["id"]: p.get("rollout") for p in doc["policies"]}
+        if ro["bad"] is None or ro["bad"]["state"] != "halted" or \
+                ro["bad"]["wave"] != 1 or ro["bad"]["name"] != "pilot":
+            raise Failure("status --json rollout: %r" % ro)
         for a in agents:
             if not a.running():
                 raise Failure("%s stopped" % a.name)
