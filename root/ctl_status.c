@@ -111,6 +111,7 @@ ctl_state_done(unsigned st)
 	case ARB_ST_REBOOT_PENDING:
 	case ARB_ST_ROLLED_BACK:
 	case ARB_ST_ERROR:
+	case ARB_ST_LOCKED:	/* until the operator unlocks it */
 		return 1;
 	default:
 		return 0;
