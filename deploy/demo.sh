@@ -493,7 +493,13 @@ end=$(( $(now_us) + LIMIT * 1000000 ))
 while [ "$(rjson state)" != halted ] && [ "$(now_us)" -lt $end ]; do
 	sleep 0.05
 done
-sleep 2		# time for an endpoint outside the pilot to make a mistake
+# Every endpoint has heard of it (those outside the pilot wait), and has
+# had time to make a mistake.
+while [ "$(status_json | json 'sum(sum(p["counts"].values()) for p in d["policies"] if p["id"] == "demo-pilot")')" -lt $NAGENTS ] &&
+    [ "$(now_us)" -lt $end ]; do
+	sleep 0.1
+done
+sleep 2
 ctl status demo-pilot | sed 's/^/      /'
 RAN_FILES=$(ls "$TMP"/facts/agent*/demo-pilot.ran 2>/dev/null | wc -l)
 OUTSIDE=$(rjson outside_ran)
