@@ -128,7 +128,7 @@ ctl_ep_row(const Arbor__EndpointInfo *e, struct ctl_eprow *row)
 	/* Revoked: what it last reported no longer matters.  Locked: the
 	 * root's word now, before the endpoint's report of it arrives. */
 	if (e->locked && !e->revoked && e->state != ARB_ST_FIXED &&
-	    e->state != ARB_ST_NOT_APPLICABLE)
+	    e->state != ARB_ST_NOT_APPLICABLE && e->state != ARB_ST_LOCKED)
 		snprintf(buf, sizeof(buf), "LOCKED");
 	row->col[EPC_STATE] = strdup(e->revoked ? "REVOKED" : buf);
 	ctl_clean(e->relay, ARB_MAX_URL, buf, sizeof(buf));
