@@ -108,8 +108,11 @@ struct agent_pstate {
 	uint32_t	wait;			/* enum arb_wait reported */
 	uint32_t	pad;
 	int64_t		wait_next;		/* and its next try */
+	/* Added with rollout retries. */
+	uint64_t	retry_done;		/* RolloutState.retry_seq */
 };
 #define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
+#define AGENT_PSTATE_V2	offsetof(struct agent_pstate, retry_done)
 
 /* An enrolment being sent: the envelope and what it points to. */
 struct agent_enrol {
@@ -209,8 +212,10 @@ void	agent_enrol_clear(struct agent_enrol *);
 int	agent_enroll_reply(struct agent *, int rv, Arbor__Envelope *);
 /* The groups an enrolment token gave, from the store, into the facts. */
 void	agent_groups_load(struct agent *);
+/* retry_seq: the rollout retry the policy's state has handled. */
 int	agent_report(struct agent *, const char *policy, uint32_t version,
-	    unsigned state, int exit_code, const char *detail);
+	    uint64_t retry_seq, unsigned state, int exit_code,
+	    const char *detail);
 int	agent_report_inventory(struct agent *);
 void	agent_inventory_later(struct agent *);
 void	agent_relay_changed(void *);
