@@ -17,7 +17,8 @@ fuzz_seconds=${FUZZ_SECONDS:-20}
 
 pkgs="build-essential cmake pkg-config libuv1-dev libnng-dev
 	protobuf-c-compiler libprotobuf-c-dev libssl-dev liblmdb-dev
-	libcmocka-dev libjansson-dev python3 clang nginx-light prometheus"
+	libcmocka-dev libjansson-dev python3 clang nginx-light prometheus
+	debhelper dpkg-dev fakeroot lintian systemd man-db"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
