@@ -28,22 +28,8 @@ fi
 pkgs="build-essential debhelper dpkg-dev fakeroot lintian cmake pkg-config
 	libuv1-dev libnng-dev protobuf-c-compiler libprotobuf-c-dev libssl-dev
 	liblmdb-dev libcmocka-dev libjansson-dev python3"
-missing=""
-for p in $pkgs; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-	    grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "build-deb.sh: missing packages:$missing (run as root" \
-		    "to install them)" >&2
-		exit 1
-	fi
-	echo "build-deb.sh: installing$missing"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing \
-	    >/dev/null
-fi
+# shellcheck disable=SC2086
+"$top/deploy/need-debs.sh" build-deb.sh $pkgs
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
