@@ -17,6 +17,7 @@
 #include "arbor/error.h"
 #include "arbor/io.h"
 #include "arbor/log.h"
+#include "arbor/notify.h"
 #include "agent.h"
 
 static void
@@ -346,10 +347,19 @@ agent_new(const struct agent_conf *conf)
 	return a;
 }
 
+/*
+ * Serve until stopped.  Everything listens by now: tell the service
+ * manager (READY=1, then the watchdog from this loop); the handle is
+ * closed by the loop run of agent_free.
+ */
 void
 agent_run(struct agent *a)
 {
+	struct arb_notify	*n;
+
+	(void)arb_notify_start(a->loop, &n);
 	uv_run(a->loop, UV_RUN_DEFAULT);
+	arb_notify_free(n);
 }
 
 /*
