@@ -68,7 +68,7 @@ pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
 	if ((rv = arb_store_get(a->store, ARB_DB_STATE, id, strlen(id), &v,
 	    &n)) != 0)
 		return rv;
-	if (n != sizeof(*st) && n != AGENT_PSTATE_V1) {
+	if (n != sizeof(*st) && n != AGENT_PSTATE_V1 && n != AGENT_PSTATE_V2) {
 		free(v);
 		return ARB_ECORRUPT;
 	}
@@ -83,6 +83,19 @@ pstate_save(struct agent *a, const char *id, const struct agent_pstate *st)
 {
 	return arb_store_put(a->store, ARB_DB_STATE, id, strlen(id), st,
 	    sizeof(*st));
+}
+
+int
+agent_pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
+{
+	return pstate_load(a, id, st);
+}
+
+int
+agent_pstate_save(struct agent *a, const char *id,
+    const struct agent_pstate *st)
+{
+	return pstate_save(a, id, st);
 }
 
 /* Move to a new state: commit it, then report it. */
