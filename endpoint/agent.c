@@ -65,6 +65,7 @@ agent_stop_in(struct agent *a)
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
 	agent_cert_stop(a);
+	agent_control_stop(a);
 	/* The link last: closing it completes what the others wait for. */
 	arb_sync_free(a->sync);
 	a->sync = NULL;
@@ -320,6 +321,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	agent_apply(a);		/* an action cut by a restart, first */
 	if (env == NULL) {
 		agent_metrics_start(a);
+		(void)agent_control_start(a);	/* logged; the rest works */
 		log_info("agent: %s (%s) started", a->node_id, a->id);
 	}
 	return a;

@@ -65,6 +65,8 @@ struct agent_conf {
 	int			 action_cgroup;	/* contain actions in a cgroup */
 	char			*metrics_file;	/* textfile collector's, or NULL */
 	int64_t			 metrics_ms;	/* written this often */
+	int64_t			 defer_ms[4];	/* by severity: critical..low */
+	char			*control_group;	/* may use control.sock */
 };
 
 /*
@@ -108,8 +110,10 @@ struct agent_pstate {
 	uint32_t	wait;			/* enum arb_wait reported */
 	uint32_t	pad;
 	int64_t		wait_next;		/* and its next try */
-	/* Added with rollout retries. */
+	/* Added with rollout retries and deferral limits: older records
+	 * read as zeros. */
 	uint64_t	retry_done;		/* RolloutState.retry_seq */
+	int64_t		deferred_from;		/* the first deferral */
 };
 #define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
 #define AGENT_PSTATE_V2	offsetof(struct agent_pstate, retry_done)
@@ -185,6 +189,8 @@ struct agent {
 	uint64_t		 m_action_failures;
 	uint64_t		 m_reports_sent;	/* taken by a relay */
 	int64_t			 m_last_report;		/* s; 0: none yet */
+	uv_pipe_t		 ctl;		/* DATA_DIR/control.sock */
+	int			 ctl_open;
 };
 
 /* conf.c */
@@ -246,8 +252,19 @@ void	agent_running_clear(struct agent *);
 /* collect.c */
 void	agent_collect(struct agent *);
 
+/* control.c */
+int	agent_control_start(struct agent *);
+void	agent_control_stop(struct agent *);
+/* arbor-agent defer|deferrals ...: ask the running agent; exit status. */
+int	agent_control_client(const struct agent_conf *, int argc,
+	    char *argv[]);
+
 /* apply.c */
 void	agent_apply(struct agent *);
+int	agent_pstate_load(struct agent *, const char *id,
+	    struct agent_pstate *);
+int	agent_pstate_save(struct agent *, const char *id,
+	    const struct agent_pstate *);
 int	agent_facts_new(const struct agent_conf *, struct arb_facts **);
 
 #endif

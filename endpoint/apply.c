@@ -85,6 +85,19 @@ pstate_save(struct agent *a, const char *id, const struct agent_pstate *st)
 	    sizeof(*st));
 }
 
+int
+agent_pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
+{
+	return pstate_load(a, id, st);
+}
+
+int
+agent_pstate_save(struct agent *a, const char *id,
+    const struct agent_pstate *st)
+{
+	return pstate_save(a, id, st);
+}
+
 /* Move to a new state: commit it, then report it. */
 static void
 pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
