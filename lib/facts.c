@@ -1160,7 +1160,7 @@ facts_users_load(struct arb_facts *f)
 	struct facts_users	 u = { NULL, 0 };
 	struct dirent		*de;
 	const char		*user;
-	char			 path[192], *buf;
+	char			 path[320], *buf;
 	size_t			 len, seen = 0, n;
 	DIR			*d;
 	int			 rv;
@@ -1284,7 +1284,7 @@ static int
 facts_power_load(struct arb_facts *f)
 {
 	struct dirent	*de;
-	char		 path[192], *type, *online, *status, *scope;
+	char		 path[320], *type, *online, *status, *scope;
 	size_t		 seen = 0;
 	int		 mains = 0, mains_online = 0, bat = 0, discharging = 0;
 	int		 exists, rv;
