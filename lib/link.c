@@ -384,8 +384,10 @@ link_choose(struct arb_link *l)
 		link_next(l, why, 1);
 		return;
 	}
-	if (cur->health != 1 || (here = peer_dist(cur)) < 0)
-		return;		/* not measured yet: wait for it */
+	if (cur->health != 1 || (here = peer_dist(cur)) < 0 ||
+	    cur->nrtt < ARB_LINK_RTT_MIN ||
+	    l->peers[best].nrtt < ARB_LINK_RTT_MIN)
+		return;		/* not measured enough yet: wait for it */
 	there = peer_dist(&l->peers[best]);
 	margin = here / 5;
 	if (margin < ARB_LINK_HYST_MS * 1000)
@@ -435,7 +437,14 @@ link_probe_cb(int rv, const uint8_t *data, size_t len, void *arg)
 				p->srtt_us = -1;
 				p->nrtt = 0;
 				p->due = 0;
-			} else
+			} else if (was == -1)
+				/*
+				 * The first answer waited for the dial (and a
+				 * TLS handshake): not a distance.  Measure at
+				 * once on the connection now made.
+				 */
+				p->due = 0;
+			else
 				peer_sample(p, us);
 		} else {
 			p->health = 0;
@@ -481,6 +490,7 @@ link_probe_tick(uv_timer_t *t)
 	struct arb_link	*l = t->data;
 	struct link_peer *p;
 	uint64_t	 now = uv_now(l->c.loop);
+	int64_t		 iv;
 	size_t		 i;
 
 	if (l->closing)
@@ -489,8 +499,10 @@ link_probe_tick(uv_timer_t *t)
 		p = &l->peers[i];
 		if (p->busy || now < p->due)
 			continue;
-		p->due = now + (uint64_t)(i == l->cur ? l->check_ms :
-		    l->c.up->probe_ms);
+		iv = i == l->cur ? l->check_ms : l->c.up->probe_ms;
+		if (p->nrtt < ARB_LINK_RTT_MIN && iv > ARB_LINK_WARM_MS)
+			iv = ARB_LINK_WARM_MS;	/* not measured enough yet */
+		p->due = now + (uint64_t)iv;
 		link_probe(l, p);
 	}
 }

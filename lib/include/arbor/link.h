@@ -156,12 +156,21 @@ struct arb_link_listener {
  * reports.  A parent is healthy while its last probe was answered
  * within W.  The link moves to the nearest healthy parent when the one in
  * use stops answering (so within failover of its last answer), or when
- * another is clearly nearer: by 20 % and at least ARB_LINK_HYST_MS, so
- * that two parents at about the same distance do not make it flap.
+ * another is clearly nearer, both measured ARB_LINK_RTT_MIN times: by
+ * 20 % and at least ARB_LINK_HYST_MS, so that two parents at about the
+ * same distance do not make it flap.
  */
 #define ARB_LINK_HYST_MS	5
 /* Round trips a parent's distance is the least of. */
 #define ARB_LINK_RTT_KEEP	8
+/*
+ * Round trips of both before one parent is found nearer than the other,
+ * taken ARB_LINK_WARM_MS apart (or the probe interval, if shorter).  The
+ * first answer on a new connection waited for its dial and handshake and
+ * is not one of them.
+ */
+#define ARB_LINK_RTT_MIN	3
+#define ARB_LINK_WARM_MS	250
 /* A parent left by arb_link_skip is not chosen again for this long. */
 #define ARB_LINK_HOLD_MS	(10 * 60 * 1000)
 
