@@ -312,6 +312,9 @@ wire_check_schedule(const Arbor__Policy *p)
 			return ARB_EPROTO;
 		share = w->share_pct;
 	}
+	if (p->retry_count > ARB_POLICY_MAX_RETRIES ||
+	    (p->retry_count > 0 && p->retry_interval_s == 0))
+		return ARB_EPROTO;
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #define ARB_MAX_BLOBS		256
 #define ARB_SCHED_MAX_WINDOWS	16	/* maintenance windows of a policy */
 #define ARB_SCHED_MAX_WAVES	16	/* waves of a staged rollout */
+#define ARB_POLICY_MAX_RETRIES	100	/* retries of a failed action */
 #define ARB_MAX_ID		128
 #define ARB_MAX_TEXT		(64 * 1024)
 #define ARB_CSR_MAX		(4 * 1024)	/* a P-256 certificate request, PEM */
