@@ -402,6 +402,11 @@ api_serve(void *arg, const struct arb_http_req *req, struct arb_http_res *res)
 	}
 	a->r = arg;
 	a->res = res;
+	arbor__get_status__init(&a->gs);
+	arbor__get_catalog__init(&a->gc);
+	arbor__get_endpoints__init(&a->ge);
+	arbor__get_tree__init(&a->gt);
+	arbor__rollout_ctl__init(&a->rc);
 	if ((n = strlen(req->uri)) > API_URI_MAX) {
 		api_error(a, 414, "request line too long");
 		goto done;

@@ -5,6 +5,7 @@ paths, methods, bad parameters, long request lines) as JSON errors."""
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from arbortest import Net, run, wait_until, Failure, SCALE, free_port
@@ -82,7 +83,8 @@ def test_gets_equal_arborctl():
         _, p3 = get(base + "/endpoints?per_page=2&page=3")
         if p1 + p2 != rows or p3 != []:
             raise Failure("pages: %r %r %r" % (p1, p2, p3))
-        _, byrelay = get(base + "/endpoints?relay=" + relay.name)
+        _, byrelay = get(base + "/endpoints?relay=" +
+                         urllib.parse.quote(rows[0]["relay"]))
         _, none = get(base + "/endpoints?relay=nosuch")
         if byrelay != rows or none != []:
             raise Failure("relay filter: %r %r" % (byrelay, none))
