@@ -79,6 +79,14 @@ int	arb_req_reply_fill(struct arb_req *req, size_t len,
 	    int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg);
 /* The connection req came on: an id unique while it is open, never 0. */
 uint32_t arb_req_conn(const struct arb_req *req);
+/*
+ * The remote address of the connection req came on, as text without the
+ * port ("192.0.2.7", "2001:db8::7") into buf of len bytes (at least
+ * ARB_NET_ADDR_LEN).  0, or ARB_ENOTFOUND when it has none (ipc://, or
+ * the connection is gone); buf is then "".
+ */
+#define ARB_NET_ADDR_LEN	64
+int	arb_req_addr(const struct arb_req *req, char *buf, size_t len);
 /* Drop a request without answering (the requester will time out). */
 void	arb_req_drop(struct arb_req *req);
 /*
