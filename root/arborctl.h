@@ -100,6 +100,7 @@ int	cmd_rollout(struct ctl *, int, char *[]);
 int	cmd_token(struct ctl *, int, char *[]);
 int	cmd_endpoint(struct ctl *, int, char *[]);
 int	cmd_endpoint_lock(struct ctl *, int, char *[]);
+int	cmd_unmanaged(struct ctl *, int, char *[]);
 
 /* ctl_rollout.c */
 /* Every staged rollout's status line from the root into *repp. */

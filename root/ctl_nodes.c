@@ -440,3 +440,58 @@ cmd_tree(struct ctl *c, int argc, char *argv[])
 	arb_wire_free(rep);
 	return rv;
 }
+
+/* arborctl unmanaged [--json]: addresses that reached the tree, not managed. */
+int
+cmd_unmanaged(struct ctl *c, int argc, char *argv[])
+{
+	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT, *rep;
+	Arbor__GetUnmanaged	 g = ARBOR__GET_UNMANAGED__INIT;
+	Arbor__UnmanagedReply	*ur;
+	json_t			*doc, *a;
+	char			 f[32], l[32];
+	size_t			 i;
+	int			 as_json, rv = 0;
+
+	if (ctl_json_arg(argc, argv, &as_json) != 0)
+		return 2;
+	req.body_case = ARBOR__ENVELOPE__BODY_GET_UNMANAGED;
+	req.get_unmanaged = &g;
+	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_UNMANAGED_REPLY, &rep) != 0)
+		return 1;
+	ur = rep->unmanaged_reply;
+	if (as_json) {
+		a = json_array();
+		for (i = 0; a != NULL && i < ur->n_unmanaged; i++)
+			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,"
+			    "s:I,s:I,s:s}", "addr", ur->unmanaged[i]->addr,
+			    "relay", ur->unmanaged[i]->relay, "reason",
+			    ur->unmanaged[i]->reason, "count",
+			    (json_int_t)ur->unmanaged[i]->count, "first_seen",
+			    (json_int_t)ur->unmanaged[i]->first_seen,
+			    "last_seen", (json_int_t)ur->unmanaged[i]->last_seen,
+			    "claimed", ur->unmanaged[i]->claimed));
+		doc = a ? json_pack("{s:o,s:I}", "unmanaged", a, "evicted",
+		    (json_int_t)ur->evicted) : NULL;
+		rv = ctl_json_print(c, doc);
+	} else {
+		printf("%-39s %-16s %-16s %6s %-20s %-20s %s\n", "ADDRESS",
+		    "RELAY", "REASON", "COUNT", "FIRST", "LAST", "CLAIMED");
+		for (i = 0; i < ur->n_unmanaged; i++) {
+			ctl_utc(ur->unmanaged[i]->first_seen * 1000, f,
+			    sizeof(f));
+			ctl_utc(ur->unmanaged[i]->last_seen * 1000, l,
+			    sizeof(l));
+			printf("%-39s %-16s %-16s %6" PRIu64 " %-20s %-20s "
+			    "%s\n", ur->unmanaged[i]->addr,
+			    ur->unmanaged[i]->relay, ur->unmanaged[i]->reason,
+			    ur->unmanaged[i]->count, f, l,
+			    ur->unmanaged[i]->claimed);
+		}
+		if (ur->evicted > 0)
+			printf("(%" PRIu64 " forgotten for room)\n",
+			    ur->evicted);
+	}
+	arb_wire_free(rep);
+	return rv;
+}

@@ -32,6 +32,13 @@
 #define ARB_TOKENS_MAX		4096
 /* RelayInfo entries in one ReportBatch: the sender and relays below it. */
 #define ARB_RELAYS_BATCH_MAX	512
+/*
+ * Unmanaged addresses (arborctl unmanaged): entries one ReportBatch
+ * carries up, and one UnmanagedReply lists; the longest address text.
+ */
+#define ARB_UNMANAGED_BATCH_MAX	256
+#define ARB_UNMANAGED_REPLY_MAX	2048
+#define ARB_UNMANAGED_ADDR_MAX	64
 
 /*
  * Encode env (version is set to 1) into a malloc'd buffer *bufp of *lenp
