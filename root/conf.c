@@ -289,6 +289,12 @@ root_conf_check(struct root_conf *c)
 	if (c->api_listen != NULL &&
 	    arb_tls_conf_http("api_listen", c->api_listen) != 0)
 		rv = ARB_ECONFIG;
+	/* The API asks for no token yet: nothing off this machine reaches it. */
+	if (c->api_listen != NULL && !arb_url_loopback(c->api_listen)) {
+		log_warnx("configuration: api_listen: %s: the API takes no "
+		    "tokens yet, so it listens on loopback only", c->api_listen);
+		rv = ARB_ECONFIG;
+	}
 	if (rv == 0)
 		rv = control_check(c);
 	return rv;

@@ -4,11 +4,13 @@ same question; paging and filters of /endpoints; refusals (unknown
 paths, methods, bad parameters, long request lines) as JSON errors."""
 
 import json
+import os
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from arbortest import Net, run, wait_until, Failure, SCALE, free_port
+from arbortest import BIN, Net, run, wait_until, Failure, SCALE, free_port
 from test_reports import TOKEN, counts, fixture, publish_openssl, status
 
 
@@ -110,5 +112,26 @@ def test_gets_equal_arborctl():
         same(net, base + "/tree", "tree")
 
 
+def test_loopback_only():
+    """The API takes no tokens yet: an api_listen off loopback is refused
+    (even with allow_plain), named; one on loopback is taken."""
+    with Net("api-conf") as net:
+        port = free_port()
+        base = [BIN["root"], "-n", "--data_dir", os.path.join(net.dir, "r"),
+                "--key", net.key, "--svc", "tcp://127.0.0.1:%d" % port,
+                "--pub", "tcp://127.0.0.1:%d" % (port + 1)]
+        for url, rc in (("http://192.0.2.1:9102", 1),
+                        ("http://0.0.0.0:9102", 1),
+                        ("http://127.0.0.1:9102", 0)):
+            p = subprocess.run(base + ["--api_listen", url, "--allow_plain",
+                                       "yes"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               timeout=30)
+            if p.returncode != rc or (rc and "loopback only" not in
+                                      p.stdout):
+                raise Failure("api_listen %s: rc %d: %s" %
+                              (url, p.returncode, p.stdout))
+
+
 if __name__ == "__main__":
-    run([test_gets_equal_arborctl])
+    run([test_gets_equal_arborctl, test_loopback_only])
