@@ -189,7 +189,6 @@ http_async_cb(uv_async_t *a)
 	struct arb_http_req	 rq;
 	struct arb_http_res	 rs;
 	nng_http_req		*req;
-	nng_aio			*aio;
 	void			*body;
 	size_t			 len;
 
@@ -221,18 +220,8 @@ http_async_cb(uv_async_t *a)
 			free(rs.body);
 			continue;
 		}
-
-		pthread_mutex_lock(&h->mtx);
-		if ((aio = j->aio) != NULL) {
-			TAILQ_REMOVE(&h->held, j, entry);
-			h->njobs--;
-		}
-		pthread_mutex_unlock(&h->mtx);
-		free(j);
-		if (aio != NULL)
-			http_finish(aio, rs.status, rs.type ? rs.type :
-			    "text/plain", rs.body ? rs.body : "", rs.len);
-		free(rs.body);
+		arb_http_answer((struct arb_http_later *)j, rs.status,
+		    rs.type, rs.body, rs.len);
 	}
 }
 
