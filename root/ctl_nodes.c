@@ -203,6 +203,7 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 	Arbor__GetEndpoints	 ge = ARBOR__GET_ENDPOINTS__INIT;
 	Arbor__Envelope		*rep, *grep = NULL;
 	Arbor__EndpointsReply	*er;
+	Arbor__EndpointInfo	**v;
 	const char		*policy = NULL, *state = NULL, *group = NULL;
 	char			 names[256];
 	unsigned		 st;
@@ -247,19 +248,28 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 		return 1;
 	er = rep->endpoints_reply;
 	n = er->n_endpoints;
+	/* The rows kept point into rep, which frees them. */
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		arb_wire_free(rep);
+		ctl_warnx(c, "out of memory");
+		return 1;
+	}
+	memcpy(v, er->endpoints, n * sizeof(*v));
 	/* A group is what the endpoints' inventories say: ask the query. */
 	if (group != NULL) {
 		if (ctl_query_one(c, group, NULL, &grep) != 0) {
+			free(v);
 			arb_wire_free(rep);
 			return 1;
 		}
-		n = view_endpoints_keep(er->endpoints, n, grep->query_reply);
+		n = view_endpoints_keep(v, n, grep->query_reply);
 	}
-	view_endpoints_sort(er->endpoints, n);
+	view_endpoints_sort(v, n);
 	if (as_json)
-		rv = ctl_json_print(c, view_endpoints(er->endpoints, n));
+		rv = ctl_json_print(c, view_endpoints(v, n));
 	else
-		rv = ctl_ep_table(c, er->endpoints, n, policy == NULL);
+		rv = ctl_ep_table(c, v, n, policy == NULL);
+	free(v);
 	arb_wire_free(grep);
 	arb_wire_free(rep);
 	return rv;
