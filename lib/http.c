@@ -90,7 +90,7 @@ http_err(const char *url, const char *what, int rv)
 /* Answer aio with status and body (copied); on any thread. */
 static void
 http_finish(nng_aio *aio, int status, const char *type, const void *body,
-    size_t len)
+    size_t len, const char *challenge)
 {
 	nng_http_res	*res;
 	int		 rv;
@@ -101,6 +101,8 @@ http_finish(nng_aio *aio, int status, const char *type, const void *body,
 	}
 	if ((rv = nng_http_res_set_status(res, (uint16_t)status)) != 0 ||
 	    (rv = nng_http_res_set_header(res, "Content-Type", type)) != 0 ||
+	    (challenge != NULL && (rv = nng_http_res_set_header(res,
+	    "WWW-Authenticate", challenge)) != 0) ||
 	    (rv = nng_http_res_copy_data(res, body, len)) != 0) {
 		nng_http_res_free(res);
 		nng_aio_finish(aio, rv);
@@ -170,7 +172,8 @@ http_entry(nng_aio *aio)
 	if (h->njobs >= ARB_HTTP_QUEUE_MAX) {
 		pthread_mutex_unlock(&h->mtx);
 		free(j);
-		http_finish(aio, 503, "text/plain", busy, sizeof(busy) - 1);
+		http_finish(aio, 503, "text/plain", busy, sizeof(busy) - 1,
+		    NULL);
 		return;
 	}
 	nng_aio_defer(aio, http_cancel, h);
@@ -179,6 +182,9 @@ http_entry(nng_aio *aio)
 	pthread_mutex_unlock(&h->mtx);
 	uv_async_send(&h->async);
 }
+
+static void	http_answer(struct http_job *, int, const char *, char *,
+		    size_t, const char *);
 
 /* The loop: answer what is queued, one job at a time. */
 static void
@@ -220,8 +226,8 @@ http_async_cb(uv_async_t *a)
 			free(rs.body);
 			continue;
 		}
-		arb_http_answer((struct arb_http_later *)j, rs.status,
-		    rs.type, rs.body, rs.len);
+		http_answer(j, rs.status, rs.type, rs.body, rs.len,
+		    rs.challenge);
 	}
 }
 
@@ -234,11 +240,10 @@ arb_http_defer(const struct arb_http_req *req)
 	return (struct arb_http_later *)j;
 }
 
-void
-arb_http_answer(struct arb_http_later *l, int status, const char *type,
-    char *body, size_t len)
+static void
+http_answer(struct http_job *j, int status, const char *type, char *body,
+    size_t len, const char *challenge)
 {
-	struct http_job	*j = (struct http_job *)l;
 	struct arb_http	*h = j->h;
 	nng_aio		*aio;
 
@@ -251,8 +256,15 @@ arb_http_answer(struct arb_http_later *l, int status, const char *type,
 	free(j);
 	if (aio != NULL)
 		http_finish(aio, status, type ? type : "text/plain",
-		    body ? body : "", len);
+		    body ? body : "", len, challenge);
 	free(body);
+}
+
+void
+arb_http_answer(struct arb_http_later *l, int status, const char *type,
+    char *body, size_t len)
+{
+	http_answer((struct http_job *)l, status, type, body, len, NULL);
 }
 
 int

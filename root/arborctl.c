@@ -93,7 +93,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "with --keep\n"
 	    "                        until stopped\n", 1 },
 	{ "endpoints", cmd_endpoints,
-	    "  endpoints [--policy ID] [--state STATE] [--json]\n"
+	    "  endpoints [--policy ID] [--state STATE] [--group G] [--json]\n"
 	    "                        endpoints, last contact, state and "
 	    "path\n", 1 },
 	{ "exposure", cmd_exposure,
@@ -136,6 +136,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "groups\n"
 	    "  token revoke ID       refuse enrolments with that token\n", 1 },
 	{ "endpoint", cmd_endpoint,
+	    "  endpoint show ID [--json]\n"
+	    "                        one endpoint: its state per policy, its "
+	    "inventory\n"
 	    "  endpoint revoke ID [--reason TEXT]\n"
 	    "                        refuse that endpoint's reports and "
 	    "enrolments\n"
@@ -145,6 +148,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "unmanaged", cmd_unmanaged,
 	    "  unmanaged [--json]    addresses that reached a relay but are "
 	    "not managed\n", 1 },
+	{ "api-token", cmd_api_token,
+	    "  api-token create --role viewer|operator --name NAME\n"
+	    "                        a new HTTP API token, printed once\n"
+	    "  api-token list [--json], api-token revoke NAME\n", 1 },
+	{ "audit", cmd_audit,
+	    "  audit [--json]        operator actions through the HTTP API, "
+	    "newest first\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },
@@ -487,12 +497,7 @@ main(int argc, char *argv[])
 void
 ctl_utc(int64_t ms, char *out, size_t size)
 {
-	time_t		t = (time_t)(ms / 1000);
-	struct tm	tm;
-
-	out[0] = '\0';
-	if (ms > 0 && gmtime_r(&t, &tm) != NULL)
-		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	view_utc(ms, out, size);
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ", or a duration from now ("7d", "+12h"). */

@@ -3,8 +3,8 @@
  * HTTP supplement; Arbor has no other HTTP code).  Handlers run on the
  * loop thread, where the daemon's state lives: nng parses a request on
  * its own threads and hands it over, and the loop's answer goes back
- * without any nng thread waiting for it.  For /metrics now, and for the
- * root's JSON API and console later, on the same server.
+ * without any nng thread waiting for it.  For /metrics and the root's
+ * JSON API (root/api.c), on one server or two.
  *
  * An http:// address off loopback is refused unless allow_plain is set
  * (arbor/tls.h); an https:// one uses the node's tls_cert and tls_key.
@@ -41,6 +41,8 @@ struct arb_http_res {
 	const char	*type;		/* Content-Type; static storage */
 	char		*body;
 	size_t		 len;
+	/* A WWW-Authenticate header to send (static storage), or NULL. */
+	const char	*challenge;
 };
 
 typedef void (*arb_http_cb)(void *arg, const struct arb_http_req *req,
