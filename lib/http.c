@@ -85,10 +85,13 @@ http_err(const char *url, const char *what, int rv)
 	    ARB_ECONFIG : ARB_ENET;
 }
 
-/* Answer aio with status and body (copied); on any thread. */
+/*
+ * Answer aio with status, body (copied) and headers (name, value, ...,
+ * NULL; or NULL); on any thread.
+ */
 static void
-http_finish(nng_aio *aio, int status, const char *type, const void *body,
-    size_t len)
+http_finish_with(nng_aio *aio, int status, const char *type,
+    const void *body, size_t len, const char *const *headers)
 {
 	nng_http_res	*res;
 	int		 rv;
@@ -97,7 +100,10 @@ http_finish(nng_aio *aio, int status, const char *type, const void *body,
 		nng_aio_finish(aio, rv);
 		return;
 	}
-	if ((rv = nng_http_res_set_status(res, (uint16_t)status)) != 0 ||
+	rv = nng_http_res_set_status(res, (uint16_t)status);
+	for (; rv == 0 && headers != NULL && headers[0] != NULL; headers += 2)
+		rv = nng_http_res_set_header(res, headers[0], headers[1]);
+	if (rv != 0 ||
 	    (rv = nng_http_res_set_header(res, "Content-Type", type)) != 0 ||
 	    (rv = nng_http_res_copy_data(res, body, len)) != 0) {
 		nng_http_res_free(res);
@@ -106,6 +112,13 @@ http_finish(nng_aio *aio, int status, const char *type, const void *body,
 	}
 	nng_aio_set_output(aio, 0, res);	/* the server frees it */
 	nng_aio_finish(aio, 0);
+}
+
+static void
+http_finish(nng_aio *aio, int status, const char *type, const void *body,
+    size_t len)
+{
+	http_finish_with(aio, status, type, body, len, NULL);
 }
 
 /* nng's thread: a connection is closing under a request we hold. */
@@ -221,8 +234,9 @@ http_async_cb(uv_async_t *a)
 		pthread_mutex_unlock(&h->mtx);
 		free(j);
 		if (aio != NULL)
-			http_finish(aio, rs.status, rs.type ? rs.type :
-			    "text/plain", rs.body ? rs.body : "", rs.len);
+			http_finish_with(aio, rs.status, rs.type ? rs.type :
+			    "text/plain", rs.body ? rs.body : "", rs.len,
+			    rs.headers);
 		free(rs.body);
 	}
 }

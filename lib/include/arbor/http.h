@@ -39,6 +39,8 @@ struct arb_http_res {
 	const char	*type;		/* Content-Type; static storage */
 	char		*body;
 	size_t		 len;
+	/* More headers: name, value, ..., NULL (static storage), or NULL. */
+	const char *const *headers;
 };
 
 typedef void (*arb_http_cb)(void *arg, const struct arb_http_req *req,
