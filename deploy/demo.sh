@@ -36,6 +36,14 @@
 #      received 12 reports in 5 batches; last report at the root 1.2 s
 #      after push
 #
+# 3. Publishes demo-pilot, a staged rollout (pilot 25 %, then 50 %, then
+#    all) whose action fails, and checks that it halts itself on its pilot
+#    with no endpoint outside the pilot running it:
+#
+#      demo: rollout demo-pilot: halted in wave pilot (2 of 3 failed); halt
+#      signed 0.0 s after the failure that tripped it; 0 endpoints outside
+#      the pilot ran it
+#
 # Every link is TLS (tls+tcp://): the demo makes its own CA and a
 # certificate for each node, and says so on its last line; PLAIN=1 runs it
 # over plain tcp:// instead.
@@ -455,6 +463,57 @@ echo "demo: demo-openssl: $(echo "$J" | json 'c.get("fixed", 0)') fixed," \
 APPLIED=$(echo "$J" | json 'sum(v for k, v in c.items() if k != "not-applicable")')
 echo "demo: query pkg(\"openssl\") < version(\"3.0.22-1~deb12u2\"):" \
     "$PREDICTED endpoints predicted, $APPLIED reported applicable"
+
+# ---- a staged rollout that halts itself on a failing pilot ---------------
+# demo-pilot's action fails everywhere (a bad patch).  Its pilot is a
+# quarter of the endpoints, chosen by hash; more than half of them failing
+# halts the rollout, and no endpoint outside the pilot may run it.  The
+# counts are the root's, from the endpoints' reports, and the files the
+# action leaves in the fixture trees are counted besides.
+R=$TMP/policies/demo-pilot
+mkdir -p "$R"
+cat >"$R/policy.json" <<'POLICY'
+{
+  "id": "demo-pilot", "version": 1, "title": "A bad patch, piloted",
+  "severity": "medium", "applicability": "true",
+  "action": "touch \"$ARBOR_FACTS_ROOT/demo-pilot.ran\"; echo 'post-install script failed' >&2; exit 1",
+  "blobs": [],
+  "rollout": { "waves": [ { "name": "pilot", "share": 25, "halt": 50 },
+                          { "name": "half", "share": 50, "halt": 10 },
+                          { "name": "all", "share": 100 } ] }
+}
+POLICY
+say "publishing demo-pilot, a staged rollout whose pilot fails"
+ctl publish "$R/policy.json" >/dev/null
+rjson() {
+	ctl rollout status demo-pilot --json |
+	    python3 -c 'import json, sys; print(json.load(sys.stdin)[0][sys.argv[1]])' "$1"
+}
+end=$(( $(now_us) + LIMIT * 1000000 ))
+while [ "$(rjson state)" != halted ] && [ "$(now_us)" -lt $end ]; do
+	sleep 0.05
+done
+# Every endpoint has heard of it (those outside the pilot wait), and has
+# had time to make a mistake.
+while [ "$(status_json | json 'sum(sum(p["counts"].values()) for p in d["policies"] if p["id"] == "demo-pilot")')" -lt $NAGENTS ] &&
+    [ "$(now_us)" -lt $end ]; do
+	sleep 0.1
+done
+sleep 2
+ctl status demo-pilot | sed 's/^/      /'
+RAN_FILES=$(ls "$TMP"/facts/agent*/demo-pilot.ran 2>/dev/null | wc -l)
+OUTSIDE=$(rjson outside_ran)
+if [ "$RAN_FILES" -gt "$(rjson ran)" ]; then
+	OUTSIDE=$(( OUTSIDE + RAN_FILES - $(rjson ran) ))
+fi
+echo "demo: rollout demo-pilot: $(rjson state) in wave $(rjson name)" \
+    "($(rjson failed) of $(rjson in) failed); halt signed" \
+    "$(awk -v ms="$(rjson halt_after_ms)" 'BEGIN { printf "%.1f", ms / 1000 }')" \
+    "s after the failure that tripped it; $OUTSIDE endpoints outside the" \
+    "pilot ran it"
+[ "$(rjson state)" = halted ] && [ "$OUTSIDE" -eq 0 ] ||
+    die "the rollout did not halt on its pilot"
+
 if [ "$SCHEME" = tcp ]; then
 	echo "demo: links: plain tcp:// on loopback (PLAIN=1)"
 else

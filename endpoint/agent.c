@@ -17,6 +17,7 @@
 #include "arbor/error.h"
 #include "arbor/io.h"
 #include "arbor/log.h"
+#include "arbor/notify.h"
 #include "agent.h"
 
 static void
@@ -64,6 +65,7 @@ agent_stop_in(struct agent *a)
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
 	agent_cert_stop(a);
+	agent_control_stop(a);
 	/* The link last: closing it completes what the others wait for. */
 	arb_sync_free(a->sync);
 	a->sync = NULL;
@@ -319,6 +321,7 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	agent_apply(a);		/* an action cut by a restart, first */
 	if (env == NULL) {
 		agent_metrics_start(a);
+		(void)agent_control_start(a);	/* logged; the rest works */
 		log_info("agent: %s (%s) started", a->node_id, a->id);
 	}
 	return a;
@@ -346,10 +349,19 @@ agent_new(const struct agent_conf *conf)
 	return a;
 }
 
+/*
+ * Serve until stopped.  Everything listens by now: tell the service
+ * manager (READY=1, then the watchdog from this loop); the handle is
+ * closed by the loop run of agent_free.
+ */
 void
 agent_run(struct agent *a)
 {
+	struct arb_notify	*n;
+
+	(void)arb_notify_start(a->loop, &n);
 	uv_run(a->loop, UV_RUN_DEFAULT);
+	arb_notify_free(n);
 }
 
 /*

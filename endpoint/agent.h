@@ -65,6 +65,8 @@ struct agent_conf {
 	int			 action_cgroup;	/* contain actions in a cgroup */
 	char			*metrics_file;	/* textfile collector's, or NULL */
 	int64_t			 metrics_ms;	/* written this often */
+	int64_t			 defer_ms[4];	/* by severity: critical..low */
+	char			*control_group;	/* may use control.sock */
 };
 
 /*
@@ -108,8 +110,13 @@ struct agent_pstate {
 	uint32_t	wait;			/* enum arb_wait reported */
 	uint32_t	pad;
 	int64_t		wait_next;		/* and its next try */
+	/* Added with rollout retries and deferral limits: older records
+	 * read as zeros. */
+	uint64_t	retry_done;		/* RolloutState.retry_seq */
+	int64_t		deferred_from;		/* the first deferral */
 };
 #define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
+#define AGENT_PSTATE_V2	offsetof(struct agent_pstate, retry_done)
 
 /* An enrolment being sent: the envelope and what it points to. */
 struct agent_enrol {
@@ -182,6 +189,8 @@ struct agent {
 	uint64_t		 m_action_failures;
 	uint64_t		 m_reports_sent;	/* taken by a relay */
 	int64_t			 m_last_report;		/* s; 0: none yet */
+	uv_pipe_t		 ctl;		/* DATA_DIR/control.sock */
+	int			 ctl_open;
 };
 
 /* conf.c */
@@ -209,8 +218,10 @@ void	agent_enrol_clear(struct agent_enrol *);
 int	agent_enroll_reply(struct agent *, int rv, Arbor__Envelope *);
 /* The groups an enrolment token gave, from the store, into the facts. */
 void	agent_groups_load(struct agent *);
+/* retry_seq: the rollout retry the policy's state has handled. */
 int	agent_report(struct agent *, const char *policy, uint32_t version,
-	    unsigned state, int exit_code, const char *detail);
+	    uint64_t retry_seq, unsigned state, int exit_code,
+	    const char *detail);
 int	agent_report_inventory(struct agent *);
 void	agent_inventory_later(struct agent *);
 void	agent_relay_changed(void *);
@@ -241,8 +252,19 @@ void	agent_running_clear(struct agent *);
 /* collect.c */
 void	agent_collect(struct agent *);
 
+/* control.c */
+int	agent_control_start(struct agent *);
+void	agent_control_stop(struct agent *);
+/* arbor-agent defer|deferrals ...: ask the running agent; exit status. */
+int	agent_control_client(const struct agent_conf *, int argc,
+	    char *argv[]);
+
 /* apply.c */
 void	agent_apply(struct agent *);
+int	agent_pstate_load(struct agent *, const char *id,
+	    struct agent_pstate *);
+int	agent_pstate_save(struct agent *, const char *id,
+	    const struct agent_pstate *);
 int	agent_facts_new(const struct agent_conf *, struct arb_facts **);
 
 #endif

@@ -68,7 +68,7 @@ pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
 	if ((rv = arb_store_get(a->store, ARB_DB_STATE, id, strlen(id), &v,
 	    &n)) != 0)
 		return rv;
-	if (n != sizeof(*st) && n != AGENT_PSTATE_V1) {
+	if (n != sizeof(*st) && n != AGENT_PSTATE_V1 && n != AGENT_PSTATE_V2) {
 		free(v);
 		return ARB_ECORRUPT;
 	}
@@ -83,6 +83,19 @@ pstate_save(struct agent *a, const char *id, const struct agent_pstate *st)
 {
 	return arb_store_put(a->store, ARB_DB_STATE, id, strlen(id), st,
 	    sizeof(*st));
+}
+
+int
+agent_pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
+{
+	return pstate_load(a, id, st);
+}
+
+int
+agent_pstate_save(struct agent *a, const char *id,
+    const struct agent_pstate *st)
+{
+	return pstate_save(a, id, st);
 }
 
 /* Move to a new state: commit it, then report it. */
@@ -100,7 +113,8 @@ pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
 	    state == ARB_ST_NOT_APPLICABLE))
 		a->env->event(a->env->event_arg, arb_state_name(state), id,
 		    a->index);
-	(void)agent_report(a, id, st->version, state, exit_code, detail);
+	(void)agent_report(a, id, st->version, st->retry_done, state,
+	    exit_code, detail);
 }
 
 /* The agent's value of property key (klen bytes), or NULL. */
@@ -661,6 +675,39 @@ schedule_wait(struct agent *a, const Arbor__PolicyRef *ref,
 }
 
 /*
+ * The operator locked this endpoint (the head names it or one of its
+ * groups): it runs no action at all, and says so once per lock; it looks
+ * again when the lock runs out.  1 if locked.
+ */
+static int
+lock_wait(struct agent *a, const Arbor__Head *head, const Arbor__Policy *p,
+    struct agent_pstate *st, int say)
+{
+	const Arbor__Lock	*l;
+	char			 when[40], detail[300];
+	time_t			 t;
+	struct tm		 tm;
+
+	if ((l = arb_head_locked(head, a->id, a->conf->groups,
+	    a->conf->ngroups, arb_clock_now() * 1000)) == NULL)
+		return 0;
+	if (l->until_ms != 0)
+		sched_note(a, (l->until_ms + 999) / 1000);
+	if (!say || st->state == ARB_ST_LOCKED)
+		return 1;
+	t = (time_t)(l->until_ms / 1000);
+	if (l->until_ms != 0 && localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+	else
+		snprintf(when, sizeof(when), "unlocked");
+	snprintf(detail, sizeof(detail), "locked%s%s: %s; until %s",
+	    l->group[0] ? " with group " : "", l->group, l->reason[0] ?
+	    l->reason : "by the operator", when);
+	pstate_set(a, p->id, st, ARB_ST_LOCKED, 0, detail);
+	return 1;
+}
+
+/*
  * The head is past its expiry: act on nothing.  The policy waits (and says
  * so once); 1 if it must wait.
  */
@@ -705,6 +752,34 @@ apply_rollback(struct agent *a, const Arbor__Head *head,
 	st->rollback_done = ref->rollback_seq;	/* nothing to undo */
 	(void)pstate_save(a, p->id, st);
 	return 0;
+}
+
+/*
+ * The operator asked the rollout's failed endpoints to try again (arborctl
+ * rollout retry-failed): one of the wave whose policy failed here starts
+ * over, once per retry asked.
+ */
+static void
+apply_retry(struct agent *a, const Arbor__PolicyRef *ref,
+    const Arbor__Policy *p, struct agent_pstate *st)
+{
+	const Arbor__RolloutState *rs = ref->rollout;
+
+	if (rs == NULL || rs->retry_seq <= st->retry_done ||
+	    arb_rollout_bucket(a->id, p->id) >= rs->buckets)
+		return;
+	st->retry_done = rs->retry_seq;
+	if (st->state != ARB_ST_FAILED && st->state != ARB_ST_ERROR &&
+	    st->state != ARB_ST_DOWNLOAD_FAILED) {
+		(void)pstate_save(a, p->id, st);
+		return;
+	}
+	st->attempts = 0;
+	log_info("agent: policy %s v%u: the rollout's failed endpoints try "
+	    "again (head seq %llu)", p->id, p->version,
+	    (unsigned long long)rs->retry_seq);
+	pstate_set(a, p->id, st, ARB_ST_APPLICABLE, 0, "retry asked by the "
+	    "operator");
 }
 
 /*
@@ -803,8 +878,12 @@ apply_one(struct agent *a, const Arbor__Head *head,
 	}
 	if (!targeted(a, p))
 		goto out;		/* not ours: nothing at all */
+	if (ref->rollback_seq > st.rollback_done && lock_wait(a, head, p,
+	    &st, 0))
+		goto out;		/* no rollback either while locked */
 	if (apply_rollback(a, head, ref, p, &st))
 		goto out;
+	apply_retry(a, ref, p, &st);
 	switch (st.state) {
 	case ARB_ST_FIXED:
 	case ARB_ST_FAILED:
@@ -830,6 +909,8 @@ apply_one(struct agent *a, const Arbor__Head *head,
 			    "");
 		goto out;
 	}
+	if (lock_wait(a, head, p, &st, 1))
+		goto out;		/* locked: it applies, nothing runs */
 	if (st.state == ARB_ST_UNKNOWN || st.state == ARB_ST_NOT_APPLICABLE ||
 	    st.state == ARB_ST_ERROR)
 		pstate_set(a, p->id, &st, ARB_ST_APPLICABLE, 0, "");

@@ -171,6 +171,25 @@ k_metrics_ms(void *c, const char *v, char *e, size_t n)
 	    n);
 }
 
+/* defer_critical, defer_high...: the most a policy may be deferred. */
+#define DEFER_KEY(name, field)						\
+static int								\
+name(void *c, const char *v, char *e, size_t n)				\
+{									\
+	return arb_conf_duration_ms(v, 0, 366 * 86400000LL,		\
+	    &C(c)->field, e, n);					\
+}
+DEFER_KEY(k_defer_critical, defer_ms[0])
+DEFER_KEY(k_defer_high, defer_ms[1])
+DEFER_KEY(k_defer_medium, defer_ms[2])
+DEFER_KEY(k_defer_low, defer_ms[3])
+
+static int
+k_control_group(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_str_set(&C(c)->control_group, v, e, n);
+}
+
 static int
 k_action_cgroup(void *c, const char *v, char *e, size_t n)
 {
@@ -225,6 +244,14 @@ const struct arb_conf_key agent_conf_keys[] = {
 	    "default: none)" },
 	{ "metrics_interval", k_metrics_ms, "write metrics_file this often "
 	    "(default 15s)" },
+	{ "defer_critical", k_defer_critical, "how long in all arbor-agent "
+	    "defer may hold back a critical policy (default 0: not at all)" },
+	{ "defer_high", k_defer_high, "... a high one (default 1d)" },
+	{ "defer_medium", k_defer_medium, "... a medium one (default 1w)" },
+	{ "defer_low", k_defer_low, "... a low one (default 4w)" },
+	{ "control_group", k_control_group, "a group that may use the "
+	    "agent's control socket besides its owner (default: none; the "
+	    "socket is mode 0600)" },
 	{ "eval", k_eval, "evaluate an applicability expression against "
 	    "this endpoint's facts, print its value and exit" },
 	{ NULL, NULL, NULL }
@@ -248,6 +275,10 @@ agent_conf_init(struct agent_conf *c)
 	c->swarm_need = 100;
 	c->action_cgroup = 1;
 	c->metrics_ms = 15000;
+	c->defer_ms[0] = 0;
+	c->defer_ms[1] = 86400000LL;
+	c->defer_ms[2] = 7 * 86400000LL;
+	c->defer_ms[3] = 28 * 86400000LL;
 }
 
 /* The token from enroll_token_file: its first line, without blanks. */
@@ -345,6 +376,7 @@ agent_conf_clear(struct agent_conf *c)
 	free(c->swarm_fixed);
 	free(c->swarm_events);
 	free(c->metrics_file);
+	free(c->control_group);
 	for (i = 0; i < c->ngroups; i++)
 		free(c->groups[i]);
 	free(c->groups);

@@ -448,7 +448,7 @@ props_free(char **props, size_t n)
 
 int
 agent_report(struct agent *a, const char *policy, uint32_t version,
-    unsigned state, int exit_code, const char *detail)
+    uint64_t retry_seq, unsigned state, int exit_code, const char *detail)
 {
 	Arbor__Report		r = ARBOR__REPORT__INIT;
 	Arbor__Inventory	inv = ARBOR__INVENTORY__INIT;
@@ -467,6 +467,7 @@ agent_report(struct agent *a, const char *policy, uint32_t version,
 	r.version = version;
 	r.state = state;
 	r.exit_code = exit_code;
+	r.retry_seq = retry_seq;
 	snprintf(clean, sizeof(clean), "%s", detail ? detail : "");
 	r.detail = clean;
 	r.at = (int64_t)time(NULL);

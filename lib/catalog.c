@@ -163,6 +163,32 @@ arb_head_find(const Arbor__Head *head, const char *id)
 	return NULL;
 }
 
+static int
+lock_holds(const Arbor__Lock *l, int64_t now_ms)
+{
+	return l->until_ms == 0 || l->until_ms > now_ms;
+}
+
+const Arbor__Lock *
+arb_head_locked(const Arbor__Head *head, const char *id,
+    char *const *groups, size_t ngroups, int64_t now_ms)
+{
+	size_t	i, g;
+
+	for (i = 0; i < head->n_locks; i++)
+		if (head->locks[i]->endpoint_id[0] != '\0' &&
+		    strcmp(head->locks[i]->endpoint_id, id) == 0 &&
+		    lock_holds(head->locks[i], now_ms))
+			return head->locks[i];
+	for (g = 0; g < ngroups; g++)
+		for (i = 0; i < head->n_locks; i++)
+			if (head->locks[i]->group[0] != '\0' &&
+			    strcmp(head->locks[i]->group, groups[g]) == 0 &&
+			    lock_holds(head->locks[i], now_ms))
+				return head->locks[i];
+	return NULL;
+}
+
 int
 arb_policy_verify(const struct arb_key *pin, const Arbor__Head *head,
     const Arbor__Signed *s, Arbor__Policy **polp,

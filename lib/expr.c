@@ -26,6 +26,7 @@
 #include "arbor/error.h"
 #include "arbor/expr.h"
 #include "arbor/facts.h"
+#include "arbor/schedule.h"
 #include "arbor/sig.h"
 #include "arbor/version.h"
 
@@ -234,6 +235,9 @@ enum fact_id {
 	F_OS_ARCH,
 	F_HOST_NAME,
 	F_AGENT_GROUPS,
+	F_SESSION_USERS,
+	F_SESSION_IDLE,
+	F_POWER_BATTERY,
 };
 
 static const struct {
@@ -245,6 +249,9 @@ static const struct {
 	[F_OS_ARCH] = { "os.arch", T(ARB_V_STR) | T(ARB_V_NONE) },
 	[F_HOST_NAME] = { "host.name", T(ARB_V_STR) | T(ARB_V_NONE) },
 	[F_AGENT_GROUPS] = { "agent.groups", T(ARB_V_LIST) },
+	[F_SESSION_USERS] = { "session.users", T(ARB_V_INT) | T(ARB_V_NONE) },
+	[F_SESSION_IDLE] = { "session.idle", T(ARB_V_INT) | T(ARB_V_NONE) },
+	[F_POWER_BATTERY] = { "power.battery", T(ARB_V_BOOL) },
 };
 
 enum func_id {
@@ -1069,7 +1076,8 @@ eval_fact(struct evalctx *c, const struct node *n, struct arb_value *out)
 	char *const	*g;
 	const char	*s = NULL;
 	size_t		 ng, i;
-	int		 rv = 0;
+	int64_t		 num;
+	int		 rv = 0, known;
 
 	switch (n->id) {
 	case F_OS_ID:
@@ -1097,9 +1105,33 @@ eval_fact(struct evalctx *c, const struct node *n, struct arb_value *out)
 			out->nlist = i + 1;
 		}
 		return 0;
+	case F_SESSION_USERS:
+	case F_SESSION_IDLE:
+		rv = n->id == F_SESSION_USERS ?
+		    arb_facts_session_users(c->facts, &num, &known) :
+		    arb_facts_session_idle(c->facts, arb_clock_now(), &num,
+		    &known);
+		if (rv == 0) {
+			out->t = known ? ARB_V_INT : ARB_V_NONE;
+			out->i = num;
+			return 0;
+		}
+		break;
+	case F_POWER_BATTERY:
+		if ((rv = arb_facts_power_battery(c->facts, &known)) == 0) {
+			out->t = ARB_V_BOOL;
+			out->b = known;
+			return 0;
+		}
+		break;
 	}
 	if (rv == -ENOMEM)
 		return rv;
+	if (rv == ARB_EUNKNOWN) {	/* the endpoint's present state */
+		(void)eerr(c, n, "%s: only the endpoint knows",
+		    facts_tab[n->id].name);
+		return ARB_EUNKNOWN;
+	}
 	if (rv != 0)
 		return eerr(c, n, "%s: cannot read: %s", facts_tab[n->id].name,
 		    arb_strerror(rv));

@@ -23,6 +23,8 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <utmp.h>
 
 #include <linux/openat2.h>
 
@@ -45,6 +48,12 @@
 #define FACTS_SMALL_MAX		(64 * 1024)	/* os-release, hostname */
 #define FACTS_STATUS_MAX	(256ULL << 20)	/* dpkg status */
 #define FACTS_CHUNK		(64 * 1024)
+#define FACTS_UTMP_MAX		(4ULL << 20)	/* /run/utmp */
+#define FACTS_DIR_MAX		4096	/* entries looked at per directory */
+
+#define FACTS_LIVE_USERS	0x1
+#define FACTS_LIVE_INPUT	0x2
+#define FACTS_LIVE_POWER	0x4
 
 
 struct arb_facts {
@@ -72,6 +81,12 @@ struct arb_facts {
 	char			 *status;
 	struct arb_facts_pkgent	 *pkgs;
 	size_t			  npkgs;
+
+	/* Session and power, read once per evaluation (arb_facts_begin). */
+	int			  live_loaded;	/* FACTS_LIVE_* bits */
+	int64_t			  users;	/* -1: no source */
+	int64_t			  newest_input;	/* atime; 0: no device */
+	int			  battery;
 
 	/* This evaluation's budget. */
 	unsigned		  reads;
@@ -189,6 +204,7 @@ arb_facts_reload(struct arb_facts *f)
 	f->pkgs = NULL;
 	f->npkgs = 0;
 	f->pkgs_loaded = 0;
+	f->live_loaded = 0;
 }
 
 void
@@ -209,6 +225,7 @@ arb_facts_free(struct arb_facts *f)
 void
 arb_facts_begin(struct arb_facts *f)
 {
+	f->live_loaded = 0;
 	f->reads = 0;
 	f->bytes = 0;
 }
@@ -1016,4 +1033,325 @@ done:
 	free(buf);
 	close(fd);
 	return rv;
+}
+
+/* ---- sessions, idle time and power */
+
+/*
+ * A set of up to FACTS_DIR_MAX distinct user names (a linear search: a
+ * machine has a handful of users logged in).
+ */
+struct facts_users {
+	char	**names;
+	size_t	  n;
+};
+
+static int
+facts_users_add(struct facts_users *u, const char *name, size_t len)
+{
+	char	**nn;
+	size_t	  i;
+
+	for (i = 0; i < u->n; i++)
+		if (strncmp(u->names[i], name, len) == 0 &&
+		    u->names[i][len] == '\0')
+			return 0;
+	if (u->n == FACTS_DIR_MAX)
+		return 0;
+	if ((nn = realloc(u->names, (u->n + 1) * sizeof(*nn))) == NULL)
+		return -ENOMEM;
+	u->names = nn;
+	if ((u->names[u->n] = strndup(name, len)) == NULL)
+		return -ENOMEM;
+	u->n++;
+	return 0;
+}
+
+int
+arb_facts_logind_session(char *text, const char **userp)
+{
+	char		*line, *next, *eq;
+	const char	*user = NULL, *uid = NULL;
+	int		 live = 1;
+
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (*line == '#' || (eq = strchr(line, '=')) == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(line, "USER") == 0)
+			user = eq;
+		else if (strcmp(line, "UID") == 0)
+			uid = eq;
+		else if (strcmp(line, "CLASS") == 0 &&
+		    strncmp(eq, "user", 4) != 0)
+			live = 0;	/* greeter, lock-screen, manager... */
+		else if (strcmp(line, "STATE") == 0 &&
+		    strcmp(eq, "closing") == 0)
+			live = 0;
+	}
+	if (user == NULL || *user == '\0')
+		user = uid;
+	if (!live || user == NULL || *user == '\0')
+		return 0;
+	*userp = user;
+	return 1;
+}
+
+int
+arb_facts_utmp_users(const void *buf, size_t len, size_t *np)
+{
+	struct facts_users	 u = { NULL, 0 };
+	struct utmp		 ut;
+	const unsigned char	*p = buf;
+	size_t			 off;
+	int			 rv = 0;
+
+	for (off = 0; off + sizeof(ut) <= len; off += sizeof(ut)) {
+		memcpy(&ut, p + off, sizeof(ut));
+		if (ut.ut_type != USER_PROCESS || ut.ut_user[0] == '\0')
+			continue;
+		if ((rv = facts_users_add(&u, ut.ut_user,
+		    strnlen(ut.ut_user, sizeof(ut.ut_user)))) != 0)
+			break;
+	}
+	if (rv == 0)
+		*np = u.n;
+	facts_strv_free(u.names, u.n);
+	return rv;
+}
+
+/*
+ * Open directory path below the root for reading.  *dp = NULL when it
+ * does not exist.
+ */
+static int
+facts_opendir(struct arb_facts *f, const char *path, DIR **dp)
+{
+	int	fd, rv;
+
+	*dp = NULL;
+	if ((rv = facts_open(f, path, O_RDONLY | O_DIRECTORY, &fd)) != 0) {
+		if (facts_absent(rv))
+			return 0;
+		log_warnx("facts: %s%s: %s", f->root, path, strerror(-rv));
+		return rv;
+	}
+	if ((*dp = fdopendir(fd)) == NULL) {
+		rv = -errno;
+		close(fd);
+		return rv;
+	}
+	return 0;
+}
+
+/* An entry name that is safe to append to a path: no ".", "..", "/". */
+static int
+facts_entry_ok(const char *name)
+{
+	return name[0] != '.' && strchr(name, '/') == NULL &&
+	    strlen(name) < 128;
+}
+
+static int
+facts_users_load(struct arb_facts *f)
+{
+	struct facts_users	 u = { NULL, 0 };
+	struct dirent		*de;
+	const char		*user;
+	char			 path[320], *buf;
+	size_t			 len, seen = 0, n;
+	DIR			*d;
+	int			 rv;
+
+	if ((rv = facts_opendir(f, "/run/systemd/sessions", &d)) != 0)
+		return rv;
+	if (d == NULL) {
+		/* No logind: the utmp file. */
+		if ((rv = facts_slurp(f, "/run/utmp", FACTS_UTMP_MAX, &buf,
+		    &len)) != 0)
+			return rv;
+		f->users = -1;
+		if (buf != NULL && (rv = arb_facts_utmp_users(buf, len,
+		    &n)) == 0)
+			f->users = (int64_t)n;
+		free(buf);
+		return rv;
+	}
+	while (rv == 0 && (de = readdir(d)) != NULL && seen++ < FACTS_DIR_MAX) {
+		/* Each session is a file; SESSION.ref are FIFOs. */
+		if (!facts_entry_ok(de->d_name) || strchr(de->d_name, '.'))
+			continue;
+		snprintf(path, sizeof(path), "/run/systemd/sessions/%s",
+		    de->d_name);
+		if ((rv = facts_slurp(f, path, FACTS_SMALL_MAX, &buf,
+		    &len)) != 0) {
+			if (rv != -ENOMEM)
+				rv = 0;	/* gone or odd: not a session */
+			continue;
+		}
+		if (buf != NULL && arb_facts_logind_session(buf, &user))
+			rv = facts_users_add(&u, user, strlen(user));
+		free(buf);
+	}
+	closedir(d);
+	if (rv == 0)
+		f->users = (int64_t)u.n;
+	facts_strv_free(u.names, u.n);
+	return rv;
+}
+
+int
+arb_facts_session_users(struct arb_facts *f, int64_t *np, int *knownp)
+{
+	int	rv;
+
+	if (f->view != NULL)
+		return ARB_EUNKNOWN;
+	if (!(f->live_loaded & FACTS_LIVE_USERS)) {
+		if ((rv = facts_users_load(f)) != 0)
+			return rv;
+		f->live_loaded |= FACTS_LIVE_USERS;
+	}
+	*knownp = f->users >= 0;
+	*np = f->users >= 0 ? f->users : 0;
+	return 0;
+}
+
+/*
+ * The newest access time of the entries of dir whose name has prefix
+ * (followed by a digit when digit is set): character devices, or regular
+ * files in fixture trees.
+ */
+static int
+facts_newest_atime(struct arb_facts *f, const char *dir, const char *prefix,
+    int digit, int64_t *newestp)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	size_t		 seen = 0, plen = strlen(prefix);
+	DIR		*d;
+	int		 rv;
+
+	if ((rv = facts_opendir(f, dir, &d)) != 0 || d == NULL)
+		return rv;
+	while ((de = readdir(d)) != NULL && seen++ < FACTS_DIR_MAX) {
+		if (!facts_entry_ok(de->d_name) ||
+		    strncmp(de->d_name, prefix, plen) != 0 ||
+		    (digit && (de->d_name[plen] < '0' ||
+		    de->d_name[plen] > '9')) || strcmp(de->d_name, "ptmx") == 0)
+			continue;
+		/* The entry itself, never what a link names. */
+		if (fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !(S_ISCHR(st.st_mode) || S_ISREG(st.st_mode)))
+			continue;
+		if ((int64_t)st.st_atime > *newestp)
+			*newestp = (int64_t)st.st_atime;
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+arb_facts_session_idle(struct arb_facts *f, int64_t now, int64_t *secsp,
+    int *knownp)
+{
+	int64_t	newest = 0;
+	int	rv;
+
+	if (f->view != NULL)
+		return ARB_EUNKNOWN;
+	if (!(f->live_loaded & FACTS_LIVE_INPUT)) {
+		if ((rv = facts_newest_atime(f, "/dev/input", "event", 0,
+		    &newest)) != 0 ||
+		    (rv = facts_newest_atime(f, "/dev/pts", "", 1,
+		    &newest)) != 0 ||
+		    (rv = facts_newest_atime(f, "/dev", "tty", 1, &newest)) != 0)
+			return rv;
+		f->newest_input = newest;
+		f->live_loaded |= FACTS_LIVE_INPUT;
+	}
+	*knownp = f->newest_input > 0;
+	*secsp = 0;
+	if (f->newest_input > 0 && now > f->newest_input)
+		*secsp = now - f->newest_input;
+	return 0;
+}
+
+static int
+facts_power_load(struct arb_facts *f)
+{
+	struct dirent	*de;
+	char		 path[320], *type, *online, *status, *scope;
+	size_t		 seen = 0;
+	int		 mains = 0, mains_online = 0, bat = 0, discharging = 0;
+	int		 exists, rv;
+	DIR		*d;
+
+	if ((rv = facts_opendir(f, "/sys/class/power_supply", &d)) != 0)
+		return rv;
+	while (d != NULL && rv == 0 && (de = readdir(d)) != NULL &&
+	    seen++ < FACTS_DIR_MAX) {
+		if (!facts_entry_ok(de->d_name))
+			continue;
+		type = online = status = scope = NULL;
+		snprintf(path, sizeof(path), "/sys/class/power_supply/%s/type",
+		    de->d_name);
+		if ((rv = facts_first_line(f, path, &type, &exists)) != 0 ||
+		    type == NULL)
+			goto next;
+		memcpy(path + strlen(path) - 4, "scope", 6);
+		if ((rv = facts_first_line(f, path, &scope, &exists)) != 0)
+			goto next;
+		if (scope != NULL && strcmp(scope, "Device") == 0)
+			goto next;	/* a mouse's battery */
+		if (strcmp(type, "Battery") == 0) {
+			bat = 1;
+			memcpy(path + strlen(path) - 5, "status", 7);
+			if ((rv = facts_first_line(f, path, &status,
+			    &exists)) == 0 && status != NULL &&
+			    strcmp(status, "Discharging") == 0)
+				discharging = 1;
+		} else if (strcmp(type, "Mains") == 0 ||
+		    strncmp(type, "USB", 3) == 0 ||
+		    strcmp(type, "Wireless") == 0) {
+			mains = 1;
+			memcpy(path + strlen(path) - 5, "online", 7);
+			if ((rv = facts_first_line(f, path, &online,
+			    &exists)) == 0 && online != NULL &&
+			    strcmp(online, "1") == 0)
+				mains_online = 1;
+		}
+next:
+		if (rv != -ENOMEM)
+			rv = 0;		/* a supply that cannot be read is none */
+		free(type);
+		free(scope);
+		free(status);
+		free(online);
+	}
+	if (d != NULL)
+		closedir(d);
+	if (rv != 0)
+		return rv;
+	f->battery = bat && !mains_online && (mains || discharging);
+	return 0;
+}
+
+int
+arb_facts_power_battery(struct arb_facts *f, int *onp)
+{
+	int	rv;
+
+	if (f->view != NULL)
+		return ARB_EUNKNOWN;
+	if (!(f->live_loaded & FACTS_LIVE_POWER)) {
+		if ((rv = facts_power_load(f)) != 0)
+			return rv;
+		f->live_loaded |= FACTS_LIVE_POWER;
+	}
+	*onp = f->battery;
+	return 0;
 }

@@ -40,6 +40,8 @@ struct link_peer {		/* what the link knows of one parent */
 	struct arb_link		*l;
 	struct arb_cli		*cli;		/* its probe client, kept */
 	int64_t			 srtt_us;	/* smoothed; -1: none yet */
+	int64_t			 rtt[ARB_LINK_RTT_KEEP]; /* the last ones */
+	unsigned		 nrtt;		/* samples taken since reset */
 	int			 health;	/* -1 unknown, 0 silent, 1 answers */
 	int			 busy;		/* a probe in flight */
 	uint64_t		 due;		/* next probe, loop ms */
@@ -253,6 +255,37 @@ link_connect(struct arb_link *l, size_t from)
 }
 
 /*
+ * A parent's distance: the least of its last ARB_LINK_RTT_KEEP round
+ * trips, -1 when none is known.  Load on either end (a busy loop, a
+ * scheduler) only ever adds to a round trip, so the least is the path's
+ * own; the smoothed figure follows the spikes.
+ */
+static int64_t
+peer_dist(const struct link_peer *p)
+{
+	unsigned	i, n;
+	int64_t		d;
+
+	if (p->srtt_us < 0 || p->nrtt == 0)
+		return -1;
+	n = p->nrtt < ARB_LINK_RTT_KEEP ? p->nrtt : ARB_LINK_RTT_KEEP;
+	d = p->rtt[0];
+	for (i = 1; i < n; i++)
+		if (p->rtt[i] < d)
+			d = p->rtt[i];
+	return d;
+}
+
+static void
+peer_sample(struct link_peer *p, int64_t us)
+{
+	p->srtt_us = p->srtt_us < 0 ? us : p->srtt_us + (us - p->srtt_us) / 4;
+	p->rtt[p->nrtt++ % ARB_LINK_RTT_KEEP] = us;
+	if (p->nrtt == 2 * ARB_LINK_RTT_KEEP)
+		p->nrtt = ARB_LINK_RTT_KEEP;	/* same slots, no wrap */
+}
+
+/*
  * The nearest parent other than skip that answers its probes, or
  * nparents when none does (nor when the link does not probe).
  */
@@ -266,10 +299,10 @@ link_nearest(const struct arb_link *l, size_t skip)
 		return best;
 	for (i = 0; i < l->c.up->nparents; i++) {
 		if (i == skip || l->peers[i].health != 1 ||
-		    l->peers[i].srtt_us < 0 || l->peers[i].held > now)
+		    peer_dist(&l->peers[i]) < 0 || l->peers[i].held > now)
 			continue;
 		if (best == l->c.up->nparents ||
-		    l->peers[i].srtt_us < l->peers[best].srtt_us)
+		    peer_dist(&l->peers[i]) < peer_dist(&l->peers[best]))
 			best = i;
 	}
 	return best;
@@ -339,7 +372,7 @@ link_choose(struct arb_link *l)
 {
 	const struct link_peer	*cur = &l->peers[l->cur];
 	size_t			 best;
-	int64_t			 margin;
+	int64_t			 margin, here, there;
 	char			 why[96];
 
 	if (l->closing || (best = link_nearest(l, l->cur)) ==
@@ -351,17 +384,20 @@ link_choose(struct arb_link *l)
 		link_next(l, why, 1);
 		return;
 	}
-	if (cur->health != 1 || cur->srtt_us < 0)
-		return;		/* not measured yet: wait for it */
-	margin = cur->srtt_us / 5;
+	if (cur->health != 1 || (here = peer_dist(cur)) < 0 ||
+	    cur->nrtt < ARB_LINK_RTT_MIN ||
+	    l->peers[best].nrtt < ARB_LINK_RTT_MIN)
+		return;		/* not measured enough yet: wait for it */
+	there = peer_dist(&l->peers[best]);
+	margin = here / 5;
 	if (margin < ARB_LINK_HYST_MS * 1000)
 		margin = ARB_LINK_HYST_MS * 1000;
-	if (l->peers[best].srtt_us + margin >= cur->srtt_us)
+	if (there + margin >= here)
 		return;
 	link_note(l, "%s: %s %s is nearer (%.1f ms against %.1f ms for %s)",
 	    l->c.kind, link_word(l), l->c.up->parents[best].svc,
-	    (double)l->peers[best].srtt_us / 1000.0,
-	    (double)cur->srtt_us / 1000.0, l->c.up->parents[l->cur].svc);
+	    (double)there / 1000.0, (double)here / 1000.0,
+	    l->c.up->parents[l->cur].svc);
 	link_go(l, best);
 }
 
@@ -399,10 +435,17 @@ link_probe_cb(int rv, const uint8_t *data, size_t len, void *arg)
 				    l->c.kind, link_word(l),
 				    l->c.up->parents[p - l->peers].svc);
 				p->srtt_us = -1;
+				p->nrtt = 0;
 				p->due = 0;
-			} else
-				p->srtt_us = p->srtt_us < 0 ? us :
-				    p->srtt_us + (us - p->srtt_us) / 4;
+			} else if (was == -1)
+				/*
+				 * The first answer waited for the dial (and a
+				 * TLS handshake): not a distance.  Measure at
+				 * once on the connection now made.
+				 */
+				p->due = 0;
+			else
+				peer_sample(p, us);
 		} else {
 			p->health = 0;
 			if (was != 0)
@@ -447,6 +490,7 @@ link_probe_tick(uv_timer_t *t)
 	struct arb_link	*l = t->data;
 	struct link_peer *p;
 	uint64_t	 now = uv_now(l->c.loop);
+	int64_t		 iv;
 	size_t		 i;
 
 	if (l->closing)
@@ -455,8 +499,10 @@ link_probe_tick(uv_timer_t *t)
 		p = &l->peers[i];
 		if (p->busy || now < p->due)
 			continue;
-		p->due = now + (uint64_t)(i == l->cur ? l->check_ms :
-		    l->c.up->probe_ms);
+		iv = i == l->cur ? l->check_ms : l->c.up->probe_ms;
+		if (p->nrtt < ARB_LINK_RTT_MIN && iv > ARB_LINK_WARM_MS)
+			iv = ARB_LINK_WARM_MS;	/* not measured enough yet */
+		p->due = now + (uint64_t)iv;
 		link_probe(l, p);
 	}
 }

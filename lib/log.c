@@ -8,6 +8,10 @@
  *
  * Until log_init is called, lines go to stderr without debug lines, so that
  * library code and unit tests can log before a daemon has set things up.
+ *
+ * When stderr is the systemd journal's stream, the journal stamps each
+ * line itself: lines then carry no timestamp of ours, and start with the
+ * syslog priority as "<N>", which the journal takes as the line's level.
  */
 #include <sys/stat.h>
 
@@ -28,8 +32,10 @@
 
 static int	log_to_stderr = 1;
 static int	log_verbose;
+static int	log_journal;	/* stderr is the journal's stream */
 static char	log_procname[64];
 
+static int	log_is_journal(int);
 static void	vlog(int, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 static void	vlog_errno(int, int, const char *, va_list)
@@ -40,6 +46,7 @@ log_init(int debug, int facility)
 {
 	log_to_stderr = debug > 0;
 	log_verbose = debug > 1;
+	log_journal = log_to_stderr && log_is_journal(STDERR_FILENO);
 	tzset();
 	if (!log_to_stderr)
 		openlog(NULL, LOG_PID | LOG_NDELAY, facility);
@@ -127,7 +134,7 @@ log_strerror(int e, char *buf, size_t len)
  * buffer is truncated but still ends in a newline.
  */
 static void
-log_stderr(const char *msg)
+log_stderr(int pri, const char *msg)
 {
 	char		 line[LOG_LINE_MAX];
 	struct timespec	 ts;
@@ -135,7 +142,11 @@ log_stderr(const char *msg)
 	size_t		 n = 0, len, w;
 	int		 r;
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	if (log_journal) {
+		r = snprintf(line, sizeof(line), "<%d>", LOG_PRI(pri));
+		if (r > 0)
+			n = (size_t)r;
+	} else if (clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
 	    gmtime_r(&ts.tv_sec, &tm) != NULL) {
 		n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
 		r = snprintf(line + n, sizeof(line) - n, ".%03ldZ ",
@@ -163,7 +174,7 @@ static void
 log_line(int pri, const char *msg)
 {
 	if (log_to_stderr)
-		log_stderr(msg);
+		log_stderr(pri, msg);
 	else if (log_procname[0] != '\0')
 		syslog(pri, "%s: %s", log_procname, msg);
 	else

@@ -50,6 +50,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,10 +445,35 @@ net_close_cb(uv_handle_t *h)
 static void	srv_free(struct arb_srv *);
 static void	dsock_bury_idle(struct arb_net *);
 
+/*
+ * The last resort of a stop: nng 1.5.2's teardown can still hang (a
+ * close racing a connection's end, nng #1543).  Everything acknowledged
+ * is committed before it is acknowledged, so leaving now loses nothing.
+ */
+static void
+net_exit_late(int signo)
+{
+#define NET_STR(x)	NET_STR1(x)
+#define NET_STR1(x)	#x
+	static const char	msg[] = "arbor: stopping took over "
+	    NET_STR(ARB_NET_EXIT_S) " seconds (nng's teardown): leaving now\n";
+
+	(void)signo;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(0);
+}
+
 void
 arb_net_exiting(struct arb_net *n)
 {
+	struct sigaction	sa;
+
 	n->exiting = 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = net_exit_late;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == 0)
+		alarm(ARB_NET_EXIT_S);
 }
 
 void

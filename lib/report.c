@@ -23,6 +23,7 @@ static const char *const state_names[ARB_ST_COUNT] = {
 	[ARB_ST_ROLLED_BACK] = "rolled-back",
 	[ARB_ST_ERROR] = "error",
 	[ARB_ST_DOWNLOAD_FAILED] = "download-failed",
+	[ARB_ST_LOCKED] = "locked",
 };
 
 const char *

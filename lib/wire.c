@@ -227,13 +227,28 @@ wire_check_relays(Arbor__RelayInfo **r, size_t n)
 	return 0;
 }
 
+/* A lock: exactly one of an endpoint id and a group, a short reason. */
+static int
+wire_check_lock(const Arbor__Lock *l)
+{
+	if (l == NULL || wire_check_text(l->endpoint_id, ARB_MAX_ID) != 0 ||
+	    wire_check_text(l->group, ARB_MAX_ID) != 0 ||
+	    (l->endpoint_id[0] == '\0') == (l->group[0] == '\0') ||
+	    wire_check_text(l->reason, ARB_LOCK_REASON_MAX) != 0)
+		return ARB_EPROTO;
+	return 0;
+}
+
 static int
 wire_check_head(const Arbor__Head *h)
 {
 	size_t	i;
 
-	if (h->n_policies > ARB_MAX_POLICIES)
+	if (h->n_policies > ARB_MAX_POLICIES || h->n_locks > ARB_LOCKS_MAX)
 		return ARB_EPROTO;
+	for (i = 0; i < h->n_locks; i++)
+		if (wire_check_lock(h->locks[i]) != 0)
+			return ARB_EPROTO;
 	for (i = 0; i < h->n_policies; i++) {
 		const Arbor__PolicyRef	*r = h->policies[i];
 
@@ -763,8 +778,15 @@ wire_check_envelope(const Arbor__Envelope *e)
 	}
 	case ARBOR__ENVELOPE__BODY_GET_COMPLIANCE:
 		return wire_check_optid(e->get_compliance->baseline);
+	case ARBOR__ENVELOPE__BODY_LOCK_CTL:
+		if (wire_check_text(e->lock_ctl->op, ARB_MAX_ID) != 0 ||
+		    (e->lock_ctl->lock != NULL &&
+		    wire_check_lock(e->lock_ctl->lock) != 0))
+			return ARB_EPROTO;
+		return 0;
 	case ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL_REPLY:
 	case ARBOR__ENVELOPE__BODY_COMPLIANCE_REPLY:
+	case ARBOR__ENVELOPE__BODY_LOCK_REPLY:
 		return 0;	/* from the root, to arborctl: texts only */
 	case ARBOR__ENVELOPE__BODY__NOT_SET:
 	default:

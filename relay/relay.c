@@ -16,6 +16,7 @@
 #include "arbor/error.h"
 #include "arbor/io.h"
 #include "arbor/log.h"
+#include "arbor/notify.h"
 #include "arbor/metrics.h"
 #include "arbor/net.h"
 #include "arbor/sig.h"
@@ -244,10 +245,19 @@ fail:
 	return NULL;
 }
 
+/*
+ * Serve until stopped.  Everything listens by now: tell the service
+ * manager (READY=1, then the watchdog from this loop); the handle is
+ * closed by the loop run of relay_free.
+ */
 void
 relay_run(struct relay *r)
 {
+	struct arb_notify	*n;
+
+	(void)arb_notify_start(&r->loop, &n);
 	uv_run(&r->loop, UV_RUN_DEFAULT);
+	arb_notify_free(n);
 }
 
 void

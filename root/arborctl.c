@@ -28,9 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <jansson.h>
 
+#include "arbor/conf.h"
 #include "arbor/error.h"
 #include "arbor/link.h"
 #include "arbor/log.h"
@@ -121,7 +123,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  query EXPR [--count] [--json] [--by relay|os|group]\n"
 	    "                        endpoints whose stored inventory "
 	    "matches EXPR\n", 1 },
-	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
+	{ "rollout", cmd_rollout, "  rollout status [ID] [--json] | rollout pause|resume|advance|retry-failed ID\n                        a staged rollout: its wave, counts, halt\n", 1 },
 	{ "export", cmd_export, "  export DIR            the signed catalog and its blobs, for an air-gapped site\n", 1 },
 	{ "import-reports", cmd_import_reports, "  import-reports FILE   reports a relay exported (arbor-relay --export-reports)\n", 1 },
 	{ "token", cmd_token,
@@ -136,7 +138,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "endpoint", cmd_endpoint,
 	    "  endpoint revoke ID [--reason TEXT]\n"
 	    "                        refuse that endpoint's reports and "
-	    "enrolments\n", 1 },
+	    "enrolments\n"
+	    "  endpoint lock ID|--group G [--until T] [--reason R]\n"
+	    "                        keep it (them) from every action\n"
+	    "  endpoint unlock ID|--group G, endpoint locks [--json]\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },
@@ -473,4 +478,41 @@ main(int argc, char *argv[])
 		rv = ctl_cmds[k].run(&c, argc, argv + i);
 	free(c.url_buf);
 	return rv;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" of ms since the epoch; "" for 0. */
+void
+ctl_utc(int64_t ms, char *out, size_t size)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+
+	out[0] = '\0';
+	if (ms > 0 && gmtime_r(&t, &tm) != NULL)
+		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ", or a duration from now ("7d", "+12h"). */
+int
+ctl_until(const struct ctl *c, const char *s, int64_t *msp)
+{
+	struct tm	 tm;
+	const char	*end;
+	char		 err[128];
+	int64_t		 d;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) != NULL &&
+	    *end == '\0') {
+		*msp = (int64_t)timegm(&tm) * 1000;
+		return 0;
+	}
+	if (arb_conf_duration_ms(s[0] == '+' ? s + 1 : s, 1000,
+	    3650LL * 86400000, &d, err, sizeof(err)) == 0) {
+		*msp = (int64_t)time(NULL) * 1000 + d;
+		return 0;
+	}
+	ctl_warnx(c, "--until %s: must be YYYY-MM-DDTHH:MM:SSZ or a "
+	    "duration from now (7d, 12h)", s);
+	return 1;
 }

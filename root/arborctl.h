@@ -62,6 +62,13 @@ int	ctl_json_arg(int argc, char *argv[], int *as_jsonp);
  */
 int	ctl_opt(int argc, char *argv[], int *ip, const char *name,
 	    const char **valp);
+/* "YYYY-MM-DDTHH:MM:SSZ" of ms since the epoch; "" for 0. */
+void	ctl_utc(int64_t ms, char *out, size_t size);
+/*
+ * --until's value: "YYYY-MM-DDTHH:MM:SSZ", or a duration from now ("7d",
+ * "+12h"), as ms since the epoch into *msp.  0, or 1 after saying why.
+ */
+int	ctl_until(const struct ctl *c, const char *s, int64_t *msp);
 /* Append to the string in buf (size bytes), truncating. */
 void	ctl_cat(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -91,6 +98,17 @@ int	cmd_rollout(struct ctl *, int, char *[]);
 /* ctl_tokens.c */
 int	cmd_token(struct ctl *, int, char *[]);
 int	cmd_endpoint(struct ctl *, int, char *[]);
+int	cmd_endpoint_lock(struct ctl *, int, char *[]);
+
+/* ctl_rollout.c */
+/* Every staged rollout's status line from the root into *repp. */
+int	ctl_rollout_get(const struct ctl *c, Arbor__Envelope **repp);
+/* One status line ("policy=ID wave=1 ...") as a JSON object. */
+json_t	*ctl_rollout_json(const char *line);
+/* The line of policy id in rep (NULL allowed) as JSON, or NULL. */
+json_t	*ctl_rollout_find(const Arbor__Envelope *rep, const char *id);
+/* "  rollout: wave 1 of 3 (pilot, 5 %): halted; 4 in, ..." of o. */
+void	ctl_rollout_text(json_t *o, char *buf, size_t size);
 
 /* ctl_keys.c */
 int	cmd_keygen(struct ctl *, int, char *[]);

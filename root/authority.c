@@ -64,14 +64,28 @@ root_commit_head(struct root *r, const uint8_t *sbytes, size_t slen,
 	return arb_txn_commit(t);
 }
 
-/*
- * Sign and commit head seq+1 naming refs, with puts in the same
- * transaction; make it current, and tell the children.  refs are copied.
- * On failure nothing is stored and the current head stays.
- */
 int
 root_sign_head(struct root *r, Arbor__PolicyRef **refs, size_t n,
     const char *why, const struct root_put *puts, size_t nputs)
+{
+	Arbor__Lock	**locks = NULL;
+	size_t		  nlocks = 0;
+	int		  rv;
+
+	/* The current head's locks go on, less those past their time. */
+	if (r->head != NULL && r->head->n_locks > 0 &&
+	    (rv = root_locks_edit(r->head->locks, r->head->n_locks, "expire",
+	    NULL, root_rollout_now_ms(), &locks, &nlocks)) != 0)
+		return rv;
+	rv = root_sign_head_locks(r, refs, n, locks, nlocks, why, puts, nputs);
+	free(locks);
+	return rv;
+}
+
+int
+root_sign_head_locks(struct root *r, Arbor__PolicyRef **refs, size_t n,
+    Arbor__Lock **locks, size_t nlocks, const char *why,
+    const struct root_put *puts, size_t nputs)
 {
 	Arbor__Head	 h = ARBOR__HEAD__INIT, *nh = NULL;
 	Arbor__Signed	 sg = ARBOR__SIGNED__INIT;
@@ -85,6 +99,8 @@ root_sign_head(struct root *r, Arbor__PolicyRef **refs, size_t n,
 	h.expires_at = now + (r->conf->head_ttl_ms + 999) / 1000;
 	h.n_policies = n;
 	h.policies = refs;
+	h.n_locks = nlocks;
+	h.locks = locks;
 	h.key_version = root_key_version(r);
 	if ((rv = arb_wire_encode_head(&h, &body, &blen)) != 0)
 		return rv;
@@ -103,8 +119,8 @@ root_sign_head(struct root *r, Arbor__PolicyRef **refs, size_t n,
 		arb_wire_free_head(r->head);
 	r->head = nh;
 	nh = NULL;
-	log_info("root: head seq %llu: %zu policies (%s)",
-	    (unsigned long long)r->head->seq, n, why);
+	log_info("root: head seq %llu: %zu policies, %zu locks (%s)",
+	    (unsigned long long)r->head->seq, n, nlocks, why);
 	relay_core_head(r->core, r->head, sbytes, slen);
 fail:
 	if (nh)

@@ -464,17 +464,21 @@ comp_exempt(const struct comp_run *cr, const char *eid,
 }
 
 /*
- * The hook for endpoint locks (the rollout issue's "locked" endpoints,
- * not built yet): a locked endpoint will be exempt, with the lock's
- * reason.  Until locks exist no endpoint is locked.
+ * An endpoint the head locks (by its id or a group of its inventory) is
+ * exempt, with the lock's reason: the operator keeps it from every action.
  */
 static int
-comp_locked(const struct comp_run *cr, const char *eid, const char **whyp)
+comp_locked(const struct comp_run *cr, const char *eid,
+    const Arbor__Inventory *inv, const char **whyp)
 {
-	(void)cr;
-	(void)eid;
+	const Arbor__Lock	*l;
+
 	*whyp = NULL;
-	return 0;
+	if (cr->r->head == NULL || (l = arb_head_locked(cr->r->head, eid,
+	    inv->groups, inv->n_groups, cr->now_ms)) == NULL)
+		return 0;
+	*whyp = l->reason[0] ? l->reason : "locked";
+	return 1;
 }
 
 static void
@@ -560,7 +564,7 @@ comp_one(struct comp_run *cr, size_t k, const char *eid,
 		p->ok = root_comp_satisfied(p->state, p->version,
 		    p->want_version);
 	}
-	locked = x == NULL && comp_locked(cr, eid, &lockwhy);
+	locked = x == NULL && comp_locked(cr, eid, inv, &lockwhy);
 	it->status = root_comp_classify(x != NULL || locked,
 	    rec->last_contact, cr->now_ms, cr->silent_ms, it->policies,
 	    it->n_policies);

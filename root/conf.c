@@ -29,6 +29,60 @@ k_cert_valid(void *c, const char *v, char *e, size_t n)
 	    &C(c)->cert_valid_ms, e, n);
 }
 
+int
+root_conf_deadline(const char *v, int64_t *sp, char *err, size_t n)
+{
+	char	buf[32], *end;
+	int64_t	ms;
+	long long w;
+
+	if (strcmp(v, "none") == 0) {
+		*sp = 0;
+		return 0;
+	}
+	/* Weeks besides the usual units: "1w" is how patch processes say it. */
+	if (strlen(v) >= 2 && strlen(v) < sizeof(buf) &&
+	    v[strlen(v) - 1] == 'w') {
+		memcpy(buf, v, strlen(v) - 1);
+		buf[strlen(v) - 1] = '\0';
+		w = strtoll(buf, &end, 10);
+		if (*end != '\0' || w < 1 || w > 520) {
+			snprintf(err, n, "\"%s\": weeks must be 1..520", v);
+			return ARB_ECONFIG;
+		}
+		*sp = (int64_t)w * 7 * 86400;
+		return 0;
+	}
+	if (arb_conf_duration_ms(v, 1000, 3650LL * 86400000, &ms, err, n) != 0)
+		return ARB_ECONFIG;
+	*sp = ms / 1000;
+	return 0;
+}
+
+static int
+k_deadline_critical(void *c, const char *v, char *e, size_t n)
+{
+	return root_conf_deadline(v, &C(c)->deadline_s[0], e, n);
+}
+
+static int
+k_deadline_high(void *c, const char *v, char *e, size_t n)
+{
+	return root_conf_deadline(v, &C(c)->deadline_s[1], e, n);
+}
+
+static int
+k_deadline_medium(void *c, const char *v, char *e, size_t n)
+{
+	return root_conf_deadline(v, &C(c)->deadline_s[2], e, n);
+}
+
+static int
+k_deadline_low(void *c, const char *v, char *e, size_t n)
+{
+	return root_conf_deadline(v, &C(c)->deadline_s[3], e, n);
+}
+
 ARB_CONF_STRKEY(k_metrics_listen, struct root_conf, metrics_listen)
 
 static int
@@ -117,6 +171,14 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
 	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
 	    "https://HOST:PORT/metrics (default: off)" },
+	{ "deadline_critical", k_deadline_critical, "the deadline of a "
+	    "critical policy that gives none, after its publish, or none "
+	    "(default 24h)" },
+	{ "deadline_high", k_deadline_high, "the same for high (default "
+	    "1w)" },
+	{ "deadline_medium", k_deadline_medium, "the same for medium "
+	    "(default 30d)" },
+	{ "deadline_low", k_deadline_low, "the same for low (default none)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -129,6 +191,10 @@ root_conf_init(struct root_conf *c)
 	c->nctx = 256;
 	c->cert_valid_ms = 7LL * 86400000;
 	c->silent_after_ms = 3LL * 86400000;
+	c->deadline_s[0] = 86400;		/* critical: a day */
+	c->deadline_s[1] = 7 * 86400;		/* high: a week */
+	c->deadline_s[2] = 30 * 86400;		/* medium: a month */
+	c->deadline_s[3] = 0;			/* low: none */
 }
 
 /* tcp://127.0.0.1:PORT, tcp://[::1]:PORT or tcp://localhost:PORT */

@@ -17,6 +17,7 @@
 #include "arbor/error.h"
 #include "arbor/expr.h"
 #include "arbor/log.h"
+#include "arbor/policy.h"
 #include "arbor/sync.h"
 #include "root.h"
 
@@ -208,12 +209,41 @@ root_refs_without(struct root *r, const char *id, size_t *np, size_t extra)
 	return refs;
 }
 
+/*
+ * A policy that gives no deadline takes its severity's, relative to the
+ * publish, so that it is signed into the policy and endpoints enforce it.
+ * s is the caller's, used when p has no schedule (it must outlive p's
+ * encoding); the caller sets p->schedule back to NULL when it is s.
+ */
+static void
+root_severity_deadline(const struct root *r, Arbor__Policy *p,
+    Arbor__Schedule *s)
+{
+	size_t	i;
+
+	if (p->schedule != NULL && (p->schedule->deadline != 0 ||
+	    p->schedule->deadline_rel != 0))
+		return;
+	for (i = 0; i < ROOT_SEVERITIES && arb_policy_severities[i] != NULL;
+	    i++)
+		if (p->severity != NULL &&
+		    strcmp(p->severity, arb_policy_severities[i]) == 0)
+			break;
+	if (i == ROOT_SEVERITIES || arb_policy_severities[i] == NULL ||
+	    r->conf->deadline_s[i] == 0)
+		return;
+	if (p->schedule == NULL)
+		p->schedule = s;
+	p->schedule->deadline_rel = r->conf->deadline_s[i];
+}
+
 static void
 root_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 {
 	Arbor__Policy		 *p = pb->policy;
 	Arbor__PolicyRef	  ref = ARBOR__POLICY_REF__INIT, **refs = NULL;
 	Arbor__RolloutState	  rs = ARBOR__ROLLOUT_STATE__INIT;
+	Arbor__Schedule		  sched = ARBOR__SCHEDULE__INIT;
 	Arbor__Signed		  sg = ARBOR__SIGNED__INIT;
 	uint8_t			 *body = NULL, *sbytes = NULL;
 	uint8_t			  sha[ARB_SHA256_LEN];
@@ -261,6 +291,7 @@ root_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 		}
 	}
 	p->published_at = (int64_t)time(NULL);
+	root_severity_deadline(r, p, &sched);
 	if ((rv = arb_wire_encode_policy(p, &body, &blen)) != 0 ||
 	    (rv = arb_signed_make(r->key, body, blen, &sg)) != 0 ||
 	    (rv = arb_wire_encode_signed(&sg, &sbytes, &slen)) != 0 ||
@@ -300,6 +331,8 @@ root_publish(struct root *r, struct arb_req *req, const Arbor__Publish *pb)
 fail:
 	root_refuse(req, rv, "policy %s: %s", p->id, arb_strerror(rv));
 out:
+	if (p->schedule == &sched)
+		p->schedule = NULL;	/* ours, not the decoder's */
 	free(refs);
 	arb_signed_clear(&sg);
 	free(body);
@@ -507,6 +540,9 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_COMPLIANCE:
 		root_get_compliance(r, req, env->get_compliance);
+		break;
+	case ARBOR__ENVELOPE__BODY_LOCK_CTL:
+		root_lock_ctl(r, req, env->lock_ctl);
 		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
 		/* arborctl import-reports: judged as a relay's batch is. */

@@ -28,18 +28,6 @@ comp_status_name(uint32_t s)
 	return s < COMP_NSTATUS ? comp_status[s] : "?";
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ" of ms since the epoch; "" for 0. */
-static void
-ctl_utc(int64_t ms, char *out, size_t size)
-{
-	time_t		t = (time_t)(ms / 1000);
-	struct tm	tm;
-
-	out[0] = '\0';
-	if (ms > 0 && gmtime_r(&t, &tm) != NULL)
-		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int
 comp_call(const struct ctl *c, Arbor__ComplianceCtl *cc,
     Arbor__Envelope **repp)
@@ -238,31 +226,6 @@ out:
 
 /* -------------------------------------------------------------- exempt */
 
-/* "YYYY-MM-DDTHH:MM:SSZ", or a duration from now ("7d", "+12h"). */
-static int
-until_parse(const struct ctl *c, const char *s, int64_t *msp)
-{
-	struct tm	 tm;
-	const char	*end;
-	char		 err[128];
-	int64_t		 d;
-
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) != NULL &&
-	    *end == '\0') {
-		*msp = (int64_t)timegm(&tm) * 1000;
-		return 0;
-	}
-	if (arb_conf_duration_ms(s[0] == '+' ? s + 1 : s, 1000,
-	    3650LL * 86400000, &d, err, sizeof(err)) == 0) {
-		*msp = (int64_t)time(NULL) * 1000 + d;
-		return 0;
-	}
-	ctl_warnx(c, "--until %s: must be YYYY-MM-DDTHH:MM:SSZ or a "
-	    "duration from now (7d, 12h)", s);
-	return 1;
-}
-
 static int
 exemptions_print(const struct ctl *c, const Arbor__ComplianceCtlReply *cr,
     int as_json)
@@ -350,7 +313,7 @@ cmd_exempt(struct ctl *c, int argc, char *argv[])
 			ctl_warnx(c, "--reason TEXT is required");
 			return 2;
 		}
-		if (until != NULL && until_parse(c, until, &x.until_ms) != 0)
+		if (until != NULL && ctl_until(c, until, &x.until_ms) != 0)
 			return 2;
 		cc.op = rm ? "exempt-rm" : "exempt-set";
 		cc.exemption = &x;

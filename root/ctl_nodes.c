@@ -125,7 +125,11 @@ ctl_ep_row(const Arbor__EndpointInfo *e, struct ctl_eprow *row)
 		    e->exit_code);
 	else
 		snprintf(buf, sizeof(buf), "%s", name);
-	/* Revoked: what it last reported no longer matters. */
+	/* Revoked: what it last reported no longer matters.  Locked: the
+	 * root's word now, before the endpoint's report of it arrives. */
+	if (e->locked && !e->revoked && e->state != ARB_ST_FIXED &&
+	    e->state != ARB_ST_NOT_APPLICABLE && e->state != ARB_ST_LOCKED)
+		snprintf(buf, sizeof(buf), "LOCKED");
 	row->col[EPC_STATE] = strdup(e->revoked ? "REVOKED" : buf);
 	ctl_clean(e->relay, ARB_MAX_URL, buf, sizeof(buf));
 	row->col[EPC_RELAY] = strdup(buf[0] != '\0' ? buf : "-");
@@ -225,7 +229,8 @@ ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
 			}
 		name = arb_state_name(v[i]->state);
 		o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?, s:I, s:i, "
-		    "s:s, s:I, s:b, s:s, s:s}", "endpoint_id", v[i]->endpoint_id,
+		    "s:s, s:I, s:b, s:s, s:s, s:b, s:s}", "endpoint_id",
+		    v[i]->endpoint_id,
 		    "hostname", v[i]->hostname,
 		    "last_contact", (json_int_t)v[i]->last_contact,
 		    "via", via, "policy_id", v[i]->policy_id,
@@ -235,7 +240,8 @@ ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
 		    "version", (json_int_t)v[i]->version,
 		    "revoked", (int)v[i]->revoked,
 		    "revoked_reason", v[i]->revoked_reason,
-		    "relay", v[i]->relay);
+		    "relay", v[i]->relay, "locked", (int)v[i]->locked,
+		    "locked_reason", v[i]->locked_reason);
 		if (o == NULL || json_array_append_new(doc, o) != 0)
 			goto nomem;
 	}

@@ -1,6 +1,6 @@
 /*
- * arborctl rollout status|pause|resume|advance [ID] [--json]: a staged
- * rollout's wave, its counts, whether it halted and why.
+ * arborctl rollout status|pause|resume|advance|retry-failed [ID] [--json]:
+ * a staged rollout's wave, its counts, whether it halted and why.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +9,8 @@
 #include "arborctl.h"
 
 /* "key=value key=value ... why=rest of the line" into a JSON object. */
-static json_t *
-line_json(const char *line)
+json_t *
+ctl_rollout_json(const char *line)
 {
 	json_t		*o = json_object();
 	const char	*p = line, *eq, *sp;
@@ -47,6 +47,58 @@ line_json(const char *line)
 }
 
 int
+ctl_rollout_get(const struct ctl *c, Arbor__Envelope **repp)
+{
+	Arbor__Envelope		req = ARBOR__ENVELOPE__INIT;
+	Arbor__RolloutCtl	rc = ARBOR__ROLLOUT_CTL__INIT;
+
+	rc.op = "status";
+	rc.id = "";
+	req.body_case = ARBOR__ENVELOPE__BODY_ROLLOUT_CTL;
+	req.rollout_ctl = &rc;
+	return ctl_call(c, &req, ARBOR__ENVELOPE__BODY_ROLLOUT_REPLY, repp);
+}
+
+json_t *
+ctl_rollout_find(const Arbor__Envelope *rep, const char *id)
+{
+	size_t	k, n = strlen(id);
+
+	for (k = 0; rep != NULL && k < rep->rollout_reply->n_lines; k++)
+		if (strncmp(rep->rollout_reply->lines[k], "policy=", 7) == 0 &&
+		    strncmp(rep->rollout_reply->lines[k] + 7, id, n) == 0 &&
+		    rep->rollout_reply->lines[k][7 + n] == ' ')
+			return ctl_rollout_json(rep->rollout_reply->lines[k]);
+	return NULL;
+}
+
+void
+ctl_rollout_text(json_t *o, char *buf, size_t size)
+{
+	char	why[256];
+
+	ctl_clean(json_string_value(json_object_get(o, "why")) ?
+	    json_string_value(json_object_get(o, "why")) : "-", 200, why,
+	    sizeof(why));
+	snprintf(buf, size, "  rollout: wave %lld of %lld (%s, %lld %%): %s; "
+	    "%lld in, %lld ok, %lld failed, %lld silent, %lld pending%s%s",
+	    (long long)json_integer_value(json_object_get(o, "wave")),
+	    (long long)json_integer_value(json_object_get(o, "waves")),
+	    json_string_value(json_object_get(o, "name")) ?
+	    json_string_value(json_object_get(o, "name")) : "-",
+	    (long long)json_integer_value(json_object_get(o, "share")),
+	    json_string_value(json_object_get(o, "state")) ?
+	    json_string_value(json_object_get(o, "state")) : "?",
+	    (long long)json_integer_value(json_object_get(o, "in")),
+	    (long long)json_integer_value(json_object_get(o, "ok")),
+	    (long long)json_integer_value(json_object_get(o, "failed")),
+	    (long long)json_integer_value(json_object_get(o, "silent")),
+	    (long long)json_integer_value(json_object_get(o, "pending")),
+	    strcmp(why, "-") != 0 ? "; " : "", strcmp(why, "-") != 0 ? why :
+	    "");
+}
+
+int
 cmd_rollout(struct ctl *c, int argc, char *argv[])
 {
 	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT, *rep;
@@ -68,7 +120,8 @@ cmd_rollout(struct ctl *c, int argc, char *argv[])
 			goto usage;
 	}
 	if (op == NULL || (strcmp(op, "status") != 0 && strcmp(op, "pause") !=
-	    0 && strcmp(op, "resume") != 0 && strcmp(op, "advance") != 0) ||
+	    0 && strcmp(op, "resume") != 0 && strcmp(op, "advance") != 0 &&
+	    strcmp(op, "retry-failed") != 0) ||
 	    (strcmp(op, "status") != 0 && id[0] == '\0'))
 		goto usage;
 	rc.op = (char *)op;
@@ -82,7 +135,7 @@ cmd_rollout(struct ctl *c, int argc, char *argv[])
 		arr = json_array();
 		for (k = 0; arr && k < rep->rollout_reply->n_lines; k++)
 			json_array_append_new(arr,
-			    line_json(rep->rollout_reply->lines[k]));
+			    ctl_rollout_json(rep->rollout_reply->lines[k]));
 		arb_wire_free(rep);
 		return ctl_json_print(c, arr);
 	}
@@ -98,6 +151,6 @@ cmd_rollout(struct ctl *c, int argc, char *argv[])
 	return 0;
 usage:
 	ctl_warnx(c, "usage: rollout status [ID] [--json] | "
-	    "rollout pause|resume|advance ID");
+	    "rollout pause|resume|advance|retry-failed ID");
 	return 2;
 }

@@ -91,6 +91,7 @@ struct ctl_view {
 	Arbor__StatusReply	*sr;
 	struct ctl_current	*cur;
 	size_t			 ncur;
+	Arbor__Envelope		*ro;	/* the staged rollouts, or NULL */
 };
 
 static uint32_t
@@ -110,6 +111,7 @@ ctl_state_done(unsigned st)
 	case ARB_ST_REBOOT_PENDING:
 	case ARB_ST_ROLLED_BACK:
 	case ARB_ST_ERROR:
+	case ARB_ST_LOCKED:	/* until the operator unlocks it */
 		return 1;
 	default:
 		return 0;
@@ -168,6 +170,8 @@ ctl_view_clear(struct ctl_view *v)
 {
 	if (v->rep != NULL)
 		arb_wire_free(v->rep);
+	if (v->ro != NULL)
+		arb_wire_free(v->ro);
 	ctl_current_free(v->cur, v->ncur);
 	memset(v, 0, sizeof(*v));
 }
@@ -180,7 +184,8 @@ ctl_get_status(const struct ctl *c, const char *id, struct ctl_view *v)
 	if (ctl_get_status1(c, id, &v->rep) != 0)
 		return 1;
 	v->sr = v->rep->status_reply;
-	if (ctl_get_current(c, &v->cur, &v->ncur) != 0) {
+	if (ctl_get_current(c, &v->cur, &v->ncur) != 0 ||
+	    ctl_rollout_get(c, &v->ro) != 0) {
 		ctl_view_clear(v);
 		return 1;
 	}
@@ -331,10 +336,13 @@ ctl_status_json(const struct ctl *c, const struct ctl_view *v)
 				goto nomem;
 			}
 		}
-		o = json_pack("{s:s, s:I, s:b, s:o}", "id",
+		/* A staged rollout's wave and state; null for none. */
+		o = json_pack("{s:s, s:I, s:b, s:o, s:o*}", "id",
 		    sr->policies[i]->policy_id, "version",
 		    (json_int_t)sr->policies[i]->version, "retired",
-		    ctl_retired(v, sr->policies[i]), "counts", counts);
+		    ctl_retired(v, sr->policies[i]), "counts", counts,
+		    "rollout", ctl_rollout_find(v->ro,
+		    sr->policies[i]->policy_id));
 		if (o == NULL || json_array_append_new(pols, o) != 0)
 			goto nomem;
 	}
@@ -350,6 +358,7 @@ ctl_status_print(const struct ctl_view *v, const char *id)
 	const Arbor__StatusReply *sr = v->sr;
 	char	line[2048];
 	size_t	i;
+	json_t	*ro;
 
 	if (sr->n_policies == 0) {
 		ctl_none_line(id, line, sizeof(line));
@@ -359,6 +368,12 @@ ctl_status_print(const struct ctl_view *v, const char *id)
 		ctl_status_line(sr->policies[i], ctl_retired(v,
 		    sr->policies[i]), line, sizeof(line));
 		printf("%s\n", line);
+		if ((ro = ctl_rollout_find(v->ro,
+		    sr->policies[i]->policy_id)) != NULL) {
+			ctl_rollout_text(ro, line, sizeof(line));
+			printf("%s\n", line);
+			json_decref(ro);
+		}
 	}
 	ctl_summary_line(sr, line, sizeof(line));
 	printf("%s\n", line);

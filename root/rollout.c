@@ -115,8 +115,9 @@ struct wave_count {
 	const char	*policy;
 	uint32_t	 version;
 	uint32_t	 buckets;
+	uint64_t	 retry_seq;	/* failures older than it: pending */
 	int64_t		 silent_after;	/* epoch s: pending since: silent */
-	uint32_t	 in, ok, failed, silent, pending, ran;
+	uint32_t	 in, ok, failed, silent, pending, ran, locked;
 	uint32_t	 outside_ran;	/* outside the range, yet it ran */
 	struct arb_txn	*t;
 };
@@ -146,9 +147,18 @@ count_cb(const void *key, size_t klen, const void *val, size_t vlen,
 		if (arb_wire_decode_report(v, n, &rep) == 0) {
 			if (rep->version == c->version)
 				st = rep->state;
+			/* Failed before the retry asked: it runs again. */
+			if (rep->retry_seq < c->retry_seq &&
+			    (st == ARB_ST_FAILED || st == ARB_ST_ERROR ||
+			    st == ARB_ST_DOWNLOAD_FAILED))
+				st = ARB_ST_APPLICABLE;
 			arb_wire_free_report(rep);
 		}
 		free(v);
+	}
+	if (in && st == ARB_ST_LOCKED) {
+		c->locked++;	/* held by the operator: not judged */
+		return 0;
 	}
 	if (!in) {
 		if (st == ARB_ST_RUNNING || st == ARB_ST_FIXED ||
@@ -192,6 +202,7 @@ wave_count(struct root *r, const Arbor__PolicyRef *ref,
 	c->policy = p->id;
 	c->version = p->version;
 	c->buckets = rs->buckets;
+	c->retry_seq = rs->retry_seq;
 	if (p->silent_s > 0)
 		c->silent_after = rs->wave_started_ms / 1000 + p->silent_s;
 	if ((rv = arb_txn_begin(r->store, 0, &c->t)) != 0)
@@ -326,6 +337,7 @@ static void
 check_cb(uv_timer_t *t)
 {
 	root_rollout_check(t->data);
+	root_locks_check(t->data);
 }
 
 void
@@ -493,9 +505,18 @@ root_rollout_ctl(struct root *r, struct arb_req *req,
 			    "at the last wave, or");
 			return;
 		}
+	} else if (strcmp(rc->op, "retry-failed") == 0) {
+		/*
+		 * The wave's failed endpoints run it again: the head says
+		 * from which seq, and a halt is lifted so that they may.
+		 */
+		ns.retry_seq = r->head->seq + 1;
+		ns.halted = 0;
+		ns.halted_ms = ns.tripped_ms = 0;
+		ns.wave_started_ms = root_rollout_now_ms();
 	} else {
 		root_reply_error(req, ARB_EINVAL, "rollout: the operations "
-		    "are status, pause, resume, advance");
+		    "are status, pause, resume, advance, retry-failed");
 		return;
 	}
 	if ((rv = sign_state(r, ref, &ns, "rollout")) != 0) {

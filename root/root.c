@@ -14,6 +14,7 @@
 #include "arbor/http.h"
 #include "arbor/io.h"
 #include "arbor/log.h"
+#include "arbor/notify.h"
 #include "root.h"
 
 #define ROOT_RESIGN_CHECK_MS	1000
@@ -131,10 +132,19 @@ fail:
 	return NULL;
 }
 
+/*
+ * Serve until stopped.  Everything listens by now: tell the service
+ * manager (READY=1, then the watchdog from this loop); the handle is
+ * closed by the loop run of root_free.
+ */
 void
 root_run(struct root *r)
 {
+	struct arb_notify	*n;
+
+	(void)arb_notify_start(&r->loop, &n);
 	uv_run(&r->loop, UV_RUN_DEFAULT);
+	arb_notify_free(n);
 }
 
 void

@@ -19,6 +19,8 @@
 #include "arbor/wire.h"
 #include "core.h"
 
+#define ROOT_SEVERITIES	4	/* critical, high, medium, low */
+
 struct root_conf {
 	char		*data_dir;
 	char		*key;		/* publisher private key (PEM, 0600) */
@@ -37,6 +39,9 @@ struct root_conf {
 	int64_t		 cert_valid_ms;	/* their certificates' validity */
 	char		*enroll_svc;	/* enrolment-only listener, or NULL */
 	char		*metrics_listen;	/* http(s)://, or NULL */
+	/* Per severity (critical, high, medium, low): the deadline, in
+	 * seconds after the publish, of a policy that gives none; 0: none. */
+	int64_t		 deadline_s[ROOT_SEVERITIES];
 };
 
 /* Counters of what the root received, kept in its store. */
@@ -122,6 +127,13 @@ void	root_conf_init(struct root_conf *);
 int	root_conf_check(struct root_conf *);
 void	root_conf_clear(struct root_conf *);
 
+/*
+ * A severity's default deadline, as the key deadline_SEVERITY takes it:
+ * "none" (0) or a duration (a number with s, m, h, d or w) of at most
+ * ten years, in seconds into *sp.  0 or ARB_ECONFIG with the reason.
+ */
+int	root_conf_deadline(const char *v, int64_t *sp, char *err, size_t n);
+
 /* root.c */
 struct root	*root_new(const struct root_conf *);
 void		 root_run(struct root *);
@@ -136,8 +148,18 @@ struct root_put {		/* a write committed with a new head */
 	size_t		 vlen;
 };
 int	root_catalog_load(struct root *);
+/*
+ * Sign and commit head seq+1 naming refs, with puts in the same
+ * transaction; make it current, and tell the children.  refs are copied.
+ * The current head's locks go on (less the expired).  On failure nothing
+ * is stored and the current head stays.
+ */
 int	root_sign_head(struct root *, Arbor__PolicyRef **refs, size_t n,
 	    const char *why, const struct root_put *puts, size_t nputs);
+/* The same with the locks given (copied) instead of the current ones. */
+int	root_sign_head_locks(struct root *, Arbor__PolicyRef **refs, size_t n,
+	    Arbor__Lock **locks, size_t nlocks, const char *why,
+	    const struct root_put *puts, size_t nputs);
 void	root_resign_cb(uv_timer_t *);
 
 /* rotate.c */
@@ -309,6 +331,26 @@ void	root_get_tree(struct root *, struct arb_req *);
 struct arb_metrics;
 /* The root's own metrics (reports, endpoints by state), after the core's. */
 int	root_metrics(void *root, struct arb_metrics *m);
+
+/* locks.c */
+/*
+ * The locks after op on the n locks of old at now_ms, expired ones
+ * dropped: "lock" adds l (replacing a lock of the same endpoint or group;
+ * ARB_EEXPIRED if its until_ms has passed, ARB_ETOOBIG past
+ * ARB_LOCKS_MAX), "unlock" drops the lock of l's endpoint or group
+ * (ARB_ENOTFOUND if none), "expire" only drops (l NULL).  On 0, *outp is
+ * a new array (free it; not its elements) of pointers into old and l.
+ */
+int	root_locks_edit(Arbor__Lock *const *old, size_t n, const char *op,
+	    Arbor__Lock *l, int64_t now_ms, Arbor__Lock ***outp, size_t *np);
+/* Has a lock of h passed its until_ms at now_ms? */
+int	root_locks_expired(const Arbor__Head *h, int64_t now_ms);
+
+/* lockctl.c */
+/* arborctl endpoint lock|unlock|locks. */
+void	root_lock_ctl(struct root *, struct arb_req *, const Arbor__LockCtl *);
+/* A lock has passed its time: sign a head without it. */
+void	root_locks_check(struct root *);
 
 /* rollout.c */
 int64_t	root_rollout_now_ms(void);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arbor/catalog.h"
 #include "arbor/error.h"
 #include "arbor/report.h"
 #include "arbor/strmap.h"
@@ -125,6 +126,7 @@ struct ep_arg {
 	struct arb_strmap	 *seen;		/* ids listed, or NULL */
 	const char		 *policy;
 	int			  state;
+	const Arbor__Head	 *head;		/* its locks, or NULL */
 	Arbor__EndpointInfo	**v;
 	size_t			  n, cap;
 	size_t			  bytes;
@@ -142,6 +144,8 @@ ep_info_free(Arbor__EndpointInfo *o)
 	free(o->relay);
 	if (o->revoked_reason != protobuf_c_empty_string)
 		free(o->revoked_reason);
+	if (o->locked_reason != protobuf_c_empty_string)
+		free(o->locked_reason);
 	for (i = 0; i < o->n_via; i++)
 		free(o->via[i]);
 	free(o->via);
@@ -153,6 +157,7 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 {
 	Arbor__EndpointRecord	*rec = NULL;
 	Arbor__EndpointInfo	*o, **nv;
+	const Arbor__Lock	*lk;
 	void			*v;
 	size_t			 n, i;
 
@@ -190,6 +195,13 @@ ep_add(struct ep_arg *ea, const char *id, const Arbor__Report *rep)
 			o->revoked = rec->revoked;
 			if (rec->revoked)
 				o->revoked_reason = strdup(rec->revoked_reason);
+			if (ea->head != NULL && (lk = arb_head_locked(ea->head,
+			    id, rec->inventory ? rec->inventory->groups : NULL,
+			    rec->inventory ? rec->inventory->n_groups : 0,
+			    root_rollout_now_ms())) != NULL) {
+				o->locked = 1;
+				o->locked_reason = strdup(lk->reason);
+			}
 			o->via = calloc(rec->n_via + 1, sizeof(char *));
 			for (i = 0; o->via && i < rec->n_via; i++)
 				o->via[o->n_via++] = strdup(rec->via[i]);
@@ -272,6 +284,7 @@ root_get_endpoints(struct root *r, struct arb_req *req, const char *policy,
 	memset(&ea, 0, sizeof(ea));
 	ea.policy = policy;
 	ea.state = state;
+	ea.head = r->head;
 	if (policy[0] == '\0' && state < 0 &&
 	    (rv = arb_strmap_new(&ea.seen)) != 0) {
 		root_reply_error(req, rv, "endpoints");

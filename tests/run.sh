@@ -17,22 +17,10 @@ fuzz_seconds=${FUZZ_SECONDS:-20}
 
 pkgs="build-essential cmake pkg-config libuv1-dev libnng-dev
 	protobuf-c-compiler libprotobuf-c-dev libssl-dev liblmdb-dev
-	libcmocka-dev libjansson-dev python3 clang nginx-light prometheus"
-missing=""
-for p in $pkgs; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-	    grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "tests/run.sh: missing packages:$missing (run as root" \
-		    "to install them)" >&2
-		exit 1
-	fi
-	echo "tests/run.sh: installing$missing"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-fi
+	libcmocka-dev libjansson-dev python3 clang nginx-light prometheus
+	debhelper dpkg-dev fakeroot lintian systemd man-db"
+# shellcheck disable=SC2086
+deploy/need-debs.sh tests/run.sh $pkgs
 
 start=$(date +%s)
 run_suite() {	# build dir, ctest labels ("" for all), cmake options...

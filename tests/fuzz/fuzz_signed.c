@@ -23,7 +23,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* An all-default head encodes to nothing, refused as empty. */
 		if (len > 0) {
 			if (arb_wire_decode_head(buf, len, &h2) != 0 ||
-			    h2->n_policies != h->n_policies)
+			    h2->n_policies != h->n_policies ||
+			    h2->n_locks != h->n_locks)
 				abort();
 			arb_wire_free_head(h2);
 		}

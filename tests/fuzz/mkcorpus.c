@@ -51,6 +51,43 @@ put(const char *sub, const char *name, const uint8_t *buf, size_t len)
 }
 
 /* A valid encoding, a truncated copy and a copy with one byte flipped. */
+static void env(const char *, Arbor__Envelope *);
+
+/* A head that locks an endpoint and a group; a lock asked for. */
+static void
+locks(void)
+{
+	Arbor__Head	 h = ARBOR__HEAD__INIT;
+	Arbor__Lock	 l[2], *lp[2] = { &l[0], &l[1] };
+	Arbor__LockCtl	 lc = ARBOR__LOCK_CTL__INIT;
+	Arbor__Envelope	 e = ARBOR__ENVELOPE__INIT;
+	uint8_t		*buf;
+	size_t		 len;
+
+	arbor__lock__init(&l[0]);
+	l[0].endpoint_id = "0123456789abcdef0123456789abcdef";
+	l[0].reason = "old payroll machine";
+	arbor__lock__init(&l[1]);
+	l[1].group = "trading";
+	l[1].reason = "market hours";
+	l[1].until_ms = 1700003600000;
+	h.seq = 18;
+	h.issued_at = 1700000000;
+	h.expires_at = 1700086400;
+	h.locks = lp;
+	h.n_locks = 2;
+	if (arb_wire_encode_head(&h, &buf, &len) == 0) {
+		put("signed", "head-locks", buf, len);
+		free(buf);
+	}
+	lc.op = "lock";
+	lc.lock = &l[1];
+	e.version = 1;
+	e.body_case = ARBOR__ENVELOPE__BODY_LOCK_CTL;
+	e.lock_ctl = &lc;
+	env("lock_ctl", &e);
+}
+
 static void
 put3(const char *sub, const char *name, uint8_t *buf, size_t len)
 {
@@ -560,6 +597,8 @@ main(int argc, char *argv[])
 	erv.reason = "laptop stolen";
 	e.endpoint_revoke = &erv;
 	env("endpoint_revoke", &e);
+
+	locks();
 
 	if (arb_wire_error(ARB_ENOTFOUND, &buf, &len, "policy %s: %s",
 	    "openssl", arb_strerror(ARB_ENOTFOUND)) != 0)

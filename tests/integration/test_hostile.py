@@ -21,7 +21,7 @@ def test_report_with_a_state_that_does_not_exist():
     with Net("hostile-state") as net:
         root = net.root(enroll_token=TOKEN)
         rc, out = net.forge_cmd("endpoint", root.svc, TOKEN,
-                                "20", "1", "31", "6", "12")
+                                "20", "1", "31", "6", "13")
         lines = out.splitlines()
         if rc != 0 or len(lines) != 6 or "enrolled" not in lines[0]:
             raise Failure("forge endpoint: rc %d: %s" % (rc, out))
@@ -29,7 +29,7 @@ def test_report_with_a_state_that_does_not_exist():
                 "report state 1: accepted 1 rejected 0",
                 "report state 31: accepted 0 rejected 1",
                 "report state 6: accepted 1 rejected 0",
-                "report state 12: accepted 0 rejected 1"]
+                "report state 13: accepted 0 rejected 1"]
         if lines[1:] != want:
             raise Failure("root answered %r, wanted %r" % (lines[1:], want))
         root.wait_log(r"report via direct refused: malformed message "

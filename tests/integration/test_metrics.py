@@ -255,7 +255,7 @@ def test_rejected_by_reason():
         url = metrics_url()
         root = net.root(enroll_token=TOKEN, metrics_listen=url)
         rc, out = net.forge_cmd("endpoint", root.svc, TOKEN,
-                                "20", "1", "31", "6", "12")
+                                "20", "1", "31", "6", "13")
         if rc != 0:
             raise Failure("forge endpoint: rc %d: %s" % (rc, out))
         r = scrape(url + "/metrics")

@@ -29,10 +29,13 @@ BOUND = 20             # what the test accepts for it (scaled)
 
 class DelayProxy:
     """TCP proxies on 127.0.0.1 in front of (host, port) targets: every
-    chunk read is written to the other side DELAY seconds later, in order.
-    Threads only; close() stops every socket and thread it made."""
+    chunk read is written to the other side delay seconds later, in order
+    (with first_only, only each direction's first chunk of a connection:
+    a slow handshake on a near path).  Threads only; close() stops every
+    socket and thread it made."""
 
-    def __init__(self, targets):
+    def __init__(self, targets, delay=DELAY, first_only=False):
+        self.delay, self.first_only = delay, first_only
         self.stopping = False
         self.socks = []
         self.threads = []
@@ -79,7 +82,7 @@ class DelayProxy:
     def _pump(self, src, dst):
         """Read from src; write each chunk to dst DELAY after it came."""
         queue, cv = [], threading.Condition()
-        done = []
+        done, seen = [], []
 
         def writer():
             while True:
@@ -117,7 +120,11 @@ class DelayProxy:
                     done.append(1)
                     cv.notify()
                     return
-                queue.append((time.monotonic() + DELAY, data))
+                late = self.delay
+                if self.first_only and seen:
+                    late = 0
+                seen.append(1)
+                queue.append((time.monotonic() + late, data))
                 cv.notify()
 
     def close(self):
@@ -320,6 +327,31 @@ def test_no_flap_at_the_same_distance():
                           "distance:\n%s" % agent.text())
 
 
+def test_slow_dial_is_no_distance():
+    """The relay in use is near, but its connections are slow to set up
+    (each side's first bytes 100 ms late, as a TLS handshake over a long
+    path): the first answer on a new connection waited for the dial, and
+    the agent does not leave for a relay that only looks nearer."""
+    with Net("nearest-dial") as net:
+        root = net.root()
+        a = net.relay([root])
+        b = net.relay([root])
+        proxy = DelayProxy([("127.0.0.1", port_of(a.svc)),
+                            ("127.0.0.1", port_of(a.pub))],
+                           delay=0.1, first_only=True)
+        try:
+            asvc = far_address(proxy).split()[0]
+            agent = net.agent([far_address(proxy), b],
+                              probe_interval="200ms")
+            agent.wait_log(r"agent: relay %s\n" % re.escape(asvc))
+            time.sleep(4)   # a span to watch, not a synchronisation
+            if agent.has_log(r"is nearer"):
+                raise Failure("the agent took a dial for a distance:\n%s"
+                              % agent.text())
+        finally:
+            proxy.close()
+
+
 def test_skipped_relay_held():
     """A near relay whose acknowledged reports never reach the root (a
     hostile one that drops them) is left for the far one once no receipt
@@ -376,5 +408,6 @@ def test_configuration():
 
 if __name__ == "__main__":
     run([test_agent_nearest_relay, test_relay_nearest_parent,
-         test_no_flap_at_the_same_distance, test_skipped_relay_held,
+         test_no_flap_at_the_same_distance, test_slow_dial_is_no_distance,
+         test_skipped_relay_held,
          test_configuration])

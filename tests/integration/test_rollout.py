@@ -8,6 +8,7 @@ ARBOR_CLOCK_OFFSET, never hours of waiting."""
 
 import json
 import os
+import re
 import time
 
 from arbortest import Net, run, wait_until, Failure
@@ -128,6 +129,41 @@ def test_deadline_overrides_window():
         agent.wait_log(r"policy due v1: fixed", 60)
 
 
+def test_severity_deadline():
+    """A policy that gives no deadline takes its severity's (critical 24h
+    by default), signed into it: an agent whose clock is 25 hours past the
+    publish runs it outside its window, while a low one (no deadline)
+    waits, and a critical one under deadline_critical = 48h waits too."""
+    with Net("ro-severity") as net:
+        root = net.root(enroll_token=TOKEN)
+        relay = net.relay([root])
+        offset = 25 * 3600
+        f = facts(net, "a")
+        agent = net.agent([relay], facts_root=f, time_zone="UTC",
+                          report_delay="20ms", enroll_token=TOKEN,
+                          env={"ARBOR_CLOCK_OFFSET": str(offset)})
+        shut = int(time.time()) + offset + 2 * 3600
+        win = {"windows": [{"from": hhmm(shut), "to": hhmm(shut + 60)}]}
+        for pid, sev in (("crit", "critical"), ("lowp", "low")):
+            net.publish(pid, 1, {}, severity=sev, schedule=win,
+                        applicability='!file.exists("/%s")' % pid,
+                        action='touch "$ARBOR_FACTS_ROOT/%s"' % pid)
+        agent.wait_log(r"policy crit v1: fixed", 30)
+        agent.wait_log(r"policy lowp v1: waiting: window", 30)
+        if os.path.exists(os.path.join(f, "lowp")):
+            raise Failure("a low policy ran outside its window")
+        root.stop()
+        root.args += ["--deadline_critical", "48h"]
+        root.start()
+        wait_until(lambda: len(re.findall(r"serving .* control",
+                                          root.text())) == 2, 10,
+                   "the root serving again")
+        net.publish("crit2", 1, {}, severity="critical", schedule=win,
+                    applicability='!file.exists("/crit2")',
+                    action='touch "$ARBOR_FACTS_ROOT/crit2"')
+        agent.wait_log(r"policy crit2 v1: waiting: window", 30)
+
+
 def fleet(net, n, **conf):
     root = net.root(enroll_token=TOKEN)
     relay = net.relay([root])
@@ -172,6 +208,17 @@ def test_pilot_fails_halts():
         c = counts(net, "bad")
         if c.get("waiting", 0) < n - 4:
             raise Failure("the others do not wait: %s" % c)
+        # arborctl status shows the rollout: its wave and that it halted.
+        text = net.ctl("status", "bad").stdout
+        if not re.search(r"\n  rollout: wave 1 of 2 \(pilot, 33 %\): "
+                         r"halted; 4 in, \d+ ok, [34] failed.*wave 1 "
+                         r"\(pilot\)", text):
+            raise Failure("status without the rollout:\n%s" % text)
+        doc = json.loads(net.ctl("status", "--json").stdout)
+        ro = {p["id"]: p.get("rollout") for p in doc["policies"]}
+        if ro["bad"] is None or ro["bad"]["state"] != "halted" or \
+                ro["bad"]["wave"] != 1 or ro["bad"]["name"] != "pilot":
+            raise Failure("status --json rollout: %r" % ro)
         for a in agents:
             if not a.running():
                 raise Failure("%s stopped" % a.name)
@@ -224,10 +271,53 @@ def test_silent_trips_halt():
             raise Failure("an endpoint outside the pilot ran it")
 
 
+def test_retry_failed():
+    """A pilot that failed halts; once the cause is fixed, `rollout
+    retry-failed` lets the failed endpoints run it again (and only them,
+    once each), and the rollout goes on to every endpoint."""
+    with Net("ro-retry") as net:
+        n = 6
+        fleet(net, n)
+        net.publish("flaky", 1, {},
+                    applicability='!file.exists("/ok")',
+                    action='echo x >> "$ARBOR_FACTS_ROOT/runs"; '
+                           'test -e "$ARBOR_FACTS_ROOT/cured" && '
+                           'touch "$ARBOR_FACTS_ROOT/ok"',
+                    rollout={"waves": [
+                        {"name": "pilot", "share": 50, "halt": 50,
+                         "soak": "1s"},
+                        {"name": "all", "share": 100}]})
+        wait_until(lambda: rollout(net, "flaky")["state"] == "halted", 60,
+                   "the rollout to halt")
+        pilot = ran(net, n, "runs")
+        if len(pilot) != 3:
+            raise Failure("the pilot is not 3 endpoints: %s" % pilot)
+        p = net.ctl("rollout", "retry-failed", "nosuch", check=False)
+        if p.returncode != 1:
+            raise Failure("retry-failed of no rollout: %r" % p.stderr)
+        for i in range(n):
+            open(os.path.join(net.dir, "facts-e%d" % i, "cured"), "w").close()
+        net.ctl("rollout", "retry-failed", "flaky")
+
+        def done():
+            st = rollout(net, "flaky")
+            return st["state"] == "complete" and st["ok"] == n
+        wait_until(done, 90, "the retried rollout to reach every endpoint")
+        if counts(net, "flaky") != {"fixed": n}:
+            raise Failure("not all fixed: %s" % counts(net, "flaky"))
+        for i in range(n):
+            with open(os.path.join(net.dir, "facts-e%d" % i, "runs")) as f:
+                runs = len(f.read().split())
+            if runs != (2 if i in pilot else 1):
+                raise Failure("e%d ran it %d times" % (i, runs))
+
+
 if __name__ == "__main__":
     run([test_window_holds_then_opens,
          test_push_overrides_window,
          test_deadline_overrides_window,
+         test_severity_deadline,
          test_pilot_fails_halts,
          test_pilot_succeeds_advances,
-         test_silent_trips_halt])
+         test_silent_trips_halt,
+         test_retry_failed])

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -26,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "support/tmptree.h"
 
 #include "arbor/action.h"
 #include "arbor/error.h"
@@ -72,15 +73,6 @@ read_file(const char *path)
 	buf[n] = '\0';
 	fclose(fp);
 	return buf;
-}
-
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static void
@@ -176,7 +168,7 @@ teardown(void **state)
 	uv_close((uv_handle_t *)&f->later, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
-	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -3,12 +3,15 @@
  * fixture trees built under mkdtemp() with os-release quoted and not,
  * hostname, dpkg arch and status (installed, held, removed, multi-arch,
  * epochs), files, absent sources, paths that try to leave the root, the
- * status cache and reload, and the trees shipped in tests/fixtures/.
+ * status cache and reload, the facts of the present state (sessions from
+ * logind and utmp, idle time, battery), and the trees shipped in
+ * tests/fixtures/.
  */
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <utmp.h>
 
 #include <cmocka.h>
 
@@ -26,6 +30,7 @@
 #include "arbor/expr.h"
 #include "arbor/facts.h"
 #include "arbor/log.h"
+#include "arbor/schedule.h"
 #include "arbor/sig.h"
 
 #define STATUS \
@@ -576,6 +581,156 @@ test_absent(void **state)
 }
 
 /* The trees in tests/fixtures/, next to this file's directory. */
+/* Sessions: absent, from utmp, then from logind (which wins). */
+static void
+test_sessions(void **state)
+{
+	struct fixture	*f = *state;
+	struct utmp	 ut[4];
+	char		 path[PATH_MAX];
+	FILE		*fp;
+
+	check_value(f->facts, "session.users", "none");
+	check_value(f->facts, "session.users == none || session.users == 0",
+	    "true");
+	mkdirs(f->root, "run");
+	memset(ut, 0, sizeof(ut));
+	ut[0].ut_type = USER_PROCESS;
+	strcpy(ut[0].ut_user, "alice");
+	ut[1].ut_type = DEAD_PROCESS;
+	strcpy(ut[1].ut_user, "bob");
+	ut[2].ut_type = USER_PROCESS;
+	strcpy(ut[2].ut_user, "alice");
+	ut[3].ut_type = USER_PROCESS;
+	memset(ut[3].ut_user, 'c', sizeof(ut[3].ut_user));	/* no NUL */
+	snprintf(path, sizeof(path), "%s/run/utmp", f->root);
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fwrite(ut, sizeof(ut[0]), 4, fp), 4);
+	assert_int_equal(fwrite("part", 1, 4, fp), 4);	/* torn record */
+	assert_int_equal(fclose(fp), 0);
+	arb_facts_begin(f->facts);
+	check_value(f->facts, "session.users", "2");
+
+	/* logind's files, when its directory exists; read afresh. */
+	mkdirs(f->root, "run/systemd/sessions");
+	check_value(f->facts, "session.users", "0");
+	put(f->root, "run/systemd/sessions/3",
+	    "# This is private data. Do not parse.\nUID=1000\nUSER=alice\n"
+	    "STATE=active\nCLASS=user\n");
+	put(f->root, "run/systemd/sessions/4",
+	    "UID=1002\nSTATE=online\nCLASS=user-early\n");	/* no USER */
+	put(f->root, "run/systemd/sessions/5",
+	    "USER=bob\nSTATE=closing\nCLASS=user\n");
+	put(f->root, "run/systemd/sessions/6", "USER=gdm\nCLASS=greeter\n");
+	put(f->root, "run/systemd/sessions/7", "USER=alice\nCLASS=user\n");
+	put(f->root, "run/systemd/sessions/7.ref", "");
+	put(f->root, "run/systemd/sessions/8", "garbage\n\n=\n");
+	check_value(f->facts, "session.users", "2");
+	check_value(f->facts, "session.users > 0 && session.users < 3",
+	    "true");
+}
+
+static void
+set_atime(const char *root, const char *rel, time_t t)
+{
+	struct timespec	ts[2];
+	char		path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	ts[0].tv_sec = t;
+	ts[0].tv_nsec = 0;
+	ts[1].tv_sec = t;
+	ts[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* Idle: the newest access time among input devices and terminals. */
+static void
+test_idle(void **state)
+{
+	struct fixture	*f = *state;
+	time_t		 now = (time_t)arb_clock_now();
+
+	check_value(f->facts, "session.idle", "none");
+	mkdirs(f->root, "dev/input");
+	mkdirs(f->root, "dev/pts");
+	put(f->root, "dev/input/event3", "");
+	put(f->root, "dev/input/mice", "");	/* not an event device */
+	put(f->root, "dev/pts/0", "");
+	put(f->root, "dev/pts/ptmx", "");
+	put(f->root, "dev/tty2", "");
+	put(f->root, "dev/ttyS0", "");		/* a serial line */
+	set_atime(f->root, "dev/input/event3", now - 3600);
+	set_atime(f->root, "dev/input/mice", now - 10);
+	set_atime(f->root, "dev/pts/0", now - 7200);
+	set_atime(f->root, "dev/pts/ptmx", now - 5);
+	set_atime(f->root, "dev/tty2", now - 1800);
+	set_atime(f->root, "dev/ttyS0", now - 1);
+	check_value(f->facts, "session.idle >= 1800 && session.idle < 1900",
+	    "true");
+	set_atime(f->root, "dev/pts/0", now + 600);	/* ahead: not idle */
+	check_value(f->facts, "session.idle", "0");
+	check_value(f->facts, "session.idle > 900 || session.users == none",
+	    "true");
+}
+
+/* Battery: the combinations of supplies a machine shows. */
+static void
+test_power(void **state)
+{
+	struct fixture	*f = *state;
+
+	check_value(f->facts, "power.battery", "false");	/* none */
+	mkdirs(f->root, "sys/class/power_supply/AC");
+	mkdirs(f->root, "sys/class/power_supply/BAT0");
+	put(f->root, "sys/class/power_supply/AC/type", "Mains\n");
+	put(f->root, "sys/class/power_supply/AC/online", "1\n");
+	put(f->root, "sys/class/power_supply/BAT0/type", "Battery\n");
+	put(f->root, "sys/class/power_supply/BAT0/status", "Charging\n");
+	check_value(f->facts, "power.battery", "false");
+	put(f->root, "sys/class/power_supply/AC/online", "0\n");
+	put(f->root, "sys/class/power_supply/BAT0/status", "Unknown\n");
+	check_value(f->facts, "power.battery", "true");
+	/* No mains supply known: the battery's status decides. */
+	rm(f->root, "sys/class/power_supply/AC/type");
+	check_value(f->facts, "power.battery", "false");
+	put(f->root, "sys/class/power_supply/BAT0/status", "Discharging\n");
+	check_value(f->facts, "!power.battery", "false");
+	/* A peripheral's battery is not the machine's. */
+	put(f->root, "sys/class/power_supply/BAT0/scope", "Device\n");
+	check_value(f->facts, "power.battery", "false");
+	/* A USB-C supply online powers the machine. */
+	put(f->root, "sys/class/power_supply/BAT0/scope", "System\n");
+	mkdirs(f->root, "sys/class/power_supply/ucsi-source-psy-1");
+	put(f->root, "sys/class/power_supply/ucsi-source-psy-1/type",
+	    "USB\n");
+	put(f->root, "sys/class/power_supply/ucsi-source-psy-1/online",
+	    "1\n");
+	check_value(f->facts, "power.battery", "false");
+}
+
+/* The parsers on their own, with what fuzzing would feed them. */
+static void
+test_session_parsers(void **state)
+{
+	char		 text[128];
+	const char	*user;
+	size_t		 n;
+
+	(void)state;
+	strcpy(text, "USER=\nUID=1000\nCLASS=user\n");
+	assert_int_equal(arb_facts_logind_session(text, &user), 1);
+	assert_string_equal(user, "1000");
+	strcpy(text, "CLASS=user\n");
+	assert_int_equal(arb_facts_logind_session(text, &user), 0);
+	strcpy(text, "");
+	assert_int_equal(arb_facts_logind_session(text, &user), 0);
+	assert_int_equal(arb_facts_utmp_users("", 0, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(arb_facts_utmp_users("abc", 3, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 static void
 test_shipped_fixtures(void **state)
 {
@@ -606,6 +761,10 @@ test_shipped_fixtures(void **state)
 		    "pkg(\"openssl\") < version(\"3.0.2-0ubuntu1.16\")",
 		    "true" },
 		{ "ubuntu-2204", "os.arch", "\"arm64\"" },
+		{ "laptop-on-battery", "session.users", "1" },
+		{ "laptop-on-battery", "power.battery", "true" },
+		{ "debian12-patched", "power.battery || session.users != none",
+		    "false" },
 	};
 	struct arb_facts	*facts;
 	char			 root[PATH_MAX], *slash;
@@ -648,6 +807,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_power, setup, teardown),
+		cmocka_unit_test(test_session_parsers),
 		cmocka_unit_test(test_shipped_fixtures),
 	};
 

@@ -9,7 +9,6 @@
  * the counts kept live.  Every store lives under its own mkdtemp()
  * directory.
  */
-#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -21,6 +20,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "support/tmptree.h"
 
 #include "arbor/catalog.h"
 #include "arbor/error.h"
@@ -43,27 +44,6 @@ struct fixture {
 	struct arb_strmap	*live;		/* counts kept as they come */
 	struct ep		 a, b;		/* a enrolled, b not */
 };
-
-static void
-rmtree(const char *dir)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 p[512];
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (unlink(p) == -1)
-			rmtree(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static void
 ep_make(struct ep *e)
@@ -106,7 +86,7 @@ setup(void **state)
 	snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
 	if (arb_store_open(f->path, MAPSIZE, &f->s) != 0 ||
 	    arb_strmap_new(&f->live) != 0) {
-		rmtree(f->dir);
+		test_rmtree(f->dir);
 		free(f);
 		return -1;
 	}
@@ -127,7 +107,7 @@ teardown(void **state)
 		arb_store_close(f->s);
 	arb_key_free(f->a.k);
 	arb_key_free(f->b.k);
-	rmtree(f->dir);
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

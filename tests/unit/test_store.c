@@ -6,7 +6,6 @@
  */
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "support/tmptree.h"
+
 #include "arbor/error.h"
 #include "arbor/store.h"
 
@@ -29,27 +30,6 @@ struct fixture {
 	char			 path[96];
 	struct arb_store	*s;
 };
-
-static void
-rmtree(const char *dir)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 p[512];
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (unlink(p) == -1)
-			rmtree(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
@@ -66,7 +46,7 @@ setup(void **state)
 	/* A directory that does not exist yet: open must create it. */
 	snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
 	if (arb_store_open(f->path, MAPSIZE, &f->s) != 0) {
-		rmtree(f->dir);
+		test_rmtree(f->dir);
 		free(f);
 		return -1;
 	}
@@ -80,7 +60,7 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	arb_store_close(f->s);
-	rmtree(f->dir);
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

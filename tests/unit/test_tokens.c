@@ -7,7 +7,6 @@
  * aborted enrolment takes none; the store never holds the token's text.
  * Every store lives under its own mkdtemp() directory.
  */
-#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +17,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "support/tmptree.h"
 
 #include "arbor/error.h"
 #include "arbor/io.h"
@@ -33,27 +34,6 @@ struct fixture {
 	char			 dir[64];
 	struct arb_store	*s;
 };
-
-static void
-rmtree(const char *dir)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 p[512];
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (unlink(p) == -1)
-			rmtree(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 static int
 setup(void **state)
@@ -76,7 +56,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	arb_store_close(f->s);
-	rmtree(f->dir);
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

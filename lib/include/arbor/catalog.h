@@ -80,6 +80,14 @@ const Arbor__PolicyRef *arb_head_find(const Arbor__Head *head,
 	    const char *id);
 
 /*
+ * The lock of head that holds endpoint id (whose groups are groups) at
+ * now_ms: its own, else that of the first of its groups locked; a lock
+ * whose until_ms has passed holds nothing.  NULL if none.
+ */
+const Arbor__Lock *arb_head_locked(const Arbor__Head *head, const char *id,
+	    char *const *groups, size_t ngroups, int64_t now_ms);
+
+/*
  * Write the head a node takes (its exact Signed bytes) under
  * ARB_CATALOG_HEAD_KEY in t, with the policies it names in the same
  * transaction (ARB_DB_POLICIES, by the sha256 of each signed body).

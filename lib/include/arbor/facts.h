@@ -11,6 +11,11 @@
  *	pkg("name")		ROOT/var/lib/dpkg/status
  *	agent.groups, agent.prop("k")	the agent's configuration
  *	file.*			any regular file under ROOT
+ *	session.users		ROOT/run/systemd/sessions/ *, else ROOT/run/utmp
+ *	session.idle		access times of ROOT/dev/input/event*,
+ *				ROOT/dev/pts/N and ROOT/dev/ttyN
+ *	power.battery		ROOT/sys/class/power_supply/ * /{type,online,
+ *				status,scope}
  *
  * A fact whose source does not exist is absent (NULL), never an error; a
  * source that exists but cannot be read is an error.  Every path is opened
@@ -192,5 +197,48 @@ int	arb_facts_file_sha256(struct arb_facts *f, const char *path,
  */
 int	arb_facts_file_contains(struct arb_facts *f, const char *path,
 	    const char *needle, size_t len, int *foundp);
+
+/*
+ * The endpoint's present state, for run_when: read afresh at every
+ * evaluation (once within it), never cached across arb_facts_begin.  Facts
+ * from a view return ARB_EUNKNOWN.  A source that cannot be read is an
+ * error as for the other getters; a session file or power supply that
+ * cannot be read is skipped.  At most 4096 entries of a directory are
+ * looked at.
+ */
+
+/*
+ * The number of distinct users with a live session: logind's session
+ * files (CLASS=user..., STATE not closing; USER=, else UID=) when
+ * /run/systemd/sessions exists, else the USER_PROCESS records of
+ * /run/utmp (at most 4 MiB).  *knownp = 0 when neither exists.
+ */
+int	arb_facts_session_users(struct arb_facts *f, int64_t *np, int *knownp);
+/*
+ * Seconds since the newest access time of an input device or terminal
+ * (/dev/input/event*, /dev/pts/N, /dev/ttyN: the kernel updates a
+ * terminal's access time on input), as of now; 0 when that is in the
+ * future.  *knownp = 0 when there is no such device.
+ */
+int	arb_facts_session_idle(struct arb_facts *f, int64_t now,
+	    int64_t *secsp, int *knownp);
+/*
+ * *onp = 1 when the machine runs on battery: a system battery (type
+ * Battery, scope not Device) and no external supply (Mains, USB*,
+ * Wireless) online, and either an external supply is known or a battery
+ * says Discharging.  No power supplies at all is 0.
+ */
+int	arb_facts_power_battery(struct arb_facts *f, int *onp);
+
+/*
+ * The parsers behind arb_facts_session_users, exposed for fuzzing.
+ * arb_facts_logind_session parses a session file in text (NUL-terminated,
+ * modified in place): 1 and *userp (inside text) for a live user session,
+ * else 0.  arb_facts_utmp_users counts the distinct user names of the
+ * USER_PROCESS records in len bytes of utmp (a trailing partial record is
+ * ignored): 0 and *np, or -ENOMEM.
+ */
+int	arb_facts_logind_session(char *text, const char **userp);
+int	arb_facts_utmp_users(const void *buf, size_t len, size_t *np);
 
 #endif

@@ -150,14 +150,27 @@ struct arb_link_listener {
  * one long-lived REQ client per parent (never one per probe) and sends a
  * Hello on it: at start, then every probe_ms, and to the parent in use
  * every 0.9 (failover - W), where W = min(timeout, 2/3 failover) is how
- * long a probe may take.  The round-trip times are smoothed (EWMA, 1/4 of each
- * new sample); a parent is healthy while its last probe was answered
+ * long a probe may take.  A parent's distance is the least of its last
+ * ARB_LINK_RTT_KEEP round trips (load only ever adds to one); the
+ * smoothed figure (EWMA, 1/4 of each new sample) is what arb_link_rtt
+ * reports.  A parent is healthy while its last probe was answered
  * within W.  The link moves to the nearest healthy parent when the one in
  * use stops answering (so within failover of its last answer), or when
- * another is clearly nearer: by 20 % and at least ARB_LINK_HYST_MS, so
- * that two parents at about the same distance do not make it flap.
+ * another is clearly nearer, both measured ARB_LINK_RTT_MIN times: by
+ * 20 % and at least ARB_LINK_HYST_MS, so that two parents at about the
+ * same distance do not make it flap.
  */
 #define ARB_LINK_HYST_MS	5
+/* Round trips a parent's distance is the least of. */
+#define ARB_LINK_RTT_KEEP	8
+/*
+ * Round trips of both before one parent is found nearer than the other,
+ * taken ARB_LINK_WARM_MS apart (or the probe interval, if shorter).  The
+ * first answer on a new connection waited for its dial and handshake and
+ * is not one of them.
+ */
+#define ARB_LINK_RTT_MIN	3
+#define ARB_LINK_WARM_MS	250
 /* A parent left by arb_link_skip is not chosen again for this long. */
 #define ARB_LINK_HOLD_MS	(10 * 60 * 1000)
 

@@ -38,8 +38,10 @@ void	arb_net_free(struct arb_net *n);
  * The process is about to exit: from now on dialled sockets are left
  * open when their users close them (for the exit to close), never closed
  * with nng_close, which in nng 1.5.2 can hang when a connection is torn
- * down at the same moment.
+ * down at the same moment.  Should the exit still not have come
+ * ARB_NET_EXIT_S seconds later, the process says so and leaves (SIGALRM).
  */
+#define ARB_NET_EXIT_S	15
 void	arb_net_exiting(struct arb_net *n);
 
 /* ---- REP server */

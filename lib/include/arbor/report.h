@@ -25,6 +25,7 @@ enum arb_state {
 	ARB_ST_ROLLED_BACK,
 	ARB_ST_ERROR,		/* cannot evaluate */
 	ARB_ST_DOWNLOAD_FAILED,	/* a blob failed to arrive; retried later */
+	ARB_ST_LOCKED,		/* the operator locked the endpoint */
 	ARB_ST_COUNT
 };
 

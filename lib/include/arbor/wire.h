@@ -130,6 +130,9 @@ void	arb_wire_free_relayinfo(Arbor__RelayInfo *r);
 #define ARB_BASELINE_POLICIES_MAX	64
 #define ARB_BASELINE_TARGETS_MAX	64
 #define ARB_EXEMPT_REASON_MAX		512
+/* Locks in a head, and the length of a lock's reason. */
+#define ARB_LOCKS_MAX			1024
+#define ARB_LOCK_REASON_MAX		200
 int	arb_wire_encode_baseline(const Arbor__Baseline *b, uint8_t **bufp,
 	    size_t *lenp);
 int	arb_wire_decode_baseline(const uint8_t *buf, size_t len,
