@@ -57,6 +57,8 @@ struct http_job {
 	TAILQ_ENTRY(http_job) entry;
 	nng_aio			*aio;		/* NULL once cancelled */
 	struct http_route	*rt;
+	struct arb_http		*h;
+	int			 deferred;	/* arb_http_defer was called */
 };
 TAILQ_HEAD(http_jobs, http_job);
 
@@ -170,6 +172,7 @@ http_entry(nng_aio *aio)
 	}
 	j->aio = aio;
 	j->rt = rt;
+	j->h = h;
 	pthread_mutex_lock(&h->mtx);
 	if (h->closing) {
 		pthread_mutex_unlock(&h->mtx);
@@ -221,10 +224,16 @@ http_async_cb(uv_async_t *a)
 		nng_http_req_get_data(req, &body, &len);
 		rq.body = body;
 		rq.body_len = len;
+		rq.auth = nng_http_req_get_header(req, "Authorization");
+		rq.job_ = j;
 		memset(&rs, 0, sizeof(rs));
 		rs.status = 200;
 		rs.type = "text/plain";
 		j->rt->cb(j->rt->arg, &rq, &rs);
+		if (j->deferred) {	/* answered later: arb_http_answer */
+			free(rs.body);
+			continue;
+		}
 
 		pthread_mutex_lock(&h->mtx);
 		if ((aio = j->aio) != NULL) {
@@ -239,6 +248,36 @@ http_async_cb(uv_async_t *a)
 			    rs.headers);
 		free(rs.body);
 	}
+}
+
+struct arb_http_later *
+arb_http_defer(const struct arb_http_req *req)
+{
+	struct http_job	*j = req->job_;
+
+	j->deferred = 1;
+	return (struct arb_http_later *)j;
+}
+
+void
+arb_http_answer(struct arb_http_later *l, int status, const char *type,
+    char *body, size_t len)
+{
+	struct http_job	*j = (struct http_job *)l;
+	struct arb_http	*h = j->h;
+	nng_aio		*aio;
+
+	pthread_mutex_lock(&h->mtx);
+	if ((aio = j->aio) != NULL) {
+		TAILQ_REMOVE(&h->held, j, entry);
+		h->njobs--;
+	}
+	pthread_mutex_unlock(&h->mtx);
+	free(j);
+	if (aio != NULL)
+		http_finish(aio, status, type ? type : "text/plain",
+		    body ? body : "", len);
+	free(body);
 }
 
 int
@@ -305,9 +344,9 @@ fail:
 	return rv;
 }
 
-int
-arb_http_handle(struct arb_http *h, const char *method, const char *path,
-    arb_http_cb cb, void *arg)
+static int
+http_handle(struct arb_http *h, const char *method, const char *path,
+    int tree, arb_http_cb cb, void *arg)
 {
 	struct http_route	*rt, **nv;
 	nng_http_handler	*hh;
@@ -328,7 +367,8 @@ arb_http_handle(struct arb_http *h, const char *method, const char *path,
 		free(rt);
 		return http_err(h->url, path, rv);
 	}
-	if ((rv = nng_http_handler_set_method(hh, method)) != 0 ||
+	if ((tree && (rv = nng_http_handler_set_tree(hh)) != 0) ||
+	    (rv = nng_http_handler_set_method(hh, method)) != 0 ||
 	    (rv = nng_http_handler_collect_body(hh, true,
 	    ARB_HTTP_BODY_MAX)) != 0 ||
 	    (rv = nng_http_handler_set_data(hh, rt, NULL)) != 0 ||
@@ -339,6 +379,20 @@ arb_http_handle(struct arb_http *h, const char *method, const char *path,
 	}
 	h->routes[h->nroutes++] = rt;	/* the server owns hh */
 	return 0;
+}
+
+int
+arb_http_handle(struct arb_http *h, const char *method, const char *path,
+    arb_http_cb cb, void *arg)
+{
+	return http_handle(h, method, path, 0, cb, arg);
+}
+
+int
+arb_http_handle_tree(struct arb_http *h, const char *path, arb_http_cb cb,
+    void *arg)
+{
+	return http_handle(h, NULL, path, 1, cb, arg);
 }
 
 size_t

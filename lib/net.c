@@ -115,6 +115,8 @@ struct arb_req {
 	enum slot_state	 state;
 	uint32_t	 pipe;		/* connection of the request held */
 	struct comp	 comp;
+	arb_req_local_cb local;		/* set: made by arb_req_local */
+	void		*local_arg;
 };
 
 struct arb_srv {
@@ -887,6 +889,41 @@ req_return(struct arb_req *q)
 	return 0;
 }
 
+struct arb_req *
+arb_req_local(arb_req_local_cb cb, void *arg)
+{
+	struct arb_req	*q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->state = SLOT_USER;
+	q->local = cb;
+	q->local_arg = arg;
+	return q;
+}
+
+/* A local request's answer: straight to its callback, then freed. */
+static int
+req_local_reply(struct arb_req *q, size_t len,
+    int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg)
+{
+	uint8_t	*buf;
+	int	 rv;
+
+	if (len > ARB_WIRE_MAX)
+		return ARB_ETOOBIG;
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
+		return -ENOMEM;
+	if (len > 0 && (rv = fill(buf, len, arg)) != 0) {
+		free(buf);
+		return rv;
+	}
+	q->local(buf, len, q->local_arg);
+	free(buf);
+	free(q);
+	return 0;
+}
+
 int
 arb_req_reply_fill(struct arb_req *q, size_t len,
     int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg)
@@ -895,6 +932,8 @@ arb_req_reply_fill(struct arb_req *q, size_t len,
 	nng_msg		*msg;
 	int		 rv;
 
+	if (q->local != NULL)
+		return req_local_reply(q, len, fill, arg);
 	if (q->state != SLOT_USER)
 		return ARB_EINVAL;
 	if ((rv = req_return(q)) != 0)
@@ -942,6 +981,11 @@ arb_req_reply(struct arb_req *q, const uint8_t *data, size_t len)
 void
 arb_req_drop(struct arb_req *q)
 {
+	if (q->local != NULL) {
+		q->local(NULL, 0, q->local_arg);
+		free(q);
+		return;
+	}
 	if (q->state != SLOT_USER)
 		return;
 	if (req_return(q) == 0)

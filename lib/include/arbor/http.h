@@ -28,6 +28,8 @@ struct arb_http_req {
 	const char	*uri;		/* as sent: path, then ?query */
 	const void	*body;
 	size_t		 body_len;
+	const char	*auth;		/* the Authorization header, or NULL */
+	void		*job_;		/* private to lib/http.c */
 };
 
 /*
@@ -59,6 +61,27 @@ int	arb_http_new(uv_loop_t *loop, const char *url, struct arb_http **hp);
  */
 int	arb_http_handle(struct arb_http *h, const char *method,
 	    const char *path, arb_http_cb cb, void *arg);
+
+/*
+ * Serve every method to path and everything under it (path/...) with cb:
+ * the handler answers 404 and 405 itself.  Before arb_http_start.
+ */
+int	arb_http_handle_tree(struct arb_http *h, const char *path,
+	    arb_http_cb cb, void *arg);
+
+/*
+ * An answer that comes later (the handler waits for something on the
+ * loop).  Called in the handler, it makes the handler's res ignored; the
+ * request then holds its place (ARB_HTTP_QUEUE_MAX) until arb_http_answer,
+ * which the caller must call exactly once, on the loop thread, and before
+ * arb_http_free.  A request whose connection closed meanwhile is answered
+ * into nothing.
+ */
+struct arb_http_later;
+struct arb_http_later *arb_http_defer(const struct arb_http_req *req);
+/* Answer l with status, type (static) and body (malloc'd, taken). */
+void	arb_http_answer(struct arb_http_later *l, int status,
+	    const char *type, char *body, size_t len);
 
 /* Requests waiting for the loop or in its hands now; on any thread. */
 size_t	arb_http_pending(struct arb_http *h);

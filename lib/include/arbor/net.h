@@ -81,6 +81,16 @@ int	arb_req_reply_fill(struct arb_req *req, size_t len,
 	    int (*fill)(uint8_t *buf, size_t len, void *arg), void *arg);
 /* The connection req came on: an id unique while it is open, never 0. */
 uint32_t arb_req_conn(const struct arb_req *req);
+/*
+ * A request made on the loop itself (the root's HTTP API runs control
+ * requests through the control socket's handler this way): handed to a
+ * server callback like one from the network, its arb_req_reply calls
+ * cb(data, len, arg) at once, before it returns, and frees the request;
+ * arb_req_drop calls cb(NULL, 0, arg).  Its connection is 0.  NULL when
+ * out of memory.
+ */
+typedef void (*arb_req_local_cb)(const uint8_t *data, size_t len, void *arg);
+struct arb_req *arb_req_local(arb_req_local_cb cb, void *arg);
 /* Drop a request without answering (the requester will time out). */
 void	arb_req_drop(struct arb_req *req);
 /*

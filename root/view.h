@@ -1,0 +1,62 @@
+/*
+ * The JSON documents of the operator's views, built from the root's
+ * control replies: what arborctl ... --json prints and what the root's
+ * HTTP API (root/api.c) answers are these same documents, so that the two
+ * never differ.  Linked into both arborctl and arbor-root.
+ *
+ * Every function returns a new reference, or NULL when out of memory or
+ * when the reply cannot be decoded.  Functions that sort take the reply
+ * non-const and sort it in place, as the text views want it too.
+ */
+#ifndef ARBOR_VIEW_H
+#define ARBOR_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "arbor/wire.h"
+
+/* A policy in the root's current catalog. */
+struct view_current {
+	char		*id;
+	uint32_t	 version;
+	int		 targeted;	/* names endpoints, groups or props */
+};
+
+/*
+ * The current policies named by a catalog reply: 0 with *vp (freed with
+ * view_current_free) and *np set, or an error (a policy not decoded).
+ */
+int	view_current(const Arbor__CatalogReply *cr, struct view_current **vp,
+	    size_t *np);
+/* The entry for id, or NULL: a policy not in the catalog (retired). */
+const struct view_current *view_current_find(const struct view_current *v,
+	    size_t n, const char *id);
+void	view_current_free(struct view_current *v, size_t n);
+/* The entry of head h that names the signed policy s, or NULL. */
+const Arbor__PolicyRef *view_find_ref(const Arbor__Head *h,
+	    const Arbor__Signed *s);
+
+/* Sort a status reply's policies by id. */
+void	view_status_sort(Arbor__StatusReply *sr);
+/* arborctl status --json: sr (sorted) and the current catalog. */
+json_t	*view_status(const Arbor__StatusReply *sr,
+	    const struct view_current *cur, size_t ncur);
+
+/* arborctl catalog --json. */
+json_t	*view_catalog(const Arbor__CatalogReply *cr);
+
+/* Sort endpoints by hostname, id, policy. */
+void	view_endpoints_sort(Arbor__EndpointInfo **v, size_t n);
+/* arborctl endpoints --json: the n endpoint rows from v. */
+json_t	*view_endpoints(Arbor__EndpointInfo *const *v, size_t n);
+
+/* arborctl tree --json; sorts tr's relays by node id. */
+json_t	*view_tree(Arbor__TreeReply *tr);
+
+/* arborctl rollout ... --json: one object per line of the reply. */
+json_t	*view_rollout(const Arbor__RolloutReply *rr);
+
+#endif
