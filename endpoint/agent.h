@@ -114,9 +114,14 @@ struct agent_pstate {
 	 * read as zeros. */
 	uint64_t	retry_done;		/* RolloutState.retry_seq */
 	int64_t		deferred_from;		/* the first deferral */
+	/* Added with retries and reapply: older records read as zeros. */
+	uint32_t	retries;		/* retries of this version made */
+	uint32_t	reapplies;		/* applied again after fixed */
+	int64_t		retry_at;		/* next retry, epoch s; 0 none */
 };
 #define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
 #define AGENT_PSTATE_V2	offsetof(struct agent_pstate, retry_done)
+#define AGENT_PSTATE_V3	offsetof(struct agent_pstate, retries)
 
 /* An enrolment being sent: the envelope and what it points to. */
 struct agent_enrol {

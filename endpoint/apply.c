@@ -68,7 +68,8 @@ pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
 	if ((rv = arb_store_get(a->store, ARB_DB_STATE, id, strlen(id), &v,
 	    &n)) != 0)
 		return rv;
-	if (n != sizeof(*st) && n != AGENT_PSTATE_V1 && n != AGENT_PSTATE_V2) {
+	if (n != sizeof(*st) && n != AGENT_PSTATE_V1 &&
+	    n != AGENT_PSTATE_V2 && n != AGENT_PSTATE_V3) {
 		free(v);
 		return ARB_ECORRUPT;
 	}
@@ -332,6 +333,108 @@ blobs_missing(struct agent *a, const Arbor__Policy *p,
 
 /* ------------------------------------------------------------- actions */
 
+static void	sched_note(struct agent *, int64_t);
+
+static void
+when_str(int64_t t, char *buf, size_t len)
+{
+	time_t		tt = (time_t)t;
+	struct tm	tm;
+
+	if (t > 0 && localtime_r(&tt, &tm) != NULL)
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
+	else
+		snprintf(buf, len, "unknown");
+}
+
+/*
+ * The action failed: FAILED, and when the policy retries and retries are
+ * left, the time of the next (the failure is reported as it is: a wave
+ * counts it, and a retry that succeeds reports fixed).
+ */
+static void
+action_failed(struct agent *a, const char *id, struct agent_pstate *st,
+    int exit_code, const char *detail)
+{
+	Arbor__Policy	*p;
+	char		 when[40], more[ARB_ACTION_OUTPUT_MAX + 256];
+	size_t		 n = strlen(detail);
+
+	while (n > 0 && (detail[n - 1] == '\n' || detail[n - 1] == ' '))
+		n--;		/* the output's last newline, before "; " */
+	if (arb_catalog_policy(a->store, st->sha, &p) != 0 ||
+	    st->retries >= p->retry_count) {
+		if (p != NULL && p->retry_count > 0)
+			snprintf(more, sizeof(more), "%.*s; no retry left (%u "
+			    "made)", (int)n, detail, st->retries);
+		else
+			snprintf(more, sizeof(more), "%s", detail);
+		st->retry_at = 0;
+		pstate_set(a, id, st, ARB_ST_FAILED, exit_code, more);
+		arb_wire_free_policy(p);
+		return;
+	}
+	/* Whole seconds: one more, so that at least the interval passes. */
+	st->retry_at = arb_clock_now() + (int64_t)p->retry_interval_s + 1;
+	when_str(st->retry_at, when, sizeof(when));
+	snprintf(more, sizeof(more), "%.*s; retry %u of %u at %s", (int)n,
+	    detail, st->retries + 1, p->retry_count, when);
+	log_info("agent: policy %s v%u: failed; retry %u of %u at %s", id,
+	    st->version, st->retries + 1, p->retry_count, when);
+	pstate_set(a, id, st, ARB_ST_FAILED, exit_code, more);
+	arb_wire_free_policy(p);
+}
+
+/*
+ * A failed policy whose retry is due starts over (1), or waits for it
+ * (0, the scheduler told when).  One without a retry stays failed.
+ */
+static int
+apply_retry_due(struct agent *a, const Arbor__Policy *p,
+    struct agent_pstate *st)
+{
+	char detail[96];
+
+	if (st->retry_at == 0)
+		return 0;
+	if (arb_clock_now() < st->retry_at) {
+		sched_note(a, st->retry_at);
+		return 0;
+	}
+	st->retry_at = 0;
+	st->retries++;
+	st->attempts = 0;
+	snprintf(detail, sizeof(detail), "retry %u of %u", st->retries,
+	    p->retry_count);
+	log_info("agent: policy %s v%u: %s", p->id, p->version, detail);
+	pstate_set(a, p->id, st, ARB_ST_APPLICABLE, 0, detail);
+	return 1;
+}
+
+/*
+ * A fixed policy that says reapply and applies again (someone downgraded
+ * the package): applicable again, reported so, and applied (1).
+ */
+static int
+apply_again(struct agent *a, const Arbor__Policy *p,
+    struct agent_pstate *st)
+{
+	char	err[256], detail[96];
+	int	applies;
+
+	if (!p->reapply || evaluate(a, p, &applies, err, sizeof(err)) != 0 ||
+	    !applies)
+		return 0;
+	st->reapplies++;
+	st->retries = 0;
+	st->attempts = 0;
+	snprintf(detail, sizeof(detail), "applies again after it was fixed: "
+	    "reapply %u", st->reapplies);
+	log_info("agent: policy %s v%u: %s", p->id, p->version, detail);
+	pstate_set(a, p->id, st, ARB_ST_APPLICABLE, 0, detail);
+	return 1;
+}
+
 static void
 action_done(const struct arb_action_result *res, void *arg)
 {
@@ -379,8 +482,8 @@ action_done(const struct arb_action_result *res, void *arg)
 		else
 			snprintf(detail, sizeof(detail), "exit %d: %s",
 			    res->exit_status, res->output);
-		pstate_set(a, run->id, &st, ARB_ST_FAILED,
-		    res->exited ? res->exit_status : -1, detail);
+		action_failed(a, run->id, &st, res->exited ?
+		    res->exit_status : -1, detail);
 		goto next;
 	}
 	if (res->reboot) {
@@ -397,9 +500,9 @@ action_done(const struct arb_action_result *res, void *arg)
 	a->inventory_next = 1;	/* the result carries the new summary */
 	(void)agent_report_inventory(a);	/* and the changes, on their own */
 	if (rv != 0)
-		pstate_set(a, run->id, &st, ARB_ST_FAILED, 0, err);
+		action_failed(a, run->id, &st, 0, err);
 	else if (applies)
-		pstate_set(a, run->id, &st, ARB_ST_FAILED, 0,
+		action_failed(a, run->id, &st, 0,
 		    "still applicable after the action");
 	else
 		pstate_set(a, run->id, &st, ARB_ST_FIXED, 0, "");
@@ -591,8 +694,6 @@ sched_wait(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
     enum arb_wait why, int64_t next, const char *more)
 {
 	char	when[40], detail[300];
-	time_t	t = (time_t)next;
-	struct tm tm;
 
 	sched_note(a, next);
 	if (st->state == ARB_ST_WAITING && st->wait == (uint32_t)why &&
@@ -600,10 +701,7 @@ sched_wait(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 		return 1;
 	st->wait = (uint32_t)why;
 	st->wait_next = next;
-	if (next > 0 && localtime_r(&t, &tm) != NULL)
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
-	else
-		snprintf(when, sizeof(when), "unknown");
+	when_str(next, when, sizeof(when));
 	snprintf(detail, sizeof(detail), "%s%s%s; next try %s",
 	    arb_wait_name(why), more ? ": " : "", more ? more : "",
 	    next > 0 ? when : "when the root decides");
@@ -769,6 +867,7 @@ apply_retry(struct agent *a, const Arbor__PolicyRef *ref,
 	    arb_rollout_bucket(a->id, p->id) >= rs->buckets)
 		return;
 	st->retry_done = rs->retry_seq;
+	st->retry_at = 0;	/* the operator's retry is the next one */
 	if (st->state != ARB_ST_FAILED && st->state != ARB_ST_ERROR &&
 	    st->state != ARB_ST_DOWNLOAD_FAILED) {
 		(void)pstate_save(a, p->id, st);
@@ -886,7 +985,13 @@ apply_one(struct agent *a, const Arbor__Head *head,
 	apply_retry(a, ref, p, &st);
 	switch (st.state) {
 	case ARB_ST_FIXED:
+		if (apply_again(a, p, &st))
+			break;
+		goto out;
 	case ARB_ST_FAILED:
+		if (apply_retry_due(a, p, &st))
+			break;
+		goto out;
 	case ARB_ST_REBOOT_PENDING:
 	case ARB_ST_ROLLED_BACK:
 		goto out;		/* done with this version */

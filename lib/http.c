@@ -193,6 +193,27 @@ http_entry(nng_aio *aio)
 	uv_async_send(&h->async);
 }
 
+/* The loop: answer j with its headers (see http_finish_with); body taken. */
+static void
+http_answer_with(struct http_job *j, int status, const char *type,
+    char *body, size_t len, const char *const *headers)
+{
+	struct arb_http	*h = j->h;
+	nng_aio		*aio;
+
+	pthread_mutex_lock(&h->mtx);
+	if ((aio = j->aio) != NULL) {
+		TAILQ_REMOVE(&h->held, j, entry);
+		h->njobs--;
+	}
+	pthread_mutex_unlock(&h->mtx);
+	free(j);
+	if (aio != NULL)
+		http_finish_with(aio, status, type ? type : "text/plain",
+		    body ? body : "", len, headers);
+	free(body);
+}
+
 /* The loop: answer what is queued, one job at a time. */
 static void
 http_async_cb(uv_async_t *a)
@@ -202,7 +223,6 @@ http_async_cb(uv_async_t *a)
 	struct arb_http_req	 rq;
 	struct arb_http_res	 rs;
 	nng_http_req		*req;
-	nng_aio			*aio;
 	void			*body;
 	size_t			 len;
 
@@ -234,19 +254,8 @@ http_async_cb(uv_async_t *a)
 			free(rs.body);
 			continue;
 		}
-
-		pthread_mutex_lock(&h->mtx);
-		if ((aio = j->aio) != NULL) {
-			TAILQ_REMOVE(&h->held, j, entry);
-			h->njobs--;
-		}
-		pthread_mutex_unlock(&h->mtx);
-		free(j);
-		if (aio != NULL)
-			http_finish_with(aio, rs.status, rs.type ? rs.type :
-			    "text/plain", rs.body ? rs.body : "", rs.len,
-			    rs.headers);
-		free(rs.body);
+		http_answer_with(j, rs.status, rs.type, rs.body, rs.len,
+		    rs.headers);
 	}
 }
 
@@ -263,21 +272,7 @@ void
 arb_http_answer(struct arb_http_later *l, int status, const char *type,
     char *body, size_t len)
 {
-	struct http_job	*j = (struct http_job *)l;
-	struct arb_http	*h = j->h;
-	nng_aio		*aio;
-
-	pthread_mutex_lock(&h->mtx);
-	if ((aio = j->aio) != NULL) {
-		TAILQ_REMOVE(&h->held, j, entry);
-		h->njobs--;
-	}
-	pthread_mutex_unlock(&h->mtx);
-	free(j);
-	if (aio != NULL)
-		http_finish(aio, status, type ? type : "text/plain",
-		    body ? body : "", len);
-	free(body);
+	http_answer_with((struct http_job *)l, status, type, body, len, NULL);
 }
 
 int

@@ -48,6 +48,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -970,6 +972,30 @@ uint32_t
 arb_req_conn(const struct arb_req *req)
 {
 	return req->pipe;
+}
+
+int
+arb_req_addr(const struct arb_req *req, char *buf, size_t len)
+{
+	nng_pipe	p = NNG_PIPE_INITIALIZER;
+	nng_sockaddr	sa;
+	const char	*s = NULL;
+
+	if (len > 0)
+		buf[0] = '\0';
+	p.id = req->pipe;
+	if (len < ARB_NET_ADDR_LEN ||
+	    nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
+		return ARB_ENOTFOUND;
+	if (sa.s_family == NNG_AF_INET)
+		s = inet_ntop(AF_INET, &sa.s_in.sa_addr, buf, (socklen_t)len);
+	else if (sa.s_family == NNG_AF_INET6)
+		s = inet_ntop(AF_INET6, sa.s_in6.sa_addr, buf, (socklen_t)len);
+	if (s == NULL) {
+		buf[0] = '\0';
+		return ARB_ENOTFOUND;
+	}
+	return 0;
 }
 
 int

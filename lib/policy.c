@@ -44,7 +44,12 @@ const char *const arb_policy_severities[] = {
 static const char *const policy_keys[] = {
 	"id", "version", "title", "severity", "applicability", "action",
 	"action_file", "rollback", "rollback_file", "blobs", "target",
-	"timeout", "cves", "cvss", "schedule", "rollout", NULL
+	"timeout", "cves", "cvss", "schedule", "rollout", "retry", "reapply",
+	NULL
+};
+
+static const char *const policy_retry_keys[] = {
+	"count", "interval", NULL
 };
 
 static const char *const policy_schedule_keys[] = {
@@ -991,6 +996,46 @@ policy_parse_wave(struct policy_ctx *c, json_t *w, size_t i,
 	return 0;
 }
 
+/*
+ * "retry": {"count": N, "interval": D}: a failed action is tried again N
+ * times (1..ARB_POLICY_MAX_RETRIES), D apart (default 1 h); "reapply":
+ * true applies a fixed policy again when it applies again.
+ */
+static int
+policy_parse_retry(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
+{
+	json_t	*o, *v;
+	int64_t	 d;
+	int	 rv;
+
+	if ((v = json_object_get(root, "reapply")) != NULL) {
+		if (!json_is_boolean(v))
+			return policy_fail(c, "reapply", "must be true or "
+			    "false");
+		p->reapply = json_is_true(v);
+	}
+	if ((o = json_object_get(root, "retry")) == NULL)
+		return 0;
+	if (!json_is_object(o))
+		return policy_fail(c, "retry", "must be an object with count "
+		    "and interval");
+	if ((rv = policy_check_keys(c, o, policy_retry_keys, "retry")) != 0)
+		return rv;
+	v = json_object_get(o, "count");
+	if (v == NULL || !json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > ARB_POLICY_MAX_RETRIES)
+		return policy_fail(c, "retry.count", "must be 1..%d",
+		    ARB_POLICY_MAX_RETRIES);
+	p->retry_count = (uint32_t)json_integer_value(v);
+	p->retry_interval_s = 3600;
+	if ((v = json_object_get(o, "interval")) != NULL) {
+		if ((rv = policy_duration(c, "retry.interval", v, &d)) != 0)
+			return rv;
+		p->retry_interval_s = (uint32_t)d;
+	}
+	return 0;
+}
+
 static int
 policy_parse_rollout(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
 {
@@ -1073,7 +1118,8 @@ policy_parse_doc(struct policy_ctx *c, json_t *root,
 	    (rv = policy_parse_vuln(c, root, &pf->pol)) != 0 ||
 	    (rv = policy_get_timeout(c, root, &pf->pol.timeout_s)) != 0 ||
 	    (rv = policy_parse_schedule(c, root, &pf->pol)) != 0 ||
-	    (rv = policy_parse_rollout(c, root, &pf->pol)) != 0)
+	    (rv = policy_parse_rollout(c, root, &pf->pol)) != 0 ||
+	    (rv = policy_parse_retry(c, root, &pf->pol)) != 0)
 		return rv;
 	/* Refuse an expression the endpoints could not parse. */
 	if ((rv = arb_expr_parse(pf->pol.applicability, &ex, perr,

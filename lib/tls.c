@@ -195,6 +195,14 @@ tls_loopback(const char *hostport)
 }
 
 int
+arb_url_loopback(const char *url)
+{
+	const char *hp = strstr(url, "://");
+
+	return hp != NULL && tls_loopback(hp + 3);
+}
+
+int
 arb_tls_url_ok(const char *url, char *err, size_t errlen)
 {
 	const char	*host;

@@ -240,6 +240,22 @@ wire_check_lock(const Arbor__Lock *l)
 }
 
 static int
+wire_check_unmanaged(Arbor__Unmanaged **u, size_t n, size_t max)
+{
+	size_t	i;
+
+	if (n > max)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++)
+		if (wire_check_text(u[i]->addr, ARB_UNMANAGED_ADDR_MAX) != 0 ||
+		    wire_check_text(u[i]->relay, ARB_MAX_ID) != 0 ||
+		    wire_check_text(u[i]->reason, ARB_MAX_ID) != 0 ||
+		    wire_check_text(u[i]->claimed, ARB_MAX_ID) != 0)
+			return ARB_EPROTO;
+	return 0;
+}
+
+static int
 wire_check_head(const Arbor__Head *h)
 {
 	size_t	i;
@@ -312,6 +328,9 @@ wire_check_schedule(const Arbor__Policy *p)
 			return ARB_EPROTO;
 		share = w->share_pct;
 	}
+	if (p->retry_count > ARB_POLICY_MAX_RETRIES ||
+	    (p->retry_count > 0 && p->retry_interval_s == 0))
+		return ARB_EPROTO;
 	return 0;
 }
 
@@ -694,8 +713,16 @@ wire_check_envelope(const Arbor__Envelope *e)
 			if (wire_check_text(e->report_batch->want_receipts[i],
 			    ARB_MAX_ID) != 0)
 				return ARB_EPROTO;
+		if (wire_check_unmanaged(e->report_batch->unmanaged,
+		    e->report_batch->n_unmanaged, ARB_UNMANAGED_BATCH_MAX) != 0)
+			return ARB_EPROTO;
 		return wire_check_relays(e->report_batch->relays,
 		    e->report_batch->n_relays);
+	case ARBOR__ENVELOPE__BODY_GET_UNMANAGED:
+		return 0;
+	case ARBOR__ENVELOPE__BODY_UNMANAGED_REPLY:
+		return wire_check_unmanaged(e->unmanaged_reply->unmanaged,
+		    e->unmanaged_reply->n_unmanaged, ARB_UNMANAGED_REPLY_MAX);
 	case ARBOR__ENVELOPE__BODY_HEAD_REPLY:
 		if (e->head_reply->n_policies > ARB_MAX_POLICIES)
 			return ARB_EPROTO;

@@ -56,6 +56,8 @@
 #define AGG_WANT_MAX		4096		/* receipts asked for at once */
 #define AGG_BESIDE		0x01		/* spool key: not verified */
 #define AGG_BESIDE_MAX		65536		/* spool records, then refuse */
+/* Most bytes one unmanaged address takes in a batch. */
+#define AGG_UNMANAGED_BYTES	(ARB_UNMANAGED_ADDR_MAX + 3 * ARB_MAX_ID + 64)
 
 struct relay_info {		/* a relay below, as last heard */
 	char		*parent;
@@ -70,6 +72,8 @@ struct pending {		/* a request upward, outliving the agg */
 	struct relay_agg	*agg;
 	struct arb_req		*req;		/* enrolment: the child's */
 	struct pending		*next;
+	char			 addr[ARB_NET_ADDR_LEN];	/* the child's */
+	char			 id[ARB_MAX_ID + 1];	/* it claims */
 };
 
 struct relay_agg {
@@ -186,6 +190,8 @@ receipt_keep(struct relay_core *c, struct arb_txn *t, const Arbor__Signed *sg)
 		return 0;
 	if ((rv = arb_receipt_open(c->c.keys, sg, &rc)) != 0)
 		return rv;
+	relay_unm_id(c, rc->endpoint_id, rc->unknown ? RELAY_EP_UNKNOWN :
+	    rc->revoked ? RELAY_EP_REVOKED : RELAY_EP_MANAGED);
 	if (receipt_get(t, rc->endpoint_id, &osg, &old) == 0) {
 		newer = rc->at_ms > old->at_ms;
 		arb_wire_free_receipt(old);
@@ -227,15 +233,18 @@ receipts_keep(struct relay_core *c, Arbor__Signed **v, size_t n)
  */
 static int
 report_check(struct arb_txn *t, const Arbor__Signed *sg,
-    const Arbor__Report *r)
+    const Arbor__Report *r, enum relay_ep *statep)
 {
 	Arbor__Signed	*rs;
 	Arbor__Receipt	*rc;
 	struct arb_key	*k;
 	int		 rv;
 
+	*statep = RELAY_EP_UNSEEN;
 	if ((rv = receipt_get(t, r->endpoint_id, &rs, &rc)) != 0)
 		return ARB_ENOTFOUND;
+	*statep = rc->unknown ? RELAY_EP_UNKNOWN : rc->revoked ?
+	    RELAY_EP_REVOKED : RELAY_EP_MANAGED;
 	if (rc->unknown)
 		rv = ARB_ENOTFOUND;
 	else if ((rv = arb_key_from_raw_public(rc->pubkey.data, &k)) == 0) {
@@ -247,6 +256,26 @@ report_check(struct arb_txn *t, const Arbor__Signed *sg,
 	return rv;
 }
 
+enum relay_ep
+relay_agg_endpoint(struct relay_core *c, const char *id)
+{
+	Arbor__Signed	*rs;
+	Arbor__Receipt	*rc;
+	struct arb_txn	*t;
+	enum relay_ep	 st = RELAY_EP_UNSEEN;
+
+	if (arb_txn_begin(c->c.store, 0, &t) != 0)
+		return st;
+	if (receipt_get(t, id, &rs, &rc) == 0) {
+		st = rc->unknown ? RELAY_EP_UNKNOWN : rc->revoked ?
+		    RELAY_EP_REVOKED : RELAY_EP_MANAGED;
+		arb_wire_free_receipt(rc);
+		arb_wire_free_signed(rs);
+	}
+	arb_txn_abort(t);
+	return st;
+}
+
 /* ------------------------------------------------------------ enrolment */
 
 static void
@@ -254,13 +283,17 @@ agg_enroll_cb(int rv, Arbor__Envelope *reply, void *arg)
 {
 	struct pending		*p = arg;
 	struct arb_req		*req = p->req;
-	struct relay_agg	*g = pending_end(p);
+	struct relay_agg	*g;
+	char			 addr[ARB_NET_ADDR_LEN], id[ARB_MAX_ID + 1];
 
-	if (g == NULL)
+	memcpy(addr, p->addr, sizeof(addr));
+	memcpy(id, p->id, sizeof(id));
+	if ((g = pending_end(p)) == NULL)
 		return;			/* the child's request is gone too */
 	if (rv != 0 && reply != NULL &&
 	    reply->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
 		/* The root's refusal says why (a token used up): pass it on. */
+		relay_unm_note(g->c, addr, "enrol-refused", id, 0);
 		relay_send(g->c, req, reply);
 		return;
 	}
@@ -269,6 +302,7 @@ agg_enroll_cb(int rv, Arbor__Envelope *reply, void *arg)
 		    "enrol: parent");
 		return;
 	}
+	relay_unm_managed(g->c, addr);
 	/* The endpoint's key, in the root's word: its reports verify. */
 	if ((rv = receipts_keep(g->c, &reply->enroll_reply->receipt,
 	    reply->enroll_reply->receipt ? 1 : 0)) != 0)
@@ -283,6 +317,7 @@ relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
 	struct relay_agg	*g = c->agg;
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__Enroll		 fwd = ARBOR__ENROLL__INIT;
+	Arbor__EnrollBody	*eb;
 	char			*via[16];
 	struct pending		*p;
 	size_t			 i, n = 0;
@@ -299,6 +334,13 @@ relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
 	if ((p = pending_new(g, req)) == NULL) {
 		relay_error(c, req, -ENOMEM, "enrol");
 		return;
+	}
+	/* Who asks, and as whom, for the list of unmanaged addresses. */
+	(void)arb_req_addr(req, p->addr, sizeof(p->addr));
+	if (e->enroll != NULL && arb_wire_decode_enroll(e->enroll->body.data,
+	    e->enroll->body.len, &eb) == 0) {
+		snprintf(p->id, sizeof(p->id), "%s", eb->endpoint_id);
+		arb_wire_free_enroll(eb);
 	}
 	if ((rv = arb_link_request(c->c.link, &env,
 	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, agg_enroll_cb, p)) != 0) {
@@ -318,7 +360,7 @@ relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
  */
 static int
 spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
-    const Arbor__Report *r, int *addedp)
+    const Arbor__Report *r, int *addedp, enum relay_ep *statep)
 {
 	Arbor__ReportEntry	 out = ARBOR__REPORT_ENTRY__INIT;
 	uint8_t			 key[ARB_REPORT_KEY_MAX], *buf = NULL;
@@ -328,7 +370,7 @@ spool_put(struct relay_core *c, struct arb_txn *t, const Arbor__ReportEntry *in,
 	int			 rv;
 
 	*addedp = 0;
-	if ((rv = report_check(t, in->report, r)) == ARB_ENOTFOUND) {
+	if ((rv = report_check(t, in->report, r, statep)) == ARB_ENOTFOUND) {
 		/* Bounded: unverified entries cannot fill the disk. */
 		(void)arb_txn_count(t, ARB_DB_SPOOL, &held);
 		if (held >= AGG_BESIDE_MAX)
@@ -577,6 +619,38 @@ batch_receipts(struct relay_agg *g, struct arb_txn *t,
 	arb_strmap_each(ids, receipt_each_cb, &re);
 }
 
+/*
+ * What an agent's own report says of its address: managed once a report
+ * verifies with the key the root enrolled; unmanaged when the root does
+ * not know or revoked the endpoint, or the signature is not its key's;
+ * noted (listed after the grace) while the relay has no word of it.
+ */
+static void
+batch_note(struct relay_core *c, struct arb_req *req, const Arbor__Report *r,
+    int rv, enum relay_ep st, char *addr, size_t len)
+{
+	const char	*why = NULL;
+	int		 pending = 0;
+
+	if (addr[0] == '\0' && arb_req_addr(req, addr, len) != 0)
+		return;
+	if (rv == ARB_EBADSIG || rv == ARB_EUNKNOWNKEY)
+		why = "report-refused";
+	else if (st == RELAY_EP_UNKNOWN)
+		why = "unknown-endpoint";
+	else if (st == RELAY_EP_REVOKED)
+		why = "revoked";
+	else if (rv == 0 && st == RELAY_EP_MANAGED) {
+		relay_unm_managed(c, addr);
+		return;
+	} else if (rv == 0) {
+		why = "never-enrolled";
+		pending = 1;
+	}
+	if (why != NULL)
+		relay_unm_note(c, addr, why, r->endpoint_id, pending);
+}
+
 void
 relay_agg_batch(struct relay_core *c, struct arb_req *req,
     Arbor__ReportBatch *b)
@@ -588,6 +662,8 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 	struct arb_strmap	*ids = NULL;
 	Arbor__Refusal		*rf = NULL;
 	Arbor__Report		*r;
+	enum relay_ep		 st;
+	char			 addr[ARB_NET_ADDR_LEN] = "";
 	size_t			 i;
 	int			 rv, added;
 
@@ -616,7 +692,11 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 			if (arb_strmap_count(ids) < AGG_WANT_MAX)
 				(void)arb_strmap_put(ids, r->endpoint_id,
 				    (void *)1, NULL);
-			rv = spool_put(c, t, b->entries[i], r, &added);
+			rv = spool_put(c, t, b->entries[i], r, &added, &st);
+			/* The child's own report: its address tells. */
+			if (b->entries[i]->n_via == 0)
+				batch_note(c, req, r, rv, st, addr,
+				    sizeof(addr));
 		}
 		/* Malformed, or not what its endpoint signed: refused. */
 		if (rv == ARB_EPROTO || rv == ARB_EBADSIG ||
@@ -643,6 +723,7 @@ relay_agg_batch(struct relay_core *c, struct arb_req *req,
 		goto fail;
 	}
 	agg_take_relays(g, b);
+	relay_unm_take(c, b);
 	/* Acknowledged only once the group is committed. */
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_ACK;
 	env.report_ack = &ack;
@@ -724,6 +805,7 @@ agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 		log_warnx("relay: reports: parent did not take the batch: %s",
 		    arb_strerror(rv));
 		g->info_changed = 1;	/* say it again */
+		relay_unm_sent(c, 0);
 		(void)arb_queue_failed(&g->spool, uv_now(c->c.loop));
 		goto out;
 	}
@@ -824,15 +906,20 @@ agg_flush(struct relay_agg *g)
 	ia.store = calloc(nrel, sizeof(*ia.store));
 	if (!co.entries || !ia.v || !ia.store)
 		goto out;
-	if (arb_queue_collect(&g->spool, AGG_BATCH_MAX, AGG_BATCH_BYTES, 0,
-	    spool_take_cb, &co, &sent) != 0)
+	/* The unmanaged addresses ride along, within the same bytes. */
+	if (relay_unm_fill(c, &b) != 0)
+		goto out;
+	if (arb_queue_collect(&g->spool, AGG_BATCH_MAX, AGG_BATCH_BYTES -
+	    b.n_unmanaged * AGG_UNMANAGED_BYTES, 0, spool_take_cb, &co,
+	    &sent) != 0)
 		goto out;
 	/*
 	 * Receipts asked for ride with reports, or with an idle batch at most
 	 * every AGG_IDLE_MS; news of this relay (a child that appeared) goes
 	 * at the next tick.
 	 */
-	if (co.n == 0 && !g->info_changed && now - g->last_up_ms < AGG_IDLE_MS)
+	if (co.n == 0 && !g->info_changed && !relay_unm_changed(c) &&
+	    now - g->last_up_ms < AGG_IDLE_MS)
 		goto out;
 	if ((want = calloc(arb_strmap_count(g->want) + 1,
 	    sizeof(*want))) == NULL)
@@ -849,7 +936,7 @@ agg_flush(struct relay_agg *g)
 	self.at = (int64_t)time(NULL);
 	/* Nothing to report, ask or say: a heartbeat at most. */
 	if (co.n == 0 && nwant == 0 && !agg_info_changed(g, &self) &&
-	    g->last_up_ms != 0 && now - g->last_up_ms < AGG_HEARTBEAT_MS)
+	    !relay_unm_changed(c) && g->last_up_ms != 0 && now - g->last_up_ms < AGG_HEARTBEAT_MS)
 		goto out;
 	ia.v[ia.n++] = &self;
 	arb_strmap_each(g->relays, info_cb, &ia);
@@ -873,6 +960,7 @@ agg_flush(struct relay_agg *g)
 	}
 	g->inflight = 1;
 	g->last_up_ms = now;
+	relay_unm_sent(c, 1);
 	g->spooled = 0;
 	agg_info_sent(g, &self);
 	g->sent = sent;
@@ -882,6 +970,7 @@ agg_flush(struct relay_agg *g)
 	g->want = NULL;
 	(void)arb_strmap_new(&g->want);
 out:
+	free(b.unmanaged);
 	free(want);
 	for (i = 0; i < co.n; i++)
 		arb_wire_free_entry(co.entries[i]);

@@ -201,7 +201,9 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 	if ((rv = arb_strmap_new(&c->children)) != 0 ||
 	    (rv = relay_cache_init(c)) != 0 ||
 	    (rv = arb_group_new(cf->loop, cf->store, cf->name,
-	    &c->group)) != 0 || (rv = relay_shape_init(c)) != 0)
+	    &c->group)) != 0 || (rv = relay_shape_init(c)) != 0 ||
+	    (rv = relay_unm_init(c, cf->unmanaged_grace > 0 ?
+	    cf->unmanaged_grace : 600)) != 0)
 		goto fail;
 	if ((rv = arb_pub_listen(cf->net, cf->pub, &c->pubs)) != 0)
 		goto fail;
@@ -227,11 +229,38 @@ fail:
 		relay_agg_free(c);
 	arb_group_free(c->group);
 	relay_shape_fini(c);
+	relay_unm_fini(c);
 	relay_cache_fini(c);
 	arb_strmap_free(c->children, free);
 	free(c->chunkbuf);
 	free(c);
 	return rv;
+}
+
+void
+relay_core_unmanaged_note(struct relay_core *c, struct arb_req *req,
+    const char *reason, const char *claimed)
+{
+	relay_unm_note_req(c, req, reason, claimed, 0);
+}
+
+void
+relay_core_unmanaged_managed(struct relay_core *c, struct arb_req *req)
+{
+	relay_unm_managed_req(c, req);
+}
+
+void
+relay_core_unmanaged_take(struct relay_core *c, const Arbor__ReportBatch *b)
+{
+	relay_unm_take(c, b);
+}
+
+int
+relay_core_unmanaged(struct relay_core *c, size_t max,
+    Arbor__Unmanaged ***vp, size_t *np, uint64_t *evictedp)
+{
+	return relay_unm_list(c, max, vp, np, evictedp);
 }
 
 struct arb_group *
@@ -264,6 +293,7 @@ relay_core_free(struct relay_core *c)
 	arb_pub_close(c->pubs);
 	arb_strmap_free(c->children, free);
 	c->children = NULL;
+	relay_unm_fini(c);
 	/* The fetches themselves end with the pipeline; detach from them. */
 	relay_cache_fini(c);
 	if (c->head_signed)

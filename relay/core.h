@@ -60,6 +60,21 @@ struct relay_core_conf {
 	void	(*on_batch)(void *arg, struct arb_req *req,
 		    Arbor__ReportBatch *b);
 	void	 *hook_arg;
+	/*
+	 * At the root, what it holds of endpoint id (enum relay_ep), for
+	 * the polls of endpoints not managed; NULL at a relay, which asks
+	 * the receipts it holds.
+	 */
+	int	(*endpoint_state)(void *arg, const char *id);
+	int64_t			 unmanaged_grace;	/* s; 0: 600 */
+};
+
+/* What a node knows of an endpoint id a child gives. */
+enum relay_ep {
+	RELAY_EP_UNSEEN,	/* no word of it yet */
+	RELAY_EP_MANAGED,	/* enrolled, not revoked */
+	RELAY_EP_UNKNOWN,	/* the root has no such endpoint */
+	RELAY_EP_REVOKED,	/* the operator revoked it */
 };
 
 /*
@@ -151,6 +166,23 @@ struct arb_http;
  */
 int	relay_core_serve_metrics(struct relay_core *c, struct arb_http *h,
 	    int (*fill)(void *arg, struct arb_metrics *m), void *arg);
+
+/*
+ * Unmanaged addresses (see the top of relay/unmanaged.c), for the root's
+ * hooks: note the address of req's connection with reason and the
+ * endpoint id it claimed (may be NULL); forget it (it is managed now);
+ * take what a child's batch says; and list them, the most recently seen
+ * first, at most max: *vp (one allocation, free() it) points into the
+ * core's table and is valid until the core next runs.  0 or -ENOMEM.
+ */
+void	relay_core_unmanaged_note(struct relay_core *c, struct arb_req *req,
+	    const char *reason, const char *claimed);
+void	relay_core_unmanaged_managed(struct relay_core *c,
+	    struct arb_req *req);
+void	relay_core_unmanaged_take(struct relay_core *c,
+	    const Arbor__ReportBatch *b);
+int	relay_core_unmanaged(struct relay_core *c, size_t max,
+	    Arbor__Unmanaged ***vp, size_t *np, uint64_t *evictedp);
 
 /*
  * Commit what the group holds (its replies go out), stop serving and

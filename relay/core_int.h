@@ -31,6 +31,7 @@ struct named_blob {		/* a blob that a current policy names */
 struct miss;			/* cache.c: one blob being fetched */
 struct cchunk;			/* cache.c: one chunk kept in memory */
 struct relay_shape;		/* shape.c: the rates to children */
+struct relay_unm;		/* unmanaged.c: addresses not managed */
 
 /*
  * A blob whose upstream fetch failed: children asking for it get the same
@@ -79,6 +80,7 @@ struct relay_core {
 	int64_t			 children_pruned;	/* s, last looked */
 	int			 children_full;	/* logged that it is */
 	struct relay_shape	*shape;		/* NULL: no rate to children */
+	struct relay_unm	*unm;
 	int			(*mfill)(void *, struct arb_metrics *);
 	void			*marg;		/* relay_core_serve_metrics */
 };
@@ -98,6 +100,7 @@ void	relay_serve_chunk(struct relay_core *, struct arb_req *,
 	    const uint8_t *sha, uint64_t off, uint32_t len);
 void	relay_head_replies(struct relay_core *, const Arbor__Head *);
 uint32_t relay_children(struct relay_core *, int64_t since);
+enum relay_ep relay_endpoint_state(struct relay_core *, const char *id);
 
 /* shape.c */
 int	relay_shape_init(struct relay_core *);
@@ -125,6 +128,28 @@ const uint8_t *relay_cache_chunk(struct relay_core *, const uint8_t *sha,
 const uint8_t *relay_cache_keep(struct relay_core *, const uint8_t *sha,
 	    uint32_t idx, const uint8_t *data, uint32_t len);
 
+/* unmanaged.c */
+int	relay_unm_init(struct relay_core *, int64_t grace);
+void	relay_unm_fini(struct relay_core *);
+/* pending: a poll, listed only once it lasts past the grace. */
+void	relay_unm_note(struct relay_core *, const char *addr,
+	    const char *reason, const char *claimed, int pending);
+void	relay_unm_note_req(struct relay_core *, struct arb_req *,
+	    const char *reason, const char *claimed, int pending);
+void	relay_unm_managed(struct relay_core *, const char *addr);
+void	relay_unm_managed_req(struct relay_core *, struct arb_req *);
+/* What the root's receipt says of id: managed drops it, else listed. */
+void	relay_unm_id(struct relay_core *, const char *id, enum relay_ep);
+void	relay_unm_take(struct relay_core *, const Arbor__ReportBatch *);
+int	relay_unm_list(struct relay_core *, size_t max, Arbor__Unmanaged ***,
+	    size_t *, uint64_t *evictedp);
+/* Into a batch going up (b->unmanaged: free() it after). */
+int	relay_unm_fill(struct relay_core *, Arbor__ReportBatch *b);
+int	relay_unm_changed(const struct relay_core *);
+/* The list went up (ok) or must be said again. */
+void	relay_unm_sent(struct relay_core *, int ok);
+uint64_t relay_unm_count(struct relay_core *);
+
 /* aggregate.c */
 int	relay_agg_new(struct relay_core *);
 void	relay_agg_free(struct relay_core *);
@@ -132,6 +157,8 @@ void	relay_agg_enroll(struct relay_core *, struct arb_req *,
 	    Arbor__Enroll *);
 void	relay_agg_batch(struct relay_core *, struct arb_req *,
 	    Arbor__ReportBatch *);
+/* What the receipt held for id says of it. */
+enum relay_ep relay_agg_endpoint(struct relay_core *, const char *id);
 /* Reports spooled, and ms since the parent last took a batch (0: never). */
 void	relay_agg_spool(struct relay_core *, uint64_t *depthp,
 	    uint64_t *agep);

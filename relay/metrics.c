@@ -103,6 +103,9 @@ relay_core_metrics(struct relay_core *c, struct arb_metrics *m)
 	one(m, &rv, "arbor_batch_in_bytes_total", ARB_METRIC_COUNTER,
 	    "Bytes of report batches received from children",
 	    (double)st.batch_bytes_in);
+	one(m, &rv, "arbor_unmanaged_addresses", ARB_METRIC_GAUGE,
+	    "Addresses that reached this node or those below it but are not "
+	    "managed (arborctl unmanaged)", (double)relay_unm_count(c));
 	if (c->agg != NULL) {	/* a relay: what comes from and goes up */
 		relay_agg_spool(c, &depth, &age);
 		one(m, &rv, "arbor_fetched_bytes_total", ARB_METRIC_COUNTER,

@@ -333,11 +333,54 @@ relay_head_replies(struct relay_core *c, const Arbor__Head *head)
 	free(pols);
 }
 
+/*
+ * What this node knows of endpoint id: the root asks its records, a relay
+ * the receipt it holds (the root's word, passed down).
+ */
+enum relay_ep
+relay_endpoint_state(struct relay_core *c, const char *id)
+{
+	if (c->c.endpoint_state != NULL)
+		return c->c.endpoint_state(c->c.hook_arg, id);
+	if (c->agg != NULL)
+		return relay_agg_endpoint(c, id);
+	return RELAY_EP_UNSEEN;
+}
+
+/*
+ * An agent's poll under an id no receipt names is noted, and listed as
+ * unmanaged once it has polled so for the grace time (an endpoint that
+ * enrolled through another relay has reported by then); one the root
+ * does not know, or revoked, at once.
+ */
+static void
+serve_poll_check(struct relay_core *c, struct arb_req *req,
+    const Arbor__GetHead *gh)
+{
+	if (gh->node_id == NULL || gh->node_id[0] == '\0' ||
+	    (gh->kind != NULL && strcmp(gh->kind, "relay") == 0))
+		return;
+	switch (relay_endpoint_state(c, gh->node_id)) {
+	case RELAY_EP_MANAGED:
+		break;
+	case RELAY_EP_UNKNOWN:
+		relay_unm_note_req(c, req, "unknown-endpoint", gh->node_id, 0);
+		break;
+	case RELAY_EP_REVOKED:
+		relay_unm_note_req(c, req, "revoked", gh->node_id, 0);
+		break;
+	default:
+		relay_unm_note_req(c, req, "never-enrolled", gh->node_id, 1);
+		break;
+	}
+}
+
 static void
 serve_get_head(struct relay_core *c, struct arb_req *req,
     const Arbor__GetHead *gh)
 {
 	serve_seen(c, gh->node_id, gh->kind);
+	serve_poll_check(c, req, gh);
 	if (c->head_signed == NULL || c->head_bare == NULL) {
 		relay_error(c, req, ARB_ENOTFOUND, "head");
 		return;

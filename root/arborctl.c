@@ -142,6 +142,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  endpoint lock ID|--group G [--until T] [--reason R]\n"
 	    "                        keep it (them) from every action\n"
 	    "  endpoint unlock ID|--group G, endpoint locks [--json]\n", 1 },
+	{ "unmanaged", cmd_unmanaged,
+	    "  unmanaged [--json]    addresses that reached a relay but are "
+	    "not managed\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "arbor/wire.h"
+#include "view.h"
 
 struct ctl {
 	const char	*url;	/* the root's control socket */
@@ -99,12 +100,11 @@ int	cmd_rollout(struct ctl *, int, char *[]);
 int	cmd_token(struct ctl *, int, char *[]);
 int	cmd_endpoint(struct ctl *, int, char *[]);
 int	cmd_endpoint_lock(struct ctl *, int, char *[]);
+int	cmd_unmanaged(struct ctl *, int, char *[]);
 
 /* ctl_rollout.c */
 /* Every staged rollout's status line from the root into *repp. */
 int	ctl_rollout_get(const struct ctl *c, Arbor__Envelope **repp);
-/* One status line ("policy=ID wave=1 ...") as a JSON object. */
-json_t	*ctl_rollout_json(const char *line);
 /* The line of policy id in rep (NULL allowed) as JSON, or NULL. */
 json_t	*ctl_rollout_find(const Arbor__Envelope *rep, const char *id);
 /* "  rollout: wave 1 of 3 (pilot, 5 %): halted; 4 in, ..." of o. */
@@ -125,22 +125,12 @@ int	cmd_retire(struct ctl *, int, char *[]);
 int	cmd_push(struct ctl *, int, char *[]);
 int	cmd_catalog(struct ctl *, int, char *[]);
 int	cmd_rollback(struct ctl *, int, char *[]);
-/* A policy in the root's current catalog. */
-struct ctl_current {
-	char		*id;
-	uint32_t	 version;
-	int		 targeted;	/* names endpoints, groups or props */
-};
 /*
  * The current policies, from the root's catalog: 0 with *vp (freed with
- * ctl_current_free) and *np set, or 1 after a message.
+ * view_current_free) and *np set, or 1 after a message.
  */
-int	ctl_get_current(const struct ctl *c, struct ctl_current **vp,
+int	ctl_get_current(const struct ctl *c, struct view_current **vp,
 	    size_t *np);
-/* The entry for id, or NULL: a policy not in the catalog (retired). */
-const struct ctl_current *ctl_current_find(const struct ctl_current *v,
-	    size_t n, const char *id);
-void	ctl_current_free(struct ctl_current *v, size_t n);
 /* Ask the root for its catalog; 0 with *repp (arb_wire_free), or 1. */
 int	ctl_get_catalog(const struct ctl *c, Arbor__Envelope **repp);
 

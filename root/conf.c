@@ -84,6 +84,7 @@ k_deadline_low(void *c, const char *v, char *e, size_t n)
 }
 
 ARB_CONF_STRKEY(k_metrics_listen, struct root_conf, metrics_listen)
+ARB_CONF_STRKEY(k_api_listen, struct root_conf, api_listen)
 
 static int
 k_control_tcp(void *c, const char *v, char *e, size_t n)
@@ -171,6 +172,10 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
 	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
 	    "https://HOST:PORT/metrics (default: off)" },
+	{ "api_listen", k_api_listen, "serve the HTTP JSON API at "
+	    "http://HOST:PORT/api/v1/ (loopback unless allow_plain) or "
+	    "https://HOST:PORT/api/v1/; may be metrics_listen's address "
+	    "(default: off)" },
 	{ "deadline_critical", k_deadline_critical, "the deadline of a "
 	    "critical policy that gives none, after its publish, or none "
 	    "(default 24h)" },
@@ -281,6 +286,15 @@ root_conf_check(struct root_conf *c)
 	if (c->metrics_listen != NULL &&
 	    arb_tls_conf_http("metrics_listen", c->metrics_listen) != 0)
 		rv = ARB_ECONFIG;
+	if (c->api_listen != NULL &&
+	    arb_tls_conf_http("api_listen", c->api_listen) != 0)
+		rv = ARB_ECONFIG;
+	/* The API asks for no token yet: nothing off this machine reaches it. */
+	if (c->api_listen != NULL && !arb_url_loopback(c->api_listen)) {
+		log_warnx("configuration: api_listen: %s: the API takes no "
+		    "tokens yet, so it listens on loopback only", c->api_listen);
+		rv = ARB_ECONFIG;
+	}
 	if (rv == 0)
 		rv = control_check(c);
 	return rv;
@@ -298,6 +312,7 @@ root_conf_clear(struct root_conf *c)
 	free(c->enroll_ca);
 	free(c->enroll_svc);
 	free(c->metrics_listen);
+	free(c->api_listen);
 	while (c->ntokens > 0)
 		free(c->tokens[--c->ntokens]);
 	free(c->tokens);

@@ -477,6 +477,25 @@ root_catalog(struct root *r, struct arb_req *req)
 		arb_wire_free_signed(head);
 }
 
+/* arborctl unmanaged: what the relays and the root saw, newest first. */
+static void
+root_get_unmanaged(struct root *r, struct arb_req *req)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__UnmanagedReply	 ur = ARBOR__UNMANAGED_REPLY__INIT;
+	int			 rv;
+
+	if ((rv = relay_core_unmanaged(r->core, ARB_UNMANAGED_REPLY_MAX,
+	    &ur.unmanaged, &ur.n_unmanaged, &ur.evicted)) != 0) {
+		root_reply_error(req, rv, "unmanaged");
+		return;
+	}
+	env.body_case = ARBOR__ENVELOPE__BODY_UNMANAGED_REPLY;
+	env.unmanaged_reply = &ur;
+	root_reply(req, &env);
+	free(ur.unmanaged);
+}
+
 void
 root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 {
@@ -543,6 +562,9 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		break;
 	case ARBOR__ENVELOPE__BODY_LOCK_CTL:
 		root_lock_ctl(r, req, env->lock_ctl);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_UNMANAGED:
+		root_get_unmanaged(r, req);
 		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
 		/* arborctl import-reports: judged as a relay's batch is. */

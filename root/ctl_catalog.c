@@ -261,23 +261,6 @@ ctl_time(int64_t t, char *out, size_t outlen)
 		snprintf(out, outlen, "%" PRId64, t);
 }
 
-/* The head's entry for a policy body, matched by its hash; or NULL. */
-static const Arbor__PolicyRef *
-ctl_find_ref(const Arbor__Head *h, const Arbor__Signed *s)
-{
-	uint8_t	sha[ARB_SHA256_LEN];
-	size_t	i;
-
-	if (h == NULL || arb_sha256(s->body.data, s->body.len, sha) != 0)
-		return NULL;
-	for (i = 0; i < h->n_policies; i++)
-		if (h->policies[i]->sha256.len == ARB_SHA256_LEN &&
-		    memcmp(h->policies[i]->sha256.data, sha,
-		    ARB_SHA256_LEN) == 0)
-			return h->policies[i];
-	return NULL;
-}
-
 static void
 ctl_print_policy(const Arbor__Policy *p, int urgent)
 {
@@ -296,33 +279,6 @@ ctl_print_policy(const Arbor__Policy *p, int urgent)
 	}
 }
 
-static json_t *
-ctl_json_policy(const Arbor__Policy *p, int urgent)
-{
-	json_t	*o, *blobs, *b;
-	char	 hex[ARB_SHA256_HEX];
-	size_t	 i;
-
-	if ((blobs = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < p->n_blobs; i++) {
-		hex[0] = '\0';
-		if (p->blobs[i]->sha256.len == ARB_SHA256_LEN)
-			arb_hex(p->blobs[i]->sha256.data, ARB_SHA256_LEN, hex);
-		b = json_pack("{s:s, s:s, s:I}", "name", p->blobs[i]->name,
-		    "sha256", hex, "size", (json_int_t)p->blobs[i]->size);
-		if (b == NULL || json_array_append_new(blobs, b) != 0) {
-			json_decref(blobs);
-			return NULL;
-		}
-	}
-	o = json_pack("{s:s, s:I, s:s, s:s, s:b, s:I, s:o}", "id", p->id,
-	    "version", (json_int_t)p->version, "title", p->title,
-	    "severity", p->severity, "urgent", urgent, "published_at",
-	    (json_int_t)p->published_at, "blobs", blobs);
-	return o;
-}
-
 /* Decode and show the catalog; 0, or 1 after a message. */
 static int
 ctl_show_catalog(const struct ctl *c, const Arbor__CatalogReply *cr,
@@ -331,31 +287,18 @@ ctl_show_catalog(const struct ctl *c, const Arbor__CatalogReply *cr,
 	Arbor__Head		*h = NULL;
 	Arbor__Policy		*p;
 	const Arbor__PolicyRef	*ref;
-	json_t			*doc = NULL, *pols = NULL, *o;
 	char			 t1[32], t2[32];
 	size_t			 i;
 	int			 rv, ret = 1;
 
+	if (as_json)
+		return ctl_json_print(c, view_catalog(cr));
 	if (cr->head != NULL && (rv = arb_wire_decode_head(cr->head->body.data,
 	    cr->head->body.len, &h)) != 0) {
 		ctl_warnx(c, "bad head from the root: %s", arb_strerror(rv));
 		return 1;
 	}
-	if (as_json) {
-		if ((pols = json_array()) == NULL)
-			goto nomem;
-		doc = h == NULL ? json_pack("{s:n}", "head") :
-		    json_pack("{s:{s:I, s:I, s:I}}", "head",
-		    "seq", (json_int_t)h->seq, "issued_at",
-		    (json_int_t)h->issued_at, "expires_at",
-		    (json_int_t)h->expires_at);
-		if (doc == NULL) {
-			json_decref(pols);
-			goto nomem;
-		}
-		if (json_object_set_new(doc, "policies", pols) != 0)
-			goto nomem;
-	} else if (h == NULL) {
+	if (h == NULL) {
 		printf("no head yet\n");
 	} else {
 		ctl_time(h->issued_at, t1, sizeof(t1));
@@ -372,27 +315,12 @@ ctl_show_catalog(const struct ctl *c, const Arbor__CatalogReply *cr,
 			    arb_strerror(rv));
 			goto done;
 		}
-		ref = ctl_find_ref(h, cr->policies[i]);
-		if (!as_json) {
-			ctl_print_policy(p, ref != NULL && ref->urgent);
-		} else if ((o = ctl_json_policy(p, ref != NULL &&
-		    ref->urgent)) == NULL || json_array_append_new(pols,
-		    o) != 0) {
-			arb_wire_free_policy(p);
-			goto nomem;
-		}
+		ref = view_find_ref(h, cr->policies[i]);
+		ctl_print_policy(p, ref != NULL && ref->urgent);
 		arb_wire_free_policy(p);
 	}
-	if (as_json) {
-		ret = ctl_json_print(c, doc);
-		doc = NULL;
-	} else
-		ret = 0;
-	goto done;
-nomem:
-	ctl_warnx(c, "%s", strerror(ENOMEM));
+	ret = 0;
 done:
-	json_decref(doc);
 	if (h != NULL)
 		arb_wire_free_head(h);
 	return ret;
@@ -410,70 +338,17 @@ ctl_get_catalog(const struct ctl *c, Arbor__Envelope **repp)
 }
 
 int
-ctl_get_current(const struct ctl *c, struct ctl_current **vp, size_t *np)
+ctl_get_current(const struct ctl *c, struct view_current **vp, size_t *np)
 {
-	Arbor__Envelope		*rep;
-	Arbor__CatalogReply	*cr;
-	Arbor__Policy		*p;
-	struct ctl_current	*v;
-	size_t			 i, n = 0;
-	int			 rv;
+	Arbor__Envelope	*rep;
+	int		 rv;
 
 	if (ctl_get_catalog(c, &rep) != 0)
 		return 1;
-	cr = rep->catalog_reply;
-	if ((v = calloc(cr->n_policies + 1, sizeof(*v))) == NULL) {
-		ctl_warnx(c, "%s", strerror(ENOMEM));
-		goto fail;
-	}
-	for (i = 0; i < cr->n_policies; i++) {
-		if ((rv = arb_wire_decode_policy(cr->policies[i]->body.data,
-		    cr->policies[i]->body.len, &p)) != 0) {
-			ctl_warnx(c, "bad policy from the root: %s",
-			    arb_strerror(rv));
-			goto fail;
-		}
-		v[n].targeted = p->n_target_endpoints > 0 ||
-		    p->n_target_groups > 0 || p->n_target_props > 0;
-		v[n].version = p->version;
-		v[n].id = strdup(p->id);
-		arb_wire_free_policy(p);
-		if (v[n++].id == NULL) {
-			ctl_warnx(c, "%s", strerror(ENOMEM));
-			goto fail;
-		}
-	}
+	if ((rv = view_current(rep->catalog_reply, vp, np)) != 0)
+		ctl_warnx(c, "bad policy from the root: %s", arb_strerror(rv));
 	arb_wire_free(rep);
-	*vp = v;
-	*np = n;
-	return 0;
-fail:
-	ctl_current_free(v, n);
-	arb_wire_free(rep);
-	return 1;
-}
-
-const struct ctl_current *
-ctl_current_find(const struct ctl_current *v, size_t n, const char *id)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i].id, id) == 0)
-			return &v[i];
-	return NULL;
-}
-
-void
-ctl_current_free(struct ctl_current *v, size_t n)
-{
-	size_t	i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i].id);
-	free(v);
+	return rv != 0;
 }
 
 int

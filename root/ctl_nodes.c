@@ -61,19 +61,6 @@ struct ctl_eprow {
 	char	*col[EPC_COUNT];
 };
 
-static int
-ctl_cmp_ep(const void *a, const void *b)
-{
-	const Arbor__EndpointInfo *const *x = a, *const *y = b;
-	int	d;
-
-	if ((d = strcmp((*x)->hostname, (*y)->hostname)) != 0)
-		return d;
-	if ((d = strcmp((*x)->endpoint_id, (*y)->endpoint_id)) != 0)
-		return d;
-	return strcmp((*x)->policy_id, (*y)->policy_id);
-}
-
 /* "r1 < r2 < r3", nearest the endpoint first; "direct" for none. */
 static char *
 ctl_via(const Arbor__EndpointInfo *e)
@@ -209,48 +196,6 @@ done:
 	return ret;
 }
 
-static int
-ctl_ep_json(const struct ctl *c, Arbor__EndpointInfo **v, size_t n)
-{
-	json_t		*doc, *via, *o;
-	const char	*name;
-	size_t		 i, k;
-
-	if ((doc = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if ((via = json_array()) == NULL)
-			goto nomem;
-		for (k = 0; k < v[i]->n_via; k++)
-			if (json_array_append_new(via,
-			    json_string(v[i]->via[k])) != 0) {
-				json_decref(via);
-				goto nomem;
-			}
-		name = arb_state_name(v[i]->state);
-		o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?, s:I, s:i, "
-		    "s:s, s:I, s:b, s:s, s:s, s:b, s:s}", "endpoint_id",
-		    v[i]->endpoint_id,
-		    "hostname", v[i]->hostname,
-		    "last_contact", (json_int_t)v[i]->last_contact,
-		    "via", via, "policy_id", v[i]->policy_id,
-		    "state", name, "state_code", (json_int_t)v[i]->state,
-		    "exit_code", (int)v[i]->exit_code,
-		    "detail", v[i]->detail,
-		    "version", (json_int_t)v[i]->version,
-		    "revoked", (int)v[i]->revoked,
-		    "revoked_reason", v[i]->revoked_reason,
-		    "relay", v[i]->relay, "locked", (int)v[i]->locked,
-		    "locked_reason", v[i]->locked_reason);
-		if (o == NULL || json_array_append_new(doc, o) != 0)
-			goto nomem;
-	}
-	return ctl_json_print(c, doc);
-nomem:
-	json_decref(doc);
-	return ctl_json_print(c, NULL);
-}
-
 int
 cmd_endpoints(struct ctl *c, int argc, char *argv[])
 {
@@ -298,11 +243,10 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 	    &rep) != 0)
 		return 1;
 	er = rep->endpoints_reply;
-	if (er->n_endpoints > 1)
-		qsort(er->endpoints, er->n_endpoints, sizeof(*er->endpoints),
-		    ctl_cmp_ep);
+	view_endpoints_sort(er->endpoints, er->n_endpoints);
 	if (as_json)
-		rv = ctl_ep_json(c, er->endpoints, er->n_endpoints);
+		rv = ctl_json_print(c, view_endpoints(er->endpoints,
+		    er->n_endpoints));
 	else
 		rv = ctl_ep_table(c, er->endpoints, er->n_endpoints,
 		    policy == NULL);
@@ -311,45 +255,6 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 }
 
 /* ---- tree */
-
-static int
-ctl_cmp_relay(const void *a, const void *b)
-{
-	const Arbor__RelayInfo *const *x = a, *const *y = b;
-
-	return strcmp((*x)->node_id, (*y)->node_id);
-}
-
-static int
-ctl_tree_json(const struct ctl *c, const Arbor__TreeReply *tr)
-{
-	json_t		*doc, *relays, *o;
-	size_t		 i;
-
-	if ((doc = json_pack("{s:I}", "head_seq",
-	    (json_int_t)tr->head_seq)) == NULL ||
-	    (relays = json_array()) == NULL ||
-	    json_object_set_new(doc, "relays", relays) != 0)
-		goto nomem;
-	for (i = 0; i < tr->n_relays; i++) {
-		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
-		    "node_id", tr->relays[i]->node_id,
-		    "parent", tr->relays[i]->parent,
-		    "parent_id", tr->relays[i]->parent_id[0] != '\0' ?
-		    tr->relays[i]->parent_id : "root",
-		    "children", (json_int_t)tr->relays[i]->children,
-		    "head_seq", (json_int_t)tr->relays[i]->head_seq,
-		    "lag", (json_int_t)(tr->head_seq -
-		    tr->relays[i]->head_seq),
-		    "last_contact", (json_int_t)tr->relays[i]->at);
-		if (o == NULL || json_array_append_new(relays, o) != 0)
-			goto nomem;
-	}
-	return ctl_json_print(c, doc);
-nomem:
-	json_decref(doc);
-	return ctl_json_print(c, NULL);
-}
 
 enum { TRC_NODE, TRC_CHILDREN, TRC_CONTACT, TRC_LAG, TRC_PARENT, TRC_COUNT };
 
@@ -527,13 +432,66 @@ cmd_tree(struct ctl *c, int argc, char *argv[])
 	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_TREE_REPLY, &rep) != 0)
 		return 1;
 	tr = rep->tree_reply;
-	if (tr->n_relays > 1)
-		qsort(tr->relays, tr->n_relays, sizeof(*tr->relays),
-		    ctl_cmp_relay);
+	view_tree_sort(tr);
 	if (as_json)
-		rv = ctl_tree_json(c, tr);
+		rv = ctl_json_print(c, view_tree(tr));
 	else
 		rv = ctl_tree_print(c, tr);
+	arb_wire_free(rep);
+	return rv;
+}
+
+/* arborctl unmanaged [--json]: addresses that reached the tree, not managed. */
+int
+cmd_unmanaged(struct ctl *c, int argc, char *argv[])
+{
+	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT, *rep;
+	Arbor__GetUnmanaged	 g = ARBOR__GET_UNMANAGED__INIT;
+	Arbor__UnmanagedReply	*ur;
+	json_t			*doc, *a;
+	char			 f[32], l[32];
+	size_t			 i;
+	int			 as_json, rv = 0;
+
+	if (ctl_json_arg(argc, argv, &as_json) != 0)
+		return 2;
+	req.body_case = ARBOR__ENVELOPE__BODY_GET_UNMANAGED;
+	req.get_unmanaged = &g;
+	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_UNMANAGED_REPLY, &rep) != 0)
+		return 1;
+	ur = rep->unmanaged_reply;
+	if (as_json) {
+		a = json_array();
+		for (i = 0; a != NULL && i < ur->n_unmanaged; i++)
+			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,"
+			    "s:I,s:I,s:s}", "addr", ur->unmanaged[i]->addr,
+			    "relay", ur->unmanaged[i]->relay, "reason",
+			    ur->unmanaged[i]->reason, "count",
+			    (json_int_t)ur->unmanaged[i]->count, "first_seen",
+			    (json_int_t)ur->unmanaged[i]->first_seen,
+			    "last_seen", (json_int_t)ur->unmanaged[i]->last_seen,
+			    "claimed", ur->unmanaged[i]->claimed));
+		doc = a ? json_pack("{s:o,s:I}", "unmanaged", a, "evicted",
+		    (json_int_t)ur->evicted) : NULL;
+		rv = ctl_json_print(c, doc);
+	} else {
+		printf("%-39s %-16s %-16s %6s %-20s %-20s %s\n", "ADDRESS",
+		    "RELAY", "REASON", "COUNT", "FIRST", "LAST", "CLAIMED");
+		for (i = 0; i < ur->n_unmanaged; i++) {
+			ctl_utc(ur->unmanaged[i]->first_seen * 1000, f,
+			    sizeof(f));
+			ctl_utc(ur->unmanaged[i]->last_seen * 1000, l,
+			    sizeof(l));
+			printf("%-39s %-16s %-16s %6" PRIu64 " %-20s %-20s "
+			    "%s\n", ur->unmanaged[i]->addr,
+			    ur->unmanaged[i]->relay, ur->unmanaged[i]->reason,
+			    ur->unmanaged[i]->count, f, l,
+			    ur->unmanaged[i]->claimed);
+		}
+		if (ur->evicted > 0)
+			printf("(%" PRIu64 " forgotten for room)\n",
+			    ur->evicted);
+	}
 	arb_wire_free(rep);
 	return rv;
 }

@@ -8,44 +8,6 @@
 
 #include "arborctl.h"
 
-/* "key=value key=value ... why=rest of the line" into a JSON object. */
-json_t *
-ctl_rollout_json(const char *line)
-{
-	json_t		*o = json_object();
-	const char	*p = line, *eq, *sp;
-	char		 key[64];
-	char		*end;
-	long long	 n;
-
-	while (o != NULL && *p != '\0') {
-		if ((eq = strchr(p, '=')) == NULL ||
-		    (size_t)(eq - p) >= sizeof(key))
-			break;
-		memcpy(key, p, (size_t)(eq - p));
-		key[eq - p] = '\0';
-		eq++;
-		sp = strcmp(key, "why") == 0 ? eq + strlen(eq) :
-		    strchr(eq, ' ');
-		if (sp == NULL)
-			sp = eq + strlen(eq);
-		{
-			char *v = strndup(eq, (size_t)(sp - eq));
-
-			if (v == NULL)
-				break;
-			n = strtoll(v, &end, 10);
-			if (*v != '\0' && *end == '\0')
-				json_object_set_new(o, key, json_integer(n));
-			else
-				json_object_set_new(o, key, json_string(v));
-			free(v);
-		}
-		p = *sp ? sp + 1 : sp;
-	}
-	return o;
-}
-
 int
 ctl_rollout_get(const struct ctl *c, Arbor__Envelope **repp)
 {
@@ -62,14 +24,7 @@ ctl_rollout_get(const struct ctl *c, Arbor__Envelope **repp)
 json_t *
 ctl_rollout_find(const Arbor__Envelope *rep, const char *id)
 {
-	size_t	k, n = strlen(id);
-
-	for (k = 0; rep != NULL && k < rep->rollout_reply->n_lines; k++)
-		if (strncmp(rep->rollout_reply->lines[k], "policy=", 7) == 0 &&
-		    strncmp(rep->rollout_reply->lines[k] + 7, id, n) == 0 &&
-		    rep->rollout_reply->lines[k][7 + n] == ' ')
-			return ctl_rollout_json(rep->rollout_reply->lines[k]);
-	return NULL;
+	return view_rollout_find(rep != NULL ? rep->rollout_reply : NULL, id);
 }
 
 void
@@ -135,7 +90,7 @@ cmd_rollout(struct ctl *c, int argc, char *argv[])
 		arr = json_array();
 		for (k = 0; arr && k < rep->rollout_reply->n_lines; k++)
 			json_array_append_new(arr,
-			    ctl_rollout_json(rep->rollout_reply->lines[k]));
+			    view_rollout_line(rep->rollout_reply->lines[k]));
 		arb_wire_free(rep);
 		return ctl_json_print(c, arr);
 	}

@@ -89,7 +89,7 @@ struct ctl_status {
 struct ctl_view {
 	Arbor__Envelope		*rep;
 	Arbor__StatusReply	*sr;
-	struct ctl_current	*cur;
+	struct view_current	*cur;
 	size_t			 ncur;
 	Arbor__Envelope		*ro;	/* the staged rollouts, or NULL */
 };
@@ -134,14 +134,6 @@ ctl_count_done(const Arbor__PolicyCounts *pc, uint64_t *reportingp)
 	return done;
 }
 
-static int
-ctl_cmp_counts(const void *a, const void *b)
-{
-	const Arbor__PolicyCounts *const *x = a, *const *y = b;
-
-	return strcmp((*x)->policy_id, (*y)->policy_id);
-}
-
 /* Ask for the status, policies sorted by id; 0, or 1 after a message. */
 static int
 ctl_get_status1(const struct ctl *c, const char *id, Arbor__Envelope **repp)
@@ -158,9 +150,7 @@ ctl_get_status1(const struct ctl *c, const char *id, Arbor__Envelope **repp)
 	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_STATUS_REPLY, &rep) != 0)
 		return 1;
 	sr = rep->status_reply;
-	if (sr->n_policies > 1)
-		qsort(sr->policies, sr->n_policies, sizeof(*sr->policies),
-		    ctl_cmp_counts);
+	view_status_sort(sr);
 	*repp = rep;
 	return 0;
 }
@@ -172,7 +162,7 @@ ctl_view_clear(struct ctl_view *v)
 		arb_wire_free(v->rep);
 	if (v->ro != NULL)
 		arb_wire_free(v->ro);
-	ctl_current_free(v->cur, v->ncur);
+	view_current_free(v->cur, v->ncur);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -196,7 +186,7 @@ ctl_get_status(const struct ctl *c, const char *id, struct ctl_view *v)
 static int
 ctl_retired(const struct ctl_view *v, const Arbor__PolicyCounts *pc)
 {
-	return ctl_current_find(v->cur, v->ncur, pc->policy_id) == NULL;
+	return view_current_find(v->cur, v->ncur, pc->policy_id) == NULL;
 }
 
 /* "ID vN: 8 fixed, 1 failed (9 reporting)", " (retired)" when it is. */
@@ -283,73 +273,11 @@ ctl_summary_line(const Arbor__StatusReply *sr, char *buf, size_t size)
 }
 
 /* {"revoked": 2, ...} */
-static json_t *
-ctl_reasons_json(Arbor__ReasonCount **v, size_t n)
-{
-	json_t	*o = json_object();
-	size_t	 i;
-
-	for (i = 0; o != NULL && i < n; i++)
-		if (json_object_set_new(o, v[i]->reason,
-		    json_integer((json_int_t)v[i]->count)) != 0) {
-			json_decref(o);
-			o = NULL;
-		}
-	return o;
-}
-
 static int
 ctl_status_json(const struct ctl *c, const struct ctl_view *v)
 {
-	const Arbor__StatusReply *sr = v->sr;
-	json_t		*doc, *pols, *counts, *o;
-	size_t		 i;
-	uint32_t	 n;
-	unsigned	 st;
-
-	doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "head_seq", (json_int_t)sr->head_seq,
-	    "endpoints", (json_int_t)sr->endpoints,
-	    "batches", (json_int_t)sr->batches,
-	    "reports", (json_int_t)sr->reports,
-	    "accepted", (json_int_t)sr->accepted,
-	    "rejected", (json_int_t)sr->rejected,
-	    "last_report_at_ms", (json_int_t)sr->last_report_at_ms,
-	    "bytes_served", (json_int_t)sr->bytes_served,
-	    "report_bytes", (json_int_t)sr->report_bytes,
-	    "requests", (json_int_t)sr->requests);
-	if (doc == NULL || json_object_set_new(doc, "rejected_by",
-	    ctl_reasons_json(sr->rejected_by, sr->n_rejected_by)) != 0 ||
-	    json_object_set_new(doc, "enrol_refused",
-	    ctl_reasons_json(sr->enrol_refused, sr->n_enrol_refused)) != 0 ||
-	    (pols = json_array()) == NULL ||
-	    json_object_set_new(doc, "policies", pols) != 0)
-		goto nomem;
-	for (i = 0; i < sr->n_policies; i++) {
-		if ((counts = json_object()) == NULL)
-			goto nomem;
-		for (st = 0; st < ARB_ST_COUNT; st++) {
-			n = ctl_count(sr->policies[i], st);
-			if (json_object_set_new(counts, arb_state_name(st),
-			    json_integer(n)) != 0) {
-				json_decref(counts);
-				goto nomem;
-			}
-		}
-		/* A staged rollout's wave and state; null for none. */
-		o = json_pack("{s:s, s:I, s:b, s:o, s:o*}", "id",
-		    sr->policies[i]->policy_id, "version",
-		    (json_int_t)sr->policies[i]->version, "retired",
-		    ctl_retired(v, sr->policies[i]), "counts", counts,
-		    "rollout", ctl_rollout_find(v->ro,
-		    sr->policies[i]->policy_id));
-		if (o == NULL || json_array_append_new(pols, o) != 0)
-			goto nomem;
-	}
-	return ctl_json_print(c, doc);
-nomem:
-	json_decref(doc);
-	return ctl_json_print(c, NULL);
+	return ctl_json_print(c, view_status(v->sr, v->cur, v->ncur,
+	    v->ro != NULL ? v->ro->rollout_reply : NULL));
 }
 
 static void
@@ -391,14 +319,14 @@ static int
 ctl_complete(const struct ctl_view *v)
 {
 	const Arbor__StatusReply	*sr = v->sr;
-	const struct ctl_current	*cur;
+	const struct view_current	*cur;
 	uint64_t			 done, reporting;
 	size_t				 i, n = 0;
 
 	if (sr->endpoints == 0)
 		return 0;
 	for (i = 0; i < sr->n_policies; i++) {
-		if ((cur = ctl_current_find(v->cur, v->ncur,
+		if ((cur = view_current_find(v->cur, v->ncur,
 		    sr->policies[i]->policy_id)) == NULL)
 			continue;
 		done = ctl_count_done(sr->policies[i], &reporting);
@@ -419,10 +347,10 @@ ctl_complete(const struct ctl_view *v)
 static uint64_t
 ctl_out_of(const struct ctl_view *v, const Arbor__PolicyCounts *pc)
 {
-	const struct ctl_current	*cur;
+	const struct view_current	*cur;
 	uint64_t			 reporting;
 
-	cur = ctl_current_find(v->cur, v->ncur, pc->policy_id);
+	cur = view_current_find(v->cur, v->ncur, pc->policy_id);
 	if (cur == NULL || !cur->targeted)
 		return v->sr->endpoints;
 	(void)ctl_count_done(pc, &reporting);

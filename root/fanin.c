@@ -830,6 +830,8 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 		root_reply_error(req, rv, "reports");
 		return;
 	}
+	/* The unmanaged addresses the relay below saw, for the root's list. */
+	relay_core_unmanaged_take(r->core, b);
 	r->ctr.batches++;
 	r->ctr.reports += b->n_entries;
 	r->ctr.accepted += ack.accepted;

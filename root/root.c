@@ -33,6 +33,8 @@ root_stop(uv_signal_t *s, int signum)
 	root_rollout_stop(r);
 	arb_http_free(r->http);		/* it reads the core */
 	r->http = NULL;
+	arb_http_free(r->api);
+	r->api = NULL;
 	if (r->ctl) {
 		arb_srv_close(r->ctl);
 		r->ctl = NULL;
@@ -110,7 +112,18 @@ root_new(const struct root_conf *conf)
 	    ((rv = arb_http_new(&r->loop, conf->metrics_listen,
 	    &r->http)) != 0 ||
 	    (rv = relay_core_serve_metrics(r->core, r->http, root_metrics,
-	    r)) != 0 || (rv = arb_http_start(r->http)) != 0))
+	    r)) != 0))
+		goto fail;
+	/* The API on the metrics' server when at the same address. */
+	if (conf->api_listen != NULL && (conf->metrics_listen == NULL ||
+	    strcmp(conf->api_listen, conf->metrics_listen) != 0) &&
+	    (rv = arb_http_new(&r->loop, conf->api_listen, &r->api)) != 0)
+		goto fail;
+	if (conf->api_listen != NULL && (rv = root_api_serve(r,
+	    r->api != NULL ? r->api : r->http)) != 0)
+		goto fail;
+	if ((r->http != NULL && (rv = arb_http_start(r->http)) != 0) ||
+	    (r->api != NULL && (rv = arb_http_start(r->api)) != 0))
 		goto fail;
 	uv_timer_init(&r->loop, &r->resign);
 	r->resign.data = r;
@@ -152,6 +165,8 @@ root_free(struct root *r)
 {
 	arb_http_free(r->http);
 	r->http = NULL;
+	arb_http_free(r->api);
+	r->api = NULL;
 	if (r->ctl)
 		arb_srv_close(r->ctl);
 	root_uploads_free(r);

@@ -39,6 +39,7 @@ struct root_conf {
 	int64_t		 cert_valid_ms;	/* their certificates' validity */
 	char		*enroll_svc;	/* enrolment-only listener, or NULL */
 	char		*metrics_listen;	/* http(s)://, or NULL */
+	char		*api_listen;	/* http(s)://, or NULL */
 	/* Per severity (critical, high, medium, low): the deadline, in
 	 * seconds after the publish, of a policy that gives none; 0: none. */
 	int64_t		 deadline_s[ROOT_SEVERITIES];
@@ -118,6 +119,7 @@ struct root {
 	struct arb_strmap	*counts;	/* policy id -> root_pcounts */
 	struct root_counters	 ctr;
 	struct arb_http		*http;		/* metrics, or NULL */
+	struct arb_http		*api;		/* api_listen's own, or NULL */
 	struct root_refusals	 refusals;
 };
 
@@ -326,6 +328,17 @@ void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);
 void	root_get_tree(struct root *, struct arb_req *);
+
+/* api.c */
+/* Serve the HTTP API under /api/v1 on h (before arb_http_start). */
+int	root_api_serve(struct root *r, struct arb_http *h);
+/*
+ * The value of key in the query string q (after '?'), percent-decoded
+ * into out: 1, 0 when absent, or an error (too long for size, a bad
+ * escape, a NUL).
+ */
+int	root_api_query(const char *q, const char *key, char *out,
+	    size_t size);
 
 /* metrics.c */
 struct arb_metrics;

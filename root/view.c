@@ -2,6 +2,7 @@
  * The JSON documents of the operator's views (root/view.h), built from
  * the root's control replies, for arborctl's --json and the HTTP API.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,7 +190,7 @@ view_reasons(Arbor__ReasonCount **v, size_t n)
 
 json_t *
 view_status(const Arbor__StatusReply *sr, const struct view_current *cur,
-    size_t ncur)
+    size_t ncur, const Arbor__RolloutReply *ro)
 {
 	const Arbor__PolicyCounts	*pc;
 	json_t		*doc, *pols, *counts, *o;
@@ -225,10 +226,12 @@ view_status(const Arbor__StatusReply *sr, const struct view_current *cur,
 				json_decref(counts);
 				goto nomem;
 			}
-		o = json_pack("{s:s, s:I, s:b, s:o}", "id", pc->policy_id,
+		/* A staged rollout's wave and state; null for none. */
+		o = json_pack("{s:s, s:I, s:b, s:o, s:o*}", "id", pc->policy_id,
 		    "version", (json_int_t)pc->version, "retired",
 		    view_current_find(cur, ncur, pc->policy_id) == NULL,
-		    "counts", counts);
+		    "counts", counts, "rollout", view_rollout_find(ro,
+		    pc->policy_id));
 		if (o == NULL || json_array_append_new(pols, o) != 0)
 			goto nomem;
 	}
@@ -278,7 +281,8 @@ view_endpoints(Arbor__EndpointInfo *const *v, size_t n)
 				goto nomem;
 			}
 		o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?, s:I, s:i, "
-		    "s:s, s:I, s:b, s:s, s:s}", "endpoint_id", v[i]->endpoint_id,
+		    "s:s, s:I, s:b, s:s, s:s, s:b, s:s}", "endpoint_id",
+		    v[i]->endpoint_id,
 		    "hostname", v[i]->hostname,
 		    "last_contact", (json_int_t)v[i]->last_contact,
 		    "via", via, "policy_id", v[i]->policy_id,
@@ -289,7 +293,8 @@ view_endpoints(Arbor__EndpointInfo *const *v, size_t n)
 		    "version", (json_int_t)v[i]->version,
 		    "revoked", (int)v[i]->revoked,
 		    "revoked_reason", v[i]->revoked_reason,
-		    "relay", v[i]->relay);
+		    "relay", v[i]->relay, "locked", (int)v[i]->locked,
+		    "locked_reason", v[i]->locked_reason);
 		if (o == NULL || json_array_append_new(doc, o) != 0)
 			goto nomem;
 	}
@@ -309,15 +314,20 @@ view_cmp_relay(const void *a, const void *b)
 	return strcmp((*x)->node_id, (*y)->node_id);
 }
 
+void
+view_tree_sort(Arbor__TreeReply *tr)
+{
+	if (tr->n_relays > 1)
+		qsort(tr->relays, tr->n_relays, sizeof(*tr->relays),
+		    view_cmp_relay);
+}
+
 json_t *
-view_tree(Arbor__TreeReply *tr)
+view_tree(const Arbor__TreeReply *tr)
 {
 	json_t		*doc, *relays, *o;
 	size_t		 i;
 
-	if (tr->n_relays > 1)
-		qsort(tr->relays, tr->n_relays, sizeof(*tr->relays),
-		    view_cmp_relay);
 	if ((doc = json_pack("{s:I}", "head_seq",
 	    (json_int_t)tr->head_seq)) == NULL ||
 	    (relays = json_array()) == NULL ||
@@ -345,9 +355,8 @@ nomem:
 
 /* ---------------------------------------------------------- rollout */
 
-/* "key=value key=value ... why=rest of the line" into a JSON object. */
-static json_t *
-view_line(const char *line)
+json_t *
+view_rollout_line(const char *line)
 {
 	json_t		*o = json_object();
 	const char	*p = line, *eq, *sp;
@@ -386,6 +395,19 @@ view_rollout(const Arbor__RolloutReply *rr)
 	size_t	 k;
 
 	for (k = 0; arr != NULL && k < rr->n_lines; k++)
-		json_array_append_new(arr, view_line(rr->lines[k]));
+		json_array_append_new(arr, view_rollout_line(rr->lines[k]));
 	return arr;
+}
+
+json_t *
+view_rollout_find(const Arbor__RolloutReply *rr, const char *id)
+{
+	size_t	k, n = strlen(id);
+
+	for (k = 0; rr != NULL && k < rr->n_lines; k++)
+		if (strncmp(rr->lines[k], "policy=", 7) == 0 &&
+		    strncmp(rr->lines[k] + 7, id, n) == 0 &&
+		    rr->lines[k][7 + n] == ' ')
+			return view_rollout_line(rr->lines[k]);
+	return NULL;
 }

@@ -41,9 +41,13 @@ const Arbor__PolicyRef *view_find_ref(const Arbor__Head *h,
 
 /* Sort a status reply's policies by id. */
 void	view_status_sort(Arbor__StatusReply *sr);
-/* arborctl status --json: sr (sorted) and the current catalog. */
+/*
+ * arborctl status --json: sr (sorted), the current catalog and the
+ * rollouts' status (ro, or NULL for none).
+ */
 json_t	*view_status(const Arbor__StatusReply *sr,
-	    const struct view_current *cur, size_t ncur);
+	    const struct view_current *cur, size_t ncur,
+	    const Arbor__RolloutReply *ro);
 
 /* arborctl catalog --json. */
 json_t	*view_catalog(const Arbor__CatalogReply *cr);
@@ -53,10 +57,16 @@ void	view_endpoints_sort(Arbor__EndpointInfo **v, size_t n);
 /* arborctl endpoints --json: the n endpoint rows from v. */
 json_t	*view_endpoints(Arbor__EndpointInfo *const *v, size_t n);
 
-/* arborctl tree --json; sorts tr's relays by node id. */
-json_t	*view_tree(Arbor__TreeReply *tr);
+/* Sort a tree reply's relays by node id. */
+void	view_tree_sort(Arbor__TreeReply *tr);
+/* arborctl tree --json: tr (sorted). */
+json_t	*view_tree(const Arbor__TreeReply *tr);
 
 /* arborctl rollout ... --json: one object per line of the reply. */
 json_t	*view_rollout(const Arbor__RolloutReply *rr);
+/* "key=value key=value ... why=rest of the line" into a JSON object. */
+json_t	*view_rollout_line(const char *line);
+/* The line of rr for policy id as an object, or NULL for none. */
+json_t	*view_rollout_find(const Arbor__RolloutReply *rr, const char *id);
 
 #endif

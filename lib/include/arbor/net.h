@@ -91,6 +91,14 @@ uint32_t arb_req_conn(const struct arb_req *req);
  */
 typedef void (*arb_req_local_cb)(const uint8_t *data, size_t len, void *arg);
 struct arb_req *arb_req_local(arb_req_local_cb cb, void *arg);
+/*
+ * The remote address of the connection req came on, as text without the
+ * port ("192.0.2.7", "2001:db8::7") into buf of len bytes (at least
+ * ARB_NET_ADDR_LEN).  0, or ARB_ENOTFOUND when it has none (ipc://, or
+ * the connection is gone); buf is then "".
+ */
+#define ARB_NET_ADDR_LEN	64
+int	arb_req_addr(const struct arb_req *req, char *buf, size_t len);
 /* Drop a request without answering (the requester will time out). */
 void	arb_req_drop(struct arb_req *req);
 /*

@@ -79,6 +79,8 @@ int	arb_tls_on(const char *url);
  * always.  0, or ARB_ECONFIG with the reason in err.
  */
 int	arb_tls_url_ok(const char *url, char *err, size_t errlen);
+/* The host of SCHEME://HOST[:PORT][/PATH] is loopback or localhost. */
+int	arb_url_loopback(const char *url);
 
 /*
  * The same for each of the addresses in urls (separated by blanks: a

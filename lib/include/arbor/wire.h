@@ -20,6 +20,7 @@
 #define ARB_MAX_BLOBS		256
 #define ARB_SCHED_MAX_WINDOWS	16	/* maintenance windows of a policy */
 #define ARB_SCHED_MAX_WAVES	16	/* waves of a staged rollout */
+#define ARB_POLICY_MAX_RETRIES	100	/* retries of a failed action */
 #define ARB_MAX_ID		128
 #define ARB_MAX_TEXT		(64 * 1024)
 #define ARB_CSR_MAX		(4 * 1024)	/* a P-256 certificate request, PEM */
@@ -31,6 +32,13 @@
 #define ARB_TOKENS_MAX		4096
 /* RelayInfo entries in one ReportBatch: the sender and relays below it. */
 #define ARB_RELAYS_BATCH_MAX	512
+/*
+ * Unmanaged addresses (arborctl unmanaged): entries one ReportBatch
+ * carries up, and one UnmanagedReply lists; the longest address text.
+ */
+#define ARB_UNMANAGED_BATCH_MAX	256
+#define ARB_UNMANAGED_REPLY_MAX	2048
+#define ARB_UNMANAGED_ADDR_MAX	64
 
 /*
  * Encode env (version is set to 1) into a malloc'd buffer *bufp of *lenp

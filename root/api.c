@@ -1,0 +1,448 @@
+/*
+ * The root's HTTP JSON API under /api/v1/ (api_listen): each route builds
+ * the control requests arborctl sends for the same question, runs them
+ * through root_control (root/control.c) as local requests, and answers
+ * the JSON document arborctl ... --json prints (root/view.c), so that the
+ * two never differ.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "arbor/error.h"
+#include "arbor/http.h"
+#include "arbor/log.h"
+#include "arbor/policy.h"
+#include "arbor/report.h"
+#include "arbor/sig.h"
+#include "root.h"
+#include "view.h"
+
+#define API_PREFIX	"/api/v1"
+#define API_URI_MAX	2048		/* longer request lines: 414 */
+#define API_PER_PAGE	1000		/* endpoints rows per page, at most */
+#define API_CALLS_MAX	3
+
+enum api_route {
+	API_STATUS,
+	API_POLICIES,
+	API_ENDPOINTS,
+	API_TREE,
+	API_ROLLOUTS,
+};
+
+struct api_call {
+	struct root		*r;
+	enum api_route		 route;
+	struct arb_http_res	*res;		/* while in the handler */
+	struct arb_http_later	*later;		/* after it */
+	int			 answered;
+	Arbor__Envelope		 req[API_CALLS_MAX];
+	Arbor__Envelope__BodyCase want[API_CALLS_MAX];
+	Arbor__Envelope		*rep[API_CALLS_MAX];
+	size_t			 nreq, nrep;
+	/* The requests' bodies. */
+	Arbor__GetStatus	 gs;
+	Arbor__GetCatalog	 gc;
+	Arbor__GetEndpoints	 ge;
+	Arbor__GetTree		 gt;
+	Arbor__RolloutCtl	 rc;
+	char			 policy[129];
+	char			 relay[256];
+	char			 id[129];	/* in the path */
+	size_t			 page, per_page;
+};
+
+/* ------------------------------------------------------------ answers */
+
+static void
+api_answer(struct api_call *a, int status, json_t *doc)
+{
+	char	*body;
+	size_t	 i;
+
+	if (doc == NULL) {
+		status = 500;
+		doc = json_pack("{s:s}", "error", "out of memory");
+	}
+	body = doc != NULL ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	json_decref(doc);
+	if (a->later != NULL)
+		arb_http_answer(a->later, status, "application/json", body,
+		    body != NULL ? strlen(body) : 0);
+	else if (a->res != NULL) {
+		a->res->status = status;
+		a->res->type = "application/json";
+		a->res->body = body;
+		a->res->len = body != NULL ? strlen(body) : 0;
+	} else
+		free(body);
+	for (i = 0; i < a->nrep; i++)
+		arb_wire_free(a->rep[i]);
+	a->nrep = 0;
+	a->answered = 1;
+	if (a->res == NULL)	/* the handler returned: nobody else frees */
+		free(a);
+}
+
+static json_t *
+api_error_doc(const char *msg)
+{
+	return json_pack("{s:s}", "error", msg);
+}
+
+static void
+api_error(struct api_call *a, int status, const char *msg)
+{
+	api_answer(a, status, api_error_doc(msg));
+}
+
+/* --------------------------------------------------------- documents */
+
+static json_t *
+api_endpoints_doc(struct api_call *a, Arbor__EndpointsReply *er)
+{
+	Arbor__EndpointInfo	**v;
+	size_t			 i, n = 0, first;
+	json_t			*doc;
+
+	if ((v = calloc(er->n_endpoints + 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < er->n_endpoints; i++)
+		if (a->relay[0] == '\0' || strcmp(er->endpoints[i]->relay,
+		    a->relay) == 0)
+			v[n++] = er->endpoints[i];
+	view_endpoints_sort(v, n);
+	first = (a->page - 1) * a->per_page;
+	if (first > n)
+		first = n;
+	if (n - first > a->per_page)
+		n = first + a->per_page;
+	doc = view_endpoints(v + first, n - first);
+	free(v);
+	return doc;
+}
+
+static json_t *
+api_doc(struct api_call *a)
+{
+	struct view_current	*cur = NULL;
+	size_t			 ncur = 0;
+	json_t			*doc;
+
+	switch (a->route) {
+	case API_STATUS:
+		if (view_current(a->rep[1]->catalog_reply, &cur, &ncur) != 0)
+			return NULL;
+		view_status_sort(a->rep[0]->status_reply);
+		doc = view_status(a->rep[0]->status_reply, cur, ncur,
+		    a->rep[2]->rollout_reply);
+		view_current_free(cur, ncur);
+		return doc;
+	case API_POLICIES:
+		return view_catalog(a->rep[0]->catalog_reply);
+	case API_ENDPOINTS:
+		return api_endpoints_doc(a, a->rep[0]->endpoints_reply);
+	case API_TREE:
+		view_tree_sort(a->rep[0]->tree_reply);
+		return view_tree(a->rep[0]->tree_reply);
+	case API_ROLLOUTS:
+		return view_rollout(a->rep[0]->rollout_reply);
+	}
+	return NULL;
+}
+
+/* --------------------------------------------------- control requests */
+
+static void	api_next(struct api_call *a);
+
+/* A control reply, at once or later (a publish waits for its commit). */
+static void
+api_reply_cb(const uint8_t *data, size_t len, void *arg)
+{
+	struct api_call	*a = arg;
+	Arbor__Envelope	*rep;
+
+	if (data == NULL || arb_wire_decode(data, len, &rep) != 0) {
+		api_error(a, 500, "no answer from the root's control");
+		return;
+	}
+	if (rep->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
+		api_answer(a, rep->error->code == ARB_ENOTFOUND ? 404 : 400,
+		    api_error_doc(rep->error->message));
+		arb_wire_free(rep);
+		return;
+	}
+	if (rep->body_case != a->want[a->nrep]) {
+		arb_wire_free(rep);
+		api_error(a, 500, "unexpected reply from the root's control");
+		return;
+	}
+	a->rep[a->nrep++] = rep;
+	api_next(a);
+}
+
+static void
+api_next(struct api_call *a)
+{
+	struct arb_req	*q;
+	uint8_t		*buf;
+	size_t		 len;
+
+	if (a->nrep == a->nreq) {
+		api_answer(a, 200, api_doc(a));
+		return;
+	}
+	if (arb_wire_encode(&a->req[a->nrep], &buf, &len) != 0 ||
+	    (q = arb_req_local(api_reply_cb, a)) == NULL) {
+		if (buf != NULL)
+			free(buf);
+		api_error(a, 500, "out of memory");
+		return;
+	}
+	root_control(q, buf, len, a->r);
+	free(buf);
+}
+
+static void
+api_add(struct api_call *a, Arbor__Envelope__BodyCase body, void *msg,
+    Arbor__Envelope__BodyCase want)
+{
+	Arbor__Envelope	*e = &a->req[a->nreq];
+
+	arbor__envelope__init(e);
+	e->body_case = body;
+	switch (body) {
+	case ARBOR__ENVELOPE__BODY_GET_STATUS:
+		e->get_status = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_CATALOG:
+		e->get_catalog = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_ENDPOINTS:
+		e->get_endpoints = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_TREE:
+		e->get_tree = msg;
+		break;
+	default:
+		e->rollout_ctl = msg;
+		break;
+	}
+	a->want[a->nreq++] = want;
+}
+
+/* ------------------------------------------------------ query strings */
+
+int
+root_api_query(const char *q, const char *key, char *out, size_t size)
+{
+	size_t		 klen = strlen(key), n;
+	const char	*p = q, *end;
+	char		 hex[3] = "";
+	uint8_t		 c;
+
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, '&');
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			p += klen + 1;
+			for (n = 0; *p != '\0' && *p != '&'; p++) {
+				if (n + 1 >= size)
+					return ARB_ETOOBIG;
+				if (*p == '%') {
+					hex[0] = p[1];
+					hex[1] = hex[0] != '\0' ? p[2] : '\0';
+					if (arb_unhex(hex, &c, 1) != 0)
+						return ARB_EINVAL;
+					out[n++] = (char)c;
+					p += 2;
+				} else
+					out[n++] = *p == '+' ? ' ' : *p;
+			}
+			out[n] = '\0';
+			if (strlen(out) != n)	/* %00 */
+				return ARB_EINVAL;
+			return 1;
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* A number parameter in [1, max]; 1 when absent.  0, or an error. */
+static int
+api_query_num(const char *q, const char *key, size_t max, size_t *np)
+{
+	char		 v[16], *end;
+	unsigned long	 n;
+	int		 rv;
+
+	*np = 1;
+	if ((rv = root_api_query(q, key, v, sizeof(v))) <= 0)
+		return rv;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < 1 || n > max)
+		return ARB_EINVAL;
+	*np = n;
+	return 0;
+}
+
+/* -------------------------------------------------------------- routes */
+
+/* The query parameters of a route; 0, or 1 after an answer. */
+static int
+api_endpoints_args(struct api_call *a, const char *q)
+{
+	char		 state[32];
+	unsigned	 st;
+	int		 rv;
+
+	a->ge.state = -1;
+	if ((rv = root_api_query(q, "state", state, sizeof(state))) < 0)
+		goto bad;
+	if (rv == 1) {
+		if (arb_state_parse(state, &st) != 0) {
+			api_error(a, 400, "state: not a state");
+			return 1;
+		}
+		a->ge.state = (int32_t)st;
+	}
+	if (root_api_query(q, "relay", a->relay, sizeof(a->relay)) < 0 ||
+	    api_query_num(q, "page", SIZE_MAX / API_PER_PAGE, &a->page) != 0)
+		goto bad;
+	if ((rv = api_query_num(q, "per_page", API_PER_PAGE,
+	    &a->per_page)) != 0)
+		goto bad;
+	if (root_api_query(q, "per_page", state, sizeof(state)) == 0)
+		a->per_page = API_PER_PAGE;
+	return 0;
+bad:
+	api_error(a, 400, "bad query: state, relay, page (from 1) or per_page "
+	    "(1 to 1000)");
+	return 1;
+}
+
+/* Path (after /api/v1) and query to a route's requests; 0, or 1. */
+static int
+api_route(struct api_call *a, const char *path, const char *q)
+{
+	int	rv;
+
+	if ((rv = root_api_query(q, "policy", a->policy,
+	    sizeof(a->policy))) < 0 || (rv == 1 &&
+	    !arb_policy_id_valid(a->policy))) {
+		api_error(a, 400, "policy: not a policy id");
+		return 1;
+	}
+	if (strcmp(path, "/status") == 0) {
+		a->route = API_STATUS;
+		if (a->policy[0] != '\0')
+			a->gs.policy_id = a->policy;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_STATUS, &a->gs,
+		    ARBOR__ENVELOPE__BODY_STATUS_REPLY);
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_CATALOG, &a->gc,
+		    ARBOR__ENVELOPE__BODY_CATALOG_REPLY);
+		a->rc.op = "status";
+		a->rc.id = "";
+		api_add(a, ARBOR__ENVELOPE__BODY_ROLLOUT_CTL, &a->rc,
+		    ARBOR__ENVELOPE__BODY_ROLLOUT_REPLY);
+	} else if (strcmp(path, "/policies") == 0) {
+		a->route = API_POLICIES;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_CATALOG, &a->gc,
+		    ARBOR__ENVELOPE__BODY_CATALOG_REPLY);
+	} else if (strcmp(path, "/endpoints") == 0) {
+		a->route = API_ENDPOINTS;
+		if (api_endpoints_args(a, q) != 0)
+			return 1;
+		if (a->policy[0] != '\0')
+			a->ge.policy_id = a->policy;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_ENDPOINTS, &a->ge,
+		    ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY);
+	} else if (strcmp(path, "/tree") == 0) {
+		a->route = API_TREE;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_TREE, &a->gt,
+		    ARBOR__ENVELOPE__BODY_TREE_REPLY);
+	} else if (strcmp(path, "/rollouts") == 0 ||
+	    strncmp(path, "/rollouts/", 10) == 0) {
+		a->route = API_ROLLOUTS;
+		a->rc.op = "status";
+		a->rc.id = "";
+		if (path[9] == '/') {
+			if (strlen(path + 10) >= sizeof(a->id) ||
+			    !arb_policy_id_valid(path + 10)) {
+				api_error(a, 404, "no such rollout");
+				return 1;
+			}
+			strcpy(a->id, path + 10);
+			a->rc.id = a->id;
+		}
+		api_add(a, ARBOR__ENVELOPE__BODY_ROLLOUT_CTL, &a->rc,
+		    ARBOR__ENVELOPE__BODY_ROLLOUT_REPLY);
+	} else {
+		api_error(a, 404, "no such path");
+		return 1;
+	}
+	return 0;
+}
+
+/* The loop: every request under /api/v1. */
+static void
+api_serve(void *arg, const struct arb_http_req *req, struct arb_http_res *res)
+{
+	struct api_call	*a;
+	char		 path[API_URI_MAX + 1];
+	const char	*q;
+	size_t		 n;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		res->status = 503;
+		return;
+	}
+	a->r = arg;
+	a->res = res;
+	arbor__get_status__init(&a->gs);
+	arbor__get_catalog__init(&a->gc);
+	arbor__get_endpoints__init(&a->ge);
+	arbor__get_tree__init(&a->gt);
+	arbor__rollout_ctl__init(&a->rc);
+	if ((n = strlen(req->uri)) > API_URI_MAX) {
+		api_error(a, 414, "request line too long");
+		goto done;
+	}
+	q = strchr(req->uri, '?');
+	n = q != NULL ? (size_t)(q - req->uri) : n;
+	memcpy(path, req->uri, n);
+	path[n] = '\0';
+	q = q != NULL ? q + 1 : "";
+	if (strncmp(path, API_PREFIX, sizeof(API_PREFIX) - 1) != 0) {
+		api_error(a, 404, "no such path");
+		goto done;
+	}
+	if (strcmp(req->method, "GET") != 0) {
+		api_error(a, 405, "method not allowed here");
+		goto done;
+	}
+	if (api_route(a, path + sizeof(API_PREFIX) - 1, q) != 0)
+		goto done;
+	api_next(a);
+	/* The control requests held so far keep their strings in a. */
+	if (!a->answered) {
+		a->later = arb_http_defer(req);
+		a->res = NULL;
+		return;
+	}
+done:
+	free(a);
+}
+
+int
+root_api_serve(struct root *r, struct arb_http *h)
+{
+	int	rv;
+
+	if ((rv = root_console_serve(h)) != 0)	/* root/console.c */
+		return rv;
+	return arb_http_handle_tree(h, API_PREFIX, api_serve, r);
+}
