@@ -11,10 +11,10 @@
 const TOKEN_KEY = "arbor.token";
 const STATES = ["unknown", "not-applicable", "applicable", "downloading",
 	"waiting", "running", "fixed", "failed", "reboot-pending",
-	"rolled-back", "error", "download-failed"];
+	"rolled-back", "error", "download-failed", "locked"];
 /* A state an endpoint stays in until something new happens. */
 const FINAL = new Set(["not-applicable", "fixed", "failed", "rolled-back",
-	"error", "download-failed"]);
+	"error", "download-failed", "locked"]);
 const FAILED = ["failed", "download-failed", "error"];
 const PER_PAGE = 100;
 
@@ -196,7 +196,8 @@ async function tree(page) {
 					"") + (old ? " stale" : "") },
 					el("b", {}, r.node_id),
 					el("span", { class: "meta" },
-						r.children + " children \u00b7 ",
+						r.children + " children \u00b7 head " +
+						r.head_seq + " \u00b7 ",
 						el("span", { "data-lag": r.lag }, r.lag > 0 ?
 							r.lag + " heads behind" : "up to date"),
 						" \u00b7 last contact " + ago(r.last_contact) +
@@ -211,12 +212,14 @@ async function tree(page) {
 	const lost = relays.filter((r) => !seen.has(r.node_id));
 	page.append(el("h1", {}, "Relays"), top,
 		lost.length ? el("p", { class: "muted" }, "Whose parent is not " +
-			"heard from: " + lost.map((r) => r.node_id).join(", ")) : null,
+			"heard from: " + lost.map((r) => r.node_id).join(", ")) : "",
 		el("h2", {}, "All relays"),
-		table(["relay", "parent", "children#", "lag#", "last contact",
-			"parent address"], relays, (r) => el("tr",
-			{ "data-row": r.node_id }, el("td", {}, r.node_id),
-			el("td", {}, r.parent_id), num(r.children), num(r.lag),
+		table(["relay", "parent", "children#", "head seq#", "lag#",
+			"last contact", "parent address"], relays, (r) => el("tr",
+			{ "data-row": r.node_id, "data-parent": r.parent_id,
+				"data-children": r.children, "data-lag": r.lag },
+			el("td", {}, r.node_id), el("td", {}, r.parent_id),
+			num(r.children), num(r.head_seq), num(r.lag),
 			el("td", { title: when(r.last_contact) }, ago(r.last_contact)),
 			el("td", { class: "mono" }, r.parent))));
 	return 2000;
@@ -244,7 +247,8 @@ function ops(id, staged) {
 	const r = "/api/v1/rollouts/" + encodeURIComponent(id) + "/";
 	return el("div", { class: "ops" }, b("push", p + "push"),
 		staged ? [b("pause", r + "pause"), b("resume", r + "resume"),
-			b("advance", r + "advance")] : null,
+			b("advance", r + "advance"), b("retry-failed", r +
+			"retry-failed")] : null,
 		b("rollback", p + "rollback", true), b("retire", p + "retire", true));
 }
 
@@ -291,7 +295,8 @@ function waves(w) {
 			"wave " + i + (i === w.wave && w.name !== "-" ? " " + w.name +
 				" (" + w.share + " %)" : "")));
 	return el("div", { class: "rollout", "data-rollout": w.policy,
-		"data-rollout-state": w.state },
+		"data-rollout-state": w.state, "data-wave": w.wave,
+		"data-waves": w.waves },
 		el("p", {}, "Rollout: ", el("b", {}, w.state), " \u2014 wave " +
 			w.wave + " of " + w.waves + (w.why && w.why !== "-" ? ": " +
 				w.why : "")),
@@ -306,7 +311,8 @@ function endpointRows(list, withPolicy) {
 	return table(["endpoint", "host", withPolicy ? "policy" : null, "state",
 		"exit#", "last contact", "via", "output / detail"].filter(Boolean),
 		list, (e) => el("tr", { "data-row": e.endpoint_id + "/" +
-			e.policy_id },
+			e.policy_id, "data-state": e.state,
+			"data-exit": e.exit_code },
 			el("td", { class: "id" }, endpointLink(e.endpoint_id)),
 			el("td", {}, e.hostname),
 			withPolicy ? el("td", {}, e.policy_id) : null,
@@ -331,7 +337,16 @@ async function failures(page) {
 }
 
 async function endpoint(page, id) {
-	const doc = await api("/api/v1/endpoints/" + encodeURIComponent(id));
+	let doc;
+	try {
+		doc = await api("/api/v1/endpoints/" + encodeURIComponent(id));
+	} catch (e) {
+		/* A root without /endpoints/ID: its rows from the list. */
+		if (e.status !== 404)
+			throw e;
+		doc = rows(await api("/api/v1/endpoints?per_page=1000")).filter(
+			(r) => r.endpoint_id === id);
+	}
 	const list = rows(doc).length ? rows(doc) : doc && doc.endpoint_id ?
 		[doc] : [];
 	const e = list[0] || {};
