@@ -88,12 +88,12 @@ http_err(const char *url, const char *what, int rv)
 }
 
 /*
- * Answer aio with status, body (copied) and headers (name, value, ...,
- * NULL; or NULL); on any thread.
+ * Answer aio with status, body (copied), a WWW-Authenticate challenge (or
+ * NULL) and more headers (name, value, ..., NULL; or NULL); on any thread.
  */
 static void
-http_finish_with(nng_aio *aio, int status, const char *type,
-    const void *body, size_t len, const char *const *headers)
+http_finish(nng_aio *aio, int status, const char *type, const void *body,
+    size_t len, const char *challenge, const char *const *headers)
 {
 	nng_http_res	*res;
 	int		 rv;
@@ -107,6 +107,8 @@ http_finish_with(nng_aio *aio, int status, const char *type,
 		rv = nng_http_res_set_header(res, headers[0], headers[1]);
 	if (rv != 0 ||
 	    (rv = nng_http_res_set_header(res, "Content-Type", type)) != 0 ||
+	    (challenge != NULL && (rv = nng_http_res_set_header(res,
+	    "WWW-Authenticate", challenge)) != 0) ||
 	    (rv = nng_http_res_copy_data(res, body, len)) != 0) {
 		nng_http_res_free(res);
 		nng_aio_finish(aio, rv);
@@ -114,13 +116,6 @@ http_finish_with(nng_aio *aio, int status, const char *type,
 	}
 	nng_aio_set_output(aio, 0, res);	/* the server frees it */
 	nng_aio_finish(aio, 0);
-}
-
-static void
-http_finish(nng_aio *aio, int status, const char *type, const void *body,
-    size_t len)
-{
-	http_finish_with(aio, status, type, body, len, NULL);
 }
 
 /* nng's thread: a connection is closing under a request we hold. */
@@ -183,7 +178,8 @@ http_entry(nng_aio *aio)
 	if (h->njobs >= ARB_HTTP_QUEUE_MAX) {
 		pthread_mutex_unlock(&h->mtx);
 		free(j);
-		http_finish(aio, 503, "text/plain", busy, sizeof(busy) - 1);
+		http_finish(aio, 503, "text/plain", busy, sizeof(busy) - 1,
+		    NULL, NULL);
 		return;
 	}
 	nng_aio_defer(aio, http_cancel, h);
@@ -193,26 +189,8 @@ http_entry(nng_aio *aio)
 	uv_async_send(&h->async);
 }
 
-/* The loop: answer j with its headers (see http_finish_with); body taken. */
-static void
-http_answer_with(struct http_job *j, int status, const char *type,
-    char *body, size_t len, const char *const *headers)
-{
-	struct arb_http	*h = j->h;
-	nng_aio		*aio;
-
-	pthread_mutex_lock(&h->mtx);
-	if ((aio = j->aio) != NULL) {
-		TAILQ_REMOVE(&h->held, j, entry);
-		h->njobs--;
-	}
-	pthread_mutex_unlock(&h->mtx);
-	free(j);
-	if (aio != NULL)
-		http_finish_with(aio, status, type ? type : "text/plain",
-		    body ? body : "", len, headers);
-	free(body);
-}
+static void	http_answer(struct http_job *, int, const char *, char *,
+		    size_t, const char *, const char *const *);
 
 /* The loop: answer what is queued, one job at a time. */
 static void
@@ -254,8 +232,8 @@ http_async_cb(uv_async_t *a)
 			free(rs.body);
 			continue;
 		}
-		http_answer_with(j, rs.status, rs.type, rs.body, rs.len,
-		    rs.headers);
+		http_answer(j, rs.status, rs.type, rs.body, rs.len,
+		    rs.challenge, rs.headers);
 	}
 }
 
@@ -268,11 +246,32 @@ arb_http_defer(const struct arb_http_req *req)
 	return (struct arb_http_later *)j;
 }
 
+static void
+http_answer(struct http_job *j, int status, const char *type, char *body,
+    size_t len, const char *challenge, const char *const *headers)
+{
+	struct arb_http	*h = j->h;
+	nng_aio		*aio;
+
+	pthread_mutex_lock(&h->mtx);
+	if ((aio = j->aio) != NULL) {
+		TAILQ_REMOVE(&h->held, j, entry);
+		h->njobs--;
+	}
+	pthread_mutex_unlock(&h->mtx);
+	free(j);
+	if (aio != NULL)
+		http_finish(aio, status, type ? type : "text/plain",
+		    body ? body : "", len, challenge, headers);
+	free(body);
+}
+
 void
 arb_http_answer(struct arb_http_later *l, int status, const char *type,
     char *body, size_t len)
 {
-	http_answer_with((struct http_job *)l, status, type, body, len, NULL);
+	http_answer((struct http_job *)l, status, type, body, len, NULL,
+	    NULL);
 }
 
 int

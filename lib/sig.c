@@ -236,6 +236,12 @@ arb_hex(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+int
+arb_ct_equal(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
 static int
 sig_hexval(char c)
 {

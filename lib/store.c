@@ -52,6 +52,8 @@ static const char *const store_dbnames[ARB_DB_COUNT] = {
 	[ARB_DB_TOKENS] = "tokens",
 	[ARB_DB_BASELINES] = "baselines",
 	[ARB_DB_EXEMPTIONS] = "exemptions",
+	[ARB_DB_APITOKENS] = "apitokens",
+	[ARB_DB_AUDIT] = "audit",
 };
 
 /*

@@ -198,6 +198,29 @@ wire_check_token(const Arbor__TokenRecord *t)
 	return wire_check_groups(t->groups, t->n_groups);
 }
 
+/* An HTTP API token's bounds, in a reply and in the store alike. */
+static int
+wire_check_apitoken(const Arbor__ApiToken *t)
+{
+	if (wire_check_text(t->name, ARB_MAX_ID) != 0 ||
+	    wire_check_text(t->role, ARB_MAX_ID) != 0 ||
+	    (t->sha256.len != 0 && t->sha256.len != ARB_SHA256_LEN))
+		return ARB_EPROTO;
+	return 0;
+}
+
+static int
+wire_check_audit(const Arbor__AuditRecord *a)
+{
+	if (wire_check_text(a->token, ARB_MAX_ID) != 0 ||
+	    wire_check_text(a->role, ARB_MAX_ID) != 0 ||
+	    wire_check_text(a->action, ARB_MAX_ID) != 0 ||
+	    wire_check_text(a->target, ARB_MAX_ID) != 0 ||
+	    wire_check_text(a->detail, ARB_MAX_ID * 8) != 0)
+		return ARB_EPROTO;
+	return 0;
+}
+
 static int
 wire_check_reasons(Arbor__ReasonCount **v, size_t n)
 {
@@ -661,6 +684,31 @@ wire_check_envelope(const Arbor__Envelope *e)
 			return ARB_EPROTO;
 		for (i = 0; i < e->token_reply->n_tokens; i++)
 			if (wire_check_token(e->token_reply->tokens[i]) != 0)
+				return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_API_TOKEN_CTL:
+		if (wire_check_text(e->api_token_ctl->op, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->api_token_ctl->name, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->api_token_ctl->role, ARB_MAX_ID) != 0 ||
+		    (e->api_token_ctl->sha256.len != 0 &&
+		    wire_check_sha(&e->api_token_ctl->sha256) != 0))
+			return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_API_TOKEN_REPLY:
+		if (e->api_token_reply->n_tokens > ARB_APITOKENS_MAX)
+			return ARB_EPROTO;
+		for (i = 0; i < e->api_token_reply->n_tokens; i++)
+			if (wire_check_apitoken(
+			    e->api_token_reply->tokens[i]) != 0)
+				return ARB_EPROTO;
+		return 0;
+	case ARBOR__ENVELOPE__BODY_GET_AUDIT:
+		return 0;
+	case ARBOR__ENVELOPE__BODY_AUDIT_REPLY:
+		if (e->audit_reply->n_records > ARB_AUDIT_REPLY_MAX)
+			return ARB_EPROTO;
+		for (i = 0; i < e->audit_reply->n_records; i++)
+			if (wire_check_audit(e->audit_reply->records[i]) != 0)
 				return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_ENDPOINT_REVOKE:
@@ -1271,6 +1319,68 @@ arb_wire_free_token(Arbor__TokenRecord *t)
 {
 	if (t != NULL)
 		arbor__token_record__free_unpacked(t, NULL);
+}
+
+int
+arb_wire_encode_apitoken(const Arbor__ApiToken *t, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&t->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_apitoken(const uint8_t *buf, size_t len, Arbor__ApiToken **tp)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__api_token__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	if (wire_check_apitoken((Arbor__ApiToken *)m) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*tp = (Arbor__ApiToken *)m;
+	return 0;
+}
+
+void
+arb_wire_free_apitoken(Arbor__ApiToken *t)
+{
+	if (t != NULL)
+		arbor__api_token__free_unpacked(t, NULL);
+}
+
+int
+arb_wire_encode_audit(const Arbor__AuditRecord *a, uint8_t **bufp,
+    size_t *lenp)
+{
+	return wire_pack(&a->base, ARB_SIGNED_MAX, bufp, lenp);
+}
+
+int
+arb_wire_decode_audit(const uint8_t *buf, size_t len, Arbor__AuditRecord **ap)
+{
+	ProtobufCMessage	*m;
+	int			 rv;
+
+	if ((rv = wire_unpack(&arbor__audit_record__descriptor, buf, len,
+	    ARB_SIGNED_MAX, &m)) != 0)
+		return rv;
+	if (wire_check_audit((Arbor__AuditRecord *)m) != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return ARB_EPROTO;
+	}
+	*ap = (Arbor__AuditRecord *)m;
+	return 0;
+}
+
+void
+arb_wire_free_audit(Arbor__AuditRecord *a)
+{
+	if (a != NULL)
+		arbor__audit_record__free_unpacked(a, NULL);
 }
 
 void

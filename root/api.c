@@ -17,6 +17,7 @@
 #include "arbor/policy.h"
 #include "arbor/report.h"
 #include "arbor/sig.h"
+#include "arbor/tls.h"
 #include "root.h"
 #include "view.h"
 
@@ -24,6 +25,8 @@
 #define API_URI_MAX	2048		/* longer request lines: 414 */
 #define API_PER_PAGE	1000		/* endpoints rows per page, at most */
 #define API_CALLS_MAX	3
+#define API_BODY_MAX	4096		/* an action's body: ignored, bounded */
+#define API_CHALLENGE	"Bearer realm=\"arbor\""
 
 enum api_route {
 	API_STATUS,
@@ -31,6 +34,9 @@ enum api_route {
 	API_ENDPOINTS,
 	API_TREE,
 	API_ROLLOUTS,
+	API_AUDIT,
+	API_DONE,		/* push, retire, rollback: a Done */
+	API_ROLLOUT_CTL,	/* pause, resume, advance, retry-failed */
 };
 
 struct api_call {
@@ -39,6 +45,8 @@ struct api_call {
 	struct arb_http_res	*res;		/* while in the handler */
 	struct arb_http_later	*later;		/* after it */
 	int			 answered;
+	struct root_api_who	 who;
+	const char		*action;	/* an operator action, or NULL */
 	Arbor__Envelope		 req[API_CALLS_MAX];
 	Arbor__Envelope__BodyCase want[API_CALLS_MAX];
 	Arbor__Envelope		*rep[API_CALLS_MAX];
@@ -49,6 +57,10 @@ struct api_call {
 	Arbor__GetEndpoints	 ge;
 	Arbor__GetTree		 gt;
 	Arbor__RolloutCtl	 rc;
+	Arbor__Push		 push;
+	Arbor__Retire		 retire;
+	Arbor__Rollback		 rollback;
+	Arbor__GetAudit		 ga;
 	char			 policy[129];
 	char			 relay[256];
 	char			 id[129];	/* in the path */
@@ -56,6 +68,22 @@ struct api_call {
 };
 
 /* ------------------------------------------------------------ answers */
+
+/* An operator action's audit record: what the answer doc says. */
+static void
+api_audit(struct api_call *a, int status, json_t *doc)
+{
+	const char	*detail;
+
+	if ((detail = json_string_value(json_object_get(doc, "error"))) ==
+	    NULL && (detail = json_string_value(json_object_get(doc,
+	    "detail"))) == NULL && (!json_is_array(doc) ||
+	    (detail = json_string_value(json_object_get(json_array_get(doc,
+	    0), "state"))) == NULL))
+		detail = "";
+	root_audit_add(a->r, a->who.name, root_role_name(a->who.role),
+	    a->action, a->id, (unsigned)status, detail);
+}
 
 static void
 api_answer(struct api_call *a, int status, json_t *doc)
@@ -67,6 +95,8 @@ api_answer(struct api_call *a, int status, json_t *doc)
 		status = 500;
 		doc = json_pack("{s:s}", "error", "out of memory");
 	}
+	if (a->action != NULL)
+		api_audit(a, status, doc);
 	body = doc != NULL ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
 	if (a->later != NULL)
@@ -149,7 +179,15 @@ api_doc(struct api_call *a)
 		view_tree_sort(a->rep[0]->tree_reply);
 		return view_tree(a->rep[0]->tree_reply);
 	case API_ROLLOUTS:
+	case API_ROLLOUT_CTL:
 		return view_rollout(a->rep[0]->rollout_reply);
+	case API_AUDIT:
+		return view_audit(a->rep[0]->audit_reply);
+	case API_DONE:
+		return json_pack("{s:b, s:s, s:s, s:I, s:s}", "ok", 1,
+		    "action", a->action, "policy", a->id, "seq",
+		    (json_int_t)a->rep[0]->done->seq, "detail",
+		    a->rep[0]->done->detail);
 	}
 	return NULL;
 }
@@ -226,6 +264,18 @@ api_add(struct api_call *a, Arbor__Envelope__BodyCase body, void *msg,
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_TREE:
 		e->get_tree = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_PUSH:
+		e->push = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_RETIRE:
+		e->retire = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_ROLLBACK:
+		e->rollback = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_AUDIT:
+		e->get_audit = msg;
 		break;
 	default:
 		e->rollout_ctl = msg;
@@ -324,7 +374,89 @@ bad:
 	return 1;
 }
 
-/* Path (after /api/v1) and query to a route's requests; 0, or 1. */
+/*
+ * The id in p up to the next '/' (or the end) into a->id, *restp after
+ * that '/' (NULL at the end).  0, or 1 after a 404 naming what.
+ */
+static int
+api_path_id(struct api_call *a, const char *p, const char **restp,
+    const char *what)
+{
+	const char	*slash = strchr(p, '/');
+	size_t		 n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+
+	if (n == 0 || n >= sizeof(a->id))
+		goto bad;
+	memcpy(a->id, p, n);
+	a->id[n] = '\0';
+	if (!arb_policy_id_valid(a->id))
+		goto bad;
+	*restp = slash != NULL ? slash + 1 : NULL;
+	return 0;
+bad:
+	a->id[0] = '\0';
+	api_error(a, 404, what);
+	return 1;
+}
+
+/* POST path: an operator action's request; 0, or 1 after an answer. */
+static int
+api_action(struct api_call *a, const char *path)
+{
+	static const char *const rollout_ops[] = { "pause", "resume",
+	    "advance", "retry-failed" };
+	const char	*op;
+	size_t		 i;
+
+	if (strncmp(path, "/policies/", 10) == 0) {
+		if (api_path_id(a, path + 10, &op, "no such policy") != 0)
+			return 1;
+		a->route = API_DONE;
+		if (op != NULL && strcmp(op, "push") == 0) {
+			a->action = "push";
+			a->push.id = a->id;
+			api_add(a, ARBOR__ENVELOPE__BODY_PUSH, &a->push,
+			    ARBOR__ENVELOPE__BODY_DONE);
+		} else if (op != NULL && strcmp(op, "retire") == 0) {
+			a->action = "retire";
+			a->retire.id = a->id;
+			api_add(a, ARBOR__ENVELOPE__BODY_RETIRE, &a->retire,
+			    ARBOR__ENVELOPE__BODY_DONE);
+		} else if (op != NULL && strcmp(op, "rollback") == 0) {
+			a->action = "rollback";
+			a->rollback.id = a->id;
+			api_add(a, ARBOR__ENVELOPE__BODY_ROLLBACK, &a->rollback,
+			    ARBOR__ENVELOPE__BODY_DONE);
+		} else
+			goto none;
+		return 0;
+	}
+	if (strncmp(path, "/rollouts/", 10) == 0) {
+		if (api_path_id(a, path + 10, &op, "no such rollout") != 0)
+			return 1;
+		for (i = 0; op != NULL && i < sizeof(rollout_ops) /
+		    sizeof(rollout_ops[0]); i++)
+			if (strcmp(op, rollout_ops[i]) == 0)
+				break;
+		if (op == NULL || i == sizeof(rollout_ops) /
+		    sizeof(rollout_ops[0]))
+			goto none;
+		a->route = API_ROLLOUT_CTL;
+		a->action = rollout_ops[i];
+		a->rc.op = (char *)rollout_ops[i];
+		a->rc.id = a->id;
+		api_add(a, ARBOR__ENVELOPE__BODY_ROLLOUT_CTL, &a->rc,
+		    ARBOR__ENVELOPE__BODY_ROLLOUT_REPLY);
+		return 0;
+	}
+none:
+	a->action = NULL;
+	api_error(a, 404, "no such action: POST policies/ID/push|retire|"
+	    "rollback or rollouts/ID/pause|resume|advance|retry-failed");
+	return 1;
+}
+
+/* GET path (after /api/v1) and query to a route's requests; 0, or 1. */
 static int
 api_route(struct api_call *a, const char *path, const char *q)
 {
@@ -364,6 +496,10 @@ api_route(struct api_call *a, const char *path, const char *q)
 		a->route = API_TREE;
 		api_add(a, ARBOR__ENVELOPE__BODY_GET_TREE, &a->gt,
 		    ARBOR__ENVELOPE__BODY_TREE_REPLY);
+	} else if (strcmp(path, "/audit") == 0) {
+		a->route = API_AUDIT;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_AUDIT, &a->ga,
+		    ARBOR__ENVELOPE__BODY_AUDIT_REPLY);
 	} else if (strcmp(path, "/rollouts") == 0 ||
 	    strncmp(path, "/rollouts/", 10) == 0) {
 		a->route = API_ROLLOUTS;
@@ -387,14 +523,56 @@ api_route(struct api_call *a, const char *path, const char *q)
 	return 0;
 }
 
+/*
+ * Who asks, and may they: 0 with a->who set, or 1 after an answer (401,
+ * 403, 500).  post: an operator action; audit: the audit trail.
+ */
+static int
+api_judge(struct api_call *a, const struct arb_http_req *req, int op)
+{
+	int	rv;
+
+	rv = root_api_auth(a->r, req->auth, &a->who);
+	if (rv == ARB_ENOTFOUND) {
+		/* No token exists: loopback GETs only (README, HTTP API). */
+		snprintf(a->who.name, sizeof(a->who.name), "-");
+		if (!arb_url_loopback(a->r->conf->api_listen))
+			a->who.why = "no API token exists yet: make one with "
+			    "arborctl api-token create";
+		else if (op)
+			a->who.why = "this needs an operator's token: make one "
+			    "with arborctl api-token create --role operator";
+		else
+			return 0;
+		rv = ARB_EPERM;
+	}
+	if (rv == ARB_EPERM) {
+		if (a->res != NULL)
+			a->res->challenge = API_CHALLENGE;
+		api_error(a, 401, a->who.why);
+		return 1;
+	}
+	if (rv != 0) {
+		api_error(a, 500, "cannot read the API tokens");
+		return 1;
+	}
+	if (op && a->who.role != ROOT_ROLE_OPERATOR) {
+		api_error(a, 403, "this needs an operator's token; this one is "
+		    "a viewer's");
+		return 1;
+	}
+	return 0;
+}
+
 /* The loop: every request under /api/v1. */
 static void
 api_serve(void *arg, const struct arb_http_req *req, struct arb_http_res *res)
 {
 	struct api_call	*a;
 	char		 path[API_URI_MAX + 1];
-	const char	*q;
+	const char	*q, *p;
 	size_t		 n;
+	int		 post, op;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		res->status = 503;
@@ -407,6 +585,10 @@ api_serve(void *arg, const struct arb_http_req *req, struct arb_http_res *res)
 	arbor__get_endpoints__init(&a->ge);
 	arbor__get_tree__init(&a->gt);
 	arbor__rollout_ctl__init(&a->rc);
+	arbor__push__init(&a->push);
+	arbor__retire__init(&a->retire);
+	arbor__rollback__init(&a->rollback);
+	arbor__get_audit__init(&a->ga);
 	if ((n = strlen(req->uri)) > API_URI_MAX) {
 		api_error(a, 414, "request line too long");
 		goto done;
@@ -420,11 +602,20 @@ api_serve(void *arg, const struct arb_http_req *req, struct arb_http_res *res)
 		api_error(a, 404, "no such path");
 		goto done;
 	}
-	if (strcmp(req->method, "GET") != 0) {
+	p = path + sizeof(API_PREFIX) - 1;
+	post = strcmp(req->method, "POST") == 0;
+	if (!post && strcmp(req->method, "GET") != 0) {
 		api_error(a, 405, "method not allowed here");
 		goto done;
 	}
-	if (api_route(a, path + sizeof(API_PREFIX) - 1, q) != 0)
+	op = post || strcmp(p, "/audit") == 0;
+	if (api_judge(a, req, op) != 0)
+		goto done;
+	if (post && req->body_len > API_BODY_MAX) {
+		api_error(a, 413, "body too large (an action takes none)");
+		goto done;
+	}
+	if ((post ? api_action(a, p) : api_route(a, p, q)) != 0)
 		goto done;
 	api_next(a);
 	/* The control requests held so far keep their strings in a. */

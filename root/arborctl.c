@@ -145,6 +145,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "unmanaged", cmd_unmanaged,
 	    "  unmanaged [--json]    addresses that reached a relay but are "
 	    "not managed\n", 1 },
+	{ "api-token", cmd_api_token,
+	    "  api-token create --role viewer|operator --name NAME\n"
+	    "                        a new HTTP API token, printed once\n"
+	    "  api-token list [--json], api-token revoke NAME\n", 1 },
+	{ "audit", cmd_audit,
+	    "  audit [--json]        operator actions through the HTTP API, "
+	    "newest first\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },

@@ -96,6 +96,10 @@ int	ctl_dry_run(struct ctl *, const struct arb_policy_file *, int);
 /* ctl_rollout.c */
 int	cmd_rollout(struct ctl *, int, char *[]);
 
+/* ctl_api.c */
+int	cmd_api_token(struct ctl *, int, char *[]);
+int	cmd_audit(struct ctl *, int, char *[]);
+
 /* ctl_tokens.c */
 int	cmd_token(struct ctl *, int, char *[]);
 int	cmd_endpoint(struct ctl *, int, char *[]);

@@ -173,8 +173,9 @@ const struct arb_conf_key root_conf_keys[] = {
 	    "http://HOST:PORT/metrics (loopback unless allow_plain) or "
 	    "https://HOST:PORT/metrics (default: off)" },
 	{ "api_listen", k_api_listen, "serve the HTTP JSON API at "
-	    "http://HOST:PORT/api/v1/ (loopback unless allow_plain) or "
-	    "https://HOST:PORT/api/v1/; may be metrics_listen's address "
+	    "http://HOST:PORT/api/v1/ (loopback only) or "
+	    "https://HOST:PORT/api/v1/ (tls_cert, tls_key); may be "
+	    "metrics_listen's address "
 	    "(default: off)" },
 	{ "deadline_critical", k_deadline_critical, "the deadline of a "
 	    "critical policy that gives none, after its publish, or none "
@@ -289,10 +290,12 @@ root_conf_check(struct root_conf *c)
 	if (c->api_listen != NULL &&
 	    arb_tls_conf_http("api_listen", c->api_listen) != 0)
 		rv = ARB_ECONFIG;
-	/* The API asks for no token yet: nothing off this machine reaches it. */
-	if (c->api_listen != NULL && !arb_url_loopback(c->api_listen)) {
-		log_warnx("configuration: api_listen: %s: the API takes no "
-		    "tokens yet, so it listens on loopback only", c->api_listen);
+	/* Its tokens must not cross a network in clear, allow_plain or not. */
+	if (c->api_listen != NULL && strncmp(c->api_listen, "http://", 7) ==
+	    0 && !arb_url_loopback(c->api_listen)) {
+		log_warnx("configuration: api_listen: %s: plain http:// on "
+		    "loopback only (the API's tokens would cross the network "
+		    "in clear); use https://", c->api_listen);
 		rv = ARB_ECONFIG;
 	}
 	if (rv == 0)

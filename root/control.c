@@ -566,6 +566,12 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	case ARBOR__ENVELOPE__BODY_GET_UNMANAGED:
 		root_get_unmanaged(r, req);
 		break;
+	case ARBOR__ENVELOPE__BODY_API_TOKEN_CTL:
+		root_apitoken_ctl(r, req, env->api_token_ctl);
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_AUDIT:
+		root_get_audit(r, req, env->get_audit);
+		break;
 	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
 		/* arborctl import-reports: judged as a relay's batch is. */
 		root_batch(r, req, env->report_batch);

@@ -260,6 +260,64 @@ void	root_token_ctl(struct root *, struct arb_req *,
 void	root_endpoint_revoke(struct root *, struct arb_req *,
 	    const Arbor__EndpointRevoke *);
 
+/* apitokens.c */
+/* What an HTTP API token lets its holder do. */
+enum root_role {
+	ROOT_ROLE_NONE,		/* no token: GETs, on loopback, while none exist */
+	ROOT_ROLE_VIEWER,	/* every GET but the audit */
+	ROOT_ROLE_OPERATOR,	/* every GET and the operator actions */
+};
+#define ROOT_APITOKEN_PREFIX	"arb_"
+#define ROOT_APITOKEN_BYTES	32
+#define ROOT_APITOKEN_LEN	(sizeof(ROOT_APITOKEN_PREFIX) - 1 + \
+				    2 * ROOT_APITOKEN_BYTES)
+#define ROOT_APITOKEN_NAME_MAX	64
+const char *root_role_name(enum root_role);
+/* "viewer" or "operator": 0 with *rolep, or ARB_EINVAL. */
+int	root_role_parse(const char *s, enum root_role *rolep);
+/* 1 if s may name a token: 1..ROOT_APITOKEN_NAME_MAX of [A-Za-z0-9._@-]. */
+int	root_apitoken_name_valid(const char *s);
+/*
+ * The token in an Authorization header's value h ("Bearer arb_" and 64
+ * lower-case hex digits; NULL allowed): 0 with its SHA-256 in sha, or
+ * ARB_EINVAL.  Untrusted bytes: tests/fuzz/fuzz_apiauth.
+ */
+int	root_api_bearer(const char *h, uint8_t sha[ARB_SHA256_LEN]);
+/* Who made a request: the token's name and role, or why it is refused. */
+struct root_api_who {
+	enum root_role	 role;
+	char		 name[ROOT_APITOKEN_NAME_MAX + 1];
+	const char	*why;		/* static text, on a refusal */
+};
+/*
+ * Judge the Authorization header h (NULL: none) against the stored
+ * tokens: 0 with *who; ARB_ENOTFOUND when no token exists at all;
+ * ARB_EPERM (who->why says why); or a store error.
+ */
+int	root_api_auth(struct root *, const char *h, struct root_api_who *who);
+/* arborctl api-token create|list|revoke. */
+void	root_apitoken_ctl(struct root *, struct arb_req *,
+	    const Arbor__ApiTokenCtl *);
+/*
+ * A write transaction of the control handlers' own, after what the loop
+ * turn staged is committed (its replies wait on it).
+ */
+int	root_write_begin(struct root *, struct arb_txn **tp);
+
+/* audit.c */
+/* Records kept at most; each one past it drops the oldest. */
+#define ROOT_AUDIT_MAX		20000
+/*
+ * Record (durably) and log one operator action: who (token name, role),
+ * what (action, target), how it ended (the HTTP status, the root's
+ * answer).  Failures are logged; the action stands.
+ */
+void	root_audit_add(struct root *, const char *token, const char *role,
+	    const char *action, const char *target, unsigned status,
+	    const char *detail);
+/* arborctl audit: the newest records, newest first. */
+void	root_get_audit(struct root *, struct arb_req *, const Arbor__GetAudit *);
+
 /* inventory.c */
 struct arb_expr;
 struct arb_target;

@@ -3,8 +3,10 @@
  * the root's control replies, for arborctl's --json and the HTTP API.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -410,4 +412,41 @@ view_rollout_find(const Arbor__RolloutReply *rr, const char *id)
 		    rr->lines[k][7 + n] == ' ')
 			return view_rollout_line(rr->lines[k]);
 	return NULL;
+}
+
+void
+view_utc_ms(int64_t ms, char *out, size_t size)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(ms / 1000);
+	char		buf[32];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(out, size, "%lld", (long long)ms);
+	else
+		snprintf(out, size, "%s.%03dZ", buf, (int)(ms % 1000));
+}
+
+json_t *
+view_audit(const Arbor__AuditReply *ar)
+{
+	json_t	*arr = json_array(), *o;
+	char	 when[32];
+	size_t	 i;
+
+	for (i = 0; arr != NULL && i < ar->n_records; i++) {
+		const Arbor__AuditRecord *a = ar->records[i];
+
+		view_utc_ms(a->time_ms, when, sizeof(when));
+		o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:s}",
+		    "time_ms", (json_int_t)a->time_ms, "time", when, "token",
+		    a->token, "role", a->role, "action", a->action, "target",
+		    a->target, "status", (int)a->status, "detail", a->detail);
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }

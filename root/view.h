@@ -69,4 +69,9 @@ json_t	*view_rollout_line(const char *line);
 /* The line of rr for policy id as an object, or NULL for none. */
 json_t	*view_rollout_find(const Arbor__RolloutReply *rr, const char *id);
 
+/* arborctl audit --json: the records, newest first. */
+json_t	*view_audit(const Arbor__AuditReply *ar);
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of ms since the epoch into out (32 bytes). */
+void	view_utc_ms(int64_t ms, char *out, size_t size);
+
 #endif

@@ -41,6 +41,8 @@ struct arb_http_res {
 	const char	*type;		/* Content-Type; static storage */
 	char		*body;
 	size_t		 len;
+	/* A WWW-Authenticate header to send (static storage), or NULL. */
+	const char	*challenge;
 	/* More headers: name, value, ..., NULL (static storage), or NULL. */
 	const char *const *headers;
 };

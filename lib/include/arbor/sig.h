@@ -42,6 +42,8 @@ int	arb_sha256_file(const char *path, uint8_t out[ARB_SHA256_LEN],
 void	arb_hex(const uint8_t *in, size_t len, char *out);
 /* Parse exactly 2*len hex digits.  0 or ARB_EINVAL. */
 int	arb_unhex(const char *in, uint8_t *out, size_t len);
+/* 1 if a and b (len bytes each) are equal, in time that depends on len only. */
+int	arb_ct_equal(const void *a, const void *b, size_t len);
 
 /* ---- Ed25519 */
 

@@ -25,6 +25,8 @@ enum arb_db {
 	ARB_DB_TOKENS,		/* token id -> TokenRecord (root) */
 	ARB_DB_BASELINES,	/* name -> Baseline (root) */
 	ARB_DB_EXEMPTIONS,	/* "id:ID" or "group:G" -> Exemption (root) */
+	ARB_DB_APITOKENS,	/* name -> ApiToken (root) */
+	ARB_DB_AUDIT,		/* ms (8 bytes big-endian), n (4) -> AuditRecord */
 	ARB_DB_COUNT
 };
 

@@ -39,6 +39,9 @@
 #define ARB_UNMANAGED_BATCH_MAX	256
 #define ARB_UNMANAGED_REPLY_MAX	2048
 #define ARB_UNMANAGED_ADDR_MAX	64
+/* HTTP API tokens one ApiTokenReply lists; audit records one AuditReply. */
+#define ARB_APITOKENS_MAX	1024
+#define ARB_AUDIT_REPLY_MAX	10000
 
 /*
  * Encode env (version is set to 1) into a malloc'd buffer *bufp of *lenp
@@ -113,6 +116,17 @@ int	arb_wire_encode_token(const Arbor__TokenRecord *t, uint8_t **bufp,
 int	arb_wire_decode_token(const uint8_t *buf, size_t len,
 	    Arbor__TokenRecord **tp);
 void	arb_wire_free_token(Arbor__TokenRecord *t);
+/* An HTTP API token's record and an audit record (root/audit.c). */
+int	arb_wire_encode_apitoken(const Arbor__ApiToken *t, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_apitoken(const uint8_t *buf, size_t len,
+	    Arbor__ApiToken **tp);
+void	arb_wire_free_apitoken(Arbor__ApiToken *t);
+int	arb_wire_encode_audit(const Arbor__AuditRecord *a, uint8_t **bufp,
+	    size_t *lenp);
+int	arb_wire_decode_audit(const uint8_t *buf, size_t len,
+	    Arbor__AuditRecord **ap);
+void	arb_wire_free_audit(Arbor__AuditRecord *a);
 
 /*
  * An inventory or inventory delta (arbor/inventory.h), as the root stores
