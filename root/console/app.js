@@ -51,8 +51,8 @@ class ApiError extends Error {
 	constructor(status, msg) { super(msg); this.status = status; }
 }
 
-/* GET (or POST) path on the API; the decoded JSON, or an ApiError. */
-async function api(path, method) {
+/* GET (or POST) path on the API: the response and its text. */
+async function request(path, method) {
 	const r = await fetch(path, {
 		method: method || "GET",
 		headers: { "Authorization": "Bearer " + token(),
@@ -60,7 +60,12 @@ async function api(path, method) {
 		cache: "no-store",
 		credentials: "omit",
 	});
-	const text = await r.text();
+	return [r, await r.text()];
+}
+
+/* GET (or POST) path on the API; the decoded JSON, or an ApiError. */
+async function api(path, method) {
+	const [r, text] = await request(path, method);
 	let body = null;
 	try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
 	if (!r.ok) {
@@ -421,18 +426,24 @@ function note(msg, bad) {
 }
 
 /*
- * What the token may do.  The API refuses an operator's request from a
- * viewer with 403 before it looks for the policy, so asking it to pause a
- * rollout that cannot exist tells the roles apart without changing
- * anything.
+ * What the token may do.  The API judges the token before it looks at
+ * the path, so asking it to pause a rollout whose id cannot be one tells
+ * the roles apart without changing anything or leaving an audit record:
+ * an operator's token gets 404, a viewer's 403.  401 is a token refused,
+ * or a root on loopback that has no token yet, which lets anyone read
+ * (a viewer) and nobody act.
  */
 async function whoami() {
-	try {
-		await api("/api/v1/rollouts/%20/pause", "POST");
+	const [r] = await request("/api/v1/rollouts/%20/pause", "POST");
+	if (r.status === 403)
+		return "viewer";
+	if (r.status !== 401)
 		return "operator";
+	try {
+		await api("/api/v1/status");
+		return "viewer";
 	} catch (e) {
-		return e.status === 403 ? "viewer" : e.status === 401 ? null :
-			"operator";
+		return null;
 	}
 }
 

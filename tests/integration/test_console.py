@@ -201,8 +201,6 @@ def test_console():
                    ["ok"] == 1, 40, "the pilot of waved to report")
         wait_until(lambda: counts(net, "waved").get("waiting") == 3, 20,
                    "the rest of waved to wait")
-        toks = tokens(net)
-        token = toks[0] if toks else "no-tokens-yet"
 
         # The files: index.html at / and /console/, types, the CSP.
         for path, ctype in (("/", "text/html"), ("/console/", "text/html"),
@@ -228,6 +226,25 @@ def test_console():
                 raise Failure("open: headers %r" % opened["headers"])
             c("wait", selector="#login")
             c.shot("login")
+            # No token made yet: on loopback anyone reads, nobody acts.
+            who = c("login", token="no-token-yet")["who"]
+            if who not in ("viewer", "operator"):
+                raise Failure("signed in with no tokens as %r" % who)
+            toks = tokens(net)
+            if toks and who != "viewer":
+                raise Failure("with no token made, signed in as %r" % who)
+            c("click", selector="#logout")
+            c("wait", selector="#login")
+            if toks:    # a token the root did not make: refused, named
+                c("fill", selector="#token", value="bogus-token")
+                c("click", selector="#login button[type=submit]")
+                wait_until(lambda: "refused" in c(
+                    "text", selector="#login-error")["text"], 10,
+                    "the console to say the token was refused")
+                if c("storage")["session"] != "{}":
+                    raise Failure("a refused token kept: %r" %
+                                  c("storage"))
+            token = toks[0] if toks else "no-tokens-yet"
             who = c("login", token=token)["who"]
             if toks and who != "operator":
                 raise Failure("signed in with the operator's token as %r" %
