@@ -155,6 +155,7 @@ agent_upstream_new(struct agent *a, const struct agent_conf *conf,
 	sc.keys = a->keys;
 	sc.up = &conf->up;
 	sc.node_id = a->node_id;
+	sc.endpoint_id = a->id;
 	sc.kind = "agent";
 	sc.quiet = env != NULL;
 	sc.on_head = agent_on_head;

@@ -594,6 +594,8 @@ sync_poll_start(struct arb_sync *s)
 	s->poll = p;
 	gh.have_seq = s->head ? s->head->seq : 0;
 	gh.node_id = (char *)(s->c.node_id ? s->c.node_id : "");
+	if (s->c.endpoint_id != NULL)
+		gh.endpoint_id = (char *)s->c.endpoint_id;
 	gh.kind = (char *)(s->c.kind ? s->c.kind : "");
 	env.body_case = ARBOR__ENVELOPE__BODY_GET_HEAD;
 	env.get_head = &gh;

@@ -48,10 +48,13 @@ struct nng_tls_engine_conn {
 	void		*tls;		/* nng's side, for its send and recv */
 	SSL		*ssl;
 	bool		 logged;	/* this connection's failure */
+	bool		 server;
+	bool		 refused;	/* counted in eng_refused */
 };
 
 static BIO_METHOD	*eng_bio;
 static atomic_llong	 eng_logged_at;
+static atomic_ullong	 eng_refused;	/* server handshakes that failed */
 
 /* ------------------------------------------------------------- the BIO */
 
@@ -175,6 +178,7 @@ conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *cfg)
 	BIO_set_data(b, tls);
 	SSL_set_bio(ec->ssl, b, b);
 	if (cfg->mode == NNG_TLS_MODE_SERVER) {
+		ec->server = true;
 		SSL_set_accept_state(ec->ssl);
 		return 0;
 	}
@@ -208,9 +212,22 @@ conn_handshake(nng_tls_engine_conn *ec)
 {
 	int	r;
 
+	int	rv;
+
 	if ((r = SSL_do_handshake(ec->ssl)) == 1)
 		return 0;
-	return conn_err(ec, r, "handshake");
+	rv = conn_err(ec, r, "handshake");
+	if (rv != NNG_EAGAIN && ec->server && !ec->refused) {
+		ec->refused = true;
+		atomic_fetch_add(&eng_refused, 1);
+	}
+	return rv;
+}
+
+unsigned long long
+arb_tls_refused(void)
+{
+	return atomic_load(&eng_refused);
 }
 
 static int

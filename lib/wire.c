@@ -609,7 +609,8 @@ wire_check_envelope(const Arbor__Envelope *e)
 		return wire_check_text(e->hello_reply->node_id, ARB_MAX_ID);
 	case ARBOR__ENVELOPE__BODY_GET_HEAD:
 		if (wire_check_text(e->get_head->node_id, ARB_MAX_ID) != 0 ||
-		    wire_check_text(e->get_head->kind, ARB_MAX_ID) != 0)
+		    wire_check_text(e->get_head->kind, ARB_MAX_ID) != 0 ||
+		    wire_check_text(e->get_head->endpoint_id, ARB_MAX_ID) != 0)
 			return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_PUT_CHUNK_REPLY:

@@ -61,6 +61,13 @@ k_report_ms(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_unmanaged_grace(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 1000, 30LL * 86400000,
+	    &C(c)->unmanaged_grace_ms, e, n);
+}
+
+static int
 k_report_max(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_int(v, 1, 1000000, &C(c)->report_max, e, n);
@@ -133,6 +140,9 @@ const struct arb_conf_key relay_conf_keys[] = {
 	    "(default 0: none)" },
 	{ "child_rate", k_child_rate, "cap on bytes a second to one child "
 	    "(default 0: none)" },
+	{ "unmanaged_grace", k_unmanaged_grace, "an endpoint id that polls "
+	    "this long with no receipt naming it is listed as unmanaged "
+	    "(default 10m)" },
 	{ "node_id", k_node_id, "this relay's name in the tree and in "
 	    "report paths (default: host name)" },
 	{ "metrics_listen", k_metrics_listen, "serve Prometheus metrics at "
@@ -156,6 +166,7 @@ relay_conf_init(struct relay_conf *c)
 	c->nctx = 256;
 	c->up.fetch_depth = 4;
 	c->report_ms = 1000;
+	c->unmanaged_grace_ms = 600000;
 	c->report_max = 1000;
 	c->spool_max = 1000000;
 	c->children_max = 65536;

@@ -13,6 +13,7 @@
 #include "arbor/log.h"
 #include "arbor/metrics.h"
 #include "arbor/store.h"
+#include "arbor/tls.h"
 #include "core_int.h"
 
 static const char *const kind_names[RELAY_REQ_KINDS] = {
@@ -103,6 +104,10 @@ relay_core_metrics(struct relay_core *c, struct arb_metrics *m)
 	one(m, &rv, "arbor_batch_in_bytes_total", ARB_METRIC_COUNTER,
 	    "Bytes of report batches received from children",
 	    (double)st.batch_bytes_in);
+	one(m, &rv, "arbor_tls_handshakes_refused_total", ARB_METRIC_COUNTER,
+	    "TLS handshakes this node served that failed (no valid client "
+	    "certificate, not TLS, given up); their addresses are not known",
+	    (double)arb_tls_refused());
 	one(m, &rv, "arbor_unmanaged_addresses", ARB_METRIC_GAUGE,
 	    "Addresses that reached this node or those below it but are not "
 	    "managed (arborctl unmanaged)", (double)relay_unm_count(c));

@@ -195,6 +195,7 @@ relay_new(const struct relay_conf *conf)
 	cc.fetch = r->fetch;
 	cc.node_id = conf->node_id;
 	cc.report_ms = conf->report_ms;
+	cc.unmanaged_grace = conf->unmanaged_grace_ms / 1000;
 	cc.report_max = (uint64_t)conf->report_max;
 	cc.spool_max = (uint64_t)conf->spool_max;
 	cc.spool_size = conf->spool_size ? conf->spool_size :

@@ -22,6 +22,7 @@ struct relay_conf {
 	int64_t			 nctx;
 	char			*node_id;
 	int64_t			 report_ms;
+	int64_t			 unmanaged_grace_ms;
 	int64_t			 report_max;
 	int64_t			 spool_max;
 	uint64_t		 spool_size;	/* 0: half of map_size */

@@ -357,20 +357,23 @@ static void
 serve_poll_check(struct relay_core *c, struct arb_req *req,
     const Arbor__GetHead *gh)
 {
-	if (gh->node_id == NULL || gh->node_id[0] == '\0' ||
+	const char	*id = gh->endpoint_id;
+
+	/* A relay, or a client that does not say which endpoint it is. */
+	if (id == NULL || id[0] == '\0' ||
 	    (gh->kind != NULL && strcmp(gh->kind, "relay") == 0))
 		return;
-	switch (relay_endpoint_state(c, gh->node_id)) {
+	switch (relay_endpoint_state(c, id)) {
 	case RELAY_EP_MANAGED:
 		break;
 	case RELAY_EP_UNKNOWN:
-		relay_unm_note_req(c, req, "unknown-endpoint", gh->node_id, 0);
+		relay_unm_note_req(c, req, "unknown-endpoint", id, 0);
 		break;
 	case RELAY_EP_REVOKED:
-		relay_unm_note_req(c, req, "revoked", gh->node_id, 0);
+		relay_unm_note_req(c, req, "revoked", id, 0);
 		break;
 	default:
-		relay_unm_note_req(c, req, "never-enrolled", gh->node_id, 1);
+		relay_unm_note_req(c, req, "never-enrolled", id, 1);
 		break;
 	}
 }

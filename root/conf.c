@@ -83,6 +83,13 @@ k_deadline_low(void *c, const char *v, char *e, size_t n)
 	return root_conf_deadline(v, &C(c)->deadline_s[3], e, n);
 }
 
+static int
+k_unmanaged_grace(void *c, const char *v, char *e, size_t n)
+{
+	return arb_conf_duration_ms(v, 1000, 30LL * 86400000,
+	    &C(c)->unmanaged_grace_ms, e, n);
+}
+
 ARB_CONF_STRKEY(k_metrics_listen, struct root_conf, metrics_listen)
 ARB_CONF_STRKEY(k_api_listen, struct root_conf, api_listen)
 
@@ -160,6 +167,9 @@ const struct arb_conf_key root_conf_keys[] = {
 	{ "contexts", k_nctx, "requests served in flight (default 256)" },
 	{ "compliance_silent_after", k_silent_after, "an endpoint silent "
 	    "this long is not reporting, never compliant (default 3d)" },
+	{ "unmanaged_grace", k_unmanaged_grace, "an endpoint id that polls "
+	    "the root itself this long without enrolling is listed as "
+	    "unmanaged (default 10m)" },
 	{ "enroll_token", k_token, "a token endpoints present at enrolment; "
 	    "repeat for several" },
 	{ "enroll_ca", k_enroll_ca, "directory of the enrolment CA "
@@ -197,6 +207,7 @@ root_conf_init(struct root_conf *c)
 	c->nctx = 256;
 	c->cert_valid_ms = 7LL * 86400000;
 	c->silent_after_ms = 3LL * 86400000;
+	c->unmanaged_grace_ms = 600000;
 	c->deadline_s[0] = 86400;		/* critical: a day */
 	c->deadline_s[1] = 7 * 86400;		/* high: a week */
 	c->deadline_s[2] = 30 * 86400;		/* medium: a month */

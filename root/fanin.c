@@ -185,11 +185,40 @@ root_issue_cert(struct root *r, const char *id, const char *csr,
 	return rv;
 }
 
+/*
+ * What the root holds of endpoint id, for the polls of the endpoints
+ * that reach it directly (enum relay_ep): a relay asks its receipts.
+ */
+int
+root_endpoint_state(void *arg, const char *id)
+{
+	struct root		*r = arg;
+	Arbor__EndpointRecord	*rec = NULL;
+	struct arb_txn		*t;
+	void			*v;
+	size_t			 n;
+	int			 st = RELAY_EP_UNSEEN;
+
+	if (arb_txn_begin(r->store, 0, &t) != 0)
+		return st;
+	if (arb_txn_get(t, ARB_DB_ENDPOINTS, id, strlen(id), &v, &n) == 0) {
+		if (arb_wire_decode_eprec(v, n, &rec) == 0)
+			st = rec->revoked ? RELAY_EP_REVOKED : RELAY_EP_MANAGED;
+		free(v);
+	}
+	arb_txn_abort(t);
+	arb_wire_free_eprec(rec);
+	return st;
+}
+
 /* Count a refused enrolment (kept with the loop turn's group). */
 static void
-enrol_refused(struct root *r, struct arb_req *req, enum root_enrol_why why,
-    const char *id, const char *host)
+enrol_refused(struct root *r, struct arb_req *req, const Arbor__Enroll *en,
+    enum root_enrol_why why, const char *id, const char *host)
 {
+	/* No relay between: the root lists the machine itself. */
+	if (en->n_via == 0)
+		relay_core_unmanaged_note(r->core, req, "enrol-refused", id);
 	r->refusals.enrol[why]++;
 	(void)arb_store_put(r->store, ARB_DB_META, "refusals", 8,
 	    &r->refusals, sizeof(r->refusals));
@@ -249,7 +278,7 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	}
 	if (old != NULL && old->revoked) {
 		arb_txn_abort(t);
-		enrol_refused(r, req, ROOT_ENR_REVOKED, id, b->hostname);
+		enrol_refused(r, req, en, ROOT_ENR_REVOKED, id, b->hostname);
 		goto out;
 	}
 	/*
@@ -267,7 +296,7 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 			t = NULL;
 			goto fail;
 		}
-		enrol_refused(r, req, why, id, b->hostname);
+		enrol_refused(r, req, en, why, id, b->hostname);
 		goto out;
 	}
 	rec.enrolled_at = now;
@@ -311,6 +340,8 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	/* The receipt binds id to its key: relays and the agent check it. */
 	if (rv != 0 || (rv = root_sign_receipt(r, id, &rec, &rs)) != 0)
 		goto fail;
+	if (en->n_via == 0)
+		relay_core_unmanaged_managed(r->core, req);
 	log_info("root: endpoint %s (%s) enrolled via %zu relays%s%s", id,
 	    b->hostname, en->n_via, tk ? " with token " : "",
 	    tk ? tk->id : "");
@@ -323,6 +354,9 @@ root_enroll(void *arg, struct arb_req *req, Arbor__Enroll *en)
 	    NULL);
 	goto out;
 fail:
+	if (en->n_via == 0 && rv != ARB_ESTORE && rv != -ENOMEM)
+		relay_core_unmanaged_note(r->core, req, "enrol-refused",
+		    b ? b->endpoint_id : NULL);
 	r->refusals.enrol[ROOT_ENR_INVALID]++;
 	log_warnx("root: enrolment refused: %s", arb_strerror(rv));
 	root_reply_error(req, rv, "enrol");
@@ -794,6 +828,47 @@ batch_refusals(struct root *r, size_t n, const int *codes, uint32_t rejected)
 		r->refusals.reports[ROOT_REJ_UNVERIFIED] += rejected - named;
 }
 
+/*
+ * A batch straight from an agent (no relay's info in it): its address is
+ * managed once its reports verify, unmanaged when the root does not know
+ * or revoked the endpoint or the signature is not its key's.
+ */
+static void
+batch_direct(struct root *r, struct arb_req *req,
+    const Arbor__ReportBatch *b, const int *codes)
+{
+	Arbor__Report	*rep = NULL;
+	const char	*why = NULL;
+	size_t		 i;
+
+	if (b->n_relays != 0 || b->n_entries == 0)
+		return;
+	for (i = 0; i < b->n_entries && why == NULL; i++)
+		switch (codes[i]) {
+		case ARB_EBADSIG:
+		case ARB_EUNKNOWNKEY:
+			why = "report-refused";
+			break;
+		case ARB_ENOTFOUND:
+			why = "unknown-endpoint";
+			break;
+		case ARB_EREVOKED:
+			why = "revoked";
+			break;
+		}
+	if (why == NULL) {
+		if (codes[0] == 0)
+			relay_core_unmanaged_managed(r->core, req);
+		return;
+	}
+	i--;
+	(void)arb_wire_decode_report(b->entries[i]->report->body.data,
+	    b->entries[i]->report->body.len, &rep);
+	relay_core_unmanaged_note(r->core, req, why,
+	    rep ? rep->endpoint_id : NULL);
+	arb_wire_free_report(rep);
+}
+
 void
 root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 {
@@ -832,6 +907,7 @@ root_batch(void *arg, struct arb_req *req, Arbor__ReportBatch *b)
 	}
 	/* The unmanaged addresses the relay below saw, for the root's list. */
 	relay_core_unmanaged_take(r->core, b);
+	batch_direct(r, req, b, bd->codes);
 	r->ctr.batches++;
 	r->ctr.reports += b->n_entries;
 	r->ctr.accepted += ack.accepted;

@@ -83,8 +83,10 @@ root_new(const struct root_conf *conf)
 	cc.name = "root";
 	cc.chunk_cache = 64ULL << 20;
 	cc.node_id = "root";
+	cc.unmanaged_grace = conf->unmanaged_grace_ms / 1000;
 	cc.on_enroll = root_enroll;
 	cc.on_batch = root_batch;
+	cc.endpoint_state = root_endpoint_state;
 	cc.hook_arg = r;
 	cc.keys = r->keys;
 	if ((rv = relay_core_new(&cc, &r->core)) != 0) {

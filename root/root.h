@@ -33,6 +33,7 @@ struct root_conf {
 	int64_t		 head_ttl_ms;
 	int64_t		 nctx;
 	int64_t		 silent_after_ms;	/* compliance: not reporting */
+	int64_t		 unmanaged_grace_ms;	/* polls before "never-enrolled" */
 	char		**tokens;	/* enrolment tokens accepted */
 	size_t		 ntokens;
 	char		*enroll_ca;	/* CA dir signing endpoints' requests */
@@ -228,6 +229,7 @@ void	root_status_free(struct root *);
 /* relay_core's hooks: an enrolment and a report batch from below. */
 void	root_enroll(void *, struct arb_req *, Arbor__Enroll *);
 void	root_batch(void *, struct arb_req *, Arbor__ReportBatch *);
+int	root_endpoint_state(void *, const char *);
 
 /* tokens.c */
 /* A token's id: hex of the first ROOT_TOKEN_ID_LEN bytes of its hash. */

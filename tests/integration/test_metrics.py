@@ -277,7 +277,8 @@ def test_rejected_by_reason():
 
 def test_https():
     """https:// serves with the root's certificate; a plain request to it
-    gets nothing."""
+    gets nothing, and is counted as a refused handshake, as is a plain
+    connection to the root's tls+tcp:// service."""
     with Net("metrics-https") as net:
         port = free_port()
         root = net.root(tls=True, enroll_token=TOKEN,
@@ -294,6 +295,22 @@ def test_https():
         except (urllib.error.URLError, ConnectionError, OSError) as e:
             if isinstance(e, Failure):
                 raise
+        before = val(scrape("https://127.0.0.1:%d/metrics" % port, ctx),
+                     "arbor_tls_handshakes_refused_total")
+        if before < 1:
+            raise Failure("the plain request was not counted: %r" % before)
+        host, svc_port = root.svc.rsplit("/", 1)[1].split(":")
+        with socket.create_connection((host, int(svc_port)),
+                                      timeout=5 * SCALE) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n" + b"\0" * 512)
+            try:
+                s.recv(64)
+            except OSError:
+                pass
+        wait_until(lambda: val(scrape("https://127.0.0.1:%d/metrics" % port,
+                                      ctx),
+                               "arbor_tls_handshakes_refused_total") >
+                   before, 20, "the plain connection to tls+tcp:// counted")
         if not root.running():
             raise Failure("root died")
 

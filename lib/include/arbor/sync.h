@@ -32,6 +32,7 @@ struct arb_sync_conf {
 	struct arb_keychain		*keys;
 	const struct arb_upstream	*up;	/* poll and jitter; kept */
 	const char			*node_id; /* sent in GetHead */
+	const char			*endpoint_id; /* an agent's, or NULL */
 	const char			*kind;	/* "relay" or "agent" */
 	int				 quiet;	/* routine lines at debug */
 	/*

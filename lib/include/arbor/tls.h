@@ -70,6 +70,14 @@ int	arb_tls_k_engine(void *, const char *, char *, size_t);
  */
 int	arb_tls_engine_openssl(void);
 
+/*
+ * Handshakes this process served that failed: a child without a valid
+ * certificate, a scanner, plain bytes on a TLS port.  nng gives no peer
+ * address to a TLS engine, so only their count is known (and only under
+ * the OpenSSL engine).
+ */
+unsigned long long	arb_tls_refused(void);
+
 /* Whether url runs over TLS (tls+tcp://, wss://, https://). */
 int	arb_tls_on(const char *url);
 
