@@ -284,43 +284,6 @@ api_add(struct api_call *a, Arbor__Envelope__BodyCase body, void *msg,
 	a->want[a->nreq++] = want;
 }
 
-/* ------------------------------------------------------ query strings */
-
-int
-root_api_query(const char *q, const char *key, char *out, size_t size)
-{
-	size_t		 klen = strlen(key), n;
-	const char	*p = q, *end;
-	char		 hex[3] = "";
-	uint8_t		 c;
-
-	while (p != NULL && *p != '\0') {
-		end = strchr(p, '&');
-		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
-			p += klen + 1;
-			for (n = 0; *p != '\0' && *p != '&'; p++) {
-				if (n + 1 >= size)
-					return ARB_ETOOBIG;
-				if (*p == '%') {
-					hex[0] = p[1];
-					hex[1] = hex[0] != '\0' ? p[2] : '\0';
-					if (arb_unhex(hex, &c, 1) != 0)
-						return ARB_EINVAL;
-					out[n++] = (char)c;
-					p += 2;
-				} else
-					out[n++] = *p == '+' ? ' ' : *p;
-			}
-			out[n] = '\0';
-			if (strlen(out) != n)	/* %00 */
-				return ARB_EINVAL;
-			return 1;
-		}
-		p = end != NULL ? end + 1 : NULL;
-	}
-	return 0;
-}
-
 /* A number parameter in [1, max]; 1 when absent.  0, or an error. */
 static int
 api_query_num(const char *q, const char *key, size_t max, size_t *np)

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "arbor/error.h"
@@ -68,28 +67,6 @@ root_apitoken_name_valid(const char *s)
 		    s[i] != '_' && s[i] != '.' && s[i] != '@')
 			return 0;
 	return 1;
-}
-
-int
-root_api_bearer(const char *h, uint8_t sha[ARB_SHA256_LEN])
-{
-	const char	*tok;
-	size_t		 i, n;
-
-	if (h == NULL || strncasecmp(h, "Bearer", 6) != 0 || h[6] != ' ')
-		return ARB_EINVAL;
-	for (tok = h + 7; *tok == ' '; tok++)
-		;
-	for (n = strlen(tok); n > 0 && tok[n - 1] == ' '; n--)
-		;
-	if (n != ROOT_APITOKEN_LEN || strncmp(tok, ROOT_APITOKEN_PREFIX,
-	    sizeof(ROOT_APITOKEN_PREFIX) - 1) != 0)
-		return ARB_EINVAL;
-	for (i = sizeof(ROOT_APITOKEN_PREFIX) - 1; i < n; i++)
-		if (!isdigit((unsigned char)tok[i]) &&
-		    (tok[i] < 'a' || tok[i] > 'f'))
-			return ARB_EINVAL;
-	return arb_sha256(tok, n, sha);
 }
 
 int

@@ -494,12 +494,7 @@ main(int argc, char *argv[])
 void
 ctl_utc(int64_t ms, char *out, size_t size)
 {
-	time_t		t = (time_t)(ms / 1000);
-	struct tm	tm;
-
-	out[0] = '\0';
-	if (ms > 0 && gmtime_r(&t, &tm) != NULL)
-		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	view_utc(ms, out, size);
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ", or a duration from now ("7d", "+12h"). */

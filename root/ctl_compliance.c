@@ -16,18 +16,6 @@
 #define CTL_TARGETS_MAX		ARB_BASELINE_TARGETS_MAX
 #define CTL_POLICIES_MAX	ARB_BASELINE_POLICIES_MAX
 
-/* The order of the root's enum root_comp. */
-static const char *const comp_status[] = {
-	"compliant", "below", "exempt", "not-reporting"
-};
-#define COMP_NSTATUS	4
-
-static const char *
-comp_status_name(uint32_t s)
-{
-	return s < COMP_NSTATUS ? comp_status[s] : "?";
-}
-
 static int
 comp_call(const struct ctl *c, Arbor__ComplianceCtl *cc,
     Arbor__Envelope **repp)
@@ -42,48 +30,6 @@ comp_call(const struct ctl *c, Arbor__ComplianceCtl *cc,
 
 /* ------------------------------------------------------------ baseline */
 
-/* A baseline's target as the operator writes it: "all" for none. */
-static void
-target_text(const Arbor__Baseline *b, char *out, size_t size)
-{
-	size_t	i;
-
-	out[0] = '\0';
-	for (i = 0; i < b->n_target_groups; i++)
-		ctl_cat(out, size, "%sgroup:%s", out[0] ? "," : "",
-		    b->target_groups[i]);
-	for (i = 0; i < b->n_target_endpoints; i++)
-		ctl_cat(out, size, "%sendpoint:%s", out[0] ? "," : "",
-		    b->target_endpoints[i]);
-	for (i = 0; i < b->n_target_props; i++)
-		ctl_cat(out, size, "%sprop:%s", out[0] ? "," : "",
-		    b->target_props[i]);
-	if (out[0] == '\0')
-		snprintf(out, size, "all");
-}
-
-static json_t *
-strings_json(char **v, size_t n)
-{
-	json_t	*a = json_array();
-	size_t	 i;
-
-	for (i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a ? a : json_array();
-}
-
-static json_t *
-baseline_json(const Arbor__Baseline *b)
-{
-	char	tg[1024];
-
-	target_text(b, tg, sizeof(tg));
-	return json_pack("{s:s, s:s, s:o, s:I}", "name", b->name, "target", tg,
-	    "policies", strings_json(b->policies, b->n_policies),
-	    "created_ms", (json_int_t)b->created_ms);
-}
-
 static int
 baselines_print(const struct ctl *c, const Arbor__ComplianceCtlReply *cr,
     int as_json)
@@ -96,7 +42,7 @@ baselines_print(const struct ctl *c, const Arbor__ComplianceCtlReply *cr,
 		a = json_array();
 		for (i = 0; a != NULL && i < cr->n_baselines; i++)
 			json_array_append_new(a,
-			    baseline_json(cr->baselines[i]));
+			    view_baseline(cr->baselines[i]));
 		return ctl_json_print(c, a);
 	}
 	if (cr->n_baselines == 0)
@@ -104,7 +50,7 @@ baselines_print(const struct ctl *c, const Arbor__ComplianceCtlReply *cr,
 	else
 		printf("%-24s %-32s %s\n", "BASELINE", "TARGET", "POLICIES");
 	for (i = 0; i < cr->n_baselines; i++) {
-		target_text(cr->baselines[i], tg, sizeof(tg));
+		view_target_text(cr->baselines[i], tg, sizeof(tg));
 		pol[0] = '\0';
 		for (j = 0; j < cr->baselines[i]->n_policies; j++)
 			ctl_cat(pol, sizeof(pol), "%s%s", j ? "," : "",
@@ -336,16 +282,6 @@ usage:
 
 /* ---------------------------------------------------------- compliance */
 
-static const char *
-comp_state_name(int st)
-{
-	const char	*n;
-
-	if (st < 0)
-		return "no-report";
-	return (n = arb_state_name((unsigned)st)) != NULL ? n : "?";
-}
-
 /* "a (failed), b (no-report)": the policies not satisfied. */
 static void
 missing_text(const Arbor__ComplianceItem *it, char *out, size_t size)
@@ -361,80 +297,12 @@ missing_text(const Arbor__ComplianceItem *it, char *out, size_t size)
 		if (p->state >= 0 && p->version < p->want_version)
 			ctl_cat(out, size, "%s%s (%s on v%" PRIu32 ", wants "
 			    "v%" PRIu32 ")", out[0] ? ", " : "", p->policy_id,
-			    comp_state_name(p->state), p->version,
+			    view_comp_state_name(p->state), p->version,
 			    p->want_version);
 		else
 			ctl_cat(out, size, "%s%s (%s)", out[0] ? ", " : "",
-			    p->policy_id, comp_state_name(p->state));
+			    p->policy_id, view_comp_state_name(p->state));
 	}
-}
-
-static json_t *
-item_json(const Arbor__ComplianceItem *it)
-{
-	const Arbor__CompliancePolicy	*p;
-	json_t				*pols, *miss;
-	char				 until[32];
-	size_t				 i;
-
-	pols = json_array();
-	miss = json_array();
-	for (i = 0; pols != NULL && miss != NULL && i < it->n_policies; i++) {
-		p = it->policies[i];
-		json_array_append_new(pols, json_pack("{s:s, s:s, s:I, s:I, "
-		    "s:b}", "policy", p->policy_id, "state",
-		    comp_state_name(p->state), "version",
-		    (json_int_t)p->version, "want_version",
-		    (json_int_t)p->want_version, "ok", p->ok));
-		if (!p->ok)
-			json_array_append_new(miss, json_string(p->policy_id));
-	}
-	ctl_utc(it->until_ms, until, sizeof(until));
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?, s:s?, s:I}",
-	    "endpoint", it->endpoint_id, "hostname", it->hostname, "status",
-	    comp_status_name(it->status), "missing", miss ? miss :
-	    json_array(), "policies", pols ? pols : json_array(), "reason",
-	    it->status == 2 ? it->reason : NULL, "until", it->status == 2 &&
-	    until[0] ? until : NULL, "last_contact",
-	    (json_int_t)it->last_contact);
-}
-
-static int
-comp_json(const struct ctl *c, const Arbor__ComplianceReply *cr)
-{
-	json_t	*doc, *a, *b, *eps, *counts;
-	size_t	 i, k, s;
-
-	a = json_array();
-	for (k = 0; a != NULL && k < cr->n_baselines; k++) {
-		b = baseline_json(cr->baselines[k]);
-		counts = json_object();
-		eps = json_array();
-		if (b == NULL || counts == NULL || eps == NULL) {
-			json_decref(b);
-			json_decref(counts);
-			json_decref(eps);
-			json_decref(a);
-			return ctl_json_print(c, NULL);
-		}
-		for (s = 0; s < COMP_NSTATUS; s++)
-			json_object_set_new(counts, comp_status[s],
-			    json_integer((json_int_t)(k * COMP_NSTATUS + s <
-			    cr->n_totals ? cr->totals[k * COMP_NSTATUS + s] :
-			    0)));
-		for (i = 0; i < cr->n_items; i++)
-			if (strcmp(cr->items[i]->baseline,
-			    cr->baselines[k]->name) == 0)
-				json_array_append_new(eps,
-				    item_json(cr->items[i]));
-		json_object_set_new(b, "counts", counts);
-		json_object_set_new(b, "endpoints", eps);
-		json_array_append_new(a, b);
-	}
-	doc = json_pack("{s:o, s:I, s:I}", "baselines", a ? a : json_array(),
-	    "silent_after_s", (json_int_t)(cr->silent_after_ms / 1000),
-	    "unlisted", (json_int_t)cr->unlisted);
-	return ctl_json_print(c, doc);
 }
 
 /* One CSV field: quoted when it holds a comma, a quote or a line end. */
@@ -479,9 +347,9 @@ comp_csv(const Arbor__ComplianceReply *cr)
 			csv_field(it->baseline, 0);
 			csv_field(it->endpoint_id, 0);
 			csv_field(it->hostname, 0);
-			csv_field(comp_status_name(it->status), 0);
+			csv_field(view_comp_status_name(it->status), 0);
 			csv_field(p->policy_id, 0);
-			csv_field(comp_state_name(p->state), 0);
+			csv_field(view_comp_state_name(p->state), 0);
 			csv_field(n[0], 0);
 			csv_field(n[1], 0);
 			csv_field(p->ok ? "yes" : "no", 0);
@@ -502,7 +370,7 @@ comp_text(const Arbor__ComplianceReply *cr)
 	size_t				 i, k;
 
 	for (k = 0; k < cr->n_baselines; k++) {
-		target_text(cr->baselines[k], tg, sizeof(tg));
+		view_target_text(cr->baselines[k], tg, sizeof(tg));
 		printf("%sbaseline %s (%s; %zu policies)\n", k ? "\n" : "",
 		    cr->baselines[k]->name, tg,
 		    cr->baselines[k]->n_policies);
@@ -528,10 +396,10 @@ comp_text(const Arbor__ComplianceReply *cr)
 			}
 			ctl_clean(it->hostname, 20, host, sizeof(host));
 			printf("%-32s %-20s %-14s %s\n", it->endpoint_id,
-			    host, comp_status_name(it->status), detail);
+			    host, view_comp_status_name(it->status), detail);
 		}
-		t = k * COMP_NSTATUS + 3 < cr->n_totals ?
-		    cr->totals + k * COMP_NSTATUS : NULL;
+		t = k * VIEW_COMP_NSTATUS + 3 < cr->n_totals ?
+		    cr->totals + k * VIEW_COMP_NSTATUS : NULL;
 		if (t != NULL)
 			printf("%s: %" PRIu64 " endpoints: %" PRIu64
 			    " compliant, %" PRIu64 " below, %" PRIu64
@@ -587,7 +455,7 @@ cmd_compliance(struct ctl *c, int argc, char *argv[])
 	    &rep) != 0)
 		return 1;
 	if (as_json)
-		rv = comp_json(c, rep->compliance_reply);
+		rv = ctl_json_print(c, view_compliance(rep->compliance_reply));
 	else if (as_csv)
 		comp_csv(rep->compliance_reply);
 	else

@@ -93,25 +93,6 @@ tally_free(struct tally *t)
 	free(t->n);
 }
 
-static json_t *
-hits_json(Arbor__QueryHit **v, size_t n)
-{
-	json_t	*a = json_array(), *g;
-	size_t	 i, j;
-
-	for (i = 0; a != NULL && i < n; i++) {
-		g = json_array();
-		for (j = 0; g != NULL && j < v[i]->n_groups; j++)
-			json_array_append_new(g, json_string(v[i]->groups[j]));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:o, "
-		    "s:I, s:s}", "endpoint", v[i]->endpoint_id, "hostname",
-		    v[i]->hostname, "relay", v[i]->relay, "os", v[i]->os,
-		    "groups", g ? g : json_array(), "last_contact",
-		    (json_int_t)v[i]->last_contact, "why", v[i]->why));
-	}
-	return a;
-}
-
 /* The summary line every view ends with. */
 static void
 summary_print(const Arbor__QueryReply *qr)
@@ -144,19 +125,7 @@ query_print(const struct ctl *c, const Arbor__QueryReply *qr, int as_json,
 	if (by != NULL)
 		tally_hits(&t, by, qr->matches, qr->n_matches);
 	if (as_json) {
-		doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:f}",
-		    "matched", (json_int_t)qr->matched, "endpoints",
-		    (json_int_t)qr->endpoints, "unknown",
-		    (json_int_t)qr->unknowns, "no_inventory",
-		    (json_int_t)qr->no_inventory, "errors",
-		    (json_int_t)qr->errors, "first_error", qr->first_error,
-		    "ms", (double)qr->elapsed_us / 1000);
-		if (doc != NULL && !count) {
-			json_object_set_new(doc, "matches",
-			    hits_json(qr->matches, qr->n_matches));
-			json_object_set_new(doc, "unknown_endpoints",
-			    hits_json(qr->unknown, qr->n_unknown));
-		}
+		doc = view_query(qr, !count);
 		if (doc != NULL && by != NULL) {
 			o = json_object();
 			for (i = 0; o != NULL && i < t.len; i++)

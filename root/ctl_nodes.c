@@ -448,7 +448,7 @@ cmd_unmanaged(struct ctl *c, int argc, char *argv[])
 	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT, *rep;
 	Arbor__GetUnmanaged	 g = ARBOR__GET_UNMANAGED__INIT;
 	Arbor__UnmanagedReply	*ur;
-	json_t			*doc, *a;
+	json_t			*doc;
 	char			 f[32], l[32];
 	size_t			 i;
 	int			 as_json, rv = 0;
@@ -461,18 +461,7 @@ cmd_unmanaged(struct ctl *c, int argc, char *argv[])
 		return 1;
 	ur = rep->unmanaged_reply;
 	if (as_json) {
-		a = json_array();
-		for (i = 0; a != NULL && i < ur->n_unmanaged; i++)
-			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,"
-			    "s:I,s:I,s:s}", "addr", ur->unmanaged[i]->addr,
-			    "relay", ur->unmanaged[i]->relay, "reason",
-			    ur->unmanaged[i]->reason, "count",
-			    (json_int_t)ur->unmanaged[i]->count, "first_seen",
-			    (json_int_t)ur->unmanaged[i]->first_seen,
-			    "last_seen", (json_int_t)ur->unmanaged[i]->last_seen,
-			    "claimed", ur->unmanaged[i]->claimed));
-		doc = a ? json_pack("{s:o,s:I}", "unmanaged", a, "evicted",
-		    (json_int_t)ur->evicted) : NULL;
+		doc = view_unmanaged(ur);
 		rv = ctl_json_print(c, doc);
 	} else {
 		printf("%-39s %-16s %-16s %6s %-20s %-20s %s\n", "ADDRESS",

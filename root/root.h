@@ -279,12 +279,23 @@ const char *root_role_name(enum root_role);
 int	root_role_parse(const char *s, enum root_role *rolep);
 /* 1 if s may name a token: 1..ROOT_APITOKEN_NAME_MAX of [A-Za-z0-9._@-]. */
 int	root_apitoken_name_valid(const char *s);
+
+/* apiparse.c (untrusted bytes: tests/fuzz/fuzz_apiparse) */
 /*
- * The token in an Authorization header's value h ("Bearer arb_" and 64
- * lower-case hex digits; NULL allowed): 0 with its SHA-256 in sha, or
- * ARB_EINVAL.  Untrusted bytes: tests/fuzz/fuzz_apiauth.
+ * The value of key in the query string q (after '?'), percent-decoded
+ * into out: 1, 0 when absent, or an error (too long for size, a bad
+ * escape, a NUL).
+ */
+int	root_api_query(const char *q, const char *key, char *out,
+	    size_t size);
+/*
+ * The token in an Authorization header's value h ("Bearer", a space, then
+ * "arb_" and 64 lower-case hex digits, spaces around it allowed; NULL
+ * allowed): 0 with its SHA-256 in sha, or ARB_EINVAL.
  */
 int	root_api_bearer(const char *h, uint8_t sha[ARB_SHA256_LEN]);
+
+/* apitokens.c */
 /* Who made a request: the token's name and role, or why it is refused. */
 struct root_api_who {
 	enum root_role	 role;
@@ -392,13 +403,6 @@ void	root_get_tree(struct root *, struct arb_req *);
 /* api.c */
 /* Serve the HTTP API under /api/v1 on h (before arb_http_start). */
 int	root_api_serve(struct root *r, struct arb_http *h);
-/*
- * The value of key in the query string q (after '?'), percent-decoded
- * into out: 1, 0 when absent, or an error (too long for size, a bad
- * escape, a NUL).
- */
-int	root_api_query(const char *q, const char *key, char *out,
-	    size_t size);
 
 /* metrics.c */
 struct arb_metrics;

@@ -3,6 +3,8 @@
  * the root's control replies, for arborctl's --json and the HTTP API.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,3 +452,389 @@ view_audit(const Arbor__AuditReply *ar)
 	}
 	return arr;
 }
+
+/* ----------------------------------------------------- inventories */
+
+void
+view_utc(int64_t ms, char *out, size_t size)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+
+	out[0] = '\0';
+	if (ms > 0 && gmtime_r(&t, &tm) != NULL)
+		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *
+view_hits(Arbor__QueryHit *const *v, size_t n)
+{
+	json_t	*a = json_array(), *g;
+	size_t	 i, j;
+
+	for (i = 0; a != NULL && i < n; i++) {
+		g = json_array();
+		for (j = 0; g != NULL && j < v[i]->n_groups; j++)
+			json_array_append_new(g, json_string(v[i]->groups[j]));
+		json_array_append_new(a, view_hit(v[i], g));
+	}
+	return a;
+}
+
+json_t *
+view_hit(const Arbor__QueryHit *h, json_t *groups)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "endpoint",
+	    h->endpoint_id, "hostname", h->hostname, "relay", h->relay, "os",
+	    h->os, "groups", groups ? groups : json_array(), "last_contact",
+	    (json_int_t)h->last_contact, "why", h->why);
+}
+
+json_t *
+view_query(const Arbor__QueryReply *qr, int hits)
+{
+	json_t	*doc;
+
+	doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:f}",
+	    "matched", (json_int_t)qr->matched, "endpoints",
+	    (json_int_t)qr->endpoints, "unknown", (json_int_t)qr->unknowns,
+	    "no_inventory", (json_int_t)qr->no_inventory, "errors",
+	    (json_int_t)qr->errors, "first_error", qr->first_error, "ms",
+	    (double)qr->elapsed_us / 1000);
+	if (doc != NULL && hits) {
+		json_object_set_new(doc, "matches", view_hits(qr->matches,
+		    qr->n_matches));
+		json_object_set_new(doc, "unknown_endpoints",
+		    view_hits(qr->unknown, qr->n_unknown));
+	}
+	return doc;
+}
+
+json_t *
+view_unmanaged(const Arbor__UnmanagedReply *ur)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; a != NULL && i < ur->n_unmanaged; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,"
+		    "s:s}", "addr", ur->unmanaged[i]->addr, "relay",
+		    ur->unmanaged[i]->relay, "reason", ur->unmanaged[i]->reason,
+		    "count", (json_int_t)ur->unmanaged[i]->count, "first_seen",
+		    (json_int_t)ur->unmanaged[i]->first_seen, "last_seen",
+		    (json_int_t)ur->unmanaged[i]->last_seen, "claimed",
+		    ur->unmanaged[i]->claimed));
+	return a ? json_pack("{s:o,s:I}", "unmanaged", a, "evicted",
+	    (json_int_t)ur->evicted) : NULL;
+}
+
+json_t *
+view_endpoint(const char *id, Arbor__EndpointsReply *er,
+    const Arbor__QueryReply *qr)
+{
+	Arbor__EndpointInfo	**v, *e = NULL;
+	json_t			*doc, *rows, *inv = json_null(), *g;
+	size_t			 i, j, n = 0;
+
+	if ((v = calloc(er->n_endpoints + 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < er->n_endpoints; i++)
+		if (strcmp(er->endpoints[i]->endpoint_id, id) == 0)
+			v[n++] = er->endpoints[i];
+	if (n == 0) {
+		free(v);
+		return json_null();	/* no such endpoint */
+	}
+	view_endpoints_sort(v, n);
+	e = v[0];
+	rows = view_endpoints(v, e->policy_id[0] != '\0' ? n : 0);
+	free(v);
+	for (i = 0; qr != NULL && i < qr->n_matches + qr->n_unknown; i++) {
+		const Arbor__QueryHit *h = i < qr->n_matches ?
+		    qr->matches[i] : qr->unknown[i - qr->n_matches];
+
+		if (strcmp(h->endpoint_id, id) != 0)
+			continue;
+		g = json_array();
+		for (j = 0; g != NULL && j < h->n_groups; j++)
+			json_array_append_new(g, json_string(h->groups[j]));
+		json_decref(inv);
+		inv = view_hit(h, g);
+		break;
+	}
+	doc = json_pack("{s:s, s:s, s:I, s:s, s:b, s:s, s:b, s:o?, s:o}",
+	    "endpoint_id", e->endpoint_id, "hostname", e->hostname,
+	    "last_contact", (json_int_t)e->last_contact, "relay", e->relay,
+	    "revoked", (int)e->revoked, "revoked_reason", e->revoked_reason,
+	    "locked", (int)e->locked, "policies", rows, "inventory", inv);
+	return doc;
+}
+
+/* -------------------------------------------------------- exposure */
+
+struct view_cve {
+	char		 id[40];
+	double		 cvss;
+	char		 policies[256];
+	json_t		*eps;		/* "endpoint hostname policy state" */
+};
+
+static int
+view_exposed_state(unsigned st)
+{
+	return st != ARB_ST_UNKNOWN && st != ARB_ST_NOT_APPLICABLE &&
+	    st != ARB_ST_FIXED && st != ARB_ST_ERROR;
+}
+
+static struct view_cve *
+view_cve_get(struct view_cve **vp, size_t *np, const char *id)
+{
+	struct view_cve	*v;
+	size_t		 i;
+
+	for (i = 0; i < *np; i++)
+		if (strcmp((*vp)[i].id, id) == 0)
+			return &(*vp)[i];
+	if ((v = realloc(*vp, (*np + 1) * sizeof(*v))) == NULL)
+		return NULL;
+	*vp = v;
+	memset(&v[*np], 0, sizeof(v[*np]));
+	snprintf(v[*np].id, sizeof(v[*np].id), "%s", id);
+	if ((v[*np].eps = json_array()) == NULL)
+		return NULL;
+	return &v[(*np)++];
+}
+
+static int
+view_cve_cmp(const void *a, const void *b)
+{
+	const struct view_cve *x = a, *y = b;
+
+	if (x->cvss != y->cvss)
+		return x->cvss < y->cvss ? 1 : -1;
+	if (json_array_size(x->eps) != json_array_size(y->eps))
+		return json_array_size(x->eps) < json_array_size(y->eps) ?
+		    1 : -1;
+	return strcmp(x->id, y->id);
+}
+
+/* Add the exposed endpoints of policy p to every CVE it names. */
+static int
+view_exp_policy(const Arbor__Policy *p, const Arbor__EndpointsReply *er,
+    const char *only, struct view_cve **vp, size_t *np)
+{
+	struct view_cve	*e;
+	char		 line[512];
+	size_t		 i, k, n;
+
+	for (k = 0; k < p->n_cves; k++) {
+		if (only != NULL && strcmp(only, p->cves[k]) != 0)
+			continue;
+		if ((e = view_cve_get(vp, np, p->cves[k])) == NULL)
+			return -ENOMEM;
+		if (p->cvss > e->cvss)
+			e->cvss = p->cvss;
+		n = strlen(e->policies);
+		snprintf(e->policies + n, sizeof(e->policies) - n, "%s%s",
+		    n ? "," : "", p->id);
+		for (i = 0; i < er->n_endpoints; i++) {
+			const Arbor__EndpointInfo *x = er->endpoints[i];
+
+			if (strcmp(x->policy_id, p->id) != 0 ||
+			    x->version != p->version ||
+			    !view_exposed_state(x->state))
+				continue;
+			snprintf(line, sizeof(line), "%s %s %s %s",
+			    x->endpoint_id, x->hostname, p->id,
+			    arb_state_name(x->state));
+			if (json_array_append_new(e->eps,
+			    json_string(line)) != 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+json_t *
+view_exposure(const Arbor__CatalogReply *cr, const Arbor__EndpointsReply *er,
+    const char *only)
+{
+	struct view_cve	*v = NULL;
+	Arbor__Policy	*p;
+	json_t		*a, *doc = NULL;
+	size_t		 n = 0, i;
+	int		 rv = 0;
+
+	for (i = 0; i < cr->n_policies && rv == 0; i++) {
+		if (arb_wire_decode_policy(cr->policies[i]->body.data,
+		    cr->policies[i]->body.len, &p) != 0)
+			continue;
+		if (p->n_cves > 0)
+			rv = view_exp_policy(p, er, only, &v, &n);
+		arb_wire_free_policy(p);
+	}
+	if (rv == 0 && n > 1)
+		qsort(v, n, sizeof(*v), view_cve_cmp);
+	if (rv == 0 && (a = json_array()) != NULL) {
+		for (i = 0; i < n; i++) {
+			json_array_append_new(a, json_pack("{s:s, s:f, s:s, "
+			    "s:I, s:O}", "cve", v[i].id, "cvss", v[i].cvss,
+			    "policies", v[i].policies, "exposed",
+			    (json_int_t)json_array_size(v[i].eps), "endpoints",
+			    v[i].eps));
+		}
+		doc = json_pack("{s:o}", "cves", a);
+	}
+	for (i = 0; i < n; i++)
+		json_decref(v[i].eps);
+	free(v);
+	return doc;
+}
+
+/* ------------------------------------------------------ compliance */
+
+/* Append to the string in buf (size bytes), truncating. */
+static void
+view_cat(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list	ap;
+	size_t	n = strlen(buf);
+
+	if (n + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
+/* The order of the root's enum root_comp. */
+static const char *const view_comp_status[] = {
+	"compliant", "below", "exempt", "not-reporting"
+};
+
+const char *
+view_comp_status_name(uint32_t s)
+{
+	return s < VIEW_COMP_NSTATUS ? view_comp_status[s] : "?";
+}
+
+/* A baseline's target as the operator writes it: "all" for none. */
+void
+view_target_text(const Arbor__Baseline *b, char *out, size_t size)
+{
+	size_t	i;
+
+	out[0] = '\0';
+	for (i = 0; i < b->n_target_groups; i++)
+		view_cat(out, size, "%sgroup:%s", out[0] ? "," : "",
+		    b->target_groups[i]);
+	for (i = 0; i < b->n_target_endpoints; i++)
+		view_cat(out, size, "%sendpoint:%s", out[0] ? "," : "",
+		    b->target_endpoints[i]);
+	for (i = 0; i < b->n_target_props; i++)
+		view_cat(out, size, "%sprop:%s", out[0] ? "," : "",
+		    b->target_props[i]);
+	if (out[0] == '\0')
+		snprintf(out, size, "all");
+}
+
+static json_t *
+view_strings(char **v, size_t n)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a ? a : json_array();
+}
+
+json_t *
+view_baseline(const Arbor__Baseline *b)
+{
+	char	tg[1024];
+
+	view_target_text(b, tg, sizeof(tg));
+	return json_pack("{s:s, s:s, s:o, s:I}", "name", b->name, "target", tg,
+	    "policies", view_strings(b->policies, b->n_policies),
+	    "created_ms", (json_int_t)b->created_ms);
+}
+
+const char *
+view_comp_state_name(int st)
+{
+	const char	*n;
+
+	if (st < 0)
+		return "no-report";
+	return (n = arb_state_name((unsigned)st)) != NULL ? n : "?";
+}
+
+static json_t *
+view_comp_item(const Arbor__ComplianceItem *it)
+{
+	const Arbor__CompliancePolicy	*p;
+	json_t				*pols, *miss;
+	char				 until[32];
+	size_t				 i;
+
+	pols = json_array();
+	miss = json_array();
+	for (i = 0; pols != NULL && miss != NULL && i < it->n_policies; i++) {
+		p = it->policies[i];
+		json_array_append_new(pols, json_pack("{s:s, s:s, s:I, s:I, "
+		    "s:b}", "policy", p->policy_id, "state",
+		    view_comp_state_name(p->state), "version",
+		    (json_int_t)p->version, "want_version",
+		    (json_int_t)p->want_version, "ok", p->ok));
+		if (!p->ok)
+			json_array_append_new(miss, json_string(p->policy_id));
+	}
+	view_utc(it->until_ms, until, sizeof(until));
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?, s:s?, s:I}",
+	    "endpoint", it->endpoint_id, "hostname", it->hostname, "status",
+	    view_comp_status_name(it->status), "missing", miss ? miss :
+	    json_array(), "policies", pols ? pols : json_array(), "reason",
+	    it->status == 2 ? it->reason : NULL, "until", it->status == 2 &&
+	    until[0] ? until : NULL, "last_contact",
+	    (json_int_t)it->last_contact);
+}
+
+json_t *
+view_compliance(const Arbor__ComplianceReply *cr)
+{
+	json_t	*doc, *a, *b, *eps, *counts;
+	size_t	 i, k, s;
+
+	a = json_array();
+	for (k = 0; a != NULL && k < cr->n_baselines; k++) {
+		b = view_baseline(cr->baselines[k]);
+		counts = json_object();
+		eps = json_array();
+		if (b == NULL || counts == NULL || eps == NULL) {
+			json_decref(b);
+			json_decref(counts);
+			json_decref(eps);
+			json_decref(a);
+			return NULL;
+		}
+		for (s = 0; s < VIEW_COMP_NSTATUS; s++)
+			json_object_set_new(counts, view_comp_status[s],
+			    json_integer((json_int_t)(k * VIEW_COMP_NSTATUS + s <
+			    cr->n_totals ? cr->totals[k * VIEW_COMP_NSTATUS + s] :
+			    0)));
+		for (i = 0; i < cr->n_items; i++)
+			if (strcmp(cr->items[i]->baseline,
+			    cr->baselines[k]->name) == 0)
+				json_array_append_new(eps,
+				    view_comp_item(cr->items[i]));
+		json_object_set_new(b, "counts", counts);
+		json_object_set_new(b, "endpoints", eps);
+		json_array_append_new(a, b);
+	}
+	doc = json_pack("{s:o, s:I, s:I}", "baselines", a ? a : json_array(),
+	    "silent_after_s", (json_int_t)(cr->silent_after_ms / 1000),
+	    "unlisted", (json_int_t)cr->unlisted);
+	return doc;
+}
+

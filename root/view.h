@@ -73,5 +73,41 @@ json_t	*view_rollout_find(const Arbor__RolloutReply *rr, const char *id);
 json_t	*view_audit(const Arbor__AuditReply *ar);
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" of ms since the epoch into out (32 bytes). */
 void	view_utc_ms(int64_t ms, char *out, size_t size);
+/* "YYYY-MM-DDTHH:MM:SSZ" of ms since the epoch; "" for 0. */
+void	view_utc(int64_t ms, char *out, size_t size);
+
+/* One query hit as an object; groups (taken) is its groups' array. */
+json_t	*view_hit(const Arbor__QueryHit *h, json_t *groups);
+/* arborctl query EXPR --json: the counts, with hits the endpoints too. */
+json_t	*view_query(const Arbor__QueryReply *qr, int hits);
+/* arborctl unmanaged --json. */
+json_t	*view_unmanaged(const Arbor__UnmanagedReply *ur);
+/*
+ * arborctl endpoint show ID --json: endpoint id's rows of er (every
+ * policy it reported on; er sorted in place) and its inventory's hit in
+ * qr (a query that targets it; NULL allowed).  JSON null when er holds no
+ * row for id.
+ */
+json_t	*view_endpoint(const char *id, Arbor__EndpointsReply *er,
+	    const Arbor__QueryReply *qr);
+/*
+ * arborctl exposure [CVE] --json: per CVE a current policy of cr names
+ * (only that one, unless NULL), the endpoints of er (every endpoint's
+ * rows) where the policy applies and is not fixed, highest score first.
+ */
+json_t	*view_exposure(const Arbor__CatalogReply *cr,
+	    const Arbor__EndpointsReply *er, const char *only);
+
+/* The names of compliance's statuses (root_comp order), and its states. */
+#define VIEW_COMP_NSTATUS	4
+const char *view_comp_status_name(uint32_t s);
+/* A policy's state as compliance shows it: "no-report" for -1. */
+const char *view_comp_state_name(int st);
+/* A baseline's target as the operator writes it: "all" for none. */
+void	view_target_text(const Arbor__Baseline *b, char *out, size_t size);
+/* A baseline as an object, as baseline list --json shows it. */
+json_t	*view_baseline(const Arbor__Baseline *b);
+/* arborctl compliance [BASELINE] --json. */
+json_t	*view_compliance(const Arbor__ComplianceReply *cr);
 
 #endif

@@ -1,10 +1,17 @@
 """The root's HTTP JSON API: a real tree (root, relay, agents); every GET
 under /api/v1/ answers the document arborctl ... --json prints for the
 same question; paging and filters of /endpoints; refusals (unknown
-paths, methods, bad parameters, long request lines) as JSON errors."""
+paths, methods, bad parameters, long request lines) as JSON errors.
+Tokens and roles (401, 403, 200), operator actions that land (a push the
+agents act on, a pause arborctl shows), the audit trail naming the token,
+a revoked token refused, https:// with the tree's certificates, and
+hostile requests (huge headers, bad tokens, bad ids) the root outlives."""
 
 import json
 import os
+import re
+import socket
+import ssl
 import subprocess
 import urllib.error
 import urllib.parse
@@ -14,31 +21,54 @@ from arbortest import BIN, Net, run, wait_until, Failure, SCALE, free_port
 from test_reports import TOKEN, counts, fixture, publish_openssl, status
 
 
-def get(url, method="GET", headers=None):
-    """(status, parsed JSON body) of a request to url."""
-    req = urllib.request.Request(url, method=method, headers=headers or {})
+def call(url, method="GET", headers=None, data=None, ctx=None):
+    """(status, parsed JSON body, headers) of a request to url."""
+    if method == "POST" and data is None:
+        data = b""
+    req = urllib.request.Request(url, method=method, headers=headers or {},
+                                 data=data)
     try:
-        with urllib.request.urlopen(req, timeout=10 * SCALE) as r:
+        with urllib.request.urlopen(req, timeout=10 * SCALE,
+                                    context=ctx) as r:
             if not r.headers.get("Content-Type", "").startswith(
                     "application/json"):
                 raise Failure("%s: Content-Type %r" %
                               (url, r.headers.get("Content-Type")))
-            return r.status, json.loads(r.read().decode())
+            return r.status, json.loads(r.read().decode()), r.headers
     except urllib.error.HTTPError as e:
         body = e.read().decode()
         try:
-            return e.code, json.loads(body)
+            return e.code, json.loads(body), e.headers
         except ValueError:
             raise Failure("%s: %d, not JSON: %r" % (url, e.code, body))
+
+
+def get(url, method="GET", headers=None, **kw):
+    """(status, parsed JSON body) of a request to url."""
+    code, doc, _ = call(url, method, headers, **kw)
+    return code, doc
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+def api_token(net, name, role):
+    """A new API token, as arborctl prints it once."""
+    out = net.ctl("api-token", "create", "--role", role, "--name",
+                  name).stdout.strip()
+    if not re.fullmatch(r"arb_[0-9a-f]{64}", out):
+        raise Failure("api-token create printed %r" % out)
+    return out
 
 
 def ctl_json(net, *args):
     return json.loads(net.ctl(*args, "--json").stdout)
 
 
-def same(net, url, *args):
+def same(net, url, *args, headers=None):
     """GET url must equal arborctl ARGS --json."""
-    code, doc = get(url)
+    code, doc = get(url, headers=headers)
     want = ctl_json(net, *args)
     if code != 200 or doc != want:
         raise Failure("%s (%d): %r\narborctl %s --json: %r" %
@@ -112,9 +142,284 @@ def test_gets_equal_arborctl():
         same(net, base + "/tree", "tree")
 
 
+def unauthorized(url, headers=None, method="GET", why=None):
+    """A 401 with WWW-Authenticate: Bearer and a JSON error."""
+    code, doc, h = call(url, method, headers)
+    if code != 401 or "error" not in doc or not h.get(
+            "WWW-Authenticate", "").startswith("Bearer"):
+        raise Failure("%s %s: want 401 with a Bearer challenge: %d %r %r" %
+                      (method, url, code, doc, dict(h)))
+    if why and why not in doc["error"]:
+        raise Failure("%s: error %r, want %r" % (url, doc["error"], why))
+
+
+def test_tokens_roles_actions():
+    """No token: loopback GETs only.  With tokens: 401 without or with a
+    bad or revoked one, 403 for a viewer's POST or audit, 200 for the
+    right role; a push through the API lands at the agents; every action
+    is in the audit trail with the token's name."""
+    with Net("api-tokens") as net:
+        root, relay, agents = tree(net, 2)
+        base = root.api
+        # No token yet: GETs on loopback, no actions.
+        if get(base + "/status")[0] != 200:
+            raise Failure("no tokens: GET refused")
+        unauthorized(base + "/policies/demo-openssl/push", method="POST",
+                     why="operator")
+        unauthorized(base + "/audit", why="operator")
+
+        view = api_token(net, "dash", "viewer")
+        ops = api_token(net, "ops-ci", "operator")
+        p = net.ctl("api-token", "create", "--role", "viewer", "--name",
+                    "dash", check=False)
+        if p.returncode == 0 or "exists" not in p.stderr:
+            raise Failure("a second token named dash: %r" % p.stderr)
+        p = net.ctl("api-token", "create", "--role", "root", "--name",
+                    "x", check=False)
+        if p.returncode != 2:
+            raise Failure("role root taken: %r" % p.stderr)
+
+        # Every request needs a token now.
+        unauthorized(base + "/status", why="needs a token")
+        for h in ["Bearer", "Bearer ", "Basic " + ops[4:], "bearer",
+                  "Bearer " + ops[:-1], "Bearer " + ops + "0",
+                  "Bearer " + ops.upper(), "Bearer arb_" + "0" * 64,
+                  "Bearer " + ops.replace("arb_", "arb-"),
+                  "Bearer " + ops + " x"]:
+            unauthorized(base + "/status", {"Authorization": h})
+        # nng drops a connection whose header holds a tab or 8-bit bytes.
+        for h in ["Bearer\t" + ops, "Bearer " + "\u00e9" * 68]:
+            try:
+                unauthorized(base + "/status", {"Authorization": h})
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+        same(net, base + "/status", "status", headers=bearer(view))
+        same(net, base + "/tree", "tree", headers=bearer(ops))
+        # Case of the scheme and spaces around the token do not matter.
+        if get(base + "/tree", headers={"Authorization": "bearer  " +
+                                        view + " "})[0] != 200:
+            raise Failure("bearer in lower case refused")
+
+        publish_openssl(net)
+        wait_until(lambda: sum(counts(net, "demo-openssl").values()) == 2,
+                   30, "every agent to report")
+        code, doc = get(base + "/policies/demo-openssl/push", "POST",
+                        bearer(view))
+        if code != 403 or "operator" not in doc.get("error", ""):
+            raise Failure("viewer push: %d %r" % (code, doc))
+        code, doc = get(base + "/audit", headers=bearer(view))
+        if code != 403:
+            raise Failure("viewer audit: %d %r" % (code, doc))
+
+        # The operator's push: the head marks it urgent, the agents act.
+        seq = net.head_seq()
+        code, doc = get(base + "/policies/demo-openssl/push", "POST",
+                        bearer(ops))
+        if code != 200 or not doc.get("ok") or doc["seq"] <= seq or \
+                doc["policy"] != "demo-openssl" or doc["action"] != "push":
+            raise Failure("push: %d %r" % (code, doc))
+        cat = ctl_json(net, "catalog")
+        if not [p for p in cat["policies"] if p["id"] == "demo-openssl" and
+                p["urgent"]]:
+            raise Failure("push: not urgent in the catalog: %r" % cat)
+        wait_until(lambda: all(a.has_log(r"head seq %d:" % doc["seq"])
+                               for a in agents), 20,
+                   "every agent to hear the pushed head")
+        if counts(net, "demo-openssl").get("fixed", 0) + \
+                counts(net, "demo-openssl").get("failed", 0) != 2:
+            raise Failure("agents' reports: %r" %
+                          counts(net, "demo-openssl"))
+        # Refused actions: no such policy, action, id; a body too large.
+        for path, code in [("/policies/nosuch/push", 404),
+                           ("/policies/demo-openssl/explode", 404),
+                           ("/policies/../push", 404),
+                           ("/policies/" + "x" * 300 + "/push", 404),
+                           ("/policies/a%00b/push", 404),
+                           ("/rollouts/nosuch/pause", 404),
+                           ("/rollouts/demo-openssl/stop", 404),
+                           ("/status", 404)]:
+            got, d = get(base + path, "POST", bearer(ops))
+            if got != code or "error" not in d:
+                raise Failure("POST %s: %d %r, want %d" % (path, got, d,
+                                                           code))
+        got, d = get(base + "/policies/demo-openssl/push", "POST",
+                     bearer(ops), data=b"x" * 5000)
+        if got != 413:
+            raise Failure("a 5000-byte body: %d %r" % (got, d))
+        if get(base + "/policies/demo-openssl/push")[0] != 401:
+            raise Failure("GET of an action without a token answered")
+        if get(base + "/policies/demo-openssl/push",
+               headers=bearer(ops))[0] != 404:
+            raise Failure("GET of an action answered")
+
+        # The audit trail: the operator's actions, newest first, named.
+        audit = same(net, base + "/audit", "audit", headers=bearer(ops))
+        pushes = [a for a in audit if a["action"] == "push" and
+                  a["target"] == "demo-openssl" and a["status"] == 200]
+        if len(pushes) != 1 or pushes[0]["token"] != "ops-ci" or \
+                pushes[0]["role"] != "operator":
+            raise Failure("audit: %r" % audit)
+        if not [a for a in audit if a["target"] == "nosuch" and
+                a["status"] == 404 and a["token"] == "ops-ci"]:
+            raise Failure("audit: the refused push is missing: %r" % audit)
+        made = [a["target"] for a in audit if a["action"] ==
+                "api-token create"]
+        if sorted(made) != ["dash", "ops-ci"]:
+            raise Failure("audit: token creation: %r" % audit)
+        if audit != sorted(audit, key=lambda a: -a["time_ms"]):
+            raise Failure("audit not newest first: %r" % audit)
+        if not root.has_log(r"audit: ops-ci \(operator\): push "
+                            r"demo-openssl: 200"):
+            raise Failure("no log line for the push")
+
+        # The list: names, roles, last use; never a hash or the token.
+        out = net.ctl("api-token", "list", "--json").stdout
+        if ops[4:] in out or view[4:] in out:
+            raise Failure("api-token list shows a token")
+        toks = {t["name"]: t for t in json.loads(out)}
+        if toks["dash"]["role"] != "viewer" or toks["ops-ci"]["role"] != \
+                "operator" or toks["ops-ci"]["last_used"] <= 0:
+            raise Failure("api-token list: %r" % toks)
+        if "dash" not in net.ctl("api-token", "list").stdout:
+            raise Failure("api-token list (text)")
+
+        # Revoked: refused at once, and the name may be taken again.
+        net.ctl("api-token", "revoke", "dash")
+        unauthorized(base + "/status", bearer(view), why="revoked")
+        if json.loads(net.ctl("api-token", "list", "--json").stdout)[0][
+                "state"] != "revoked":
+            raise Failure("revoked token not listed as revoked")
+        p = net.ctl("api-token", "revoke", "nosuch", check=False)
+        if p.returncode == 0:
+            raise Failure("revoke of no token succeeded")
+        view2 = api_token(net, "dash", "viewer")
+        if get(base + "/status", headers=bearer(view2))[0] != 200:
+            raise Failure("the new dash token refused")
+        unauthorized(base + "/status", bearer(view))
+        # After a restart the tokens hold.
+        root.restart()
+        root.wait_log(r"serving .* control")
+        wait_until(lambda: get_or_none(base + "/tree", bearer(ops)) == 200,
+                   10, "the API after a restart")
+        unauthorized(base + "/tree", bearer(view))
+        if not root.running():
+            raise Failure("the root died")
+
+
+def get_or_none(url, headers):
+    try:
+        return get(url, headers=headers)[0]
+    except (urllib.error.URLError, ConnectionError, OSError):
+        return None
+
+
+def test_pause_via_api():
+    """POST rollouts/ID/pause: arborctl rollout status shows it paused,
+    and resume takes it back; both in the audit trail."""
+    with Net("api-pause") as net:
+        root, relay, agents = tree(net, 2)
+        ops = api_token(net, "ops", "operator")
+        base = root.api
+        net.publish("staged", 1, {}, applicability='!file.exists("/ok")',
+                    action='touch "$ARBOR_FACTS_ROOT/ok"',
+                    rollout={"waves": [
+                        {"name": "pilot", "share": 50, "soak": "1h"},
+                        {"name": "all", "share": 100}]})
+
+        def state():
+            for ro in ctl_json(net, "rollout", "status"):
+                if ro.get("id", ro.get("policy")) == "staged":
+                    return ro["state"]
+            return None
+        wait_until(lambda: state() is not None, 10, "the rollout")
+        code, doc = get(base + "/rollouts/staged/pause", "POST",
+                        bearer(ops))
+        if code != 200 or not isinstance(doc, list):
+            raise Failure("pause: %d %r" % (code, doc))
+        if state() != "paused":
+            raise Failure("after pause: %r" % ctl_json(net, "rollout",
+                                                       "status"))
+        same(net, base + "/rollouts", "rollout", "status",
+             headers=bearer(ops))
+        code, doc = get(base + "/rollouts/staged/resume", "POST",
+                        bearer(ops))
+        if code != 200 or state() == "paused":
+            raise Failure("resume: %d %r %r" % (code, doc, state()))
+        acts = [(a["action"], a["target"], a["token"]) for a in
+                ctl_json(net, "audit")]
+        if acts[:2] != [("resume", "staged", "ops"),
+                        ("pause", "staged", "ops")]:
+            raise Failure("audit: %r" % acts)
+
+
+def test_https():
+    """api_listen https:// with the root's certificate, tokens over TLS;
+    plain http:// to it gets nothing; plain http:// off loopback is
+    refused at start, allow_plain or not."""
+    with Net("api-https") as net:
+        port = free_port()
+        url = "https://127.0.0.1:%d/api/v1" % port
+        root = net.root(tls=True, enroll_token=TOKEN,
+                        api_listen="https://127.0.0.1:%d" % port)
+        ctx = ssl.create_default_context(
+            cafile=os.path.join(net.ca(), "ca.crt"))
+        ctx.check_hostname = False     # the certificate names root.arbor
+        ops = api_token(net, "ops", "operator")
+        code, doc, _ = call(url + "/tree", headers=bearer(ops), ctx=ctx)
+        if code != 200 or doc != ctl_json(net, "tree"):
+            raise Failure("https tree: %d %r" % (code, doc))
+        code, doc, h = call(url + "/tree", ctx=ctx)
+        if code != 401 or "Bearer" not in h.get("WWW-Authenticate", ""):
+            raise Failure("https without a token: %d %r" % (code, doc))
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/api/v1/tree" % port,
+                                   timeout=5 * SCALE).read()
+            raise Failure("plain http:// answered on the https:// port")
+        except (urllib.error.URLError, ConnectionError, OSError) as e:
+            if isinstance(e, Failure):
+                raise
+        if not root.running():
+            raise Failure("the root died")
+
+
+def test_hostile_http():
+    """Huge headers, a huge token, garbage request lines, many requests
+    with bad tokens: refused, and the root serves the next request."""
+    with Net("api-hostile") as net:
+        url = "http://127.0.0.1:%d" % free_port()
+        root = net.root(enroll_token=TOKEN, api_listen=url)
+        ops = api_token(net, "ops", "operator")
+        host, port = url[7:].split(":")
+        for raw in [b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n"
+                    b"Authorization: Bearer " + b"a" * 100000 + b"\r\n\r\n",
+                    b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n" +
+                    b"X-Junk: y\r\n" * 5000 + b"\r\n",
+                    b"POST /api/v1/policies/x/push HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Length: 99999999999\r\n\r\n",
+                    b"\x00\xff\r\n\r\n",
+                    b"GET /api/v1/status HTTP/1.1\r\nAuthorization: Bearer "
+                    b"arb_\x00" + b"0" * 63 + b"\r\n\r\n"]:
+            with socket.create_connection((host, int(port)),
+                                          timeout=5 * SCALE) as s:
+                try:
+                    s.sendall(raw)
+                    s.recv(4096)
+                except OSError:
+                    pass
+        for i in range(50):
+            code, _ = get(url + "/api/v1/status",
+                          headers={"Authorization": "Bearer arb_%064x" % i})
+            if code != 401:
+                raise Failure("a guessed token: %d" % code)
+        same(net, url + "/api/v1/tree", "tree", headers=bearer(ops))
+        if not root.running():
+            raise Failure("the root died")
+
+
 def test_loopback_only():
-    """The API takes no tokens yet: an api_listen off loopback is refused
-    (even with allow_plain), named; one on loopback is taken."""
+    """Plain http:// off loopback is refused (even with allow_plain: the
+    tokens would cross the network in clear), named; on loopback it is
+    taken."""
     with Net("api-conf") as net:
         port = free_port()
         base = [BIN["root"], "-n", "--data_dir", os.path.join(net.dir, "r"),
@@ -134,4 +439,6 @@ def test_loopback_only():
 
 
 if __name__ == "__main__":
-    run([test_gets_equal_arborctl, test_loopback_only])
+    run([test_gets_equal_arborctl, test_tokens_roles_actions,
+         test_pause_via_api, test_https, test_hostile_http,
+         test_loopback_only])
