@@ -143,9 +143,25 @@ function num(v, attrs) {
 
 /* ---- pages ---- */
 
+/* The root's bytes served at the last overview: for a rate. */
+let served = null;
+
+function bytes(n) {
+	const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+	let i = 0;
+	for (; n >= 1024 && i < u.length - 1; i++)
+		n /= 1024;
+	return (i ? n.toFixed(1) : String(n)) + " " + u[i];
+}
+
 async function overview(page) {
 	const st = await api("/api/v1/status");
-	let spreading = false;
+	const now = Date.now();
+	let spreading = false, rate = "";
+	if (served && now > served.at && st.bytes_served >= served.n)
+		rate = bytes(Math.round((st.bytes_served - served.n) * 1000 /
+			(now - served.at))) + "/s";
+	served = { at: now, n: st.bytes_served };
 	const cards = el("div", { class: "cards" },
 		[["endpoints", "endpoints enrolled"], ["head_seq", "head seq"],
 		 ["accepted", "reports accepted"], ["rejected", "reports refused"],
@@ -156,7 +172,12 @@ async function overview(page) {
 		el("div", { class: "card" },
 			el("div", { class: "n", "data-status": "last_report" },
 				ago(st.last_report_at_ms)),
-			el("div", { class: "k" }, "last report")));
+			el("div", { class: "k" }, "last report")),
+		el("div", { class: "card" },
+			el("div", { class: "n", "data-status": "bytes_served",
+				"data-value": st.bytes_served }, bytes(st.bytes_served)),
+			el("div", { class: "k" }, "served by the root" +
+				(rate ? ", " + rate + " now" : ""))));
 	const pols = (st.policies || []).filter((p) => !p.retired);
 	const shown = STATES.filter((s) => pols.some((p) => p.counts[s]));
 	for (const p of pols)

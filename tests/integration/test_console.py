@@ -164,6 +164,21 @@ def same(what, shown, want):
                       (what, shown, want))
 
 
+def agree(what, both, timeout=12):
+    """Until both() gives (shown, want) equal, bounded: a report that
+    lands between the page's drawing and arborctl's answer is on the page
+    at its next redraw."""
+    last = []
+
+    def ok():
+        last[:] = both()
+        return last[0] == last[1]
+    try:
+        wait_until(ok, timeout, what)
+    except Failure:
+        same(what, *last)
+
+
 def endpoint_rows(rows):
     return sorted((r["row"], r["state"], int(r["exit"])) for r in rows)
 
@@ -255,17 +270,23 @@ def test_console():
                 raise Failure("the token kept where? %r" % store)
 
             # Overview: the root's totals and each policy's counts.
-            st = status(net)
-            shown = {r["status"]: r["text"] for r in
-                     c.rows("#page [data-status]")}
-            for k in ("endpoints", "head_seq", "accepted", "rejected"):
-                same("overview " + k, shown.get(k), str(st[k]))
-            for p in st["policies"]:
-                cells = {r["count"]: int(r["text"]) for r in c.rows(
-                    '#page tr[data-policy="%s"] td[data-count]' % p["id"])}
-                want = {k: v for k, v in p["counts"].items() if v}
-                same("overview counts of " + p["id"],
-                     {k: v for k, v in cells.items() if v}, want)
+            def overview():
+                shown = {r["status"]: r["text"] for r in
+                         c.rows("#page [data-status]")}
+                st = status(net)
+                keys = ("endpoints", "head_seq", "accepted", "rejected")
+                shown_c, want_c = [], []
+                for p in st["policies"]:
+                    cells = {r["count"]: int(r["text"]) for r in c.rows(
+                        '#page tr[data-policy="%s"] td[data-count]' %
+                        p["id"])}
+                    shown_c.append((p["id"], {k: v for k, v in
+                                              cells.items() if v}))
+                    want_c.append((p["id"], {k: v for k, v in
+                                             p["counts"].items() if v}))
+                return (([shown.get(k) for k in keys], shown_c),
+                        ([str(st[k]) for k in keys], want_c))
+            agree("overview: totals and counts", overview)
             # While waved's endpoints wait, the overview redraws each second.
             c("redraw", timeout=int(2500 * SCALE))
             c.shot("overview")
