@@ -353,11 +353,15 @@ async function failures(page) {
 	const lists = await Promise.all(FAILED.map((s) =>
 		api("/api/v1/endpoints?state=" + s + "&per_page=" + PER_PAGE)));
 	const list = lists.flatMap(rows);
+	const more = lists.some((l) => rows(l).length === PER_PAGE);
 	page.append(el("h1", {}, "Failures"),
 		el("p", { class: "muted" }, list.length + " endpoint" +
 			(list.length === 1 ? "" : "s") + " failed a policy (" +
 			FAILED.join(", ") + "), with the exit code and the tail of " +
 			"the action's output."),
+		more ? el("p", {}, "The first " + PER_PAGE + " of each state; ",
+			el("a", { href: "#/search?policy=&state=failed" }, "all failed"),
+			" page by page.") : "",
 		list.length ? endpointRows(list, true) : "");
 	return 5000;
 }
@@ -428,11 +432,20 @@ async function search(page, params) {
 				el("td", {}, (m.groups || []).join(", ")),
 				el("td", {}, ago(m.last_contact)))));
 	} else if (policy || state || params.has("state")) {
-		let qs = "per_page=" + PER_PAGE;
+		const n = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
+		let qs = "per_page=" + PER_PAGE + "&page=" + n;
 		if (policy) qs += "&policy=" + encodeURIComponent(policy);
 		if (state) qs += "&state=" + encodeURIComponent(state);
 		const list = rows(await api("/api/v1/endpoints?" + qs));
-		page.append(el("p", {}, list.length + " rows"),
+		/* The API's pages: PER_PAGE rows each; a page past the last is []. */
+		const to = (k) => "#/search?policy=" + encodeURIComponent(policy) +
+			"&state=" + encodeURIComponent(state) + "&page=" + k;
+		page.append(el("p", {}, "rows " + ((n - 1) * PER_PAGE +
+			(list.length ? 1 : 0)) + "\u2013" + ((n - 1) * PER_PAGE +
+			list.length), n > 1 ? [" \u00b7 ", el("a", { href: to(n - 1) },
+			"previous page")] : "", list.length === PER_PAGE ?
+			[" \u00b7 ", el("a", { href: to(n + 1), "data-next": n + 1 },
+				"next page")] : ""),
 			endpointRows(list, true));
 	}
 	return 0;

@@ -312,6 +312,9 @@ def test_console():
                  ctl_rows(ctl_json(net, "endpoints", "--policy",
                                    "demo-openssl")))
             c.shot("endpoints")
+            c.goto("#/search?policy=demo-openssl&state=&page=2", "search")
+            if c.rows("#page tr[data-row]") or c.rows("[data-next]"):
+                raise Failure("page 2 of 4 rows is not empty")
 
             # Failures: the failed endpoint, its exit code, its output.
             c.goto("#/failures", "failures")
