@@ -35,6 +35,11 @@ enum api_route {
 	API_TREE,
 	API_ROLLOUTS,
 	API_AUDIT,
+	API_ENDPOINT,		/* one: endpoints/ID */
+	API_QUERY,
+	API_COMPLIANCE,
+	API_EXPOSURE,
+	API_UNMANAGED,
 	API_DONE,		/* push, retire, rollback: a Done */
 	API_ROLLOUT_CTL,	/* pause, resume, advance, retry-failed */
 };
@@ -61,6 +66,14 @@ struct api_call {
 	Arbor__Retire		 retire;
 	Arbor__Rollback		 rollback;
 	Arbor__GetAudit		 ga;
+	Arbor__Query		 qy;
+	Arbor__GetCompliance	 gcp;
+	Arbor__GetUnmanaged	 gu;
+	char			*target[1];	/* qy's group or endpoint */
+	char			 group[ARB_MAX_ID + 1];
+	char			 cve[64];
+	char			 baseline[ARB_MAX_ID + 1];
+	char			 expr[API_URI_MAX + 1];
 	char			 policy[129];
 	char			 relay[256];
 	char			 id[129];	/* in the path */
@@ -144,6 +157,8 @@ api_endpoints_doc(struct api_call *a, Arbor__EndpointsReply *er)
 		if (a->relay[0] == '\0' || strcmp(er->endpoints[i]->relay,
 		    a->relay) == 0)
 			v[n++] = er->endpoints[i];
+	if (a->group[0] != '\0')
+		n = view_endpoints_keep(v, n, a->rep[1]->query_reply);
 	view_endpoints_sort(v, n);
 	first = (a->page - 1) * a->per_page;
 	if (first > n)
@@ -183,6 +198,19 @@ api_doc(struct api_call *a)
 		return view_rollout(a->rep[0]->rollout_reply);
 	case API_AUDIT:
 		return view_audit(a->rep[0]->audit_reply);
+	case API_ENDPOINT:
+		return view_endpoint(a->id, a->rep[0]->endpoints_reply,
+		    a->rep[1]->query_reply);
+	case API_QUERY:
+		return view_query(a->rep[0]->query_reply, 1);
+	case API_COMPLIANCE:
+		return view_compliance(a->rep[0]->compliance_reply);
+	case API_EXPOSURE:
+		return view_exposure(a->rep[0]->catalog_reply,
+		    a->rep[1]->endpoints_reply, a->cve[0] != '\0' ? a->cve :
+		    NULL);
+	case API_UNMANAGED:
+		return view_unmanaged(a->rep[0]->unmanaged_reply);
 	case API_DONE:
 		return json_pack("{s:b, s:s, s:s, s:I, s:s}", "ok", 1,
 		    "action", a->action, "policy", a->id, "seq",
@@ -229,8 +257,14 @@ api_next(struct api_call *a)
 	uint8_t		*buf;
 	size_t		 len;
 
+	json_t		*doc;
+
 	if (a->nrep == a->nreq) {
-		api_answer(a, 200, api_doc(a));
+		if ((doc = api_doc(a)) != NULL && json_is_null(doc)) {
+			json_decref(doc);
+			api_error(a, 404, "no such endpoint");
+		} else
+			api_answer(a, 200, doc);
 		return;
 	}
 	if (arb_wire_encode(&a->req[a->nrep], &buf, &len) != 0 ||
@@ -277,11 +311,37 @@ api_add(struct api_call *a, Arbor__Envelope__BodyCase body, void *msg,
 	case ARBOR__ENVELOPE__BODY_GET_AUDIT:
 		e->get_audit = msg;
 		break;
+	case ARBOR__ENVELOPE__BODY_QUERY:
+		e->query = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_COMPLIANCE:
+		e->get_compliance = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_UNMANAGED:
+		e->get_unmanaged = msg;
+		break;
 	default:
 		e->rollout_ctl = msg;
 		break;
 	}
 	a->want[a->nreq++] = want;
+}
+
+/* A query "true" over group's endpoints, or over endpoint id's. */
+static void
+api_query_target(struct api_call *a, char *group, char *id)
+{
+	a->qy.expr = "true";
+	a->target[0] = group != NULL ? group : id;
+	if (group != NULL) {
+		a->qy.target_groups = a->target;
+		a->qy.n_target_groups = 1;
+	} else {
+		a->qy.target_endpoints = a->target;
+		a->qy.n_target_endpoints = 1;
+	}
+	api_add(a, ARBOR__ENVELOPE__BODY_QUERY, &a->qy,
+	    ARBOR__ENVELOPE__BODY_QUERY_REPLY);
 }
 
 /* A number parameter in [1, max]; 1 when absent.  0, or an error. */
@@ -322,6 +382,9 @@ api_endpoints_args(struct api_call *a, const char *q)
 		}
 		a->ge.state = (int32_t)st;
 	}
+	if ((rv = root_api_query(q, "group", a->group,
+	    sizeof(a->group))) < 0 || (rv == 1 && a->group[0] == '\0'))
+		goto bad;
 	if (root_api_query(q, "relay", a->relay, sizeof(a->relay)) < 0 ||
 	    api_query_num(q, "page", SIZE_MAX / API_PER_PAGE, &a->page) != 0)
 		goto bad;
@@ -332,8 +395,8 @@ api_endpoints_args(struct api_call *a, const char *q)
 		a->per_page = API_PER_PAGE;
 	return 0;
 bad:
-	api_error(a, 400, "bad query: state, relay, page (from 1) or per_page "
-	    "(1 to 1000)");
+	api_error(a, 400, "bad query: state, relay, group, page (from 1) or "
+	    "per_page (1 to 1000)");
 	return 1;
 }
 
@@ -455,6 +518,59 @@ api_route(struct api_call *a, const char *path, const char *q)
 			a->ge.policy_id = a->policy;
 		api_add(a, ARBOR__ENVELOPE__BODY_GET_ENDPOINTS, &a->ge,
 		    ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY);
+		/* A group is what the inventories say (arborctl's way too). */
+		if (a->group[0] != '\0')
+			api_query_target(a, a->group, NULL);
+	} else if (strncmp(path, "/endpoints/", 11) == 0) {
+		if (strlen(path + 11) > ARB_MAX_ID ||
+		    !arb_policy_id_valid(path + 11)) {
+			api_error(a, 404, "no such endpoint");
+			return 1;
+		}
+		strcpy(a->id, path + 11);
+		a->route = API_ENDPOINT;
+		a->ge.state = -1;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_ENDPOINTS, &a->ge,
+		    ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY);
+		api_query_target(a, NULL, a->id);
+	} else if (strcmp(path, "/query") == 0) {
+		a->route = API_QUERY;
+		if (root_api_query(q, "expr", a->expr, sizeof(a->expr)) != 1 ||
+		    a->expr[0] == '\0') {
+			api_error(a, 400, "expr: an expression is needed "
+			    "(?expr=...)");
+			return 1;
+		}
+		a->qy.expr = a->expr;
+		api_add(a, ARBOR__ENVELOPE__BODY_QUERY, &a->qy,
+		    ARBOR__ENVELOPE__BODY_QUERY_REPLY);
+	} else if (strcmp(path, "/compliance") == 0) {
+		a->route = API_COMPLIANCE;
+		if ((rv = root_api_query(q, "baseline", a->baseline,
+		    sizeof(a->baseline))) < 0 || (rv == 1 &&
+		    !arb_policy_id_valid(a->baseline))) {
+			api_error(a, 400, "baseline: not a baseline's name");
+			return 1;
+		}
+		a->gcp.baseline = a->baseline;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_COMPLIANCE, &a->gcp,
+		    ARBOR__ENVELOPE__BODY_COMPLIANCE_REPLY);
+	} else if (strcmp(path, "/exposure") == 0) {
+		a->route = API_EXPOSURE;
+		if ((rv = root_api_query(q, "cve", a->cve,
+		    sizeof(a->cve))) < 0 || (rv == 1 && a->cve[0] == '\0')) {
+			api_error(a, 400, "cve: at most 63 characters");
+			return 1;
+		}
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_CATALOG, &a->gc,
+		    ARBOR__ENVELOPE__BODY_CATALOG_REPLY);
+		a->ge.state = -1;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_ENDPOINTS, &a->ge,
+		    ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY);
+	} else if (strcmp(path, "/unmanaged") == 0) {
+		a->route = API_UNMANAGED;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_UNMANAGED, &a->gu,
+		    ARBOR__ENVELOPE__BODY_UNMANAGED_REPLY);
 	} else if (strcmp(path, "/tree") == 0) {
 		a->route = API_TREE;
 		api_add(a, ARBOR__ENVELOPE__BODY_GET_TREE, &a->gt,
@@ -552,6 +668,9 @@ api_serve(void *arg, const struct arb_http_req *req, struct arb_http_res *res)
 	arbor__retire__init(&a->retire);
 	arbor__rollback__init(&a->rollback);
 	arbor__get_audit__init(&a->ga);
+	arbor__query__init(&a->qy);
+	arbor__get_compliance__init(&a->gcp);
+	arbor__get_unmanaged__init(&a->gu);
 	if ((n = strlen(req->uri)) > API_URI_MAX) {
 		api_error(a, 414, "request line too long");
 		goto done;

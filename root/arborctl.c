@@ -93,7 +93,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "with --keep\n"
 	    "                        until stopped\n", 1 },
 	{ "endpoints", cmd_endpoints,
-	    "  endpoints [--policy ID] [--state STATE] [--json]\n"
+	    "  endpoints [--policy ID] [--state STATE] [--group G] [--json]\n"
 	    "                        endpoints, last contact, state and "
 	    "path\n", 1 },
 	{ "exposure", cmd_exposure,
@@ -136,6 +136,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "groups\n"
 	    "  token revoke ID       refuse enrolments with that token\n", 1 },
 	{ "endpoint", cmd_endpoint,
+	    "  endpoint show ID [--json]\n"
+	    "                        one endpoint: its state per policy, its "
+	    "inventory\n"
 	    "  endpoint revoke ID [--reason TEXT]\n"
 	    "                        refuse that endpoint's reports and "
 	    "enrolments\n"

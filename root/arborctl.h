@@ -91,6 +91,12 @@ int	cmd_import_reports(struct ctl *, int, char *[]);
 /* ctl_inventory.c */
 struct arb_policy_file;
 int	cmd_query(struct ctl *, int, char *[]);
+/*
+ * The root's query "true" over the endpoints of group (or NULL) and the
+ * endpoint id (or NULL): 0 with *repp (arb_wire_free), or 1.
+ */
+int	ctl_query_one(const struct ctl *c, const char *group, const char *id,
+	    Arbor__Envelope **repp);
 /* publish --dry-run: what the policy would apply to, by relay. */
 int	ctl_dry_run(struct ctl *, const struct arb_policy_file *, int);
 /* ctl_rollout.c */
@@ -150,6 +156,8 @@ int	cmd_exposure(struct ctl *, int, char *[]);
 int	cmd_status(struct ctl *, int, char *[]);
 
 /* ctl_nodes.c */
+/* arborctl endpoint show ID [--json]. */
+int	cmd_endpoint_show(struct ctl *, int, char *[]);
 /* How long ago t (seconds since the epoch) was: "3s ago", "never". */
 void	ctl_age(int64_t t, char *out, size_t outlen);
 int	cmd_endpoints(struct ctl *, int, char *[]);

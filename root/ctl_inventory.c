@@ -34,6 +34,26 @@ ctl_query_call(const struct ctl *c, const char *expr,
 	return ctl_call(c, &req, ARBOR__ENVELOPE__BODY_QUERY_REPLY, repp);
 }
 
+int
+ctl_query_one(const struct ctl *c, const char *group, const char *id,
+    Arbor__Envelope **repp)
+{
+	Arbor__Policy	 t = ARBOR__POLICY__INIT;
+	char		*g[1], *e[1];
+
+	if (group != NULL) {
+		g[0] = (char *)group;
+		t.target_groups = g;
+		t.n_target_groups = 1;
+	}
+	if (id != NULL) {
+		e[0] = (char *)id;
+		t.target_endpoints = e;
+		t.n_target_endpoints = 1;
+	}
+	return ctl_query_call(c, "true", &t, repp);
+}
+
 /* A count per key (relay, os or group), in order of first sight. */
 struct tally {
 	char		**keys;

@@ -201,11 +201,13 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 {
 	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
 	Arbor__GetEndpoints	 ge = ARBOR__GET_ENDPOINTS__INIT;
-	Arbor__Envelope		*rep;
+	Arbor__Envelope		*rep, *grep = NULL;
 	Arbor__EndpointsReply	*er;
-	const char		*policy = NULL, *state = NULL;
+	Arbor__EndpointInfo	**v;
+	const char		*policy = NULL, *state = NULL, *group = NULL;
 	char			 names[256];
 	unsigned		 st;
+	size_t			 n;
 	int			 i, r, as_json = 0, rv;
 
 	for (i = 1; i < argc; i++) {
@@ -213,9 +215,11 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 			as_json = 1;
 			continue;
 		}
-		if ((r = ctl_opt(argc, argv, &i, "--policy", &policy)) == 0)
-			r = ctl_opt(argc, argv, &i, "--state", &state);
-		if (r <= 0) {
+		if ((r = ctl_opt(argc, argv, &i, "--policy", &policy)) == 0 &&
+		    (r = ctl_opt(argc, argv, &i, "--state", &state)) == 0)
+			r = ctl_opt(argc, argv, &i, "--group", &group);
+		if (r <= 0 || (group != NULL && (group[0] == '\0' ||
+		    strlen(group) > ARB_MAX_ID))) {
 			ctl_usage(stderr);
 			return 1;
 		}
@@ -243,15 +247,103 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 	    &rep) != 0)
 		return 1;
 	er = rep->endpoints_reply;
-	view_endpoints_sort(er->endpoints, er->n_endpoints);
+	n = er->n_endpoints;
+	/* The rows kept point into rep, which frees them. */
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		arb_wire_free(rep);
+		ctl_warnx(c, "out of memory");
+		return 1;
+	}
+	memcpy(v, er->endpoints, n * sizeof(*v));
+	/* A group is what the endpoints' inventories say: ask the query. */
+	if (group != NULL) {
+		if (ctl_query_one(c, group, NULL, &grep) != 0) {
+			free(v);
+			arb_wire_free(rep);
+			return 1;
+		}
+		n = view_endpoints_keep(v, n, grep->query_reply);
+	}
+	view_endpoints_sort(v, n);
 	if (as_json)
-		rv = ctl_json_print(c, view_endpoints(er->endpoints,
-		    er->n_endpoints));
+		rv = ctl_json_print(c, view_endpoints(v, n));
 	else
-		rv = ctl_ep_table(c, er->endpoints, er->n_endpoints,
-		    policy == NULL);
+		rv = ctl_ep_table(c, v, n, policy == NULL);
+	free(v);
+	arb_wire_free(grep);
 	arb_wire_free(rep);
 	return rv;
+}
+
+int
+cmd_endpoint_show(struct ctl *c, int argc, char *argv[])
+{
+	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
+	Arbor__GetEndpoints	 ge = ARBOR__GET_ENDPOINTS__INIT;
+	Arbor__Envelope		*rep, *qrep;
+	json_t			*doc, *o, *inv;
+	const char		*id = NULL;
+	char			 a[64], b[64];
+	size_t			 i;
+	int			 k, as_json = 0;
+
+	for (k = 2; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0)
+			as_json = 1;
+		else if (id == NULL)
+			id = argv[k];
+		else
+			id = "";
+	}
+	if (id == NULL || id[0] == '\0' || strlen(id) > ARB_MAX_ID) {
+		ctl_warnx(c, "usage: endpoint show ID [--json]");
+		return 2;
+	}
+	ge.state = -1;
+	req.body_case = ARBOR__ENVELOPE__BODY_GET_ENDPOINTS;
+	req.get_endpoints = &ge;
+	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY,
+	    &rep) != 0)
+		return 1;
+	if (ctl_query_one(c, NULL, id, &qrep) != 0) {
+		arb_wire_free(rep);
+		return 1;
+	}
+	doc = view_endpoint(id, rep->endpoints_reply, qrep->query_reply);
+	arb_wire_free(qrep);
+	arb_wire_free(rep);
+	if (json_is_null(doc)) {
+		json_decref(doc);
+		ctl_warnx(c, "%s: no such endpoint", id);
+		return 1;
+	}
+	if (as_json || doc == NULL)
+		return ctl_json_print(c, doc);
+	ctl_clean(json_string_value(json_object_get(doc, "hostname")), 40, a,
+	    sizeof(a));
+	ctl_age(json_integer_value(json_object_get(doc, "last_contact")), b,
+	    sizeof(b));
+	printf("endpoint %s (%s), last contact %s\n", id, a, b);
+	if ((inv = json_object_get(doc, "inventory")) != NULL &&
+	    !json_is_null(inv)) {
+		ctl_clean(json_string_value(json_object_get(inv, "os")), 40, a,
+		    sizeof(a));
+		ctl_clean(json_string_value(json_object_get(inv, "relay")), 40,
+		    b, sizeof(b));
+		printf("  os %s, relay %s\n", a, b[0] ? b : "(direct)");
+	} else
+		printf("  no inventory yet\n");
+	json_array_foreach(json_object_get(doc, "policies"), i, o) {
+		ctl_clean(json_string_value(json_object_get(o, "detail")), 60,
+		    a, sizeof(a));
+		printf("  %-32s v%-4lld %-16s %s\n",
+		    json_string_value(json_object_get(o, "policy_id")),
+		    (long long)json_integer_value(json_object_get(o,
+		    "version")), json_string_value(json_object_get(o,
+		    "state")), a);
+	}
+	json_decref(doc);
+	return 0;
 }
 
 /* ---- tree */

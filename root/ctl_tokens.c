@@ -263,6 +263,8 @@ cmd_endpoint(struct ctl *c, int argc, char *argv[])
 	if (argc >= 2 && (strcmp(argv[1], "lock") == 0 ||
 	    strcmp(argv[1], "unlock") == 0 || strcmp(argv[1], "locks") == 0))
 		return cmd_endpoint_lock(c, argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "show") == 0)
+		return cmd_endpoint_show(c, argc, argv);
 	if (argc < 2 || strcmp(argv[1], "revoke") != 0)
 		goto usage;
 	for (i = 2; i < argc; i++) {

@@ -838,3 +838,20 @@ view_compliance(const Arbor__ComplianceReply *cr)
 	return doc;
 }
 
+
+size_t
+view_endpoints_keep(Arbor__EndpointInfo **v, size_t n,
+    const Arbor__QueryReply *qr)
+{
+	size_t	i, k, m = 0;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < qr->n_matches; k++)
+			if (strcmp(qr->matches[k]->endpoint_id,
+			    v[i]->endpoint_id) == 0)
+				break;
+		if (k < qr->n_matches)
+			v[m++] = v[i];
+	}
+	return m;
+}

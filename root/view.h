@@ -57,6 +57,13 @@ void	view_endpoints_sort(Arbor__EndpointInfo **v, size_t n);
 /* arborctl endpoints --json: the n endpoint rows from v. */
 json_t	*view_endpoints(Arbor__EndpointInfo *const *v, size_t n);
 
+/*
+ * Keep the rows of v whose endpoint a query reply qr lists as a match
+ * (the endpoints of a group), in order; their number.
+ */
+size_t	view_endpoints_keep(Arbor__EndpointInfo **v, size_t n,
+	    const Arbor__QueryReply *qr);
+
 /* Sort a tree reply's relays by node id. */
 void	view_tree_sort(Arbor__TreeReply *tr);
 /* arborctl tree --json: tr (sorted). */

@@ -142,6 +142,82 @@ def test_gets_equal_arborctl():
         same(net, base + "/tree", "tree")
 
 
+def no_ms(doc):
+    """A query's answer less its timing, which differs call to call."""
+    doc.pop("ms", None)
+    return doc
+
+
+def test_more_gets_equal_arborctl():
+    """endpoints/ID, endpoints?group=, query, compliance, exposure and
+    unmanaged answer what arborctl prints with --json."""
+    with Net("api-gets2") as net:
+        url = "http://127.0.0.1:%d" % free_port()
+        root = net.root(enroll_token=TOKEN, api_listen=url)
+        base = url + "/api/v1"
+        relay = net.relay([root], report_interval="200ms")
+        agents = [net.agent([relay], facts_root=fixture(
+            net, "debian12-old-openssl", fail=(i == 0)), enroll_token=TOKEN,
+            report_delay="20ms", group=g)
+            for i, g in enumerate([["web"], ["web", "db"], []])]
+        wait_until(lambda: ctl_json(net, "query", "true")["matched"] == 3,
+                   30, "every inventory at the root")
+        publish_openssl(net, cves=["CVE-2026-1111"], cvss=9.8)
+        wait_until(lambda: sum(counts(net, "demo-openssl").values()) == 3,
+                   30, "every agent to report")
+        net.ctl("baseline", "set", "base", "--target", "all", "--policy",
+                "demo-openssl")
+        view = api_token(net, "v", "viewer")
+        h = bearer(view)
+        for e in ctl_json(net, "endpoints"):
+            doc = same(net, base + "/endpoints/" + e["endpoint_id"],
+                       "endpoint", "show", e["endpoint_id"], headers=h)
+            if doc["policies"][0]["policy_id"] != "demo-openssl" or \
+                    doc["inventory"]["os"] == "":
+                raise Failure("endpoint show: %r" % doc)
+        web = same(net, base + "/endpoints?group=web", "endpoints",
+                   "--group", "web", headers=h)
+        if len(web) != 2:
+            raise Failure("group web: %r" % web)
+        same(net, base + "/endpoints?group=db&policy=demo-openssl",
+             "endpoints", "--group", "db", "--policy", "demo-openssl",
+             headers=h)
+        if get(base + "/endpoints?group=nosuch", headers=h)[1] != []:
+            raise Failure("group nosuch not empty")
+        for expr in ['file.exists("/etc/hostname")', 'os.id == "debian"',
+                     "true"]:
+            code, doc = get(base + "/query?expr=" +
+                            urllib.parse.quote(expr), headers=h)
+            want = ctl_json(net, "query", expr)
+            if code != 200 or no_ms(doc) != no_ms(want):
+                raise Failure("query %s: %d %r\n%r" % (expr, code, doc,
+                                                        want))
+        same(net, base + "/compliance", "compliance", headers=h)
+        same(net, base + "/compliance?baseline=base", "compliance", "base",
+             headers=h)
+        exp = same(net, base + "/exposure", "exposure", headers=h)
+        if exp["cves"][0]["cve"] != "CVE-2026-1111":
+            raise Failure("exposure: %r" % exp)
+        same(net, base + "/exposure?cve=CVE-2026-1111", "exposure",
+             "CVE-2026-1111", headers=h)
+        same(net, base + "/unmanaged", "unmanaged", headers=h)
+        for path, code in [("/endpoints/0123456789abcdef", 404),
+                           ("/endpoints/../x", 404),
+                           ("/endpoints/" + "a" * 200, 404),
+                           ("/query", 400), ("/query?expr=", 400),
+                           ("/query?expr=%28%28", 400),
+                           ("/query?expr=" + "(" * 1500, 400),
+                           ("/compliance?baseline=a%20b", 400),
+                           ("/compliance?baseline=nosuch", 404),
+                           ("/exposure?cve=" + "C" * 100, 400),
+                           ("/endpoints?group=", 400)]:
+            got, doc = get(base + path, headers=h)
+            if got != code or "error" not in doc:
+                raise Failure("%s: %d %r, want %d" % (path, got, doc, code))
+        if not root.running():
+            raise Failure("the root died")
+
+
 def unauthorized(url, headers=None, method="GET", why=None):
     """A 401 with WWW-Authenticate: Bearer and a JSON error."""
     code, doc, h = call(url, method, headers)
@@ -439,6 +515,7 @@ def test_loopback_only():
 
 
 if __name__ == "__main__":
-    run([test_gets_equal_arborctl, test_tokens_roles_actions,
+    run([test_gets_equal_arborctl, test_more_gets_equal_arborctl,
+         test_tokens_roles_actions,
          test_pause_via_api, test_https, test_hostile_http,
          test_loopback_only])
