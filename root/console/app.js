@@ -367,30 +367,28 @@ async function failures(page) {
 }
 
 async function endpoint(page, id) {
-	let doc;
-	try {
-		doc = await api("/api/v1/endpoints/" + encodeURIComponent(id));
-	} catch (e) {
-		/* A root without /endpoints/ID: its rows from the list. */
-		if (e.status !== 404)
-			throw e;
-		doc = rows(await api("/api/v1/endpoints?per_page=1000")).filter(
-			(r) => r.endpoint_id === id);
-	}
-	const list = rows(doc).length ? rows(doc) : doc && doc.endpoint_id ?
-		[doc] : [];
-	const e = list[0] || {};
+	/* arborctl endpoint show ID --json: its rows, its inventory's summary. */
+	const e = await api("/api/v1/endpoints/" + encodeURIComponent(id));
+	const list = e.policies || [];
+	const inv = e.inventory || {};
+	const via = list.length ? list[0].via || [] : [];
 	page.append(el("h1", {}, "Endpoint " + (e.hostname || id)),
-		el("dl", { class: "kv" },
-			el("dt", {}, "id"), el("dd", { class: "mono" }, id),
-			el("dt", {}, "host name"), el("dd", {}, e.hostname || ""),
+		el("dl", { class: "kv", "data-endpoint-id": e.endpoint_id },
+			el("dt", {}, "id"), el("dd", { class: "mono" }, e.endpoint_id),
+			el("dt", {}, "host name"), el("dd", {}, e.hostname),
 			el("dt", {}, "last contact"), el("dd", {}, ago(e.last_contact) +
 				" (" + when(e.last_contact) + ")"),
-			el("dt", {}, "via"), el("dd", {}, (e.via || []).join(" < ")),
+			el("dt", {}, "relay"), el("dd", { class: "mono" }, e.relay),
+			el("dt", {}, "via"), el("dd", {}, via.join(" < ")),
+			el("dt", {}, "os"), el("dd", {}, inv.os || "no inventory yet"),
+			el("dt", {}, "groups"), el("dd", {}, (inv.groups || []).join(
+				", ")),
+			e.locked ? [el("dt", {}, "locked"), el("dd", {}, "yes")] : "",
 			e.revoked ? [el("dt", {}, "revoked"),
-				el("dd", {}, e.revoked_reason || "yes")] : null),
+				el("dd", {}, e.revoked_reason || "yes")] : ""),
 		el("h2", {}, "Policies"),
-		endpointRows(list.filter((r) => r.policy_id), true));
+		list.length ? endpointRows(list, true) : el("p",
+			{ class: "muted" }, "No policy has reached it yet."));
 	return 5000;
 }
 

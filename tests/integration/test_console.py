@@ -332,8 +332,8 @@ def test_console():
             c.goto("#/endpoint/" + eid, "endpoint")
             same("endpoint " + eid,
                  endpoint_rows(c.rows("#page tr[data-row]")),
-                 ctl_rows([e for e in ctl_json(net, "endpoints")
-                           if e["endpoint_id"] == eid]))
+                 ctl_rows(ctl_json(net, "endpoint", "show", eid)
+                          ["policies"]))
             c.shot("endpoint")
 
             # Search by query, where the root answers /query.
@@ -350,6 +350,11 @@ def test_console():
                                           c.rows("#page tr[data-row]")),
                      sorted(m["endpoint"] for m in q["matches"]))
                 c.shot("search")
+                c.goto("#/search?expr=" + urllib.request.quote("os.id =="),
+                       "search")
+                err = c("text", selector="#error")["text"]
+                if " 400 " not in err:
+                    raise Failure("a bad expression: %r" % err)
             else:
                 print("skip: search by query: GET /api/v1/query answers "
                       "%d here" % code)
