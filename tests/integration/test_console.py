@@ -2,12 +2,15 @@
 one under the other, agents, one of which fails), the console opened in
 headless chromium (driven by playwright-core through tests/console/drive.js)
 and every number and row it shows compared with arborctl ... --json: the
-overview's counts, the relay tree, the endpoints, the failures with their
-exit codes and output, an endpoint's page, a staged policy's wave.  The
-operator presses pause and arborctl rollout status --json shows the
-rollout paused.  The files are served with a strict Content-Security-
-Policy that stops an injected script.  Screenshots of the main pages go
-to BUILD/test-artifacts/console/.
+overview's counts, the relay tree, the endpoints of a policy (page by
+page), the failures with their exit codes and output, an endpoint's page,
+a query, a staged policy's wave.  Sign-in: with no token made (a viewer on
+loopback), a refused token, an operator's (the buttons) and a viewer's
+(none).  The operator presses pause: arborctl rollout status --json shows
+the rollout paused, arborctl audit the pause under the operator's token.
+The files are served with a strict Content-Security-Policy that stops an
+injected script.  Screenshots of the main pages go to
+BUILD/test-artifacts/console/.
 
 Needs node, npm (or tests/console's node_modules in the build directory)
 and /usr/bin/chromium; without them it exits 77."""
