@@ -4,6 +4,12 @@
 // Every wait is bounded by the command's timeout (ms).  The page's
 // console errors, uncaught exceptions and Content-Security-Policy
 // violations are kept and handed back by {op: "errors"}.
+//
+// playwright-core comes from package-lock.json, installed with npm ci into
+// the build directory (BUILD/console-node, as test_console.py and
+// tests/run.sh do), and is found through NODE_PATH:
+//   NODE_PATH=build/console-node/node_modules node tests/console/drive.js
+// CHROMIUM names the browser (default /usr/bin/chromium).
 "use strict";
 
 const readline = require("readline");
