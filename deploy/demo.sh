@@ -4,6 +4,8 @@
 # push, then publish a real patch policy and show the root's own view.
 #
 #   sudo deploy/demo.sh          (on a fresh Debian 12 machine)
+#   deploy/demo.sh --console     the same, then the tree stays up with the
+#                                root's web console until Ctrl-C
 #
 # Installs the build dependencies that are missing (apt-get, as root),
 # builds into build/ (RelWithDebInfo; an existing build/ is reused), then
@@ -48,6 +50,11 @@
 # certificate for each node, and says so on its last line; PLAIN=1 runs it
 # over plain tcp:// instead.
 #
+# With --console the root also serves its HTTP API and web console on
+# another loopback port; after the summary the demo prints the console's
+# address and an operator token (arborctl api-token create --role operator
+# --name demo) and keeps the tree running until Ctrl-C.
+#
 # Every process it started is stopped on exit; the temporary directory is
 # removed unless KEEP=1.  ARBOR_BUILD names another build directory.
 # Waits are bounded: after 60 s the summary shows the count reached.
@@ -63,6 +70,14 @@ LIMIT=60			# seconds to wait for the push to land
 
 say() { printf 'demo: %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+CONSOLE=0
+for arg in "$@"; do
+	case $arg in
+	--console) CONSOLE=1 ;;
+	*) die "usage: deploy/demo.sh [--console]" ;;
+	esac
+done
 
 # ---- dependencies -----------------------------------------------------
 
@@ -181,7 +196,7 @@ start() {
 
 # ---- ports ----------------------------------------------------------------
 
-NPORTS=$(( 2 * (NRELAYS + 1) ))
+NPORTS=$(( 2 * (NRELAYS + 1) + CONSOLE ))	# --console: the API's port last
 
 port_busy() {
 	if command -v ss >/dev/null 2>&1; then
@@ -236,9 +251,14 @@ PUBKEY=$TMP/keys/publisher.pub
 
 ROOT_SVC=$(url 0) ROOT_PUB=$(url 1)
 TOKEN=demo-enrol-$RANDOM$RANDOM
+API_ARGS=()
+if [ "$CONSOLE" = 1 ]; then
+	API_URL=http://127.0.0.1:$(( BASE + NPORTS - 1 ))
+	API_ARGS=(--api_listen "$API_URL")
+fi
 start root "$ROOT_BIN" --data_dir "$TMP/root" --key "$TMP/keys/publisher.key" \
     --svc "$ROOT_SVC" --pub "$ROOT_PUB" --enroll_token "$TOKEN" \
-    $(tls_args root)
+    "${API_ARGS[@]}" $(tls_args root)
 wait_log root "serving" 10
 ctl() { "$CTL" -d "$TMP/root" "$@"; }
 
@@ -521,5 +541,22 @@ else
 	    "links; $(ls "$TMP/tls" | grep -c '\.crt$') certificates from the" \
 	    "demo's own CA; every parent checked by name, every child by" \
 	    "its client certificate"
+fi
+
+# ---- --console: the tree stays up for the web console --------------------
+if [ "$CONSOLE" = 1 ]; then
+	say "web console: $API_URL/"
+	if OPTOKEN=$(ctl api-token create --role operator --name demo \
+	    2>/dev/null); then
+		say "operator token (arborctl api-token create --role operator" \
+		    "--name demo):"
+		echo "$OPTOKEN" | sed 's/^/      /'
+	else
+		say "this root takes no API tokens yet: sign in with any token"
+	fi
+	say "the tree stays up; Ctrl-C stops everything"
+	while :; do
+		sleep 1
+	done
 fi
 [ "$n" -ge $NAGENTS ]

@@ -87,10 +87,13 @@ http_err(const char *url, const char *what, int rv)
 	    ARB_ECONFIG : ARB_ENET;
 }
 
-/* Answer aio with status and body (copied); on any thread. */
+/*
+ * Answer aio with status, body (copied), a WWW-Authenticate challenge (or
+ * NULL) and more headers (name, value, ..., NULL; or NULL); on any thread.
+ */
 static void
 http_finish(nng_aio *aio, int status, const char *type, const void *body,
-    size_t len, const char *challenge)
+    size_t len, const char *challenge, const char *const *headers)
 {
 	nng_http_res	*res;
 	int		 rv;
@@ -99,7 +102,10 @@ http_finish(nng_aio *aio, int status, const char *type, const void *body,
 		nng_aio_finish(aio, rv);
 		return;
 	}
-	if ((rv = nng_http_res_set_status(res, (uint16_t)status)) != 0 ||
+	rv = nng_http_res_set_status(res, (uint16_t)status);
+	for (; rv == 0 && headers != NULL && headers[0] != NULL; headers += 2)
+		rv = nng_http_res_set_header(res, headers[0], headers[1]);
+	if (rv != 0 ||
 	    (rv = nng_http_res_set_header(res, "Content-Type", type)) != 0 ||
 	    (challenge != NULL && (rv = nng_http_res_set_header(res,
 	    "WWW-Authenticate", challenge)) != 0) ||
@@ -173,7 +179,7 @@ http_entry(nng_aio *aio)
 		pthread_mutex_unlock(&h->mtx);
 		free(j);
 		http_finish(aio, 503, "text/plain", busy, sizeof(busy) - 1,
-		    NULL);
+		    NULL, NULL);
 		return;
 	}
 	nng_aio_defer(aio, http_cancel, h);
@@ -184,7 +190,7 @@ http_entry(nng_aio *aio)
 }
 
 static void	http_answer(struct http_job *, int, const char *, char *,
-		    size_t, const char *);
+		    size_t, const char *, const char *const *);
 
 /* The loop: answer what is queued, one job at a time. */
 static void
@@ -227,7 +233,7 @@ http_async_cb(uv_async_t *a)
 			continue;
 		}
 		http_answer(j, rs.status, rs.type, rs.body, rs.len,
-		    rs.challenge);
+		    rs.challenge, rs.headers);
 	}
 }
 
@@ -242,7 +248,7 @@ arb_http_defer(const struct arb_http_req *req)
 
 static void
 http_answer(struct http_job *j, int status, const char *type, char *body,
-    size_t len, const char *challenge)
+    size_t len, const char *challenge, const char *const *headers)
 {
 	struct arb_http	*h = j->h;
 	nng_aio		*aio;
@@ -256,7 +262,7 @@ http_answer(struct http_job *j, int status, const char *type, char *body,
 	free(j);
 	if (aio != NULL)
 		http_finish(aio, status, type ? type : "text/plain",
-		    body ? body : "", len, challenge);
+		    body ? body : "", len, challenge, headers);
 	free(body);
 }
 
@@ -264,7 +270,8 @@ void
 arb_http_answer(struct arb_http_later *l, int status, const char *type,
     char *body, size_t len)
 {
-	http_answer((struct http_job *)l, status, type, body, len, NULL);
+	http_answer((struct http_job *)l, status, type, body, len, NULL,
+	    NULL);
 }
 
 int

@@ -713,5 +713,9 @@ done:
 int
 root_api_serve(struct root *r, struct arb_http *h)
 {
+	int	rv;
+
+	if ((rv = root_console_serve(h)) != 0)	/* root/console.c */
+		return rv;
 	return arb_http_handle_tree(h, API_PREFIX, api_serve, r);
 }

@@ -444,6 +444,22 @@ void	root_rollout_stop(struct root *);
 void	root_rollout_ctl(struct root *, struct arb_req *,
 	    const Arbor__RolloutCtl *);
 
+/* console.c */
+struct arb_http;
+/* One file of root/console, built in (console_files.c, made by cmake). */
+struct root_console_file {
+	const char		*name;		/* "app.js" */
+	const unsigned char	*data;
+	size_t			 len;
+};
+/* The files, ended by one whose name is NULL. */
+extern const struct root_console_file root_console_files[];
+/*
+ * Serve the web console on h: GET / and /console/ (index.html) and
+ * /console/NAME for each file.  Before arb_http_start.  0 or an error.
+ */
+int	root_console_serve(struct arb_http *h);
+
 /* control.c */
 void	root_control(struct arb_req *, const uint8_t *, size_t, void *);
 void	root_uploads_free(struct root *);

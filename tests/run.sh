@@ -18,9 +18,24 @@ fuzz_seconds=${FUZZ_SECONDS:-20}
 pkgs="build-essential cmake pkg-config libuv1-dev libnng-dev
 	protobuf-c-compiler libprotobuf-c-dev libssl-dev liblmdb-dev
 	libcmocka-dev libjansson-dev python3 clang nginx-light prometheus
-	debhelper dpkg-dev fakeroot lintian systemd man-db"
+	debhelper dpkg-dev fakeroot lintian systemd man-db chromium nodejs"
+# Debian's npm, unless a nodejs that carries its own (NodeSource's
+# conflicts with Debian's npm package) is there already.
+command -v npm >/dev/null || pkgs="$pkgs npm"
 # shellcheck disable=SC2086
 deploy/need-debs.sh tests/run.sh $pkgs
+
+# playwright-core for test_console, from tests/console's lock file into a
+# build directory, from npm's cache when it has it; without it the test
+# installs it itself, or skips.
+console_node() {	# build dir
+	local d=$1/console-node
+	mkdir -p "$d"
+	cp tests/console/package.json tests/console/package-lock.json "$d"/
+	(cd "$d" && npm ci --prefer-offline --no-audit --no-fund \
+	    --ignore-scripts >/dev/null) ||
+	    echo "tests/run.sh: npm ci in $d failed: test_console skips" >&2
+}
 
 start=$(date +%s)
 run_suite() {	# build dir, ctest labels ("" for all), cmake options...
@@ -33,6 +48,8 @@ run_suite() {	# build dir, ctest labels ("" for all), cmake options...
 	    ${labels:+-L "$labels"})
 }
 
+console_node build
+console_node build-asan
 run_suite build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

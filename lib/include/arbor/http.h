@@ -43,6 +43,8 @@ struct arb_http_res {
 	size_t		 len;
 	/* A WWW-Authenticate header to send (static storage), or NULL. */
 	const char	*challenge;
+	/* More headers: name, value, ..., NULL (static storage), or NULL. */
+	const char *const *headers;
 };
 
 typedef void (*arb_http_cb)(void *arg, const struct arb_http_req *req,
