@@ -25,6 +25,7 @@
 	"\"id\": \"demo-1\", \"version\": 1, \"title\": \"T\", "	\
 	"\"severity\": \"high\", \"applicability\": \"true\""
 #define BASE	BASE_FIELDS ", \"action\": \"true\""
+#define RBASE	BASE ", \"blobs\": []"
 
 struct fixture {
 	char	dir[64];
@@ -258,54 +259,54 @@ test_reboot(void **state)
 {
 	struct fixture *fx = *state;
 
-	reboot_is(fx, "{" BASE "}", ARB_REBOOT_NONE, 0);
-	reboot_is(fx, "{" BASE ", \"reboot\": \"none\"}", ARB_REBOOT_NONE, 0);
-	reboot_is(fx, "{" BASE ", \"reboot\": {\"mode\": \"none\"}}",
+	reboot_is(fx, "{" RBASE "}", ARB_REBOOT_NONE, 0);
+	reboot_is(fx, "{" RBASE ", \"reboot\": \"none\"}", ARB_REBOOT_NONE, 0);
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"none\"}}",
 	    ARB_REBOOT_NONE, 0);
-	reboot_is(fx, "{" BASE ", \"reboot\": {\"mode\": \"user\", "
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
 	    "\"deadline\": \"4h\"}}", ARB_REBOOT_USER, 4 * 3600);
-	reboot_is(fx, "{" BASE ", \"reboot\": {\"mode\": \"forced\", "
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
 	    "\"after\": \"15m\"}}", ARB_REBOOT_FORCED, 900);
-	reboot_is(fx, "{" BASE ", \"reboot\": {\"mode\": \"forced\", "
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
 	    "\"after\": \"2s\"}}", ARB_REBOOT_FORCED, 2);
-	reboot_is(fx, "{" BASE ", \"reboot\": {\"mode\": \"forced\"}}",
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\"}}",
 	    ARB_REBOOT_FORCED, 0);
-	reboot_is(fx, "{" BASE ", \"reboot\": {\"mode\": \"forced\", "
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
 	    "\"after\": \"0\"}}", ARB_REBOOT_FORCED, 0);
-	reboot_is(fx, "{" BASE ", \"reboot\": {\"mode\": \"user\", "
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
 	    "\"deadline\": \"30d\"}}", ARB_REBOOT_USER, 30 * 86400);
 
-	refused(fx, "{" BASE ", \"reboot\": \"always\"}",
+	refused(fx, "{" RBASE ", \"reboot\": \"always\"}",
 	    ": field \"reboot\": must be \"none\" or an object");
-	refused(fx, "{" BASE ", \"reboot\": 1}", ": field \"reboot\": ");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"soon\"}}",
+	refused(fx, "{" RBASE ", \"reboot\": 1}", ": field \"reboot\": ");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"soon\"}}",
 	    ": field \"reboot.mode\": \"soon\": must be");
-	refused(fx, "{" BASE ", \"reboot\": {\"after\": \"1m\"}}",
+	refused(fx, "{" RBASE ", \"reboot\": {\"after\": \"1m\"}}",
 	    ": field \"reboot.mode\": missing");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": 2}}",
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": 2}}",
 	    ": field \"reboot.mode\": not a string");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"user\"}}",
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\"}}",
 	    ": field \"reboot.deadline\": missing");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"user\", "
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
 	    "\"deadline\": 0}}", ": field \"reboot.deadline\": must be at "
 	    "least 1 s");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"user\", "
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
 	    "\"deadline\": \"31d\"}}", ": field \"reboot.deadline\": must "
 	    "be at most 30 days");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"forced\", "
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
 	    "\"after\": \"soon\"}}", ": field \"reboot.after\": must be a "
 	    "duration");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"forced\", "
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
 	    "\"after\": -5}}", ": field \"reboot.after\": ");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"forced\", "
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
 	    "\"deadline\": \"1h\"}}", ": field \"reboot.deadline\": is for "
 	    "mode \"user\"");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"user\", "
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
 	    "\"deadline\": \"1h\", \"after\": \"1m\"}}",
 	    ": field \"reboot.after\": is for mode \"forced\"");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"none\", "
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"none\", "
 	    "\"after\": \"1m\"}}", ": field \"reboot\": mode \"none\"");
-	refused(fx, "{" BASE ", \"reboot\": {\"mode\": \"forced\", "
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
 	    "\"when\": 1}}", ": unknown field \"reboot.when\"");
 }
 
