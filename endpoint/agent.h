@@ -311,7 +311,8 @@ void	agent_reboot_pending(struct agent *, const struct agent_pstate *);
 void	agent_reboot_check(struct agent *);
 void	agent_reboot_init(struct agent *);
 void	agent_reboot_stop(struct agent *);
-int	agent_reboot_load(struct agent *, struct agent_reboot *);
+/* This boot's record (a record of another boot reads as none). */
+void	agent_reboot_load(struct agent *, struct agent_reboot *);
 int	agent_reboot_save(struct agent *, const struct agent_reboot *);
 /* The reboot's time as the plan stands (0: none), with user_at. */
 int64_t	agent_reboot_when(struct agent *, const struct agent_reboot *);

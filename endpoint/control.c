@@ -335,7 +335,7 @@ ctl_reboot(struct ctl_conn *c, const char *word, const char *arg)
 		    "reboot\n");
 		return;
 	}
-	(void)agent_reboot_load(a, &r);
+	agent_reboot_load(a, &r);
 	if (word == NULL) {
 		at = agent_reboot_when(a, &r);
 		ctl_reply_add(c, "ok\n%d policies wait for a reboot", a->rb.npending);

@@ -81,23 +81,22 @@ agent_boot_read(struct agent *a)
 	free(buf);
 }
 
-int
+void
 agent_reboot_load(struct agent *a, struct agent_reboot *r)
 {
 	void	*v;
 	size_t	 n;
 
 	memset(r, 0, sizeof(*r));
-	if (arb_store_get(a->store, ARB_DB_META, "reboot", 6, &v, &n) != 0)
-		return 0;
-	if (n == sizeof(*r))
-		memcpy(r, v, n);
-	free(v);
-	r->boot_id[sizeof(r->boot_id) - 1] = '\0';
-	if (strcmp(r->boot_id, a->boot_id) != 0)
-		memset(r, 0, sizeof(*r));	/* another boot's */
+	if (arb_store_get(a->store, ARB_DB_META, "reboot", 6, &v, &n) == 0) {
+		if (n == sizeof(*r))
+			memcpy(r, v, n);
+		free(v);
+		r->boot_id[sizeof(r->boot_id) - 1] = '\0';
+		if (strcmp(r->boot_id, a->boot_id) != 0)
+			memset(r, 0, sizeof(*r));	/* another boot's */
+	}
 	snprintf(r->boot_id, sizeof(r->boot_id), "%s", a->boot_id);
-	return 0;
 }
 
 int
@@ -243,7 +242,7 @@ reboot_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
 		agent_apply(a);		/* a simulated reboot is already here */
 		return;
 	}
-	(void)agent_reboot_load(a, &r);
+	agent_reboot_load(a, &r);
 	r.again_at = arb_clock_now() + REBOOT_RETRY_S;
 	(void)agent_reboot_save(a, &r);
 	reboot_time(r.again_at, when, sizeof(when));
@@ -323,7 +322,7 @@ agent_reboot_check(struct agent *a)
 	uv_timer_stop(&rb->timer);
 	if (rb->npending == 0 || rb->running)
 		return;
-	(void)agent_reboot_load(a, &r);
+	agent_reboot_load(a, &r);
 	if ((at = agent_reboot_when(a, &r)) == 0)
 		return;		/* the user decides, or another policy */
 	if (r.asked_at > 0 && r.again_at > at)

@@ -39,15 +39,15 @@ mv "%(d)s/boot_id.new" "%(d)s/proc/sys/kernel/random/boot_id"
 """
 
 
-def facts(net, name, keep=False):
+def facts(net, name, marks):
     d = os.path.join(net.dir, "facts-" + name)
     os.makedirs(os.path.join(d, "etc"), exist_ok=True)
     os.makedirs(os.path.join(d, "proc", "sys", "kernel", "random"))
     with open(os.path.join(d, "etc", "hostname"), "w") as f:
         f.write(name + "\n")
     new_boot(d)
-    if keep:
-        open(os.path.join(d, "keep"), "w").close()
+    for m in marks:
+        open(os.path.join(d, m), "w").close()
     script = os.path.join(net.dir, "reboot-" + name)
     with open(script, "w") as f:
         f.write(REBOOT % {"d": d})
@@ -92,11 +92,11 @@ def start(net):
 
 
 def agents(net, relay, names):
-    """names: {name: keep}; each agent in the group of its name.  Returns
-    ({name: agent}, {name: facts dir})."""
+    """names: {name: marks, the files made in its facts tree}; each agent
+    in the group of its name.  Returns ({name: agent}, {name: facts dir})."""
     ags, dirs = {}, {}
-    for n, keep in names.items():
-        d, script = facts(net, n, keep)
+    for n, marks in names.items():
+        d, script = facts(net, n, marks)
         dirs[n] = d
         ags[n] = net.agent([relay], name=n, facts_root=d, group=[n],
                            enroll_token=TOKEN, report_delay="20ms",
@@ -122,8 +122,8 @@ def test_once():
         publish(net, "rb2", "two", {"mode": "forced", "after": "2s"}, 1)
         publish(net, "late", "late", {"mode": "forced", "after": "3s"})
         publish(net, "stays", "stays", {"mode": "forced"})
-        ags, dirs = agents(net, relay, {"two": False, "late": False,
-                                        "stays": True})
+        ags, dirs = agents(net, relay, {"two": [], "late": [],
+                                        "stays": ["keep"]})
         for pid, host in (("rb1", "two"), ("rb2", "two"), ("late", "late")):
             wait_until(lambda: state_is(net, pid, host, "fixed",
                                         "after the reboot"), 40,
@@ -166,9 +166,8 @@ def test_user():
         publish(net, "uu", "asks", {"mode": "user", "deadline": "1h"})
         publish(net, "ud", "waits", {"mode": "user", "deadline": "4s"})
         publish(net, "us", "slow", {"mode": "forced"})
-        ags, dirs = agents(net, relay, {"asks": False, "waits": False,
-                                        "slow": False})
-        open(os.path.join(dirs["slow"], "noboot"), "w").close()
+        ags, dirs = agents(net, relay, {"asks": [], "waits": [],
+                                        "slow": ["noboot"]})
         wait_until(lambda: state_is(net, "uu", "asks", "reboot-pending",
                                     "user may postpone until"), 30,
                    "uu reboot-pending at the root")
