@@ -324,6 +324,8 @@ int	agent_pstate_load(struct agent *, const char *id,
 int	agent_pstate_save(struct agent *, const char *id,
 	    const struct agent_pstate *);
 int	agent_facts_new(const struct agent_conf *, struct arb_facts **);
+/* Local time t (epoch s) as 2026-12-07T14:05:00+0100, or "unknown". */
+void	agent_when_str(int64_t t, char *buf, size_t len);
 /* Commit the new state, then report it with detail. */
 void	agent_pstate_set(struct agent *, const char *id,
 	    struct agent_pstate *, unsigned state, int exit_code,

@@ -344,8 +344,8 @@ blobs_missing(struct agent *a, const Arbor__Policy *p,
 
 static void	sched_note(struct agent *, int64_t);
 
-static void
-when_str(int64_t t, char *buf, size_t len)
+void
+agent_when_str(int64_t t, char *buf, size_t len)
 {
 	time_t		tt = (time_t)t;
 	struct tm	tm;
@@ -385,7 +385,7 @@ action_failed(struct agent *a, const char *id, struct agent_pstate *st,
 	}
 	/* Whole seconds: one more, so that at least the interval passes. */
 	st->retry_at = arb_clock_now() + (int64_t)p->retry_interval_s + 1;
-	when_str(st->retry_at, when, sizeof(when));
+	agent_when_str(st->retry_at, when, sizeof(when));
 	snprintf(more, sizeof(more), "%.*s; retry %u of %u at %s", (int)n,
 	    detail, st->retries + 1, p->retry_count, when);
 	log_info("agent: policy %s v%u: failed; retry %u of %u at %s", id,
@@ -713,7 +713,7 @@ sched_wait(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 		return 1;
 	st->wait = (uint32_t)why;
 	st->wait_next = next;
-	when_str(next, when, sizeof(when));
+	agent_when_str(next, when, sizeof(when));
 	snprintf(detail, sizeof(detail), "%s%s%s; next try %s",
 	    arb_wait_name(why), more ? ": " : "", more ? more : "",
 	    next > 0 ? when : "when the root decides");

@@ -49,17 +49,6 @@
 #define REBOOT_LIMIT_MS		120000	/* the command's time limit */
 #define REBOOT_BOOT_ID		"/proc/sys/kernel/random/boot_id"
 
-static void
-reboot_time(int64_t t, char *buf, size_t len)
-{
-	time_t		tt = (time_t)t;
-	struct tm	tm;
-
-	if (localtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
-		snprintf(buf, len, "%" PRId64, t);
-}
-
 void
 agent_boot_read(struct agent *a)
 {
@@ -121,7 +110,7 @@ agent_reboot_note(struct agent *a, const Arbor__Policy *p,
 	st->reboot_mode = p->reboot_mode;
 	st->reboot_at = p->reboot_mode == ARB_REBOOT_NONE ? 0 :
 	    now + (int64_t)p->reboot_after_s;
-	reboot_time(st->reboot_at, when, sizeof(when));
+	agent_when_str(st->reboot_at, when, sizeof(when));
 	if (p->reboot_mode == ARB_REBOOT_FORCED)
 		snprintf(detail, sizeof(detail), "reboot at %s", when);
 	else if (p->reboot_mode == ARB_REBOOT_USER)
@@ -245,7 +234,7 @@ reboot_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
 	agent_reboot_load(a, &r);
 	r.again_at = arb_clock_now() + REBOOT_RETRY_S;
 	(void)agent_reboot_save(a, &r);
-	reboot_time(r.again_at, when, sizeof(when));
+	agent_when_str(r.again_at, when, sizeof(when));
 	if (term_signal != 0)
 		snprintf(what, sizeof(what), "reboot_command killed by signal "
 		    "%d; tried again at %s", term_signal, when);
@@ -297,7 +286,7 @@ reboot_run(struct agent *a, struct agent_reboot *r)
 		uv_close((uv_handle_t *)&a->rb.proc, NULL);
 		r->again_at = r->asked_at + REBOOT_RETRY_S;
 		(void)agent_reboot_save(a, r);
-		reboot_time(r->again_at, when, sizeof(when));
+		agent_when_str(r->again_at, when, sizeof(when));
 		snprintf(what, sizeof(what), "reboot_command cannot start: "
 		    "%s; tried again at %s", uv_strerror(rv), when);
 		log_warnx("agent: %s", what);
@@ -329,7 +318,7 @@ agent_reboot_check(struct agent *a)
 		at = r.again_at;	/* asked in this boot already */
 	if (at > now) {
 		if (at != rb->said_at) {
-			reboot_time(at, when, sizeof(when));
+			agent_when_str(at, when, sizeof(when));
 			log_info("agent: %d policies wait for a reboot: at %s%s",
 			    rb->npending, when, r.asked_at > 0 ? " (asked "
 			    "already in this boot)" : "");

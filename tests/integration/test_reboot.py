@@ -5,7 +5,8 @@ script that counts its runs and writes a new boot id, as a reboot would.
 Two policies that need a reboot on one endpoint: both actions run, both
 report reboot-pending, the command runs once, after the last action, and
 both are fixed after the new boot; a forced reboot's delay is kept; a
-policy still applicable after the reboot fails.  A user reboot waits for
+policy still applicable after the reboot fails; a reboot command that
+fails is reported and not run again at once.  A user reboot waits for
 arbor-agent reboot now, or for its deadline; it cannot be deferred past
 the deadline.  An agent killed with -9 while reboot-pending keeps the
 state, and one killed after it asked for the reboot does not ask again in
@@ -33,6 +34,7 @@ date +%%s.%%N >> "$ARBOR_FACTS_ROOT/end-%(id)s"
 # The reboot: one line per run; a new boot id unless "noboot" is there.
 REBOOT = r"""#!/bin/sh
 date +%%s.%%N >> "%(d)s/reboots"
+[ -e "%(d)s/fail" ] && { echo "Failed to reboot: access denied" >&2; exit 3; }
 [ -e "%(d)s/noboot" ] && exit 0
 cat /proc/sys/kernel/random/uuid > "%(d)s/boot_id.new"
 mv "%(d)s/boot_id.new" "%(d)s/proc/sys/kernel/random/boot_id"
@@ -122,8 +124,15 @@ def test_once():
         publish(net, "rb2", "two", {"mode": "forced", "after": "5s"}, 1)
         publish(net, "late", "late", {"mode": "forced", "after": "3s"})
         publish(net, "stays", "stays", {"mode": "forced"})
+        publish(net, "denied", "denied", {"mode": "forced"})
         ags, dirs = agents(net, relay, {"two": [], "late": [],
-                                        "stays": ["keep"]})
+                                        "stays": ["keep"],
+                                        "denied": ["fail"]})
+        # A reboot command that fails: reported, not run again at once.
+        wait_until(lambda: state_is(net, "denied", "denied",
+                                    "reboot-pending", "reboot_command "
+                                    "failed (exit 3); tried again at"), 30,
+                   "the failed reboot command reported")
         # Both pending at the root, and no reboot yet.
         wait_until(lambda: state_is(net, "rb1", "two", "reboot-pending",
                                     "reboot at ") and
@@ -163,6 +172,9 @@ def test_once():
         print("     two policies, one reboot %.1f s after the first action; "
               "forced 3s rebooted after %.1f s" %
               (reb[0] - min(ends), late[0] - lend[0]))
+        if len(times(dirs["denied"], "reboots")) != 1:
+            raise Failure("a failed reboot command ran again at once: %r" %
+                          times(dirs["denied"], "reboots"))
         if len(times(dirs["stays"], "reboots")) != 1:
             raise Failure("stays rebooted %r" % times(dirs["stays"],
                                                       "reboots"))
