@@ -18,7 +18,8 @@
  * now|defer), never before the last of their actions ended; an action
  * that asked for a reboot under a policy that declares none sets no time:
  * it waits for the user, or for a reboot another policy makes.  When that
- * time has come and nothing holds it back, reboot_command runs, once.
+ * time has come and nothing holds it back (nor a lock of the operator's:
+ * a locked endpoint runs nothing), reboot_command runs, once.
  *
  * Before the command starts the agent records, in ARB_DB_META "reboot",
  * that it asked for a reboot in this boot: an agent killed and restarted
@@ -302,6 +303,8 @@ void
 agent_reboot_check(struct agent *a)
 {
 	struct agent_rbplan	*rb = &a->rb;
+	const Arbor__Head	*head;
+	const Arbor__Lock	*l;
 	struct agent_reboot	 r;
 	char			 when[40];
 	int64_t			 now = arb_clock_now(), at;
@@ -329,6 +332,17 @@ agent_reboot_check(struct agent *a)
 	}
 	if (rb->hold > 0 || a->action != NULL)
 		return;		/* the end of that action looks again */
+	if ((head = arb_sync_head(a->sync)) != NULL && (l = arb_head_locked(
+	    head, a->id, a->conf->groups, a->conf->ngroups, now * 1000)) !=
+	    NULL) {
+		if (rb->said_at != -1)
+			log_info("agent: the endpoint is locked: the reboot "
+			    "waits for the lock to go");
+		rb->said_at = -1;
+		if (l->until_ms != 0)
+			reboot_arm(a, (l->until_ms + 999) / 1000);
+		return;		/* a new head, or the lock's end, looks again */
+	}
 	reboot_run(a, &r);
 }
 

@@ -8,7 +8,7 @@ both are fixed after the new boot; a forced reboot's delay is kept; a
 policy still applicable after the reboot fails; a reboot command that
 fails is reported and not run again at once.  A user reboot waits for
 arbor-agent reboot now, or for its deadline; it cannot be deferred past
-the deadline.  An agent killed with -9 while reboot-pending keeps the
+the deadline.  A lock holds a pending reboot back.  An agent killed with -9 while reboot-pending keeps the
 state, and one killed after it asked for the reboot does not ask again in
 the same boot.  Bad reboot values are refused at publish, named."""
 
@@ -186,8 +186,15 @@ def test_user():
         publish(net, "uu", "asks", {"mode": "user", "deadline": "1h"})
         publish(net, "ud", "waits", {"mode": "user", "deadline": "4s"})
         publish(net, "us", "slow", {"mode": "forced"})
+        publish(net, "ul", "held", {"mode": "forced", "after": "5s"})
         ags, dirs = agents(net, relay, {"asks": [], "waits": [],
-                                        "slow": ["noboot"]})
+                                        "slow": ["noboot"], "held": []})
+        # A lock that comes while the policy is pending holds the reboot.
+        wait_until(lambda: state_is(net, "ul", "held", "reboot-pending"),
+                   30, "ul reboot-pending at the root")
+        net.ctl("endpoint", "lock", "--group", "held", "--reason", "busy")
+        ags["held"].wait_log(r"the endpoint is locked: the reboot waits",
+                             20)
         wait_until(lambda: state_is(net, "uu", "asks", "reboot-pending",
                                     "user may postpone until"), 30,
                    "uu reboot-pending at the root")
@@ -226,6 +233,12 @@ def test_user():
         rc, out = ask(ags["asks"], "reboot", "now")
         if rc == 0 or "no policy waits for a reboot" not in out:
             raise Failure("reboot now with nothing pending: %s" % out)
+
+        if times(dirs["held"], "reboots"):
+            raise Failure("a locked endpoint rebooted")
+        net.ctl("endpoint", "unlock", "--group", "held")
+        wait_until(lambda: state_is(net, "ul", "held", "fixed"), 30,
+                   "ul fixed once the lock went")
 
         # Asked, but the boot did not change: killed and restarted in the
         # same boot, the agent does not ask again.
