@@ -120,9 +120,9 @@ struct agent_pstate {
 	uint32_t	reapplies;		/* applied again after fixed */
 	int64_t		retry_at;		/* next retry, epoch s; 0 none */
 	/* Added with reboots: older records read as zeros. */
-	char		boot_id[40];		/* the boot the action ran in */
-	int64_t		reboot_ready;		/* its action ended, epoch s */
-	int64_t		reboot_at;		/* reboot by then; 0: no time */
+	char		boot_id[40];		/* its action's boot */
+	int64_t		reboot_ready;		/* action ended, epoch s */
+	int64_t		reboot_at;		/* reboot by then; 0 none */
 	uint32_t	reboot_mode;		/* ARB_REBOOT_* */
 	uint32_t	pad2;
 };
@@ -137,19 +137,19 @@ struct agent_pstate {
  */
 struct agent_reboot {
 	char		boot_id[40];
-	int64_t		asked_at;	/* reboot_command run, epoch s; 0 not */
-	int64_t		again_at;	/* not run again before, epoch s */
-	int64_t		user_at;	/* arbor-agent reboot now|defer; 0 none */
+	int64_t		asked_at;	/* reboot_command ran, epoch s */
+	int64_t		again_at;	/* not run again before then */
+	int64_t		user_at;	/* arbor-agent reboot: when */
 };
 
 /* The policies that wait for a reboot, gathered by one agent_apply pass. */
 struct agent_rbplan {
 	int		npending;
-	int		hold;		/* actions that run or are about to */
-	int64_t		ready;		/* the last of their actions ended */
-	int64_t		at;		/* the earliest reboot time; 0 none */
-	uv_timer_t	timer;		/* the reboot's time, or its retry */
-	uv_timer_t	limit;		/* reboot_command's time limit */
+	int		hold;		/* actions running or about to */
+	int64_t		ready;		/* the last action ended */
+	int64_t		at;		/* earliest reboot time; 0 none */
+	uv_timer_t	timer;		/* the reboot's time, or retry */
+	uv_timer_t	limit;		/* reboot_command's limit */
 	uv_process_t	proc;
 	int		running;	/* reboot_command runs */
 	int64_t		said_at;	/* the time last logged */

@@ -499,7 +499,7 @@ action_done(const struct arb_action_result *res, void *arg)
 		snprintf(err, sizeof(err), "policy v%u: %s", run->version,
 		    arb_strerror(rv));
 	a->inventory_next = 1;	/* the result carries the new summary */
-	(void)agent_report_inventory(a);	/* and the changes, on their own */
+	(void)agent_report_inventory(a); /* and the changes, on their own */
 	/* Fixed or not is decided after the reboot (agent_reboot_*). */
 	if (rv == 0 && a->env == NULL && (res->reboot ||
 	    p->reboot_mode != ARB_REBOOT_NONE)) {

@@ -338,7 +338,8 @@ ctl_reboot(struct ctl_conn *c, const char *word, const char *arg)
 	agent_reboot_load(a, &r);
 	if (word == NULL) {
 		at = agent_reboot_when(a, &r);
-		ctl_reply_add(c, "ok\n%d policies wait for a reboot", a->rb.npending);
+		ctl_reply_add(c, "ok\n%d policies wait for a reboot",
+		    a->rb.npending);
 		if (at > 0) {
 			ctl_time(at, t1, sizeof(t1));
 			ctl_reply_add(c, "; it happens at %s%s\n", t1,

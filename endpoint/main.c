@@ -13,8 +13,8 @@
 
 /*
  * The command word of "arbor-agent [options] defer ID DURATION" (or
- * "deferrals", or "reboot [now | defer DURATION]"): its index, or 0.  A word right after an option that takes
- * a value is that value.
+ * "deferrals", or "reboot [now | defer DURATION]"): its index, or 0.  A
+ * word right after an option that takes a value is that value.
  */
 static int
 command_word(int argc, char *argv[])

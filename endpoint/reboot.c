@@ -45,15 +45,16 @@
 #include "arbor/wire.h"
 #include "agent.h"
 
-#define REBOOT_AGAIN_S		600	/* asked, no new boot: ask again */
-#define REBOOT_RETRY_S		300	/* the command failed: try again */
-#define REBOOT_LIMIT_MS		120000	/* the command's time limit */
+#define REBOOT_AGAIN_S	600	/* asked, no new boot: ask again */
+#define REBOOT_RETRY_S	300	/* the command failed: try again */
+#define REBOOT_LIMIT_MS	120000	/* the command's time limit */
 #define REBOOT_BOOT_ID		"/proc/sys/kernel/random/boot_id"
 
 void
 agent_boot_read(struct agent *a)
 {
-	const char	*root = a->conf->facts_root ? a->conf->facts_root : "";
+	const char	*root = a->conf->facts_root ?
+			    a->conf->facts_root : "";
 	char		 path[PATH_MAX];
 	uint8_t		*buf;
 	size_t		 len;
@@ -228,8 +229,9 @@ reboot_exit_cb(uv_process_t *proc, int64_t status, int term_signal)
 	if (a->stopping)
 		return;
 	if (status == 0 && term_signal == 0) {
-		log_info("agent: reboot_command done: waiting for the new boot");
-		agent_apply(a);		/* a simulated reboot is already here */
+		log_info("agent: reboot_command done: waiting for the new "
+		    "boot");
+		agent_apply(a);	/* a simulated reboot is here already */
 		return;
 	}
 	agent_reboot_load(a, &r);
@@ -322,9 +324,9 @@ agent_reboot_check(struct agent *a)
 	if (at > now) {
 		if (at != rb->said_at) {
 			agent_when_str(at, when, sizeof(when));
-			log_info("agent: %d policies wait for a reboot: at %s%s",
-			    rb->npending, when, r.asked_at > 0 ? " (asked "
-			    "already in this boot)" : "");
+			log_info("agent: %d policies wait for a reboot: at "
+			    "%s%s", rb->npending, when, r.asked_at > 0 ?
+			    " (asked already in this boot)" : "");
 			rb->said_at = at;
 		}
 		reboot_arm(a, at);
@@ -341,7 +343,7 @@ agent_reboot_check(struct agent *a)
 		rb->said_at = -1;
 		if (l->until_ms != 0)
 			reboot_arm(a, (l->until_ms + 999) / 1000);
-		return;		/* a new head, or the lock's end, looks again */
+		return;	/* a new head, or the lock's end, looks again */
 	}
 	reboot_run(a, &r);
 }
