@@ -64,6 +64,7 @@ agent_stop_in(struct agent *a)
 		uv_close((uv_handle_t *)&a->metrics, NULL);
 	if (a->action && !(a->env && a->env->simulate))
 		arb_action_cancel(a->action);
+	agent_reboot_stop(a);
 	agent_cert_stop(a);
 	agent_control_stop(a);
 	/* The link last: closing it completes what the others wait for. */
@@ -312,6 +313,8 @@ agent_new_in(const struct agent_conf *conf, const struct agent_env *env,
 	a->inv.data = a;
 	uv_timer_init(a->loop, &a->metrics);
 	a->metrics.data = a;
+	if (env == NULL)	/* simulated endpoints do not reboot */
+		agent_reboot_init(a);
 
 	if ((rv = agent_upstream_new(a, conf, env)) != 0)
 		goto fail;

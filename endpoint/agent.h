@@ -67,6 +67,7 @@ struct agent_conf {
 	int64_t			 metrics_ms;	/* written this often */
 	int64_t			 defer_ms[4];	/* by severity: critical..low */
 	char			*control_group;	/* may use control.sock */
+	char			*reboot_command; /* run by /bin/sh -c */
 };
 
 /*
@@ -118,10 +119,41 @@ struct agent_pstate {
 	uint32_t	retries;		/* retries of this version made */
 	uint32_t	reapplies;		/* applied again after fixed */
 	int64_t		retry_at;		/* next retry, epoch s; 0 none */
+	/* Added with reboots: older records read as zeros. */
+	char		boot_id[40];		/* its action's boot */
+	int64_t		reboot_ready;		/* action ended, epoch s */
+	int64_t		reboot_at;		/* reboot by then; 0 none */
+	uint32_t	reboot_mode;		/* ARB_REBOOT_* */
+	uint32_t	pad2;
 };
 #define AGENT_PSTATE_V1	offsetof(struct agent_pstate, deferred_until)
 #define AGENT_PSTATE_V2	offsetof(struct agent_pstate, retry_done)
 #define AGENT_PSTATE_V3	offsetof(struct agent_pstate, retries)
+#define AGENT_PSTATE_V4	offsetof(struct agent_pstate, boot_id)
+
+/*
+ * The reboot asked for in one boot (ARB_DB_META "reboot"), host byte
+ * order: a record of another boot reads as none.
+ */
+struct agent_reboot {
+	char		boot_id[40];
+	int64_t		asked_at;	/* reboot_command ran, epoch s */
+	int64_t		again_at;	/* not run again before then */
+	int64_t		user_at;	/* arbor-agent reboot: when */
+};
+
+/* The policies that wait for a reboot, gathered by one agent_apply pass. */
+struct agent_rbplan {
+	int		npending;
+	int		hold;		/* actions running or about to */
+	int64_t		ready;		/* the last action ended */
+	int64_t		at;		/* earliest reboot time; 0 none */
+	uv_timer_t	timer;		/* the reboot's time, or retry */
+	uv_timer_t	limit;		/* reboot_command's limit */
+	uv_process_t	proc;
+	int		running;	/* reboot_command runs */
+	int64_t		said_at;	/* the time last logged */
+};
 
 /* An enrolment being sent: the envelope and what it points to. */
 struct agent_enrol {
@@ -194,6 +226,8 @@ struct agent {
 	uint64_t		 m_action_failures;
 	uint64_t		 m_reports_sent;	/* taken by a relay */
 	int64_t			 m_last_report;		/* s; 0: none yet */
+	char			 boot_id[40];	/* now; "" unknown */
+	struct agent_rbplan	 rb;
 	uv_pipe_t		 ctl;		/* DATA_DIR/control.sock */
 	int			 ctl_open;
 };
@@ -264,6 +298,25 @@ void	agent_control_stop(struct agent *);
 int	agent_control_client(const struct agent_conf *, int argc,
 	    char *argv[]);
 
+/* reboot.c */
+/* The boot id from the facts tree into a->boot_id ("" if unreadable). */
+void	agent_boot_read(struct agent *);
+/* A successful action needs a reboot: mode and deadline from p; commit
+ * REBOOT_PENDING and report it with output. */
+void	agent_reboot_note(struct agent *, const Arbor__Policy *,
+	    struct agent_pstate *, const char *output);
+/* One policy waits for the reboot in this boot: count it in a->rb. */
+void	agent_reboot_pending(struct agent *, const struct agent_pstate *);
+/* After a pass: reboot now (once for all), or arm the timer for it. */
+void	agent_reboot_check(struct agent *);
+void	agent_reboot_init(struct agent *);
+void	agent_reboot_stop(struct agent *);
+/* This boot's record (a record of another boot reads as none). */
+void	agent_reboot_load(struct agent *, struct agent_reboot *);
+int	agent_reboot_save(struct agent *, const struct agent_reboot *);
+/* The reboot's time as the plan stands (0: none), with user_at. */
+int64_t	agent_reboot_when(struct agent *, const struct agent_reboot *);
+
 /* apply.c */
 void	agent_apply(struct agent *);
 int	agent_pstate_load(struct agent *, const char *id,
@@ -271,5 +324,11 @@ int	agent_pstate_load(struct agent *, const char *id,
 int	agent_pstate_save(struct agent *, const char *id,
 	    const struct agent_pstate *);
 int	agent_facts_new(const struct agent_conf *, struct arb_facts **);
+/* Local time t (epoch s) as 2026-12-07T14:05:00+0100, or "unknown". */
+void	agent_when_str(int64_t t, char *buf, size_t len);
+/* Commit the new state, then report it with detail. */
+void	agent_pstate_set(struct agent *, const char *id,
+	    struct agent_pstate *, unsigned state, int exit_code,
+	    const char *detail);
 
 #endif

@@ -31,6 +31,7 @@
 #include "arbor/log.h"
 #include "arbor/policy.h"
 #include "arbor/schedule.h"
+#include "arbor/wire.h"
 #include "agent.h"
 
 #define DEFAULT_TIMEOUT_S	600
@@ -69,7 +70,8 @@ pstate_load(struct agent *a, const char *id, struct agent_pstate *st)
 	    &n)) != 0)
 		return rv;
 	if (n != sizeof(*st) && n != AGENT_PSTATE_V1 &&
-	    n != AGENT_PSTATE_V2 && n != AGENT_PSTATE_V3) {
+	    n != AGENT_PSTATE_V2 && n != AGENT_PSTATE_V3 &&
+	    n != AGENT_PSTATE_V4) {
 		free(v);
 		return ARB_ECORRUPT;
 	}
@@ -116,6 +118,13 @@ pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
 		    a->index);
 	(void)agent_report(a, id, st->version, st->retry_done, state,
 	    exit_code, detail);
+}
+
+void
+agent_pstate_set(struct agent *a, const char *id, struct agent_pstate *st,
+    unsigned state, int exit_code, const char *detail)
+{
+	pstate_set(a, id, st, state, exit_code, detail);
 }
 
 /* The agent's value of property key (klen bytes), or NULL. */
@@ -335,8 +344,8 @@ blobs_missing(struct agent *a, const Arbor__Policy *p,
 
 static void	sched_note(struct agent *, int64_t);
 
-static void
-when_str(int64_t t, char *buf, size_t len)
+void
+agent_when_str(int64_t t, char *buf, size_t len)
 {
 	time_t		tt = (time_t)t;
 	struct tm	tm;
@@ -376,7 +385,7 @@ action_failed(struct agent *a, const char *id, struct agent_pstate *st,
 	}
 	/* Whole seconds: one more, so that at least the interval passes. */
 	st->retry_at = arb_clock_now() + (int64_t)p->retry_interval_s + 1;
-	when_str(st->retry_at, when, sizeof(when));
+	agent_when_str(st->retry_at, when, sizeof(when));
 	snprintf(more, sizeof(more), "%.*s; retry %u of %u at %s", (int)n,
 	    detail, st->retries + 1, p->retry_count, when);
 	log_info("agent: policy %s v%u: failed; retry %u of %u at %s", id,
@@ -486,19 +495,22 @@ action_done(const struct arb_action_result *res, void *arg)
 		    res->exit_status : -1, detail);
 		goto next;
 	}
-	if (res->reboot) {
-		pstate_set(a, run->id, &st, ARB_ST_REBOOT_PENDING, 0,
-		    res->output);
+	if ((rv = arb_catalog_policy(a->store, st.sha, &p)) != 0)
+		snprintf(err, sizeof(err), "policy v%u: %s", run->version,
+		    arb_strerror(rv));
+	a->inventory_next = 1;	/* the result carries the new summary */
+	(void)agent_report_inventory(a); /* and the changes, on their own */
+	/* Fixed or not is decided after the reboot (agent_reboot_*). */
+	if (rv == 0 && a->env == NULL && (res->reboot ||
+	    p->reboot_mode != ARB_REBOOT_NONE)) {
+		agent_reboot_note(a, p, &st, res->output);
 		goto next;
 	}
 	/* Success is what the facts say afterwards, not the exit status. */
 	if (a->env == NULL)
 		arb_facts_reload(a->facts);
-	rv = arb_catalog_policy(a->store, st.sha, &p);
 	if (rv == 0)
 		rv = evaluate(a, p, &applies, err, sizeof(err));
-	a->inventory_next = 1;	/* the result carries the new summary */
-	(void)agent_report_inventory(a);	/* and the changes, on their own */
 	if (rv != 0)
 		action_failed(a, run->id, &st, 0, err);
 	else if (applies)
@@ -701,7 +713,7 @@ sched_wait(struct agent *a, const Arbor__Policy *p, struct agent_pstate *st,
 		return 1;
 	st->wait = (uint32_t)why;
 	st->wait_next = next;
-	when_str(next, when, sizeof(when));
+	agent_when_str(next, when, sizeof(when));
 	snprintf(detail, sizeof(detail), "%s%s%s; next try %s",
 	    arb_wait_name(why), more ? ": " : "", more ? more : "",
 	    next > 0 ? when : "when the root decides");
@@ -882,6 +894,39 @@ apply_retry(struct agent *a, const Arbor__PolicyRef *ref,
 }
 
 /*
+ * The policy waits for a reboot: in the boot its action ran in, it counts
+ * towards the one reboot (agent_reboot_check); in another, it is
+ * evaluated again, fixed if it no longer applies, failed (with its
+ * retries) if it still does.  A record older than boot ids takes this
+ * boot's and waits for the next.
+ */
+static void
+apply_rebooted(struct agent *a, const Arbor__Policy *p,
+    struct agent_pstate *st)
+{
+	char	err[256];
+	int	applies;
+
+	if (st->boot_id[0] == '\0' && a->boot_id[0] != '\0') {
+		snprintf(st->boot_id, sizeof(st->boot_id), "%s", a->boot_id);
+		(void)pstate_save(a, p->id, st);
+	}
+	if (a->boot_id[0] == '\0' || strcmp(st->boot_id, a->boot_id) == 0) {
+		agent_reboot_pending(a, st);
+		return;
+	}
+	log_info("agent: policy %s v%u: the endpoint rebooted: evaluating "
+	    "it again", p->id, p->version);
+	if (evaluate(a, p, &applies, err, sizeof(err)) != 0)
+		action_failed(a, p->id, st, 0, err);
+	else if (applies)
+		action_failed(a, p->id, st, 0, "still applicable after reboot");
+	else
+		pstate_set(a, p->id, st, ARB_ST_FIXED, 0, "fixed after the "
+		    "reboot");
+}
+
+/*
  * The action was running when the agent stopped: look before acting
  * again.  1 if the policy has nothing more to do now.
  */
@@ -896,6 +941,12 @@ apply_interrupted(struct agent *a, const Arbor__Policy *p,
 		return 1;	/* it runs now */
 	if (evaluate(a, p, &applies, err, sizeof(err)) != 0) {
 		pstate_set(a, p->id, st, ARB_ST_FAILED, 0, err);
+		return 1;
+	}
+	if (!applies && p->reboot_mode != ARB_REBOOT_NONE &&
+	    a->env == NULL) {
+		agent_reboot_note(a, p, st, "the interrupted action took "
+		    "effect");
 		return 1;
 	}
 	if (!applies) {
@@ -993,6 +1044,8 @@ apply_one(struct agent *a, const Arbor__Head *head,
 			break;
 		goto out;
 	case ARB_ST_REBOOT_PENDING:
+		apply_rebooted(a, p, &st);
+		goto out;
 	case ARB_ST_ROLLED_BACK:
 		goto out;		/* done with this version */
 	case ARB_ST_RUNNING:
@@ -1021,11 +1074,15 @@ apply_one(struct agent *a, const Arbor__Head *head,
 		pstate_set(a, p->id, &st, ARB_ST_APPLICABLE, 0, "");
 	if (rollout_wait(a, ref, p, &st))
 		goto out;		/* not downloaded before its wave */
-	if (apply_download(a, p, &st))
+	if (apply_download(a, p, &st)) {
+		if (st.state == ARB_ST_DOWNLOADING)
+			a->rb.hold++;	/* a reboot waits for its action */
 		goto out;
+	}
 	if (schedule_wait(a, ref, p, &st))
 		goto out;		/* downloaded: ready when it may run */
 	if (a->action != NULL) {
+		a->rb.hold++;
 		if (st.state != ARB_ST_WAITING)
 			pstate_set(a, p->id, &st, ARB_ST_WAITING, 0,
 			    "another action is running");
@@ -1054,8 +1111,12 @@ agent_apply(struct agent *a)
 		    head->seq);
 		a->stale_logged = head->seq;
 	}
-	if (a->env == NULL)	/* a swarm's fixture trees do not change */
+	if (a->env == NULL) {	/* a swarm's fixture trees do not change */
 		arb_facts_reload(a->facts);
+		agent_boot_read(a);
+	}
+	a->rb.npending = a->rb.hold = 0;
+	a->rb.ready = a->rb.at = 0;
 	a->sched_next = 0;
 	if (a->sched.loop != NULL)
 		uv_timer_stop(&a->sched);
@@ -1067,5 +1128,6 @@ agent_apply(struct agent *a)
 		if (!head->policies[i]->urgent)
 			apply_one(a, head, head->policies[i]);
 	sched_arm(a);
+	agent_reboot_check(a);
 	agent_collect(a);
 }

@@ -191,6 +191,16 @@ k_control_group(void *c, const char *v, char *e, size_t n)
 }
 
 static int
+k_reboot_command(void *c, const char *v, char *e, size_t n)
+{
+	if (v[0] == '\0') {
+		snprintf(e, n, "must not be empty");
+		return ARB_ECONFIG;
+	}
+	return arb_conf_str_set(&C(c)->reboot_command, v, e, n);
+}
+
+static int
 k_action_cgroup(void *c, const char *v, char *e, size_t n)
 {
 	return arb_conf_bool(v, &C(c)->action_cgroup, e, n);
@@ -252,6 +262,9 @@ const struct arb_conf_key agent_conf_keys[] = {
 	{ "control_group", k_control_group, "a group that may use the "
 	    "agent's control socket besides its owner (default: none; the "
 	    "socket is mode 0600)" },
+	{ "reboot_command", k_reboot_command, "the command (run by /bin/sh "
+	    "-c) that reboots the endpoint when policies need it (default "
+	    "systemctl reboot)" },
 	{ "eval", k_eval, "evaluate an applicability expression against "
 	    "this endpoint's facts, print its value and exit" },
 	{ NULL, NULL, NULL }
@@ -279,6 +292,7 @@ agent_conf_init(struct agent_conf *c)
 	c->defer_ms[1] = 86400000LL;
 	c->defer_ms[2] = 7 * 86400000LL;
 	c->defer_ms[3] = 28 * 86400000LL;
+	c->reboot_command = strdup("systemctl reboot");
 }
 
 /* The token from enroll_token_file: its first line, without blanks. */
@@ -377,6 +391,7 @@ agent_conf_clear(struct agent_conf *c)
 	free(c->swarm_events);
 	free(c->metrics_file);
 	free(c->control_group);
+	free(c->reboot_command);
 	for (i = 0; i < c->ngroups; i++)
 		free(c->groups[i]);
 	free(c->groups);

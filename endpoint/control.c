@@ -14,6 +14,10 @@
  *	defer ID SECONDS	hold policy ID back until now + SECONDS (0
  *				clears the deferral)
  *	deferrals		the policies deferred, and until when
+ *	reboot			the reboot that waiting policies need
+ *	reboot now		make it as soon as no action runs
+ *	reboot defer SECONDS	make it SECONDS from now instead (never
+ *				past the earliest time a policy sets)
  *
  * A deferral is kept in the policy's state record (LMDB) for its version:
  * it survives a restart, and a new version starts without one.  The
@@ -289,6 +293,86 @@ done:
 		ctl_reply_add(c, "no policy is deferred\n");
 }
 
+/*
+ * reboot [now | defer SECONDS]: the reboot the waiting policies need, as
+ * it stands; now: as soon as no action runs; defer: SECONDS from now
+ * instead, never past the earliest of their times.
+ */
+static void
+ctl_reboot(struct ctl_conn *c, const char *word, const char *arg)
+{
+	struct agent		*a = c->a;
+	struct agent_reboot	 r;
+	char			*end, t1[40];
+	long long		 secs = 0;
+	int64_t			 now = arb_clock_now(), at;
+
+	if (word != NULL && strcmp(word, "now") != 0 &&
+	    strcmp(word, "defer") != 0) {
+		ctl_reply_add(c, "error: reboot: \"%.32s\": expected now or "
+		    "defer SECONDS\n", word);
+		return;
+	}
+	if (word != NULL && strcmp(word, "defer") == 0) {
+		errno = 0;
+		secs = arg ? strtoll(arg, &end, 10) : -1;
+		if (arg == NULL || errno != 0 || end == arg || *end != '\0' ||
+		    secs < 0 || secs > CTL_MAX_DEFER_S) {
+			ctl_reply_add(c, "error: reboot: defer: \"%.64s\" is "
+			    "not a number of seconds from 0 to %lld\n",
+			    arg ? arg : "", CTL_MAX_DEFER_S);
+			return;
+		}
+	}
+	if (a->rb.timer.loop == NULL) {
+		ctl_reply_add(c, "error: reboot: simulated endpoints do not "
+		    "reboot\n");
+		return;
+	}
+	agent_apply(a);		/* the waiting policies, counted now */
+	if (a->rb.npending == 0) {
+		ctl_reply_add(c, "error: reboot: no policy waits for a "
+		    "reboot\n");
+		return;
+	}
+	agent_reboot_load(a, &r);
+	if (word == NULL) {
+		at = agent_reboot_when(a, &r);
+		ctl_reply_add(c, "ok\n%d policies wait for a reboot",
+		    a->rb.npending);
+		if (at > 0) {
+			ctl_time(at, t1, sizeof(t1));
+			ctl_reply_add(c, "; it happens at %s%s\n", t1,
+			    r.user_at > 0 ? " (as the user asked)" : "");
+		} else
+			ctl_reply_add(c, "; none has a time: it happens when "
+			    "asked (arbor-agent reboot now)\n");
+		if (r.asked_at > 0) {
+			ctl_time(r.asked_at, t1, sizeof(t1));
+			ctl_reply_add(c, "reboot_command ran at %s in this "
+			    "boot\n", t1);
+		}
+		return;
+	}
+	if (a->rb.at > 0 && now + secs > a->rb.at) {
+		ctl_time(a->rb.at, t1, sizeof(t1));
+		ctl_reply_add(c, "error: reboot: defer: a policy reboots at %s "
+		    "at the latest: the reboot cannot be deferred past it\n",
+		    t1);
+		return;
+	}
+	r.user_at = now + secs;
+	if (agent_reboot_save(a, &r) != 0) {
+		ctl_reply_add(c, "error: reboot: the agent's store failed\n");
+		return;
+	}
+	ctl_time(r.user_at, t1, sizeof(t1));
+	log_info("agent: the user asked for the reboot at %s", t1);
+	ctl_reply_add(c, "ok\nreboot for %d policies at %s, once no action "
+	    "runs\n", a->rb.npending, t1);
+	agent_apply(a);		/* now: it may start */
+}
+
 /* Run the request in c->line and write the answer. */
 static void
 ctl_handle(struct ctl_conn *c)
@@ -303,9 +387,11 @@ ctl_handle(struct ctl_conn *c)
 		(void)ctl_defer(c, w[1], w[2]);
 	else if (n == 1 && strcmp(w[0], "deferrals") == 0)
 		ctl_deferrals(c);
+	else if (n >= 1 && n <= 3 && strcmp(w[0], "reboot") == 0)
+		ctl_reboot(c, n > 1 ? w[1] : NULL, n > 2 ? w[2] : NULL);
 	else
 		ctl_reply_add(c, "error: unknown request (defer ID SECONDS, "
-		    "deferrals)\n");
+		    "deferrals, reboot [now|defer SECONDS])\n");
 }
 
 /* ---- the connections */
@@ -527,6 +613,25 @@ agent_control_client(const struct agent_conf *conf, int argc, char *argv[])
 		if ((size_t)snprintf(req, sizeof(req), "defer %s %" PRId64 "\n",
 		    argv[1], ms / 1000) >= sizeof(req) - 1) {
 			fprintf(stderr, "arbor-agent: defer: ID too long\n");
+			return 1;
+		}
+	} else if (strcmp(argv[0], "reboot") == 0) {
+		if (argc == 1)
+			snprintf(req, sizeof(req), "reboot\n");
+		else if (argc == 2 && strcmp(argv[1], "now") == 0)
+			snprintf(req, sizeof(req), "reboot now\n");
+		else if (argc == 3 && strcmp(argv[1], "defer") == 0) {
+			if (arb_conf_duration_ms(argv[2], 0, CTL_MAX_DEFER_S *
+			    1000, &ms, err, sizeof(err)) != 0) {
+				fprintf(stderr, "arbor-agent: reboot: defer: "
+				    "DURATION \"%s\": %s\n", argv[2], err);
+				return 1;
+			}
+			snprintf(req, sizeof(req), "reboot defer %" PRId64 "\n",
+			    ms / 1000);
+		} else {
+			fprintf(stderr, "usage: arbor-agent [-c FILE] reboot "
+			    "[now | defer DURATION]\n");
 			return 1;
 		}
 	} else {

@@ -13,8 +13,8 @@
 
 /*
  * The command word of "arbor-agent [options] defer ID DURATION" (or
- * "deferrals"): its index, or 0.  A word right after an option that takes
- * a value is that value.
+ * "deferrals", or "reboot [now | defer DURATION]"): its index, or 0.  A
+ * word right after an option that takes a value is that value.
  */
 static int
 command_word(int argc, char *argv[])
@@ -24,7 +24,8 @@ command_word(int argc, char *argv[])
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "defer") != 0 &&
-		    strcmp(argv[i], "deferrals") != 0)
+		    strcmp(argv[i], "deferrals") != 0 &&
+		    strcmp(argv[i], "reboot") != 0)
 			continue;
 		prev = argv[i - 1];
 		if (i == 1 || prev[0] != '-' || strcmp(prev, "-d") == 0 ||
@@ -48,7 +49,7 @@ main(int argc, char *argv[])
 	agent_conf_init(&conf);
 	/* arbor-agent defer ...: the command and its operands aside. */
 	if ((cmd = command_word(argc, argv)) > 0) {
-		ncmd = strcmp(argv[cmd], "defer") == 0 ? 3 : 1;
+		ncmd = strcmp(argv[cmd], "deferrals") == 0 ? 1 : 3;
 		/* Operands are words: options after them are options. */
 		for (i = 1; i < ncmd; i++)
 			if (cmd + i >= argc || argv[cmd + i][0] == '-')
@@ -63,7 +64,7 @@ main(int argc, char *argv[])
 	}
 	if ((rv = arb_cmdline_parse(&cl, argc, argv,
 	    "arbor-agent [-dnv] [-c file] [--key value ...] "
-	    "[defer ID DURATION | deferrals]",
+	    "[defer ID DURATION | deferrals | reboot [now | defer DURATION]]",
 	    agent_conf_keys)) != 0)
 		exit(rv == 1 ? 0 : 1);
 	log_setverbose(cl.verbose);

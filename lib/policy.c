@@ -45,11 +45,15 @@ static const char *const policy_keys[] = {
 	"id", "version", "title", "severity", "applicability", "action",
 	"action_file", "rollback", "rollback_file", "blobs", "target",
 	"timeout", "cves", "cvss", "schedule", "rollout", "retry", "reapply",
-	NULL
+	"reboot", NULL
 };
 
 static const char *const policy_retry_keys[] = {
 	"count", "interval", NULL
+};
+
+static const char *const policy_reboot_keys[] = {
+	"mode", "deadline", "after", NULL
 };
 
 static const char *const policy_schedule_keys[] = {
@@ -1036,6 +1040,91 @@ policy_parse_retry(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
 	return 0;
 }
 
+/* A reboot delay: 0 ("0", "0s", 0) or a duration, at most 30 days. */
+static int
+policy_reboot_span(struct policy_ctx *c, const char *field, json_t *v,
+    uint32_t *out)
+{
+	int64_t	d;
+	int	rv;
+
+	if ((json_is_integer(v) && json_integer_value(v) == 0) ||
+	    (json_is_string(v) && (strcmp(json_string_value(v), "0") == 0 ||
+	    strcmp(json_string_value(v), "0s") == 0))) {
+		*out = 0;
+		return 0;
+	}
+	if ((rv = policy_duration(c, field, v, &d)) != 0)
+		return rv;
+	if (d > ARB_REBOOT_MAX_S)
+		return policy_fail(c, field, "must be at most 30 days");
+	*out = (uint32_t)d;
+	return 0;
+}
+
+/*
+ * "reboot": "none" (the default), {"mode": "user", "deadline": D} (the
+ * user may postpone the reboot, D after the last action at the latest) or
+ * {"mode": "forced", "after": D} (D after the last action; default 0).
+ */
+static int
+policy_parse_reboot(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
+{
+	json_t		*o, *m, *v;
+	const char	*mode;
+	int		 rv;
+
+	if ((o = json_object_get(root, "reboot")) == NULL)
+		return 0;
+	if (json_is_string(o) && strcmp(json_string_value(o), "none") == 0)
+		return 0;
+	if (!json_is_object(o))
+		return policy_fail(c, "reboot", "must be \"none\" or an "
+		    "object with mode \"user\" (and deadline) or \"forced\" "
+		    "(and after)");
+	if ((rv = policy_check_keys(c, o, policy_reboot_keys, "reboot")) != 0)
+		return rv;
+	m = json_object_get(o, "mode");
+	mode = json_is_string(m) ? json_string_value(m) : "";
+	if (strcmp(mode, "none") == 0) {
+		if (json_object_size(o) != 1)
+			return policy_fail(c, "reboot", "mode \"none\" takes "
+			    "neither deadline nor after");
+		return 0;
+	}
+	if (strcmp(mode, "user") == 0) {
+		if (json_object_get(o, "after") != NULL)
+			return policy_fail(c, "reboot.after", "is for mode "
+			    "\"forced\"; mode \"user\" takes a deadline");
+		if ((v = json_object_get(o, "deadline")) == NULL)
+			return policy_fail(c, "reboot.deadline", "missing: "
+			    "how long the user may postpone the reboot");
+		p->reboot_mode = ARB_REBOOT_USER;
+		if ((rv = policy_reboot_span(c, "reboot.deadline", v,
+		    &p->reboot_after_s)) != 0)
+			return rv;
+		if (p->reboot_after_s == 0)
+			return policy_fail(c, "reboot.deadline", "must be at "
+			    "least 1 s (mode \"forced\" reboots at once)");
+		return 0;
+	}
+	if (strcmp(mode, "forced") == 0) {
+		if (json_object_get(o, "deadline") != NULL)
+			return policy_fail(c, "reboot.deadline", "is for mode "
+			    "\"user\"; mode \"forced\" takes after");
+		p->reboot_mode = ARB_REBOOT_FORCED;
+		if ((v = json_object_get(o, "after")) == NULL)
+			return 0;
+		return policy_reboot_span(c, "reboot.after", v,
+		    &p->reboot_after_s);
+	}
+	if (m != NULL && json_is_string(m))
+		return policy_fail(c, "reboot.mode", "\"%.40s\": must be "
+		    "\"none\", \"user\" or \"forced\"", mode);
+	return policy_fail(c, "reboot.mode", "%s: must be \"none\", "
+	    "\"user\" or \"forced\"", m == NULL ? "missing" : "not a string");
+}
+
 static int
 policy_parse_rollout(struct policy_ctx *c, json_t *root, Arbor__Policy *p)
 {
@@ -1119,7 +1208,8 @@ policy_parse_doc(struct policy_ctx *c, json_t *root,
 	    (rv = policy_get_timeout(c, root, &pf->pol.timeout_s)) != 0 ||
 	    (rv = policy_parse_schedule(c, root, &pf->pol)) != 0 ||
 	    (rv = policy_parse_rollout(c, root, &pf->pol)) != 0 ||
-	    (rv = policy_parse_retry(c, root, &pf->pol)) != 0)
+	    (rv = policy_parse_retry(c, root, &pf->pol)) != 0 ||
+	    (rv = policy_parse_reboot(c, root, &pf->pol)) != 0)
 		return rv;
 	/* Refuse an expression the endpoints could not parse. */
 	if ((rv = arb_expr_parse(pf->pol.applicability, &ex, perr,

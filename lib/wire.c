@@ -354,6 +354,10 @@ wire_check_schedule(const Arbor__Policy *p)
 	if (p->retry_count > ARB_POLICY_MAX_RETRIES ||
 	    (p->retry_count > 0 && p->retry_interval_s == 0))
 		return ARB_EPROTO;
+	if (p->reboot_mode > ARB_REBOOT_FORCED ||
+	    p->reboot_after_s > ARB_REBOOT_MAX_S ||
+	    (p->reboot_mode == ARB_REBOOT_USER && p->reboot_after_s == 0))
+		return ARB_EPROTO;
 	return 0;
 }
 

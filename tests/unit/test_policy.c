@@ -19,11 +19,13 @@
 #include "arbor/error.h"
 #include "arbor/policy.h"
 #include "arbor/sig.h"
+#include "arbor/wire.h"
 
 #define BASE_FIELDS							\
 	"\"id\": \"demo-1\", \"version\": 1, \"title\": \"T\", "	\
 	"\"severity\": \"high\", \"applicability\": \"true\""
 #define BASE	BASE_FIELDS ", \"action\": \"true\""
+#define RBASE	BASE ", \"blobs\": []"
 
 struct fixture {
 	char	dir[64];
@@ -238,6 +240,76 @@ test_version(void **state)
 	}
 }
 
+/* Load body, expect it taken with this reboot mode and delay. */
+static void
+reboot_is(struct fixture *fx, const char *body, uint32_t mode,
+    uint32_t after)
+{
+	struct arb_policy_file	*pf = NULL;
+
+	if (load(fx, body, &pf) != 0)
+		fail_msg("refused: %s", fx->err);
+	assert_int_equal(pf->pol.reboot_mode, mode);
+	assert_int_equal(pf->pol.reboot_after_s, after);
+	arb_policy_file_free(pf);
+}
+
+static void
+test_reboot(void **state)
+{
+	struct fixture *fx = *state;
+
+	reboot_is(fx, "{" RBASE "}", ARB_REBOOT_NONE, 0);
+	reboot_is(fx, "{" RBASE ", \"reboot\": \"none\"}", ARB_REBOOT_NONE, 0);
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"none\"}}",
+	    ARB_REBOOT_NONE, 0);
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
+	    "\"deadline\": \"4h\"}}", ARB_REBOOT_USER, 4 * 3600);
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
+	    "\"after\": \"15m\"}}", ARB_REBOOT_FORCED, 900);
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
+	    "\"after\": \"2s\"}}", ARB_REBOOT_FORCED, 2);
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\"}}",
+	    ARB_REBOOT_FORCED, 0);
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
+	    "\"after\": \"0\"}}", ARB_REBOOT_FORCED, 0);
+	reboot_is(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
+	    "\"deadline\": \"30d\"}}", ARB_REBOOT_USER, 30 * 86400);
+
+	refused(fx, "{" RBASE ", \"reboot\": \"always\"}",
+	    ": field \"reboot\": must be \"none\" or an object");
+	refused(fx, "{" RBASE ", \"reboot\": 1}", ": field \"reboot\": ");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"soon\"}}",
+	    ": field \"reboot.mode\": \"soon\": must be");
+	refused(fx, "{" RBASE ", \"reboot\": {\"after\": \"1m\"}}",
+	    ": field \"reboot.mode\": missing");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": 2}}",
+	    ": field \"reboot.mode\": not a string");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\"}}",
+	    ": field \"reboot.deadline\": missing");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
+	    "\"deadline\": 0}}", ": field \"reboot.deadline\": must be at "
+	    "least 1 s");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
+	    "\"deadline\": \"31d\"}}", ": field \"reboot.deadline\": must "
+	    "be at most 30 days");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
+	    "\"after\": \"soon\"}}", ": field \"reboot.after\": must be a "
+	    "duration");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
+	    "\"after\": -5}}", ": field \"reboot.after\": ");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
+	    "\"deadline\": \"1h\"}}", ": field \"reboot.deadline\": is for "
+	    "mode \"user\"");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"user\", "
+	    "\"deadline\": \"1h\", \"after\": \"1m\"}}",
+	    ": field \"reboot.after\": is for mode \"forced\"");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"none\", "
+	    "\"after\": \"1m\"}}", ": field \"reboot\": mode \"none\"");
+	refused(fx, "{" RBASE ", \"reboot\": {\"mode\": \"forced\", "
+	    "\"when\": 1}}", ": unknown field \"reboot.when\"");
+}
+
 static void
 test_unknown_field(void **state)
 {
@@ -393,6 +465,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_blobs_shape, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reboot, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

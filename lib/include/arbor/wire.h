@@ -21,6 +21,11 @@
 #define ARB_SCHED_MAX_WINDOWS	16	/* maintenance windows of a policy */
 #define ARB_SCHED_MAX_WAVES	16	/* waves of a staged rollout */
 #define ARB_POLICY_MAX_RETRIES	100	/* retries of a failed action */
+/* Policy.reboot_mode, and the longest reboot_after_s (30 days). */
+#define ARB_REBOOT_NONE		0
+#define ARB_REBOOT_USER		1
+#define ARB_REBOOT_FORCED	2
+#define ARB_REBOOT_MAX_S	(30 * 86400)
 #define ARB_MAX_ID		128
 #define ARB_MAX_TEXT		(64 * 1024)
 #define ARB_CSR_MAX		(4 * 1024)	/* a P-256 certificate request, PEM */
