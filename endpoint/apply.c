@@ -498,6 +498,9 @@ action_done(const struct arb_action_result *res, void *arg)
 	if ((rv = arb_catalog_policy(a->store, st.sha, &p)) != 0)
 		snprintf(err, sizeof(err), "policy v%u: %s", run->version,
 		    arb_strerror(rv));
+	/* What the action changed: facts, and the inventory made of them. */
+	if (a->env == NULL)
+		arb_facts_reload(a->facts);
 	a->inventory_next = 1;	/* the result carries the new summary */
 	(void)agent_report_inventory(a); /* and the changes, on their own */
 	/* Fixed or not is decided after the reboot (agent_reboot_*). */
@@ -507,8 +510,6 @@ action_done(const struct arb_action_result *res, void *arg)
 		goto next;
 	}
 	/* Success is what the facts say afterwards, not the exit status. */
-	if (a->env == NULL)
-		arb_facts_reload(a->facts);
 	if (rv == 0)
 		rv = evaluate(a, p, &applies, err, sizeof(err));
 	if (rv != 0)
