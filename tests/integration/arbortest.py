@@ -8,6 +8,7 @@ ARBOR_TIMEOUT_SCALE stretches waits (sanitizer builds are slower).
 """
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 BUILD = os.environ.get("ARBOR_BUILD") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
@@ -38,6 +40,28 @@ class Failure(Exception):
 
 
 SANITIZER = re.compile(r"(ERROR: (Address|Leak)Sanitizer.*|.*runtime error:.*)")
+
+
+def http_request(url, method="GET", headers=None, data=None, ctx=None):
+    """(status, headers, body) of one request, on a connection kept open
+    until the answer is read, as Prometheus and browsers ask.  (A request
+    that says "Connection: close", as urllib's do, makes nng 1.5.2's server
+    close at once after the answer, and its TLS layer may then drop the
+    answer's tail that it has not yet written: a known limit of that nng.)"""
+    u = urllib.parse.urlsplit(url)
+    if u.scheme == "https":
+        c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx,
+                                        timeout=10 * SCALE)
+    else:
+        c = http.client.HTTPConnection(u.hostname, u.port,
+                                       timeout=10 * SCALE)
+    try:
+        c.request(method, u.path + ("?" + u.query if u.query else ""),
+                  body=data, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.headers, r.read()
+    finally:
+        c.close()
 
 
 def wait_until(pred, timeout, what):

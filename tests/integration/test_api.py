@@ -8,6 +8,7 @@ a revoked token refused, https:// with the tree's certificates, and
 hostile requests (huge headers, bad tokens, bad ids) the root outlives."""
 
 import json
+import http.client
 import os
 import re
 import socket
@@ -17,7 +18,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from arbortest import BIN, Net, run, wait_until, Failure, SCALE, free_port
+from arbortest import BIN, Net, run, wait_until, Failure, SCALE, free_port, \
+    http_request
 from test_reports import TOKEN, counts, fixture, publish_openssl, status
 
 
@@ -25,22 +27,14 @@ def call(url, method="GET", headers=None, data=None, ctx=None):
     """(status, parsed JSON body, headers) of a request to url."""
     if method == "POST" and data is None:
         data = b""
-    req = urllib.request.Request(url, method=method, headers=headers or {},
-                                 data=data)
+    code, hdrs, body = http_request(url, method, headers, data, ctx)
+    if code < 400 and not hdrs.get("Content-Type", "").startswith(
+            "application/json"):
+        raise Failure("%s: Content-Type %r" % (url, hdrs.get("Content-Type")))
     try:
-        with urllib.request.urlopen(req, timeout=10 * SCALE,
-                                    context=ctx) as r:
-            if not r.headers.get("Content-Type", "").startswith(
-                    "application/json"):
-                raise Failure("%s: Content-Type %r" %
-                              (url, r.headers.get("Content-Type")))
-            return r.status, json.loads(r.read().decode()), r.headers
-    except urllib.error.HTTPError as e:
-        body = e.read().decode()
-        try:
-            return e.code, json.loads(body), e.headers
-        except ValueError:
-            raise Failure("%s: %d, not JSON: %r" % (url, e.code, body))
+        return code, json.loads(body.decode()), hdrs
+    except ValueError:
+        raise Failure("%s: %d, not JSON: %r" % (url, code, body))
 
 
 def get(url, method="GET", headers=None, **kw):
@@ -267,7 +261,7 @@ def test_tokens_roles_actions():
         for h in ["Bearer\t" + ops, "Bearer " + "\u00e9" * 68]:
             try:
                 unauthorized(base + "/status", {"Authorization": h})
-            except (urllib.error.URLError, ConnectionError, OSError):
+            except (urllib.error.URLError, http.client.HTTPException, OSError):
                 pass
         same(net, base + "/status", "status", headers=bearer(view))
         same(net, base + "/tree", "tree", headers=bearer(ops))
@@ -385,7 +379,7 @@ def test_tokens_roles_actions():
 def get_or_none(url, headers):
     try:
         return get(url, headers=headers)[0]
-    except (urllib.error.URLError, ConnectionError, OSError):
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
         return None
 
 

@@ -17,7 +17,8 @@ import time
 import urllib.error
 import urllib.request
 
-from arbortest import Net, run, wait_until, Failure, BIN, SCALE, free_port
+from arbortest import Net, run, wait_until, Failure, BIN, SCALE, free_port, \
+    http_request
 from test_reports import TOKEN, fixture, publish_openssl, status
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -55,9 +56,11 @@ def parse(text):
 
 def scrape(url, ctx=None):
     """GET url: the parsed samples, after promtool and the content type."""
-    with urllib.request.urlopen(url, timeout=10 * SCALE, context=ctx) as r:
-        ctype = r.headers.get("Content-Type", "")
-        text = r.read().decode()
+    code, hdrs, body = http_request(url, ctx=ctx)
+    if code != 200:
+        raise Failure("%s: %d %r" % (url, code, body[:200]))
+    ctype = hdrs.get("Content-Type", "")
+    text = body.decode()
     if not ctype.startswith("text/plain; version=0.0.4"):
         raise Failure("%s: Content-Type %r" % (url, ctype))
     promtool(text, url)
@@ -192,6 +195,17 @@ def test_tree_metrics():
                            val(l, "arbor_cache_misses_total")))
         if val(l, "arbor_children") != 3:
             raise Failure("relay children %r" % val(l, "arbor_children"))
+        # The tree at the root says what the relay served and fetched,
+        # and, once it is idle, that it serves nothing now.
+        def tree_entry():
+            t = json.loads(net.ctl("tree", "--json").stdout)["relays"]
+            return [(r["served_bytes"], r["fetched_bytes"],
+                     r["served_bytes_per_s"]) for r in t
+                    if r["node_id"] == relay.name]
+        wait_until(lambda: tree_entry() == [
+            (val(l, "arbor_served_bytes_total"), BLOB, 0)], 20,
+            "arborctl tree --json to say the relay's bytes: %r" %
+            (val(l, "arbor_served_bytes_total"),))
         for kind in ("chunk", "reports", "head", "enrol"):
             if val(l, "arbor_requests_total", kind=kind) < 1:
                 raise Failure("relay: no %s request counted" % kind)
