@@ -65,6 +65,7 @@ struct relay_info {		/* a relay below, as last heard */
 	char		*carrier;	/* the child whose batches carry it */
 	uint32_t	 children;
 	uint64_t	 head_seq;
+	uint64_t	 served, fetched, rate;	/* bytes; bytes a second */
 	int64_t		 at;
 };
 
@@ -91,6 +92,9 @@ struct relay_agg {
 	int			 info_changed;	/* a relay below changed */
 	uint32_t		 sent_children;
 	uint64_t		 sent_head_seq;
+	uint64_t		 sent_served;	/* bytes */
+	uint64_t		 sent_rate;	/* bytes a second */
+	uint64_t		 sent_info_ms;	/* loop clock */
 	char			*sent_parent;
 	struct pending		*pending;
 	int			 relays_full;	/* logged that the map is */
@@ -459,11 +463,16 @@ agg_take_relays(struct relay_agg *g, const Arbor__ReportBatch *b)
 		}
 		if (old == NULL || old->children != in->children ||
 		    old->head_seq != in->head_seq ||
+		    old->served != in->served_bytes ||
+		    old->rate != in->served_rate ||
 		    strcmp(old->parent, in->parent) != 0 ||
 		    strcmp(old->parent_id, parent_id) != 0)
 			g->info_changed = 1;
 		ri->children = in->children;
 		ri->head_seq = in->head_seq;
+		ri->served = in->served_bytes;
+		ri->fetched = in->fetched_bytes;
+		ri->rate = in->served_rate;
 		ri->at = at;
 		old = NULL;
 		if (arb_strmap_put(g->relays, in->node_id, ri,
@@ -785,6 +794,9 @@ info_cb(const char *key, void *val, void *arg)
 	o->parent_id = ri->parent_id;
 	o->children = ri->children;
 	o->head_seq = ri->head_seq;
+	o->served_bytes = ri->served;
+	o->fetched_bytes = ri->fetched;
+	o->served_rate = ri->rate;
 	o->at = ri->at;
 	ia->v[ia->n++] = o;
 }
@@ -857,7 +869,18 @@ agg_info_changed(const struct relay_agg *g, const Arbor__RelayInfo *self)
 {
 	return g->info_changed || self->children != g->sent_children ||
 	    self->head_seq != g->sent_head_seq || g->sent_parent == NULL ||
+	    self->served_bytes != g->sent_served || g->sent_rate != 0 ||
 	    strcmp(self->parent, g->sent_parent) != 0;
+}
+
+/* Bytes served a second since the entry sent before. */
+static uint64_t
+agg_rate(const struct relay_agg *g, uint64_t served, uint64_t now)
+{
+	if (g->sent_info_ms == 0 || now <= g->sent_info_ms ||
+	    served < g->sent_served)
+		return 0;
+	return (served - g->sent_served) * 1000 / (now - g->sent_info_ms);
 }
 
 /* Remember what the relay info sent said. */
@@ -868,6 +891,8 @@ agg_info_sent(struct relay_agg *g, const Arbor__RelayInfo *self)
 	g->sent_parent = strdup(self->parent);	/* NULL: sent again */
 	g->sent_children = self->children;
 	g->sent_head_seq = self->head_seq;
+	g->sent_served = self->served_bytes;
+	g->sent_rate = self->served_rate;
 	g->info_changed = 0;
 }
 
@@ -919,6 +944,7 @@ agg_flush(struct relay_agg *g)
 	 * at the next tick.
 	 */
 	if (co.n == 0 && !g->info_changed && !relay_unm_changed(c) &&
+	    c->st.chunk_bytes == g->sent_served && g->sent_rate == 0 &&
 	    now - g->last_up_ms < AGG_IDLE_MS)
 		goto out;
 	if ((want = calloc(arb_strmap_count(g->want) + 1,
@@ -933,6 +959,9 @@ agg_flush(struct relay_agg *g)
 	self.children = relay_children(c, (int64_t)time(NULL) -
 	    AGG_CHILD_WINDOW);
 	self.head_seq = c->head_seq;
+	self.served_bytes = c->st.chunk_bytes;
+	self.fetched_bytes = c->st.fetched_bytes;
+	self.served_rate = agg_rate(g, self.served_bytes, now);
 	self.at = (int64_t)time(NULL);
 	/* Nothing to report, ask or say: a heartbeat at most. */
 	if (co.n == 0 && nwant == 0 && !agg_info_changed(g, &self) &&
@@ -963,6 +992,7 @@ agg_flush(struct relay_agg *g)
 	relay_unm_sent(c, 1);
 	g->spooled = 0;
 	agg_info_sent(g, &self);
+	g->sent_info_ms = now;
 	g->sent = sent;
 	memset(&sent, 0, sizeof(sent));
 	/* Asked: the children ask again if the answer does not come. */

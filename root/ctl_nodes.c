@@ -348,7 +348,26 @@ cmd_endpoint_show(struct ctl *c, int argc, char *argv[])
 
 /* ---- tree */
 
-enum { TRC_NODE, TRC_CHILDREN, TRC_CONTACT, TRC_LAG, TRC_PARENT, TRC_COUNT };
+enum { TRC_NODE, TRC_CHILDREN, TRC_CONTACT, TRC_LAG, TRC_SERVED, TRC_PARENT,
+    TRC_COUNT };
+
+/* Bytes as a person reads them: 512 B, 3.4 MiB, 1.2 GiB. */
+static void
+tree_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char	*unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double			 v = (double)n;
+	size_t			 u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", n);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
 
 #define CTL_TREE_DEPTH		16	/* levels drawn; deeper is flattened */
 
@@ -439,7 +458,9 @@ static int
 ctl_tree_print(const struct ctl *c, const Arbor__TreeReply *tr)
 {
 	static const char	*head[TRC_COUNT] = { "RELAY", "CHILDREN",
-				    "LAST CONTACT", "LAG", "PARENT ADDRESS" };
+				    "LAST CONTACT", "LAG", "SERVED (NOW)",
+				    "PARENT ADDRESS" };
+	char			 total[32], rate[32];
 	char			 cell[TRC_COUNT][4 * ARB_MAX_ID + 48];
 	char			 name[ARB_MAX_ID + 8];
 	struct ctl_tree		 t;
@@ -491,6 +512,10 @@ ctl_tree_print(const struct ctl *c, const Arbor__TreeReply *tr)
 				snprintf(cell[TRC_LAG], sizeof(cell[0]),
 				    "%" PRIu64 " behind (seq %" PRIu64 ")",
 				    tr->head_seq - ri->head_seq, ri->head_seq);
+			tree_bytes(ri->served_bytes, total, sizeof(total));
+			tree_bytes(ri->served_rate, rate, sizeof(rate));
+			snprintf(cell[TRC_SERVED], sizeof(cell[0]), "%s (%s/s)",
+			    total, rate);
 			for (j = 0; j < TRC_COUNT; j++) {
 				len = ctl_width(cell[j]);
 				if (pass == 0) {

@@ -338,7 +338,8 @@ view_tree(const Arbor__TreeReply *tr)
 	    json_object_set_new(doc, "relays", relays) != 0)
 		goto nomem;
 	for (i = 0; i < tr->n_relays; i++) {
-		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
+		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I}",
 		    "node_id", tr->relays[i]->node_id,
 		    "parent", tr->relays[i]->parent,
 		    "parent_id", tr->relays[i]->parent_id[0] != '\0' ?
@@ -347,7 +348,11 @@ view_tree(const Arbor__TreeReply *tr)
 		    "head_seq", (json_int_t)tr->relays[i]->head_seq,
 		    "lag", (json_int_t)(tr->head_seq -
 		    tr->relays[i]->head_seq),
-		    "last_contact", (json_int_t)tr->relays[i]->at);
+		    "last_contact", (json_int_t)tr->relays[i]->at,
+		    "served_bytes", (json_int_t)tr->relays[i]->served_bytes,
+		    "fetched_bytes", (json_int_t)tr->relays[i]->fetched_bytes,
+		    "served_bytes_per_s",
+		    (json_int_t)tr->relays[i]->served_rate);
 		if (o == NULL || json_array_append_new(relays, o) != 0)
 			goto nomem;
 	}

@@ -227,6 +227,8 @@ async function tree(page) {
 						el("span", { "data-lag": r.lag }, r.lag > 0 ?
 							r.lag + " heads behind" : "up to date"),
 						" \u00b7 last contact " + ago(r.last_contact) +
+						" \u00b7 served " + bytes(r.served_bytes || 0) +
+						" (" + bytes(r.served_bytes_per_s || 0) + "/s)" +
 						" \u00b7 via " + (r.parent || "?"))),
 				branch(r.node_id));
 		}));
@@ -241,12 +243,17 @@ async function tree(page) {
 			"heard from: " + lost.map((r) => r.node_id).join(", ")) : "",
 		el("h2", {}, "All relays"),
 		table(["relay", "parent", "children#", "head seq#", "lag#",
-			"last contact", "parent address"], relays, (r) => el("tr",
+			"last contact", "served#", "now#", "parent address"], relays,
+			(r) => el("tr",
 			{ "data-row": r.node_id, "data-parent": r.parent_id,
-				"data-children": r.children, "data-lag": r.lag },
+				"data-children": r.children, "data-lag": r.lag,
+				"data-served": r.served_bytes },
 			el("td", {}, r.node_id), el("td", {}, r.parent_id),
 			num(r.children), num(r.head_seq), num(r.lag),
 			el("td", { title: when(r.last_contact) }, ago(r.last_contact)),
+			el("td", { class: "num" }, bytes(r.served_bytes || 0)),
+			el("td", { class: "num" }, bytes(r.served_bytes_per_s || 0) +
+				"/s"),
 			el("td", { class: "mono" }, r.parent))));
 	return 2000;
 }

@@ -298,6 +298,16 @@ def test_console():
             if not c.rows('li[data-relay="relay1"] > ul > '
                           'li[data-relay="relay2"]'):
                 raise Failure("relay2 is not drawn under relay1")
+            # The bytes each relay served, as arborctl says (the page
+            # redraws every 2 s; a relay's entry comes each interval).
+            agree("tree: bytes served", lambda: (
+                sorted((r["row"], int(r["served"]))
+                       for r in c.rows("#page tr[data-row]")),
+                sorted((r["node_id"], r["served_bytes"])
+                       for r in ctl_json(net, "tree")["relays"])))
+            wait_until(lambda: any(r["served_bytes"] > 0 for r in
+                                   ctl_json(net, "tree")["relays"]), 20,
+                       "a relay's tree entry to count the bytes it served")
             c.shot("tree")
 
             # Endpoints of a policy (the search page's list).
