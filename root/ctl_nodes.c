@@ -254,7 +254,8 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 		ctl_warnx(c, "out of memory");
 		return 1;
 	}
-	memcpy(v, er->endpoints, n * sizeof(*v));
+	if (n > 0)
+		memcpy(v, er->endpoints, n * sizeof(*v));
 	/* A group is what the endpoints' inventories say: ask the query. */
 	if (group != NULL) {
 		if (ctl_query_one(c, group, NULL, &grep) != 0) {

@@ -61,13 +61,21 @@ def ctl_json(net, *args):
 
 
 def same(net, url, *args, headers=None):
-    """GET url must equal arborctl ARGS --json."""
-    code, doc = get(url, headers=headers)
-    want = ctl_json(net, *args)
-    if code != 200 or doc != want:
+    """GET url must equal arborctl ARGS --json: asked again, bounded,
+    while a report or a relay's information lands between the two."""
+    last = []
+
+    def equal():
+        code, doc = get(url, headers=headers)
+        last[:] = [code, doc, ctl_json(net, *args)]
+        return code == 200 and last[1] == last[2]
+    try:
+        wait_until(equal, 10, "%s to equal arborctl %s --json" %
+                   (url, " ".join(args)))
+    except Failure:
         raise Failure("%s (%d): %r\narborctl %s --json: %r" %
-                      (url, code, doc, " ".join(args), want))
-    return doc
+                      (url, last[0], last[1], " ".join(args), last[2]))
+    return last[1]
 
 
 def tree(net, n, **conf):
