@@ -110,8 +110,9 @@ agent_reboot_note(struct agent *a, const Arbor__Policy *p,
 	snprintf(st->boot_id, sizeof(st->boot_id), "%s", a->boot_id);
 	st->reboot_ready = now;
 	st->reboot_mode = p->reboot_mode;
+	/* Whole seconds: one more, so that at least the delay passes. */
 	st->reboot_at = p->reboot_mode == ARB_REBOOT_NONE ? 0 :
-	    now + (int64_t)p->reboot_after_s;
+	    now + (int64_t)p->reboot_after_s + (p->reboot_after_s > 0);
 	agent_when_str(st->reboot_at, when, sizeof(when));
 	if (p->reboot_mode == ARB_REBOOT_FORCED)
 		snprintf(detail, sizeof(detail), "reboot at %s", when);
