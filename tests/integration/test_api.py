@@ -150,6 +150,33 @@ def no_ms(doc):
     return doc
 
 
+# The order an action's states come in, as the root accepts them.
+LIFECYCLE = ["applicable", "downloading", "waiting", "running", "fixed",
+             "failed"]
+
+
+def detail_ok(doc):
+    """An endpoint's detail: its history holds the states the root took
+    for its policy (a relay forwards only the newest of those it holds),
+    in order, ending in the state its row shows; its inventory's fields
+    are there."""
+    row = doc["policies"][0]
+    seen = [x["state"] for x in doc["history"]
+            if x["policy_id"] == row["policy_id"]]
+    if not seen or seen[-1] != row["state"] or \
+            row["state"] not in ("fixed", "failed") or \
+            any(x not in LIFECYCLE for x in seen) or \
+            [LIFECYCLE.index(x) for x in seen] != \
+            sorted(LIFECYCLE.index(x) for x in seen) or \
+            len(doc["history"]) > 32:
+        raise Failure("history: %r, row %r" % (doc["history"], row))
+    inv = doc["inventory"]
+    if not inv.get("kernel") or inv.get("mem_bytes", 0) <= 0 or \
+            inv.get("packages", 0) <= 0 or "package_list" in inv or \
+            not isinstance(inv.get("mounts"), list):
+        raise Failure("inventory: %r" % inv)
+
+
 def test_more_gets_equal_arborctl():
     """endpoints/ID, endpoints?group=, query, compliance, exposure and
     unmanaged answer what arborctl prints with --json."""
@@ -177,6 +204,18 @@ def test_more_gets_equal_arborctl():
             if doc["policies"][0]["policy_id"] != "demo-openssl" or \
                     doc["inventory"]["os"] == "":
                 raise Failure("endpoint show: %r" % doc)
+            detail_ok(doc)
+            pk = same(net, base + "/endpoints/" + e["endpoint_id"] +
+                      "?packages=1", "endpoint", "show", e["endpoint_id"],
+                      "--packages", headers=h)
+            names = [x["name"] for x in pk["inventory"]["package_list"]]
+            if "openssl" not in names or len(names) != \
+                    pk["inventory"]["packages"]:
+                raise Failure("endpoint show --packages: %r" % names)
+        text = net.ctl("endpoint", "show", e["endpoint_id"]).stdout
+        for word in ("history", "kernel", "demo-openssl", "memory"):
+            if word not in text:
+                raise Failure("endpoint show: no %s in %r" % (word, text))
         web = same(net, base + "/endpoints?group=web", "endpoints",
                    "--group", "web", headers=h)
         if len(web) != 2:
