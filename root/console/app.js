@@ -419,7 +419,7 @@ async function endpoint(page, id) {
 				" (up " + Math.round(inv.uptime_s / 3600) + " h)"),
 			el("dt", {}, "addresses"), el("dd", { class: "mono" },
 				(inv.addresses || []).join(", ")),
-			(inv.mounts || []).map((m) => [el("dt", {}, "disk " + m.path),
+			(inv.mounts || []).flatMap((m) => [el("dt", {}, "disk " + m.path),
 				el("dd", {}, mib(m.avail) + " free of " + mib(m.size) +
 					" (" + m.fstype + ")")])) : el("p", { class: "muted" },
 			"No full inventory yet."));
