@@ -20,7 +20,8 @@ import urllib.request
 
 from arbortest import BIN, Net, run, wait_until, Failure, SCALE, free_port, \
     http_request
-from test_reports import TOKEN, counts, fixture, publish_openssl, status
+from test_reports import TOKEN, INSTALL, counts, fixture, publish_openssl, \
+    status
 
 
 def call(url, method="GET", headers=None, data=None, ctx=None):
@@ -257,6 +258,34 @@ def test_more_gets_equal_arborctl():
                 raise Failure("%s: %d %r, want %d" % (path, got, doc, code))
         if not root.running():
             raise Failure("the root died")
+
+
+def test_endpoint_history():
+    """An agent straight below the root: each state it reports reaches
+    the root, and the endpoint's history holds them in order."""
+    with Net("api-history") as net:
+        url = "http://127.0.0.1:%d" % free_port()
+        root = net.root(enroll_token=TOKEN, api_listen=url)
+        net.agent([root], facts_root=fixture(
+            net, "debian12-old-openssl"), enroll_token=TOKEN,
+            report_delay="20ms")
+        wait_until(lambda: ctl_json(net, "query", "true")["matched"] == 1,
+                   30, "the inventory at the root")
+        # An action that takes a second: its running state is sent first.
+        publish_openssl(net, action="sleep 1\n" + INSTALL)
+        wait_until(lambda: counts(net, "demo-openssl").get("fixed") == 1,
+                   30, "the agent to report fixed")
+        eid = ctl_json(net, "endpoints")[0]["endpoint_id"]
+        doc = same(net, url + "/api/v1/endpoints/" + eid, "endpoint",
+                   "show", eid)
+        detail_ok(doc)
+        seen = [x["state"] for x in doc["history"]]
+        if "running" not in seen or seen[-1] != "fixed":
+            raise Failure("history: %r, want running before fixed" % seen)
+        print("history: %s" % " -> ".join(seen))
+        code, _ = get(url + "/api/v1/endpoints/" + "0" * 32)
+        if code != 404:
+            raise Failure("unknown id: %d" % code)
 
 
 def unauthorized(url, headers=None, method="GET", why=None):
@@ -557,6 +586,7 @@ def test_loopback_only():
 
 if __name__ == "__main__":
     run([test_gets_equal_arborctl, test_more_gets_equal_arborctl,
+         test_endpoint_history,
          test_tokens_roles_actions,
          test_pause_via_api, test_https, test_hostile_http,
          test_loopback_only])
