@@ -569,7 +569,7 @@ view_inventory(const Arbor__EndpointDetail *d)
 {
 	const Arbor__Inventory		*s = d->record->inventory;
 	const Arbor__InventoryDelta	*f = d->inventory;
-	json_t				*o, *m, *p;
+	json_t				*o, *m, *p, *x;
 	char				 os[2 * ARB_MAX_ID + 2];
 	size_t				 i;
 
@@ -590,15 +590,20 @@ view_inventory(const Arbor__EndpointDetail *d)
 		    "path", f->mounts[i]->path, "fstype", f->mounts[i]->fstype,
 		    "size", (json_int_t)f->mounts[i]->size, "avail",
 		    (json_int_t)f->mounts[i]->avail));
-	if (json_object_update(o, json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, "
+	/* The full inventory's fields, merged in (update takes no reference). */
+	if ((x = json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, "
 	    "s:I, s:o, s:I, s:b, s:I}", "kernel", f->kernel, "cpu_model",
 	    f->cpu_model, "cpus", (json_int_t)f->cpus, "mem_bytes",
 	    (json_int_t)f->mem_bytes, "mounts", m, "boot_time",
 	    (json_int_t)f->boot_time, "uptime_s", (json_int_t)f->uptime_s,
 	    "addresses", view_strings(f->addresses, f->n_addresses),
 	    "packages", (json_int_t)f->packages, "truncated",
-	    (int)f->truncated, "collected_at", (json_int_t)f->at)) != 0)
+	    (int)f->truncated, "collected_at", (json_int_t)f->at)) == NULL ||
+	    json_object_update(o, x) != 0) {
+		json_decref(x);
 		goto nomem;
+	}
+	json_decref(x);
 	if (f->n_set > 0 || d->packages_truncated) {
 		if ((p = json_array()) == NULL)
 			goto nomem;
