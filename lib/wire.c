@@ -596,6 +596,54 @@ wire_check_exemption(const Arbor__Exemption *x)
 	return 0;
 }
 
+/* Endpoint rows (EndpointsReply, EndpointDetail). */
+static int
+wire_check_epinfos(Arbor__EndpointInfo *const *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (wire_check_text(v[i]->endpoint_id, ARB_MAX_ID) ||
+		    wire_check_text(v[i]->hostname, ARB_MAX_ID) ||
+		    wire_check_optid(v[i]->policy_id) ||
+		    wire_check_text(v[i]->detail, ARB_MAX_TEXT) ||
+		    wire_check_text(v[i]->revoked_reason, ARB_MAX_ID * 4) ||
+		    wire_check_via(v[i]->via, v[i]->n_via))
+			return ARB_EPROTO;
+	return 0;
+}
+
+/* An endpoint record's history: at most ARB_HISTORY_MAX, policy ids. */
+static int
+wire_check_history(Arbor__HistoryEntry *const *v, size_t n)
+{
+	size_t	i;
+
+	if (n > ARB_HISTORY_MAX)
+		return ARB_EPROTO;
+	for (i = 0; i < n; i++)
+		if (wire_check_optid(v[i]->policy_id) != 0)
+			return ARB_EPROTO;
+	return 0;
+}
+
+/* One endpoint's detail: its record, rows and inventory. */
+static int
+wire_check_detail(const Arbor__EndpointDetail *d)
+{
+	const Arbor__EndpointRecord	*rec = d->record;
+
+	if (wire_check_id(d->endpoint_id) != 0 || rec == NULL ||
+	    wire_check_text(rec->hostname, ARB_MAX_ID) != 0 ||
+	    wire_check_via(rec->via, rec->n_via) != 0 ||
+	    wire_check_groups(rec->groups, rec->n_groups) != 0 ||
+	    wire_check_history(rec->history, rec->n_history) != 0 ||
+	    wire_check_epinfos(d->rows, d->n_rows) != 0 ||
+	    (d->inventory != NULL && arb_inv_check(d->inventory) != 0))
+		return ARB_EPROTO;
+	return 0;
+}
+
 static int
 wire_check_envelope(const Arbor__Envelope *e)
 {
@@ -649,19 +697,12 @@ wire_check_envelope(const Arbor__Envelope *e)
 				return ARB_EPROTO;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY:
-		for (i = 0; i < e->endpoints_reply->n_endpoints; i++) {
-			const Arbor__EndpointInfo *x =
-			    e->endpoints_reply->endpoints[i];
-
-			if (wire_check_text(x->endpoint_id, ARB_MAX_ID) ||
-			    wire_check_text(x->hostname, ARB_MAX_ID) ||
-			    wire_check_optid(x->policy_id) ||
-			    wire_check_text(x->detail, ARB_MAX_TEXT) ||
-			    wire_check_text(x->revoked_reason, ARB_MAX_ID * 4) ||
-			    wire_check_via(x->via, x->n_via))
-				return ARB_EPROTO;
-		}
-		return 0;
+		return wire_check_epinfos(e->endpoints_reply->endpoints,
+		    e->endpoints_reply->n_endpoints);
+	case ARBOR__ENVELOPE__BODY_GET_ENDPOINT:
+		return wire_check_id(e->get_endpoint->endpoint_id);
+	case ARBOR__ENVELOPE__BODY_ENDPOINT_DETAIL:
+		return wire_check_detail(e->endpoint_detail);
 	case ARBOR__ENVELOPE__BODY_ROLLOUT_CTL:
 		if (wire_check_text(e->rollout_ctl->id, ARB_MAX_ID) != 0 ||
 		    wire_check_text(e->rollout_ctl->op, ARB_MAX_ID) != 0)
@@ -1286,7 +1327,8 @@ arb_wire_decode_eprec(const uint8_t *buf, size_t len,
 	e = (Arbor__EndpointRecord *)m;
 	if (e->pubkey.len != ARB_PUBKEY_LEN ||
 	    wire_check_via(e->via, e->n_via) != 0 ||
-	    wire_check_groups(e->groups, e->n_groups) != 0) {
+	    wire_check_groups(e->groups, e->n_groups) != 0 ||
+	    wire_check_history(e->history, e->n_history) != 0) {
 		protobuf_c_message_free_unpacked(m, NULL);
 		return ARB_EPROTO;
 	}

@@ -60,6 +60,7 @@ struct api_call {
 	Arbor__GetStatus	 gs;
 	Arbor__GetCatalog	 gc;
 	Arbor__GetEndpoints	 ge;
+	Arbor__GetEndpoint	 gep;
 	Arbor__GetTree		 gt;
 	Arbor__RolloutCtl	 rc;
 	Arbor__Push		 push;
@@ -199,8 +200,7 @@ api_doc(struct api_call *a)
 	case API_AUDIT:
 		return view_audit(a->rep[0]->audit_reply);
 	case API_ENDPOINT:
-		return view_endpoint(a->id, a->rep[0]->endpoints_reply,
-		    a->rep[1]->query_reply);
+		return view_endpoint(a->rep[0]->endpoint_detail);
 	case API_QUERY:
 		return view_query(a->rep[0]->query_reply, 1);
 	case API_COMPLIANCE:
@@ -298,6 +298,9 @@ api_add(struct api_call *a, Arbor__Envelope__BodyCase body, void *msg,
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_TREE:
 		e->get_tree = msg;
+		break;
+	case ARBOR__ENVELOPE__BODY_GET_ENDPOINT:
+		e->get_endpoint = msg;
 		break;
 	case ARBOR__ENVELOPE__BODY_PUSH:
 		e->push = msg;
@@ -529,10 +532,16 @@ api_route(struct api_call *a, const char *path, const char *q)
 		}
 		strcpy(a->id, path + 11);
 		a->route = API_ENDPOINT;
-		a->ge.state = -1;
-		api_add(a, ARBOR__ENVELOPE__BODY_GET_ENDPOINTS, &a->ge,
-		    ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY);
-		api_query_target(a, NULL, a->id);
+		a->gep.endpoint_id = a->id;
+		if ((rv = root_api_query(q, "packages", a->expr,
+		    sizeof(a->expr))) < 0 || (rv == 1 &&
+		    strcmp(a->expr, "0") != 0 && strcmp(a->expr, "1") != 0)) {
+			api_error(a, 400, "packages: 0 or 1");
+			return 1;
+		}
+		a->gep.packages = rv == 1 && strcmp(a->expr, "1") == 0;
+		api_add(a, ARBOR__ENVELOPE__BODY_GET_ENDPOINT, &a->gep,
+		    ARBOR__ENVELOPE__BODY_ENDPOINT_DETAIL);
 	} else if (strcmp(path, "/query") == 0) {
 		a->route = API_QUERY;
 		if (root_api_query(q, "expr", a->expr, sizeof(a->expr)) != 1 ||
@@ -662,6 +671,7 @@ api_serve(void *arg, const struct arb_http_req *req, struct arb_http_res *res)
 	arbor__get_status__init(&a->gs);
 	arbor__get_catalog__init(&a->gc);
 	arbor__get_endpoints__init(&a->ge);
+	arbor__get_endpoint__init(&a->gep);
 	arbor__get_tree__init(&a->gt);
 	arbor__rollout_ctl__init(&a->rc);
 	arbor__push__init(&a->push);

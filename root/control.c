@@ -536,6 +536,9 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	case ARBOR__ENVELOPE__BODY_GET_TREE:
 		root_get_tree(r, req);
 		break;
+	case ARBOR__ENVELOPE__BODY_GET_ENDPOINT:
+		root_get_endpoint(r, req, env->get_endpoint);
+		break;
 	case ARBOR__ENVELOPE__BODY_GET_KEYS:
 		root_get_keys(r, req, env->get_keys);
 		break;

@@ -22,6 +22,7 @@
 #include "arborctl.h"
 
 #define CTL_DETAIL_MAX		60	/* characters of detail shown */
+#define CTL_HISTORY_LINES	10	/* history lines endpoint show prints */
 
 void
 ctl_age(int64_t t, char *out, size_t outlen)
@@ -276,62 +277,52 @@ cmd_endpoints(struct ctl *c, int argc, char *argv[])
 	return rv;
 }
 
-int
-cmd_endpoint_show(struct ctl *c, int argc, char *argv[])
-{
-	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
-	Arbor__GetEndpoints	 ge = ARBOR__GET_ENDPOINTS__INIT;
-	Arbor__Envelope		*rep, *qrep;
-	json_t			*doc, *o, *inv;
-	const char		*id = NULL;
-	char			 a[64], b[64];
-	size_t			 i;
-	int			 k, as_json = 0;
+/* Bytes as a person reads them: 512 B, 3.4 MiB, 1.2 GiB. */
+static void	tree_bytes(uint64_t n, char *buf, size_t len);
 
-	for (k = 2; k < argc; k++) {
-		if (strcmp(argv[k], "--json") == 0)
-			as_json = 1;
-		else if (id == NULL)
-			id = argv[k];
-		else
-			id = "";
-	}
-	if (id == NULL || id[0] == '\0' || strlen(id) > ARB_MAX_ID) {
-		ctl_warnx(c, "usage: endpoint show ID [--json]");
-		return 2;
-	}
-	ge.state = -1;
-	req.body_case = ARBOR__ENVELOPE__BODY_GET_ENDPOINTS;
-	req.get_endpoints = &ge;
-	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_ENDPOINTS_REPLY,
-	    &rep) != 0)
-		return 1;
-	if (ctl_query_one(c, NULL, id, &qrep) != 0) {
-		arb_wire_free(rep);
-		return 1;
-	}
-	doc = view_endpoint(id, rep->endpoints_reply, qrep->query_reply);
-	arb_wire_free(qrep);
-	arb_wire_free(rep);
-	if (json_is_null(doc)) {
-		json_decref(doc);
-		ctl_warnx(c, "%s: no such endpoint", id);
-		return 1;
-	}
-	if (as_json || doc == NULL)
-		return ctl_json_print(c, doc);
+/* endpoint show's text: its states, last history lines and inventory. */
+static void
+ctl_endpoint_text(json_t *doc)
+{
+	json_t		*o, *inv, *h;
+	char		 a[64], b[64], c2[32];
+	size_t		 i, first;
+
 	ctl_clean(json_string_value(json_object_get(doc, "hostname")), 40, a,
 	    sizeof(a));
 	ctl_age(json_integer_value(json_object_get(doc, "last_contact")), b,
 	    sizeof(b));
-	printf("endpoint %s (%s), last contact %s\n", id, a, b);
+	printf("endpoint %s (%s), last contact %s\n",
+	    json_string_value(json_object_get(doc, "endpoint_id")), a, b);
+	ctl_clean(json_string_value(json_object_get(doc, "relay")), 40, a,
+	    sizeof(a));
+	printf("  relay %s%s\n", a[0] ? a : "(direct)",
+	    json_is_true(json_object_get(doc, "revoked")) ? ", REVOKED" : "");
 	if ((inv = json_object_get(doc, "inventory")) != NULL &&
 	    !json_is_null(inv)) {
 		ctl_clean(json_string_value(json_object_get(inv, "os")), 40, a,
 		    sizeof(a));
-		ctl_clean(json_string_value(json_object_get(inv, "relay")), 40,
-		    b, sizeof(b));
-		printf("  os %s, relay %s\n", a, b[0] ? b : "(direct)");
+		ctl_clean(json_string_value(json_object_get(inv, "kernel")),
+		    40, b, sizeof(b));
+		printf("  os %s, kernel %s, %lld packages\n", a, b[0] ? b : "?",
+		    (long long)json_integer_value(json_object_get(inv,
+		    "packages")));
+		tree_bytes((uint64_t)json_integer_value(json_object_get(inv,
+		    "mem_bytes")), c2, sizeof(c2));
+		ctl_clean(json_string_value(json_object_get(inv, "cpu_model")),
+		    40, a, sizeof(a));
+		printf("  %lld cpus (%s), memory %s\n",
+		    (long long)json_integer_value(json_object_get(inv, "cpus")),
+		    a[0] ? a : "?", c2);
+		json_array_foreach(json_object_get(inv, "mounts"), i, o) {
+			ctl_clean(json_string_value(json_object_get(o, "path")),
+			    40, a, sizeof(a));
+			tree_bytes((uint64_t)json_integer_value(
+			    json_object_get(o, "avail")), b, sizeof(b));
+			tree_bytes((uint64_t)json_integer_value(
+			    json_object_get(o, "size")), c2, sizeof(c2));
+			printf("  disk %s: %s free of %s\n", a, b, c2);
+		}
 	} else
 		printf("  no inventory yet\n");
 	json_array_foreach(json_object_get(doc, "policies"), i, o) {
@@ -343,6 +334,59 @@ cmd_endpoint_show(struct ctl *c, int argc, char *argv[])
 		    "version")), json_string_value(json_object_get(o,
 		    "state")), a);
 	}
+	h = json_object_get(doc, "history");
+	first = json_array_size(h) > CTL_HISTORY_LINES ?
+	    json_array_size(h) - CTL_HISTORY_LINES : 0;
+	if (json_array_size(h) > 0)
+		printf("  history (last %zu):\n", json_array_size(h) - first);
+	for (i = first; i < json_array_size(h); i++) {
+		o = json_array_get(h, i);
+		view_utc(json_integer_value(json_object_get(o, "at")) * 1000,
+		    b, sizeof(b));
+		printf("  %s %-32s v%-4lld %-16s exit %d\n", b,
+		    json_string_value(json_object_get(o, "policy_id")),
+		    (long long)json_integer_value(json_object_get(o,
+		    "version")), json_string_value(json_object_get(o,
+		    "state")), (int)json_integer_value(json_object_get(o,
+		    "exit_code")));
+	}
+}
+
+int
+cmd_endpoint_show(struct ctl *c, int argc, char *argv[])
+{
+	Arbor__Envelope		 req = ARBOR__ENVELOPE__INIT;
+	Arbor__GetEndpoint	 ge = ARBOR__GET_ENDPOINT__INIT;
+	Arbor__Envelope		*rep;
+	json_t			*doc;
+	const char		*id = NULL;
+	int			 k, as_json = 0;
+
+	for (k = 2; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0)
+			as_json = 1;
+		else if (strcmp(argv[k], "--packages") == 0)
+			ge.packages = 1;
+		else if (id == NULL)
+			id = argv[k];
+		else
+			id = "";
+	}
+	if (id == NULL || id[0] == '\0' || strlen(id) > ARB_MAX_ID) {
+		ctl_warnx(c, "usage: endpoint show ID [--packages] [--json]");
+		return 2;
+	}
+	ge.endpoint_id = (char *)id;
+	req.body_case = ARBOR__ENVELOPE__BODY_GET_ENDPOINT;
+	req.get_endpoint = &ge;
+	if (ctl_call(c, &req, ARBOR__ENVELOPE__BODY_ENDPOINT_DETAIL,
+	    &rep) != 0)
+		return 1;
+	doc = view_endpoint(rep->endpoint_detail);
+	arb_wire_free(rep);
+	if (as_json || doc == NULL)
+		return ctl_json_print(c, doc);
+	ctl_endpoint_text(doc);
 	json_decref(doc);
 	return 0;
 }

@@ -406,6 +406,38 @@ take_note(Arbor__EndpointRecord *rec, const Arbor__Report *rep,
 	return 0;
 }
 
+/*
+ * The record's history with rep's state after it, into hv (the caller's
+ * ARB_HISTORY_MAX slots, borrowing the record's entries and he): the
+ * oldest dropped once it holds ARB_HISTORY_MAX.  Only a change is kept:
+ * a report of the state the root already held for that policy and
+ * version (from) is not.
+ */
+static void
+history_note(Arbor__EndpointRecord *rec, const Arbor__Report *rep, int from,
+    Arbor__HistoryEntry *he, Arbor__HistoryEntry **hv)
+{
+	size_t	skip = 0;
+
+	if (rep->policy_id[0] == '\0' || rep->state >= ARB_ST_COUNT ||
+	    from == (int)rep->state)
+		return;
+	arbor__history_entry__init(he);
+	he->policy_id = rep->policy_id;
+	he->version = rep->version;
+	he->state = rep->state;
+	he->exit_code = rep->exit_code;
+	he->at = (int64_t)time(NULL);
+	if (rec->n_history >= ARB_HISTORY_MAX)
+		skip = rec->n_history - ARB_HISTORY_MAX + 1;
+	if (rec->n_history > skip)
+		memcpy(hv, rec->history + skip,
+		    (rec->n_history - skip) * sizeof(*hv));
+	hv[rec->n_history - skip] = he;
+	rec->history = hv;
+	rec->n_history = rec->n_history - skip + 1;
+}
+
 int
 root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
     struct root_delta *dp, int *hasdelta)
@@ -415,8 +447,9 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	Arbor__EndpointRecord	*rec = NULL;
 	Arbor__Inventory	*old_inv;
 	Arbor__ReceiptEntry	**old_taken, **tv = NULL, te;
+	Arbor__HistoryEntry	*hv[ARB_HISTORY_MAX], **old_hist, he;
 	char			**old_via, *old_relay;
-	size_t			 old_nvia, old_ntaken;
+	size_t			 old_nvia, old_ntaken, old_nhist;
 	struct arb_key		*k = NULL;
 	uint8_t			 key[ARB_REPORT_KEY_MAX], *buf = NULL;
 	void			*v;
@@ -503,8 +536,13 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 		goto out;
 	}
 	/* What its next receipt says: this policy's latest, at this seq. */
+	old_hist = rec->history;
+	old_nhist = rec->n_history;
+	history_note(rec, rep, dp->from, &he, hv);
 	if ((rv = take_note(rec, rep, &te, &tv)) == 0)
 		rv = arb_wire_encode_eprec(rec, &buf, &len);
+	rec->history = old_hist;
+	rec->n_history = old_nhist;
 	rec->via = old_via;
 	rec->n_via = old_nvia;
 	rec->inventory = old_inv;

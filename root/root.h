@@ -399,6 +399,13 @@ void	root_get_status(struct root *, struct arb_req *, const char *);
 void	root_get_endpoints(struct root *, struct arb_req *, const char *,
 	    int);
 void	root_get_tree(struct root *, struct arb_req *);
+/*
+ * One endpoint's detail (arborctl endpoint show): its record, its row per
+ * policy and its inventory, from one read transaction; ARB_ENOTFOUND for
+ * an id not enrolled.
+ */
+void	root_get_endpoint(struct root *, struct arb_req *,
+	    const Arbor__GetEndpoint *);
 
 /* api.c */
 /* Serve the HTTP API under /api/v1 on h (before arb_http_start). */

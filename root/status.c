@@ -384,3 +384,123 @@ root_get_tree(struct root *r, struct arb_req *req)
 		arb_wire_free_relayinfo(ta.v[i]);
 	free(ta.v);
 }
+
+/* ------------------------------------------------------------ endpoint */
+
+/*
+ * One endpoint's reply stays within the wire limit: its rows (each
+ * policy's detail is at most ARB_MAX_TEXT) stop as the endpoints reply's
+ * do, from a budget that leaves room for the record and the inventory's
+ * small fields, and the package list takes only what is left of
+ * STATUS_DETAIL_BYTES.
+ */
+#define STATUS_DETAIL_BYTES	(1000 * 1024)
+#define STATUS_DETAIL_RESERVE	(200 * 1024)
+
+static int
+detail_rows_cb(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct ep_arg	*ea = arg;
+	Arbor__Report	*rep;
+	int		 rv;
+
+	if (klen == strlen(ea->policy) + 1)
+		return 0;		/* "id\0": an inventory report */
+	(void)key;
+	if (arb_wire_decode_report(val, vlen, &rep) != 0)
+		return 0;
+	rv = ep_add(ea, ea->policy, rep);
+	arb_wire_free_report(rep);
+	return rv;
+}
+
+void
+root_get_endpoint(struct root *r, struct arb_req *req,
+    const Arbor__GetEndpoint *ge)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__EndpointDetail	 d = ARBOR__ENDPOINT_DETAIL__INIT;
+	Arbor__EndpointRecord	*rec = NULL;
+	Arbor__InventoryDelta	*inv = NULL;
+	Arbor__ReceiptEntry	**taken;
+	struct ep_arg		 ea;
+	const char		*id = ge->endpoint_id;
+	uint8_t			 prefix[ARB_MAX_ID + 1];
+	size_t			 n, i, ntaken, npk, bytes;
+	void			*v;
+	int			 rv;
+
+	memset(&ea, 0, sizeof(ea));
+	ea.policy = id;			/* the id, for detail_rows_cb */
+	ea.state = -1;
+	ea.head = r->head;
+	ea.bytes = STATUS_DETAIL_RESERVE;
+	if ((rv = arb_txn_begin(r->store, 0, &ea.t)) != 0) {
+		root_reply_error(req, rv, "endpoint");
+		return;
+	}
+	if (arb_txn_get(ea.t, ARB_DB_ENDPOINTS, id, strlen(id), &v, &n) != 0) {
+		arb_txn_abort(ea.t);
+		root_reply_refuse(req, ARB_ENOTFOUND, "%s: no such endpoint",
+		    id);
+		return;
+	}
+	rv = arb_wire_decode_eprec(v, n, &rec);
+	free(v);
+	if (rv == 0 && arb_txn_get(ea.t, ARB_DB_INVENTORY, id, strlen(id),
+	    &v, &n) == 0) {
+		if (arb_wire_decode_inv(v, n, &inv) != 0)
+			inv = NULL;	/* damaged: fanin asks for another */
+		free(v);
+	}
+	n = strlen(id);
+	memcpy(prefix, id, n);
+	prefix[n] = '\0';
+	if (rv == 0)
+		rv = arb_txn_foreach_prefix(ea.t, ARB_DB_STATUS, prefix, n + 1,
+		    detail_rows_cb, &ea);
+	arb_txn_abort(ea.t);
+	if (rv < 0) {
+		root_reply_error(req, rv, "endpoint");
+		goto out;
+	}
+	/* Its receipt's entries are the agent's business, not the view's. */
+	taken = rec->taken;
+	ntaken = rec->n_taken;
+	rec->taken = NULL;
+	rec->n_taken = 0;
+	npk = 0;
+	if (inv != NULL) {
+		bytes = ea.bytes;
+		for (i = 0; ge->packages && i < inv->n_set; i++, npk++) {
+			bytes += strlen(inv->set[i]->name) +
+			    strlen(inv->set[i]->arch) +
+			    strlen(inv->set[i]->version) + 12;
+			if (bytes > STATUS_DETAIL_BYTES)
+				break;
+		}
+		d.packages_truncated = npk < inv->n_set && ge->packages;
+	}
+	n = inv != NULL ? inv->n_set : 0;
+	if (inv != NULL)
+		inv->n_set = npk;
+	d.endpoint_id = (char *)id;
+	d.record = rec;
+	d.rows = ea.v;
+	d.n_rows = ea.n;
+	d.inventory = inv;
+	env.body_case = ARBOR__ENVELOPE__BODY_ENDPOINT_DETAIL;
+	env.endpoint_detail = &d;
+	root_reply(req, &env);
+	if (inv != NULL)
+		inv->n_set = n;
+	rec->taken = taken;
+	rec->n_taken = ntaken;
+out:
+	for (i = 0; i < ea.n; i++)
+		ep_info_free(ea.v[i]);
+	free(ea.v);
+	arb_wire_free_inv(inv);
+	arb_wire_free_eprec(rec);
+}

@@ -533,46 +533,128 @@ view_unmanaged(const Arbor__UnmanagedReply *ur)
 	    (json_int_t)ur->evicted) : NULL;
 }
 
-json_t *
-view_endpoint(const char *id, Arbor__EndpointsReply *er,
-    const Arbor__QueryReply *qr)
+static json_t *
+view_strings(char *const *v, size_t n)
 {
-	Arbor__EndpointInfo	**v, *e = NULL;
-	json_t			*doc, *rows, *inv = json_null(), *g;
-	size_t			 i, j, n = 0;
+	json_t	*a = json_array();
+	size_t	 i;
 
-	if ((v = calloc(er->n_endpoints + 1, sizeof(*v))) == NULL)
+	for (i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* The history, oldest first. */
+static json_t *
+view_history(const Arbor__EndpointRecord *rec)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; a != NULL && i < rec->n_history; i++) {
+		const Arbor__HistoryEntry *h = rec->history[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s, s:I, "
+		    "s:i, s:I}", "policy_id", h->policy_id, "version",
+		    (json_int_t)h->version, "state", arb_state_name(h->state),
+		    "state_code", (json_int_t)h->state, "exit_code",
+		    (int)h->exit_code, "at", (json_int_t)h->at));
+	}
+	return a;
+}
+
+/* Its inventory: the summary of the record and the full one's fields. */
+static json_t *
+view_inventory(const Arbor__EndpointDetail *d)
+{
+	const Arbor__Inventory		*s = d->record->inventory;
+	const Arbor__InventoryDelta	*f = d->inventory;
+	json_t				*o, *m, *p, *x;
+	char				 os[2 * ARB_MAX_ID + 2];
+	size_t				 i;
+
+	if (s == NULL && f == NULL)
+		return json_null();
+	snprintf(os, sizeof(os), "%s %s", s ? s->os_id : "",
+	    s ? s->os_version_id : "");
+	o = json_pack("{s:s, s:s, s:o, s:o}", "os", os, "arch",
+	    s ? s->arch : "", "groups", view_strings(s ? s->groups : NULL,
+	    s ? s->n_groups : 0), "props", view_strings(s ? s->props : NULL,
+	    s ? s->n_props : 0));
+	if (o == NULL || f == NULL)
+		return o;
+	if ((m = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < f->n_mounts; i++)
+		json_array_append_new(m, json_pack("{s:s, s:s, s:I, s:I}",
+		    "path", f->mounts[i]->path, "fstype", f->mounts[i]->fstype,
+		    "size", (json_int_t)f->mounts[i]->size, "avail",
+		    (json_int_t)f->mounts[i]->avail));
+	/* The full inventory's fields, merged in (update takes no reference). */
+	if ((x = json_pack("{s:s, s:s, s:I, s:I, s:o, s:I, "
+	    "s:I, s:o, s:I, s:b, s:I}", "kernel", f->kernel, "cpu_model",
+	    f->cpu_model, "cpus", (json_int_t)f->cpus, "mem_bytes",
+	    (json_int_t)f->mem_bytes, "mounts", m, "boot_time",
+	    (json_int_t)f->boot_time, "uptime_s", (json_int_t)f->uptime_s,
+	    "addresses", view_strings(f->addresses, f->n_addresses),
+	    "packages", (json_int_t)f->packages, "truncated",
+	    (int)f->truncated, "collected_at", (json_int_t)f->at)) == NULL ||
+	    json_object_update(o, x) != 0) {
+		json_decref(x);
+		goto nomem;
+	}
+	json_decref(x);
+	if (f->n_set > 0 || d->packages_truncated) {
+		if ((p = json_array()) == NULL)
+			goto nomem;
+		for (i = 0; i < f->n_set; i++)
+			json_array_append_new(p, json_pack("{s:s, s:s, s:s}",
+			    "name", f->set[i]->name, "arch", f->set[i]->arch,
+			    "version", f->set[i]->version));
+		json_object_set_new(o, "package_list", p);
+		json_object_set_new(o, "package_list_truncated",
+		    json_boolean(d->packages_truncated));
+	}
+	return o;
+nomem:
+	json_decref(o);
+	return NULL;
+}
+
+json_t *
+view_endpoint(Arbor__EndpointDetail *d)
+{
+	const Arbor__EndpointRecord	*rec = d->record;
+	Arbor__EndpointInfo		**v;
+	json_t				*rows, *inv, *hist;
+	size_t				 i;
+	int				 locked = 0;
+
+	if ((v = calloc(d->n_rows + 1, sizeof(*v))) == NULL)
 		return NULL;
-	for (i = 0; i < er->n_endpoints; i++)
-		if (strcmp(er->endpoints[i]->endpoint_id, id) == 0)
-			v[n++] = er->endpoints[i];
-	if (n == 0) {
-		free(v);
-		return json_null();	/* no such endpoint */
+	for (i = 0; i < d->n_rows; i++) {
+		v[i] = d->rows[i];
+		locked |= v[i]->locked;
 	}
-	view_endpoints_sort(v, n);
-	e = v[0];
-	rows = view_endpoints(v, e->policy_id[0] != '\0' ? n : 0);
+	view_endpoints_sort(v, d->n_rows);
+	rows = view_endpoints(v, d->n_rows);
 	free(v);
-	for (i = 0; qr != NULL && i < qr->n_matches + qr->n_unknown; i++) {
-		const Arbor__QueryHit *h = i < qr->n_matches ?
-		    qr->matches[i] : qr->unknown[i - qr->n_matches];
-
-		if (strcmp(h->endpoint_id, id) != 0)
-			continue;
-		g = json_array();
-		for (j = 0; g != NULL && j < h->n_groups; j++)
-			json_array_append_new(g, json_string(h->groups[j]));
-		json_decref(inv);
-		inv = view_hit(h, g);
-		break;
-	}
-	doc = json_pack("{s:s, s:s, s:I, s:s, s:b, s:s, s:b, s:o?, s:o}",
-	    "endpoint_id", e->endpoint_id, "hostname", e->hostname,
-	    "last_contact", (json_int_t)e->last_contact, "relay", e->relay,
-	    "revoked", (int)e->revoked, "revoked_reason", e->revoked_reason,
-	    "locked", (int)e->locked, "policies", rows, "inventory", inv);
-	return doc;
+	inv = view_inventory(d);
+	hist = view_history(rec);
+	/* The host name its facts say, once it sent them (as rows have). */
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:s, s:o, s:b, "
+	    "s:s, s:b, s:o?, s:o?, s:o?}", "endpoint_id", d->endpoint_id,
+	    "hostname", rec->inventory != NULL &&
+	    rec->inventory->hostname[0] != '\0' ? rec->inventory->hostname :
+	    rec->hostname, "enrolled_hostname", rec->hostname,
+	    "enrolled_at", (json_int_t)rec->enrolled_at,
+	    "last_contact", (json_int_t)rec->last_contact, "relay", rec->relay,
+	    "via", view_strings(rec->via, rec->n_via),
+	    "token_id", rec->token_id,
+	    "token_groups", view_strings(rec->groups, rec->n_groups),
+	    "revoked", (int)rec->revoked, "revoked_reason",
+	    rec->revoked_reason, "locked", locked, "policies", rows,
+	    "history", hist, "inventory", inv);
 }
 
 /* -------------------------------------------------------- exposure */
@@ -741,17 +823,6 @@ view_target_text(const Arbor__Baseline *b, char *out, size_t size)
 		    b->target_props[i]);
 	if (out[0] == '\0')
 		snprintf(out, size, "all");
-}
-
-static json_t *
-view_strings(char **v, size_t n)
-{
-	json_t	*a = json_array();
-	size_t	 i;
-
-	for (i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a ? a : json_array();
 }
 
 json_t *

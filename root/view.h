@@ -90,13 +90,10 @@ json_t	*view_query(const Arbor__QueryReply *qr, int hits);
 /* arborctl unmanaged --json. */
 json_t	*view_unmanaged(const Arbor__UnmanagedReply *ur);
 /*
- * arborctl endpoint show ID --json: endpoint id's rows of er (every
- * policy it reported on; er sorted in place) and its inventory's hit in
- * qr (a query that targets it; NULL allowed).  JSON null when er holds no
- * row for id.
+ * arborctl endpoint show ID --json and GET /api/v1/endpoints/ID: the
+ * detail d (its rows sorted in place): record, rows, history, inventory.
  */
-json_t	*view_endpoint(const char *id, Arbor__EndpointsReply *er,
-	    const Arbor__QueryReply *qr);
+json_t	*view_endpoint(Arbor__EndpointDetail *d);
 /*
  * arborctl exposure [CVE] --json: per CVE a current policy of cr names
  * (only that one, unless NULL), the endpoints of er (every endpoint's

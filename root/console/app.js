@@ -374,11 +374,12 @@ async function failures(page) {
 }
 
 async function endpoint(page, id) {
-	/* arborctl endpoint show ID --json: its rows, its inventory's summary. */
+	/* arborctl endpoint show ID --json: rows, history, inventory. */
 	const e = await api("/api/v1/endpoints/" + encodeURIComponent(id));
 	const list = e.policies || [];
 	const inv = e.inventory || {};
-	const via = list.length ? list[0].via || [] : [];
+	const via = e.via || [];
+	const hist = e.history || [];
 	page.append(el("h1", {}, "Endpoint " + (e.hostname || id)),
 		el("dl", { class: "kv", "data-endpoint-id": e.endpoint_id },
 			el("dt", {}, "id"), el("dd", { class: "mono" }, e.endpoint_id),
@@ -395,8 +396,39 @@ async function endpoint(page, id) {
 				el("dd", {}, e.revoked_reason || "yes")] : ""),
 		el("h2", {}, "Policies"),
 		list.length ? endpointRows(list, true) : el("p",
-			{ class: "muted" }, "No policy has reached it yet."));
+			{ class: "muted" }, "No policy has reached it yet."),
+		el("h2", {}, "History"),
+		hist.length ? table(["when", "policy", "version", "state", "exit#"],
+			hist.slice().reverse(), (h) => el("tr", { "data-history":
+				h.policy_id + "/" + h.at, "data-state": h.state,
+				"data-exit": h.exit_code },
+				el("td", { title: when(h.at) }, ago(h.at)),
+				el("td", {}, h.policy_id), num(h.version),
+				el("td", {}, stateTag(h.state, h.exit_code)),
+				num(h.exit_code))) : el("p", { class: "muted" },
+			"No state change taken yet."),
+		el("h2", {}, "Inventory"),
+		inv.kernel !== undefined ? el("dl", { class: "kv",
+			"data-inventory": e.endpoint_id },
+			el("dt", {}, "kernel"), el("dd", { class: "mono" }, inv.kernel),
+			el("dt", {}, "cpu"), el("dd", {}, inv.cpus + " \u00d7 " +
+				(inv.cpu_model || "?")),
+			el("dt", {}, "memory"), el("dd", {}, mib(inv.mem_bytes)),
+			el("dt", {}, "packages"), el("dd", {}, String(inv.packages)),
+			el("dt", {}, "booted"), el("dd", {}, when(inv.boot_time) +
+				" (up " + Math.round(inv.uptime_s / 3600) + " h)"),
+			el("dt", {}, "addresses"), el("dd", { class: "mono" },
+				(inv.addresses || []).join(", ")),
+			(inv.mounts || []).flatMap((m) => [el("dt", {}, "disk " + m.path),
+				el("dd", {}, mib(m.avail) + " free of " + mib(m.size) +
+					" (" + m.fstype + ")")])) : el("p", { class: "muted" },
+			"No full inventory yet."));
 	return 5000;
+}
+
+/* Bytes in MiB, as the endpoint page shows memory and disks. */
+function mib(n) {
+	return (n / 1048576).toFixed(0) + " MiB";
 }
 
 async function search(page, params) {

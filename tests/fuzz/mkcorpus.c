@@ -126,6 +126,62 @@ sel(int which, const char *name, const uint8_t *enc, size_t len)
 	free(buf);
 }
 
+/* One endpoint's detail: the request, and a reply with a row each. */
+static void
+detail(void)
+{
+	static char		*via[] = { "relay-eu-1" };
+	Arbor__Envelope		 e = ARBOR__ENVELOPE__INIT;
+	Arbor__GetEndpoint	 ge = ARBOR__GET_ENDPOINT__INIT;
+	Arbor__EndpointDetail	 d = ARBOR__ENDPOINT_DETAIL__INIT;
+	Arbor__EndpointRecord	 rec = ARBOR__ENDPOINT_RECORD__INIT;
+	Arbor__EndpointInfo	 row = ARBOR__ENDPOINT_INFO__INIT, *rowp = &row;
+	Arbor__HistoryEntry	 he = ARBOR__HISTORY_ENTRY__INIT, *hep = &he;
+	Arbor__InventoryDelta	 inv = ARBOR__INVENTORY_DELTA__INIT;
+	Arbor__Mount		 m = ARBOR__MOUNT__INIT, *mp = &m;
+	static uint8_t		 digest[32], pub[32];
+
+	e.body_case = ARBOR__ENVELOPE__BODY_GET_ENDPOINT;
+	ge.endpoint_id = "0123456789abcdef0123456789abcdef";
+	ge.packages = 1;
+	e.get_endpoint = &ge;
+	env("get_endpoint", &e);
+
+	rec.pubkey = bin(pub, sizeof(pub));
+	rec.hostname = "web-01";
+	rec.via = via;
+	rec.n_via = 1;
+	he.policy_id = "demo-openssl";
+	he.version = 1;
+	he.state = ARB_ST_FIXED;
+	he.at = 1700000100;
+	rec.history = &hep;
+	rec.n_history = 1;
+	row.endpoint_id = ge.endpoint_id;
+	row.hostname = "web-01";
+	row.policy_id = "demo-openssl";
+	row.state = ARB_ST_FIXED;
+	row.detail = "exit 0";
+	inv.full = 1;
+	inv.digest = bin(digest, sizeof(digest));
+	inv.kernel = "6.1.0-18-amd64";
+	inv.cpus = 2;
+	inv.mem_bytes = 4294967296ULL;
+	m.path = "/";
+	m.fstype = "ext4";
+	m.size = 1 << 30;
+	inv.mounts = &mp;
+	inv.n_mounts = 1;
+	d.endpoint_id = ge.endpoint_id;
+	d.record = &rec;
+	d.rows = &rowp;
+	d.n_rows = 1;
+	d.inventory = &inv;
+	e.body_case = ARBOR__ENVELOPE__BODY_ENDPOINT_DETAIL;
+	e.endpoint_detail = &d;
+	env("endpoint_detail", &e);
+}
+
 static void
 reports(void)
 {
@@ -138,6 +194,7 @@ reports(void)
 	Arbor__ReportEntry	 ent = ARBOR__REPORT_ENTRY__INIT;
 	Arbor__EndpointRecord	 ep = ARBOR__ENDPOINT_RECORD__INIT;
 	Arbor__RelayInfo	 ri = ARBOR__RELAY_INFO__INIT;
+	Arbor__HistoryEntry	 he[2], *hep[2];
 	uint8_t			*rbuf, *buf;
 	size_t			 rlen, len;
 
@@ -193,6 +250,23 @@ reports(void)
 		exit(1);
 	sel(3, "eprec", buf, len);
 	free(buf);
+	/* With its history: running, then fixed. */
+	for (len = 0; len < 2; len++) {
+		arbor__history_entry__init(&he[len]);
+		he[len].policy_id = "demo-openssl";
+		he[len].version = 1;
+		he[len].state = len ? ARB_ST_FIXED : ARB_ST_RUNNING;
+		he[len].at = 1700000050 + (int64_t)len;
+		hep[len] = &he[len];
+	}
+	ep.history = hep;
+	ep.n_history = 2;
+	if (arb_wire_encode_eprec(&ep, &buf, &len) != 0)
+		exit(1);
+	sel(3, "eprec-history", buf, len);
+	free(buf);
+	ep.history = NULL;
+	ep.n_history = 0;
 
 	ri.node_id = "relay-eu-1";
 	ri.parent = "tcp://root.example:7400";
@@ -597,6 +671,8 @@ main(int argc, char *argv[])
 	erv.reason = "laptop stolen";
 	e.endpoint_revoke = &erv;
 	env("endpoint_revoke", &e);
+
+	detail();
 
 	locks();
 

@@ -20,7 +20,8 @@ import urllib.request
 
 from arbortest import BIN, Net, run, wait_until, Failure, SCALE, free_port, \
     http_request
-from test_reports import TOKEN, counts, fixture, publish_openssl, status
+from test_reports import TOKEN, INSTALL, counts, fixture, publish_openssl, \
+    status
 
 
 def call(url, method="GET", headers=None, data=None, ctx=None):
@@ -150,6 +151,33 @@ def no_ms(doc):
     return doc
 
 
+# The order an action's states come in, as the root accepts them.
+LIFECYCLE = ["applicable", "downloading", "waiting", "running", "fixed",
+             "failed"]
+
+
+def detail_ok(doc):
+    """An endpoint's detail: its history holds the states the root took
+    for its policy (a relay forwards only the newest of those it holds),
+    in order, ending in the state its row shows; its inventory's fields
+    are there."""
+    row = doc["policies"][0]
+    seen = [x["state"] for x in doc["history"]
+            if x["policy_id"] == row["policy_id"]]
+    if not seen or seen[-1] != row["state"] or \
+            row["state"] not in ("fixed", "failed") or \
+            any(x not in LIFECYCLE for x in seen) or \
+            [LIFECYCLE.index(x) for x in seen] != \
+            sorted(LIFECYCLE.index(x) for x in seen) or \
+            len(doc["history"]) > 32:
+        raise Failure("history: %r, row %r" % (doc["history"], row))
+    inv = doc["inventory"]
+    if not inv.get("kernel") or inv.get("mem_bytes", 0) <= 0 or \
+            inv.get("packages", 0) <= 0 or "package_list" in inv or \
+            not isinstance(inv.get("mounts"), list):
+        raise Failure("inventory: %r" % inv)
+
+
 def test_more_gets_equal_arborctl():
     """endpoints/ID, endpoints?group=, query, compliance, exposure and
     unmanaged answer what arborctl prints with --json."""
@@ -177,6 +205,18 @@ def test_more_gets_equal_arborctl():
             if doc["policies"][0]["policy_id"] != "demo-openssl" or \
                     doc["inventory"]["os"] == "":
                 raise Failure("endpoint show: %r" % doc)
+            detail_ok(doc)
+            pk = same(net, base + "/endpoints/" + e["endpoint_id"] +
+                      "?packages=1", "endpoint", "show", e["endpoint_id"],
+                      "--packages", headers=h)
+            names = [x["name"] for x in pk["inventory"]["package_list"]]
+            if "openssl" not in names or len(names) != \
+                    pk["inventory"]["packages"]:
+                raise Failure("endpoint show --packages: %r" % names)
+        text = net.ctl("endpoint", "show", e["endpoint_id"]).stdout
+        for word in ("history", "kernel", "demo-openssl", "memory"):
+            if word not in text:
+                raise Failure("endpoint show: no %s in %r" % (word, text))
         web = same(net, base + "/endpoints?group=web", "endpoints",
                    "--group", "web", headers=h)
         if len(web) != 2:
@@ -218,6 +258,34 @@ def test_more_gets_equal_arborctl():
                 raise Failure("%s: %d %r, want %d" % (path, got, doc, code))
         if not root.running():
             raise Failure("the root died")
+
+
+def test_endpoint_history():
+    """An agent straight below the root: each state it reports reaches
+    the root, and the endpoint's history holds them in order."""
+    with Net("api-history") as net:
+        url = "http://127.0.0.1:%d" % free_port()
+        root = net.root(enroll_token=TOKEN, api_listen=url)
+        net.agent([root], facts_root=fixture(
+            net, "debian12-old-openssl"), enroll_token=TOKEN,
+            report_delay="20ms")
+        wait_until(lambda: ctl_json(net, "query", "true")["matched"] == 1,
+                   30, "the inventory at the root")
+        # An action that takes a second: its running state is sent first.
+        publish_openssl(net, action="sleep 1\n" + INSTALL)
+        wait_until(lambda: counts(net, "demo-openssl").get("fixed") == 1,
+                   30, "the agent to report fixed")
+        eid = ctl_json(net, "endpoints")[0]["endpoint_id"]
+        doc = same(net, url + "/api/v1/endpoints/" + eid, "endpoint",
+                   "show", eid)
+        detail_ok(doc)
+        seen = [x["state"] for x in doc["history"]]
+        if "running" not in seen or seen[-1] != "fixed":
+            raise Failure("history: %r, want running before fixed" % seen)
+        print("history: %s" % " -> ".join(seen))
+        code, _ = get(url + "/api/v1/endpoints/" + "0" * 32)
+        if code != 404:
+            raise Failure("unknown id: %d" % code)
 
 
 def unauthorized(url, headers=None, method="GET", why=None):
@@ -518,6 +586,7 @@ def test_loopback_only():
 
 if __name__ == "__main__":
     run([test_gets_equal_arborctl, test_more_gets_equal_arborctl,
+         test_endpoint_history,
          test_tokens_roles_actions,
          test_pause_via_api, test_https, test_hostile_http,
          test_loopback_only])

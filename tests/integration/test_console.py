@@ -339,6 +339,15 @@ def test_console():
                  endpoint_rows(c.rows("#page tr[data-row]")),
                  ctl_rows(ctl_json(net, "endpoint", "show", eid)
                           ["policies"]))
+            same("history of " + eid,
+                 sorted((r["history"], r["state"], int(r["exit"]))
+                        for r in c.rows("#page tr[data-history]")),
+                 sorted((h["policy_id"] + "/" + str(h["at"]), h["state"],
+                         h["exit_code"]) for h in ctl_json(
+                             net, "endpoint", "show", eid)["history"]))
+            if not c.rows("#page tr[data-history]") or \
+                    not c.rows("#page [data-inventory]"):
+                raise Failure("endpoint page: no history or inventory")
             c.shot("endpoint")
 
             # Search by query: as arborctl query; a bad expression named.

@@ -1113,6 +1113,60 @@ test_token_bounds(void **state)
 	free(buf);
 }
 
+/* An endpoint record's history and an endpoint's detail are bounded. */
+static void
+test_history_bounds(void **state)
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT, *out;
+	Arbor__EndpointDetail	 d = ARBOR__ENDPOINT_DETAIL__INIT;
+	Arbor__EndpointRecord	 rec = ARBOR__ENDPOINT_RECORD__INIT, *rp;
+	Arbor__HistoryEntry	 he = ARBOR__HISTORY_ENTRY__INIT;
+	Arbor__HistoryEntry	*hv[ARB_HISTORY_MAX + 1];
+	uint8_t			 pub[32] = { 0 }, *buf;
+	size_t			 i, len;
+
+	(void)state;
+	he.policy_id = (char *)"demo-openssl";
+	he.state = 5;
+	for (i = 0; i <= ARB_HISTORY_MAX; i++)
+		hv[i] = &he;
+	rec.pubkey.data = pub;
+	rec.pubkey.len = sizeof(pub);
+	rec.history = hv;
+	rec.n_history = ARB_HISTORY_MAX;
+	assert_int_equal(arb_wire_encode_eprec(&rec, &buf, &len), 0);
+	assert_int_equal(arb_wire_decode_eprec(buf, len, &rp), 0);
+	assert_int_equal(rp->n_history, ARB_HISTORY_MAX);
+	assert_string_equal(rp->history[0]->policy_id, "demo-openssl");
+	arb_wire_free_eprec(rp);
+	free(buf);
+	rec.n_history = ARB_HISTORY_MAX + 1;		/* one too many */
+	assert_int_equal(arb_wire_encode_eprec(&rec, &buf, &len), 0);
+	assert_int_equal(arb_wire_decode_eprec(buf, len, &rp), ARB_EPROTO);
+	free(buf);
+
+	env.version = 1;
+	env.body_case = ARBOR__ENVELOPE__BODY_ENDPOINT_DETAIL;
+	env.endpoint_detail = &d;
+	d.endpoint_id = (char *)"0123456789abcdef";
+	d.record = &rec;
+	rec.n_history = ARB_HISTORY_MAX;
+	buf = pack_env(&env, &len);
+	assert_int_equal(arb_wire_decode(buf, len, &out), 0);
+	assert_int_equal(out->endpoint_detail->record->n_history,
+	    ARB_HISTORY_MAX);
+	arb_wire_free(out);
+	free(buf);
+	rec.n_history = ARB_HISTORY_MAX + 1;
+	assert_int_equal(decode_rv(&env), ARB_EPROTO);
+	rec.n_history = 0;
+	d.record = NULL;				/* no record */
+	assert_int_equal(decode_rv(&env), ARB_EPROTO);
+	d.record = &rec;
+	d.endpoint_id = (char *)"";			/* no id */
+	assert_int_equal(decode_rv(&env), ARB_EPROTO);
+}
+
 int
 main(void)
 {
@@ -1128,6 +1182,7 @@ main(void)
 		cmocka_unit_test(test_alloc_budget),
 		cmocka_unit_test(test_ack_many_refusals),
 		cmocka_unit_test(test_token_bounds),
+		cmocka_unit_test(test_history_bounds),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_signed_record),
 		cmocka_unit_test(test_error),

@@ -47,6 +47,8 @@
 /* HTTP API tokens one ApiTokenReply lists; audit records one AuditReply. */
 #define ARB_APITOKENS_MAX	1024
 #define ARB_AUDIT_REPLY_MAX	10000
+/* State changes an endpoint's record keeps (EndpointRecord.history). */
+#define ARB_HISTORY_MAX		32
 
 /*
  * Encode env (version is set to 1) into a malloc'd buffer *bufp of *lenp
