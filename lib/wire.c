@@ -482,12 +482,14 @@ wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *vp)
  * nor that they hold no NUL, and it hands back C strings, so a name "a\0b"
  * would silently read as "a".  Walk the encoding with the message's
  * descriptor and check every tag, and every string field at every level,
- * in place.  Unknown fields are skipped.  The schema is not recursive;
- * depth is capped all the same.
+ * in place.  Unknown fields are skipped, and counted in *unknown (NULL:
+ * not counted): protobuf-c keeps each, and its cost is not in proportion
+ * to its bytes.  The schema is not recursive; depth is capped all the
+ * same.
  */
 static int
 wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
-    int depth)
+    int depth, size_t *unknown)
 {
 	const ProtobufCFieldDescriptor	*f;
 	const uint8_t			*end = p + len;
@@ -504,6 +506,10 @@ wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
 		if (wire_varint(&p, end, &tag) != 0 || (tag >> 3) == 0 ||
 		    (tag >> 3) > 0x1fffffff)
 			return ARB_EPROTO;
+		f = protobuf_c_message_descriptor_get_field(d,
+		    (unsigned)(tag >> 3));
+		if (f == NULL && unknown != NULL)
+			(*unknown)++;
 		switch (tag & 7) {
 		case 0:
 			if (wire_varint(&p, end, &n) != 0)
@@ -523,14 +529,12 @@ wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
 			if (wire_varint(&p, end, &n) != 0 ||
 			    n > (uint64_t)(end - p))
 				return ARB_EPROTO;
-			f = protobuf_c_message_descriptor_get_field(d,
-			    (unsigned)(tag >> 3));
 			if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
 			    wire_check_utf8(p, (size_t)n) != 0)
 				return ARB_EPROTO;
 			if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
 			    wire_scan(f->descriptor, p, (size_t)n,
-			    depth + 1) != 0)
+			    depth + 1, unknown) != 0)
 				return ARB_EPROTO;
 			p += n;
 			break;
@@ -935,7 +939,7 @@ wire_pack(const ProtobufCMessage *m, size_t max, uint8_t **bufp,
 	if ((buf = malloc(n > 0 ? n : 1)) == NULL)
 		return -ENOMEM;
 	if (protobuf_c_message_pack(m, buf) != n ||
-	    wire_scan(m->descriptor, buf, n, 0) != 0) {
+	    wire_scan(m->descriptor, buf, n, 0, NULL) != 0) {
 		free(buf);
 		return ARB_EPROTO;
 	}
@@ -989,14 +993,21 @@ wire_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
 	struct wire_budget	 b;
 	ProtobufCAllocator	 a;
 	ProtobufCMessage	*m;
+	size_t			 unknown = 0;
 
 	if (len > max)
 		return ARB_ETOOBIG;
 	if (buf == NULL || len == 0)
 		return ARB_EPROTO;
-	if (wire_scan(d, buf, len, 0) != 0)
+	if (wire_scan(d, buf, len, 0, &unknown) != 0)
 		return ARB_EPROTO;
-	b.left = WIRE_ALLOC_FACTOR * len + WIRE_ALLOC_SLACK;
+	/*
+	 * A field this node does not know (a newer peer's) costs protobuf-c
+	 * an entry and a copy: budgeted apart, so that a message that decodes
+	 * also decodes once packed again without its repeated scalars.
+	 */
+	b.left = WIRE_ALLOC_FACTOR * len + WIRE_ALLOC_SLACK +
+	    unknown * (sizeof(ProtobufCMessageUnknownField) + 16);
 	b.refused = 0;
 	a.alloc = wire_alloc;
 	a.free = wire_free;
@@ -1038,7 +1049,7 @@ arb_wire_pack(const Arbor__Envelope *env, uint8_t *buf, size_t len)
 	    protobuf_c_message_get_packed_size(&e.base) != len)
 		return ARB_ETOOBIG;
 	if (protobuf_c_message_pack(&e.base, buf) != len ||
-	    wire_scan(e.base.descriptor, buf, len, 0) != 0)
+	    wire_scan(e.base.descriptor, buf, len, 0, NULL) != 0)
 		return ARB_EPROTO;
 	return 0;
 }
