@@ -62,6 +62,7 @@ struct arb_link {
 	uint64_t		 gen;		/* bumps at each parent switch */
 	int			 connected;	/* cli has had a connection */
 	int			 sub_ups;	/* connections of sub so far */
+	int			 asked;		/* a request sent on this parent */
 	uv_timer_t		*conn_timer;	/* no connection in time: next */
 	int			 ncalls;	/* requests in flight */
 	int			 closing;
@@ -176,21 +177,22 @@ link_cli_up(void *arg)
 }
 
 /*
- * The SUB socket has a connection.  The first one at start follows the
- * poll that the start makes anyway; a new one after it lost one means
- * notifications sent meanwhile are lost, so the listener asks again
- * (after a random delay, so that thousands of children whose parent came
- * back do not all ask in the same millisecond).  So does the first one
- * after a change of parent: the poll the change made may have found a
- * parent that had just started and had no head yet, and told nothing of
- * it, its notification gone before this connection was up.
+ * The SUB socket has a connection.  Notifications sent before it was up
+ * are lost, so unless nothing has been asked of this parent yet (the
+ * poll the start makes comes after), the listener asks again, after a
+ * random delay, so that thousands of children whose parent came back do
+ * not all ask in the same millisecond.  That covers a connection that
+ * came back, the first one after a change of parent, and the first one
+ * at start when it came up only after the start's poll was sent: the
+ * answer may predate a push whose notification this connection missed
+ * (a parent that was not listening yet, a redial after a refusal).
  */
 static void
 link_sub_up(void *arg)
 {
 	struct arb_link *l = arg;
 
-	if ((++l->sub_ups > 1 || l->gen > 1) && l->ls.on_connect)
+	if ((++l->sub_ups > 1 || l->gen > 1 || l->asked) && l->ls.on_connect)
 		l->ls.on_connect(l->ls.arg);
 }
 
@@ -238,6 +240,7 @@ link_connect(struct arb_link *l, size_t from)
 	l->gen++;
 	l->connected = 0;
 	l->sub_ups = 0;
+	l->asked = 0;
 	l->cur = from % up->nparents;
 	if ((rv = arb_cli_dial(l->c.net, up->parents[l->cur].svc, 0,
 	    &l->cli)) != 0)
@@ -615,6 +618,7 @@ arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
 		return rv;
 	}
 	l->ncalls++;
+	l->asked = 1;
 	return 0;
 }
 

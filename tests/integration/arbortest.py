@@ -12,12 +12,14 @@ import http.client
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -431,6 +433,120 @@ class Net:
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=timeout * SCALE, text=True)
         return p.returncode, p.stdout.strip()
+
+
+class DelayProxy:
+    """TCP proxies on 127.0.0.1 in front of (host, port) targets: every
+    chunk read is written to the other side delay seconds later, in order
+    (with first_only, only each direction's first chunk of a connection:
+    a slow handshake on a near path), listening on the ports given or on
+    ports of the kernel's choosing.  Threads only; close() stops every
+    socket and thread it made."""
+
+    def __init__(self, targets, delay, first_only=False, ports=None):
+        self.delay, self.first_only = delay, first_only
+        self.stopping = False
+        self.socks = []
+        self.threads = []
+        self.lock = threading.Lock()
+        self.ports = []
+        for target in targets:
+            ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            ls.bind(("127.0.0.1", ports[len(self.ports)] if ports else 0))
+            ls.listen(64)
+            self.socks.append(ls)
+            self.ports.append(ls.getsockname()[1])
+            self._thread(self._accept, ls, target)
+
+    def _thread(self, fn, *args):
+        t = threading.Thread(target=fn, args=args, daemon=True)
+        with self.lock:
+            self.threads.append(t)
+        t.start()
+
+    def _keep(self, s):
+        with self.lock:
+            self.socks.append(s)
+
+    def _accept(self, ls, target):
+        while not self.stopping:
+            r, _, _ = select.select([ls], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(target, timeout=2)
+            except OSError:
+                c.close()
+                continue
+            self._keep(c)
+            self._keep(u)
+            self._thread(self._pump, c, u)
+            self._thread(self._pump, u, c)
+
+    def _pump(self, src, dst):
+        """Read from src; write each chunk to dst DELAY after it came."""
+        queue, cv = [], threading.Condition()
+        done, seen = [], []
+
+        def writer():
+            while True:
+                with cv:
+                    while not queue and not done:
+                        cv.wait(0.1)
+                        if self.stopping:
+                            return
+                    if not queue:
+                        break
+                    due, data = queue.pop(0)
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                try:
+                    dst.sendall(data)
+                except OSError:
+                    return
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+        self._thread(writer)
+        while not self.stopping:
+            try:
+                r, _, _ = select.select([src], [], [], 0.1)
+                if not r:
+                    continue
+                data = src.recv(65536)
+            except (OSError, ValueError):
+                data = b""
+            with cv:
+                if not data:
+                    done.append(1)
+                    cv.notify()
+                    return
+                late = self.delay
+                if self.first_only and seen:
+                    late = 0
+                seen.append(1)
+                queue.append((time.monotonic() + late, data))
+                cv.notify()
+
+    def close(self):
+        self.stopping = True
+        with self.lock:
+            socks, threads = list(self.socks), list(self.threads)
+        for s in socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        for t in threads:
+            t.join(5)
 
 
 def run(tests):

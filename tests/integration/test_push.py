@@ -1,12 +1,14 @@
 """`arborctl push`: every relay holds the blob before it rebroadcasts the
 urgent head, and agents whose next poll is ten minutes away have it within
 seconds; an agent that was off during the push, and one whose relay was
-down, get it at their next poll."""
+down, get it at their next poll; an agent whose subscription came up only
+after its first poll was answered (a push sent in between is lost to it)
+asks again once it is up."""
 
 import os
 import re
 
-from arbortest import Net, run, wait_until, Failure
+from arbortest import DelayProxy, Net, free_port, run, wait_until, Failure
 
 MIB = 1024 * 1024
 
@@ -135,6 +137,36 @@ def test_push_to_nodes_that_were_off():
         x.wait_log(r"head seq %d: " % seq)
 
 
+def test_push_before_subscribed():
+    """The agent's first poll is answered while its subscription is not
+    up yet (its relay's pub port is reached through a proxy this test
+    starts later); a push in that gap is lost to it, so the subscription's
+    coming up must make it ask again: its next poll is ten minutes away."""
+    with Net("push-sub") as net:
+        root = net.root()
+        relay = net.relay([root])
+        net.publish("p", 1, {"a.bin": os.urandom(4096)})
+        relay.wait_log(r"relay: head seq 1: ")
+        port = free_port()
+        a = net.agent(["%s tcp://127.0.0.1:%d" % (relay.svc, port)],
+                      poll_interval="10m", poll_jitter="1s")
+        a.wait_log(r"agent: head seq 1: ")
+        sha2 = net.publish("p", 2, {"a.bin": os.urandom(4096)})["a.bin"]
+        seq = int(re.search(r"head seq (\d+)",
+                            net.ctl("push", "p").stdout).group(1))
+        relay.wait_log(r"notified children: seq %d urgent p" % seq)
+        if a.has_log(r"agent: head seq %d: " % seq):
+            raise Failure("the agent took the push with no subscription")
+        proxy = DelayProxy([("127.0.0.1", int(relay.pub.rsplit(":", 1)[1]))],
+                           0, ports=[port])
+        try:
+            wait_until(lambda: a.has_blob(sha2), 10,
+                       "the agent to ask again once subscribed and hold v2")
+        finally:
+            a.stop()
+            proxy.close()
+
+
 if __name__ == "__main__":
     run([test_push_reaches_agents_before_their_poll,
-         test_push_to_nodes_that_were_off])
+         test_push_to_nodes_that_were_off, test_push_before_subscribed])
