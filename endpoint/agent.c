@@ -77,17 +77,69 @@ agent_stop_in(struct agent *a)
 }
 
 static void
-agent_stop(uv_signal_t *s, int signum)
+agent_stop_now(struct agent *a)
 {
-	struct agent *a = s->data;
-
-	log_info("agent: signal %d: stopping", signum);
 	arb_net_exiting(a->net);
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	agent_stop_in(a);
 	arb_net_free(a->net);
 	a->net = NULL;
+}
+
+/* How long the stop waits for an action: to its timeout and past it. */
+#define AGENT_DRAIN_SLACK_S	30
+
+/*
+ * SIGTERM or SIGINT.  With no action running the agent stops.  With one,
+ * it neither kills it nor leaves it behind: it starts nothing new, lets
+ * the action end (its timeout still holds), takes its result as always
+ * (committed, its report in the outbox), and stops then (agent_drained).
+ * The service manager is told how long that may take.  A second signal
+ * stops at once, killing the action; what it had done is judged at the
+ * next start as after any interrupted action.
+ */
+static void
+agent_stop(uv_signal_t *s, int signum)
+{
+	struct agent		*a = s->data;
+	struct arb_action_ident	 id;
+	int64_t			 left;
+	char			 when[32];
+
+	if (a->draining) {
+		log_warnx("agent: signal %d again: stopping now; the action of "
+		    "policy %s is killed", signum, a->action_id);
+		agent_stop_now(a);
+		return;
+	}
+	if (a->action == NULL || a->env != NULL) {
+		log_info("agent: signal %d: stopping", signum);
+		arb_notify_stopping(a->notify, 0);
+		agent_stop_now(a);
+		return;
+	}
+	a->draining = 1;
+	arb_action_ident(a->action, &id);
+	left = id.deadline - (int64_t)time(NULL);
+	if (left < 0)
+		left = 0;
+	agent_when_str(id.deadline, when, sizeof(when));
+	log_info("agent: signal %d: stopping once the action of policy %s "
+	    "ends (its timeout is at %s); signal again to stop at once",
+	    signum, a->action_id, when);
+	arb_notify_stopping(a->notify,
+	    (uint64_t)(left + AGENT_DRAIN_SLACK_S) * 1000000u);
+}
+
+/* The action a stop waited for has ended and its result is taken. */
+void
+agent_drained(struct agent *a)
+{
+	if (!a->draining || a->stopping || a->action != NULL)
+		return;
+	log_info("agent: the action has ended: stopping");
+	agent_stop_now(a);
 }
 
 /* Print the value of conf->eval against this endpoint's facts. */
@@ -364,7 +416,9 @@ agent_run(struct agent *a)
 	struct arb_notify	*n;
 
 	(void)arb_notify_start(a->loop, &n);
+	a->notify = n;
 	uv_run(a->loop, UV_RUN_DEFAULT);
+	a->notify = NULL;
 	arb_notify_free(n);
 }
 

@@ -208,6 +208,8 @@ struct agent {
 	uint64_t		 resent_ms;	/* last resend for no receipt */
 	int			 inventory_next; /* the next report carries it */
 	int			 stopping;
+	int			 draining;	/* stops once the action ends */
+	struct arb_notify	*notify;	/* the service manager's */
 	uint64_t		 stale_logged;	/* head seq said expired */
 	char			*staging;
 	char			*cgroup;	/* actions' parent, or NULL */
@@ -244,6 +246,7 @@ struct agent	*agent_new_in(const struct agent_conf *,
 		    const struct agent_env *, int index, const char *data_dir,
 		    const char *node_id);
 void		 agent_stop_in(struct agent *);
+void		 agent_drained(struct agent *);
 void		 agent_run(struct agent *);
 void		 agent_free(struct agent *);
 int		 agent_eval(const struct agent_conf *);

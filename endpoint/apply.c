@@ -464,6 +464,7 @@ action_done(const struct arb_action_result *res, void *arg)
 	if (a->stopping || pstate_load(a, run->id, &st) != 0 ||
 	    memcmp(st.sha, run->sha, ARB_SHA256_LEN) != 0) {
 		free(run);
+		agent_drained(a);
 		return;		/* a newer version took its place */
 	}
 	if (run->rollback) {
@@ -524,6 +525,7 @@ next:
 		arb_wire_free_policy(p);
 	free(run);
 	agent_apply(a);
+	agent_drained(a);
 }
 
 /*
@@ -1102,7 +1104,7 @@ agent_apply(struct agent *a)
 	const Arbor__Head	*head;
 	size_t			 i;
 
-	if (a->stopping || a->prev_wait ||
+	if (a->stopping || a->draining || a->prev_wait ||
 	    (head = arb_sync_head(a->sync)) == NULL)
 		return;
 	if (head->expires_at <= (int64_t)time(NULL) &&

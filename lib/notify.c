@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ struct arb_notify {
 	uv_timer_t		 watchdog;
 	int			 fd;
 	int			 timer;		/* watchdog initialised */
+	int			 stopping;	/* STOPPING=1 sent */
 	struct sockaddr_un	 sun;
 	socklen_t		 sunlen;
 };
@@ -141,6 +143,23 @@ arb_notify_start(uv_loop_t *loop, struct arb_notify **np)
 	return 0;
 }
 
+void
+arb_notify_stopping(struct arb_notify *n, uint64_t extend_usec)
+{
+	char	msg[64];
+
+	if (n == NULL)
+		return;
+	if (!n->stopping)
+		notify_send(n, "STOPPING=1");
+	n->stopping = 1;
+	if (extend_usec > 0) {
+		snprintf(msg, sizeof(msg), "EXTEND_TIMEOUT_USEC=%llu",
+		    (unsigned long long)extend_usec);
+		notify_send(n, msg);
+	}
+}
+
 static void
 notify_closed(uv_handle_t *h)
 {
@@ -152,7 +171,7 @@ arb_notify_free(struct arb_notify *n)
 {
 	if (n == NULL)
 		return;
-	notify_send(n, "STOPPING=1");
+	arb_notify_stopping(n, 0);
 	(void)close(n->fd);
 	if (n->timer)
 		uv_close((uv_handle_t *)&n->watchdog, notify_closed);

@@ -134,12 +134,19 @@ class Node:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout=30):
-        """SIGTERM, wait, SIGKILL if it does not go; returns the exit code."""
+        """SIGTERM, wait, SIGKILL if it does not go; returns the exit code.
+        An agent waits for a running action at SIGTERM: a second one after
+        a few seconds stops it at once."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
+                if self.kind == "agent":
+                    try:
+                        self.proc.wait(3 * SCALE)
+                    except subprocess.TimeoutExpired:
+                        self.proc.send_signal(signal.SIGTERM)
                 self.proc.wait(timeout * SCALE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()

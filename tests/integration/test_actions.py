@@ -1,15 +1,20 @@
 """What an action can do to the agent that runs it: edit its staged blobs
 (the blob store is untouched), escape into a session of its own (it is
 killed on timeout all the same), outlive a kill -9 of the agent (the agent
-restarted waits for it instead of starting it again).  And what the agent
+restarted waits for it instead of starting it again), be waited for by a
+SIGTERM to the agent alone (a systemd stop with KillMode=mixed: the agent
+takes its result and stops then; a second signal stops at once and kills
+it).  And what the agent
 leaves behind: no staging directories, no blobs that no current policy
 names."""
 
+import json
 import os
 import signal
+import socket
 import time
 
-from arbortest import Net, run, wait_until, Failure
+from arbortest import Net, run, wait_until, Failure, SCALE
 
 
 def facts(net, name):
@@ -198,11 +203,113 @@ def test_old_blobs_collected():
                 raise Failure("blob %s removed after restart" % s)
 
 
+def notify_socket(net):
+    """A unix datagram socket standing for systemd's NOTIFY_SOCKET."""
+    path = os.path.join(net.dir, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.setblocking(False)
+    return sock, path
+
+
+def notified(sock, got):
+    while True:
+        try:
+            got.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return got
+
+
+def test_sigterm_lets_action_end():
+    """systemd's KillMode=mixed sends SIGTERM to the agent alone: the
+    running action is neither killed nor left behind.  The agent starts
+    nothing more, says STOPPING=1 and how long it may take, lets the action
+    end, takes its result and stops; the next start reports it.  A second
+    SIGTERM stops at once and kills the action."""
+    with Net("act-drain") as net:
+        root = net.root(enroll_token="drain-token")
+        relay = net.relay([root], report_interval="200ms")
+        f = facts(net, "a")
+        sock, path = notify_socket(net)
+        agent = net.agent([relay], name="agent", facts_root=f,
+                          enroll_token="drain-token", report_delay="20ms",
+                          env={"NOTIFY_SOCKET": path})
+        got = []
+        try:
+            net.publish("long", 1, {},
+                        applicability='!file.exists("/done")',
+                        action='echo run >> "$ARBOR_FACTS_ROOT/runs"\n'
+                               'sleep 3\n'
+                               'touch "$ARBOR_FACTS_ROOT/done"\n',
+                        timeout=60)
+            wait_until(lambda: os.path.exists(os.path.join(f, "runs")), 20,
+                       "the action to start")
+            t0 = time.monotonic()
+            os.kill(agent.proc.pid, signal.SIGTERM)   # the agent alone
+            agent.wait_log(r"signal 15: stopping once the action of policy "
+                           r"long ends")
+            rc = agent.proc.wait(30 * SCALE)
+            took = time.monotonic() - t0
+            agent.proc = None
+            if rc != 0:
+                raise Failure("the agent exited %d" % rc)
+            if not os.path.exists(os.path.join(f, "done")):
+                raise Failure("the agent stopped before its action ended")
+            if not agent.has_log(r"policy long v1: fixed"):
+                raise Failure("the action's result was not taken")
+            if agent.has_log(r"killed by signal"):
+                raise Failure("the action was killed")
+            print("     SIGTERM during a 3 s action: agent stopped %.1f s "
+                  "later, the action done" % took)
+            msgs = notified(sock, got)
+            ext = [m for m in msgs if m.startswith("EXTEND_TIMEOUT_USEC=")]
+            if "STOPPING=1" not in msgs or len(ext) != 1:
+                raise Failure("notifications: %r" % msgs)
+            usec = int(ext[0].split("=", 1)[1])
+            if not 55e6 <= usec <= 91e6:
+                raise Failure("EXTEND_TIMEOUT_USEC %d: not the action's "
+                              "time left (~60 s) and the slack" % usec)
+
+            # The next start sends what the last one took.
+            agent.start()
+            wait_until(lambda: [r.get("state") for r in json.loads(
+                net.ctl("endpoints", "--policy", "long", "--json").stdout)]
+                == ["fixed"], 20, "the root to hold long fixed")
+            runs = read(os.path.join(f, "runs")).decode().split()
+            if runs != ["run"]:
+                raise Failure("the action ran %d times" % len(runs))
+
+            # A second signal does not wait.
+            net.publish("longer", 1, {},
+                        applicability='!file.exists("/done2")',
+                        action='echo $$ > "$ARBOR_FACTS_ROOT/pid"\n'
+                               'sleep 60\n'
+                               'touch "$ARBOR_FACTS_ROOT/done2"\n',
+                        timeout=120)
+            wait_until(lambda: os.path.exists(os.path.join(f, "pid")), 20,
+                       "the second action to start")
+            pid = int(read(os.path.join(f, "pid")))
+            os.kill(agent.proc.pid, signal.SIGTERM)
+            agent.wait_log(r"stopping once the action of policy longer")
+            if agent.proc.poll() is not None:
+                raise Failure("the agent did not wait for the action")
+            os.kill(agent.proc.pid, signal.SIGTERM)
+            agent.proc.wait(15 * SCALE)
+            agent.proc = None
+            agent.wait_log(r"signal 15 again: stopping now; the action of "
+                           r"policy longer is killed")
+            wait_until(lambda: not alive(pid), 10, "the action killed")
+            print("     a second SIGTERM: the agent stopped, its action killed")
+        finally:
+            sock.close()
+
+
 if __name__ == "__main__":
     run([test_staged_blob_edit_keeps_store,
          test_setsid_child_killed_on_timeout_cgroup,
          test_setsid_child_killed_on_timeout_fallback,
          test_restart_waits_for_running_action,
          test_restart_waits_for_running_action_fallback,
+         test_sigterm_lets_action_end,
          test_staging_removed,
          test_old_blobs_collected])

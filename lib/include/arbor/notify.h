@@ -8,6 +8,8 @@
 #ifndef ARBOR_NOTIFY_H
 #define ARBOR_NOTIFY_H
 
+#include <stdint.h>
+
 #include <uv.h>
 
 struct arb_notify;
@@ -22,7 +24,14 @@ struct arb_notify;
  */
 int	arb_notify_start(uv_loop_t *loop, struct arb_notify **np);
 /*
- * Send STOPPING=1, stop the watchdog and close the socket.  The memory
+ * Send STOPPING=1 (once, however often called), and, when extend_usec is
+ * not 0, EXTEND_TIMEOUT_USEC: a daemon that winds down for longer than
+ * the unit's stop timeout says how long, from now, it needs.  The
+ * watchdog runs on.  NULL is ignored.
+ */
+void	arb_notify_stopping(struct arb_notify *n, uint64_t extend_usec);
+/*
+ * Send STOPPING=1 unless sent already, stop the watchdog and close the socket.  The memory
  * goes when the timer's close completes: the caller runs the loop
  * afterwards, as it does to close its other handles.  NULL is ignored.
  */
