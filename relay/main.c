@@ -11,6 +11,7 @@
 
 #include "arbor/cmdline.h"
 #include "arbor/log.h"
+#include "arbor/mem.h"
 #include "relay.h"
 
 /*
@@ -55,6 +56,7 @@ main(int argc, char *argv[])
 	const char		*export_file = NULL;
 	int			 rv;
 
+	arb_mem_tune();
 	log_init(1, LOG_DAEMON);
 	relay_conf_init(&conf);
 	if (relay_take_opt(&argc, argv, "--import", &conf.import_dir) < 0 ||

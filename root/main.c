@@ -9,6 +9,7 @@
 
 #include "arbor/cmdline.h"
 #include "arbor/log.h"
+#include "arbor/mem.h"
 #include "root.h"
 
 int
@@ -19,6 +20,7 @@ main(int argc, char *argv[])
 	struct root		*root;
 	int			 rv;
 
+	arb_mem_tune();
 	log_init(1, LOG_DAEMON);
 	root_conf_init(&conf);
 	if ((rv = arb_cmdline_parse(&cl, argc, argv,
