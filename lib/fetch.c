@@ -264,21 +264,28 @@ rate_delay(struct arb_fetcher *fp, uint32_t len)
 /* The reply is the chunk the slot asked for, no more and no less? */
 static int
 chunk_check(const struct fetch *f, const struct fetch_slot *sl,
-    const Arbor__Chunk *c)
+    const Arbor__Chunk *c, size_t n)
 {
 	if (c->sha256.len != ARB_SHA256_LEN ||
 	    memcmp(c->sha256.data, f->sha, ARB_SHA256_LEN) != 0 ||
 	    c->offset != sl->off)
 		return ARB_EPROTO;
-	if (c->data.len > sl->len || c->total > f->size)
+	if (n > sl->len || c->total > f->size)
 		return ARB_ETOOLONG;	/* more than asked for: endless data */
-	if (c->data.len < sl->len)
+	if (n < sl->len)
 		return ARB_EPROTO;
 	return 0;
 }
 
+/*
+ * A chunk came.  Framed (raw set), the bytes are in the reply message:
+ * the one next in order is written and hashed from there, and only one
+ * that came before its turn is copied to wait for it.  Unframed, they
+ * are the Chunk's data, taken from the envelope.
+ */
 static void
-chunk_cb(int rv, Arbor__Envelope *env, void *arg)
+chunk_cb(int rv, Arbor__Envelope *env, const uint8_t *raw, size_t rawlen,
+    void *arg)
 {
 	struct fetch_slot	*sl = arg;
 	struct fetch		*f = sl->f;
@@ -293,15 +300,29 @@ chunk_cb(int rv, Arbor__Envelope *env, void *arg)
 			return;
 		f->inflight--;
 	}
-	if (rv != 0 || (rv = chunk_check(f, sl, env->chunk)) != 0)
+	if (rv != 0 || (rv = chunk_check(f, sl, env->chunk, raw != NULL ?
+	    rawlen : env->chunk->data.len)) != 0)
 		goto fail;
-	sl->data = env->chunk->data.data;	/* take the bytes */
-	env->chunk->data.data = NULL;
-	env->chunk->data.len = 0;
-	sl->done = 1;
 	if (f->failed) {
 		rv = f->failed;
 		goto fail;
+	}
+	if (raw != NULL && sl->off == f->written) {
+		sl->f = NULL;		/* the slot is free again */
+		if ((rv = fetch_write(f, raw, rawlen)) != 0)
+			goto fail;
+	} else if (raw != NULL) {
+		if ((sl->data = malloc(rawlen > 0 ? rawlen : 1)) == NULL) {
+			rv = -ENOMEM;
+			goto fail;
+		}
+		memcpy(sl->data, raw, rawlen);
+		sl->done = 1;
+	} else {
+		sl->data = env->chunk->data.data;	/* take the bytes */
+		env->chunk->data.data = NULL;
+		env->chunk->data.len = 0;
+		sl->done = 1;
 	}
 	if ((rv = fetch_flush(f)) != 0)
 		goto fail;
@@ -330,11 +351,12 @@ slot_send(struct fetch_slot *sl)
 	gc.sha256.len = ARB_SHA256_LEN;
 	gc.offset = sl->off;
 	gc.len = sl->len;
+	gc.framed = 1;
 	env.body_case = ARBOR__ENVELOPE__BODY_GET_CHUNK;
 	env.get_chunk = &gc;
 	/* inflight already counts this slot. */
-	if ((rv = arb_link_request(f->fp->c.link, &env,
-	    ARBOR__ENVELOPE__BODY_CHUNK, chunk_cb, sl)) != 0) {
+	if ((rv = arb_link_request_framed(f->fp->c.link, &env, chunk_cb,
+	    sl)) != 0) {
 		f->inflight--;
 		if (!f->failed)
 			f->failed = rv;

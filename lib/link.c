@@ -79,10 +79,28 @@ struct link_call {		/* one request in flight */
 	uint64_t			 gen;
 	Arbor__Envelope__BodyCase	 want;
 	arb_link_cb			 cb;
+	arb_link_framed_cb		 fcb;	/* or this, for a chunk */
 	void				*arg;
 };
 
 /* ------------------------------------------------------------- replies */
+
+/* What a decoded reply says: its body is want, an Error's code, or not. */
+static int
+reply_judge(Arbor__Envelope *env, Arbor__Envelope__BodyCase want,
+    Arbor__Envelope **envp)
+{
+	if (env->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
+		*envp = env;
+		return env->error->code < 0 ? env->error->code : ARB_EPROTO;
+	}
+	if (env->body_case != want) {
+		arb_wire_free(env);
+		return ARB_EPROTO;
+	}
+	*envp = env;
+	return 0;
+}
 
 int
 arb_reply_decode(const uint8_t *data, size_t len,
@@ -94,16 +112,20 @@ arb_reply_decode(const uint8_t *data, size_t len,
 	*envp = NULL;
 	if ((rv = arb_wire_decode(data, len, &env)) != 0)
 		return rv;
-	if (env->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
-		*envp = env;
-		return env->error->code < 0 ? env->error->code : ARB_EPROTO;
-	}
-	if (env->body_case != want) {
-		arb_wire_free(env);
-		return ARB_EPROTO;
-	}
-	*envp = env;
-	return 0;
+	return reply_judge(env, want, envp);
+}
+
+int
+arb_reply_decode_framed(const uint8_t *data, size_t len,
+    Arbor__Envelope **envp, const uint8_t **rawp, size_t *rawlenp)
+{
+	Arbor__Envelope	*env;
+	int		 rv;
+
+	*envp = NULL;
+	if ((rv = arb_wire_decode_framed(data, len, &env, rawp, rawlenp)) != 0)
+		return rv;
+	return reply_judge(env, ARBOR__ENVELOPE__BODY_CHUNK, envp);
 }
 
 int
@@ -567,9 +589,12 @@ link_call_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	struct link_call	*lc = arg;
 	struct arb_link		*l = lc->l;
 	Arbor__Envelope		*env = NULL;
+	const uint8_t		*raw = NULL;
+	size_t			 rawlen = 0;
 
-	if (rv == 0 && (rv = arb_reply_decode(data, len, lc->want,
-	    &env)) != 0) {
+	if (rv == 0 && (rv = lc->fcb != NULL ?
+	    arb_reply_decode_framed(data, len, &env, &raw, &rawlen) :
+	    arb_reply_decode(data, len, lc->want, &env)) != 0) {
 		if (env != NULL)
 			log_debug("%s: parent says: %s", l->c.kind,
 			    env->error->message);
@@ -580,7 +605,11 @@ link_call_cb(int rv, const uint8_t *data, size_t len, void *arg)
 	}
 	if (rv != 0)
 		link_failed(l, lc->gen, rv);
-	lc->cb(rv, env, lc->arg);
+	if (lc->fcb != NULL)
+		lc->fcb(rv, env, rv == 0 ? raw : NULL, rv == 0 ? rawlen : 0,
+		    lc->arg);
+	else
+		lc->cb(rv, env, lc->arg);
 	if (env)
 		arb_wire_free(env);
 	free(lc);
@@ -588,9 +617,10 @@ link_call_cb(int rv, const uint8_t *data, size_t len, void *arg)
 		link_destroy(l);
 }
 
-int
-arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
-    Arbor__Envelope__BodyCase want, arb_link_cb cb, void *arg)
+static int
+link_request(struct arb_link *l, const Arbor__Envelope *env,
+    Arbor__Envelope__BodyCase want, arb_link_cb cb, arb_link_framed_cb fcb,
+    void *arg)
 {
 	struct link_call	*lc;
 	uint8_t			*buf;
@@ -609,6 +639,7 @@ arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
 	lc->gen = l->gen;
 	lc->want = want;
 	lc->cb = cb;
+	lc->fcb = fcb;
 	lc->arg = arg;
 	rv = arb_cli_request(l->cli, buf, len, (int)l->c.up->timeout_ms,
 	    link_call_cb, lc);
@@ -620,6 +651,21 @@ arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
 	l->ncalls++;
 	l->asked = 1;
 	return 0;
+}
+
+int
+arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
+    Arbor__Envelope__BodyCase want, arb_link_cb cb, void *arg)
+{
+	return link_request(l, env, want, cb, NULL, arg);
+}
+
+int
+arb_link_request_framed(struct arb_link *l, const Arbor__Envelope *env,
+    arb_link_framed_cb cb, void *arg)
+{
+	return link_request(l, env, ARBOR__ENVELOPE__BODY_CHUNK, NULL, cb,
+	    arg);
 }
 
 /* ---------------------------------------------------------------- life */

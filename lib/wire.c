@@ -841,7 +841,8 @@ wire_check_envelope(const Arbor__Envelope *e)
 		if (wire_check_sha(&e->chunk->sha256) != 0)
 			return ARB_EPROTO;
 		/* More data than any chunk may hold: endless data. */
-		if (e->chunk->data.len > WIRE_CHUNK_MAX)
+		if (e->chunk->data.len > WIRE_CHUNK_MAX ||
+		    e->chunk->framed_len > WIRE_CHUNK_MAX)
 			return ARB_ETOOLONG;
 		return 0;
 	case ARBOR__ENVELOPE__BODY_NOTIFY:
@@ -1068,6 +1069,97 @@ arb_wire_decode(const uint8_t *buf, size_t len, Arbor__Envelope **envp)
 		return rv;
 	}
 	*envp = (Arbor__Envelope *)m;
+	return 0;
+}
+
+/* The framed envelope: no more than a chunk's few fields take. */
+#define WIRE_FRAMED_HDR_MAX	256
+
+static size_t
+wire_varint_len(size_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+size_t
+arb_wire_framed_size(Arbor__Envelope *env, size_t n)
+{
+	size_t h;
+
+	env->chunk->framed_len = (uint32_t)n;
+	h = arb_wire_size(env);
+	return 1 + wire_varint_len(h) + h + n;
+}
+
+int
+arb_wire_pack_framed(const Arbor__Envelope *env, const uint8_t *data,
+    size_t n, uint8_t *buf, size_t len)
+{
+	size_t	h, v, off;
+	int	rv;
+
+	if (env->body_case != ARBOR__ENVELOPE__BODY_CHUNK ||
+	    env->chunk->data.len != 0 || env->chunk->framed_len != n ||
+	    n > WIRE_CHUNK_MAX)
+		return ARB_EINVAL;
+	h = arb_wire_size(env);
+	if (h > WIRE_FRAMED_HDR_MAX || len != 1 + wire_varint_len(h) + h + n)
+		return ARB_ETOOBIG;
+	buf[0] = ARB_WIRE_FRAMED;
+	for (off = 1, v = h; v >= 0x80; v >>= 7)
+		buf[off++] = (uint8_t)(v | 0x80);
+	buf[off++] = (uint8_t)v;
+	if ((rv = arb_wire_pack(env, buf + off, h)) != 0)
+		return rv;
+	if (n > 0)
+		memcpy(buf + off + h, data, n);
+	return 0;
+}
+
+int
+arb_wire_decode_framed(const uint8_t *buf, size_t len,
+    Arbor__Envelope **envp, const uint8_t **rawp, size_t *rawlenp)
+{
+	Arbor__Envelope	*env;
+	size_t		 h = 0, off = 1;
+	unsigned	 shift = 0;
+	int		 rv;
+
+	*rawp = NULL;
+	*rawlenp = 0;
+	if (len == 0 || buf[0] != ARB_WIRE_FRAMED)
+		return arb_wire_decode(buf, len, envp);
+	*envp = NULL;
+	if (len > ARB_WIRE_MAX)
+		return ARB_ETOOBIG;
+	/* The length: two bytes hold any envelope short enough. */
+	for (;;) {
+		if (off >= len || shift > 7)
+			return ARB_EPROTO;
+		h |= (size_t)(buf[off] & 0x7f) << shift;
+		if ((buf[off++] & 0x80) == 0)
+			break;
+		shift += 7;
+	}
+	if (h == 0 || h > WIRE_FRAMED_HDR_MAX || h > len - off)
+		return ARB_EPROTO;
+	if ((rv = arb_wire_decode(buf + off, h, &env)) != 0)
+		return rv;
+	off += h;
+	if (env->body_case != ARBOR__ENVELOPE__BODY_CHUNK ||
+	    env->chunk->data.len != 0 || env->chunk->framed_len != len - off) {
+		arb_wire_free(env);
+		return ARB_EPROTO;
+	}
+	*envp = env;
+	*rawp = buf + off;
+	*rawlenp = len - off;
 	return 0;
 }
 

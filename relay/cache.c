@@ -30,6 +30,7 @@ struct parked {			/* a request waiting for a blob */
 	struct arb_req		*req;
 	uint64_t		 off;
 	uint32_t		 len;
+	int			 framed;
 	struct parked		*next;
 };
 
@@ -360,7 +361,8 @@ cache_miss_done(int rv, const uint8_t *sha, const uint8_t *chunks,
 	for (p = m->parked; p; p = pn) {
 		pn = p->next;
 		if (rv == 0)
-			relay_serve_chunk(c, p->req, sha, p->off, p->len);
+			relay_serve_chunk(c, p->req, sha, p->off, p->len,
+			    p->framed);
 		else
 			relay_error(c, p->req, rv == ARB_ECLOSED ? ARB_EAGAIN :
 			    rv, "blob fetch");
@@ -448,7 +450,7 @@ relay_cache_fetch(struct relay_core *c, const struct named_blob *nb,
  */
 int
 relay_cache_park(struct relay_core *c, const struct named_blob *nb,
-    struct arb_req *req, uint64_t off, uint32_t len)
+    struct arb_req *req, uint64_t off, uint32_t len, int framed)
 {
 	struct miss	*m;
 	struct parked	*p;
@@ -461,6 +463,7 @@ relay_cache_park(struct relay_core *c, const struct named_blob *nb,
 	p->req = req;
 	p->off = off;
 	p->len = len;
+	p->framed = framed;
 	p->next = m->parked;
 	m->parked = p;
 	return 0;

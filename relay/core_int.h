@@ -97,7 +97,7 @@ void	relay_send(struct relay_core *, struct arb_req *,
 void	relay_error(struct relay_core *, struct arb_req *, int code,
 	    const char *what);
 void	relay_serve_chunk(struct relay_core *, struct arb_req *,
-	    const uint8_t *sha, uint64_t off, uint32_t len);
+	    const uint8_t *sha, uint64_t off, uint32_t len, int framed);
 void	relay_head_replies(struct relay_core *, const Arbor__Head *);
 uint32_t relay_children(struct relay_core *, int64_t since);
 enum relay_ep relay_endpoint_state(struct relay_core *, const char *id);
@@ -106,7 +106,7 @@ enum relay_ep relay_endpoint_state(struct relay_core *, const char *id);
 int	relay_shape_init(struct relay_core *);
 void	relay_shape_fini(struct relay_core *);
 void	relay_shape_chunk(struct relay_core *, struct arb_req *,
-	    const uint8_t *sha, uint64_t off, uint32_t len);
+	    const uint8_t *sha, uint64_t off, uint32_t len, int framed);
 
 /* cache.c */
 int	relay_cache_init(struct relay_core *);
@@ -122,7 +122,7 @@ void	relay_cache_trim(struct relay_core *);
 int	relay_cache_fetch(struct relay_core *, const struct named_blob *,
 	    int prefetch);
 int	relay_cache_park(struct relay_core *, const struct named_blob *,
-	    struct arb_req *, uint64_t off, uint32_t len);
+	    struct arb_req *, uint64_t off, uint32_t len, int framed);
 const uint8_t *relay_cache_chunk(struct relay_core *, const uint8_t *sha,
 	    uint32_t idx, uint32_t len);
 const uint8_t *relay_cache_keep(struct relay_core *, const uint8_t *sha,

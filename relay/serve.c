@@ -33,18 +33,25 @@ serve_pack(uint8_t *buf, size_t len, void *arg)
 	return arb_wire_pack(arg, buf, len);
 }
 
-/* Encode straight into the reply message: a 1 MiB chunk is not copied. */
-void
-relay_send(struct relay_core *c, struct arb_req *req, Arbor__Envelope *env)
+/* A reply of len bytes that fill writes straight into the message. */
+static void
+serve_fill(struct relay_core *c, struct arb_req *req, size_t len,
+    int (*fill)(uint8_t *, size_t, void *), void *arg)
 {
 	int rv;
 
-	if ((rv = arb_req_reply_fill(req, arb_wire_size(env), serve_pack,
-	    env)) != 0) {
+	if ((rv = arb_req_reply_fill(req, len, fill, arg)) != 0) {
 		log_warnx("%s: reply: %s", c->c.name, arb_strerror(rv));
 		if (rv != ARB_EINVAL)
 			arb_req_drop(req);
 	}
+}
+
+/* Encode straight into the reply message: a 1 MiB chunk is not copied. */
+void
+relay_send(struct relay_core *c, struct arb_req *req, Arbor__Envelope *env)
+{
+	serve_fill(c, req, arb_wire_size(env), serve_pack, env);
 }
 
 void
@@ -67,9 +74,37 @@ relay_error(struct relay_core *c, struct arb_req *req, int code,
 
 /* --------------------------------------------------------------- chunks */
 
+struct framed {
+	const Arbor__Envelope	*env;
+	const uint8_t		*data;
+	size_t			 n;
+};
+
+static int
+serve_pack_framed(uint8_t *buf, size_t len, void *arg)
+{
+	struct framed *fr = arg;
+
+	return arb_wire_pack_framed(fr->env, fr->data, fr->n, buf, len);
+}
+
+/* The chunk's bytes copied once, from the cache into the reply message. */
+static void
+serve_framed(struct relay_core *c, struct arb_req *req, Arbor__Envelope *env,
+    const uint8_t *data, size_t n)
+{
+	struct framed	fr;
+
+	fr.env = env;
+	fr.data = data;
+	fr.n = n;
+	serve_fill(c, req, arb_wire_framed_size(env, n), serve_pack_framed,
+	    &fr);
+}
+
 void
 relay_serve_chunk(struct relay_core *c, struct arb_req *req,
-    const uint8_t *sha, uint64_t off, uint32_t len)
+    const uint8_t *sha, uint64_t off, uint32_t len, int framed)
 {
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
 	Arbor__Chunk		 ch = ARBOR__CHUNK__INIT;
@@ -90,7 +125,7 @@ relay_serve_chunk(struct relay_core *c, struct arb_req *req,
 		}
 		/* A miss: wait for the one upstream fetch. */
 		c->st.cache_misses++;
-		if ((rv = relay_cache_park(c, nb, req, off, len)) != 0)
+		if ((rv = relay_cache_park(c, nb, req, off, len, framed)) != 0)
 			relay_error(c, req, rv, "blob fetch");
 		return;
 	}
@@ -133,13 +168,17 @@ serve:
 	ch.sha256.data = (uint8_t *)sha;
 	ch.sha256.len = ARB_SHA256_LEN;
 	ch.offset = off;
-	ch.data.data = (uint8_t *)data;
-	ch.data.len = n;
 	ch.total = h.size;
 	env.body_case = ARBOR__ENVELOPE__BODY_CHUNK;
 	env.chunk = &ch;
 	c->st.chunks++;
 	c->st.chunk_bytes += n;
+	if (framed) {
+		serve_framed(c, req, &env, data, n);
+		return;
+	}
+	ch.data.data = (uint8_t *)data;
+	ch.data.len = n;
 	relay_send(c, req, &env);
 }
 
@@ -547,7 +586,8 @@ relay_request(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		break;
 	case ARBOR__ENVELOPE__BODY_GET_CHUNK:
 		relay_shape_chunk(c, req, env->get_chunk->sha256.data,
-		    env->get_chunk->offset, env->get_chunk->len);
+		    env->get_chunk->offset, env->get_chunk->len,
+		    env->get_chunk->framed);
 		break;
 	default:
 		log_warnx("%s: unexpected request (body %d)", c->c.name,

@@ -44,6 +44,7 @@ struct shape_req {
 	uint8_t			 sha[ARB_SHA256_LEN];
 	uint64_t		 off;
 	uint32_t		 len;
+	int			 framed;	/* GetChunk.framed */
 	uint32_t		 cost;	/* len, at most a chunk */
 };
 TAILQ_HEAD(shape_reqs, shape_req);
@@ -193,7 +194,8 @@ shape_run(struct relay_shape *s)
 		TAILQ_INSERT_TAIL(&s->conns, sc, entry);
 		shape_tick(&s->clock_us, now, c->c.serve_rate, r->cost);
 		shape_tick(&sc->clock_us, now, c->c.child_rate, r->cost);
-		relay_serve_chunk(c, r->req, r->sha, r->off, r->len);
+		relay_serve_chunk(c, r->req, r->sha, r->off, r->len,
+		    r->framed);
 		free(r);
 	}
 }
@@ -255,7 +257,7 @@ relay_shape_fini(struct relay_core *c)
 
 void
 relay_shape_chunk(struct relay_core *c, struct arb_req *req,
-    const uint8_t *sha, uint64_t off, uint32_t len)
+    const uint8_t *sha, uint64_t off, uint32_t len, int framed)
 {
 	struct relay_shape	*s = c->shape;
 	const struct named_blob	*nb;
@@ -265,7 +267,7 @@ relay_shape_chunk(struct relay_core *c, struct arb_req *req,
 	int			 cls;
 
 	if (s == NULL) {
-		relay_serve_chunk(c, req, sha, off, len);
+		relay_serve_chunk(c, req, sha, off, len, framed);
 		return;
 	}
 	snprintf(key, sizeof(key), "%u", arb_req_conn(req));
@@ -292,6 +294,7 @@ relay_shape_chunk(struct relay_core *c, struct arb_req *req,
 	memcpy(r->sha, sha, ARB_SHA256_LEN);
 	r->off = off;
 	r->len = len;
+	r->framed = framed;
 	/* A length no chunk has is refused when served; it costs no more. */
 	r->cost = len < ARB_CHUNK_SIZE ? len : ARB_CHUNK_SIZE;
 	nb = relay_cache_named(c, sha);

@@ -85,6 +85,7 @@ static const char *const forge_modes[] = {
 struct forge {
 	enum forge_mode	 mode;
 	uint64_t	 seq;
+	int		 unframed;	/* --unframed 1: as an older parent */
 	uv_loop_t	 loop;
 	uv_signal_t	 sigterm;
 	uv_signal_t	 sigint;
@@ -116,6 +117,7 @@ usage(void)
 	    "usage: arbor-forge serve --svc URL --pub URL --key PRIV.pem "
 	    "--blob FILE --mode MODE\n"
 	    "           [--seq N] [--other-key PRIV2.pem] [--id ID]\n"
+	    "           [--unframed 1]\n"
 	    "       arbor-forge send URL (--garbage N | --oversize N | "
 	    "--file F)\n"
 	    "       arbor-forge head URL\n"
@@ -334,6 +336,36 @@ forge_error(struct arb_req *req, int code, const char *what)
  * asked for (and, on the last chunk, a total past the declared size);
  * badhash flips the blob's middle byte wherever it falls.
  */
+/*
+ * A chunk framed as a relay frames it, by hand: arb_wire_pack_framed
+ * would refuse the lies (bytes past any chunk's size) this must send.
+ */
+static int
+forge_frame(Arbor__Envelope *env, const uint8_t *data, size_t n,
+    uint8_t **bufp, size_t *lenp)
+{
+	uint8_t	*buf;
+	size_t	 h, off = 1;
+	int	 rv;
+
+	env->chunk->framed_len = (uint32_t)n;
+	h = arb_wire_size(env);
+	if (h >= 128 * 128 || (buf = malloc(3 + h + n)) == NULL)
+		return -ENOMEM;
+	buf[0] = ARB_WIRE_FRAMED;
+	if (h >= 128)
+		buf[off++] = (uint8_t)(h | 0x80);
+	buf[off++] = (uint8_t)(h >> (h >= 128 ? 7 : 0));
+	if ((rv = arb_wire_pack(env, buf + off, h)) != 0) {
+		free(buf);
+		return rv;
+	}
+	memcpy(buf + off + h, data, n);
+	*bufp = buf;
+	*lenp = off + h + n;
+	return 0;
+}
+
 static void
 forge_chunk(struct forge *f, struct arb_req *req, const Arbor__GetChunk *gc)
 {
@@ -365,14 +397,18 @@ forge_chunk(struct forge *f, struct arb_req *req, const Arbor__GetChunk *gc)
 		data[mid - gc->offset] ^= 0x01;
 	ch.sha256 = gc->sha256;
 	ch.offset = gc->offset;
-	ch.data.data = data;
-	ch.data.len = (size_t)n + extra;
 	ch.total = f->size;
 	if (f->mode == M_LONGBLOB && gc->offset + n == f->size)
 		ch.total = f->size + FORGE_EXTRA;
 	env.body_case = ARBOR__ENVELOPE__BODY_CHUNK;
 	env.chunk = &ch;
-	rv = arb_wire_encode(&env, &buf, &len);
+	if (gc->framed && !f->unframed)
+		rv = forge_frame(&env, data, (size_t)n + extra, &buf, &len);
+	else {
+		ch.data.data = data;
+		ch.data.len = (size_t)n + extra;
+		rv = arb_wire_encode(&env, &buf, &len);
+	}
 	free(data);
 	if (rv != 0) {
 		log_warnx("forge: encode chunk: %s", arb_strerror(rv));
@@ -518,6 +554,7 @@ cmd_serve(int argc, char *argv[])
 		{ "seq", required_argument, NULL, 'n' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "keys", required_argument, NULL, 'K' },
+		{ "unframed", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*keysp[FORGE_KEYS_MAX];
@@ -555,6 +592,9 @@ cmd_serve(int argc, char *argv[])
 			break;
 		case 'i':
 			pid = optarg;
+			break;
+		case 'u':
+			f.unframed = (int)parse_u64(optarg, 1);
 			break;
 		case 'K':
 			if (nkeys == FORGE_KEYS_MAX)

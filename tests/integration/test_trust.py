@@ -153,11 +153,19 @@ def refused_head_or_policy(mode):
 
 
 def test_control_good_forge():
-    """An honest forge: the same checks do see acceptance."""
+    """An honest forge: the same checks do see acceptance, of chunks
+    framed (as relays send them) and not (as an older parent does); the
+    relay answers a client that does not ask for framing unframed."""
+    for opts in ({}, {"unframed": 1}):
+        good_forge(**opts)
+
+
+def good_forge(**opts):
     data = os.urandom(CHUNK + 4321)        # two chunks
     sha = sha256_hex(data)
     with Net("trust-good") as net:
-        forge, relay, agent_r, agent_d = forge_tree(net, "good", data)
+        forge, relay, agent_r, agent_d = forge_tree(net, "good", data,
+                                                    **opts)
         for n in (relay, agent_r, agent_d):
             n.wait_log(r"head seq 5: 1 policies")
         for a in (agent_r, agent_d):
@@ -222,12 +230,15 @@ def test_rollback():
                           relay_head(net, relay))
 
 
-def refused_blob(mode, size, reason, code):
-    """A blob attack: head and policy are genuine, the bytes are not."""
+def refused_blob(mode, size, reason, code, **opts):
+    """A blob attack: head and policy are genuine, the bytes are not.  The
+    forge frames its chunks as a relay does (the bytes after the
+    envelope), or with unframed=1 sends them inside it, as an older
+    parent would."""
     data = os.urandom(size)
     sha = sha256_hex(data)
     with Net("trust-%s-%d" % (mode, size)) as net:
-        forge, relay, agent_r, agent_d = forge_tree(net, mode, data)
+        forge, relay, agent_r, agent_d = forge_tree(net, mode, data, **opts)
         for n in (relay, agent_r, agent_d):
             n.wait_log(r"head seq 5: 1 policies")
         short = sha[:12]
@@ -267,6 +278,16 @@ def test_bad_hash():
     the hash of the whole catches it."""
     refused_blob("badhash", 2 * CHUNK + 999, REASON["badhash"],
                  "ARB_EBADHASH")
+
+
+def test_unframed_attacks():
+    """The same lies from a parent that does not frame its chunks."""
+    refused_blob("longblob", 300000, REASON["longblob"], "ARB_ETOOLONG",
+                 unframed=1)
+    refused_blob("longblob", 2 * CHUNK + 999, REASON["longblob"],
+                 "ARB_ETOOLONG", unframed=1)
+    refused_blob("badhash", 2 * CHUNK + 999, REASON["badhash"],
+                 "ARB_EBADHASH", unframed=1)
 
 
 def test_corrupt_cache_heals():
@@ -357,5 +378,5 @@ if __name__ == "__main__":
     run([test_control_good_forge, test_bad_signature, test_unpinned_key,
          test_expired_head, test_mix_and_match, test_foreign_policy,
          test_rollback, test_endless_data, test_endless_data_full_chunk,
-         test_bad_hash, test_corrupt_cache_heals,
+         test_bad_hash, test_unframed_attacks, test_corrupt_cache_heals,
          test_malformed_and_oversized])

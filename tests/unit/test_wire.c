@@ -500,6 +500,92 @@ test_reject_chunk_size(void **state)
 	assert_int_equal(arb_wire_encode(&e, &buf, &len), ARB_ETOOBIG);
 }
 
+/* A framed chunk reply: packed once, read in place; its lies refused. */
+static void
+test_framed(void **state)
+{
+	Arbor__Envelope	 e = ARBOR__ENVELOPE__INIT, *out;
+	Arbor__Chunk	 ch = ARBOR__CHUNK__INIT;
+	const uint8_t	*raw;
+	uint8_t		*buf, sha[32], data[1000];
+	size_t		 len, n;
+
+	(void)state;
+	memset(sha, 7, sizeof(sha));
+	memset(data, 0xa5, sizeof(data));
+	ch.sha256 = bin(sha, 32);
+	ch.offset = 1048576;
+	ch.total = 2000000;
+	e.body_case = ARBOR__ENVELOPE__BODY_CHUNK;
+	e.chunk = &ch;
+	len = arb_wire_framed_size(&e, sizeof(data));
+	assert_int_equal(ch.framed_len, sizeof(data));
+	assert_non_null(buf = malloc(len + 1));
+	assert_int_equal(arb_wire_pack_framed(&e, data, sizeof(data), buf,
+	    len), 0);
+	assert_int_equal(buf[0], ARB_WIRE_FRAMED);
+	assert_int_equal(arb_wire_decode_framed(buf, len, &out, &raw, &n), 0);
+	assert_int_equal(out->body_case, ARBOR__ENVELOPE__BODY_CHUNK);
+	assert_int_equal(out->chunk->offset, 1048576);
+	assert_int_equal(out->chunk->data.len, 0);
+	assert_ptr_equal(raw, buf + len - sizeof(data));	/* in place */
+	assert_int_equal(n, sizeof(data));
+	assert_memory_equal(raw, data, n);
+	arb_wire_free(out);
+
+	/* Fewer bytes than it says, or more: refused. */
+	assert_int_equal(arb_wire_decode_framed(buf, len - 1, &out, &raw, &n),
+	    ARB_EPROTO);
+	assert_null(out);
+	buf[len] = 0;
+	assert_int_equal(arb_wire_decode_framed(buf, len + 1, &out, &raw, &n),
+	    ARB_EPROTO);
+	/* A length past the end, a length that does not end, none at all. */
+	buf[1] = 0x7f;
+	assert_int_equal(arb_wire_decode_framed(buf, 40, &out, &raw, &n),
+	    ARB_EPROTO);
+	memset(buf + 1, 0xff, 8);
+	assert_int_equal(arb_wire_decode_framed(buf, len, &out, &raw, &n),
+	    ARB_EPROTO);
+	assert_int_equal(arb_wire_decode_framed(buf, 1, &out, &raw, &n),
+	    ARB_EPROTO);
+	free(buf);
+
+	/* Bytes in the envelope as well as after it: refused at pack. */
+	ch.data = bin(data, 10);
+	len = arb_wire_framed_size(&e, sizeof(data));
+	assert_non_null(buf = malloc(len));
+	assert_int_equal(arb_wire_pack_framed(&e, data, sizeof(data), buf,
+	    len), ARB_EINVAL);
+	free(buf);
+
+	/* A framed body that is not a chunk: refused. */
+	{
+		Arbor__Envelope	h = ARBOR__ENVELOPE__INIT;
+		Arbor__Hello	he = ARBOR__HELLO__INIT;
+		uint8_t		*enc, fb[300];
+		size_t		 el;
+
+		he.node_id = "x";
+		he.kind = "agent";
+		h.body_case = ARBOR__ENVELOPE__BODY_HELLO;
+		h.hello = &he;
+		assert_int_equal(arb_wire_encode(&h, &enc, &el), 0);
+		assert_true(el < 100);
+		fb[0] = ARB_WIRE_FRAMED;
+		fb[1] = (uint8_t)el;
+		memcpy(fb + 2, enc, el);
+		assert_int_equal(arb_wire_decode_framed(fb, el + 2, &out, &raw,
+		    &n), ARB_EPROTO);
+		/* Unframed, it is any envelope, with no bytes beside. */
+		assert_int_equal(arb_wire_decode_framed(enc, el, &out, &raw,
+		    &n), 0);
+		assert_null(raw);
+		arb_wire_free(out);
+		free(enc);
+	}
+}
+
 static void
 test_reject_signed(void **state)
 {
@@ -1186,6 +1272,7 @@ main(void)
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_signed_record),
 		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_framed),
 	};
 
 	return cmocka_run_group_tests(tests, setup_bufs, NULL);

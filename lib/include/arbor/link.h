@@ -113,6 +113,9 @@ int	arb_parent_add(struct arb_parent **vp, size_t *np, const char *value,
  */
 int	arb_reply_decode(const uint8_t *data, size_t len,
 	    Arbor__Envelope__BodyCase want, Arbor__Envelope **envp);
+/* The same for a chunk reply that may be framed (arb_wire_decode_framed). */
+int	arb_reply_decode_framed(const uint8_t *data, size_t len,
+	    Arbor__Envelope **envp, const uint8_t **rawp, size_t *rawlenp);
 
 /*
  * Blocking request for command-line tools without a loop: encode env,
@@ -205,6 +208,17 @@ typedef void (*arb_link_cb)(int rv, Arbor__Envelope *reply, void *arg);
  */
 int	arb_link_request(struct arb_link *l, const Arbor__Envelope *env,
 	    Arbor__Envelope__BodyCase want, arb_link_cb cb, void *arg);
+
+/*
+ * The same for a GetChunk that asks for a framed reply: cb gets the
+ * reply's envelope and, when the parent framed it, the chunk's bytes in
+ * place (raw, rawlen), valid only until cb returns; raw is NULL for an
+ * unframed reply (the bytes are then the Chunk's data, as ever).
+ */
+typedef void (*arb_link_framed_cb)(int rv, Arbor__Envelope *reply,
+	    const uint8_t *raw, size_t rawlen, void *arg);
+int	arb_link_request_framed(struct arb_link *l, const Arbor__Envelope *env,
+	    arb_link_framed_cb cb, void *arg);
 
 /*
  * Leave the parent in use for the next one (logging why, and calling the

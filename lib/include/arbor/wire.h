@@ -65,6 +65,31 @@ size_t	arb_wire_size(const Arbor__Envelope *env);
 int	arb_wire_pack(const Arbor__Envelope *env, uint8_t *buf, size_t len);
 
 /*
+ * A chunk reply framed (GetChunk.framed): one byte ARB_WIRE_FRAMED (no
+ * protobuf message starts with it: field number 0 does not exist), the
+ * envelope's length as a varint, the envelope (a Chunk whose data is
+ * empty and whose framed_len says how many bytes follow), then those
+ * bytes.  The bytes are packed once, where the reply is built, and read
+ * in place where it arrives.
+ *
+ * arb_wire_framed_size is the whole reply's size for env and n bytes
+ * (env->chunk->framed_len is set to n); arb_wire_pack_framed packs it
+ * into exactly that many bytes at buf.
+ */
+#define ARB_WIRE_FRAMED		0x00
+size_t	arb_wire_framed_size(Arbor__Envelope *env, size_t n);
+int	arb_wire_pack_framed(const Arbor__Envelope *env, const uint8_t *data,
+	    size_t n, uint8_t *buf, size_t len);
+/*
+ * Decode a reply that may be framed: an unframed one as arb_wire_decode
+ * does (*rawp NULL); a framed one is a Chunk envelope whose framed_len is
+ * exactly what follows it and whose data is empty, ARB_EPROTO otherwise,
+ * with *rawp and *rawlenp the bytes in buf (valid as long as buf is).
+ */
+int	arb_wire_decode_framed(const uint8_t *buf, size_t len,
+	    Arbor__Envelope **envp, const uint8_t **rawp, size_t *rawlenp);
+
+/*
  * Decode and check len bytes: ARB_ETOOBIG above ARB_WIRE_MAX, ARB_EPROTO if
  * it does not unpack, has no body, or breaks a bound (ids, counts, hash
  * lengths).  On success *envp is freed with arb_wire_free.
