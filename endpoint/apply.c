@@ -502,8 +502,7 @@ action_done(const struct arb_action_result *res, void *arg)
 	/* What the action changed: facts, and the inventory made of them. */
 	if (a->env == NULL)
 		arb_facts_reload(a->facts);
-	a->inventory_next = 1;	/* the result carries the new summary */
-	(void)agent_report_inventory(a); /* and the changes, on their own */
+	a->inventory_next = 1;	/* the result carries the new inventory */
 	/* Fixed or not is decided after the reboot (agent_reboot_*). */
 	if (rv == 0 && a->env == NULL && (res->reboot ||
 	    p->reboot_mode != ARB_REBOOT_NONE)) {

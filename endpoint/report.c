@@ -349,10 +349,60 @@ outbox_key(const char *policy, char *key, size_t max)
 	return n > 0 && (size_t)n < max ? (size_t)n : 0;
 }
 
+/*
+ * A newer report of a policy replaces one not sent yet; when that one
+ * carried the inventory's changes (inventory_report), the newer carries
+ * them on: *oldp is the report replaced, whose parts r borrows until the
+ * caller frees it, and "inv.sent" is moved to r's seq in t (*movedp).
+ */
+static int
+outbox_carry(struct arb_txn *t, const char *key, size_t klen,
+    Arbor__Report *r, Arbor__Report **oldp, int *movedp)
+{
+	Arbor__Report	*old;
+	uint8_t		*v;
+	void		*sv;
+	size_t		 n, sn;
+	int		 rv;
+
+	*oldp = NULL;
+	*movedp = 0;
+	if (r->inventory_delta != NULL ||
+	    arb_txn_get(t, ARB_DB_OUTBOX, key, klen, &sv, &sn) != 0)
+		return 0;
+	rv = sn > 8 ? arb_wire_decode_report((uint8_t *)sv + 8, sn - 8,
+	    &old) : ARB_EPROTO;
+	free(sv);
+	if (rv != 0 || old->inventory_delta == NULL) {
+		if (rv == 0)
+			arb_wire_free_report(old);
+		return 0;
+	}
+	if (arb_txn_get(t, ARB_DB_META, "inv.sent", 8, (void **)&v, &n) == 0) {
+		if (n > 8 && arb_be64_get(v) == old->seq) {
+			arb_be64_put(v, r->seq);
+			rv = arb_txn_put(t, ARB_DB_META, "inv.sent", 8, v, n);
+			*movedp = rv == 0;
+		}
+		free(v);
+		if (rv != 0) {
+			arb_wire_free_report(old);
+			return rv;
+		}
+	}
+	r->inventory_delta = old->inventory_delta;
+	if (r->inventory == NULL)
+		r->inventory = old->inventory;
+	*oldp = old;
+	return 0;
+}
+
 static int
 outbox_add(struct agent *a, Arbor__Report *r)
 {
+	Arbor__Report	*old = NULL;
 	struct arb_txn	*t;
+	int		 moved = 0;
 	uint8_t		*body = NULL, seqb[8];
 	char		 key[ARB_MAX_ID + 4];
 	uint64_t	 seq = 0;
@@ -373,7 +423,8 @@ outbox_add(struct agent *a, Arbor__Report *r)
 	}
 	r->seq = ++seq;
 	arb_be64_put(seqb, seq);
-	if ((rv = arb_wire_encode_report(r, &body, &blen)) != 0) {
+	if ((rv = outbox_carry(t, key, klen, r, &old, &moved)) != 0 ||
+	    (rv = arb_wire_encode_report(r, &body, &blen)) != 0) {
 		arb_txn_abort(t);
 		goto out;
 	}
@@ -386,6 +437,13 @@ outbox_add(struct agent *a, Arbor__Report *r)
 	}
 	rv = arb_txn_commit(t);
 out:
+	if (old != NULL) {
+		if (rv == 0 && moved)
+			a->inv_sent_seq = seq;
+		r->inventory = NULL;
+		r->inventory_delta = NULL;
+		arb_wire_free_report(old);
+	}
 	free(body);
 	if (rv == 0 && a->env && a->env->reports_made)
 		(*a->env->reports_made)++;
@@ -407,6 +465,28 @@ out:
 	}
 	return rv;
 }
+
+/* The policy whose report carries the inventory sent (see inventory_report). */
+#define INV_BY		"inv.by"
+
+static void
+inventory_by(struct agent *a, char by[ARB_MAX_ID + 1])
+{
+	void	*v;
+	size_t	 n;
+
+	by[0] = '\0';
+	if (arb_store_get(a->store, ARB_DB_META, INV_BY, strlen(INV_BY), &v,
+	    &n) != 0)
+		return;
+	if (n <= ARB_MAX_ID) {
+		memcpy(by, v, n);
+		by[n] = '\0';
+	}
+	free(v);
+}
+
+static int	inventory_report(struct agent *, Arbor__Report *);
 
 /* What the endpoint is, in short: read from its facts. */
 static void
@@ -451,17 +531,9 @@ agent_report(struct agent *a, const char *policy, uint32_t version,
     uint64_t retry_seq, unsigned state, int exit_code, const char *detail)
 {
 	Arbor__Report		r = ARBOR__REPORT__INIT;
-	Arbor__Inventory	inv = ARBOR__INVENTORY__INIT;
 	char			clean[ARB_ACTION_OUTPUT_MAX];
-	char			*props[AGENT_MAX_PROPS];
 	int			rv;
 
-	/* After an action the endpoint changed: say what it is now. */
-	if (a->inventory_next) {
-		inventory_fill(a, &inv, props);
-		r.inventory = &inv;
-		a->inventory_next = 0;
-	}
 	r.endpoint_id = a->id;
 	r.policy_id = (char *)policy;
 	r.version = version;
@@ -471,8 +543,24 @@ agent_report(struct agent *a, const char *policy, uint32_t version,
 	snprintf(clean, sizeof(clean), "%s", detail ? detail : "");
 	r.detail = clean;
 	r.at = (int64_t)time(NULL);
-	rv = outbox_add(a, &r);
-	props_free(inv.props, inv.n_props);
+	/*
+	 * After an action the endpoint changed: what it is now, and the
+	 * changes of its inventory, go with the result, under its one
+	 * signature.  Should that fail, the result goes alone.
+	 */
+	rv = -1;
+	if (a->inventory_next) {
+		a->inventory_next = 0;
+		if ((rv = inventory_report(a, &r)) != 0)
+			log_warnx("agent: policy %s v%u: inventory not sent "
+			    "with the result: %s", policy, version,
+			    arb_strerror(rv));
+	}
+	if (rv != 0) {
+		r.inventory = NULL;
+		r.inventory_delta = NULL;
+		rv = outbox_add(a, &r);
+	}
 	if (rv != 0)
 		log_warnx("agent: policy %s v%u: cannot queue report: %s",
 		    policy, version, arb_strerror(rv));
@@ -499,7 +587,23 @@ agent_report(struct agent *a, const char *policy, uint32_t version,
 int
 agent_report_inventory(struct agent *a)
 {
-	Arbor__Report		 r = ARBOR__REPORT__INIT;
+	Arbor__Report	r = ARBOR__REPORT__INIT;
+
+	r.endpoint_id = a->id;
+	r.policy_id = (char *)"";
+	r.detail = (char *)"";
+	r.at = (int64_t)time(NULL);
+	return inventory_report(a, &r);
+}
+
+/*
+ * Queue r (an inventory report, or a policy's result) with the inventory
+ * and its changes.  Which report carried them ("inv.by", its policy id;
+ * "" or absent for an inventory report) says whose receipt covers them.
+ */
+static int
+inventory_report(struct agent *a, Arbor__Report *r)
+{
 	Arbor__Inventory	 inv = ARBOR__INVENTORY__INIT;
 	Arbor__InventoryDelta	*cur = NULL, *base = NULL;
 	struct arb_inv_delta	 d;
@@ -525,13 +629,11 @@ agent_report_inventory(struct agent *a)
 			goto out;
 		inventory_fill(a, &inv, props);
 		inv.packages = cur->packages;
-		r.endpoint_id = a->id;
-		r.policy_id = (char *)"";
-		r.detail = (char *)"";
-		r.inventory = &inv;
-		r.inventory_delta = &d.m;
-		r.at = (int64_t)time(NULL);
-		rv = outbox_add(a, &r);
+		r->inventory = &inv;
+		r->inventory_delta = &d.m;
+		rv = outbox_add(a, r);
+		r->inventory = NULL;
+		r->inventory_delta = NULL;
 		props_free(inv.props, inv.n_props);
 		if (rv != ARB_ETOOBIG || cur->n_set == 0)
 			break;
@@ -548,14 +650,18 @@ agent_report_inventory(struct agent *a)
 	if (rv != 0)
 		goto out;
 	/* What the report carries, kept until the root says it took it. */
-	a->inv_sent_seq = r.seq;
+	a->inv_sent_seq = r->seq;
 	if ((rv = arb_wire_encode_inv(cur, &buf, &len)) == 0 &&
 	    (v = malloc(len + 8)) != NULL) {
-		arb_be64_put(v, r.seq);
+		arb_be64_put(v, r->seq);
 		memcpy((uint8_t *)v + 8, buf, len);
 		rv = arb_store_put(a->store, ARB_DB_META, "inv.sent", 8, v,
 		    len + 8);
 		free(v);
+		if (rv == 0)
+			rv = arb_store_put(a->store, ARB_DB_META, INV_BY,
+			    strlen(INV_BY), r->policy_id,
+			    strlen(r->policy_id));
 	}
 out:
 	free(buf);
@@ -609,10 +715,13 @@ agent_inventory_later(struct agent *a)
 static void
 inventory_receipt(struct agent *a, const Arbor__Receipt *rc)
 {
-	uint64_t	 taken = arb_receipt_seq(rc, "");
+	uint64_t	 taken;
+	char		 by[ARB_MAX_ID + 1];
 	void		*v;
 	size_t		 n;
 
+	inventory_by(a, by);
+	taken = arb_receipt_seq(rc, by);
 	if (rc->want_inventory) {
 		if (taken < a->inv_sent_seq)
 			return;		/* the latest has not reached it yet */
