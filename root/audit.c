@@ -155,6 +155,21 @@ audit_who_of(const char *endpoint_id, const char *group, char *out,
 		snprintf(out, len, "group:%s", group);
 }
 
+/* A new enrolment token's groups: "groups a, b". */
+static void
+audit_groups(const Arbor__TokenCtl *tc, char *out, size_t len)
+{
+	size_t	i, n;
+
+	out[0] = '\0';
+	for (i = 0; i < tc->n_groups; i++) {
+		n = strlen(out);
+		snprintf(out + n, len - n, "%s%s", i == 0 ? "groups " : ", ",
+		    tc->groups[i]);
+	}
+	audit_clip(out, len - 1);
+}
+
 static int
 audit_compliance(const Arbor__ComplianceCtl *c, struct root_audit_what *w)
 {
@@ -214,6 +229,8 @@ root_audit_what(const Arbor__Envelope *env, struct root_audit_what *w)
 		if (strcmp(env->token_ctl->op, "create") == 0) {
 			if (env->token_ctl->sha256.len == ARB_SHA256_LEN)
 				root_token_id(env->token_ctl->sha256.data, tgt);
+			audit_groups(env->token_ctl, w->note,
+			    sizeof(w->note));
 		} else
 			snprintf(tgt, sizeof(tgt), "%s", env->token_ctl->id);
 		return audit_set(w, "token", env->token_ctl->op, tgt);
@@ -227,9 +244,12 @@ root_audit_what(const Arbor__Envelope *env, struct root_audit_what *w)
 	case ARBOR__ENVELOPE__BODY_LOCK_CTL:
 		if (strcmp(env->lock_ctl->op, "list") == 0)
 			return 0;
-		if (env->lock_ctl->lock != NULL)
+		if (env->lock_ctl->lock != NULL) {
 			audit_who_of(env->lock_ctl->lock->endpoint_id,
 			    env->lock_ctl->lock->group, tgt, sizeof(tgt));
+			snprintf(w->note, sizeof(w->note), "%s",
+			    env->lock_ctl->lock->reason);
+		}
 		return audit_set(w, "endpoint", env->lock_ctl->op, tgt);
 	case ARBOR__ENVELOPE__BODY_API_TOKEN_CTL:
 		if (strcmp(env->api_token_ctl->op, "list") == 0)

@@ -95,6 +95,7 @@ test_tokens(void **state)
 	Arbor__ApiTokenCtl	ac = ARBOR__API_TOKEN_CTL__INIT;
 	Arbor__EndpointRevoke	er = ARBOR__ENDPOINT_REVOKE__INIT;
 	struct root_audit_what	w;
+	char			*groups[] = { "lab", "db" };
 	uint8_t			sha[ARB_SHA256_LEN];
 	char			id[ROOT_TOKEN_ID_HEX], hex[ARB_SHA256_HEX];
 	size_t			i;
@@ -110,12 +111,15 @@ test_tokens(void **state)
 	tc.sha256.data = sha;
 	tc.sha256.len = sizeof(sha);
 	want(&env, "token create", id, "");
+	tc.groups = groups;
+	tc.n_groups = 2;
+	want(&env, "token create", id, "groups lab, db");
 	/* The id is the hash's prefix; the rest is never recorded. */
 	assert_int_equal(root_audit_what(&env, &w), 1);
 	assert_null(strstr(w.target, hex + ROOT_TOKEN_ID_HEX - 1));
 	assert_null(strstr(w.note, hex + ROOT_TOKEN_ID_HEX - 1));
 	tc.sha256.len = 5;
-	want(&env, "token create", "", "");
+	want(&env, "token create", "", "groups lab, db");
 	tc.op = "revoke";
 	tc.id = id;
 	want(&env, "token revoke", id, "");
@@ -179,6 +183,9 @@ test_compliance_locks(void **state)
 	lc.lock = &l;
 	l.endpoint_id = "ep2";
 	want(&env, "endpoint lock", "ep2", "");
+	l.reason = "freeze";
+	want(&env, "endpoint lock", "ep2", "freeze");
+	l.reason = "";
 	l.endpoint_id = "";
 	l.group = "db";
 	lc.op = "unlock";
