@@ -549,6 +549,25 @@ def test_arborctl_audit():
         for args in (["catalog"], ["status"], ["token", "list"],
                      ["rollout", "status"], ["audit"]):
             net.ctl(*args)
+        # What does not decode (garbage, an id of 300 bytes, a publish
+        # that names no policy) is refused and not recorded; a rollout
+        # operation that is none decodes, is refused, and is recorded
+        # under a word that says so.
+        control = "ipc://%s/control.sock" % root.dir
+        rc, out = net.forge_cmd("send", control, "--garbage", 5000)
+        if rc != 0 or not out.startswith("error "):
+            raise Failure("garbage to the control socket: %d %s" % (rc, out))
+        for name, body in (("long-push", b"\x92\x02\xaf\x02\x0a\xac\x02" +
+                            b"x" * 300), ("no-policy", b"\x82\x02\x00"),
+                           ("rollout-op", b"\xc2\x0c\x12\x0a\x06staged"
+                            b"\x12\x08Stop Now")):
+            path = os.path.join(net.dir, name)
+            with open(path, "wb") as f:
+                f.write(b"\x08\x01" + body)     # version 1, then the body
+            rc, out = net.forge_cmd("send", control, "--file", path)
+            if rc != 0 or not out.startswith("error "):
+                raise Failure("%s to the control socket: %d %s" %
+                              (name, rc, out))
 
         text = net.ctl("audit", "--json").stdout
         audit = json.loads(text)
@@ -566,6 +585,7 @@ def test_arborctl_audit():
                        mine("token create", tid, 200),
                        mine("endpoint lock", "group:lab", 200),
                        mine("api-token create", "ops", 200),
+                       mine("rollout ?", "staged", 400),
                        ("retire", "audited", 200, "ops", "operator")])
         if got != want:
             raise Failure("audit:\n%s\nwant:\n%s" % (
