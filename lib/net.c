@@ -999,6 +999,22 @@ arb_req_addr(const struct arb_req *req, char *buf, size_t len)
 }
 
 int
+arb_req_peer_uid(const struct arb_req *req, uint64_t *uidp)
+{
+	nng_pipe	p = NNG_PIPE_INITIALIZER;
+	uint64_t	uid;
+
+	if (req->local != NULL || req->pipe == 0)
+		return ARB_ENOTFOUND;
+	p.id = req->pipe;
+	/* nng 1.5.2 answers it for ipc:// pipes only (NNG_ENOTSUP else). */
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
+		return ARB_ENOTFOUND;
+	*uidp = uid;
+	return 0;
+}
+
+int
 arb_req_reply(struct arb_req *q, const uint8_t *data, size_t len)
 {
 	return arb_req_reply_fill(q, len, reply_copy, (void *)data);

@@ -236,7 +236,7 @@ api_reply_cb(const uint8_t *data, size_t len, void *arg)
 		return;
 	}
 	if (rep->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
-		api_answer(a, rep->error->code == ARB_ENOTFOUND ? 404 : 400,
+		api_answer(a, root_error_status(rep->error->code),
 		    api_error_doc(rep->error->message));
 		arb_wire_free(rep);
 		return;

@@ -302,8 +302,6 @@ apitoken_create(struct root *r, struct arb_req *req,
 		return;
 	}
 	log_info("root: api token %s created, role %s", tk.name, tk.role);
-	root_audit_add(r, "arborctl", "operator", "api-token create", tk.name,
-	    200, tk.role);
 	v[0] = &tk;
 	apitoken_reply(req, v, 1, now);
 }
@@ -398,8 +396,6 @@ apitoken_revoke(struct root *r, struct arb_req *req, const char *name)
 	if ((rv = arb_txn_commit(t)) != 0)
 		goto fail;
 	log_info("root: api token %s revoked", tk->name);
-	root_audit_add(r, "arborctl", "operator", "api-token revoke",
-	    tk->name, 200, "revoked");
 	apitoken_reply(req, &tk, 1, now);
 	arb_wire_free_apitoken(tk);
 	return;

@@ -153,8 +153,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "                        a new HTTP API token, printed once\n"
 	    "  api-token list [--json], api-token revoke NAME\n", 1 },
 	{ "audit", cmd_audit,
-	    "  audit [--json]        operator actions through the HTTP API, "
-	    "newest first\n", 1 },
+	    "  audit [--json]        operator actions (HTTP API and "
+	    "arborctl), newest first\n", 1 },
 	{ "tree", cmd_tree,
 	    "  tree [--json]         relays: parent, children, lag behind "
 	    "the root\n", 1 },

@@ -1,7 +1,8 @@
 /*
- * The root's audit trail: every operator action taken through the HTTP
- * API (and every API token made or revoked), durably, with its time, the
- * token's name and role, what was done to what, and how it ended.
+ * The root's audit trail: every operator action, taken through the HTTP
+ * API or with arborctl on the control socket, durably, with its time,
+ * who took it (the API token's name and role; the uid arborctl ran as),
+ * what was done to what, and how it ended.
  *
  * Records are keyed by the time in ms (8 bytes big-endian) and a counter
  * (4 bytes), so that key order is time order.  At most ROOT_AUDIT_MAX are
@@ -110,6 +111,161 @@ fail:
 	log_warnx("root: audit: %s %s: not recorded: %s", action, tgt,
 	    arb_strerror(rv));
 	free(buf);
+}
+
+unsigned
+root_error_status(int code)
+{
+	return code == ARB_ENOTFOUND ? 404 : 400;
+}
+
+/* op as an action's word when it looks like one ([a-z-]), else "?". */
+static const char *
+audit_word(const char *op)
+{
+	size_t	i, n = strlen(op);
+
+	if (n == 0 || n > 24)
+		return "?";
+	for (i = 0; i < n; i++)
+		if ((op[i] < 'a' || op[i] > 'z') && op[i] != '-')
+			return "?";
+	return op;
+}
+
+static int
+audit_set(struct root_audit_what *w, const char *what, const char *op,
+    const char *target)
+{
+	snprintf(w->action, sizeof(w->action), "%s%s%s", what,
+	    op != NULL ? " " : "", op != NULL ? audit_word(op) : "");
+	snprintf(w->target, sizeof(w->target), "%s", target);
+	audit_clip(w->target, ARB_MAX_ID);
+	return 1;
+}
+
+/* An endpoint's id, or "group:G": what a lock or an exemption names. */
+static void
+audit_who_of(const char *endpoint_id, const char *group, char *out,
+    size_t len)
+{
+	if (endpoint_id[0] != '\0' || group[0] == '\0')
+		snprintf(out, len, "%s", endpoint_id);
+	else
+		snprintf(out, len, "group:%s", group);
+}
+
+/* A new enrolment token's groups: "groups a, b". */
+static void
+audit_groups(const Arbor__TokenCtl *tc, char *out, size_t len)
+{
+	size_t	i, n;
+
+	out[0] = '\0';
+	for (i = 0; i < tc->n_groups; i++) {
+		n = strlen(out);
+		snprintf(out + n, len - n, "%s%s", i == 0 ? "groups " : ", ",
+		    tc->groups[i]);
+	}
+	audit_clip(out, len - 1);
+}
+
+static int
+audit_compliance(const Arbor__ComplianceCtl *c, struct root_audit_what *w)
+{
+	static const char *const ops[][2] = {
+		{ "baseline-set", "baseline set" },
+		{ "baseline-rm", "baseline rm" },
+		{ "exempt-set", "exempt" },
+		{ "exempt-rm", "exempt rm" },
+	};
+	char	tgt[2 * ARB_MAX_ID + 8] = "";
+	size_t	i;
+
+	if (strcmp(c->op, "list") == 0)
+		return 0;
+	if (c->baseline != NULL)
+		snprintf(tgt, sizeof(tgt), "%s", c->baseline->name);
+	else if (c->exemption != NULL)
+		audit_who_of(c->exemption->endpoint_id, c->exemption->group,
+		    tgt, sizeof(tgt));
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(c->op, ops[i][0]) == 0)
+			return audit_set(w, ops[i][1], NULL, tgt);
+	return audit_set(w, "compliance", c->op, tgt);
+}
+
+int
+root_audit_what(const Arbor__Envelope *env, struct root_audit_what *w)
+{
+	char	tgt[2 * ARB_MAX_ID + 8] = "";
+
+	memset(w, 0, sizeof(*w));
+	switch (env->body_case) {
+	case ARBOR__ENVELOPE__BODY_PUBLISH:
+		if (env->publish->policy == NULL)
+			return audit_set(w, "publish", NULL, "");
+		snprintf(w->note, sizeof(w->note), "v%u",
+		    env->publish->policy->version);
+		return audit_set(w, "publish", NULL, env->publish->policy->id);
+	case ARBOR__ENVELOPE__BODY_RETIRE:
+		return audit_set(w, "retire", NULL, env->retire->id);
+	case ARBOR__ENVELOPE__BODY_PUSH:
+		return audit_set(w, "push", NULL, env->push->id);
+	case ARBOR__ENVELOPE__BODY_ROLLBACK:
+		return audit_set(w, "rollback", NULL, env->rollback->id);
+	case ARBOR__ENVELOPE__BODY_KEY_ROTATE:
+		return audit_set(w, "key rotate", NULL,
+		    env->key_rotate->key_path);
+	case ARBOR__ENVELOPE__BODY_ROLLOUT_CTL:
+		if (strcmp(env->rollout_ctl->op, "status") == 0)
+			return 0;
+		return audit_set(w, "rollout", env->rollout_ctl->op,
+		    env->rollout_ctl->id);
+	case ARBOR__ENVELOPE__BODY_TOKEN_CTL:
+		if (strcmp(env->token_ctl->op, "list") == 0)
+			return 0;
+		/* Named by its id, never by what it is made of. */
+		if (strcmp(env->token_ctl->op, "create") == 0) {
+			if (env->token_ctl->sha256.len == ARB_SHA256_LEN)
+				root_token_id(env->token_ctl->sha256.data, tgt);
+			audit_groups(env->token_ctl, w->note,
+			    sizeof(w->note));
+		} else
+			snprintf(tgt, sizeof(tgt), "%s", env->token_ctl->id);
+		return audit_set(w, "token", env->token_ctl->op, tgt);
+	case ARBOR__ENVELOPE__BODY_ENDPOINT_REVOKE:
+		snprintf(w->note, sizeof(w->note), "%s",
+		    env->endpoint_revoke->reason);
+		return audit_set(w, "endpoint revoke", NULL,
+		    env->endpoint_revoke->endpoint_id);
+	case ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL:
+		return audit_compliance(env->compliance_ctl, w);
+	case ARBOR__ENVELOPE__BODY_LOCK_CTL:
+		if (strcmp(env->lock_ctl->op, "list") == 0)
+			return 0;
+		if (env->lock_ctl->lock != NULL) {
+			audit_who_of(env->lock_ctl->lock->endpoint_id,
+			    env->lock_ctl->lock->group, tgt, sizeof(tgt));
+			snprintf(w->note, sizeof(w->note), "%s",
+			    env->lock_ctl->lock->reason);
+		}
+		return audit_set(w, "endpoint", env->lock_ctl->op, tgt);
+	case ARBOR__ENVELOPE__BODY_API_TOKEN_CTL:
+		if (strcmp(env->api_token_ctl->op, "list") == 0)
+			return 0;
+		if (strcmp(env->api_token_ctl->op, "create") == 0)
+			snprintf(w->note, sizeof(w->note), "role %s",
+			    audit_word(env->api_token_ctl->role));
+		return audit_set(w, "api-token", env->api_token_ctl->op,
+		    env->api_token_ctl->name);
+	case ARBOR__ENVELOPE__BODY_REPORT_BATCH:
+		snprintf(w->note, sizeof(w->note), "%zu reports",
+		    env->report_batch->n_entries);
+		return audit_set(w, "import-reports", NULL, "");
+	default:
+		return 0;	/* a read, a blob's chunk, or no request */
+	}
 }
 
 struct audit_list {

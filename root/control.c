@@ -5,8 +5,15 @@
  *
  * Every refusal names what is wrong and changes nothing: a policy is
  * checked completely before anything is signed or stored.
+ *
+ * Every operator action that comes on the socket (not the reads, not the
+ * chunks of a blob) goes into the audit trail with the uid of the process
+ * that sent it, as the kernel tells it: the handler answers a request
+ * made on the loop (arb_req_local), whose answer is recorded, with the
+ * error's code and message when it is one, before it is handed on.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,17 +503,21 @@ root_get_unmanaged(struct root *r, struct arb_req *req)
 	free(ur.unmanaged);
 }
 
-void
-root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+/* The request's envelope: 0 with *envp, or an error once refused. */
+static int
+control_decode(struct arb_req *req, const uint8_t *data, size_t len,
+    Arbor__Envelope **envp)
 {
-	struct root	*r = arg;
-	Arbor__Envelope	*env;
-	int		 rv;
+	int	rv;
 
-	if ((rv = arb_wire_decode(data, len, &env)) != 0) {
+	if ((rv = arb_wire_decode(data, len, envp)) != 0)
 		root_refuse(req, rv, "malformed request: %s", arb_strerror(rv));
-		return;
-	}
+	return rv;
+}
+
+static void
+control_dispatch(struct root *r, struct arb_req *req, Arbor__Envelope *env)
+{
 	switch (env->body_case) {
 	case ARBOR__ENVELOPE__BODY_PUT_CHUNK:
 		root_put_chunk(r, req, env->put_chunk);
@@ -584,5 +595,146 @@ root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 		    (int)env->body_case);
 		break;
 	}
+}
+
+void
+root_control(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
+{
+	Arbor__Envelope	*env;
+
+	if (control_decode(req, data, len, &env) != 0)
+		return;
+	control_dispatch(arg, req, env);
 	arb_wire_free(env);
+}
+
+/* ------------------------------------------------------- audit trail */
+
+struct audited {		/* an operator action until it is recorded */
+	struct root		*r;
+	struct arb_req		*req;		/* arborctl's: answered last */
+	struct root_audit_what	 what;
+	char			 who[96];
+	int			 in_handler;	/* control_dispatch running */
+	int			 answered;
+	uint8_t			*buf;		/* the answer; NULL: none */
+	size_t			 len;
+};
+
+/* Who sent req: "uid 1000 (alice)" over ipc://, else its address. */
+static void
+audited_who(const struct arb_req *req, char *who, size_t len)
+{
+	struct passwd	 pw, *pwp = NULL;
+	char		 buf[2048], addr[ARB_NET_ADDR_LEN];
+	uint64_t	 uid;
+
+	if (arb_req_peer_uid(req, &uid) == 0) {
+		if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &pwp) == 0 &&
+		    pwp != NULL)
+			snprintf(who, len, "uid %llu (%.32s)",
+			    (unsigned long long)uid, pwp->pw_name);
+		else
+			snprintf(who, len, "uid %llu", (unsigned long long)uid);
+	} else if (arb_req_addr(req, addr, sizeof(addr)) == 0)
+		snprintf(who, len, "address %s", addr);
+	else
+		snprintf(who, len, "unknown");
+}
+
+/* Record the action and how it ended; then arborctl has the answer. */
+static void
+audited_finish(struct audited *a)
+{
+	Arbor__Envelope	*rep = NULL;
+	const char	*answer = "";
+	char		 acks[64], detail[ARB_MAX_ID * 8 + 1];
+	unsigned	 status = 200;
+
+	if (a->buf == NULL) {
+		status = 500;
+		answer = "no answer from the root's control";
+	} else if (arb_wire_decode(a->buf, a->len, &rep) != 0) {
+		status = 500;
+		answer = "an answer that does not decode";
+	} else if (rep->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
+		status = root_error_status(rep->error->code);
+		answer = rep->error->message;
+	} else if (rep->body_case == ARBOR__ENVELOPE__BODY_DONE)
+		answer = rep->done->detail;
+	else if (rep->body_case == ARBOR__ENVELOPE__BODY_COMPLIANCE_CTL_REPLY)
+		answer = rep->compliance_ctl_reply->detail;
+	else if (rep->body_case == ARBOR__ENVELOPE__BODY_REPORT_ACK) {
+		snprintf(acks, sizeof(acks), "%u accepted, %u rejected",
+		    rep->report_ack->accepted, rep->report_ack->rejected);
+		answer = acks;
+	}
+	snprintf(detail, sizeof(detail), "%s%s%s", a->what.note,
+	    a->what.note[0] != '\0' && answer[0] != '\0' ? ": " : "", answer);
+	root_audit_add(a->r, a->who, "local", a->what.action, a->what.target,
+	    status, detail);
+	if (rep != NULL)
+		arb_wire_free(rep);
+	if (a->buf != NULL)
+		(void)arb_req_reply(a->req, a->buf, a->len);
+	else
+		arb_req_drop(a->req);
+	free(a->buf);
+	free(a);
+}
+
+/* The handler's answer (or its dropping: data NULL), now or later. */
+static void
+audited_answer(const uint8_t *data, size_t len, void *arg)
+{
+	struct audited	*a = arg;
+
+	a->answered = 1;
+	if (data != NULL && (a->buf = malloc(len > 0 ? len : 1)) != NULL) {
+		memcpy(a->buf, data, len);
+		a->len = len;
+	}
+	/*
+	 * A handler may answer with its write transaction still open (a
+	 * refusal): the record, a transaction of its own, waits until the
+	 * handler has returned.
+	 */
+	if (!a->in_handler)
+		audited_finish(a);
+}
+
+void
+root_control_serve(struct arb_req *req, const uint8_t *data, size_t len,
+    void *arg)
+{
+	struct root		*r = arg;
+	struct root_audit_what	 w;
+	struct audited		*a;
+	struct arb_req		*q = NULL;
+	Arbor__Envelope		*env;
+
+	if (control_decode(req, data, len, &env) != 0)
+		return;			/* refused, not recorded */
+	if (!root_audit_what(env, &w)) {
+		control_dispatch(r, req, env);	/* a read, a chunk */
+		arb_wire_free(env);
+		return;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (q = arb_req_local(audited_answer, a)) == NULL) {
+		free(a);
+		root_refuse(req, -ENOMEM, "out of memory");
+		arb_wire_free(env);
+		return;
+	}
+	a->what = w;
+	a->r = r;
+	a->req = req;
+	audited_who(req, a->who, sizeof(a->who));
+	a->in_handler = 1;
+	control_dispatch(r, q, env);
+	a->in_handler = 0;
+	arb_wire_free(env);
+	if (a->answered)
+		audited_finish(a);
 }

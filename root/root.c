@@ -104,7 +104,7 @@ root_new(const struct root_conf *conf)
 		log_warnx("root: stored catalog: %s", arb_strerror(rv));
 		goto fail;
 	}
-	if ((rv = arb_srv_listen(r->net, conf->control, 4, root_control, r,
+	if ((rv = arb_srv_listen(r->net, conf->control, 4, root_control_serve, r,
 	    &r->ctl)) != 0) {
 		log_warnx("root: control %s: %s", conf->control,
 		    arb_strerror(rv));

@@ -328,6 +328,22 @@ int	root_write_begin(struct root *, struct arb_txn **tp);
 void	root_audit_add(struct root *, const char *token, const char *role,
 	    const char *action, const char *target, unsigned status,
 	    const char *detail);
+/* The HTTP status an Error's code is answered and recorded with. */
+unsigned root_error_status(int code);
+/* What a control request does, as its audit record names it. */
+#define ROOT_AUDIT_ACTION_MAX	48
+struct root_audit_what {
+	char	action[ROOT_AUDIT_ACTION_MAX];	/* "publish", "rollout pause" */
+	char	target[ARB_MAX_ID + 1];		/* policy, token id, name... */
+	char	note[256];	/* before the answer in the detail: "v3" */
+};
+/*
+ * 1 with *w when the control request env is an operator action to record
+ * (as arborctl names it: "push", "token create", "endpoint lock"), 0 for
+ * a read, a blob's chunk or an unknown body.  Never a secret: an
+ * enrolment token is named by its id, an API token by its name.
+ */
+int	root_audit_what(const Arbor__Envelope *env, struct root_audit_what *w);
 /* arborctl audit: the newest records, newest first. */
 void	root_get_audit(struct root *, struct arb_req *, const Arbor__GetAudit *);
 
@@ -468,7 +484,15 @@ extern const struct root_console_file root_console_files[];
 int	root_console_serve(struct arb_http *h);
 
 /* control.c */
+/* A control request, unrecorded: the API's, which records its own. */
 void	root_control(struct arb_req *, const uint8_t *, size_t, void *);
+/*
+ * The control socket's server callback: root_control, with each operator
+ * action recorded in the audit trail under the sender's uid, role
+ * "local" (a request that does not decode is refused and not recorded).
+ */
+void	root_control_serve(struct arb_req *, const uint8_t *, size_t,
+	    void *);
 void	root_uploads_free(struct root *);
 
 #endif

@@ -5,12 +5,16 @@
  * accept).  Signed objects inside are decoded too, as a node does once the
  * signature holds: the head and policy decoders see bytes a peer chose.
  * The baselines and exemptions of a compliance request are stored as the
- * root stores them and read back.
+ * root stores them and read back.  The root's control socket names each
+ * action it receives for the audit trail (root_audit_what): a word and a
+ * target of at most an id's length, whatever the request holds.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arbor/wire.h"
+#include "root.h"
 
 static void
 fuzz_signed_body(const Arbor__Signed *s, int head)
@@ -67,12 +71,16 @@ fuzz_stored(const Arbor__ComplianceCtl *c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	Arbor__Envelope	*env, *env2;
-	uint8_t		*buf;
-	size_t		 len, i;
+	Arbor__Envelope		*env, *env2;
+	struct root_audit_what	 w;
+	uint8_t			*buf;
+	size_t			 len, i;
 
 	if (arb_wire_decode(data, size, &env) != 0)
 		return 0;
+	if (root_audit_what(env, &w) && (w.action[0] == '\0' ||
+	    strlen(w.target) > ARB_MAX_ID || strlen(w.note) >= sizeof(w.note)))
+		abort();
 	if (arb_wire_encode(env, &buf, &len) != 0)
 		abort();
 	if (arb_wire_decode(buf, len, &env2) != 0)

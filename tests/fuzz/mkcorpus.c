@@ -422,6 +422,44 @@ env(const char *name, Arbor__Envelope *e)
 	free(buf);
 }
 
+/* arborctl's other actions, as the root names them for its audit trail. */
+static void
+actions(void)
+{
+	Arbor__Envelope		e = ARBOR__ENVELOPE__INIT;
+	Arbor__RolloutCtl	rc = ARBOR__ROLLOUT_CTL__INIT;
+	Arbor__ApiTokenCtl	ac = ARBOR__API_TOKEN_CTL__INIT;
+	Arbor__Push		push = ARBOR__PUSH__INIT;
+	Arbor__Rollback		rb = ARBOR__ROLLBACK__INIT;
+	Arbor__KeyRotate	kr = ARBOR__KEY_ROTATE__INIT;
+
+	e.version = 1;
+	e.body_case = ARBOR__ENVELOPE__BODY_ROLLOUT_CTL;
+	rc.id = "openssl-3.0.13";
+	rc.op = "retry-failed";
+	e.rollout_ctl = &rc;
+	env("rollout_ctl", &e);
+	e.body_case = ARBOR__ENVELOPE__BODY_API_TOKEN_CTL;
+	ac.op = "create";
+	ac.name = "ci-deploy";
+	ac.role = "operator";
+	ac.sha256 = bin(sha, 32);
+	e.api_token_ctl = &ac;
+	env("api_token_ctl", &e);
+	e.body_case = ARBOR__ENVELOPE__BODY_PUSH;
+	push.id = "openssl-3.0.13";
+	e.push = &push;
+	env("push", &e);
+	e.body_case = ARBOR__ENVELOPE__BODY_ROLLBACK;
+	rb.id = "openssl-3.0.13";
+	e.rollback = &rb;
+	env("rollback", &e);
+	e.body_case = ARBOR__ENVELOPE__BODY_KEY_ROTATE;
+	kr.key_path = "/etc/arbor/publisher-2.key";
+	e.key_rotate = &kr;
+	env("key_rotate", &e);
+}
+
 /* The compliance control requests (arborctl baseline, exempt, compliance). */
 static void
 compliance(void)
@@ -686,6 +724,7 @@ main(int argc, char *argv[])
 	reports();
 	batches();
 	compliance();
+	actions();
 
 	free(hbuf);
 	free(pbuf);

@@ -3,13 +3,15 @@ under /api/v1/ answers the document arborctl ... --json prints for the
 same question; paging and filters of /endpoints; refusals (unknown
 paths, methods, bad parameters, long request lines) as JSON errors.
 Tokens and roles (401, 403, 200), operator actions that land (a push the
-agents act on, a pause arborctl shows), the audit trail naming the token,
-a revoked token refused, https:// with the tree's certificates, and
-hostile requests (huge headers, bad tokens, bad ids) the root outlives."""
+agents act on, a pause arborctl shows), the audit trail naming the token
+or the uid arborctl ran as, a revoked token refused, https:// with the
+tree's certificates, and hostile requests (huge headers, bad tokens, bad
+ids) the root outlives."""
 
 import json
 import http.client
 import os
+import pwd
 import re
 import socket
 import ssl
@@ -19,7 +21,7 @@ import urllib.parse
 import urllib.request
 
 from arbortest import BIN, Net, run, wait_until, Failure, SCALE, free_port, \
-    http_request
+    http_request, sha256_hex
 from test_reports import TOKEN, INSTALL, counts, fixture, publish_openssl, \
     status
 
@@ -409,7 +411,7 @@ def test_tokens_roles_actions():
                 a["status"] == 404 and a["token"] == "ops-ci"]:
             raise Failure("audit: the refused push is missing: %r" % audit)
         made = [a["target"] for a in audit if a["action"] ==
-                "api-token create"]
+                "api-token create" and a["status"] == 200]
         if sorted(made) != ["dash", "ops-ci"]:
             raise Failure("audit: token creation: %r" % audit)
         if audit != sorted(audit, key=lambda a: -a["time_ms"]):
@@ -496,6 +498,117 @@ def test_pause_via_api():
         if acts[:2] != [("resume", "staged", "ops"),
                         ("pause", "staged", "ops")]:
             raise Failure("audit: %r" % acts)
+
+
+def local_who():
+    """Who an arborctl run as this test's user is in the audit trail."""
+    try:
+        return "uid %d (%s)" % (os.getuid(), pwd.getpwuid(os.getuid())[0])
+    except KeyError:
+        return "uid %d" % os.getuid()
+
+
+def test_arborctl_audit():
+    """arborctl's actions on the control socket are in the audit trail,
+    each once, under the uid the test runs as (role local), with their
+    target and status, refusals too; reads and a blob's chunks are not;
+    an action through the API is recorded once, under its token; an
+    enrolment token is named by its id, never by its secret."""
+    with Net("api-audit") as net:
+        url = "http://127.0.0.1:%d" % free_port()
+        root = net.root(api_listen=url)
+        who = local_who()
+        net.publish("audited", 1, {"payload.bin": os.urandom(300000)})
+        p = net.ctl("publish", os.path.join(net.dir, "policies",
+                                            "audited-1", "policy.json"),
+                    check=False)
+        if p.returncode != 1 or "not newer" not in p.stderr:
+            raise Failure("publish of v1 again: %r" % p.stderr)
+        net.ctl("push", "audited")
+        if net.ctl("push", "nosuch", check=False).returncode != 1:
+            raise Failure("push of no policy succeeded")
+        net.publish("staged", 1, {}, rollout={"waves": [
+            {"name": "pilot", "share": 50, "soak": "1h"},
+            {"name": "all", "share": 100}]})
+        wait_until(lambda: [r for r in ctl_json(net, "rollout", "status")
+                            if r.get("id", r.get("policy")) == "staged"],
+                   10, "the rollout")
+        net.ctl("rollout", "pause", "staged")
+        out = os.path.join(net.dir, "enrol.token")
+        tid = net.ctl("token", "create", "--group", "lab", "--out",
+                      out).stdout.strip()
+        with open(out) as f:
+            secret = f.read().strip()
+        net.ctl("endpoint", "lock", "--group", "lab", "--reason", "audit")
+        ops = api_token(net, "ops", "operator")
+        code, doc = get(url + "/api/v1/policies/audited/retire", "POST",
+                        bearer(ops))
+        if code != 200:
+            raise Failure("retire through the API: %d %r" % (code, doc))
+        # Reads leave nothing.
+        for args in (["catalog"], ["status"], ["token", "list"],
+                     ["rollout", "status"], ["audit"]):
+            net.ctl(*args)
+        # What does not decode (garbage, an id of 300 bytes, a publish
+        # that names no policy) is refused and not recorded; a rollout
+        # operation that is none decodes, is refused, and is recorded
+        # under a word that says so.
+        control = "ipc://%s/control.sock" % root.dir
+        rc, out = net.forge_cmd("send", control, "--garbage", 5000)
+        if rc != 0 or not out.startswith("error "):
+            raise Failure("garbage to the control socket: %d %s" % (rc, out))
+        for name, body in (("long-push", b"\x92\x02\xaf\x02\x0a\xac\x02" +
+                            b"x" * 300), ("no-policy", b"\x82\x02\x00"),
+                           ("rollout-op", b"\xc2\x0c\x12\x0a\x06staged"
+                            b"\x12\x08Stop Now")):
+            path = os.path.join(net.dir, name)
+            with open(path, "wb") as f:
+                f.write(b"\x08\x01" + body)     # version 1, then the body
+            rc, out = net.forge_cmd("send", control, "--file", path)
+            if rc != 0 or not out.startswith("error "):
+                raise Failure("%s to the control socket: %d %s" %
+                              (name, rc, out))
+
+        text = net.ctl("audit", "--json").stdout
+        audit = json.loads(text)
+        got = sorted((a["action"], a["target"], a["status"], a["token"],
+                      a["role"]) for a in audit)
+
+        def mine(act, tgt, st):
+            return (act, tgt, st, who, "local")
+        want = sorted([mine("publish", "audited", 200),
+                       mine("publish", "audited", 400),
+                       mine("push", "audited", 200),
+                       mine("push", "nosuch", 404),
+                       mine("publish", "staged", 200),
+                       mine("rollout pause", "staged", 200),
+                       mine("token create", tid, 200),
+                       mine("endpoint lock", "group:lab", 200),
+                       mine("api-token create", "ops", 200),
+                       mine("rollout ?", "staged", 400),
+                       ("retire", "audited", 200, "ops", "operator")])
+        if got != want:
+            raise Failure("audit:\n%s\nwant:\n%s" % (
+                "\n".join(map(repr, got)), "\n".join(map(repr, want))))
+        detail = {(a["action"], a["status"]): a["detail"] for a in audit}
+        if detail[("publish", 400)].find("not newer") < 0 or \
+                detail[("push", 404)].find("no current policy") < 0 or \
+                detail[("api-token create", 200)] != "role operator" or \
+                detail[("token create", 200)] != "groups lab" or \
+                detail[("endpoint lock", 200)] != "audit":
+            raise Failure("audit details: %r" % detail)
+        if not [a for a in audit if a["action"] == "publish" and
+                a["target"] == "audited" and a["detail"] == "v1: published"]:
+            raise Failure("the publish's detail: %r" % audit)
+        # The secret, its hash and the API token are nowhere in it.
+        table = net.ctl("audit").stdout
+        for s in (secret, secret[6:], sha256_hex(secret.encode()), ops,
+                  ops[4:]):
+            if s in text or s in table:
+                raise Failure("the audit trail shows a secret: %r" % s)
+        if who not in table or not root.has_log(
+                r"audit: %s \(local\): push nosuch: 404" % re.escape(who)):
+            raise Failure("arborctl audit or the log lacks who: %s" % table)
 
 
 def test_https():
@@ -588,5 +701,6 @@ if __name__ == "__main__":
     run([test_gets_equal_arborctl, test_more_gets_equal_arborctl,
          test_endpoint_history,
          test_tokens_roles_actions,
-         test_pause_via_api, test_https, test_hostile_http,
+         test_pause_via_api, test_arborctl_audit, test_https,
+         test_hostile_http,
          test_loopback_only])

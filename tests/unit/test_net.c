@@ -108,6 +108,8 @@ now_ms(void)
 struct echo {
 	int	 nreq;
 	size_t	 maxlen;
+	int	 uid_rv;	/* arb_req_peer_uid of the last request */
+	uint64_t uid;
 };
 
 static void
@@ -117,6 +119,7 @@ echo_cb(struct arb_req *req, const uint8_t *data, size_t len, void *arg)
 	uint8_t		*buf;
 
 	e->nreq++;
+	e->uid_rv = arb_req_peer_uid(req, &e->uid);
 	if (len > e->maxlen)
 		e->maxlen = len;
 	buf = malloc(len + 3);
@@ -190,6 +193,8 @@ test_roundtrip(void **state)
 	assert_int_equal(r.rv, 0);
 	assert_int_equal(r.len, 3);
 	assert_int_equal(e.nreq, 2);
+	/* Over tcp:// nobody's uid is known. */
+	assert_int_equal(e.uid_rv, ARB_ENOTFOUND);
 
 	arb_cli_close(c);
 	arb_srv_close(s);
@@ -762,6 +767,13 @@ test_close_in_cb(void **state)
 /* ---- ipc:// */
 
 static void
+local_cb(const uint8_t *data, size_t len, void *arg)
+{
+	(void)len;
+	*(int *)arg = data == NULL ? -1 : 1;
+}
+
+static void
 test_ipc(void **state)
 {
 	struct tloop		 t;
@@ -773,7 +785,9 @@ test_ipc(void **state)
 	struct stat		 st;
 	char			 dir[] = "/tmp/arbor-test-net-XXXXXX";
 	char			 path[128], url[160];
-	int			 fd;
+	struct arb_req		*q;
+	uint64_t		 uid;
+	int			 fd, got = 0;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -803,6 +817,14 @@ test_ipc(void **state)
 	tloop_wait(&t, &r.done, 10000);
 	assert_int_equal(r.rv, 0);
 	assert_memory_equal(r.data, "re:ipc", 6);
+	/* Over ipc:// the kernel names the peer's uid: ours. */
+	assert_int_equal(e.uid_rv, 0);
+	assert_int_equal(e.uid, (uint64_t)getuid());
+	/* A request made on the loop has no peer. */
+	assert_non_null(q = arb_req_local(local_cb, &got));
+	assert_int_equal(arb_req_peer_uid(q, &uid), ARB_ENOTFOUND);
+	arb_req_drop(q);
+	assert_int_equal(got, -1);
 	arb_cli_close(c);
 	arb_srv_close(s);
 	tloop_fini(&t);

@@ -99,6 +99,12 @@ struct arb_req *arb_req_local(arb_req_local_cb cb, void *arg);
  */
 #define ARB_NET_ADDR_LEN	64
 int	arb_req_addr(const struct arb_req *req, char *buf, size_t len);
+/*
+ * The user id of the process at the other end of req's connection, as the
+ * kernel tells it (SO_PEERCRED) for ipc://: 0 with *uidp, or ARB_ENOTFOUND
+ * for a local request, another transport, or a connection already gone.
+ */
+int	arb_req_peer_uid(const struct arb_req *req, uint64_t *uidp);
 /* Drop a request without answering (the requester will time out). */
 void	arb_req_drop(struct arb_req *req);
 /*
