@@ -189,24 +189,37 @@ def test_exposure():
             raise Failure("exposure CVE-2026-1111: %r" % text)
 
 
+def carry_tree(net, delay):
+    """A root that logs each report it takes, a relay, one agent with old
+    openssl gathering reports for delay, and policy carry v1 that upgrades
+    it, published."""
+    root = net.root(enroll_token=TOKEN, start=False)
+    root.args.append("-v")
+    root.start()
+    root.wait_log(r"serving .* control")
+    relay = net.relay([root], report_interval="200ms")
+    agent = net.agent([relay], facts_root=fixture(
+        net, "debian12-old-openssl"), enroll_token=TOKEN, report_delay=delay)
+    wait_until(lambda: query(net, NEEDS)["matched"] == 1, 30,
+               "the endpoint's inventory at the root")
+    net.publish("carry", 1, {"payload.bin": os.urandom(5000)},
+                applicability=NEEDS, action=INSTALL)
+    return root, agent
+
+
+def took(root):
+    """(seq, policy, state) of every report the root took, in order."""
+    return re.findall(r"root: report \S+ seq (\d+): (\S*) (\S+)\n",
+                      root.text())
+
+
 def test_result_carries_inventory():
     """An action that upgrades openssl: its result and the inventory's
     changes reach the root as one report, the policy's, and the root's
     inventory follows; the only inventory report on its own is the first
     one, made at enrolment (the root logs each report it takes)."""
     with Net("inv-carry") as net:
-        root = net.root(enroll_token=TOKEN, start=False)
-        root.args.append("-v")
-        root.start()
-        root.wait_log(r"serving .* control")
-        relay = net.relay([root], report_interval="200ms")
-        agent = net.agent([relay], facts_root=fixture(
-            net, "debian12-old-openssl"), enroll_token=TOKEN,
-            report_delay="20ms")
-        wait_until(lambda: query(net, NEEDS)["matched"] == 1, 30,
-                   "the endpoint's inventory at the root")
-        net.publish("carry", 1, {"payload.bin": os.urandom(5000)},
-                    applicability=NEEDS, action=INSTALL)
+        root, agent = carry_tree(net, "20ms")
         wait_until(lambda: [e["state"] for e in json.loads(net.ctl(
             "endpoints", "--policy", "carry", "--json").stdout)] ==
             ["fixed"], 30, "the endpoint fixed at the root")
@@ -214,13 +227,12 @@ def test_result_carries_inventory():
             raise Failure("the result came without the new inventory")
         agent.restart()
         agent.wait_log(r"started")
-        took = re.findall(r"root: report \S+ seq (\d+): (\S*) (\S+)\n",
-                          root.text())
-        alone = [t for t in took if t[1] == ""]
-        fixed = [t for t in took if t[1] == "carry" and t[2] == "fixed"]
+        got = took(root)
+        alone = [t for t in got if t[1] == ""]
+        fixed = [t for t in got if t[1] == "carry" and t[2] == "fixed"]
         if len(alone) != 1 or len(fixed) != 1:
             raise Failure("reports the root took: %r (one inventory on its "
-                          "own, at enrolment, and one fixed wanted)" % took)
+                          "own, at enrolment, and one fixed wanted)" % got)
         if root.has_log(r"inventory changes not applied"):
             raise Failure("a delta did not apply:\n" + root.text()[-2000:])
 
@@ -230,32 +242,20 @@ def test_inventory_carried_past_replacement():
     agent gathers reports for): the newer report carries them on, so the
     root's inventory still follows the upgrade."""
     with Net("inv-carry2") as net:
-        root = net.root(enroll_token=TOKEN, start=False)
-        root.args.append("-v")
-        root.start()
-        root.wait_log(r"serving .* control")
-        relay = net.relay([root], report_interval="200ms")
-        agent = net.agent([relay], facts_root=fixture(
-            net, "debian12-old-openssl"), enroll_token=TOKEN,
-            report_delay="3s")
-        wait_until(lambda: query(net, NEEDS)["matched"] == 1, 30,
-                   "the endpoint's inventory at the root")
-        net.publish("carry", 1, {"payload.bin": os.urandom(5000)},
-                    applicability=NEEDS, action=INSTALL)
+        root, agent = carry_tree(net, "3s")
         agent.wait_log(r"policy carry v1: fixed")
         net.publish("carry", 2, {}, applicability="true", action="true")
         wait_until(lambda: [e["state"] for e in json.loads(net.ctl(
             "endpoints", "--policy", "carry", "--json").stdout)] ==
             ["failed"], 30, "v2's result at the root")
-        took = re.findall(r"root: report \S+ seq (\d+): (\S*) (\S+)\n",
-                          root.text())
-        if ("carry", "fixed") in [(t[1], t[2]) for t in took]:
+        got = took(root)
+        if ("carry", "fixed") in [(t[1], t[2]) for t in got]:
             raise Failure("v1's result was sent before v2 replaced it: "
-                          "nothing carried (%r)" % took)
+                          "nothing carried (%r)" % got)
         wait_until(lambda: query(net, NEEDS)["matched"] == 0, 10,
                    "the upgrade in the root's inventory, carried by v2")
-        if len([t for t in took if t[1] == ""]) != 1:
-            raise Failure("an inventory report on its own: %r" % took)
+        if len([t for t in got if t[1] == ""]) != 1:
+            raise Failure("an inventory report on its own: %r" % got)
 
 if __name__ == "__main__":
     run([test_query_and_unknown, test_dry_run_equals_reported,
