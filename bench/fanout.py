@@ -43,11 +43,13 @@ import benchlib as B
 SWARM_FDS_EACH, SWARM_FDS_SPARE = 3, 64
 RELAY_FDS_EACH, RELAY_FDS_SPARE = 2, 256
 
-# Memory, from `--tiers 2 --top 2 --leaves 4 --endpoints 2000` on this
-# machine (swarm VmHWM per endpoint, leaf RSS growth per endpoint, a
-# relay's and the root's RSS), with room over them.
-MEM_KB_PER_ENDPOINT = 200 + 20
-MEM_KB_PER_PROCESS = 40 * 1024
+# Memory: every process's peak summed, per endpoint (tree_kb_per_endpoint)
+# was 407 KiB in `--tiers 2 --top 1 --leaves 2 --endpoints 2000` (1,000
+# endpoints per leaf and per swarm, as in the full runs): 356 KiB of it the
+# swarm's, the rest the relays' and the root's.  A tenth more, and room for
+# this script and the arborctl calls.
+MEM_KB_PER_ENDPOINT = 450
+MEM_KB_SPARE = 256 * 1024
 
 
 def spread(total, parts):
@@ -68,18 +70,21 @@ def nofile():
     return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def check_memory(endpoints, processes):
-    """Refuse a run that MemAvailable cannot hold; returns the estimate."""
-    need = endpoints * MEM_KB_PER_ENDPOINT + processes * MEM_KB_PER_PROCESS
+def check_memory(endpoints):
+    """Refuse a run that MemAvailable cannot hold; returns the estimate
+    in KiB."""
+    need = endpoints * MEM_KB_PER_ENDPOINT + MEM_KB_SPARE
     with open("/proc/meminfo") as f:
         avail = next(int(ln.split()[1]) for ln in f
                      if ln.startswith("MemAvailable:"))
+    sys.stderr.write("fanout: %d endpoints need about %.1f GiB (%d KiB "
+                     "each); MemAvailable %.1f GiB\n" %
+                     (endpoints, need / 2**20, MEM_KB_PER_ENDPOINT,
+                      avail / 2**20))
     if need > avail:
-        sys.exit("fanout: %d endpoints and %d processes need about %.1f GiB "
-                 "(%d KiB per endpoint, %d MiB per process); MemAvailable "
-                 "is %.1f GiB: not starting" %
-                 (endpoints, processes, need / 2**20, MEM_KB_PER_ENDPOINT,
-                  MEM_KB_PER_PROCESS // 1024, avail / 2**20))
+        sys.exit("fanout: not starting: the run needs about %.1f GiB and "
+                 "MemAvailable is %.1f GiB (stop other work, or run "
+                 "fewer endpoints)" % (need / 2**20, avail / 2**20))
     return need
 
 
@@ -110,6 +115,14 @@ def plan(tiers, relays, top, leaves, endpoints, swarm_max):
     return top, leaves, per, swarms, each
 
 
+def seconds(text):
+    """"500ms", "1s", "2m" in seconds."""
+    for unit, f in (("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)):
+        if text.endswith(unit) and text[:-len(unit)].isdigit():
+            return int(text[:-len(unit)]) * f
+    raise ValueError("%r: not a duration" % text)
+
+
 def grown_kb_per(nodes, base, children):
     """Max over nodes of RSS growth since base per child."""
     return round(max((B.proc_kb(r, "VmRSS") - b) / max(1, n)
@@ -122,7 +135,7 @@ def run(a, case):
     top, leaves, per, swarm_sizes, swarm_max = plan(
         a.tiers, a.relays, a.top, a.leaves, endpoints, a.swarm_max)
     nswarms = sum(len(s) for s in swarm_sizes)
-    check_memory(endpoints, 1 + top + leaves + nswarms)
+    mem_kb = check_memory(endpoints)
     # Enrolment and the push take longer with more endpoints.
     scale = max(1.0, endpoints / 10000.0)
     limit_s = a.limit or 300 * scale
@@ -173,6 +186,12 @@ def run(a, case):
         net.ctl("push", pid)
 
         def complete():
+            # A status costs the root about 1 ms of CPU: with two tiers,
+            # where the root's CPU is the figure compared across runs of
+            # different lengths, ask twice a second, not fifty times.  The
+            # times are the root's and the swarms' own, not the poll's.
+            if a.tiers > 1:
+                time.sleep(0.5)
             st = B.status(net)
             c = B.counts(st, pid)
             return st if c.get("fixed", 0) + c.get("failed", 0) >= \
@@ -203,6 +222,12 @@ def run(a, case):
             "root_messages_in": st["batches"] - before["batches"],
             "root_reports_in": st["reports"] - before["reports"],
             "root_requests_in": st["requests"] - before["requests"],
+            # The design's bound: one message per direct child per report
+            # interval, over the time until the root held every report.
+            "root_messages_per_child_interval": round(
+                (st["batches"] - before["batches"]) / (top or leaves) /
+                max(1.0, (t_root - t0) / 1000.0 /
+                    seconds(a.report_interval)), 2),
             "cpu_s_after_push": {k: round(v, 2) for k, v in cpu.items()},
             # Per role: a relay's per endpoint it served, the root's per
             # report it took, a simulated endpoint's own.
@@ -218,8 +243,16 @@ def run(a, case):
             "relay_kb_per_endpoint": grown_kb_per(rels, base_kb, per),
             "top_kb_per_child": grown_kb_per(tops, top_base, top_children)
             if tops else None,
+            "top_kb_per_endpoint_below": grown_kb_per(
+                tops, top_base, [sum(n for u, n in zip(under, per) if u is t)
+                                 for t in tops]) if tops else None,
             "swarm_kb_per_endpoint": round(max(
                 B.proc_kb(s, "VmHWM") / s.n for s in swarms), 2),
+            # Every process's peak, summed, per endpoint: what the
+            # memory estimate before a run is made of.
+            "tree_kb_per_endpoint": round(sum(
+                B.proc_kb(n, "VmHWM") for n in net.nodes) / endpoints, 2),
+            "mem_kb_estimated": mem_kb,
         }
         res.update(B.machine())
         return res
@@ -255,6 +288,10 @@ def main():
             a.leaves < a.top or (a.swarm_max is not None and a.swarm_max < 1):
         ap.error("relays, top, leaves, endpoints and swarm-max must be "
                  "positive, and leaves at least top")
+    try:
+        seconds(a.report_interval)
+    except ValueError as e:
+        ap.error("--report-interval: %s" % e)
     B.build()
     case = a.case or ("small" if a.size <= 1 << 20 else "large")
     B.emit(run(a, case))
