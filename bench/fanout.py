@@ -89,9 +89,9 @@ def check_memory(endpoints):
 
 
 def plan(tiers, relays, top, leaves, endpoints, swarm_max):
-    """The topology: [(parent index or None, endpoints)] per leaf, the
-    endpoints of each swarm per leaf, and the limit chosen; refuses what
-    the descriptor limit cannot hold."""
+    """The topology, as (top relays, leaf relays, endpoints per leaf, the
+    sizes of the swarms of each leaf, endpoints per swarm at most); says
+    it on stderr, and refuses what the descriptor limit cannot hold."""
     before, lim = nofile()
     if tiers == 1:
         top, leaves = 0, relays
