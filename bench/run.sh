@@ -4,6 +4,9 @@
 #
 #   bench/run.sh            the full runs (a few minutes each on 2 cores)
 #   bench/run.sh --smoke    a tiny version of each, in seconds
+#   bench/run.sh --tiers    the two-tier fan-out at 10,000 and at 50,000
+#                           endpoints (5 top relays; 10 and 50 leaves of
+#                           1,000): all of the machine, ~20 GiB, for minutes
 #
 # Installs what it needs (nginx for the peer comparison, the build
 # dependencies) when run as root; builds into build/ (ARBOR_BUILD to
@@ -13,8 +16,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 export ARBOR_BUILD=${ARBOR_BUILD:-$repo/build}
-smoke=""
-[ "${1:-}" = "--smoke" ] && smoke="--smoke"
+smoke="" tiers=""
+case "${1:-}" in
+--smoke) smoke="--smoke" ;;
+--tiers) tiers="--tiers" ;;
+"") ;;
+*) echo "usage: bench/run.sh [--smoke | --tiers]" >&2; exit 2 ;;
+esac
 
 pkgs="build-essential cmake pkg-config libuv1-dev libnng-dev
 	protobuf-c-compiler libprotobuf-c-dev libssl-dev liblmdb-dev
@@ -44,7 +52,16 @@ if [ -n "$smoke" ]; then
 	run "$here/peer.sh" --smoke
 	run python3 "$here/fanout.py" --smoke
 	run python3 "$here/fanout.py" --smoke --tls
+	run python3 "$here/fanout.py" --tiers 2 --top 2 --leaves 2 \
+	    --endpoints 200 --swarm-max 60
 	run python3 "$here/fanin.py" --smoke
+elif [ -n "$tiers" ]; then
+	# The root's load follows its direct children (the 5 top relays),
+	# not the endpoints: ratios.py compares what it received and spent.
+	run python3 "$here/fanout.py" --tiers 2 --top 5 --leaves 10 \
+	    --endpoints 10000
+	run python3 "$here/fanout.py" --tiers 2 --top 5 --leaves 50 \
+	    --endpoints 50000
 else
 	run "$here/floor.sh"
 	run "$here/peer.sh"
