@@ -9,7 +9,6 @@
 
 #include "arbor/cmdline.h"
 #include "arbor/log.h"
-#include "arbor/mem.h"
 #include "agent.h"
 
 /*
@@ -46,7 +45,6 @@ main(int argc, char *argv[])
 	char			*cmdv[3];
 	int			 rv, cmd, ncmd = 0, i;
 
-	arb_mem_tune();
 	log_init(1, LOG_DAEMON);
 	agent_conf_init(&conf);
 	/* arbor-agent defer ...: the command and its operands aside. */
