@@ -115,8 +115,13 @@ class Node:
         self.env = None  # extra environment (a test clock: ARBOR_CLOCK...)
         self.tls_name = None    # the name its server certificate carries
         self.netns = None       # the network namespace it runs in
+        self.mark = 0           # the log's size when it was last started
 
     def start(self):
+        try:
+            self.mark = os.path.getsize(self.log)
+        except FileNotFoundError:
+            self.mark = 0
         logf = open(self.log, "ab")
         # A daemon whose stderr is a file logs to syslog unless given -d;
         # the tests read its lines from this node's log file.
@@ -162,9 +167,33 @@ class Node:
             self.proc.wait()
             self.proc = None
 
-    def restart(self):
+    # What a daemon logs once it serves (the root: its control socket too).
+    READY = {"root": r"serving .* control", "relay": r"serving",
+             "agent": r"\) started"}
+
+    def restart(self, ready=True):
+        """Stop and start again; by default wait until it serves again,
+        judged by what it logged since this start (the log is kept)."""
         self.stop()
-        return self.start()
+        self.start()
+        if ready and self.kind in self.READY:
+            self.wait_started(self.READY[self.kind])
+        return self
+
+    def since_start(self):
+        """What it logged since it was last started."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(self.mark)
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_started(self, pattern, timeout=10):
+        """Wait for pattern among the lines logged since the last start."""
+        return wait_until(lambda: re.search(pattern, self.since_start()),
+                          timeout, "%s log since its start to match %r"
+                          % (self.name, pattern))
 
     def text(self):
         try:

@@ -446,7 +446,6 @@ def test_tokens_roles_actions():
         unauthorized(base + "/status", bearer(view))
         # After a restart the tokens hold.
         root.restart()
-        root.wait_log(r"serving .* control")
         wait_until(lambda: get_or_none(base + "/tree", bearer(ops)) == 200,
                    10, "the API after a restart")
         unauthorized(base + "/tree", bearer(view))

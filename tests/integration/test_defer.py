@@ -105,7 +105,6 @@ def test_defer():
         if os.path.exists(os.path.join(f, "done")):
             raise Failure("a deferred policy ran")
         agent.restart()
-        agent.wait_log(r"started")
         wait_until(lambda: os.path.exists(sock), 10, "the control socket")
         rc, out = defer(agent, "deferrals")
         if rc != 0 or "later v1 high deferred until" not in out:

@@ -226,7 +226,6 @@ def test_result_carries_inventory():
         if query(net, NEEDS)["matched"] != 0:
             raise Failure("the result came without the new inventory")
         agent.restart()
-        agent.wait_log(r"started")
         got = took(root)
         alone = [t for t in got if t[1] == ""]
         fixed = [t for t in got if t[1] == "carry" and t[2] == "fixed"]
