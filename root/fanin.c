@@ -493,6 +493,14 @@ root_fanin_take(struct arb_txn *t, const Arbor__ReportEntry *e,
 	}
 	dp->from = -1;
 	if (arb_txn_get(t, ARB_DB_STATUS, key, klen, &v, &n) == 0) {
+		/* The very report it holds, sent again because its ack was
+		 * lost: taken, and nothing changes. */
+		if (n == sg->body.len && memcmp(v, sg->body.data, n) == 0) {
+			free(v);
+			log_debug("root: report %s seq %llu: held already",
+			    rep->endpoint_id, (unsigned long long)rep->seq);
+			goto out;
+		}
 		rv = arb_wire_decode_report(v, n, &prev);
 		free(v);
 		if (rv == 0 && (prev->seq >= rep->seq ||

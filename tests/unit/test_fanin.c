@@ -281,6 +281,11 @@ test_replay_refused(void **state)
 
 	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 5, "openssl",
 	    ARB_ST_FAILED, 1)), 0);
+	/* The same report again (its ack was lost): taken, counted once. */
+	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 5, "openssl",
+	    ARB_ST_FAILED, 1)), 0);
+	assert_int_equal(count(f->live, "openssl", ARB_ST_FAILED), 1);
+	/* Another report under a sequence already seen: a replay. */
 	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 5, "openssl",
 	    ARB_ST_FIXED, 1)), ARB_ESTALE);
 	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 4, "openssl",
