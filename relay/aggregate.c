@@ -69,12 +69,9 @@ struct relay_info {		/* a relay below, as last heard */
 	int64_t		 at;
 };
 
-struct pending {		/* a request upward, outliving the agg */
+struct pending {		/* a batch upward, outliving the agg */
 	struct relay_agg	*agg;
-	struct arb_req		*req;		/* enrolment: the child's */
 	struct pending		*next;
-	char			 addr[ARB_NET_ADDR_LEN];	/* the child's */
-	char			 id[ARB_MAX_ID + 1];	/* it claims */
 };
 
 struct relay_agg {
@@ -122,14 +119,13 @@ info_free(void *v)
 }
 
 static struct pending *
-pending_new(struct relay_agg *g, struct arb_req *req)
+pending_new(struct relay_agg *g)
 {
 	struct pending *p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->agg = g;
-	p->req = req;
 	p->next = g->pending;
 	g->pending = p;
 	return p;
@@ -211,8 +207,8 @@ receipt_keep(struct relay_core *c, struct arb_txn *t, const Arbor__Signed *sg)
 }
 
 /* Keep the n receipts of v in one transaction; the first error. */
-static int
-receipts_keep(struct relay_core *c, Arbor__Signed **v, size_t n)
+int
+relay_agg_receipts_keep(struct relay_core *c, Arbor__Signed **v, size_t n)
 {
 	struct arb_txn	*t;
 	size_t		 i;
@@ -278,79 +274,6 @@ relay_agg_endpoint(struct relay_core *c, const char *id)
 	}
 	arb_txn_abort(t);
 	return st;
-}
-
-/* ------------------------------------------------------------ enrolment */
-
-static void
-agg_enroll_cb(int rv, Arbor__Envelope *reply, void *arg)
-{
-	struct pending		*p = arg;
-	struct arb_req		*req = p->req;
-	struct relay_agg	*g;
-	char			 addr[ARB_NET_ADDR_LEN], id[ARB_MAX_ID + 1];
-
-	memcpy(addr, p->addr, sizeof(addr));
-	memcpy(id, p->id, sizeof(id));
-	if ((g = pending_end(p)) == NULL)
-		return;			/* the child's request is gone too */
-	if (rv != 0 && reply != NULL &&
-	    reply->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
-		/* The root's refusal says why (a token used up): pass it on. */
-		relay_unm_note(g->c, addr, "enrol-refused", id, 0);
-		relay_send(g->c, req, reply);
-		return;
-	}
-	if (rv != 0) {
-		relay_error(g->c, req, rv == ARB_ECLOSED ? ARB_EAGAIN : rv,
-		    "enrol: parent");
-		return;
-	}
-	relay_unm_managed(g->c, addr);
-	/* The endpoint's key, in the root's word: its reports verify. */
-	if ((rv = receipts_keep(g->c, &reply->enroll_reply->receipt,
-	    reply->enroll_reply->receipt ? 1 : 0)) != 0)
-		log_warnx("relay: enrolment of %s: the reply's receipt: %s",
-		    reply->enroll_reply->endpoint_id, arb_strerror(rv));
-	relay_send(g->c, req, reply);		/* the root's answer */
-}
-
-void
-relay_agg_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
-{
-	struct relay_agg	*g = c->agg;
-	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
-	Arbor__Enroll		 fwd = ARBOR__ENROLL__INIT;
-	Arbor__EnrollBody	*eb;
-	char			*via[16];
-	struct pending		*p;
-	size_t			 i, n = 0;
-	int			 rv;
-
-	for (i = 0; i < e->n_via && n < 15; i++)
-		via[n++] = e->via[i];
-	via[n++] = (char *)c->c.node_id;
-	fwd.enroll = e->enroll;
-	fwd.via = via;
-	fwd.n_via = n;
-	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
-	env.enroll = &fwd;
-	if ((p = pending_new(g, req)) == NULL) {
-		relay_error(c, req, -ENOMEM, "enrol");
-		return;
-	}
-	/* Who asks, and as whom, for the list of unmanaged addresses. */
-	(void)arb_req_addr(req, p->addr, sizeof(p->addr));
-	if (e->enroll != NULL && arb_wire_decode_enroll(e->enroll->body.data,
-	    e->enroll->body.len, &eb) == 0) {
-		snprintf(p->id, sizeof(p->id), "%s", eb->endpoint_id);
-		arb_wire_free_enroll(eb);
-	}
-	if ((rv = arb_link_request(c->c.link, &env,
-	    ARBOR__ENVELOPE__BODY_ENROLL_REPLY, agg_enroll_cb, p)) != 0) {
-		pending_end(p);
-		relay_error(c, req, rv, "enrol: parent");
-	}
 }
 
 /* ---------------------------------------------------------------- spool */
@@ -825,7 +748,7 @@ agg_ack_cb(int rv, Arbor__Envelope *env, void *arg)
 		log_warnx("relay: reports: parent refused %u of %zu",
 		    env->report_ack->rejected, g->sent.n);
 	/* Receipts for the children, and endpoint keys for the checks. */
-	if ((rv = receipts_keep(c, env->report_ack->receipts,
+	if ((rv = relay_agg_receipts_keep(c, env->report_ack->receipts,
 	    env->report_ack->n_receipts)) != 0)
 		log_warnx("relay: reports: a receipt from the parent: %s",
 		    arb_strerror(rv));
@@ -978,7 +901,7 @@ agg_flush(struct relay_agg *g)
 	b.n_want_receipts = nwant;
 	env.body_case = ARBOR__ENVELOPE__BODY_REPORT_BATCH;
 	env.report_batch = &b;
-	if ((p = pending_new(g, NULL)) == NULL)
+	if ((p = pending_new(g)) == NULL)
 		goto out;
 	if ((rv = arb_link_request(c->c.link, &env,
 	    ARBOR__ENVELOPE__BODY_REPORT_ACK, agg_ack_cb, p)) != 0) {

@@ -207,7 +207,8 @@ relay_core_new(const struct relay_core_conf *cf, struct relay_core **cp)
 		goto fail;
 	if ((rv = arb_pub_listen(cf->net, cf->pub, &c->pubs)) != 0)
 		goto fail;
-	if (cf->link != NULL && (rv = relay_agg_new(c)) != 0)
+	if (cf->link != NULL && ((rv = relay_agg_new(c)) != 0 ||
+	    (rv = relay_enrol_new(c)) != 0))
 		goto fail;
 	if ((rv = arb_srv_listen(cf->net, cf->svc, cf->nctx, relay_request, c,
 	    &c->srv)) != 0 || (rv = core_conn_limit(c)) != 0)
@@ -227,6 +228,7 @@ fail:
 		arb_pub_close(c->pubs);
 	if (c->agg)
 		relay_agg_free(c);
+	relay_enrol_free(c);
 	arb_group_free(c->group);
 	relay_shape_fini(c);
 	relay_unm_fini(c);
@@ -286,6 +288,7 @@ relay_core_free(struct relay_core *c)
 	c->group = NULL;
 	if (c->agg)
 		relay_agg_free(c);
+	relay_enrol_free(c);
 	relay_shape_fini(c);
 	if (c->esrv)
 		arb_srv_close(c->esrv);

@@ -3,8 +3,8 @@
  * core's life and its heads), serve.c (answering children), shape.c (the
  * rates to children), cache.c (the
  * blob index and its byte limit, the chunks kept in memory, the blobs
- * being fetched for children) and aggregate.c (the report spool and
- * enrolments, forwarded upward).  Nothing outside relay/ includes it.
+ * being fetched for children), aggregate.c (the report spool, forwarded
+ * upward) and enrol.c (enrolments, forwarded upward).  Nothing outside relay/ includes it.
  */
 #ifndef ARBOR_RELAY_CORE_INT_H
 #define ARBOR_RELAY_CORE_INT_H
@@ -69,6 +69,7 @@ struct relay_core {
 	uint8_t			*chunkbuf;
 	int			 closing;	/* freed when misses end */
 	struct relay_agg	*agg;		/* NULL at the root */
+	struct relay_enrol	*enrol;		/* NULL at the root */
 	struct arb_strmap	*cc_map;	/* "hex:idx" -> struct cchunk */
 	struct cchunk		*cc_head, *cc_tail;
 	uint64_t		 cc_bytes;
@@ -153,8 +154,9 @@ uint64_t relay_unm_count(struct relay_core *);
 /* aggregate.c */
 int	relay_agg_new(struct relay_core *);
 void	relay_agg_free(struct relay_core *);
-void	relay_agg_enroll(struct relay_core *, struct arb_req *,
-	    Arbor__Enroll *);
+/* Keep n receipts of the root's (one transaction); the first error. */
+int	relay_agg_receipts_keep(struct relay_core *, Arbor__Signed **,
+	    size_t n);
 void	relay_agg_batch(struct relay_core *, struct arb_req *,
 	    Arbor__ReportBatch *);
 /* What the receipt held for id says of it. */
@@ -162,6 +164,20 @@ enum relay_ep relay_agg_endpoint(struct relay_core *, const char *id);
 /* Reports spooled, and ms since the parent last took a batch (0: never). */
 void	relay_agg_spool(struct relay_core *, uint64_t *depthp,
 	    uint64_t *agep);
+/* enrol.c: enrolments forwarded upward, one per endpoint */
+int	relay_enrol_new(struct relay_core *);
+void	relay_enrol_free(struct relay_core *);
+void	relay_enrol_request(struct relay_core *, struct arb_req *,
+	    Arbor__Enroll *);
+struct relay_enrol_counts {
+	uint64_t	waiting, inflight;	/* now */
+	uint64_t	joined;		/* asked again while one was on its way */
+	uint64_t	answered;	/* asked again, answered from the kept */
+	uint64_t	busy;		/* told to come back: too many waiting */
+};
+void	relay_enrol_counts(const struct relay_core *,
+	    struct relay_enrol_counts *);
+
 /* Children are counted as connected when heard from this recently. */
 #define RELAY_CHILD_WINDOW	600		/* s */
 

@@ -60,12 +60,13 @@ one(struct arb_metrics *m, int *rvp, const char *name,
 int
 relay_core_metrics(struct relay_core *c, struct arb_metrics *m)
 {
-	struct relay_core_stats	 st;
-	struct cache_sum	 cs = { 0, 0 };
-	struct arb_txn		*t;
-	uint64_t		 depth, age;
-	int64_t			 now = (int64_t)time(NULL);
-	int			 rv = 0, i;
+	struct relay_core_stats		 st;
+	struct relay_enrol_counts	 en;
+	struct cache_sum		 cs = { 0, 0 };
+	struct arb_txn			*t;
+	uint64_t			 depth, age;
+	int64_t				 now = (int64_t)time(NULL);
+	int				 rv = 0, i;
 
 	relay_core_stats(c, &st);
 	if ((rv = arb_metrics_family(m, "arbor_requests_total",
@@ -138,6 +139,21 @@ relay_core_metrics(struct relay_core *c, struct arb_metrics *m)
 		one(m, &rv, "arbor_spool_age_seconds", ARB_METRIC_GAUGE,
 		    "Seconds since the parent last acknowledged a batch "
 		    "(0: never)", (double)age / 1000.0);
+		relay_enrol_counts(c, &en);
+		one(m, &rv, "arbor_enrolments_waiting", ARB_METRIC_GAUGE,
+		    "Enrolments queued for the parent", (double)en.waiting);
+		one(m, &rv, "arbor_enrolments_inflight", ARB_METRIC_GAUGE,
+		    "Enrolments sent to the parent and not answered yet",
+		    (double)en.inflight);
+		one(m, &rv, "arbor_enrolments_joined_total",
+		    ARB_METRIC_COUNTER, "Enrolments that joined the same "
+		    "endpoint's on its way up", (double)en.joined);
+		one(m, &rv, "arbor_enrolments_answered_total",
+		    ARB_METRIC_COUNTER, "Enrolments answered with the root's "
+		    "answer kept from a moment ago", (double)en.answered);
+		one(m, &rv, "arbor_enrolments_busy_total", ARB_METRIC_COUNTER,
+		    "Enrolments told to come back later: too many waiting",
+		    (double)en.busy);
 	}
 	one(m, &rv, "arbor_head_seq", ARB_METRIC_GAUGE,
 	    "Sequence number of the head served (0: none)",

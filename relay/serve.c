@@ -483,8 +483,8 @@ serve_enroll(struct relay_core *c, struct arb_req *req, Arbor__Enroll *e)
 {
 	if (c->c.on_enroll)
 		c->c.on_enroll(c->c.hook_arg, req, e);
-	else if (c->agg)
-		relay_agg_enroll(c, req, e);
+	else if (c->enrol)
+		relay_enrol_request(c, req, e);
 	else
 		relay_error(c, req, ARB_EINVAL, "enrol");
 }

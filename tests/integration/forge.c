@@ -125,6 +125,7 @@ usage(void)
 	    "       arbor-forge relay --svc URL --pub URL --parent SVC "
 	    "--mode honest|alter|replay|forge|enrol|drop|withhold\n"
 	    "       arbor-forge endpoint URL TOKEN STATE...\n"
+	    "       arbor-forge enrol URL TOKEN badsig|otherid|good\n"
 	    "       arbor-forge flood URL SHA_HEX LEN N SECONDS\n"
 	    "       arbor-forge inflate URL BYTES\n"
 	    "       arbor-forge heads URL N\n"
@@ -1383,18 +1384,41 @@ endpoint_send(const char *url, Arbor__Envelope *env, const char *what)
 	return 0;
 }
 
+/* An enrolment body for id with k's public key and token, signed by k. */
+static void
+enrol_sign(const struct arb_key *k, char *id, const char *token,
+    Arbor__Signed *sg)
+{
+	Arbor__EnrollBody	 eb = ARBOR__ENROLL_BODY__INIT;
+	uint8_t			 pub[ARB_PUBKEY_LEN], *buf;
+	size_t			 len;
+	int			 rv;
+
+	if ((rv = arb_key_raw_public(k, pub)) != 0)
+		fatalx("forge: key: %s", arb_strerror(rv));
+	eb.pubkey.data = pub;
+	eb.pubkey.len = sizeof(pub);
+	eb.endpoint_id = id;
+	eb.token = (char *)token;
+	eb.hostname = (char *)"forge";
+	eb.at = (int64_t)time(NULL);
+	if ((rv = arb_wire_encode_enroll(&eb, &buf, &len)) != 0 ||
+	    (rv = arb_signed_make(k, buf, len, sg)) != 0)
+		fatalx("forge: enrol: %s", arb_strerror(rv));
+	free(buf);
+}
+
 static int
 cmd_endpoint(int argc, char *argv[])
 {
 	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
-	Arbor__EnrollBody	 eb = ARBOR__ENROLL_BODY__INIT;
 	Arbor__Enroll		 en = ARBOR__ENROLL__INIT;
 	Arbor__ReportBatch	 rb = ARBOR__REPORT_BATCH__INIT;
 	Arbor__ReportEntry	 re = ARBOR__REPORT_ENTRY__INIT, *rep = &re;
 	Arbor__Report		 r = ARBOR__REPORT__INIT;
 	Arbor__Signed		 sg, esg;
 	struct arb_key		*k;
-	uint8_t			 pub[ARB_PUBKEY_LEN], *buf;
+	uint8_t			*buf;
 	char			 id[ARB_EPID_HEX], what[64];
 	size_t			 len;
 	int			 i, rv;
@@ -1402,19 +1426,9 @@ cmd_endpoint(int argc, char *argv[])
 	if (argc < 4)
 		usage();
 	if ((rv = arb_key_generate(&k)) != 0 ||
-	    (rv = arb_key_raw_public(k, pub)) != 0 ||
 	    (rv = arb_endpoint_id(k, id)) != 0)
 		fatalx("forge-endpoint: key: %s", arb_strerror(rv));
-	eb.pubkey.data = pub;
-	eb.pubkey.len = sizeof(pub);
-	eb.endpoint_id = id;
-	eb.token = argv[2];
-	eb.hostname = (char *)"forge";
-	eb.at = (int64_t)time(NULL);
-	if ((rv = arb_wire_encode_enroll(&eb, &buf, &len)) != 0 ||
-	    (rv = arb_signed_make(k, buf, len, &esg)) != 0)
-		fatalx("forge-endpoint: enrol: %s", arb_strerror(rv));
-	free(buf);
+	enrol_sign(k, id, argv[2], &esg);
 	en.enroll = &esg;
 	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
 	env.enroll = &en;
@@ -1446,6 +1460,41 @@ cmd_endpoint(int argc, char *argv[])
 		if (rv != 0)
 			break;
 	}
+	arb_key_free(k);
+	return rv;
+}
+
+/*
+ * `arbor-forge enrol URL TOKEN LIE`: one enrolment that lies.  LIE is
+ * badsig (its signature altered), otherid (an id its key does not
+ * derive), or good (no lie).  It prints what came back.
+ */
+static int
+cmd_enrol(int argc, char *argv[])
+{
+	Arbor__Envelope		 env = ARBOR__ENVELOPE__INIT;
+	Arbor__Enroll		 en = ARBOR__ENROLL__INIT;
+	Arbor__Signed		 esg;
+	struct arb_key		*k;
+	char			 id[ARB_EPID_HEX];
+	int			 rv;
+
+	if (argc != 4 || (strcmp(argv[3], "badsig") != 0 &&
+	    strcmp(argv[3], "otherid") != 0 && strcmp(argv[3], "good") != 0))
+		usage();
+	if ((rv = arb_key_generate(&k)) != 0 ||
+	    (rv = arb_endpoint_id(k, id)) != 0)
+		fatalx("forge-enrol: key: %s", arb_strerror(rv));
+	if (strcmp(argv[3], "otherid") == 0)
+		id[0] = id[0] == 'a' ? 'b' : 'a';
+	enrol_sign(k, id, argv[2], &esg);
+	if (strcmp(argv[3], "badsig") == 0)
+		esg.sig.data[0] ^= 1;
+	en.enroll = &esg;
+	env.body_case = ARBOR__ENVELOPE__BODY_ENROLL;
+	env.enroll = &en;
+	rv = endpoint_send(argv[1], &env, "enrol");
+	arb_signed_clear(&esg);
 	arb_key_free(k);
 	return rv;
 }
@@ -1942,6 +1991,8 @@ main(int argc, char *argv[])
 		return cmd_relay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "endpoint") == 0)
 		return cmd_endpoint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "enrol") == 0)
+		return cmd_enrol(argc - 1, argv + 1);
 	if (strcmp(argv[1], "flood") == 0)
 		return cmd_flood(argc - 1, argv + 1);
 	if (strcmp(argv[1], "inflate") == 0)
