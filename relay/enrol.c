@@ -12,9 +12,9 @@
  *    forgery costs the root nothing and cannot take an honest endpoint's
  *    place below);
  *  - sends one enrolment per endpoint: one that comes while the same
- *    endpoint's waits or is in flight joins it (the newer request is sent
- *    if the older has not gone yet), and every request joined gets the
- *    one answer;
+ *    endpoint's waits or is in flight takes its place (the newer request
+ *    is sent if the older has not gone yet; the older, which its agent
+ *    has given up, is told so at once), and gets the one answer;
  *  - keeps at most ENROL_UP in flight to its parent and queues the rest,
  *    oldest first; past ENROL_QUEUE waiting, a child is told to come back
  *    later (its agent backs off).  One that times out upward goes again
@@ -41,9 +41,16 @@
 #include "arbor/wire.h"
 #include "core_int.h"
 
-#define ENROL_UP	64	/* in flight to the parent */
+/* In flight to the parent: well within what a parent takes in flight on
+ * one connection (core.c), beside the batches and polls that share it. */
+#define ENROL_UP	32
 #define ENROL_QUEUE	16384	/* waiting for a place */
-#define ENROL_JOIN	4	/* a child's requests one answer goes to */
+/*
+ * A child's requests one answer goes to.  An agent has one enrolment in
+ * flight: when it asks again, its older request is given up, and holding
+ * it would keep one of the relay's contexts from every other child.
+ */
+#define ENROL_JOIN	1
 #define ENROL_TRIES	3	/* sent upward at most, when it times out */
 #define ENROL_KEEP_MS	(5 * 60 * 1000)	/* answers kept */
 #define ENROL_KEEP_MAX	65536	/* answers kept at most */
@@ -317,8 +324,9 @@ enrol_join(struct relay_enrol *st, struct enrol *en, struct arb_req *req)
 	struct asker *a;
 
 	if (en->nask == ENROL_JOIN) {
-		/* Asked that often, the first is long given up. */
-		relay_error(st->c, en->ask[0].req, ARB_EAGAIN, "enrol");
+		/* Asked again: the first is given up by its agent. */
+		relay_error(st->c, en->ask[0].req, ARB_EAGAIN,
+		    "enrol: asked again");
 		memmove(&en->ask[0], &en->ask[1],
 		    (ENROL_JOIN - 1) * sizeof(en->ask[0]));
 		en->nask--;
