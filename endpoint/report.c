@@ -1016,9 +1016,7 @@ agent_flush(struct agent *a)
 	if (a->stopping || a->sending || a->cert_wait)
 		return;
 	if (!a->enrolled) {
-		/* After a failure, only when the back-off's timer says. */
-		if (arb_queue_ready(&a->outbox, uv_now(a->loop)))
-			agent_enroll(a);
+		agent_enroll(a);
 		return;
 	}
 	memset(&sa, 0, sizeof(sa));

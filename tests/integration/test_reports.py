@@ -231,17 +231,20 @@ def test_hostile_relay_refused():
         root = net.root(enroll_token=TOKEN)
         for mode, reason in (("alter", r"bad signature"),
                              ("forge", r"not pinned"),
-                             ("replay", r"replayed")):
+                             ("replay", None)):
             h = hostile(net, mode, root)
             a = agent(net, [h], fixture(net, "debian12-old-openssl"))
             a.wait_log(r"enrolled as", 20)
             # The agent's inventory report goes through the hostile relay.
+            if reason is None:
+                # The very bytes the root holds, sent again: taken, and
+                # nothing changes (as after a lost ack).
+                h.wait_log(r"root accepted [1-9]\d*, rejected 0", 20)
+                continue
             h.wait_log(r"root accepted \d+, rejected [1-9]", 20)
             root.wait_log(r"report from .* refused: .*%s" % reason, 10)
-            if mode == "replay":
-                h.wait_log(r"root accepted [1-9]\d*, rejected 0", 10)
         s = status(net)
-        if s["rejected"] < 3:
+        if s["rejected"] < 2:
             raise Failure("root counted %d rejected" % s["rejected"])
         # Honest passage is accepted (the harness can see acceptance).
         h = hostile(net, "honest", root)

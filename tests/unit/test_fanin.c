@@ -277,7 +277,8 @@ test_good_report_counted(void **state)
 static void
 test_replay_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct fixture		*f = *state;
+	Arbor__ReportEntry	*e;
 
 	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 5, "openssl",
 	    ARB_ST_FAILED, 1)), 0);
@@ -285,6 +286,15 @@ test_replay_refused(void **state)
 	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 5, "openssl",
 	    ARB_ST_FAILED, 1)), 0);
 	assert_int_equal(count(f->live, "openssl", ARB_ST_FAILED), 1);
+	/* Those bytes are held, verified when taken: not verified again. */
+	e = entry_new(f->a.k, f->a.id, 5, "openssl", ARB_ST_FAILED, 1);
+	e->report->sig.data[0] ^= 1;
+	assert_int_equal(take(f, e), 0);
+	assert_int_equal(count(f->live, "openssl", ARB_ST_FAILED), 1);
+	/* Other bytes under a bad signature are refused for it. */
+	e = entry_new(f->a.k, f->a.id, 6, "openssl", ARB_ST_FIXED, 1);
+	e->report->sig.data[0] ^= 1;
+	assert_int_equal(take(f, e), ARB_EBADSIG);
 	/* Another report under a sequence already seen: a replay. */
 	assert_int_equal(take(f, entry_new(f->a.k, f->a.id, 5, "openssl",
 	    ARB_ST_FIXED, 1)), ARB_ESTALE);
