@@ -45,29 +45,24 @@
  * one connection (core.c), beside the batches and polls that share it. */
 #define ENROL_UP	32
 #define ENROL_QUEUE	16384	/* waiting for a place */
-/*
- * A child's requests one answer goes to.  An agent has one enrolment in
- * flight: when it asks again, its older request is given up, and holding
- * it would keep one of the relay's contexts from every other child.
- */
-#define ENROL_JOIN	1
 #define ENROL_TRIES	3	/* sent upward at most, when it times out */
 #define ENROL_KEEP_MS	(5 * 60 * 1000)	/* answers kept */
 #define ENROL_KEEP_MAX	65536	/* answers kept at most */
 
 enum enrol_state { ENROL_QUEUED, ENROL_SENT, ENROL_KEPT };
 
-struct asker {			/* a child's request, waiting for the answer */
-	struct arb_req	*req;
-	char		 addr[ARB_NET_ADDR_LEN];
-};
-
 struct enrol {			/* one endpoint's enrolment */
 	struct relay_enrol	*st;		/* NULL once the relay stops */
 	struct enrol		*next;		/* queued or kept: the one after */
 	enum enrol_state	 state;
-	struct asker		 ask[ENROL_JOIN];
-	size_t			 nask;
+	/*
+	 * The child's request the answer goes to (NULL once kept).  An agent
+	 * has one enrolment in flight: when it asks again, its older request
+	 * is given up, and holding it would keep one of the relay's contexts
+	 * from every other child.
+	 */
+	struct arb_req		*req;
+	char			 addr[ARB_NET_ADDR_LEN];	/* its child's */
 	uint8_t			*msg;		/* the Enroll to send, packed */
 	size_t			 len;
 	int			 csr;		/* it asks for a certificate */
@@ -227,7 +222,7 @@ enrol_keep(struct relay_enrol *st, struct enrol *en, Arbor__Envelope *reply)
 		return;
 	}
 	en->state = ENROL_KEPT;
-	en->nask = 0;
+	en->req = NULL;
 	en->at_ms = now;
 	fifo_push(&st->kept, en);
 	enrol_expire(st, now);
@@ -239,7 +234,6 @@ enrol_cb(int rv, Arbor__Envelope *reply, void *arg)
 	struct enrol		*en = arg;
 	struct relay_enrol	*st = en->st;
 	struct relay_core	*c;
-	size_t			 i;
 
 	if (st == NULL) {		/* the relay stopped meanwhile */
 		enrol_free(en);
@@ -255,19 +249,14 @@ enrol_cb(int rv, Arbor__Envelope *reply, void *arg)
 		    reply->enroll_reply->receipt ? 1 : 0)) != 0)
 			log_warnx("relay: enrolment of %s: the reply's receipt: "
 			    "%s", en->id, arb_strerror(rv));
-		for (i = 0; i < en->nask; i++) {
-			relay_unm_managed(c, en->ask[i].addr);
-			relay_send(c, en->ask[i].req, reply);
-		}
+		relay_unm_managed(c, en->addr);
+		relay_send(c, en->req, reply);
 		enrol_keep(st, en, reply);
 	} else if (reply != NULL &&
 	    reply->body_case == ARBOR__ENVELOPE__BODY_ERROR) {
 		/* The root's refusal says why (a token used up): pass it on. */
-		for (i = 0; i < en->nask; i++) {
-			relay_unm_note(c, en->ask[i].addr, "enrol-refused",
-			    en->id, 0);
-			relay_send(c, en->ask[i].req, reply);
-		}
+		relay_unm_note(c, en->addr, "enrol-refused", en->id, 0);
+		relay_send(c, en->req, reply);
 		enrol_done(st, en);
 	} else if (rv == ARB_ETIMEDOUT && ++en->tries < ENROL_TRIES) {
 		/* Lost or late upward: again, first in line. */
@@ -278,9 +267,8 @@ enrol_cb(int rv, Arbor__Envelope *reply, void *arg)
 			st->queue.tail = en;
 		st->queue.n++;
 	} else {
-		for (i = 0; i < en->nask; i++)
-			relay_error(c, en->ask[i].req, rv == ARB_ECLOSED ?
-			    ARB_EAGAIN : rv, "enrol: parent");
+		relay_error(c, en->req, rv == ARB_ECLOSED ? ARB_EAGAIN : rv,
+		    "enrol: parent");
 		enrol_done(st, en);
 	}
 	enrol_pump(st);
@@ -292,7 +280,6 @@ enrol_pump(struct relay_enrol *st)
 {
 	Arbor__Envelope	 env = ARBOR__ENVELOPE__INIT;
 	struct enrol	*en;
-	size_t		 i;
 	int		 rv;
 
 	while (st->inflight < ENROL_UP &&
@@ -311,30 +298,20 @@ enrol_pump(struct relay_enrol *st)
 			st->inflight++;
 			continue;
 		}
-		for (i = 0; i < en->nask; i++)
-			relay_error(st->c, en->ask[i].req, rv, "enrol: parent");
+		relay_error(st->c, en->req, rv, "enrol: parent");
 		enrol_done(st, en);
 	}
 }
 
-/* req joins en: the oldest request is let go when en has ENROL_JOIN. */
+/* req is the one en's answer goes to: an older one is told it is given up. */
 static void
 enrol_join(struct relay_enrol *st, struct enrol *en, struct arb_req *req)
 {
-	struct asker *a;
-
-	if (en->nask == ENROL_JOIN) {
-		/* Asked again: the first is given up by its agent. */
-		relay_error(st->c, en->ask[0].req, ARB_EAGAIN,
-		    "enrol: asked again");
-		memmove(&en->ask[0], &en->ask[1],
-		    (ENROL_JOIN - 1) * sizeof(en->ask[0]));
-		en->nask--;
-	}
-	a = &en->ask[en->nask++];
-	a->req = req;
-	if (arb_req_addr(req, a->addr, sizeof(a->addr)) != 0)
-		a->addr[0] = '\0';
+	if (en->req != NULL)
+		relay_error(st->c, en->req, ARB_EAGAIN, "enrol: asked again");
+	en->req = req;
+	if (arb_req_addr(req, en->addr, sizeof(en->addr)) != 0)
+		en->addr[0] = '\0';
 }
 
 void
@@ -453,15 +430,14 @@ static void
 enrol_cut(const char *id, void *val, void *arg)
 {
 	struct enrol	*en = val;
-	size_t		 i;
 
 	(void)id;
 	(void)arg;
 	en->st = NULL;
 	if (en->state == ENROL_SENT)
 		return;
-	for (i = 0; i < en->nask; i++)
-		arb_req_drop(en->ask[i].req);
+	if (en->req != NULL)
+		arb_req_drop(en->req);
 	enrol_free(en);
 }
 
